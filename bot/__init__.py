@@ -1,0 +1,1 @@
+"""Telegram: command handlers, alert formatting, and the delivery worker."""

@@ -1,0 +1,1 @@
+"""crackdown: the app package (CLI, config, daemon wiring)."""

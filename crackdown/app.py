@@ -1,0 +1,109 @@
+"""Wiring: turn a validated Config into the objects every command uses."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from telegram import Bot
+from telegram.ext import Application, ApplicationBuilder
+from telegram.request import HTTPXRequest
+
+from bot.delivery import DeliverySettings, DeliveryWorker
+from bot.handlers import Handlers
+from crackdown.config import Config, ConfigError
+from crawler.http import HttpPolicy
+from crawler.matcher import Matcher
+from crawler.rules import RuleError
+from crawler.watchlist import Watchlist, WatchlistError, build_watchlist, builtin_watchlist
+from storage import sources as source_store
+from storage.db import Database
+
+
+def load_watchlist(config: Config) -> tuple[Watchlist, Matcher]:
+    """The built-in watchlist extended by `[watchlist]`, compiled; errors name the entry."""
+    try:
+        watchlist = build_watchlist(config.watchlist, base=builtin_watchlist())
+        matcher = Matcher(watchlist)
+    except (WatchlistError, RuleError) as exc:
+        raise ConfigError(f"watchlist: {exc}") from exc
+    topics = {topic.key for topic in watchlist.topics}
+    if config.telegram.default_topic not in topics:
+        raise ConfigError(
+            f"telegram.default_topic: no topic {config.telegram.default_topic!r} "
+            f"(known: {', '.join(sorted(topics))})"
+        )
+    return watchlist, matcher
+
+
+@dataclass
+class App:
+    """Everything a command needs, built once from the config."""
+
+    config: Config
+    db: Database
+    watchlist: Watchlist
+    matcher: Matcher
+
+    @property
+    def policy(self) -> HttpPolicy:
+        http = self.config.http
+        return HttpPolicy(
+            user_agent=http.user_agent,
+            connect_timeout=http.connect_timeout,
+            read_timeout=http.read_timeout,
+            max_bytes=http.max_bytes,
+            max_redirects=http.max_redirects,
+        )
+
+    def feeds(self) -> list[tuple[str, str, str | None]]:
+        return [(s.key, s.url, s.lang) for s in self.config.sources if s.enabled and s.kind == "feed"]
+
+    def labels(self) -> dict[str, dict[str, str]]:
+        """Entity display names per subscriber language, for hashtags."""
+        return {
+            "en": {e.key: e.name_en for e in self.watchlist.entities},
+            "zh": {e.key: e.name_zh for e in self.watchlist.entities},
+        }
+
+    def require_token(self) -> str:
+        token = self.config.bot_token()
+        if not token:
+            raise ConfigError(
+                "telegram: no bot token; set CRACKDOWN_TELEGRAM_TOKEN or telegram.token_file"
+            )
+        return token
+
+    def application(self) -> Application:  # type: ignore[type-arg]
+        """A PTB Application with our handlers, talking to `telegram.api_base_url`."""
+        timeout = self.config.telegram.poll_timeout + 10
+        application = (
+            ApplicationBuilder()
+            .token(self.require_token())
+            .base_url(self.config.telegram.api_base_url)
+            .get_updates_request(HTTPXRequest(read_timeout=timeout, connect_timeout=10))
+            .request(HTTPXRequest(connection_pool_size=8, read_timeout=20, connect_timeout=10))
+            .build()
+        )
+        Handlers(self.db, self.config.telegram.default_topic).register(application)
+        return application
+
+    def delivery_worker(self, bot: Bot) -> DeliveryWorker:
+        delivery = self.config.delivery
+        settings = DeliverySettings(
+            batch_size=delivery.batch_size,
+            max_attempts=delivery.max_attempts,
+            lease=timedelta(seconds=delivery.lease),
+            link_previews=self.config.telegram.link_previews,
+        )
+        return DeliveryWorker(self.db, bot, self.labels(), settings)
+
+
+def open_app(config: Config) -> App:
+    """Validate the watchlist, migrate the database, and register configured sources."""
+    watchlist, matcher = load_watchlist(config)
+    db = Database(config.storage.url)
+    db.upgrade()
+    with db.session() as session:
+        source_store.sync_sources(session, [(s.key, s.kind, s.url) for s in config.sources])
+    return App(config=config, db=db, watchlist=watchlist, matcher=matcher)

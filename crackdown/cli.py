@@ -1,0 +1,133 @@
+"""The `crackdown` command line. Config is loaded here, once, and passed down."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from crackdown.config import Config, ConfigError, load_config, resolve_path
+from crackdown.logs import setup_logging
+
+log = logging.getLogger("crackdown")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crackdown",
+        description="News monitor and Telegram alert bot for crypto enforcement in China.",
+        epilog="Config: --config PATH, else $CRACKDOWN_CONFIG, else ./config.toml. "
+        "The bot token comes from $CRACKDOWN_TELEGRAM_TOKEN or telegram.token_file.",
+    )
+    parser.add_argument("--config", metavar="PATH", help="config file (TOML)")
+    parser.add_argument(
+        "--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="override logging.level"
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = commands.add_parser("demo", help="run one offline cycle on bundled sample feeds")
+    demo.add_argument("--db", metavar="PATH", type=Path, help="demo database (default: %(default)s)")
+    demo.add_argument("--fresh", action="store_true", help="delete the demo database first")
+
+    run = commands.add_parser("run", help="run the daemon (poll, match, deliver, serve commands)")
+    run.add_argument("--once", action="store_true", help="one full cycle, then exit")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    db_commands.add_parser("upgrade", help="apply migrations (also done at every start)")
+
+    commands.add_parser("sources", help="show configured sources and their health")
+    return parser
+
+
+def _config(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
+    return load_config(resolve_path(args.config, environ), environ)
+
+
+def _cmd_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.demo.runner import default_db_path, run_demo
+
+    setup_logging(args.log_level or "WARNING")
+    path = args.db or default_db_path(dict(environ))
+    return run_demo(path, sys.stdout, fresh=args.fresh, color=sys.stdout.isatty())
+
+
+def _cmd_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.app import open_app
+    from crackdown.daemon import run_forever, run_once
+
+    config = _config(args, environ)
+    setup_logging(args.log_level or config.logging.level, [config.bot_token() or ""])
+    app = open_app(config)
+    try:
+        if args.once:
+            report = asyncio.run(run_once(app))
+            print(report.summary())
+            return 0
+        app.require_token()
+        asyncio.run(run_forever(app))
+        return 0
+    finally:
+        app.db.dispose()
+
+
+def _cmd_db(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from storage.db import Database
+    from storage.migrate import current_revision
+
+    config = _config(args, environ)
+    setup_logging(args.log_level or config.logging.level)
+    db = Database(config.storage.url)
+    try:
+        db.upgrade()
+        print(f"database at revision {current_revision(db.engine)}")
+    finally:
+        db.dispose()
+    return 0
+
+
+def _cmd_sources(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.app import open_app
+    from crackdown.tables import sources_table
+    from storage.sources import list_sources
+
+    config = _config(args, environ)
+    setup_logging(args.log_level or "WARNING")
+    app = open_app(config)
+    try:
+        with app.db.session() as session:
+            records = list_sources(session)
+    finally:
+        app.db.dispose()
+    configured = {s.key for s in config.sources}
+    print(sources_table([r for r in records if r.key in configured]))
+    return 0
+
+
+COMMANDS = {"demo": _cmd_demo, "run": _cmd_run, "db": _cmd_db, "sources": _cmd_sources}
+
+
+def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
+    """Entry point; errors a user can fix are one line and a non-zero exit."""
+    args = _parser().parse_args(argv)
+    env = os.environ if environ is None else environ
+    try:
+        return COMMANDS[args.command](args, env)
+    except ConfigError as exc:
+        print(f"crackdown: config error: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:
+        print(f"crackdown: database error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,245 @@
+"""Configuration: TOML, validated once at start, then passed down.
+
+Resolution: `--config PATH`, else `$CRACKDOWN_CONFIG`, else `./config.toml`.
+Any key can be overridden from the environment as
+`CRACKDOWN_<SECTION>__<KEY>` (double underscore between levels), e.g.
+`CRACKDOWN_STORAGE__URL`. The bot token is never read from TOML: it comes
+from `CRACKDOWN_TELEGRAM_TOKEN` or the file named by `telegram.token_file`
+(or `CRACKDOWN_TELEGRAM_TOKEN_FILE`).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+ENV_PREFIX = "CRACKDOWN_"
+TOKEN_ENV = "CRACKDOWN_TELEGRAM_TOKEN"
+TOKEN_FILE_ENV = "CRACKDOWN_TELEGRAM_TOKEN_FILE"
+_RESERVED_ENV = {"CRACKDOWN_CONFIG", TOKEN_ENV, TOKEN_FILE_ENV}
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+DEFAULT_TOPIC = "china-crypto-enforcement"
+
+
+class ConfigError(Exception):
+    """A config that cannot be used; the message names the key path."""
+
+
+def parse_duration(value: str | int | float) -> float:
+    """'90s', '10m', '2h', '1d' or a number of seconds -> seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"not a duration: {value!r} (use e.g. 90s, 10m, 2h, 1d)")
+        seconds = float(int(match.group(1)) * _UNITS[match.group(2)])
+    if seconds <= 0:
+        raise ValueError("must be positive")
+    return seconds
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/]+", value):
+        raise ValueError("not a URL")
+    return value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+Duration = Annotated[float, Field(gt=0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageConfig(_Section):
+    url: str = "sqlite:///crackdown.db"
+
+
+class TelegramConfig(_Section):
+    api_base_url: HttpUrl = "https://api.telegram.org/bot"
+    admin_ids: list[int] = []
+    token_file: Path | None = None
+    default_topic: str = DEFAULT_TOPIC
+    link_previews: bool = False
+    poll_timeout: Duration = 30.0
+    token: SecretStr | None = None
+
+
+class HttpConfig(_Section):
+    user_agent: str = "crackdown/0.1 (+https://github.com/crackdown-news/crackdown)"
+    connect_timeout: Duration = 10.0
+    read_timeout: Duration = 30.0
+    max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_redirects: int = Field(default=5, ge=0)
+    concurrency: int = Field(default=8, gt=0)
+
+
+class DeliveryConfig(_Section):
+    interval: Duration = 5.0
+    batch_size: int = Field(default=50, gt=0)
+    max_attempts: int = Field(default=8, gt=0)
+    lease: Duration = 120.0
+
+    _parse = field_validator("interval", "lease", mode="before")(
+        lambda value: parse_duration(value)
+    )
+
+
+class SourceConfig(_Section):
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,99}$")
+    kind: Literal["feed"] = "feed"
+    url: HttpUrl
+    interval: Duration = 600.0
+    lang: Literal["en", "zh"] | None = None
+    enabled: bool = True
+
+    _parse = field_validator("interval", mode="before")(lambda value: parse_duration(value))
+
+
+class LoggingConfig(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Config(_Section):
+    storage: StorageConfig = StorageConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    http: HttpConfig = HttpConfig()
+    delivery: DeliveryConfig = DeliveryConfig()
+    logging: LoggingConfig = LoggingConfig()
+    watchlist: dict[str, Any] = {}
+    sources: list[SourceConfig] = []
+
+    @field_validator("sources")
+    @classmethod
+    def _unique_keys(cls, sources: list[SourceConfig]) -> list[SourceConfig]:
+        seen: set[str] = set()
+        for source in sources:
+            if source.key in seen:
+                raise ValueError(f"duplicate source key {source.key!r}")
+            seen.add(source.key)
+        return sources
+
+    def bot_token(self) -> str | None:
+        return self.telegram.token.get_secret_value() if self.telegram.token else None
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path or "(top level)"
+
+
+def _format_error(error: Mapping[str, Any]) -> str:
+    loc = tuple(p for p in error["loc"] if not str(p).startswith("function-"))
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    elif error["type"] == "string_pattern_mismatch" and loc and loc[-1] == "key":
+        message = "must be lower-case letters, digits, '-' or '_'"
+    return f"{_key_path(loc)}: {message}"
+
+
+def _env_value(raw: str) -> Any:
+    """Read an override as a TOML value when it is one (5, true, [1, 2]), else a string."""
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def apply_env(document: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    """Overlay `CRACKDOWN_SECTION__KEY=value` variables onto a parsed document."""
+    merged: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in document.items()}
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX) or name in _RESERVED_ENV:
+            continue
+        path = [part.lower() for part in name[len(ENV_PREFIX) :].split("__")]
+        if len(path) < 2 or not all(path):
+            continue
+        node = merged
+        for part in path[:-1]:
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{name}: {'.'.join(path[:-1])} is not a section")
+            node[part] = child = dict(child)
+            node = child
+        node[path[-1]] = _env_value(raw)
+    return merged
+
+
+def _read_token(telegram: Mapping[str, Any], environ: Mapping[str, str]) -> str | None:
+    token = environ.get(TOKEN_ENV, "").strip()
+    if token:
+        return token
+    token_file = environ.get(TOKEN_FILE_ENV) or telegram.get("token_file")
+    if not token_file:
+        return None
+    path = Path(str(token_file)).expanduser()
+    try:
+        token = path.read_text("utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"telegram.token_file: cannot read {path}: {exc.strerror}") from exc
+    if not token:
+        raise ConfigError(f"telegram.token_file: {path} is empty")
+    return token
+
+
+def build_config(document: Mapping[str, Any], environ: Mapping[str, str]) -> Config:
+    """Validate a parsed document plus environment into a Config."""
+    merged = apply_env(dict(document), environ)
+    telegram = merged.get("telegram", {})
+    if isinstance(telegram, dict) and "token" in telegram:
+        raise ConfigError(
+            f"telegram.token: the bot token is never read from the config file; "
+            f"set {TOKEN_ENV} or telegram.token_file"
+        )
+    try:
+        config = Config.model_validate(merged)
+    except ValidationError as exc:
+        lines = [_format_error(error) for error in exc.errors()]
+        raise ConfigError("; ".join(lines)) from None
+    token = _read_token(telegram if isinstance(telegram, dict) else {}, environ)
+    if token is None:
+        return config
+    new_telegram = config.telegram.model_copy(update={"token": SecretStr(token)})
+    return config.model_copy(update={"telegram": new_telegram})
+
+
+def resolve_path(cli_path: str | None, environ: Mapping[str, str]) -> Path:
+    return Path(cli_path or environ.get("CRACKDOWN_CONFIG") or "config.toml")
+
+
+def load_config(path: Path, environ: Mapping[str, str], *, required: bool = True) -> Config:
+    """Read and validate the config file; a missing optional file means defaults."""
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        if required:
+            raise ConfigError(
+                f"{path}: no such config file (copy config.example.toml, or pass --config)"
+            ) from None
+        text = ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from exc
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    return build_config(document, environ)

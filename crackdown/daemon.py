@@ -1,0 +1,146 @@
+"""The daemon: APScheduler and python-telegram-bot sharing one asyncio loop.
+
+`run_once` does one full cycle (commands received so far, poll every feed,
+deliver) and returns; `run_forever` schedules the same steps until SIGINT
+or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from telegram import Update
+from telegram.ext import Application
+
+from bot.delivery import DeliveryReport
+from bot.handlers import publish_commands
+from crackdown.app import App
+from crackdown.pipeline import PollReport, poll_all, poll_source
+from crawler.feeds import FeedError
+from crawler.http import make_client
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CycleReport:
+    commands: int
+    poll: PollReport
+    delivery: DeliveryReport | None
+
+    def summary(self) -> str:
+        sent = f"{self.delivery.sent} alerts sent" if self.delivery else "no bot token: alerts queued"
+        line = f"{self.poll.stories} stories, {self.poll.matched} matched, {sent}"
+        if self.poll.failed:
+            line += f" ({len(self.poll.failed)} sources failed: {', '.join(sorted(self.poll.failed))})"
+        return line
+
+
+async def process_pending_updates(application: Application) -> int:  # type: ignore[type-arg]
+    """Handle the commands that arrived while we were not running, and confirm them."""
+    handled = 0
+    offset: int | None = None
+    while True:
+        updates: tuple[Update, ...] = await application.bot.get_updates(
+            offset=offset, timeout=0, allowed_updates=Update.ALL_TYPES
+        )
+        if not updates:
+            return handled
+        for update in updates:
+            await application.process_update(update)
+            handled += 1
+        offset = updates[-1].update_id + 1
+
+
+async def run_once(app: App) -> CycleReport:
+    """One full cycle: commands, poll all feeds, deliver what is due."""
+    token = app.config.bot_token()
+    commands = 0
+    delivery = None
+    async with make_client(app.policy) as client:
+        if token is None:
+            poll = await poll_all(
+                app.db, app.matcher, client, app.policy, app.feeds(), app.config.http.concurrency
+            )
+            return CycleReport(commands=0, poll=poll, delivery=None)
+        async with app.application() as application:
+            commands = await process_pending_updates(application)
+            poll = await poll_all(
+                app.db, app.matcher, client, app.policy, app.feeds(), app.config.http.concurrency
+            )
+            delivery = await app.delivery_worker(application.bot).drain()
+    return CycleReport(commands=commands, poll=poll, delivery=delivery)
+
+
+async def run_forever(app: App) -> None:
+    """Serve commands, poll on schedule, deliver continuously; stop on a signal."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    drain_lock = asyncio.Lock()
+    async with make_client(app.policy) as client, app.application() as application:
+        worker = app.delivery_worker(application.bot)
+
+        async def deliver() -> None:
+            if drain_lock.locked():
+                return
+            async with drain_lock:
+                report = await worker.drain()
+            if report.sent or report.failed or report.retried:
+                log.info("delivery: %s", report)
+
+        async def poll(key: str, url: str, lang: str | None) -> None:
+            try:
+                report = await poll_source(
+                    app.db, app.matcher, client, app.policy, key=key, url=url, lang=lang
+                )
+            except FeedError:
+                return
+            if report.queued:
+                await deliver()
+
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        now = datetime.now(UTC)
+        for source in app.config.sources:
+            if source.enabled and source.kind == "feed":
+                scheduler.add_job(
+                    poll,
+                    "interval",
+                    args=(source.key, source.url, source.lang),
+                    seconds=source.interval,
+                    jitter=min(60.0, source.interval / 10),
+                    next_run_time=now,
+                    id=f"poll:{source.key}",
+                    max_instances=1,
+                    coalesce=True,
+                    misfire_grace_time=None,
+                )
+        scheduler.add_job(
+            deliver,
+            "interval",
+            seconds=app.config.delivery.interval,
+            id="deliver",
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+        )
+        await publish_commands(application.bot)
+        await application.start()
+        assert application.updater is not None
+        await application.updater.start_polling(
+            timeout=int(app.config.telegram.poll_timeout), allowed_updates=Update.ALL_TYPES
+        )
+        scheduler.start()
+        log.info("crackdown running: %d feeds; Ctrl-C or SIGTERM stops", len(app.feeds()))
+        await stop.wait()
+        log.info("stopping")
+        scheduler.shutdown(wait=False)
+        await application.updater.stop()
+        await application.stop()
+    log.info("stopped")

@@ -1,0 +1,1 @@
+"""`crackdown demo`: the whole product offline, on loopback peers."""

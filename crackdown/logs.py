@@ -1,0 +1,42 @@
+"""Logging set-up: one line per event, and the bot token never printed."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+
+
+class RedactSecrets(logging.Filter):
+    """Replace secrets in any formatted record (httpx logs request URLs with the token)."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secrets:
+            return True
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        redacted = message
+        exc_text = record.exc_text
+        for secret in self.secrets:
+            redacted = redacted.replace(secret, "[token]")
+            if exc_text:
+                exc_text = exc_text.replace(secret, "[token]")
+        record.msg, record.args, record.exc_text = redacted, None, exc_text
+        return True
+
+
+def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
+    """Log to stderr; quiet chatty libraries; redact `secrets` everywhere."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore", "apscheduler.executors", "telegram.ext.Updater"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

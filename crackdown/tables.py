@@ -1,0 +1,37 @@
+"""Plain-text tables for the terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from storage.records import SourceRecord
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "never"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)) for row in [headers, *rows]]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def sources_table(records: Sequence[SourceRecord]) -> str:
+    """key, URL, last success, failures, items seen, last error."""
+    rows = [
+        (
+            r.key + (" (paused)" if r.paused else ""),
+            r.url if len(r.url) <= 60 else r.url[:57] + "...",
+            _when(r.last_success_at),
+            str(r.consecutive_failures),
+            str(r.items_seen),
+            (r.last_error or "")[:60],
+        )
+        for r in records
+    ]
+    if not rows:
+        return "no sources configured"
+    return table(("key", "url", "last success (UTC)", "failures", "items", "last error"), rows)

@@ -1,0 +1,5 @@
+"""Collect and judge stories: feeds, pages, normalisation and the filter.
+
+This package knows no database: state (ETag, Last-Modified, what was seen)
+comes in as arguments and goes out as return values.
+"""

@@ -1,0 +1,131 @@
+"""Poll RSS/Atom feeds: conditional GET over httpx, parsing by feedparser."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import logging
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+import httpx
+
+from crawler.http import FetchError, HttpPolicy, fetch
+from crawler.text import clean_text
+from crawler.types import FeedFetch, FetchState, RawStory
+
+log = logging.getLogger(__name__)
+
+
+class FeedError(Exception):
+    """A poll that yielded nothing usable (HTTP error, not a feed)."""
+
+
+def _entry_time(entry: Mapping[str, Any]) -> datetime | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        parsed = entry.get(key)
+        if parsed:
+            return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    return None
+
+
+def _entry_link(entry: Mapping[str, Any], base_url: str) -> str | None:
+    link = entry.get("link")
+    if not link:
+        guid = entry.get("id") or ""
+        link = guid if guid.startswith(("http://", "https://")) else None
+    return urljoin(base_url, link) if link else None
+
+
+def _stable_key(source_key: str, entry: Mapping[str, Any], base_url: str) -> str:
+    """A URL-shaped key for items without a link, stable across polls."""
+    material = "\x1f".join(
+        str(entry.get(k, "")) for k in ("id", "title", "summary", "published")
+    )
+    digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+    return urljoin(base_url, f"#{source_key}-{digest}")
+
+
+def parse_feed(
+    content: bytes,
+    *,
+    source_key: str,
+    base_url: str,
+    headers: Mapping[str, str] | None = None,
+    lang: str | None = None,
+) -> tuple[list[RawStory], str | None]:
+    """Parse feed bytes into stories; return them with a warning for bozo feeds.
+
+    A feed that parsed only partly keeps what parsed. Raises FeedError when
+    the bytes are not a feed at all.
+    """
+    parsed = feedparser.parse(content, response_headers=dict(headers or {}))
+    warning = None
+    if parsed.get("bozo"):
+        warning = f"{type(parsed.get('bozo_exception')).__name__}: {parsed.get('bozo_exception')}"
+        if not parsed.entries:
+            raise FeedError(f"not a feed ({warning})")
+    feed_lang = lang or (parsed.feed.get("language") or "").split("-")[0].lower() or None
+    stories = []
+    for entry in parsed.entries:
+        link = _entry_link(entry, base_url)
+        title = clean_text(entry.get("title"))
+        summary_html = entry.get("summary") or ""
+        if not summary_html and entry.get("content"):
+            summary_html = entry["content"][0].get("value", "")
+        stories.append(
+            RawStory(
+                source_key=source_key,
+                url=link or _stable_key(source_key, entry, base_url),
+                title=title,
+                summary=clean_text(summary_html),
+                published_at=_entry_time(entry),
+                lang=feed_lang,
+                guid=entry.get("id"),
+            )
+        )
+    return stories, warning
+
+
+async def poll_feed(
+    client: httpx.AsyncClient,
+    *,
+    source_key: str,
+    url: str,
+    state: FetchState,
+    policy: HttpPolicy,
+    lang: str | None = None,
+) -> FeedFetch:
+    """Fetch a feed with a conditional GET and parse it.
+
+    A 304 returns no stories and the old state. Raises FeedError on any
+    failure, with a message fit for the source's health record.
+    """
+    headers = {}
+    if state.etag:
+        headers["If-None-Match"] = state.etag
+    if state.last_modified:
+        headers["If-Modified-Since"] = state.last_modified
+    try:
+        response = await fetch(client, url, policy, headers)
+    except FetchError as exc:
+        raise FeedError(str(exc)) from exc
+    if response.status == 304:
+        return FeedFetch(status=304, stories=(), state=state, not_modified=True)
+    if response.status >= 400:
+        raise FeedError(f"HTTP {response.status}")
+    stories, warning = parse_feed(
+        response.content,
+        source_key=source_key,
+        base_url=response.url,
+        headers=response.headers,
+        lang=lang,
+    )
+    new_state = FetchState(
+        etag=response.headers.get("etag"),
+        last_modified=response.headers.get("last-modified"),
+    )
+    return FeedFetch(status=response.status, stories=tuple(stories), state=new_state, warning=warning)

@@ -1,0 +1,83 @@
+"""Plain data that crosses package boundaries (see DESIGN.md).
+
+Frozen dataclasses only: ORM rows, feedparser dicts and PTB objects never
+leave the module that owns them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class RawStory:
+    """What a collector found, before normalisation."""
+
+    source_key: str
+    url: str
+    title: str
+    summary: str = ""
+    body: str = ""
+    published_at: datetime | None = None
+    lang: str | None = None
+    guid: str | None = None
+
+
+@dataclass(frozen=True)
+class Story:
+    """A normalised story: canonical URL, clean text, UTC time."""
+
+    source_key: str
+    url: str
+    canonical_url: str
+    title: str
+    summary: str
+    body: str
+    lang: str
+    published_at: datetime
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One watchlist term found in a story; offsets index the original field text."""
+
+    entity: str
+    field: str  # "title" | "summary" | "body"
+    start: int
+    end: int
+    term: str
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    """Which entities and topics a story matched, and where."""
+
+    entities: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    hits: tuple[Hit, ...] = field(default=())
+    score: float = 0.0
+
+    @property
+    def matched(self) -> bool:
+        return bool(self.topics)
+
+
+@dataclass(frozen=True)
+class FetchState:
+    """What the last fetch of a source left behind, for a conditional GET."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class FeedFetch:
+    """The outcome of one feed poll."""
+
+    status: int
+    stories: tuple[RawStory, ...]
+    state: FetchState
+    not_modified: bool = False
+    warning: str | None = None  # a feed that parsed only partly ("bozo")
