@@ -99,7 +99,9 @@ class DeliveryWorker:
                 chat_id=alert.chat_id,
                 text=text,
                 parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=not self.settings.link_previews),
+                link_preview_options=LinkPreviewOptions(
+                    is_disabled=not self.settings.link_previews
+                ),
             )
         except RetryAfter as exc:
             pause = _seconds(exc.retry_after) + 0.5
@@ -111,7 +113,9 @@ class DeliveryWorker:
             self._forbidden(alert, str(exc), report)
         except (BadRequest, NetworkError, TelegramError) as exc:
             # NetworkError covers timeouts and 5xx; BadRequest ("chat not found") may be transient.
-            self._retry(alert, f"{type(exc).__name__}: {exc}", self._backoff(alert.attempts), report)
+            self._retry(
+                alert, f"{type(exc).__name__}: {exc}", self._backoff(alert.attempts), report
+            )
         else:
             with self.db.session() as session:
                 outbox.mark_sent(session, alert.delivery_id, message.message_id, self.clock())
@@ -126,7 +130,12 @@ class DeliveryWorker:
             else:
                 outbox.mark_retry(session, alert.delivery_id, error, self.clock() + delay)
                 report.retried += 1
-                log.info("alert %d to chat %d will be retried: %s", alert.delivery_id, alert.chat_id, error)
+                log.info(
+                    "alert %d to chat %d will be retried: %s",
+                    alert.delivery_id,
+                    alert.chat_id,
+                    error,
+                )
 
     def _forbidden(self, alert: Alert, error: str, report: DeliveryReport) -> None:
         if not any(text in error.lower() for text in PERMANENT_FORBIDDEN):

@@ -48,7 +48,9 @@ def format_alert(alert: Alert, labels: Mapping[str, str]) -> str:
         f'<b><a href="{escape(alert.story_url, quote=True)}">{title}</a></b>',
         f"{escape(alert.source_key, quote=False)} · {when}",
     ]
-    tags = " ".join(list(dict.fromkeys(hashtag(labels.get(e, e)) for e in alert.entities))[:MAX_TAGS])
+    tags = " ".join(
+        list(dict.fromkeys(hashtag(labels.get(e, e)) for e in alert.entities))[:MAX_TAGS]
+    )
     if tags:
         lines.append(tags)
     body = snippet(alert.summary, alert.hits, "summary")

@@ -69,14 +69,18 @@ class Handlers:
         application.add_handler(CommandHandler("stop", self.stop))
         application.add_handler(CommandHandler("help", self.help))
         application.add_handler(
-            MessageHandler(filters.COMMAND | (filters.TEXT & filters.ChatType.PRIVATE), self.unknown)
+            MessageHandler(
+                filters.COMMAND | (filters.TEXT & filters.ChatType.PRIVATE), self.unknown
+            )
         )
         application.add_error_handler(_on_error)
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log a handler failure with its exception; the bot keeps serving others."""
-    log.error("handler failed for update %s", getattr(update, "update_id", "?"), exc_info=context.error)
+    log.error(
+        "handler failed for update %s", getattr(update, "update_id", "?"), exc_info=context.error
+    )
 
 
 async def publish_commands(bot: Bot) -> None:

@@ -8,7 +8,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "Subscribed: you will get an alert when a story about crypto enforcement "
             "in China appears.\n/stop unsubscribes you.\n/help lists the commands."
         ),
-        "zh": "订阅成功：出现有关中国加密货币监管执法的新闻时会通知你。\n/stop 取消订阅。\n/help 查看命令。",
+        "zh": (
+            "订阅成功：出现有关中国加密货币监管执法的新闻时会通知你。\n"
+            "/stop 取消订阅。\n/help 查看命令。"
+        ),
     },
     "already": {
         "en": "You are already subscribed. /stop unsubscribes you.",

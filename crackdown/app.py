@@ -57,7 +57,9 @@ class App:
         )
 
     def feeds(self) -> list[tuple[str, str, str | None]]:
-        return [(s.key, s.url, s.lang) for s in self.config.sources if s.enabled and s.kind == "feed"]
+        return [
+            (s.key, s.url, s.lang) for s in self.config.sources if s.enabled and s.kind == "feed"
+        ]
 
     def labels(self) -> dict[str, dict[str, str]]:
         """Entity display names per subscriber language, for hashtags."""
@@ -83,6 +85,7 @@ class App:
             .base_url(self.config.telegram.api_base_url)
             .get_updates_request(HTTPXRequest(read_timeout=timeout, connect_timeout=10))
             .request(HTTPXRequest(connection_pool_size=8, read_timeout=20, connect_timeout=10))
+            .job_queue(None)  # APScheduler in crackdown.daemon schedules our jobs
             .build()
         )
         Handlers(self.db, self.config.telegram.default_topic).register(application)

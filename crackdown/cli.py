@@ -32,7 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser("demo", help="run one offline cycle on bundled sample feeds")
-    demo.add_argument("--db", metavar="PATH", type=Path, help="demo database (default: %(default)s)")
+    demo.add_argument(
+        "--db", metavar="PATH", type=Path, help="demo database (default: %(default)s)"
+    )
     demo.add_argument("--fresh", action="store_true", help="delete the demo database first")
 
     run = commands.add_parser("run", help="run the daemon (poll, match, deliver, serve commands)")
@@ -117,13 +119,19 @@ def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = 
     """Entry point; errors a user can fix are one line and a non-zero exit."""
     args = _parser().parse_args(argv)
     env = os.environ if environ is None else environ
+    # Opt in to PTB's future RetryAfter.retry_after (a timedelta) instead of a
+    # deprecation warning on every 429; bot.delivery handles both types.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     try:
         return COMMANDS[args.command](args, env)
     except ConfigError as exc:
         print(f"crackdown: config error: {exc}", file=sys.stderr)
         return 2
     except SQLAlchemyError as exc:
-        print(f"crackdown: database error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        print(
+            f"crackdown: database error: {type(exc).__name__}: {exc}".splitlines()[0],
+            file=sys.stderr,
+        )
         return 1
     except KeyboardInterrupt:
         return 130

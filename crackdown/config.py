@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     SecretStr,
@@ -60,7 +61,7 @@ def _http_url(value: str) -> str:
 
 
 HttpUrl = Annotated[str, AfterValidator(_http_url)]
-Duration = Annotated[float, Field(gt=0)]
+Duration = Annotated[float, BeforeValidator(parse_duration)]
 
 
 class _Section(BaseModel):
@@ -96,10 +97,6 @@ class DeliveryConfig(_Section):
     max_attempts: int = Field(default=8, gt=0)
     lease: Duration = 120.0
 
-    _parse = field_validator("interval", "lease", mode="before")(
-        lambda value: parse_duration(value)
-    )
-
 
 class SourceConfig(_Section):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,99}$")
@@ -108,8 +105,6 @@ class SourceConfig(_Section):
     interval: Duration = 600.0
     lang: Literal["en", "zh"] | None = None
     enabled: bool = True
-
-    _parse = field_validator("interval", mode="before")(lambda value: parse_duration(value))
 
 
 class LoggingConfig(_Section):
@@ -166,7 +161,9 @@ def _env_value(raw: str) -> Any:
 
 def apply_env(document: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     """Overlay `CRACKDOWN_SECTION__KEY=value` variables onto a parsed document."""
-    merged: dict[str, Any] = {k: (dict(v) if isinstance(v, dict) else v) for k, v in document.items()}
+    merged: dict[str, Any] = {
+        k: (dict(v) if isinstance(v, dict) else v) for k, v in document.items()
+    }
     for name, raw in sorted(environ.items()):
         if not name.startswith(ENV_PREFIX) or name in _RESERVED_ENV:
             continue

@@ -34,10 +34,14 @@ class CycleReport:
     delivery: DeliveryReport | None
 
     def summary(self) -> str:
-        sent = f"{self.delivery.sent} alerts sent" if self.delivery else "no bot token: alerts queued"
+        sent = (
+            f"{self.delivery.sent} alerts sent" if self.delivery else "no bot token: alerts queued"
+        )
         line = f"{self.poll.stories} stories, {self.poll.matched} matched, {sent}"
         if self.poll.failed:
-            line += f" ({len(self.poll.failed)} sources failed: {', '.join(sorted(self.poll.failed))})"
+            line += (
+                f" ({len(self.poll.failed)} sources failed: {', '.join(sorted(self.poll.failed))})"
+            )
         return line
 
 

@@ -46,14 +46,18 @@ class PollReport(IngestReport):
     failed: list[str] = field(default_factory=list)
 
 
-def ingest(db: Database, matcher: Matcher, raw: Iterable[RawStory], fetched_at: datetime) -> IngestReport:
+def ingest(
+    db: Database, matcher: Matcher, raw: Iterable[RawStory], fetched_at: datetime
+) -> IngestReport:
     """Normalise, dedup, match, store and fan out a batch of collected stories.
 
     Each new story is stored with its match and its outbox rows in one
     transaction, so an alert is queued exactly when its story is stored.
     """
     report = IngestReport()
-    batch = {story.canonical_url: story for story in (normalise(r, fetched_at=fetched_at) for r in raw)}
+    batch = {
+        story.canonical_url: story for story in (normalise(r, fetched_at=fetched_at) for r in raw)
+    }
     with db.session() as session:
         seen = story_store.known_urls(session, list(batch))
     for url, story in batch.items():
@@ -71,7 +75,9 @@ def ingest(db: Database, matcher: Matcher, raw: Iterable[RawStory], fetched_at: 
         report.matched += int(match.matched)
         report.queued += outcome.deliveries
         if match.matched:
-            log.info("match %s: %s %s", ",".join(match.topics), story.title[:80], list(match.entities))
+            log.info(
+                "match %s: %s %s", ",".join(match.topics), story.title[:80], list(match.entities)
+            )
     return report
 
 
@@ -90,14 +96,21 @@ async def poll_source(
         state = source_store.fetch_state(session, key)
     now = datetime.now(UTC)
     try:
-        result = await poll_feed(client, source_key=key, url=url, state=state, policy=policy, lang=lang)
+        result = await poll_feed(
+            client, source_key=key, url=url, state=state, policy=policy, lang=lang
+        )
     except FeedError as exc:
         with db.session() as session:
             streak = source_store.record_failure(session, key, str(exc), now)
         log.warning("source %s: poll failed (%d in a row): %s", key, streak, exc)
         raise
     if result.warning:
-        log.warning("source %s: feed is malformed, kept %d items: %s", key, len(result.stories), result.warning)
+        log.warning(
+            "source %s: feed is malformed, kept %d items: %s",
+            key,
+            len(result.stories),
+            result.warning,
+        )
     report = ingest(db, matcher, result.stories, now) if result.stories else IngestReport()
     with db.session() as session:
         source_store.record_success(session, key, result.state, report.stories, now)
@@ -127,13 +140,17 @@ async def poll_all(
     async def one(key: str, url: str, lang: str | None) -> None:
         async with limit:
             try:
-                report.add(await poll_source(db, matcher, client, policy, key=key, url=url, lang=lang))
+                report.add(
+                    await poll_source(db, matcher, client, policy, key=key, url=url, lang=lang)
+                )
             except FeedError:
                 report.failed.append(key)
             except Exception:
                 log.exception("source %s: unexpected error while polling", key)
                 with db.session() as session:
-                    source_store.record_failure(session, key, "internal error (see log)", datetime.now(UTC))
+                    source_store.record_failure(
+                        session, key, "internal error (see log)", datetime.now(UTC)
+                    )
                 report.failed.append(key)
             report.polled += 1
 

@@ -42,9 +42,7 @@ def _entry_link(entry: Mapping[str, Any], base_url: str) -> str | None:
 
 def _stable_key(source_key: str, entry: Mapping[str, Any], base_url: str) -> str:
     """A URL-shaped key for items without a link, stable across polls."""
-    material = "\x1f".join(
-        str(entry.get(k, "")) for k in ("id", "title", "summary", "published")
-    )
+    material = "\x1f".join(str(entry.get(k, "")) for k in ("id", "title", "summary", "published"))
     digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
     return urljoin(base_url, f"#{source_key}-{digest}")
 
@@ -128,4 +126,6 @@ async def poll_feed(
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
     )
-    return FeedFetch(status=response.status, stories=tuple(stories), state=new_state, warning=warning)
+    return FeedFetch(
+        status=response.status, stories=tuple(stories), state=new_state, warning=warning
+    )

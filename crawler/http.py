@@ -36,7 +36,9 @@ class Fetched:
     content: bytes
 
 
-def make_client(policy: HttpPolicy, transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+def make_client(
+    policy: HttpPolicy, transport: httpx.AsyncBaseTransport | None = None
+) -> httpx.AsyncClient:
     """Build the shared async client; tests pass a transport to fake a server."""
     timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
     return httpx.AsyncClient(

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import ahocorasick
 
-from crawler.rules import Predicate, compile_rule
+from crawler.rules import Predicate, RuleError, compile_rule
 from crawler.types import Hit, MatchResult, Story
-from crawler.watchlist import Watchlist
+from crawler.watchlist import Watchlist, WatchlistError
 
 FIELDS = ("title", "summary", "body")
 
@@ -77,9 +77,12 @@ class Matcher:
         if len(self._automaton):
             self._automaton.make_automaton()
         names = set(self._categories) | set(self._categories.values())
-        self._topics: list[tuple[str, Predicate]] = [
-            (topic.key, compile_rule(topic.rule, names)) for topic in watchlist.topics
-        ]
+        self._topics: list[tuple[str, Predicate]] = []
+        for topic in watchlist.topics:
+            try:
+                self._topics.append((topic.key, compile_rule(topic.rule, names)))
+            except RuleError as exc:
+                raise WatchlistError(f"topic {topic.key!r}: {exc}") from exc
 
     def find(self, text: str, field: str = "text") -> list[Hit]:
         """All entity hits in `text`, offsets into the original string."""
@@ -96,9 +99,13 @@ class Matcher:
                     or (end + 1 < len(folded) and _is_word_char(folded[end + 1]))
                 ):
                     continue
-                o_start, o_end = (start, end + 1) if offsets is None else (
-                    offsets[start],
-                    offsets[end + 1],
+                o_start, o_end = (
+                    (start, end + 1)
+                    if offsets is None
+                    else (
+                        offsets[start],
+                        offsets[end + 1],
+                    )
                 )
                 hits.append(Hit(term.entity, field, o_start, o_end, text[o_start:o_end]))
         return hits

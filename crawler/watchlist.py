@@ -94,7 +94,9 @@ def build_watchlist(
     entities = [
         _entity(raw, f"{where}.entities[{i}]") for i, raw in enumerate(document.get("entities", ()))
     ]
-    topics = [_topic(raw, f"{where}.topics[{i}]") for i, raw in enumerate(document.get("topics", ()))]
+    topics = [
+        _topic(raw, f"{where}.topics[{i}]") for i, raw in enumerate(document.get("topics", ()))
+    ]
     if base is None:
         return Watchlist(tuple(entities), tuple(topics))
     return Watchlist(_merge(base.entities, entities), _merge(base.topics, topics))

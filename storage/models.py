@@ -103,9 +103,7 @@ class MatchRow(Base):
     __tablename__ = "matches"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    story_id: Mapped[int] = mapped_column(
-        ForeignKey("stories.id", ondelete="CASCADE"), unique=True
-    )
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), unique=True)
     entities: Mapped[list[str]] = mapped_column(JSON)
     topics: Mapped[list[str]] = mapped_column(JSON)
     hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON)

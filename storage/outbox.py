@@ -61,7 +61,9 @@ def mark_sent(session: Session, delivery_id: int, message_id: int, when: datetim
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .values(status="sent", message_id=message_id, sent_at=when, lease_until=None, last_error=None)
+        .values(
+            status="sent", message_id=message_id, sent_at=when, lease_until=None, last_error=None
+        )
     )
 
 
@@ -70,7 +72,9 @@ def mark_retry(session: Session, delivery_id: int, error: str, next_attempt_at: 
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .values(status="pending", next_attempt_at=next_attempt_at, lease_until=None, last_error=error)
+        .values(
+            status="pending", next_attempt_at=next_attempt_at, lease_until=None, last_error=error
+        )
     )
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 _BOLD, _ITALIC, _UNDERLINE, _RESET = "\x1b[1m", "\x1b[3m", "\x1b[4m", "\x1b[0m"
-_STYLES = {"b": _BOLD, "strong": _BOLD, "i": _ITALIC, "em": _ITALIC, "u": _UNDERLINE, "a": _UNDERLINE}
+_STYLES = {
+    "b": _BOLD,
+    "strong": _BOLD,
+    "i": _ITALIC,
+    "em": _ITALIC,
+    "u": _UNDERLINE,
+    "a": _UNDERLINE,
+}
 
 
 class _Renderer(HTMLParser):

@@ -38,7 +38,10 @@ def run_demo(db_path: Path, out: TextIO, *, fresh: bool = False, color: bool = F
         _remove_database(db_path)
     data = resources.files("crackdown.demo").joinpath("data")
     pages = {f"/{name}": Page(data.joinpath(name).read_bytes()) for _, name, _ in FEEDS}
-    with LoopbackSite(pages) as site, BotApiStandIn(DEMO_TOKEN, bot_username="crackdown_demo_bot") as standin:
+    with (
+        LoopbackSite(pages) as site,
+        BotApiStandIn(DEMO_TOKEN, bot_username="crackdown_demo_bot") as standin,
+    ):
         document = {
             "storage": {"url": f"sqlite:///{db_path}"},
             "telegram": {"api_base_url": standin.base_url, "poll_timeout": 1},

@@ -1,0 +1,28 @@
+import pytest
+
+from crawler.urls import canonical_url
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://Example.COM/a?utm_source=x&id=3#frag", "https://example.com/a?id=3"),
+        ("http://example.com:80/a", "http://example.com/a"),
+        ("https://example.com:443", "https://example.com/"),
+        ("https://example.com:8443/a", "https://example.com:8443/a"),
+        ("https://news.example/x?spm=a.b.c&from=timeline&p=2", "https://news.example/x?p=2"),
+        ("https://news.example/x?UTM_Campaign=1", "https://news.example/x"),
+        ("https://news.example/x?a=1&b=", "https://news.example/x?a=1&b="),
+    ],
+)
+def test_canonical_url_drops_what_does_not_identify_the_story(url: str, expected: str) -> None:
+    assert canonical_url(url) == expected
+
+
+def test_variants_of_one_story_share_a_key() -> None:
+    variants = [
+        "https://news.example/2018/alipay?utm_source=rss",
+        "https://NEWS.example/2018/alipay#comments",
+        "https://news.example:443/2018/alipay?fbclid=abc",
+    ]
+    assert len({canonical_url(v) for v in variants}) == 1

@@ -1,0 +1,178 @@
+"""Storage against a real SQLite file: migrations, dedup, fan-out, the outbox lease."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select, text
+
+from crawler.matcher import Matcher
+from crawler.normalize import normalise
+from crawler.types import RawStory, Story
+from crawler.watchlist import builtin_watchlist
+from storage import outbox, sources, stories, subscribers
+from storage.db import Database
+from storage.migrate import current_revision, head_revision
+from storage.models import Delivery
+
+TOPIC = "china-crypto-enforcement"
+
+
+@pytest.fixture
+def matcher() -> Matcher:
+    return Matcher(builtin_watchlist())
+
+
+@pytest.fixture
+def seeded(db: Database) -> Database:
+    with db.session() as session:
+        sources.sync_sources(session, [("feed", "feed", "https://a.example/feed")])
+        subscribers.subscribe(session, 1001, topic=TOPIC)
+        subscribers.subscribe(session, 1002, topic=TOPIC)
+    return db
+
+
+def now() -> datetime:
+    """Rows are due from their creation time, so 'now' is taken per test."""
+    return datetime.now(UTC) + timedelta(seconds=1)
+
+
+def make_story(
+    url: str = "https://n.example/1", title: str = "PBoC bans bitcoin OTC trading"
+) -> Story:
+    return normalise(RawStory("feed", url, title), fetched_at=now())
+
+
+def test_migrations_create_every_table_and_are_idempotent(db: Database) -> None:
+    db.upgrade()
+    tables = set(inspect(db.engine).get_table_names())
+    assert {"sources", "stories", "matches", "subscribers", "subscriptions", "deliveries"} <= tables
+    assert current_revision(db.engine) == head_revision(db.engine)
+
+
+def test_sqlite_runs_in_wal_mode(db: Database) -> None:
+    with db.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_database_folder_is_created(tmp_path: Path) -> None:
+    database = Database(f"sqlite:///{tmp_path / 'deep' / 'er' / 'x.db'}")
+    database.upgrade()
+    database.dispose()
+    assert (tmp_path / "deep" / "er" / "x.db").exists()
+
+
+def test_a_matched_story_queues_one_row_per_subscriber(seeded: Database, matcher: Matcher) -> None:
+    story = make_story()
+    with seeded.session() as session:
+        outcome = stories.store_story(session, story, matcher.match(story))
+    assert outcome.deliveries == 2
+    with seeded.session() as session:
+        assert outbox.counts(session).pending == 2
+
+
+def test_the_same_canonical_url_is_stored_once(seeded: Database, matcher: Matcher) -> None:
+    first = make_story("https://n.example/1?utm_source=a")
+    second = make_story("https://N.example/1#top")
+    with seeded.session() as session:
+        assert stories.store_story(session, first, matcher.match(first)).story_id is not None
+    with seeded.session() as session:
+        assert stories.store_story(session, second, matcher.match(second)).story_id is None
+        assert outbox.counts(session).pending == 2
+
+
+def test_enqueue_never_creates_a_second_row(seeded: Database, matcher: Matcher) -> None:
+    story = make_story()
+    with seeded.session() as session:
+        story_id = stories.store_story(session, story, matcher.match(story)).story_id
+        assert story_id is not None
+        ids = stories.interested_subscribers(session, matcher.match(story))
+        assert stories.enqueue(session, story_id, ids) == 0
+    with seeded.session() as session:
+        assert len(session.scalars(select(Delivery)).all()) == 2
+
+
+def test_unmatched_story_is_stored_without_alerts(seeded: Database, matcher: Matcher) -> None:
+    story = make_story(title="Weather report")
+    with seeded.session() as session:
+        assert stories.store_story(session, story, matcher.match(story)).deliveries == 0
+        assert stories.known_urls(session, [story.canonical_url]) == {story.canonical_url}
+
+
+def test_claimed_rows_are_leased_and_reclaimed_after_the_lease(
+    seeded: Database, matcher: Matcher
+) -> None:
+    story = make_story()
+    with seeded.session() as session:
+        stories.store_story(session, story, matcher.match(story))
+    lease = timedelta(minutes=2)
+    t0 = now()
+    with seeded.session() as session:
+        claimed = outbox.claim_due(session, t0, limit=10, lease=lease)
+    assert {a.chat_id for a in claimed} == {1001, 1002}
+    with seeded.session() as session:  # still leased: nobody else gets them
+        assert outbox.claim_due(session, t0 + timedelta(minutes=1), limit=10, lease=lease) == []
+    with seeded.session() as session:  # the worker died: the lease ran out
+        again = outbox.claim_due(session, t0 + timedelta(minutes=3), limit=10, lease=lease)
+    assert len(again) == 2 and all(a.attempts == 2 for a in again)
+
+
+def test_sent_rows_are_not_claimed_again(seeded: Database, matcher: Matcher) -> None:
+    story = make_story()
+    with seeded.session() as session:
+        stories.store_story(session, story, matcher.match(story))
+    with seeded.session() as session:
+        t0 = now()
+        for alert in outbox.claim_due(session, t0, limit=10, lease=timedelta(seconds=1)):
+            outbox.mark_sent(session, alert.delivery_id, 99, t0)
+    with seeded.session() as session:
+        assert (
+            outbox.claim_due(session, t0 + timedelta(hours=1), limit=10, lease=timedelta(seconds=1))
+            == []
+        )
+        assert outbox.counts(session).sent == 2
+
+
+def test_unsubscribe_skips_pending_alerts_and_stops_new_ones(
+    seeded: Database, matcher: Matcher
+) -> None:
+    story = make_story()
+    with seeded.session() as session:
+        stories.store_story(session, story, matcher.match(story))
+        assert subscribers.unsubscribe(session, 1001)
+    later = make_story("https://n.example/2")
+    with seeded.session() as session:
+        assert stories.store_story(session, later, matcher.match(later)).deliveries == 1
+        assert outbox.counts(session).skipped == 1
+        assert subscribers.topics_of(session, 1001) == []
+
+
+def test_resubscribing_reactivates(seeded: Database) -> None:
+    with seeded.session() as session:
+        subscribers.deactivate(session, 1001, "Forbidden: bot was blocked by the user")
+        assert subscribers.topics_of(session, 1001) == []
+        assert subscribers.subscribe(session, 1001, topic=TOPIC) is True
+        assert subscribers.topics_of(session, 1001) == [TOPIC]
+
+
+def test_source_health_counts_failures_and_resets_on_success(seeded: Database) -> None:
+    from crawler.types import FetchState
+
+    with seeded.session() as session:
+        assert sources.record_failure(session, "feed", "HTTP 500", now()) == 1
+        assert sources.record_failure(session, "feed", "HTTP 500", now()) == 2
+        sources.record_success(session, "feed", FetchState(etag='"e"'), 3, now())
+        (record,) = sources.list_sources(session)
+    assert record.consecutive_failures == 0 and record.last_error is None
+    assert record.etag == '"e"' and record.items_seen == 3
+
+
+def test_a_changed_url_forgets_validators(seeded: Database) -> None:
+    from crawler.types import FetchState
+
+    with seeded.session() as session:
+        sources.record_success(session, "feed", FetchState(etag='"e"'), 0, now())
+        sources.sync_sources(session, [("feed", "feed", "https://b.example/feed")])
+        assert sources.fetch_state(session, "feed") == FetchState()
