@@ -7,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC
 from html import escape
 
+from crawler.snippets import make_snippet
 from storage.records import Alert
 
 TELEGRAM_LIMIT = 4096
 TITLE_LIMIT = 300
-SNIPPET_RADIUS = 90
 MAX_TAGS = 12
 _HASHTAG_JUNK = re.compile(r"[^\w]+", re.UNICODE)
 
@@ -27,17 +27,18 @@ def _cap(text: str, limit: int) -> str:
 
 
 def snippet(text: str, hits: Sequence[Mapping[str, object]], field: str) -> str:
-    """A window of `text` around its first hit, the hit in bold, all escaped."""
+    """About 120 characters of `text` around its first hit, the hit in bold, all escaped."""
     field_hits = [h for h in hits if h.get("field") == field]
     if not text or not field_hits:
         return ""
     first = min(field_hits, key=lambda h: int(str(h["start"])))
-    start, end = int(str(first["start"])), int(str(first["end"]))
-    left = max(0, start - SNIPPET_RADIUS)
-    right = min(len(text), end + SNIPPET_RADIUS)
-    prefix = ("…" if left else "") + escape(text[left:start], quote=False)
-    suffix = escape(text[end:right], quote=False) + ("…" if right < len(text) else "")
-    return f"{prefix}<b>{escape(text[start:end], quote=False)}</b>{suffix}"
+    window = make_snippet(text, int(str(first["start"])), int(str(first["end"])), field)
+    before, hit, after = (
+        escape(window.text[: window.start], quote=False),
+        escape(window.text[window.start : window.end], quote=False),
+        escape(window.text[window.end :], quote=False),
+    )
+    return f"{before}<b>{hit}</b>{after}"
 
 
 def format_alert(alert: Alert, labels: Mapping[str, str]) -> str:

@@ -47,7 +47,11 @@ class App:
 
     @property
     def policy(self) -> HttpPolicy:
-        http = self.config.http
+        return self.http_policy(self.config)
+
+    @staticmethod
+    def http_policy(config: Config) -> HttpPolicy:
+        http = config.http
         return HttpPolicy(
             user_agent=http.user_agent,
             connect_timeout=http.connect_timeout,

@@ -45,6 +45,19 @@ def _parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply migrations (also done at every start)")
 
     commands.add_parser("sources", help="show configured sources and their health")
+
+    match = commands.add_parser("match", help="run the filter on one text, file or web page")
+    given = match.add_mutually_exclusive_group(required=True)
+    given.add_argument("--text", metavar="T", help="text to match")
+    given.add_argument("--file", metavar="F", type=Path, help="UTF-8 file to match")
+    given.add_argument("--url", metavar="U", help="web page to fetch, extract and match")
+    match.add_argument("--json", action="store_true", help="print the full result as JSON")
+
+    evaluation = commands.add_parser(
+        "eval", help="precision, recall and F1 of the default topic on a labelled JSONL corpus"
+    )
+    evaluation.add_argument("corpus", type=Path, metavar="CORPUS.jsonl")
+    evaluation.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -112,7 +125,41 @@ def _cmd_sources(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 0
 
 
-COMMANDS = {"demo": _cmd_demo, "run": _cmd_run, "db": _cmd_db, "sources": _cmd_sources}
+def _optional_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
+    """Commands that need no database run on defaults when no config file exists."""
+    explicit = bool(args.config or environ.get("CRACKDOWN_CONFIG"))
+    return load_config(resolve_path(args.config, environ), environ, required=explicit)
+
+
+def _cmd_match(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.app import App, load_watchlist
+    from crackdown.filtercmd import run_match
+
+    config = _optional_config(args, environ)
+    setup_logging(args.log_level or "WARNING")
+    _watchlist, matcher = load_watchlist(config)
+    policy = App.http_policy(config)
+    return run_match(config, matcher, args, policy)
+
+
+def _cmd_eval(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.app import load_watchlist
+    from crackdown.filtercmd import run_eval
+
+    config = _optional_config(args, environ)
+    setup_logging(args.log_level or "WARNING")
+    _watchlist, matcher = load_watchlist(config)
+    return run_eval(config, matcher, args.corpus, args.json)
+
+
+COMMANDS = {
+    "demo": _cmd_demo,
+    "run": _cmd_run,
+    "db": _cmd_db,
+    "sources": _cmd_sources,
+    "match": _cmd_match,
+    "eval": _cmd_eval,
+}
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:

@@ -1,125 +1,272 @@
-"""The filter: find watchlist entities in a story and decide its topics.
+"""The filter: find watchlist entities and phrases in a story, decide its topics.
 
-One Aho-Corasick automaton holds every alias of every entity. Text is
-normalised (NFKC, case-fold) before matching and hit offsets are mapped back
-to the original text. Latin aliases must stand as whole words (ASCII letter
-and digit boundaries; `\\b` would treat CJK characters as word characters);
-CJK aliases match anywhere. Pure: `(watchlist, story) -> MatchResult`.
+One Aho-Corasick automaton (pyahocorasick) holds every alias of every entity
+and every phrase that a topic rule or a subscriber query uses. Text is
+folded first (`crawler.fold`: NFKC, case-fold, traditional -> simplified)
+and hit offsets are mapped back to the original text.
+
+Rules for a hit to count:
+- Latin aliases need an ASCII letter/digit boundary on both sides (`\\b`
+  would treat CJK characters as word characters and miss 在OTC市场); CJK
+  aliases match as substrings.
+- Acronyms that are ordinary words in lower case ("SAFE", "CAC") must
+  appear exactly as written.
+- Where entity hits overlap, the longest wins: "上海证券交易所" is a stock
+  exchange, not the crypto `exchange` inside it.
+
+Pure: `(watchlist, phrases, story) -> MatchResult`, no I/O.
 """
 
 from __future__ import annotations
 
+import bisect
+import re
 import unicodedata
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 import ahocorasick
 
-from crawler.rules import Predicate, RuleError, compile_rule
+from crawler.fold import Folded, fold, fold_with_offsets
+from crawler.rules import Rule, RuleError, compile_rule, phrase_key
+from crawler.snippets import Snippet, make_snippet
 from crawler.types import Hit, MatchResult, Story
 from crawler.watchlist import Watchlist, WatchlistError
 
 FIELDS = ("title", "summary", "body")
+FIELD_WEIGHTS = {"title": 3.0, "summary": 1.5, "body": 1.0}
+_TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
 
 
 @dataclass(frozen=True)
 class _Term:
-    entity: str
-    alias: str
-    whole_word: bool
-
-
-def fold(text: str) -> str:
-    """The normal form both aliases and stories are matched in."""
-    return unicodedata.normalize("NFKC", text).casefold()
-
-
-def _fold_with_offsets(text: str) -> tuple[str, list[int] | None]:
-    """Fold `text`; when lengths change, also return folded->original offsets."""
-    folded = fold(text)
-    if len(folded) == len(text):
-        return folded, None
-    pieces: list[str] = []
-    offsets: list[int] = []
-    for index, char in enumerate(text):
-        piece = fold(char)
-        pieces.append(piece)
-        offsets.extend([index] * len(piece))
-    offsets.append(len(text))
-    return "".join(pieces), offsets
+    key: str  # entity key, or a phrase key ('"..."')
+    is_phrase: bool
+    length: int  # in folded characters
+    left_boundary: bool
+    right_boundary: bool
+    exact: str | None = None  # acronyms: the NFKC form the original must equal
 
 
 def _is_word_char(char: str) -> bool:
     return char.isascii() and char.isalnum()
 
 
-def _needs_boundaries(alias: str) -> bool:
-    return any(_is_word_char(c) for c in alias)
+def _term(key: str, folded: str, *, is_phrase: bool, exact: str | None = None) -> _Term:
+    return _Term(
+        key, is_phrase, len(folded), _is_word_char(folded[0]), _is_word_char(folded[-1]), exact
+    )
+
+
+@dataclass
+class _FieldScan:
+    folded: Folded
+    entity_hits: list[tuple[int, int, str]]  # folded start, end, key
+    phrase_hits: list[tuple[int, int, str]]
+    _token_starts: list[int] | None = None
+
+    def token_index(self, offset: int) -> int:
+        if self._token_starts is None:
+            self._token_starts = [m.start() for m in _TOKENS.finditer(self.folded.text)]
+        return max(0, bisect.bisect_right(self._token_starts, offset) - 1)
+
+
+@dataclass
+class _Evidence:
+    """Names present in a story, with hit positions for NEAR."""
+
+    names: set[str]
+    positions: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)
+    scans: dict[str, _FieldScan] = field(default_factory=dict)
+
+    def has(self, name: str) -> bool:
+        return name in self.names
+
+    def near(self, left: str, right: str, distance: int) -> bool:
+        for field_a, a_start, a_end in self.positions.get(left, ()):
+            scan = self.scans[field_a]
+            for field_b, b_start, b_end in self.positions.get(right, ()):
+                if field_b != field_a:
+                    continue
+                if a_start <= b_start:
+                    gap = scan.token_index(b_start) - scan.token_index(max(a_start, a_end - 1))
+                else:
+                    gap = scan.token_index(a_start) - scan.token_index(max(b_start, b_end - 1))
+                if gap <= distance:
+                    return True
+        return False
+
+
+def _resolve_overlaps(hits: list[tuple[int, int, str, bool]]) -> list[tuple[int, int, str]]:
+    """Keep the longest of overlapping hits.
+
+    On an identical span an exact-form hit (an acronym, a script-specific
+    name such as traditional 證監會) beats hits that matched only after
+    folding; otherwise identical spans all stay.
+    """
+    exact_spans = {(start, end) for start, end, _, exact in hits if exact}
+    kept: list[tuple[int, int, str]] = []
+    for start, end, key, exact in sorted(hits, key=lambda h: (h[0] - h[1], h[0])):
+        if (start, end) in exact_spans and not exact:
+            continue
+        if all(end <= k0 or start >= k1 or (start, end) == (k0, k1) for k0, k1, _ in kept):
+            kept.append((start, end, key))
+    kept.sort()
+    return kept
 
 
 class Matcher:
-    """Compiled watchlist; build once, call `match` for every story."""
+    """A compiled watchlist plus phrases; build once, call `match` per story."""
 
-    def __init__(self, watchlist: Watchlist) -> None:
+    def __init__(self, watchlist: Watchlist, phrases: Iterable[str] = ()) -> None:
         self.watchlist = watchlist
-        self._categories = {e.key: e.category for e in watchlist.entities}
-        self._automaton = ahocorasick.Automaton()
-        for entity in watchlist.entities:
-            for alias in entity.aliases:
-                folded = fold(alias).strip()
-                if not folded:
-                    continue
-                term = _Term(entity.key, alias, _needs_boundaries(folded))
-                if folded in self._automaton:
-                    existing: list[_Term] = self._automaton.get(folded)
-                    existing.append(term)
-                else:
-                    self._automaton.add_word(folded, [term])
-        if len(self._automaton):
-            self._automaton.make_automaton()
-        names = set(self._categories) | set(self._categories.values())
-        self._topics: list[tuple[str, Predicate]] = []
+        self._entities = {e.key: e for e in watchlist.entities}
+        self._implied = {e.key: self._closure(e.key) for e in watchlist.entities}
+        self._names = watchlist.names()
+        self._topics: list[tuple[str, Rule]] = []
         for topic in watchlist.topics:
             try:
-                self._topics.append((topic.key, compile_rule(topic.rule, names)))
+                self._topics.append((topic.key, self.compile(topic.rule)))
             except RuleError as exc:
                 raise WatchlistError(f"topic {topic.key!r}: {exc}") from exc
+        wanted = {fold(p).strip() for p in phrases} | {
+            p for _, rule in self._topics for p in rule.phrases
+        }
+        self.phrases = frozenset(p for p in wanted if p)
+        self._automaton = self._build()
+
+    def _closure(self, key: str) -> tuple[str, ...]:
+        """The key and everything it implies, transitively, in order."""
+        seen = [key]
+        for current in seen:
+            seen.extend(k for k in self._entities[current].implies if k not in seen)
+        return tuple(seen)
+
+    def _build(self) -> ahocorasick.Automaton:
+        automaton = ahocorasick.Automaton()
+        terms: dict[str, list[_Term]] = defaultdict(list)
+        for entity in self.watchlist.entities:
+            for alias in entity.aliases:
+                folded = fold(alias).strip()
+                if folded:
+                    terms[folded].append(_term(entity.key, folded, is_phrase=False))
+            for acronym in entity.acronyms:
+                folded = fold(acronym).strip()
+                exact = unicodedata.normalize("NFKC", acronym).strip()
+                if folded:
+                    terms[folded].append(_term(entity.key, folded, is_phrase=False, exact=exact))
+        for phrase in self.phrases:
+            terms[phrase].append(_term(phrase_key(phrase), phrase, is_phrase=True))
+        for folded, term_list in terms.items():
+            automaton.add_word(folded, tuple(dict.fromkeys(term_list)))
+        if terms:
+            automaton.make_automaton()
+        return automaton
+
+    def compile(
+        self, query: str, *, bare_words_are_phrases: bool = False, max_length: int = 1000
+    ) -> Rule:
+        """Compile a rule or subscriber query in this matcher's normal form."""
+        return compile_rule(
+            query,
+            self._names,
+            fold=fold,
+            bare_words_are_phrases=bare_words_are_phrases,
+            max_length=max_length,
+        )
+
+    def _scan(self, text: str) -> _FieldScan:
+        folded = fold_with_offsets(text)
+        entity_hits: list[tuple[int, int, str, bool]] = []
+        phrase_hits: list[tuple[int, int, str]] = []
+        if not text or not len(self._automaton):
+            return _FieldScan(folded, [], phrase_hits)
+        haystack = folded.text
+        size = len(haystack)
+        for last, terms in self._automaton.iter(haystack):
+            end = last + 1
+            for term in terms:
+                start = end - term.length
+                if term.left_boundary and start > 0 and _is_word_char(haystack[start - 1]):
+                    continue
+                if term.right_boundary and end < size and _is_word_char(haystack[end]):
+                    continue
+                if term.exact is not None:
+                    original = text[folded.original(start) : folded.original(end)]
+                    if unicodedata.normalize("NFKC", original) != term.exact:
+                        continue
+                if term.is_phrase:
+                    phrase_hits.append((start, end, term.key))
+                else:
+                    entity_hits.append((start, end, term.key, term.exact is not None))
+        return _FieldScan(folded, _resolve_overlaps(entity_hits), phrase_hits)
 
     def find(self, text: str, field: str = "text") -> list[Hit]:
-        """All entity hits in `text`, offsets into the original string."""
-        if not text or not len(self._automaton):
-            return []
-        folded, offsets = _fold_with_offsets(text)
-        hits: list[Hit] = []
-        for end, terms in self._automaton.iter(folded):
-            for term in terms:
-                length = len(fold(term.alias).strip())
-                start = end - length + 1
-                if term.whole_word and (
-                    (start > 0 and _is_word_char(folded[start - 1]))
-                    or (end + 1 < len(folded) and _is_word_char(folded[end + 1]))
-                ):
-                    continue
-                o_start, o_end = (
-                    (start, end + 1)
-                    if offsets is None
-                    else (
-                        offsets[start],
-                        offsets[end + 1],
-                    )
-                )
-                hits.append(Hit(term.entity, field, o_start, o_end, text[o_start:o_end]))
-        return hits
+        """Entity hits in `text` (reported and signal), offsets into the original."""
+        scan = self._scan(text)
+        return [
+            self._hit(text, scan, start, end, key, field) for start, end, key in scan.entity_hits
+        ]
+
+    @staticmethod
+    def _hit(text: str, scan: _FieldScan, start: int, end: int, key: str, field: str) -> Hit:
+        o_start, o_end = scan.folded.original(start), scan.folded.original(end)
+        return Hit(key, field, o_start, o_end, text[o_start:o_end])
+
+    def evidence(self, story: Story) -> tuple[_Evidence, list[Hit]]:
+        """Scan every field of a story; the hits of reported entities come back too."""
+        evidence = _Evidence(names=set())
+        reported: list[Hit] = []
+        for name in FIELDS:
+            text = getattr(story, name)
+            if not text:
+                continue
+            scan = self._scan(text)
+            evidence.scans[name] = scan
+            for start, end, found in scan.entity_hits:
+                for key in self._implied[found]:
+                    entity = self._entities[key]
+                    evidence.names.update((key, entity.category))
+                    for present in (key, entity.category):
+                        evidence.positions.setdefault(present, []).append((name, start, end))
+                    if entity.report:
+                        reported.append(self._hit(text, scan, start, end, key, name))
+            for start, end, key in scan.phrase_hits:
+                evidence.names.add(key)
+                evidence.positions.setdefault(key, []).append((name, start, end))
+        return evidence, reported
 
     def match(self, story: Story) -> MatchResult:
-        """Entities found in title, summary and body, and the topics they satisfy."""
-        hits = [hit for name in FIELDS for hit in self.find(getattr(story, name), name)]
+        """Entities, phrases and topics of a story, with a score and snippets."""
+        evidence, hits = self.evidence(story)
         entities = tuple(dict.fromkeys(hit.entity for hit in hits))
-        present = set(entities) | {self._categories[e] for e in entities}
-        topics = tuple(key for key, predicate in self._topics if predicate(present))
-        title_bonus = sum(1 for hit in hits if hit.field == "title")
+        best: dict[str, float] = {}
+        for hit in hits:
+            best[hit.entity] = max(best.get(hit.entity, 0.0), FIELD_WEIGHTS[hit.field])
         return MatchResult(
             entities=entities,
-            topics=topics,
+            topics=tuple(key for key, rule in self._topics if rule(evidence)),
             hits=tuple(hits),
-            score=float(len(entities) + 0.5 * title_bonus),
+            score=round(sum(best.values()), 2),
+            signals=tuple(sorted(n for n in evidence.names if n in self._entities)),
+            phrases=tuple(sorted(n[1:-1] for n in evidence.names if n.startswith('"'))),
+            snippets=tuple(self._snippets(story, hits)),
         )
+
+    def matches(self, rule: Rule, story: Story) -> bool:
+        """Does a compiled query (e.g. a subscriber's /watch) hold for this story?"""
+        missing = rule.phrases - self.phrases
+        if missing:
+            raise ValueError(f"phrases not in this matcher: {sorted(missing)}")
+        return rule(self.evidence(story)[0])
+
+    @staticmethod
+    def _snippets(story: Story, hits: list[Hit]) -> list[Snippet]:
+        """One snippet per text field (summary, body) around its first reported hit."""
+        snippets = []
+        for name in ("summary", "body"):
+            first = next((h for h in hits if h.field == name), None)
+            if first is not None:
+                snippets.append(make_snippet(getattr(story, name), first.start, first.end, name))
+        return snippets

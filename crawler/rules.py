@@ -1,27 +1,45 @@
-"""Topic rules: boolean expressions over categories and entity keys.
+"""Topic rules and subscriber queries: one small boolean language.
 
-Grammar (case-insensitive operators; adjacent terms mean AND)::
+Grammar (operators are case-insensitive; adjacent terms mean AND)::
 
-    expr  := term (OR term)*
-    term  := factor ((AND)? factor)*
-    factor:= NOT factor | '(' expr ')' | NAME
+    expr   := term (OR term)*
+    term   := factor ((AND)? factor)*
+    factor := NOT factor | near
+    near   := atom (NEAR/n atom)?
+    atom   := '(' expr ')' | NAME | "quoted phrase"
 
 A NAME is a watchlist category (true when any entity of that category
-matched) or an entity key (true when that entity matched). Rules are parsed
-once into a tree; evaluation is a walk over a set of names, no I/O.
+matched) or an entity key. A quoted phrase is matched like an alias: case-
+and width-blind, traditional = simplified, whole words for Latin text.
+`a NEAR/n b` holds when a hit of `a` and a hit of `b` in the same field are
+at most n tokens apart (a Latin word or one CJK character is a token).
+NOT binds tighter than AND, AND tighter than OR.
+
+Rules are parsed once into a tree, evaluated against `Evidence` with no
+I/O. Input is bounded (length, depth, NEAR distance) so a hostile query is
+refused before any work is done, with the position of the problem.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
 
 MAX_RULE_LENGTH = 1000
 MAX_DEPTH = 32
+MAX_NEAR = 100
 
-_TOKEN = re.compile(r"\s*(?:(?P<paren>[()])|(?P<name>[\w\-]+))", re.UNICODE)
-Predicate = Callable[[Collection[str]], bool]
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<paren>[()])
+      | (?P<phrase>["“][^"“”]*["”])
+      | (?P<near>NEAR/\d+)(?![\w\-])
+      | (?P<name>[^\s()"“”]+)
+    )""",
+    re.UNICODE | re.VERBOSE | re.IGNORECASE,
+)
 
 
 class RuleError(ValueError):
@@ -29,104 +47,213 @@ class RuleError(ValueError):
 
     def __init__(self, message: str, position: int) -> None:
         super().__init__(f"{message} at position {position + 1}")
+        self.message = message
         self.position = position
+
+
+class Evidence(Protocol):
+    """What a rule is evaluated against (built by the Matcher)."""
+
+    def has(self, name: str) -> bool: ...
+
+    def near(self, left: str, right: str, distance: int) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A compiled rule: its predicate and the phrases it needs matched."""
+
+    source: str
+    test: Callable[[Evidence], bool]
+    phrases: frozenset[str] = field(default=frozenset())
+
+    def __call__(self, evidence: Evidence) -> bool:
+        return self.test(evidence)
+
+
+def phrase_key(phrase: str) -> str:
+    """How a phrase is named in evidence: quoted, so it never clashes with a key."""
+    return f'"{phrase}"'
 
 
 @dataclass(frozen=True)
 class _Token:
     text: str
-    kind: str  # "(", ")", "AND", "OR", "NOT", "NAME"
+    kind: str  # "(", ")", "AND", "OR", "NOT", "NEAR", "NAME", "PHRASE"
     position: int
 
 
 def _tokenise(rule: str) -> list[_Token]:
     tokens: list[_Token] = []
     pos = 0
-    while pos < len(rule):
-        if rule[pos:].strip() == "":
-            break
+    while pos < len(rule) and rule[pos:].strip():
         match = _TOKEN.match(rule, pos)
-        if not match:
-            start = len(rule[pos:]) - len(rule[pos:].lstrip()) + pos
-            raise RuleError(f"unexpected character {rule[start]!r}", start)
-        text = match.group("paren") or match.group("name")
-        start = match.start("paren") if match.group("paren") else match.start("name")
-        upper = text.upper()
-        kind = text if text in "()" else upper if upper in ("AND", "OR", "NOT") else "NAME"
-        tokens.append(_Token(text, kind, start))
+        if not match:  # only an unterminated quote gets here
+            start = len(rule) - len(rule[pos:].lstrip())
+            raise RuleError("unterminated quoted phrase", start)
+        kind = match.lastgroup or "name"
+        start = match.start(kind)
+        text = match.group(kind)
+        if kind == "paren":
+            tokens.append(_Token(text, text, start))
+        elif kind == "phrase":
+            tokens.append(_Token(text[1:-1], "PHRASE", start))
+        elif kind == "near":
+            tokens.append(_Token(text, "NEAR", start))
+        else:
+            upper = text.upper()
+            tokens.append(_Token(text, upper if upper in ("AND", "OR", "NOT") else "NAME", start))
         pos = match.end()
     return tokens
 
 
+_Test = Callable[[Evidence], bool]
+
+
 class _Parser:
-    def __init__(self, rule: str, names: Collection[str]) -> None:
+    def __init__(
+        self,
+        rule: str,
+        names: Collection[str],
+        fold: Callable[[str], str],
+        bare_words_are_phrases: bool,
+    ) -> None:
         self.rule = rule
         self.names = names
+        self.fold = fold
+        self.bare_words_are_phrases = bare_words_are_phrases
         self.tokens = _tokenise(rule)
         self.index = 0
+        self.phrases: set[str] = set()
 
     def _peek(self) -> _Token | None:
         return self.tokens[self.index] if self.index < len(self.tokens) else None
 
-    def _end(self) -> int:
-        return len(self.rule)
+    def _next(self, expected: str) -> _Token:
+        tok = self._peek()
+        if tok is None:
+            raise RuleError(f"rule ends too early, expected {expected}", len(self.rule))
+        self.index += 1
+        return tok
 
-    def parse(self) -> Predicate:
+    def parse(self) -> _Test:
         if not self.tokens:
             raise RuleError("empty rule", 0)
-        predicate = self._expr(0)
+        test = self._expr(0)
         extra = self._peek()
         if extra is not None:
             raise RuleError(f"unexpected {extra.text!r}", extra.position)
-        return predicate
+        return test
 
-    def _expr(self, depth: int) -> Predicate:
+    def _expr(self, depth: int) -> _Test:
         parts = [self._term(depth)]
         while (tok := self._peek()) is not None and tok.kind == "OR":
             self.index += 1
             parts.append(self._term(depth))
-        return parts[0] if len(parts) == 1 else lambda present: any(p(present) for p in parts)
+        return parts[0] if len(parts) == 1 else (lambda ev: any(p(ev) for p in parts))
 
-    def _term(self, depth: int) -> Predicate:
+    def _term(self, depth: int) -> _Test:
         parts = [self._factor(depth)]
-        while (tok := self._peek()) is not None and tok.kind in ("AND", "NOT", "NAME", "("):
+        while (tok := self._peek()) is not None and tok.kind in (
+            "AND",
+            "NOT",
+            "NAME",
+            "PHRASE",
+            "(",
+        ):
             if tok.kind == "AND":
                 self.index += 1
             parts.append(self._factor(depth))
-        return parts[0] if len(parts) == 1 else lambda present: all(p(present) for p in parts)
+        return parts[0] if len(parts) == 1 else (lambda ev: all(p(ev) for p in parts))
 
-    def _factor(self, depth: int) -> Predicate:
+    def _factor(self, depth: int) -> _Test:
         if depth > MAX_DEPTH:
             tok = self._peek()
-            raise RuleError("rule nested too deeply", tok.position if tok else self._end())
+            raise RuleError("rule nested too deeply", tok.position if tok else len(self.rule))
         tok = self._peek()
-        if tok is None:
-            raise RuleError("rule ends too early", self._end())
-        self.index += 1
-        if tok.kind == "NOT":
+        if tok is not None and tok.kind == "NOT":
+            self.index += 1
             inner = self._factor(depth + 1)
-            return lambda present: not inner(present)
+            return lambda ev: not inner(ev)
+        return self._near(depth)
+
+    def _near(self, depth: int) -> _Test:
+        left_tok = self._peek()
+        left = self._atom(depth)
+        tok = self._peek()
+        if tok is None or tok.kind != "NEAR":
+            return left[0]
+        self.index += 1
+        distance = int(tok.text.split("/", 1)[1])
+        if not 1 <= distance <= MAX_NEAR:
+            raise RuleError(f"NEAR distance must be 1 to {MAX_NEAR}", tok.position)
+        right_tok = self._peek()
+        right = self._atom(depth)
+        for (_, name), where in ((left, left_tok), (right, right_tok)):
+            if name is None:
+                position = where.position if where else tok.position
+                raise RuleError("NEAR needs a name or a phrase on each side", position)
+        left_name, right_name = left[1], right[1]
+        assert left_name is not None and right_name is not None
+        return lambda ev: ev.near(left_name, right_name, distance)
+
+    def _atom(self, depth: int) -> tuple[_Test, str | None]:
+        tok = self._next("a name, a phrase or '('")
         if tok.kind == "(":
             inner = self._expr(depth + 1)
             close = self._peek()
             if close is None or close.kind != ")":
-                raise RuleError("missing ')'", close.position if close else self._end())
+                raise RuleError("missing ')'", close.position if close else len(self.rule))
             self.index += 1
-            return inner
+            return inner, None
+        if tok.kind == "PHRASE" or (tok.kind == "NAME" and self._is_bare_phrase(tok.text)):
+            folded = self.fold(tok.text).strip()
+            if not folded:
+                raise RuleError("empty phrase", tok.position)
+            self.phrases.add(folded)
+            key = phrase_key(folded)
+            return (lambda ev: ev.has(key)), key
         if tok.kind == "NAME":
             name = tok.text.lower()
             if name not in self.names:
                 raise RuleError(f"unknown category or entity {tok.text!r}", tok.position)
-            return lambda present: name in present
+            return (lambda ev: ev.has(name)), name
         raise RuleError(f"unexpected {tok.text!r}", tok.position)
 
+    def _is_bare_phrase(self, text: str) -> bool:
+        return self.bare_words_are_phrases and text.lower() not in self.names
 
-def compile_rule(rule: str, names: Collection[str]) -> Predicate:
-    """Parse `rule` into a predicate over the set of matched names.
 
-    `names` are the categories and entity keys the rule may use; anything
-    else is an error pointing at its position.
+def compile_rule(
+    rule: str,
+    names: Collection[str],
+    *,
+    fold: Callable[[str], str] = str.casefold,
+    bare_words_are_phrases: bool = False,
+    max_length: int = MAX_RULE_LENGTH,
+) -> Rule:
+    """Parse `rule` into a Rule over the given category and entity names.
+
+    Topic rules (operators) reject unknown names as typos; subscriber queries
+    pass `bare_words_are_phrases=True` so `binance AND "Justin Sun"` and
+    `binance AND justin` both work. `fold` must be the matcher's text fold so
+    phrases are compared in the same normal form as stories.
     """
-    if len(rule) > MAX_RULE_LENGTH:
-        raise RuleError(f"rule longer than {MAX_RULE_LENGTH} characters", MAX_RULE_LENGTH)
-    return _Parser(rule, {n.lower() for n in names}).parse()
+    if len(rule) > max_length:
+        raise RuleError(f"rule longer than {max_length} characters", max_length)
+    parser = _Parser(rule, {n.lower() for n in names}, fold, bare_words_are_phrases)
+    test = parser.parse()
+    return Rule(rule, test, frozenset(parser.phrases))
+
+
+class NameSet:
+    """Evidence from a plain set of names (no positions): NEAR is never true."""
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = set(names)
+
+    def has(self, name: str) -> bool:
+        return name in self.names
+
+    def near(self, left: str, right: str, distance: int) -> bool:
+        return False

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from crawler.snippets import Snippet
+
 
 @dataclass(frozen=True)
 class RawStory:
@@ -52,12 +54,20 @@ class Hit:
 
 @dataclass(frozen=True)
 class MatchResult:
-    """Which entities and topics a story matched, and where."""
+    """Which entities and topics a story matched, and where.
+
+    `entities` are the watch entities to show (hashtags); `signals` are every
+    watchlist key found, including rule-only terms (actions, places);
+    `hits` and `snippets` cover the reported entities.
+    """
 
     entities: tuple[str, ...] = ()
     topics: tuple[str, ...] = ()
     hits: tuple[Hit, ...] = field(default=())
     score: float = 0.0
+    signals: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()
+    snippets: tuple[Snippet, ...] = ()
 
     @property
     def matched(self) -> bool:

@@ -6,11 +6,14 @@ entities and topics or replace built-in ones by key.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeVar
+
+_KEY = re.compile(r"^[a-z0-9][a-z0-9\-]*$")
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,9 @@ class Entity:
     name_en: str
     name_zh: str
     aliases: tuple[str, ...]
+    acronyms: tuple[str, ...] = ()  # matched case-sensitively: "SAFE" is not "safe"
+    report: bool = True  # False: a signal for rules (an action, a place), never shown as an entity
+    implies: tuple[str, ...] = ()  # keys that hold whenever this one does (Binance -> exchange)
 
 
 @dataclass(frozen=True)
@@ -46,20 +52,45 @@ class Watchlist:
     def entity(self, key: str) -> Entity | None:
         return next((e for e in self.entities if e.key == key), None)
 
+    def names(self) -> frozenset[str]:
+        """Every name a rule may use: entity keys and categories."""
+        return frozenset(e.key for e in self.entities) | self.categories
+
 
 class WatchlistError(ValueError):
     """A watchlist document that cannot be used; the message names the entry."""
 
 
 def _entity(raw: Mapping[str, Any], where: str) -> Entity:
+    unknown = set(raw) - {
+        "key",
+        "category",
+        "name_en",
+        "name_zh",
+        "aliases",
+        "acronyms",
+        "report",
+        "implies",
+    }
+    if unknown:
+        raise WatchlistError(f"{where}: unknown field {sorted(unknown)[0]!r}")
     try:
-        aliases = tuple(str(a) for a in raw.get("aliases", ()))
-        names = (str(raw["name_en"]), str(raw["name_zh"]))
-        entity = Entity(str(raw["key"]), str(raw["category"]), *names, aliases)
+        entity = Entity(
+            key=str(raw["key"]),
+            category=str(raw["category"]),
+            name_en=str(raw["name_en"]),
+            name_zh=str(raw["name_zh"]),
+            aliases=tuple(str(a) for a in raw.get("aliases", ())),
+            acronyms=tuple(str(a) for a in raw.get("acronyms", ())),
+            report=bool(raw.get("report", True)),
+            implies=tuple(str(k) for k in raw.get("implies", ())),
+        )
     except KeyError as exc:
         raise WatchlistError(f"{where}: missing {exc.args[0]}") from exc
-    if not entity.aliases:
+    if not entity.aliases and not entity.acronyms:
         raise WatchlistError(f"{where}: no aliases")
+    if not _KEY.match(entity.key):
+        raise WatchlistError(f"{where}.key: {entity.key!r} must be lower-case letters, digits, '-'")
     return entity
 
 
@@ -98,8 +129,15 @@ def build_watchlist(
         _topic(raw, f"{where}.topics[{i}]") for i, raw in enumerate(document.get("topics", ()))
     ]
     if base is None:
-        return Watchlist(tuple(entities), tuple(topics))
-    return Watchlist(_merge(base.entities, entities), _merge(base.topics, topics))
+        watchlist = Watchlist(tuple(entities), tuple(topics))
+    else:
+        watchlist = Watchlist(_merge(base.entities, entities), _merge(base.topics, topics))
+    keys = {e.key for e in watchlist.entities}
+    for entity in watchlist.entities:
+        unknown = [k for k in entity.implies if k not in keys]
+        if unknown:
+            raise WatchlistError(f"{where}: entity {entity.key!r} implies unknown {unknown[0]!r}")
+    return watchlist
 
 
 def builtin_watchlist() -> Watchlist:

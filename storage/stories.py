@@ -25,8 +25,9 @@ def known_urls(session: Session, canonical_urls: list[str]) -> set[str]:
 
 
 def interested_subscribers(session: Session, match: MatchResult) -> list[int]:
-    """Active chats following one of the matched topics or entities."""
-    wanted = [("topic", t) for t in match.topics] + [("entity", e) for e in match.entities]
+    """Active chats following one of the matched topics or watchlist keys."""
+    keys = dict.fromkeys((*match.entities, *match.signals))
+    wanted = [("topic", t) for t in match.topics] + [("entity", e) for e in keys]
     if not wanted:
         return []
     condition = or_(*((Subscription.kind == k) & (Subscription.value == v) for k, v in wanted))
@@ -77,7 +78,7 @@ def store_story(session: Session, story: Story, match: MatchResult) -> IngestOut
     )
     session.add(row)
     session.flush()
-    if not match.entities:
+    if not (match.topics or match.entities or match.signals):
         return IngestOutcome(story_id=row.id)
     session.add(
         MatchRow(

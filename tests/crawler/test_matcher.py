@@ -6,9 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from crawler.fold import fold
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
-from crawler.types import RawStory
+from crawler.types import RawStory, Story
 from crawler.watchlist import Entity, Topic, Watchlist, builtin_watchlist
 
 TOPIC = "china-crypto-enforcement"
@@ -19,55 +20,150 @@ def matcher() -> Matcher:
     return Matcher(builtin_watchlist())
 
 
-def story(title: str, summary: str = "") -> object:
-    return normalise(
-        RawStory("s", "https://x.example/1", title, summary), fetched_at=datetime.now(UTC)
-    )
+def story(title: str, summary: str = "", body: str = "") -> Story:
+    raw = RawStory("s", "https://x.example/1", title, summary, body)
+    return normalise(raw, fetched_at=datetime.now(UTC))
+
+
+def keys(matcher: Matcher, text: str) -> list[str]:
+    return [hit.entity for hit in matcher.find(text)]
 
 
 @pytest.mark.parametrize(
-    ("title", "summary", "entities", "alerts"),
+    ("text", "absent"),
     [
-        (
-            "Alipay to cut off accounts used for bitcoin OTC trading",
-            "",
-            {"alipay", "otc", "bitcoin", "cut-off"},
-            True,
-        ),
-        ("支付宝将关停用于比特币场外交易的账户", "", {"alipay", "otc", "bitcoin", "cut-off"}, True),
-        ("支付寶將關停比特幣場外交易賬戶", "", {"alipay", "bitcoin", "otc", "cut-off"}, True),
-        ("央行等七部门：全面叫停ICO代币发行融资", "", {"pboc", "ico", "ban"}, True),
-        ("PBoC bans ICOs", "", {"pboc", "ico", "ban"}, True),
-        ("Bitcoin price climbs above $11,000", "", {"bitcoin"}, False),
-        ("Alipay launches tap-to-pay in Europe", "", {"alipay"}, False),
-        ("比特币价格突破8万元人民币", "", {"bitcoin"}, False),
-        ("Unrelated story about the weather", "", set(), False),
+        ("HOTCAKE sales", "otc"),
+        ("Mexico and silicon valley", "ico"),
+        ("the icon set", "ico"),
+        ("bannister", "ban"),
+        ("a safe bet", "safe"),  # SAFE the regulator is an acronym: upper case only
+        ("data mining tools", "mining"),
+        ("上海证券交易所暂停交易", "exchange"),  # a stock exchange, not a crypto one
+        ("xuni huobi (virtual currencies)", "huobi"),  # pinyin for 虚拟货币
     ],
 )
-def test_topic_and_entities(
-    matcher: Matcher, title: str, summary: str, entities: set[str], alerts: bool
-) -> None:
-    result = matcher.match(story(title, summary))
-    assert set(result.entities) == entities
-    assert (TOPIC in result.topics) is alerts
+def test_near_misses_do_not_match(matcher: Matcher, text: str, absent: str) -> None:
+    assert absent not in keys(matcher, text)
 
 
 @pytest.mark.parametrize(
-    "text",
-    ["Alipayment systems", "the icon set", "OTCBB listing", "photocopy", "bannister"],
+    ("text", "key", "term"),
+    [
+        ("在OTC市场交易", "otc", "OTC"),
+        ("在ＯＴＣ市场", "otc", "ＯＴＣ"),
+        ("支付寶關停賬戶", "alipay", "支付寶"),
+        ("ALIPAY and alipay", "alipay", "ALIPAY"),
+        ("The SAFE said", "safe", "SAFE"),
+        ("全面叫停ICO融资", "ico", "ICO"),
+        ("People’s Bank of China", "pboc", "People’s Bank of China"),
+        ("HOUNAX涉嫌詐騙，證監會表示", "hk-sfc", "證監會"),  # traditional: Hong Kong's SFC
+        ("证监会发布公告", "csrc", "证监会"),
+    ],
 )
-def test_latin_aliases_match_whole_words_only(matcher: Matcher, text: str) -> None:
-    assert matcher.find(text) == []
+def test_names_match_in_every_script_case_and_width(
+    matcher: Matcher, text: str, key: str, term: str
+) -> None:
+    hits = [h for h in matcher.find(text) if h.entity == key]
+    assert hits, keys(matcher, text)
+    assert hits[0].term == term and text[hits[0].start : hits[0].end] == term
 
 
-def test_latin_alias_next_to_chinese_text_matches(matcher: Matcher) -> None:
-    assert [h.entity for h in matcher.find("全面叫停ICO融资")] == ["ban", "ico"]
+def test_every_alias_resolves_to_its_entity(matcher: Matcher) -> None:
+    """Each alias, alone, is found as its own entity (no collisions, no blockers eating it)."""
+    wrong = []
+    for entity in matcher.watchlist.entities:
+        for alias in (*entity.aliases, *entity.acronyms):
+            found = keys(matcher, alias)
+            if entity.key not in found:
+                wrong.append(f"{entity.key}: {alias!r} -> {found}")
+    assert wrong == []
 
 
-def test_case_and_width_are_folded_and_offsets_point_at_the_original(matcher: Matcher) -> None:
-    text = "News: ＡＬＩＰＡＹ and ALIPAY"
-    hits = [h for h in matcher.find(text) if h.entity == "alipay"]
-    assert [text[h.start : h.end] for h in hits] == ["ＡＬＩＰＡＹ", "ALIPAY"]
+def test_no_alias_belongs_to_two_entities(matcher: Matcher) -> None:
+    owners: dict[str, set[str]] = {}
+    for entity in matcher.watchlist.entities:
+        for alias in entity.aliases:
+            owners.setdefault(fold(alias).strip(), set()).add(entity.key)
+    assert {alias: o for alias, o in owners.items() if len(o) > 1} == {}
+
+
+def test_the_watchlist_is_big_enough_and_bilingual() -> None:
+    watchlist = builtin_watchlist()
+    assert len(watchlist.entities) >= 80
+    for entity in watchlist.entities:
+        assert entity.name_en and entity.name_zh, entity.key
+    must = set(
+        [
+            "pboc",
+            "csrc",
+            "cbirc",
+            "nfra",
+            "cac",
+            "mps",
+            "safe",
+            "spp",
+            "spc",
+            "hk-sfc",
+            "hkma",
+            "alipay",
+            "ant-group",
+            "wechat-pay",
+            "tenpay",
+            "tencent",
+            "unionpay",
+            "binance",
+            "huobi",
+            "okx",
+            "bitcoin",
+            "virtual-currency",
+            "stablecoin",
+            "ico",
+            "mining",
+            "otc",
+            "illegal-fundraising",
+            "money-laundering",
+            "ban",
+            "china",
+        ]
+    )
+    assert must <= {e.key for e in watchlist.entities}
+
+
+def test_named_exchanges_imply_the_generic_one(matcher: Matcher) -> None:
+    result = matcher.match(story("Binance halts withdrawals"))
+    assert {"binance", "exchange"} <= set(result.entities)
+
+
+def test_signals_drive_rules_but_are_not_reported(matcher: Matcher) -> None:
+    result = matcher.match(story("Chinese police arrest bitcoin traders in Beijing"))
+    assert "arrest" in result.signals and "china" in result.signals
+    assert "arrest" not in result.entities and "china" not in result.entities
+    assert result.topics == (TOPIC,)
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "alerts"),
+    [
+        ("Alipay to cut off accounts used for bitcoin OTC trading", "", True),
+        ("支付宝将关停用于比特币场外交易的账户", "", True),
+        ("支付寶將關停比特幣場外交易賬戶", "", True),
+        ("央行等七部门：全面叫停ICO代币发行融资", "", True),
+        ("Chinese police repatriate crypto fraud suspects from Myanmar", "", True),
+        ("Bitcoin price climbs above $11,000", "", False),
+        ("Alipay launches tap-to-pay in Europe", "", False),
+        ("比特币价格突破8万元人民币", "", False),
+        ("US Justice Department charges Chinese nationals in crypto laundering", "", False),
+        ("South Korean police arrest crypto fraud suspects in Seoul", "", False),
+        ("Shanghai Stock Exchange suspends Ant Group IPO", "Regulators summoned Jack Ma.", False),
+        (
+            "Digital yuan pilot expands",
+            "The People's Bank of China will ban paper receipts.",
+            False,
+        ),
+    ],
+)
+def test_default_topic(matcher: Matcher, title: str, summary: str, alerts: bool) -> None:
+    assert (TOPIC in matcher.match(story(title, summary)).topics) is alerts
 
 
 def test_offsets_survive_characters_that_fold_to_several(matcher: Matcher) -> None:
@@ -76,20 +172,48 @@ def test_offsets_survive_characters_that_fold_to_several(matcher: Matcher) -> No
     assert text[hit.start : hit.end] == "Alipay"
 
 
-def test_hits_record_their_field(matcher: Matcher) -> None:
-    result = matcher.match(story("PBoC statement", "The central bank banned ICOs"))
-    fields = {(h.entity, h.field) for h in result.hits}
-    assert ("pboc", "title") in fields and ("ico", "summary") in fields
+def test_longest_match_wins(matcher: Matcher) -> None:
+    assert keys(matcher, "中国人民银行") == ["pboc"]
+    assert "exchange" in keys(matcher, "币安是一家加密货币交易所")
 
 
-def test_rule_with_not_excludes() -> None:
+def test_hits_record_their_field_and_the_score_weights_the_title(matcher: Matcher) -> None:
+    in_title = matcher.match(story("PBoC statement", "Nothing else here"))
+    in_summary = matcher.match(story("Statement", "The PBoC said so"))
+    assert [(h.entity, h.field) for h in in_title.hits] == [("pboc", "title")]
+    assert in_title.score > in_summary.score > 0
+
+
+def test_snippets_are_about_120_characters_around_the_hit(matcher: Matcher) -> None:
+    summary = "x " * 200 + "the central bank said Alipay must stop OTC deals " + "y " * 200
+    result = matcher.match(story("Headline", summary))
+    (snippet,) = result.snippets
+    assert snippet.field == "summary"
+    assert snippet.text[snippet.start : snippet.end] == "Alipay"
+    assert 100 <= len(snippet.text) <= 130
+    assert snippet.marked().count("[Alipay]") == 1
+
+
+def test_near_counts_tokens_in_latin_and_chinese() -> None:
     watchlist = Watchlist(
         entities=(
-            Entity("btc", "crypto", "Bitcoin", "比特币", ("bitcoin",)),
-            Entity("price", "market", "Price", "价格", ("price",)),
+            Entity("btc", "crypto", "Bitcoin", "比特币", ("bitcoin", "比特币")),
+            Entity("ban", "action", "Ban", "禁止", ("ban", "禁止")),
         ),
-        topics=(Topic("no-price", "x", "x", "crypto AND NOT price"),),
+        topics=(Topic("close", "x", "x", "btc NEAR/3 ban"),),
     )
     m = Matcher(watchlist)
-    assert m.match(story("bitcoin news")).topics == ("no-price",)
-    assert m.match(story("bitcoin price")).topics == ()
+    assert m.match(story("China to ban bitcoin")).topics == ("close",)
+    assert m.match(story("Bitcoin rallies while Beijing weighs a wider ban")).topics == ()
+    assert m.match(story("禁止比特币交易")).topics == ("close",)
+    assert m.match(story("bitcoin", "ban")).topics == ()  # different fields
+
+
+def test_phrases_from_rules_and_subscribers(matcher: Matcher) -> None:
+    m = Matcher(builtin_watchlist(), phrases=["Justin Sun", "孙宇晨"])
+    query = m.compile('"justin sun" AND ban', bare_words_are_phrases=True)
+    assert m.matches(query, story("Regulators ban JUSTIN SUN's token sale"))
+    assert not m.matches(query, story("Justin Sunday ban"))  # whole words only
+    assert m.match(story("孫宇晨回应")).phrases == ("孙宇晨",)
+    with pytest.raises(ValueError, match="not in this matcher"):
+        m.matches(m.compile('"unknown phrase"'), story("x"))

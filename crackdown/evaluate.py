@@ -1,0 +1,189 @@
+"""`crackdown eval`: precision, recall and F1 of the filter on a labelled corpus.
+
+The corpus format is one JSON object a line (see the shared corpus README):
+`id`, `lang`, `title`, `text`, `label` (1 = relevant to the default topic),
+`entities` (keys a good filter reports). Title and text are matched together.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from crawler.matcher import Matcher
+from crawler.normalize import normalise
+from crawler.types import RawStory
+
+
+class CorpusError(ValueError):
+    """A corpus line that cannot be used; the message names the line."""
+
+
+@dataclass(frozen=True)
+class Example:
+    id: str
+    lang: str
+    title: str
+    text: str
+    label: int
+    entities: frozenset[str]
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def add(self, predicted: bool, actual: bool) -> None:
+        self.tp += predicted and actual
+        self.fp += predicted and not actual
+        self.fn += actual and not predicted
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {
+            "precision": round(self.precision, 4),
+            "recall": round(self.recall, 4),
+            "f1": round(self.f1, 4),
+        }
+
+
+@dataclass
+class Evaluation:
+    topic: str
+    size: int = 0
+    relevance: Counts = field(default_factory=Counts)
+    by_lang: dict[str, Counts] = field(default_factory=dict)
+    entities: Counts = field(default_factory=Counts)  # over the keys the corpus labels
+    entities_all_keys: Counts = field(default_factory=Counts)  # every key we report
+    vocabulary: frozenset[str] = frozenset()
+    false_positives: list[str] = field(default_factory=list)
+    false_negatives: list[str] = field(default_factory=list)
+    entity_errors: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic,
+            "examples": self.size,
+            **self.relevance.as_dict(),
+            "entity_f1": round(self.entities.f1, 4),
+            "entity_precision": round(self.entities.precision, 4),
+            "entity_recall": round(self.entities.recall, 4),
+            "entity_f1_all_keys": round(self.entities_all_keys.f1, 4),
+            "entity_vocabulary": sorted(self.vocabulary),
+            "by_lang": {lang: c.as_dict() for lang, c in sorted(self.by_lang.items())},
+            "false_positives": self.false_positives,
+            "false_negatives": self.false_negatives,
+            "entity_errors": self.entity_errors,
+        }
+
+
+def read_corpus(path: Path) -> list[Example]:
+    """Read a JSONL corpus; a bad line is an error naming its number."""
+    examples = []
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CorpusError(f"{path}: cannot read: {exc}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            examples.append(
+                Example(
+                    id=str(raw["id"]),
+                    lang=str(raw.get("lang", "")),
+                    title=str(raw.get("title") or ""),
+                    text=str(raw.get("text") or ""),
+                    label=int(raw["label"]),
+                    entities=frozenset(raw.get("entities") or ()),
+                )
+            )
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise CorpusError(f"{path}:{number}: not a corpus line ({exc})") from exc
+    return examples
+
+
+def evaluate(matcher: Matcher, examples: Iterable[Example], topic: str) -> Evaluation:
+    """Score the matcher's topic decisions and reported entities against labels.
+
+    Entity scores are micro-averaged over the keys the corpus labels (those
+    that appear in some example's `entities`): a corpus labelled with 25
+    keys cannot say whether our `spc` is right, so it is not counted for or
+    against us there. `entities_all_keys` counts every key we report.
+    """
+    examples = list(examples)
+    vocabulary = frozenset(key for example in examples for key in example.entities)
+    result = Evaluation(topic=topic, vocabulary=vocabulary)
+    now = datetime.now(UTC)
+    for example in examples:
+        story = normalise(
+            RawStory("eval", f"https://eval.invalid/{example.id}", example.title, example.text),
+            fetched_at=now,
+        )
+        match = matcher.match(story)
+        predicted, actual = topic in match.topics, bool(example.label)
+        result.size += 1
+        result.relevance.add(predicted, actual)
+        result.by_lang.setdefault(example.lang, Counts()).add(predicted, actual)
+        if predicted and not actual:
+            result.false_positives.append(example.id)
+        elif actual and not predicted:
+            result.false_negatives.append(example.id)
+        reported = set(match.entities)
+        result.entities_all_keys.tp += len(reported & example.entities)
+        result.entities_all_keys.fp += len(reported - example.entities)
+        result.entities_all_keys.fn += len(example.entities - reported)
+        found = reported & vocabulary
+        result.entities.tp += len(found & example.entities)
+        result.entities.fp += len(found - example.entities)
+        result.entities.fn += len(example.entities - found)
+        extra, missed = sorted(found - example.entities), sorted(example.entities - found)
+        if extra or missed:
+            result.entity_errors[example.id] = {"extra": extra, "missed": missed}
+    return result
+
+
+def report(evaluation: Evaluation) -> str:
+    """The human-readable summary printed by `crackdown eval`."""
+    r = evaluation.relevance
+    lines = [
+        f"topic {evaluation.topic}: {evaluation.size} examples",
+        f"  relevance   precision {r.precision:.3f}  recall {r.recall:.3f}  F1 {r.f1:.3f}",
+    ]
+    for lang, c in sorted(evaluation.by_lang.items()):
+        scores = f"precision {c.precision:.3f}  recall {c.recall:.3f}  F1 {c.f1:.3f}"
+        lines.append(f"  {lang:<10}  {scores}")
+    e, a = evaluation.entities, evaluation.entities_all_keys
+    lines.append(
+        f"  entities    precision {e.precision:.3f}  recall {e.recall:.3f}  micro-F1 {e.f1:.3f}"
+        f"  (over the {len(evaluation.vocabulary)} keys the corpus labels)"
+    )
+    lines.append(
+        f"              precision {a.precision:.3f}  recall {a.recall:.3f}  micro-F1 {a.f1:.3f}"
+        "  (every key reported)"
+    )
+    lines.append(f"  false positives: {' '.join(evaluation.false_positives) or '-'}")
+    lines.append(f"  false negatives: {' '.join(evaluation.false_negatives) or '-'}")
+    for example_id, errors in evaluation.entity_errors.items():
+        parts = [f"+{k}" for k in errors["extra"]] + [f"-{k}" for k in errors["missed"]]
+        lines.append(f"  entities {example_id}: {' '.join(parts)}")
+    return "\n".join(lines)

@@ -1,0 +1,99 @@
+"""`crackdown match` and `crackdown eval`: the filter, run by hand."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+
+from crackdown.config import Config, ConfigError
+from crackdown.evaluate import CorpusError, evaluate, read_corpus, report
+from crawler.extract import decode_html, extract_article
+from crawler.http import FetchError, HttpPolicy, fetch, make_client
+from crawler.matcher import Matcher
+from crawler.normalize import normalise
+from crawler.types import MatchResult, RawStory
+
+
+def _content_charset(content_type: str) -> str | None:
+    for part in content_type.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            return value.strip("\"'")
+    return None
+
+
+async def _fetch_article(url: str, policy: HttpPolicy) -> tuple[str, str]:
+    async with make_client(policy) as client:
+        response = await fetch(client, url, policy)
+    if response.status >= 400:
+        raise FetchError(f"HTTP {response.status}")
+    html = decode_html(response.content, _content_charset(response.headers.get("content-type", "")))
+    article = extract_article(html, response.url)
+    if not article.text and not article.title:
+        raise FetchError("no article text found on the page")
+    return article.title, article.text
+
+
+def read_input(
+    text: str | None, file: Path | None, url: str | None, policy: HttpPolicy
+) -> tuple[str, str]:
+    """(title, body) from exactly one of the three sources."""
+    if text is not None:
+        return "", text
+    if file is not None:
+        try:
+            return "", file.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file}: cannot read: {exc}") from exc
+    assert url is not None
+    try:
+        return asyncio.run(_fetch_article(url, policy))
+    except FetchError as exc:
+        raise ConfigError(f"{url}: {exc}") from exc
+
+
+def describe(result: MatchResult, matcher: Matcher) -> str:
+    """Entities, topics, score and snippets, for a terminal."""
+    names = {e.key: e.name_en for e in matcher.watchlist.entities}
+    lines = [
+        f"topics:   {', '.join(result.topics) or '-'}",
+        f"entities: {', '.join(f'{names[k]} ({k})' for k in result.entities) or '-'}",
+        f"signals:  {', '.join(k for k in result.signals if k not in result.entities) or '-'}",
+        f"score:    {result.score}",
+    ]
+    lines += [f"{s.field}: {s.marked()}" for s in result.snippets]
+    return "\n".join(lines)
+
+
+def run_match(config: Config, matcher: Matcher, args: object, policy: HttpPolicy) -> int:
+    title, body = read_input(
+        args.text, args.file, args.url, policy
+    )
+    story = normalise(
+        RawStory("cli", args.url or "https://cli.invalid/", title, "", body),
+        fetched_at=datetime.now(UTC),
+    )
+    result = matcher.match(story)
+    if args.json:
+        print(json.dumps(asdict(result), ensure_ascii=False, indent=2))
+    else:
+        print(describe(result, matcher))
+    return 0
+
+
+def run_eval(config: Config, matcher: Matcher, corpus: Path, as_json: bool) -> int:
+    try:
+        examples = read_corpus(corpus)
+    except CorpusError as exc:
+        raise ConfigError(str(exc)) from exc
+    evaluation = evaluate(matcher, examples, config.telegram.default_topic)
+    if as_json:
+        json.dump(evaluation.as_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        print()
+    else:
+        print(report(evaluation))
+    return 0

@@ -1,0 +1,33 @@
+"""Article text from a web page, with trafilatura (F1 0.92 on its benchmark)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import trafilatura
+
+from crawler.text import clean_text
+
+
+@dataclass(frozen=True)
+class Article:
+    title: str
+    text: str
+
+
+def decode_html(content: bytes, declared: str | None = None) -> str:
+    """Bytes -> text: declared charset, else trafilatura's detection (handles GBK/GB18030)."""
+    if declared:
+        try:
+            return content.decode(declared)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    return trafilatura.utils.decode_file(content)
+
+
+def extract_article(html: str, url: str | None = None) -> Article:
+    """The main text and title of a page; an empty Article when nothing is found."""
+    document = trafilatura.bare_extraction(html, url=url, with_metadata=True, favor_recall=True)
+    if document is None:
+        return Article("", "")
+    return Article(clean_text(document.title or ""), (document.text or "").strip())

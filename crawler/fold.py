@@ -1,0 +1,69 @@
+"""The normal form that aliases, phrases and stories are matched in.
+
+NFKC (full-width -> half-width, ligatures), case-fold, curly apostrophes ->
+straight, traditional -> simplified Chinese (OpenCC t2s). Matching happens
+on the folded text; `Folded.original` maps a folded offset back to the
+original string so hits and snippets point at what the reader sees.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import opencc
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_converter = opencc.OpenCC("t2s")
+
+
+def _latin_fold(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    if "’" in folded or "‘" in folded:
+        folded = folded.replace("’", "'").replace("‘", "'")
+    return folded
+
+
+@lru_cache(maxsize=65536)
+def _fold_char(char: str) -> str:
+    folded = _latin_fold(char)
+    return _converter.convert(folded) if _CJK.search(folded) else folded
+
+
+def fold(text: str) -> str:
+    """Fold text without offsets (for aliases, phrases and queries)."""
+    folded = _latin_fold(text)
+    return _converter.convert(folded) if _CJK.search(folded) else folded
+
+
+@dataclass(frozen=True)
+class Folded:
+    """Folded text plus, when lengths changed, folded -> original offsets."""
+
+    text: str
+    offsets: list[int] | None
+
+    def original(self, index: int) -> int:
+        return index if self.offsets is None else self.offsets[index]
+
+
+def fold_with_offsets(text: str) -> Folded:
+    """Fold `text`, keeping a way back to original offsets.
+
+    The fast path (lengths unchanged, as for nearly all news text) keeps a
+    1:1 mapping; otherwise each character is folded on its own and mapped.
+    """
+    latin = _latin_fold(text)
+    folded = _converter.convert(latin) if _CJK.search(latin) else latin
+    if len(folded) == len(text) and len(latin) == len(text):
+        return Folded(folded, None)
+    pieces: list[str] = []
+    offsets: list[int] = []
+    for index, char in enumerate(text):
+        piece = _fold_char(char)
+        pieces.append(piece)
+        offsets.extend([index] * len(piece))
+    offsets.append(len(text))
+    return Folded("".join(pieces), offsets)
