@@ -140,3 +140,18 @@ def test_cli_reports_config_errors_in_one_line_without_traceback(
     err = capsys.readouterr().err
     assert message in err
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_the_commented_watchlist_example_is_valid() -> None:
+    """The example entity and topic in config.example.toml work when uncommented."""
+    import tomllib
+
+    from crackdown.app import load_watchlist
+
+    text = (Path(__file__).parents[2] / "config.example.toml").read_text("utf-8")
+    block = text[text.index("# [[watchlist.entities]]") : text.index("# Sources:")]
+    lines = [line[2:] if line.startswith("# ") else "" for line in block.splitlines()]
+    config = build_config(tomllib.loads("\n".join(lines)), {})
+    watchlist, _matcher = load_watchlist(config)
+    assert watchlist.entity("justin-sun") is not None
+    assert "exchanges" in {topic.key for topic in watchlist.topics}
