@@ -24,8 +24,25 @@ _WIDE_TO_ASCII = {chr(0xFF01 + i): chr(0x21 + i) for i in range(94)} | {"\u3000"
 _converter = opencc.OpenCC("t2s")
 
 
+# The full-width characters Chinese text is made of, replaced with str.replace (a
+# C-speed scan each) before the regex mops up the rare rest without a callback storm.
+_COMMON_WIDE = tuple((wide, _WIDE_TO_ASCII[wide]) for wide in "，：（）；！？　％＋－／")
+
+
+def _narrow(match: re.Match[str]) -> str:
+    return _WIDE_TO_ASCII[match.group()]
+
+
 def _nfkc(text: str) -> str:
-    text = _WIDE.sub(lambda m: _WIDE_TO_ASCII[m.group()], text)
+    """NFKC, fast for news text: NFKC's quick check (GB/s) decides what work is left."""
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    for wide, narrow in _COMMON_WIDE:
+        if wide in text:
+            text = text.replace(wide, narrow)
+    if unicodedata.is_normalized("NFKC", text):
+        return text
+    text = _WIDE.sub(_narrow, text)
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
@@ -36,16 +53,34 @@ def _latin_fold(text: str) -> str:
     return folded
 
 
+@lru_cache(maxsize=1)
+def _traditional() -> re.Pattern[str]:
+    """The characters OpenCC's t2s changes, asked of OpenCC itself (about 4,200).
+
+    Most Chinese news is simplified already; finding none of these lets the
+    text skip conversion (a scan at ~700 MB/s instead of OpenCC at ~270).
+    """
+    ranges = (range(0x3400, 0xA000), range(0xF900, 0xFB00))
+    chars = [chr(code) for block in ranges for code in block]
+    converted = _converter.convert("\n".join(chars)).split("\n")
+    if len(converted) != len(chars):  # a conversion that changes lengths: convert all CJK
+        return _CJK
+    changed = "".join(a for a, b in zip(chars, converted, strict=True) if a != b)
+    return re.compile(f"[{re.escape(changed)}]")
+
+
+def _t2s(text: str) -> str:
+    return _converter.convert(text) if _traditional().search(text) else text
+
+
 @lru_cache(maxsize=65536)
 def _fold_char(char: str) -> str:
-    folded = _latin_fold(char)
-    return _converter.convert(folded) if _CJK.search(folded) else folded
+    return _t2s(_latin_fold(char))
 
 
 def fold(text: str) -> str:
     """Fold text without offsets (for aliases, phrases and queries)."""
-    folded = _latin_fold(text)
-    return _converter.convert(folded) if _CJK.search(folded) else folded
+    return _t2s(_latin_fold(text))
 
 
 @dataclass(frozen=True)
@@ -66,7 +101,7 @@ def fold_with_offsets(text: str) -> Folded:
     1:1 mapping; otherwise each character is folded on its own and mapped.
     """
     latin = _latin_fold(text)
-    folded = _converter.convert(latin) if _CJK.search(latin) else latin
+    folded = _t2s(latin)
     if len(folded) == len(text) and len(latin) == len(text):
         return Folded(folded, None)
     pieces: list[str] = []

@@ -29,6 +29,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import ahocorasick_rs
 
@@ -43,21 +44,27 @@ FIELD_WEIGHTS = {"title": 3.0, "summary": 1.5, "body": 1.0}
 _TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
 
 
-@dataclass(frozen=True)
-class _Term:
+class _Term(NamedTuple):
+    """What one pattern means; a pattern may mean several (alias and acronym)."""
+
     key: str  # entity key, or a phrase key ('"..."')
     is_phrase: bool
-    left_boundary: bool
-    right_boundary: bool
     exact: str | None = None  # acronyms: the NFKC form the original must equal
 
 
+class _Pattern(NamedTuple):
+    """A folded pattern's boundary needs (shared by all its terms) and its terms."""
+
+    left_boundary: bool
+    right_boundary: bool
+    terms: tuple[_Term, ...]
+
+
+_WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+
+
 def _is_word_char(char: str) -> bool:
-    return char.isascii() and char.isalnum()
-
-
-def _term(key: str, folded: str, *, is_phrase: bool, exact: str | None = None) -> _Term:
-    return _Term(key, is_phrase, _is_word_char(folded[0]), _is_word_char(folded[-1]), exact)
+    return char in _WORD_CHARS
 
 
 @dataclass
@@ -75,19 +82,31 @@ class _FieldScan:
 
 @dataclass
 class _Evidence:
-    """Names present in a story, with hit positions for NEAR."""
+    """Names present in a story; hit positions are worked out only if NEAR asks."""
 
     names: set[str]
-    positions: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict)
     scans: dict[str, _FieldScan] = field(default_factory=dict)
+    expand: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> keys and categories
+    _positions: dict[str, list[tuple[str, int, int]]] | None = None
 
     def has(self, name: str) -> bool:
         return name in self.names
 
+    def positions(self, name: str) -> list[tuple[str, int, int]]:
+        if self._positions is None:
+            self._positions = {}
+            for field_name, scan in self.scans.items():
+                for start, end, key in scan.entity_hits:
+                    for present in self.expand[key]:
+                        self._positions.setdefault(present, []).append((field_name, start, end))
+                for start, end, key in scan.phrase_hits:
+                    self._positions.setdefault(key, []).append((field_name, start, end))
+        return self._positions.get(name, [])
+
     def near(self, left: str, right: str, distance: int) -> bool:
-        for field_a, a_start, a_end in self.positions.get(left, ()):
+        for field_a, a_start, a_end in self.positions(left):
             scan = self.scans[field_a]
-            for field_b, b_start, b_end in self.positions.get(right, ()):
+            for field_b, b_start, b_end in self.positions(right):
                 if field_b != field_a:
                     continue
                 if a_start <= b_start:
@@ -122,10 +141,13 @@ def _resolve_overlaps(hits: list[_Span]) -> list[tuple[int, int, str]]:
     start and only clusters that really overlap get the greedy treatment, so
     the common case (no overlaps) is linear.
     """
+    hits = sorted(hits)
+    if all(hits[i][1] <= hits[i + 1][0] for i in range(len(hits) - 1)):
+        return [(start, end, key) for start, end, key, _ in hits]  # nothing overlaps
     resolved: list[tuple[int, int, str]] = []
     cluster: list[_Span] = []
     cluster_end = -1
-    for hit in sorted(hits):
+    for hit in hits:
         if cluster and hit[0] >= cluster_end:
             resolved.extend(_resolve_cluster(cluster) if len(cluster) > 1 else [cluster[0][:3]])
             cluster = []
@@ -144,6 +166,15 @@ class Matcher:
         self.watchlist = watchlist
         self._entities = {e.key: e for e in watchlist.entities}
         self._implied = {e.key: self._closure(e.key) for e in watchlist.entities}
+        # For each key found: every name it makes true (implied keys and their categories).
+        self._expand = {
+            key: tuple(dict.fromkeys(n for k in keys for n in (k, self._entities[k].category)))
+            for key, keys in self._implied.items()
+        }
+        self._reported_of = {
+            key: tuple(k for k in keys if self._entities[k].report)
+            for key, keys in self._implied.items()
+        }
         self._names = watchlist.names()
         self._topics: list[tuple[str, Rule]] = []
         for topic in watchlist.topics:
@@ -166,26 +197,34 @@ class Matcher:
 
     def _build(
         self,
-    ) -> tuple[list[str], list[tuple[_Term, ...]], ahocorasick_rs.AhoCorasick | None]:
+    ) -> tuple[list[str], list[_Pattern], ahocorasick_rs.AhoCorasick | None]:
         terms: dict[str, list[_Term]] = defaultdict(list)
         for entity in self.watchlist.entities:
             for alias in entity.aliases:
                 folded = fold(alias).strip()
                 if folded:
-                    terms[folded].append(_term(entity.key, folded, is_phrase=False))
+                    terms[folded].append(_Term(entity.key, False))
             for acronym in entity.acronyms:
                 folded = fold(acronym).strip()
                 exact = unicodedata.normalize("NFKC", acronym).strip()
                 if folded:
-                    terms[folded].append(_term(entity.key, folded, is_phrase=False, exact=exact))
+                    terms[folded].append(_Term(entity.key, False, exact))
         for phrase in self.phrases:
-            terms[phrase].append(_term(phrase_key(phrase), phrase, is_phrase=True))
+            terms[phrase].append(_Term(phrase_key(phrase), True))
         patterns = list(terms)
-        payloads = [tuple(dict.fromkeys(terms[pattern])) for pattern in patterns]
+        payloads = [
+            _Pattern(
+                _is_word_char(pattern[0]),
+                _is_word_char(pattern[-1]),
+                tuple(dict.fromkeys(terms[pattern])),
+            )
+            for pattern in patterns
+        ]
         if not patterns:
             return patterns, payloads, None
         automaton = ahocorasick_rs.AhoCorasick(
-            patterns, matchkind=ahocorasick_rs.MatchKind.Standard
+            patterns,
+            matchkind=ahocorasick_rs.MatchKind.Standard,
         )
         return patterns, payloads, automaton
 
@@ -209,23 +248,25 @@ class Matcher:
             return _FieldScan(folded, [], phrase_hits)
         haystack = folded.text
         size = len(haystack)
-        terms_of = self._terms
+        payloads = self._terms
+        word = _WORD_CHARS
         for index, start, end in self._automaton.find_matches_as_indexes(
             haystack, overlapping=True
         ):
-            for term in terms_of[index]:
-                if term.left_boundary and start > 0 and _is_word_char(haystack[start - 1]):
-                    continue
-                if term.right_boundary and end < size and _is_word_char(haystack[end]):
-                    continue
-                if term.exact is not None:
+            left, right, terms = payloads[index]
+            if left and start > 0 and haystack[start - 1] in word:
+                continue
+            if right and end < size and haystack[end] in word:
+                continue
+            for key, is_phrase, exact in terms:
+                if exact is not None:
                     original = text[folded.original(start) : folded.original(end)]
-                    if unicodedata.normalize("NFKC", original) != term.exact:
+                    if unicodedata.normalize("NFKC", original) != exact:
                         continue
-                if term.is_phrase:
-                    phrase_hits.append((start, end, term.key))
+                if is_phrase:
+                    phrase_hits.append((start, end, key))
                 else:
-                    entity_hits.append((start, end, term.key, term.exact is not None))
+                    entity_hits.append((start, end, key, exact is not None))
         return _FieldScan(folded, _resolve_overlaps(entity_hits), phrase_hits)
 
     def find(self, text: str, field: str = "text") -> list[Hit]:
@@ -242,7 +283,7 @@ class Matcher:
 
     def evidence(self, story: Story) -> tuple[_Evidence, list[Hit]]:
         """Scan every field of a story; the hits of reported entities come back too."""
-        evidence = _Evidence(names=set())
+        evidence = _Evidence(names=set(), expand=self._expand)
         reported: list[Hit] = []
         for name in FIELDS:
             text = getattr(story, name)
@@ -251,16 +292,10 @@ class Matcher:
             scan = self._scan(text)
             evidence.scans[name] = scan
             for start, end, found in scan.entity_hits:
-                for key in self._implied[found]:
-                    entity = self._entities[key]
-                    evidence.names.update((key, entity.category))
-                    for present in (key, entity.category):
-                        evidence.positions.setdefault(present, []).append((name, start, end))
-                    if entity.report:
-                        reported.append(self._hit(text, scan, start, end, key, name))
-            for start, end, key in scan.phrase_hits:
-                evidence.names.add(key)
-                evidence.positions.setdefault(key, []).append((name, start, end))
+                evidence.names.update(self._expand[found])
+                for key in self._reported_of[found]:
+                    reported.append(self._hit(text, scan, start, end, key, name))
+            evidence.names.update(key for _, _, key in scan.phrase_hits)
         return evidence, reported
 
     def match(self, story: Story) -> MatchResult:
