@@ -138,8 +138,14 @@ def _cmd_match(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     config = _optional_config(args, environ)
     setup_logging(args.log_level or "WARNING")
     _watchlist, matcher = load_watchlist(config)
-    policy = App.http_policy(config)
-    return run_match(config, matcher, args, policy)
+    return run_match(
+        matcher,
+        text=args.text,
+        file=args.file,
+        url=args.url,
+        policy=App.http_policy(config),
+        as_json=args.json,
+    )
 
 
 def _cmd_eval(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -69,16 +69,23 @@ def describe(result: MatchResult, matcher: Matcher) -> str:
     return "\n".join(lines)
 
 
-def run_match(config: Config, matcher: Matcher, args: object, policy: HttpPolicy) -> int:
-    title, body = read_input(
-        args.text, args.file, args.url, policy
-    )
+def run_match(
+    matcher: Matcher,
+    *,
+    text: str | None,
+    file: Path | None,
+    url: str | None,
+    policy: HttpPolicy,
+    as_json: bool,
+) -> int:
+    """Match one text, file or fetched page and print the result."""
+    title, body = read_input(text, file, url, policy)
     story = normalise(
-        RawStory("cli", args.url or "https://cli.invalid/", title, "", body),
+        RawStory("cli", url or "https://cli.invalid/", title, "", body),
         fetched_at=datetime.now(UTC),
     )
     result = matcher.match(story)
-    if args.json:
+    if as_json:
         print(json.dumps(asdict(result), ensure_ascii=False, indent=2))
     else:
         print(describe(result, matcher))
@@ -86,6 +93,7 @@ def run_match(config: Config, matcher: Matcher, args: object, policy: HttpPolicy
 
 
 def run_eval(config: Config, matcher: Matcher, corpus: Path, as_json: bool) -> int:
+    """Score the default topic on a labelled corpus and print the figures."""
     try:
         examples = read_corpus(corpus)
     except CorpusError as exc:

@@ -280,19 +280,32 @@ def send_message(state: TelegramState, p: Params) -> JSON:
             entities=entities,
             reply_markup=markup,
         )
-        state.record(
-            SentMessage(
-                chat_id,
-                msg.message_id,
-                source,
-                plain,
-                parse_mode,
-                "sendMessage",
-                time.time(),
-                _preview_disabled(p),
-            )
-        )
+        _record(state, p, chat_id, msg.message_id, (source, plain, parse_mode), "sendMessage")
         return state.message_json(msg)
+
+
+def _record(
+    state: TelegramState,
+    p: Params,
+    chat_id: int,
+    message_id: int,
+    text: tuple[str, str, str | None],
+    method: str,
+) -> None:
+    """Add a send or an edit to the record tests read."""
+    source, plain, parse_mode = text
+    state.record(
+        SentMessage(
+            chat_id,
+            message_id,
+            source,
+            plain,
+            parse_mode,
+            method,
+            time.time(),
+            _preview_disabled(p),
+        )
+    )
 
 
 @_method("editMessageText")
@@ -321,18 +334,7 @@ def edit_message_text(state: TelegramState, p: Params) -> JSON:
             )
         msg.text, msg.entities, msg.reply_markup = plain, entities, markup
         msg.edit_date = int(time.time())
-        state.record(
-            SentMessage(
-                chat_id,
-                message_id,
-                source,
-                plain,
-                parse_mode,
-                "editMessageText",
-                time.time(),
-                _preview_disabled(p),
-            )
-        )
+        _record(state, p, chat_id, message_id, (source, plain, parse_mode), "editMessageText")
         return state.message_json(msg)
 
 
