@@ -5,16 +5,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
+import httpx
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
 from bot.delivery import DeliverySettings, DeliveryWorker
 from bot.handlers import Handlers
-from crackdown.config import Config, ConfigError
+from crackdown.config import Config, ConfigError, SourceConfig
+from crackdown.polling import Poller
 from crawler.http import HttpPolicy
 from crawler.matcher import Matcher
 from crawler.rules import RuleError
+from crawler.schedule import PollPolicy
 from crawler.watchlist import Watchlist, WatchlistError, build_watchlist, builtin_watchlist
 from storage import sources as source_store
 from storage.db import Database
@@ -60,10 +63,28 @@ class App:
             max_redirects=http.max_redirects,
         )
 
-    def feeds(self) -> list[tuple[str, str, str | None]]:
-        return [
-            (s.key, s.url, s.lang) for s in self.config.sources if s.enabled and s.kind == "feed"
-        ]
+    def feeds(self) -> list[SourceConfig]:
+        """Enabled feed sources, in config order."""
+        return [s for s in self.config.sources if s.enabled and s.kind == "feed"]
+
+    def poller(self, client: httpx.AsyncClient) -> Poller:
+        polling = self.config.polling
+        schedule = PollPolicy(
+            min_interval=polling.min_interval,
+            max_interval=polling.max_interval,
+            backoff_max=polling.backoff_max,
+            adaptive=polling.adaptive,
+            jitter=polling.jitter,
+        )
+        return Poller(
+            self.db,
+            self.matcher,
+            client,
+            self.policy,
+            schedule,
+            concurrency=self.config.http.concurrency,
+            per_host=polling.per_host,
+        )
 
     def labels(self) -> dict[str, dict[str, str]]:
         """Entity display names per subscriber language, for hashtags."""

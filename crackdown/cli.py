@@ -46,6 +46,17 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("sources", help="show configured sources and their health")
 
+    poll = commands.add_parser(
+        "poll", help="poll due sources now and store what they have (no sending)"
+    )
+    which = poll.add_mutually_exclusive_group()
+    which.add_argument(
+        "--source", metavar="KEY", action="append", help="poll this source (repeatable)"
+    )
+    which.add_argument(
+        "--all", action="store_true", help="every enabled source, whatever its schedule"
+    )
+
     match = commands.add_parser("match", help="run the filter on one text, file or web page")
     given = match.add_mutually_exclusive_group(required=True)
     given.add_argument("--text", metavar="T", help="text to match")
@@ -158,7 +169,21 @@ def _cmd_eval(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return run_eval(config, matcher, args.corpus, args.json)
 
 
+def _cmd_poll(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.app import open_app
+    from crackdown.polling import poll_command
+
+    config = _config(args, environ)
+    setup_logging(args.log_level or "WARNING", [config.bot_token() or ""])
+    app = open_app(config)
+    try:
+        return asyncio.run(poll_command(app, keys=args.source, everything=args.all, out=sys.stdout))
+    finally:
+        app.db.dispose()
+
+
 COMMANDS = {
+    "poll": _cmd_poll,
     "demo": _cmd_demo,
     "run": _cmd_run,
     "db": _cmd_db,

@@ -91,6 +91,16 @@ class HttpConfig(_Section):
     concurrency: int = Field(default=8, gt=0)
 
 
+class PollingConfig(_Section):
+    tick: Duration = 30.0
+    min_interval: Duration = 300.0
+    max_interval: Duration = 86400.0
+    backoff_max: Duration = 6 * 3600.0
+    adaptive: bool = True
+    jitter: float = Field(default=0.1, ge=0, le=1)
+    per_host: int = Field(default=2, gt=0)
+
+
 class DeliveryConfig(_Section):
     interval: Duration = 5.0
     batch_size: int = Field(default=50, gt=0)
@@ -116,6 +126,7 @@ class Config(_Section):
     telegram: TelegramConfig = TelegramConfig()
     http: HttpConfig = HttpConfig()
     delivery: DeliveryConfig = DeliveryConfig()
+    polling: PollingConfig = PollingConfig()
     logging: LoggingConfig = LoggingConfig()
     watchlist: dict[str, Any] = {}
     sources: list[SourceConfig] = []

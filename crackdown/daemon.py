@@ -20,8 +20,7 @@ from telegram.ext import Application
 from bot.delivery import DeliveryReport
 from bot.handlers import publish_commands
 from crackdown.app import App
-from crackdown.pipeline import PollReport, poll_all, poll_source
-from crawler.feeds import FeedError
+from crackdown.polling import PollReport
 from crawler.http import make_client
 
 log = logging.getLogger(__name__)
@@ -67,16 +66,13 @@ async def run_once(app: App) -> CycleReport:
     commands = 0
     delivery = None
     async with make_client(app.policy) as client:
+        poller = app.poller(client)
         if token is None:
-            poll = await poll_all(
-                app.db, app.matcher, client, app.policy, app.feeds(), app.config.http.concurrency
-            )
+            poll = await poller.poll(app.feeds())
             return CycleReport(commands=0, poll=poll, delivery=None)
         async with app.application() as application:
             commands = await process_pending_updates(application)
-            poll = await poll_all(
-                app.db, app.matcher, client, app.policy, app.feeds(), app.config.http.concurrency
-            )
+            poll = await poller.poll(app.feeds())
             delivery = await app.delivery_worker(application.bot).drain()
     return CycleReport(commands=commands, poll=poll, delivery=delivery)
 
@@ -99,32 +95,27 @@ async def run_forever(app: App) -> None:
             if report.sent or report.failed or report.retried:
                 log.info("delivery: %s", report)
 
-        async def poll(key: str, url: str, lang: str | None) -> None:
-            try:
-                report = await poll_source(
-                    app.db, app.matcher, client, app.policy, key=key, url=url, lang=lang
-                )
-            except FeedError:
+        poller = app.poller(client)
+
+        async def poll_due() -> None:
+            due = poller.due(app.feeds())
+            if not due:
                 return
+            report = await poller.poll(due)
             if report.queued:
                 await deliver()
 
         scheduler = AsyncIOScheduler(timezone=UTC)
         now = datetime.now(UTC)
-        for source in app.config.sources:
-            if source.enabled and source.kind == "feed":
-                scheduler.add_job(
-                    poll,
-                    "interval",
-                    args=(source.key, source.url, source.lang),
-                    seconds=source.interval,
-                    jitter=min(60.0, source.interval / 10),
-                    next_run_time=now,
-                    id=f"poll:{source.key}",
-                    max_instances=1,
-                    coalesce=True,
-                    misfire_grace_time=None,
-                )
+        scheduler.add_job(
+            poll_due,
+            "interval",
+            seconds=app.config.polling.tick,
+            id="poll",
+            next_run_time=now,
+            max_instances=1,
+            coalesce=True,
+        )
         scheduler.add_job(
             deliver,
             "interval",

@@ -1,25 +1,21 @@
-"""The product in one place: poll, normalise, dedup, match, store, fan out.
+"""The product in one place: normalise, dedup, match, store, fan out.
 
-`ingest` reads like the flow in DESIGN.md; every other module does one step.
+`ingest` reads like the flow in DESIGN.md; every other module does one step
+(`crackdown.polling` collects, `bot.delivery` sends).
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 
-import httpx
 from sqlalchemy.exc import IntegrityError
 
-from crawler.feeds import FeedError, poll_feed
-from crawler.http import HttpPolicy
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
-from storage import sources as source_store
 from storage import stories as story_store
 from storage.db import Database
 
@@ -38,12 +34,6 @@ class IngestReport:
         self.stories += other.stories
         self.matched += other.matched
         self.queued += other.queued
-
-
-@dataclass
-class PollReport(IngestReport):
-    polled: int = 0
-    failed: list[str] = field(default_factory=list)
 
 
 def ingest(
@@ -78,81 +68,4 @@ def ingest(
             log.info(
                 "match %s: %s %s", ",".join(match.topics), story.title[:80], list(match.entities)
             )
-    return report
-
-
-async def poll_source(
-    db: Database,
-    matcher: Matcher,
-    client: httpx.AsyncClient,
-    policy: HttpPolicy,
-    *,
-    key: str,
-    url: str,
-    lang: str | None,
-) -> IngestReport:
-    """Poll one feed and ingest what it had; a failure is recorded, never raised."""
-    with db.session() as session:
-        state = source_store.fetch_state(session, key)
-    now = datetime.now(UTC)
-    try:
-        result = await poll_feed(
-            client, source_key=key, url=url, state=state, policy=policy, lang=lang
-        )
-    except FeedError as exc:
-        with db.session() as session:
-            streak = source_store.record_failure(session, key, str(exc), now)
-        log.warning("source %s: poll failed (%d in a row): %s", key, streak, exc)
-        raise
-    if result.warning:
-        log.warning(
-            "source %s: feed is malformed, kept %d items: %s",
-            key,
-            len(result.stories),
-            result.warning,
-        )
-    report = ingest(db, matcher, result.stories, now) if result.stories else IngestReport()
-    with db.session() as session:
-        source_store.record_success(session, key, result.state, report.stories, now)
-    log.info(
-        "source %s: %s, %d items, %d new, %d matched",
-        key,
-        "not modified" if result.not_modified else f"HTTP {result.status}",
-        len(result.stories),
-        report.stories,
-        report.matched,
-    )
-    return report
-
-
-async def poll_all(
-    db: Database,
-    matcher: Matcher,
-    client: httpx.AsyncClient,
-    policy: HttpPolicy,
-    feeds: Iterable[tuple[str, str, str | None]],
-    concurrency: int,
-) -> PollReport:
-    """Poll (key, url, lang) feeds concurrently; one broken feed never stops the others."""
-    limit = asyncio.Semaphore(concurrency)
-    report = PollReport()
-
-    async def one(key: str, url: str, lang: str | None) -> None:
-        async with limit:
-            try:
-                report.add(
-                    await poll_source(db, matcher, client, policy, key=key, url=url, lang=lang)
-                )
-            except FeedError:
-                report.failed.append(key)
-            except Exception:
-                log.exception("source %s: unexpected error while polling", key)
-                with db.session() as session:
-                    source_store.record_failure(
-                        session, key, "internal error (see log)", datetime.now(UTC)
-                    )
-                report.failed.append(key)
-            report.polled += 1
-
-    await asyncio.gather(*(one(*feed) for feed in feeds))
     return report

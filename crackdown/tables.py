@@ -30,6 +30,7 @@ def sources_table(records: Sequence[SourceRecord]) -> str:
             r.url if len(r.url) <= 60 else r.url[:57] + "...",
             _when(r.last_success_at),
             str(r.consecutive_failures),
+            _when(r.next_poll_at) if r.next_poll_at else "now",
             str(r.items_seen),
             (r.last_error or "")[:60],
         )
@@ -37,4 +38,6 @@ def sources_table(records: Sequence[SourceRecord]) -> str:
     ]
     if not rows:
         return "no sources configured"
-    return table(("key", "url", "last success (UTC)", "failures", "items", "last error"), rows)
+    return table(
+        ("key", "url", "last success (UTC)", "failures", "next poll", "items", "last error"), rows
+    )

@@ -13,7 +13,9 @@ from urllib.parse import urljoin
 import feedparser
 import httpx
 
+from crawler import hints
 from crawler.http import FetchError, HttpPolicy, fetch
+from crawler.schedule import CacheHints
 from crawler.text import clean_text
 from crawler.types import FeedFetch, FetchState, RawStory
 
@@ -21,7 +23,14 @@ log = logging.getLogger(__name__)
 
 
 class FeedError(Exception):
-    """A poll that yielded nothing usable (HTTP error, not a feed)."""
+    """A poll that yielded nothing usable (HTTP error, not a feed).
+
+    `hints` carries a Retry-After the server sent with the error.
+    """
+
+    def __init__(self, message: str, hints: CacheHints | None = None) -> None:
+        super().__init__(message)
+        self.hints = hints or CacheHints()
 
 
 def _entry_time(entry: Mapping[str, Any]) -> datetime | None:
@@ -60,6 +69,17 @@ def parse_feed(
     A feed that parsed only partly keeps what parsed. Raises FeedError when
     the bytes are not a feed at all.
     """
+    stories, warning, _ttl = _parse(content, source_key, base_url, headers, lang)
+    return stories, warning
+
+
+def _parse(
+    content: bytes,
+    source_key: str,
+    base_url: str,
+    headers: Mapping[str, str] | None,
+    lang: str | None,
+) -> tuple[list[RawStory], str | None, str | None]:
     parsed = feedparser.parse(content, response_headers=dict(headers or {}))
     warning = None
     if parsed.get("bozo"):
@@ -85,7 +105,7 @@ def parse_feed(
                 guid=entry.get("id"),
             )
         )
-    return stories, warning
+    return stories, warning, parsed.feed.get("ttl")
 
 
 async def poll_feed(
@@ -111,21 +131,31 @@ async def poll_feed(
         response = await fetch(client, url, policy, headers)
     except FetchError as exc:
         raise FeedError(str(exc)) from exc
+    now = datetime.now(UTC)
     if response.status == 304:
-        return FeedFetch(status=304, stories=(), state=state, not_modified=True)
+        return FeedFetch(
+            status=304,
+            stories=(),
+            state=state,
+            not_modified=True,
+            hints=hints.from_headers(response.headers, now),
+        )
     if response.status >= 400:
-        raise FeedError(f"HTTP {response.status}")
-    stories, warning = parse_feed(
-        response.content,
-        source_key=source_key,
-        base_url=response.url,
-        headers=response.headers,
-        lang=lang,
+        raise FeedError(
+            f"HTTP {response.status}",
+            CacheHints(retry_after=hints.retry_after(response.headers, now)),
+        )
+    stories, warning, ttl = _parse(
+        response.content, source_key, response.url, response.headers, lang
     )
     new_state = FetchState(
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
     )
     return FeedFetch(
-        status=response.status, stories=tuple(stories), state=new_state, warning=warning
+        status=response.status,
+        stories=tuple(stories),
+        state=new_state,
+        warning=warning,
+        hints=hints.from_headers(response.headers, now, ttl),
     )

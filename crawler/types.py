@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from crawler.schedule import CacheHints
 from crawler.snippets import Snippet
 
 
@@ -91,3 +92,4 @@ class FeedFetch:
     state: FetchState
     not_modified: bool = False
     warning: str | None = None  # a feed that parsed only partly ("bozo")
+    hints: CacheHints = field(default_factory=CacheHints)  # when the server wants us back

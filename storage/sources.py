@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crawler.types import FetchState
-from storage.models import Source
+from storage.models import Source, StoryRow
 from storage.records import SourceRecord
 
 
@@ -57,21 +57,63 @@ def fetch_state(session: Session, key: str) -> FetchState:
 
 
 def record_success(
-    session: Session, key: str, state: FetchState, new_items: int, when: datetime
-) -> None:
-    """A poll worked: store validators, reset the failure count."""
+    session: Session,
+    key: str,
+    state: FetchState,
+    new_items: int,
+    when: datetime,
+    next_poll_at: datetime | None = None,
+) -> int:
+    """A poll worked: store validators and the next poll, reset the failure count.
+
+    Returns the failure streak it ended (0 if there was none).
+    """
     row = session.scalars(select(Source).where(Source.key == key)).one()
+    ended = row.consecutive_failures
     row.etag, row.last_modified = state.etag, state.last_modified
     row.last_polled_at = row.last_success_at = when
     row.consecutive_failures = 0
     row.last_error = None
     row.items_seen += new_items
+    row.next_poll_at = next_poll_at
+    return ended
 
 
-def record_failure(session: Session, key: str, error: str, when: datetime) -> int:
-    """A poll failed: count it and keep the error; return the failure streak."""
+def record_failure(
+    session: Session, key: str, error: str, when: datetime, next_poll_at: datetime | None = None
+) -> int:
+    """A poll failed: count it, keep the error, schedule the retry; return the streak."""
     row = session.scalars(select(Source).where(Source.key == key)).one()
     row.last_polled_at = when
     row.consecutive_failures += 1
     row.last_error = error[:1000]
+    row.next_poll_at = next_poll_at
     return row.consecutive_failures
+
+
+def failures(session: Session, key: str) -> int:
+    return session.scalars(select(Source.consecutive_failures).where(Source.key == key)).one()
+
+
+def due_keys(session: Session, keys: Iterable[str], now: datetime) -> list[str]:
+    """Which of `keys` are due: never polled, or their next poll has come; not paused."""
+    wanted = list(keys)
+    if not wanted:
+        return []
+    query = select(Source.key).where(
+        Source.key.in_(wanted),
+        Source.paused.is_(False),
+        (Source.next_poll_at.is_(None)) | (Source.next_poll_at <= now),
+    )
+    due = set(session.scalars(query))
+    return [key for key in wanted if key in due]
+
+
+def entries_last_week(session: Session, key: str, now: datetime) -> int:
+    """Stories first stored from this source in the last 7 days (its publishing rate)."""
+    query = (
+        select(func.count(StoryRow.id))
+        .join(Source, Source.id == StoryRow.source_id)
+        .where(Source.key == key, StoryRow.fetched_at >= now - timedelta(days=7))
+    )
+    return session.scalar(query) or 0

@@ -55,6 +55,10 @@ api_base_url = "{standin.base_url}"
 poll_timeout = "1s"
 [delivery]
 interval = "1s"
+[polling]
+tick = "1s"
+min_interval = "{interval}"
+jitter = 0
 [[sources]]
 key = "broken"
 interval = "{interval}"

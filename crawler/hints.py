@@ -1,0 +1,61 @@
+"""Read when a server wants us back: Cache-Control, Expires, Retry-After, RSS <ttl>."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+from crawler.schedule import CacheHints
+
+_MAX_AGE = re.compile(r"(?:^|[,\s])(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+
+
+def _http_date(value: str) -> datetime | None:
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _seconds_until(value: str | None, now: datetime) -> float | None:
+    """A delta-seconds or an HTTP date, as seconds from `now` (None if past or unreadable)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value) or None
+    when = _http_date(value)
+    if when is None:
+        return None
+    seconds = (when - now).total_seconds()
+    return seconds if seconds > 0 else None
+
+
+def retry_after(headers: Mapping[str, str], now: datetime) -> float | None:
+    return _seconds_until(headers.get("retry-after"), now)
+
+
+def from_headers(
+    headers: Mapping[str, str], now: datetime, ttl_minutes: str | None = None
+) -> CacheHints:
+    """Hints from response headers (keys lower-case) and an RSS <ttl> in minutes."""
+    max_age = None
+    cache_control = headers.get("cache-control", "")
+    if "no-cache" not in cache_control.lower() and (match := _MAX_AGE.search(cache_control)):
+        max_age = float(match.group(1)) or None
+    expires_in = None
+    if max_age is None:  # Cache-Control wins over Expires (RFC 9111)
+        reference = _http_date(headers.get("date", "")) or now
+        expires = _http_date(headers.get("expires", ""))
+        if expires is not None:
+            seconds = (expires - reference).total_seconds()
+            expires_in = seconds if seconds > 0 else None
+    ttl = None
+    if ttl_minutes and ttl_minutes.strip().isdigit():
+        ttl = float(ttl_minutes.strip()) * 60 or None
+    return CacheHints(
+        max_age=max_age, expires_in=expires_in, ttl=ttl, retry_after=retry_after(headers, now)
+    )
