@@ -44,7 +44,16 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     db_commands.add_parser("upgrade", help="apply migrations (also done at every start)")
 
-    commands.add_parser("sources", help="show configured sources and their health")
+    sources = commands.add_parser("sources", help="show configured sources and their health")
+    sources_commands = sources.add_subparsers(dest="sources_command", metavar="ACTION")
+    opml_in = sources_commands.add_parser(
+        "import", help="add the feeds of an OPML file to the config"
+    )
+    opml_in.add_argument("opml", type=Path, metavar="FILE.opml")
+    opml_in.add_argument(
+        "--interval", default="10m", help="poll interval for imported feeds (%(default)s)"
+    )
+    sources_commands.add_parser("export", help="print the configured feeds as OPML")
 
     poll = commands.add_parser(
         "poll", help="poll due sources now and store what they have (no sending)"
@@ -119,6 +128,13 @@ def _cmd_db(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def _cmd_sources(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    if args.sources_command == "import":
+        return _cmd_sources_import(args, environ)
+    if args.sources_command == "export":
+        from crackdown.opml import render_opml
+
+        print(render_opml(_config(args, environ).sources), end="")
+        return 0
     from crackdown.app import open_app
     from crackdown.tables import sources_table
     from storage.sources import list_sources
@@ -167,6 +183,24 @@ def _cmd_eval(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     setup_logging(args.log_level or "WARNING")
     _watchlist, matcher = load_watchlist(config)
     return run_eval(config, matcher, args.corpus, args.json)
+
+
+def _cmd_sources_import(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.config import parse_duration
+    from crackdown.opml import import_into_config
+
+    try:
+        parse_duration(args.interval)
+    except ValueError as exc:
+        raise ConfigError(f"--interval: {exc}") from exc
+    path = resolve_path(args.config, environ)
+    plan = import_into_config(path, args.opml, args.interval, environ)
+    for key, url in plan.added:
+        print(f"added    {key:<30} {url}")
+    for url in plan.skipped:
+        print(f"skipped  {'(already configured)':<30} {url}")
+    print(f"{len(plan.added)} added, {len(plan.skipped)} skipped; config: {path}")
+    return 0
 
 
 def _cmd_poll(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
