@@ -29,11 +29,13 @@ class IngestReport:
     stories: int = 0
     matched: int = 0
     queued: int = 0
+    also_reported: int = 0  # stories already stored, now also seen from another source
 
     def add(self, other: IngestReport) -> None:
         self.stories += other.stories
         self.matched += other.matched
         self.queued += other.queued
+        self.also_reported += other.also_reported
 
 
 def ingest(
@@ -50,6 +52,11 @@ def ingest(
     }
     with db.session() as session:
         seen = story_store.known_urls(session, list(batch))
+        by_source: dict[str, dict[str, str]] = {}
+        for url in seen:
+            by_source.setdefault(batch[url].source_key, {})[url] = batch[url].url
+        for source_key, urls in by_source.items():  # one story, one alert: just note the source
+            report.also_reported += story_store.record_also_reported(session, source_key, urls)
     for url, story in batch.items():
         if url in seen:
             continue

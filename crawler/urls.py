@@ -24,6 +24,9 @@ TRACKING_PARAMS = frozenset(
 )
 TRACKING_PREFIXES = ("utm_",)
 DEFAULT_PORTS = {"http": 80, "https": 443}
+# Host prefixes of the same site's mobile, AMP and bare-domain variants.
+VARIANT_HOST_PREFIXES = ("www.", "m.", "mobile.", "wap.", "amp.")
+AMP_PARAMS = {("amp", "1"), ("amp", "true"), ("amp", ""), ("outputtype", "amp")}
 
 
 def _is_tracking(name: str) -> bool:
@@ -31,18 +34,41 @@ def _is_tracking(name: str) -> bool:
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
 
 
-def canonical_url(url: str) -> str:
-    """Return the URL without tracking parameters, fragment or default port.
+def _site_host(host: str) -> str:
+    """example.com for www./m./mobile./wap./amp.example.com (never below two labels)."""
+    for prefix in VARIANT_HOST_PREFIXES:
+        if host.startswith(prefix) and host.count(".") >= 2:
+            return host[len(prefix) :]
+    return host
 
-    The host is lower-cased and a bare host gets "/" as its path; the scheme
-    is kept (http and https may be different documents on old sites).
+
+def _article_path(path: str) -> str:
+    """/news/story for /news/story/amp, /news/story/amp/ and /news/story.amp."""
+    for suffix in ("/amp/", "/amp", ".amp"):
+        if path.endswith(suffix) and len(path) > len(suffix):
+            return path[: -len(suffix)]
+    return path or "/"
+
+
+def canonical_url(url: str) -> str:
+    """The key a story is known by, whichever variant of its link a source used.
+
+    Drops tracking parameters, the fragment, the default port and AMP
+    markers; lower-cases the host and folds www./m./mobile./wap./amp.
+    variants onto the bare site. The scheme is kept (http and https may be
+    different documents on old sites). Used as a key, never shown: alerts
+    link the URL the source gave.
     """
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
+    host = _site_host((parts.hostname or "").lower())
     port = parts.port
     netloc = host if port is None or DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
     query = urlencode(
-        [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+        [
+            (k, v)
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+            if not _is_tracking(k) and (k.lower(), v.lower()) not in AMP_PARAMS
+        ]
     )
-    return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
+    return urlunsplit((scheme, netloc, _article_path(parts.path), query, ""))

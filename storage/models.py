@@ -97,6 +97,19 @@ class StoryRow(Base):
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
 
 
+class StorySource(Base):
+    """Every source that carried a story: the first, and any that also reported it."""
+
+    __tablename__ = "story_sources"
+    __table_args__ = (UniqueConstraint("story_id", "source_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
+    url: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class MatchRow(Base):
     """Why a story matched: entities, topics, hits (JSON), score."""
 

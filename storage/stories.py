@@ -10,7 +10,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from crawler.types import MatchResult, Story
-from storage.models import Delivery, MatchRow, Source, StoryRow, Subscriber, Subscription
+from storage.models import (
+    Delivery,
+    MatchRow,
+    Source,
+    StoryRow,
+    StorySource,
+    Subscriber,
+    Subscription,
+)
 from storage.records import IngestOutcome
 
 
@@ -22,6 +30,45 @@ def known_urls(session: Session, canonical_urls: list[str]) -> set[str]:
         select(StoryRow.canonical_url).where(StoryRow.canonical_url.in_(canonical_urls))
     )
     return set(rows)
+
+
+def record_also_reported(session: Session, source_key: str, urls: dict[str, str]) -> int:
+    """Note that `source_key` also carried these stored stories ({canonical: url}).
+
+    A story repeated by the source that first carried it, or already noted,
+    is left alone. Returns how many new reports were recorded.
+    """
+    if not urls:
+        return 0
+    source_id = session.scalars(select(Source.id).where(Source.key == source_key)).one()
+    rows = session.execute(
+        select(StoryRow.id, StoryRow.canonical_url).where(StoryRow.canonical_url.in_(list(urls)))
+    ).all()
+    known = set(
+        session.scalars(
+            select(StorySource.story_id).where(
+                StorySource.source_id == source_id,
+                StorySource.story_id.in_([story_id for story_id, _ in rows]),
+            )
+        )
+    )
+    added = 0
+    for story_id, canonical in rows:
+        if story_id not in known:
+            session.add(StorySource(story_id=story_id, source_id=source_id, url=urls[canonical]))
+            added += 1
+    return added
+
+
+def reporting_sources(session: Session, story_id: int) -> list[str]:
+    """Keys of every source that carried a story, first one first."""
+    query = (
+        select(Source.key)
+        .join(StorySource, StorySource.source_id == Source.id)
+        .where(StorySource.story_id == story_id)
+        .order_by(StorySource.seen_at, StorySource.id)
+    )
+    return list(session.scalars(query))
 
 
 def interested_subscribers(session: Session, match: MatchResult) -> list[int]:
@@ -78,6 +125,7 @@ def store_story(session: Session, story: Story, match: MatchResult) -> IngestOut
     )
     session.add(row)
     session.flush()
+    session.add(StorySource(story_id=row.id, source_id=source_id, url=story.url))
     if not (match.topics or match.entities or match.signals):
         return IngestOutcome(story_id=row.id)
     session.add(

@@ -13,6 +13,12 @@ from crawler.urls import canonical_url
         ("https://news.example/x?spm=a.b.c&from=timeline&p=2", "https://news.example/x?p=2"),
         ("https://news.example/x?UTM_Campaign=1", "https://news.example/x"),
         ("https://news.example/x?a=1&b=", "https://news.example/x?a=1&b="),
+        ("https://www.reuters.com/world/china/story/amp/", "https://reuters.com/world/china/story"),
+        ("https://m.8btc.com/article/123", "https://8btc.com/article/123"),
+        ("https://amp.example.com/a.amp?amp=1", "https://example.com/a"),
+        ("https://news.example/a?outputType=amp&id=9", "https://news.example/a?id=9"),
+        ("https://m.cn/", "https://m.cn/"),  # never strip a host down to one label
+        ("https://example.com/amp", "https://example.com/amp"),  # a page called "amp" stays
     ],
 )
 def test_canonical_url_drops_what_does_not_identify_the_story(url: str, expected: str) -> None:
@@ -24,5 +30,7 @@ def test_variants_of_one_story_share_a_key() -> None:
         "https://news.example/2018/alipay?utm_source=rss",
         "https://NEWS.example/2018/alipay#comments",
         "https://news.example:443/2018/alipay?fbclid=abc",
+        "https://m.news.example/2018/alipay",
+        "https://www.news.example/2018/alipay/amp/",
     ]
     assert len({canonical_url(v) for v in variants}) == 1
