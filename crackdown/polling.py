@@ -128,12 +128,12 @@ class Poller:
     async def poll_one(self, source: SourceConfig) -> SourcePoll:
         """Poll one feed, ingest what it had, record health and the next poll."""
         with self.db.session() as session:
-            state = source_store.fetch_state(session, source.key)
+            url, state = source_store.poll_target(session, source.key)
         try:
             fetched = await poll_feed(
                 self.client,
                 source_key=source.key,
-                url=source.url,
+                url=url,
                 state=state,
                 policy=self.http,
                 lang=source.lang,
@@ -153,6 +153,15 @@ class Poller:
             if fetched.stories
             else IngestReport()
         )
+        if fetched.moved_to:
+            with self.db.session() as session:
+                moved = source_store.record_moved(session, source.key, fetched.moved_to)
+            if moved:
+                log.warning(
+                    "source %s: moved permanently to %s; polling it there (update the config)",
+                    source.key,
+                    fetched.moved_to,
+                )
         with self.db.session() as session:
             weekly = source_store.entries_last_week(session, source.key, now)
             interval = success_interval(source.interval, weekly, fetched.hints, self.schedule)

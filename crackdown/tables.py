@@ -22,12 +22,16 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def sources_table(records: Sequence[SourceRecord]) -> str:
     """key, URL, last success, failures, items seen, last error."""
     rows = [
         (
             r.key + (" (paused)" if r.paused else ""),
-            r.url if len(r.url) <= 60 else r.url[:57] + "...",
+            _short(f"{r.url} -> {r.fetch_url}" if r.fetch_url else r.url),
             _when(r.last_success_at),
             str(r.consecutive_failures),
             _when(r.next_poll_at) if r.next_poll_at else "now",

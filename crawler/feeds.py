@@ -139,6 +139,7 @@ async def poll_feed(
             state=state,
             not_modified=True,
             hints=hints.from_headers(response.headers, now),
+            moved_to=response.moved_to,
         )
     if response.status >= 400:
         raise FeedError(
@@ -158,4 +159,5 @@ async def poll_feed(
         state=new_state,
         warning=warning,
         hints=hints.from_headers(response.headers, now, ttl),
+        moved_to=response.moved_to,
     )

@@ -34,6 +34,7 @@ class Fetched:
     status: int
     headers: dict[str, str]
     content: bytes
+    moved_to: str | None = None  # the final URL when every redirect was permanent (301/308)
 
 
 def make_client(
@@ -69,11 +70,15 @@ async def fetch(
                 if size > policy.max_bytes:
                     raise FetchError(f"response exceeds {policy.max_bytes} bytes")
                 chunks.append(chunk)
+            permanent = bool(response.history) and all(
+                r.status_code in (301, 308) for r in response.history
+            )
             return Fetched(
                 url=str(response.url),
                 status=response.status_code,
                 headers={k.lower(): v for k, v in response.headers.items()},
                 content=b"".join(chunks),
+                moved_to=str(response.url) if permanent else None,
             )
     except httpx.TooManyRedirects as exc:
         raise FetchError(f"too many redirects: {exc}") from exc

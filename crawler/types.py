@@ -93,3 +93,4 @@ class FeedFetch:
     not_modified: bool = False
     warning: str | None = None  # a feed that parsed only partly ("bozo")
     hints: CacheHints = field(default_factory=CacheHints)  # when the server wants us back
+    moved_to: str | None = None  # a permanent redirect: poll this URL from now on

@@ -11,6 +11,7 @@ class SourceRecord:
     key: str
     kind: str
     url: str
+    fetch_url: str | None
     etag: str | None
     last_modified: str | None
     last_polled_at: datetime | None

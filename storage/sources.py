@@ -18,6 +18,7 @@ def _record(row: Source) -> SourceRecord:
         key=row.key,
         kind=row.kind,
         url=row.url,
+        fetch_url=row.fetch_url,
         etag=row.etag,
         last_modified=row.last_modified,
         last_polled_at=row.last_polled_at,
@@ -43,7 +44,7 @@ def sync_sources(session: Session, specs: Iterable[tuple[str, str, str]]) -> Non
             session.add(Source(key=key, kind=kind, url=url))
         elif row.url != url or row.kind != kind:
             row.url, row.kind = url, kind
-            row.etag = row.last_modified = None
+            row.etag = row.last_modified = row.fetch_url = None
     session.flush()
 
 
@@ -51,9 +52,19 @@ def list_sources(session: Session) -> list[SourceRecord]:
     return [_record(row) for row in session.scalars(select(Source).order_by(Source.key))]
 
 
-def fetch_state(session: Session, key: str) -> FetchState:
+def poll_target(session: Session, key: str) -> tuple[str, FetchState]:
+    """The URL to poll (where a permanent redirect led, else the configured one) and validators."""
     row = session.scalars(select(Source).where(Source.key == key)).one()
-    return FetchState(etag=row.etag, last_modified=row.last_modified)
+    return row.fetch_url or row.url, FetchState(etag=row.etag, last_modified=row.last_modified)
+
+
+def record_moved(session: Session, key: str, url: str) -> bool:
+    """Remember a permanent redirect; True if it is news."""
+    row = session.scalars(select(Source).where(Source.key == key)).one()
+    if url in (row.fetch_url, row.url):
+        return False
+    row.fetch_url = url
+    return True
 
 
 def record_success(

@@ -143,3 +143,18 @@ def test_errors_are_recorded_and_visible_in_sources(
     report = poll(app)
     assert report.failed == ["s1"] and report.stories == 2
     assert health(app, "s1").last_error == f"HTTP {status}"
+
+
+def test_a_permanently_moved_feed_is_polled_at_its_new_address(
+    tmp_path: Path, site: LoopbackSite, caplog: pytest.LogCaptureFixture
+) -> None:
+    site.pages["/new"] = Page(FEED)
+    site.pages["/old"] = Page(b"", status=301, headers={"Location": "/new"})
+    app = make_app(tmp_path, site, "/old")
+    poll(app)
+    assert health(app).fetch_url == site.url("/new")
+    assert sum("moved permanently" in r.message for r in caplog.records) == 1
+    site.requests.clear()
+    poll(app)
+    assert [path for path, _ in site.requests] == ["/new"]  # straight there, with validators
+    assert sum("moved permanently" in r.message for r in caplog.records) == 1  # said once

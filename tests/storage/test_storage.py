@@ -175,4 +175,4 @@ def test_a_changed_url_forgets_validators(seeded: Database) -> None:
     with seeded.session() as session:
         sources.record_success(session, "feed", FetchState(etag='"e"'), 0, now())
         sources.sync_sources(session, [("feed", "feed", "https://b.example/feed")])
-        assert sources.fetch_state(session, "feed") == FetchState()
+        assert sources.poll_target(session, "feed") == ("https://b.example/feed", FetchState())
