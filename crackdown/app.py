@@ -84,6 +84,7 @@ class App:
             schedule,
             concurrency=self.config.http.concurrency,
             per_host=polling.per_host,
+            full_text_per_poll=polling.full_text_per_poll,
         )
 
     def labels(self) -> dict[str, dict[str, str]]:

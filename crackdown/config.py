@@ -99,6 +99,7 @@ class PollingConfig(_Section):
     adaptive: bool = True
     jitter: float = Field(default=0.1, ge=0, le=1)
     per_host: int = Field(default=2, gt=0)
+    full_text_per_poll: int = Field(default=20, ge=0)
 
 
 class DeliveryConfig(_Section):
@@ -115,6 +116,7 @@ class SourceConfig(_Section):
     interval: Duration = 600.0
     lang: Literal["en", "zh"] | None = None
     enabled: bool = True
+    full_text: bool = False
 
 
 class LoggingConfig(_Section):

@@ -11,19 +11,11 @@ from pathlib import Path
 
 from crackdown.config import Config, ConfigError
 from crackdown.evaluate import CorpusError, evaluate, read_corpus, report
-from crawler.extract import decode_html, extract_article
+from crawler.extract import charset_of, decode_html, extract_article
 from crawler.http import FetchError, HttpPolicy, fetch, make_client
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory
-
-
-def _content_charset(content_type: str) -> str | None:
-    for part in content_type.split(";"):
-        name, _, value = part.strip().partition("=")
-        if name.lower() == "charset" and value:
-            return value.strip("\"'")
-    return None
 
 
 async def _fetch_article(url: str, policy: HttpPolicy) -> tuple[str, str]:
@@ -31,7 +23,7 @@ async def _fetch_article(url: str, policy: HttpPolicy) -> tuple[str, str]:
         response = await fetch(client, url, policy)
     if response.status >= 400:
         raise FetchError(f"HTTP {response.status}")
-    html = decode_html(response.content, _content_charset(response.headers.get("content-type", "")))
+    html = decode_html(response.content, charset_of(response.headers.get("content-type", "")))
     article = extract_article(html, response.url)
     if not article.text and not article.title:
         raise FetchError("no article text found on the page")

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from crackdown.config import ConfigError, SourceConfig
+from crackdown.fulltext import fill_bodies
 from crackdown.pipeline import IngestReport, ingest
 from crawler.feeds import FeedError, poll_feed
 from crawler.http import HttpPolicy, make_client
@@ -82,6 +83,7 @@ class Poller:
         *,
         concurrency: int,
         per_host: int,
+        full_text_per_poll: int = 20,
         rng: random.Random | None = None,
     ) -> None:
         self.db = db
@@ -94,6 +96,7 @@ class Poller:
             lambda: asyncio.Semaphore(per_host)
         )
         self.rng = rng or random.Random()
+        self.full_text_per_poll = full_text_per_poll
 
     def due(
         self, sources: Iterable[SourceConfig], now: datetime | None = None
@@ -148,11 +151,12 @@ class Poller:
                 len(fetched.stories),
                 fetched.warning,
             )
-        report = (
-            ingest(self.db, self.matcher, fetched.stories, now)
-            if fetched.stories
-            else IngestReport()
-        )
+        found = list(fetched.stories)
+        if source.full_text and found:
+            found = await fill_bodies(
+                self.db, self.client, self.http, found, self.full_text_per_poll
+            )
+        report = ingest(self.db, self.matcher, found, now) if found else IngestReport()
         if fetched.moved_to:
             with self.db.session() as session:
                 moved = source_store.record_moved(session, source.key, fetched.moved_to)

@@ -15,6 +15,15 @@ class Article:
     text: str
 
 
+def charset_of(content_type: str) -> str | None:
+    """The charset parameter of a Content-Type header, if any."""
+    for part in content_type.split(";"):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "charset" and value:
+            return value.strip("\"'")
+    return None
+
+
 def decode_html(content: bytes, declared: str | None = None) -> str:
     """Bytes -> text: declared charset, else trafilatura's detection (handles GBK/GB18030)."""
     if declared:

@@ -158,3 +158,43 @@ def test_a_permanently_moved_feed_is_polled_at_its_new_address(
     poll(app)
     assert [path for path, _ in site.requests] == ["/new"]  # straight there, with validators
     assert sum("moved permanently" in r.message for r in caplog.records) == 1  # said once
+
+
+ARTICLE = (
+    "<html><head><meta charset='gbk'><title>通知</title></head><body><nav>首页</nav><article>"
+    "<h1>关于防范虚拟货币交易炒作风险的公告</h1>"
+    + "<p>中国人民银行要求各金融机构不得为比特币等虚拟货币交易提供服务，"
+    "一经发现立即切断支付链路。</p>" * 4 + "</article></body></html>"
+).encode("gbk")
+
+
+def summary_only_feed(site: LoopbackSite) -> bytes:
+    items = "".join(
+        f"<item><title>通知 {n}</title><link>{site.url(f'/article/{n}')}</link>"
+        "<description>详见正文</description></item>"
+        for n in (1, 2)
+    )
+    return f"<rss version='2.0'><channel><title>pbc</title>{items}</channel></rss>".encode()
+
+
+@pytest.mark.parametrize("full_text", [True, False])
+def test_full_text_lets_the_filter_see_the_article(
+    tmp_path: Path, site: LoopbackSite, full_text: bool
+) -> None:
+    site.pages["/feed"] = Page(summary_only_feed(site))
+    site.pages["/article/1"] = Page(ARTICLE, "text/html")  # /article/2 is missing: a 404
+    document = {
+        "storage": {"url": f"sqlite:///{tmp_path / 'db.sqlite'}"},
+        "polling": {"jitter": 0},
+        "sources": [{"key": "pbc", "url": site.url("/feed"), "full_text": full_text}],
+    }
+    app = open_app(build_config(document, {}))
+    report = poll(app)
+    assert report.stories == 2 and report.failed == []
+    assert report.matched == (1 if full_text else 0)
+    fetched = [path for path, _ in site.requests if path.startswith("/article/")]
+    assert fetched == (["/article/1", "/article/2"] if full_text else [])
+    site.requests.clear()
+    site.pages["/feed"] = Page(summary_only_feed(site) + b" ")  # changed bytes: a fresh 200
+    poll(app)
+    assert not [p for p, _ in site.requests if p.startswith("/article/")]  # known: not refetched

@@ -1,0 +1,62 @@
+"""Full text for feeds that carry only a summary, so the filter sees the article.
+
+Only stories not stored yet are fetched (a feed repeats its items every
+poll), at most `limit` per poll, one after another inside the feed's own
+host slot so the per-host limit holds. Extraction (trafilatura) runs in a
+worker thread: it is CPU work and would stall the event loop. A page that
+fails is logged and its story keeps its summary; nothing else is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Sequence
+
+import httpx
+
+from crawler.extract import charset_of, decode_html, extract_article
+from crawler.http import FetchError, HttpPolicy, fetch
+from crawler.types import RawStory
+from crawler.urls import canonical_url
+from storage import stories as story_store
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+async def article_text(client: httpx.AsyncClient, url: str, policy: HttpPolicy) -> str:
+    """The main text of the page at `url`; '' when there is none. Raises FetchError."""
+    response = await fetch(client, url, policy)
+    if response.status >= 400:
+        raise FetchError(f"HTTP {response.status}")
+    content_type = response.headers.get("content-type", "")
+    if content_type and "html" not in content_type.lower():
+        raise FetchError(f"not a web page ({content_type.split(';')[0]})")
+    html = decode_html(response.content, charset_of(content_type))
+    article = await asyncio.to_thread(extract_article, html, response.url)
+    return article.text
+
+
+async def fill_bodies(
+    db: Database,
+    client: httpx.AsyncClient,
+    policy: HttpPolicy,
+    stories: Sequence[RawStory],
+    limit: int,
+) -> list[RawStory]:
+    """The stories, with a body fetched for new ones that have none (up to `limit`)."""
+    wanted = [s for s in stories if not s.body and s.url.startswith(("http://", "https://"))]
+    if not wanted:
+        return list(stories)
+    with db.session() as session:
+        known = story_store.known_urls(session, [canonical_url(s.url) for s in wanted])
+    todo = [s for s in wanted if canonical_url(s.url) not in known][:limit]
+    bodies: dict[str, str] = {}
+    for story in todo:
+        try:
+            bodies[story.url] = await article_text(client, story.url, policy)
+        except FetchError as exc:
+            log.info("source %s: no full text for %s: %s", story.source_key, story.url, exc)
+    return [dataclasses.replace(s, body=bodies[s.url]) if bodies.get(s.url) else s for s in stories]
