@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from datetime import UTC
+from datetime import UTC, datetime
 from html import escape
 
 from crawler.snippets import make_snippet
@@ -44,7 +44,10 @@ def snippet(text: str, hits: Sequence[Mapping[str, object]], field: str) -> str:
 def format_alert(alert: Alert, labels: Mapping[str, str]) -> str:
     """The message a subscriber reads: linked title, source and time, tags, snippet."""
     title = escape(_cap(alert.title or alert.story_url, TITLE_LIMIT), quote=False)
-    when = alert.published_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    if alert.notice is not None:
+        return alert.notice[:TELEGRAM_LIMIT]
+    published = alert.published_at or datetime.now(UTC)
+    when = published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         f'<b><a href="{escape(alert.story_url, quote=True)}">{title}</a></b>',
         f"{escape(alert.source_key, quote=False)} · {when}",

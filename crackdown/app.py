@@ -85,7 +85,15 @@ class App:
             concurrency=self.config.http.concurrency,
             per_host=polling.per_host,
             full_text_per_poll=polling.full_text_per_poll,
+            notify_chats=self.operator_chats(),
+            notify_after=polling.notify_after,
         )
+
+    def operator_chats(self) -> list[int]:
+        """Where operator notices go: the admins' private chats and the ops chat."""
+        telegram = self.config.telegram
+        extra = [telegram.ops_chat_id] if telegram.ops_chat_id is not None else []
+        return list(dict.fromkeys([*telegram.admin_ids, *extra]))
 
     def labels(self) -> dict[str, dict[str, str]]:
         """Entity display names per subscriber language, for hashtags."""

@@ -75,6 +75,7 @@ class StorageConfig(_Section):
 class TelegramConfig(_Section):
     api_base_url: HttpUrl = "https://api.telegram.org/bot"
     admin_ids: list[int] = []
+    ops_chat_id: int | None = None
     token_file: Path | None = None
     default_topic: str = DEFAULT_TOPIC
     link_previews: bool = False
@@ -100,6 +101,7 @@ class PollingConfig(_Section):
     jitter: float = Field(default=0.1, ge=0, le=1)
     per_host: int = Field(default=2, gt=0)
     full_text_per_poll: int = Field(default=20, ge=0)
+    notify_after: int = Field(default=5, ge=0)
 
 
 class DeliveryConfig(_Section):

@@ -12,7 +12,7 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TextIO
@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from crackdown import health_notices as notices
 from crackdown.config import ConfigError, SourceConfig
 from crackdown.fulltext import fill_bodies
 from crackdown.pipeline import IngestReport, ingest
@@ -35,6 +36,7 @@ from crawler.schedule import (
 )
 from storage import sources as source_store
 from storage.db import Database
+from storage.notices import queue_notice
 
 if TYPE_CHECKING:
     from crackdown.app import App
@@ -84,6 +86,8 @@ class Poller:
         concurrency: int,
         per_host: int,
         full_text_per_poll: int = 20,
+        notify_chats: Sequence[int] = (),
+        notify_after: int = 0,
         rng: random.Random | None = None,
     ) -> None:
         self.db = db
@@ -97,6 +101,8 @@ class Poller:
         )
         self.rng = rng or random.Random()
         self.full_text_per_poll = full_text_per_poll
+        self.notify_chats = tuple(notify_chats)
+        self.notify_after = notify_after  # 0: never
 
     def due(
         self, sources: Iterable[SourceConfig], now: datetime | None = None
@@ -173,6 +179,13 @@ class Poller:
             ended = source_store.record_success(
                 session, source.key, fetched.state, report.stories, now, next_poll
             )
+            if self.notify_after and ended >= self.notify_after:
+                queue_notice(
+                    session,
+                    "source-recovered",
+                    notices.recovered(source.key, ended),
+                    self.notify_chats,
+                )
         if ended:
             log.warning("source %s: recovered after %d failures", source.key, ended)
         status = "304" if fetched.not_modified else f"HTTP {fetched.status}"
@@ -195,6 +208,9 @@ class Poller:
             delay = failure_interval(source.interval, streak, hints or _NO_HINTS, self.schedule)
             next_poll = with_jitter(now, delay, self.schedule, self.rng)
             source_store.record_failure(session, source.key, error, now, next_poll)
+            if streak == self.notify_after:  # once per outage
+                text = notices.failing(source.key, source.url, streak, error, delay)
+                queue_notice(session, "source-failing", text, self.notify_chats)
         log.warning(
             "source %s: poll failed (%d in a row, retry in %.0fs): %s",
             source.key,

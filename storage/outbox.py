@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Delivery, MatchRow, Source, StoryRow, Subscriber
+from storage.models import Delivery, MatchRow, Notice, Source, StoryRow, Subscriber
 from storage.records import Alert, OutboxCounts
 
 
@@ -23,32 +23,39 @@ def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta) 
         and_(Delivery.status == "sending", Delivery.lease_until < now),
     )
     query = (
-        select(Delivery, StoryRow, Subscriber, MatchRow, Source.key)
-        .join(StoryRow, StoryRow.id == Delivery.story_id)
+        select(Delivery, Subscriber, StoryRow, MatchRow, Source.key, Notice.text)
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .join(Source, Source.id == StoryRow.source_id)
+        .outerjoin(StoryRow, StoryRow.id == Delivery.story_id)
+        .outerjoin(Source, Source.id == StoryRow.source_id)
         .outerjoin(MatchRow, MatchRow.story_id == StoryRow.id)
+        .outerjoin(Notice, Notice.id == Delivery.notice_id)
         .where(due, Subscriber.active.is_(True))
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
         .with_for_update(of=Delivery, skip_locked=True)
     )
     alerts = []
-    for delivery, story, subscriber, match, source_key in session.execute(query):
+    for delivery, subscriber, story, match, source_key, notice in session.execute(query):
         delivery.status = "sending"
         delivery.lease_until = now + lease
         delivery.attempts += 1
+        chat = {
+            "delivery_id": delivery.id,
+            "attempts": delivery.attempts,
+            "chat_id": subscriber.chat_id,
+            "chat_type": subscriber.chat_type,
+            "language": subscriber.language,
+        }
+        if story is None:
+            alerts.append(Alert(**chat, notice=notice or ""))
+            continue
         alerts.append(
             Alert(
-                delivery_id=delivery.id,
-                attempts=delivery.attempts,
-                chat_id=subscriber.chat_id,
-                chat_type=subscriber.chat_type,
-                language=subscriber.language,
+                **chat,
                 story_url=story.url,
                 title=story.title,
                 summary=story.summary,
-                source_key=source_key,
+                source_key=source_key or "",
                 published_at=story.published_at,
                 entities=tuple(match.entities) if match else (),
                 hits=tuple(match.hits) if match else (),

@@ -25,20 +25,24 @@ class SourceRecord:
 
 @dataclass(frozen=True)
 class Alert:
-    """A claimed outbox row with everything needed to format and send it."""
+    """A claimed outbox row with everything needed to format and send it.
+
+    Either a story (the story fields) or a notice (`notice`: ready HTML).
+    """
 
     delivery_id: int
     attempts: int
     chat_id: int
     chat_type: str
     language: str
-    story_url: str
-    title: str
-    summary: str
-    source_key: str
-    published_at: datetime
-    entities: tuple[str, ...]
-    hits: tuple[dict[str, object], ...]
+    story_url: str = ""
+    title: str = ""
+    summary: str = ""
+    source_key: str = ""
+    published_at: datetime | None = None
+    entities: tuple[str, ...] = ()
+    hits: tuple[dict[str, object], ...] = ()
+    notice: str | None = None
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from telegram import Bot
 
 from crackdown.app import App, open_app
 from crackdown.config import build_config
 from crackdown.demo.site import LoopbackSite, Page
 from crackdown.polling import PollReport
+from crackdown.standin import BotApiStandIn
 from crawler.http import make_client
 from storage.records import SourceRecord
 from storage.sources import list_sources
+from tests.conftest import TOKEN
 
 FEED = b"""<rss version="2.0"><channel><title>t</title>
 <item><title>PBoC bans bitcoin OTC trading</title><link>https://n.example/1</link></item>
@@ -198,3 +201,36 @@ def test_full_text_lets_the_filter_see_the_article(
     site.pages["/feed"] = Page(summary_only_feed(site) + b" ")  # changed bytes: a fresh 200
     poll(app)
     assert not [p for p, _ in site.requests if p.startswith("/article/")]  # known: not refetched
+
+
+def test_operators_hear_once_when_a_source_breaks_and_once_when_it_recovers(
+    tmp_path: Path, site: LoopbackSite, standin: BotApiStandIn
+) -> None:
+    admin = 9001
+    standin.add_user(admin, "Ops")
+    site.pages["/feed"] = Page(FEED)
+    document = {
+        "storage": {"url": f"sqlite:///{tmp_path / 'db.sqlite'}"},
+        "telegram": {"api_base_url": standin.base_url, "admin_ids": [admin]},
+        "polling": {"jitter": 0, "notify_after": 3},
+        "sources": [{"key": "pbc", "url": site.url("/feed")}],
+    }
+    app = open_app(build_config(document, {"CRACKDOWN_TELEGRAM_TOKEN": TOKEN}))
+
+    async def deliver() -> None:
+        async with Bot(TOKEN, base_url=standin.base_url) as bot:
+            await app.delivery_worker(bot).drain()
+
+    poll(app)
+    site.pages["/feed"] = Page(b"down for maintenance", "text/plain", 503)
+    for _ in range(6):  # down for a while: the notice goes out once, at the 3rd failure
+        poll(app)
+        asyncio.run(deliver())
+    site.pages["/feed"] = Page(FEED)
+    poll(app)
+    poll(app)
+    asyncio.run(deliver())
+    texts = [m.plain_text for m in standin.sent_messages(admin)]
+    assert len(texts) == 2
+    assert texts[0].startswith("⚠️ Source failing: pbc") and "HTTP 503" in texts[0]
+    assert texts[1].startswith("✅ Source recovered: pbc") and "after 6 failures" in texts[1]
