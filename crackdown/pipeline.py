@@ -43,7 +43,7 @@ def ingest(
 ) -> IngestReport:
     """Normalise, dedup, match, store and fan out a batch of collected stories.
 
-    Each new story is stored with its match and its outbox rows in one
+    New stories are stored with their matches and outbox rows in one
     transaction, so an alert is queued exactly when its story is stored.
     """
     report = IngestReport()
@@ -57,15 +57,18 @@ def ingest(
             by_source.setdefault(batch[url].source_key, {})[url] = batch[url].url
         for source_key, urls in by_source.items():  # one story, one alert: just note the source
             report.also_reported += story_store.record_also_reported(session, source_key, urls)
-    for url, story in batch.items():
-        if url in seen:
-            continue
-        match = matcher.match(story)
-        try:
+    new = [(story, matcher.match(story)) for url, story in batch.items() if url not in seen]
+    if not new:
+        return report
+    try:  # the whole batch in one transaction: each story with its match and outbox rows
+        with db.session() as session:
+            outcomes = story_store.store_stories(session, new, skip_known=False)
+    except IntegrityError:  # another writer stored some meanwhile: one at a time, skipping those
+        outcomes = []
+        for item in new:
             with db.session() as session:
-                outcome = story_store.store_story(session, story, match)
-        except IntegrityError:  # another process stored it between our check and insert
-            continue
+                outcomes += story_store.store_stories(session, [item])
+    for (story, match), outcome in zip(new, outcomes, strict=True):
         if outcome.story_id is None:
             continue
         report.stories += 1

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -71,21 +72,33 @@ def reporting_sources(session: Session, story_id: int) -> list[str]:
     return list(session.scalars(query))
 
 
+class SubscriptionIndex:
+    """Who follows what, loaded once per batch: (kind, value) -> active subscriber ids."""
+
+    def __init__(self, session: Session) -> None:
+        self._followers: dict[tuple[str, str], set[int]] = {}
+        query = (
+            select(Subscription.kind, Subscription.value, Subscription.subscriber_id)
+            .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+            .where(Subscriber.active.is_(True))
+        )
+        for kind, value, subscriber_id in session.execute(query):
+            self._followers.setdefault((kind, value), set()).add(subscriber_id)
+
+    def interested(self, match: MatchResult) -> list[int]:
+        """Active chats following one of the matched topics or watchlist keys."""
+        wanted = [("topic", t) for t in match.topics] + [
+            ("entity", key) for key in dict.fromkeys((*match.entities, *match.signals))
+        ]
+        ids: set[int] = set()
+        for pair in wanted:
+            ids |= self._followers.get(pair, set())
+        return sorted(ids)
+
+
 def interested_subscribers(session: Session, match: MatchResult) -> list[int]:
     """Active chats following one of the matched topics or watchlist keys."""
-    keys = dict.fromkeys((*match.entities, *match.signals))
-    wanted = [("topic", t) for t in match.topics] + [("entity", e) for e in keys]
-    if not wanted:
-        return []
-    condition = or_(*((Subscription.kind == k) & (Subscription.value == v) for k, v in wanted))
-    query = (
-        select(Subscriber.id)
-        .join(Subscription, Subscription.subscriber_id == Subscriber.id)
-        .where(Subscriber.active.is_(True), condition)
-        .distinct()
-        .order_by(Subscriber.id)
-    )
-    return list(session.scalars(query))
+    return SubscriptionIndex(session).interested(match)
 
 
 def enqueue(session: Session, story_id: int, subscriber_ids: list[int]) -> int:
@@ -103,15 +116,46 @@ def enqueue(session: Session, story_id: int, subscriber_ids: list[int]) -> int:
     return max(result.rowcount or 0, 0)
 
 
-def store_story(session: Session, story: Story, match: MatchResult) -> IngestOutcome:
-    """Insert a new story, its match and its outbox rows together.
+def store_stories(
+    session: Session,
+    items: Sequence[tuple[Story, MatchResult]],
+    *,
+    skip_known: bool = True,
+) -> list[IngestOutcome]:
+    """Insert new stories, their matches and their outbox rows, in the caller's transaction.
 
-    A story whose canonical URL is stored already is left alone: one
-    story, one alert, however many times a feed repeats it.
+    A story whose canonical URL is stored already is left alone: one story,
+    one alert, however many times feeds repeat it. A caller that has just
+    checked may pass `skip_known=False` and rely on the unique constraint
+    (an IntegrityError) should another writer store one meanwhile.
     """
-    if known_urls(session, [story.canonical_url]):
-        return IngestOutcome(story_id=None)
-    source_id = session.scalars(select(Source.id).where(Source.key == story.source_key)).one()
+    known = known_urls(session, [s.canonical_url for s, _ in items]) if skip_known else set()
+    keys = {story.source_key for story, _ in items}
+    source_ids = dict(
+        session.execute(select(Source.key, Source.id).where(Source.key.in_(keys))).all()
+    )
+    followers = SubscriptionIndex(session)
+    outcomes = []
+    for story, match in items:
+        if story.canonical_url in known:
+            outcomes.append(IngestOutcome(story_id=None))
+            continue
+        outcomes.append(_store_one(session, story, match, source_ids[story.source_key], followers))
+    return outcomes
+
+
+def store_story(session: Session, story: Story, match: MatchResult) -> IngestOutcome:
+    """One story: see `store_stories`."""
+    return store_stories(session, [(story, match)])[0]
+
+
+def _store_one(
+    session: Session,
+    story: Story,
+    match: MatchResult,
+    source_id: int,
+    followers: SubscriptionIndex,
+) -> IngestOutcome:
     row = StoryRow(
         canonical_url=story.canonical_url,
         url=story.url,
@@ -137,6 +181,5 @@ def store_story(session: Session, story: Story, match: MatchResult) -> IngestOut
             score=match.score,
         )
     )
-    session.flush()
-    queued = enqueue(session, row.id, interested_subscribers(session, match))
+    queued = enqueue(session, row.id, followers.interested(match))
     return IngestOutcome(story_id=row.id, deliveries=queued)

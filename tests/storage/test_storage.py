@@ -176,3 +176,21 @@ def test_a_changed_url_forgets_validators(seeded: Database) -> None:
         sources.record_success(session, "feed", FetchState(etag='"e"'), 0, now())
         sources.sync_sources(session, [("feed", "feed", "https://b.example/feed")])
         assert sources.poll_target(session, "feed") == ("https://b.example/feed", FetchState())
+
+
+def test_batch_store_relies_on_the_unique_constraint_when_asked(
+    seeded: Database, matcher: Matcher
+) -> None:
+    """ingest() stores a checked batch with skip_known=False; a racing writer's story
+    then raises IntegrityError (and ingest retries one at a time), never a duplicate."""
+    from sqlalchemy.exc import IntegrityError
+
+    story = make_story()
+    with seeded.session() as session:
+        stories.store_stories(session, [(story, matcher.match(story))])
+    with pytest.raises(IntegrityError), seeded.session() as session:
+        stories.store_stories(session, [(story, matcher.match(story))], skip_known=False)
+    with seeded.session() as session:
+        (outcome,) = stories.store_stories(session, [(story, matcher.match(story))])
+        assert outcome.story_id is None
+        assert outbox.counts(session).pending == 2  # still one alert per chat
