@@ -65,7 +65,7 @@ async def run_once(app: App) -> CycleReport:
     token = app.config.bot_token()
     commands = 0
     delivery = None
-    async with make_client(app.policy) as client:
+    async with make_client(app.policy, keepalive=app.config.http.concurrency) as client:
         poller = app.poller(client)
         if token is None:
             poll = await poller.poll(app.feeds())
@@ -84,7 +84,10 @@ async def run_forever(app: App) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     drain_lock = asyncio.Lock()
-    async with make_client(app.policy) as client, app.application() as application:
+    async with (
+        make_client(app.policy, keepalive=app.config.http.concurrency) as client,
+        app.application() as application,
+    ):
         worker = app.delivery_worker(application.bot)
 
         async def deliver() -> None:

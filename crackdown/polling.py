@@ -124,7 +124,7 @@ class Poller:
 
     async def _limited(self, source: SourceConfig) -> SourcePoll:
         host = urlsplit(source.url).hostname or ""
-        async with self._all, self._hosts[host]:
+        async with self._hosts[host], self._all:  # host first: a busy host holds no global slot
             started = time.perf_counter()
             try:
                 result = await self.poll_one(source)
@@ -243,7 +243,7 @@ async def poll_command(app: App, *, keys: list[str] | None, everything: bool, ou
         if unknown:
             raise ConfigError(f"no enabled feed source {unknown[0]!r} (see crackdown sources)")
         chosen = [known[k] for k in keys]
-    async with make_client(app.policy) as client:
+    async with make_client(app.policy, keepalive=app.config.http.concurrency) as client:
         poller = app.poller(client)
         if not keys:
             chosen = feeds if everything else poller.due(feeds)

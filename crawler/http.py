@@ -38,12 +38,20 @@ class Fetched:
 
 
 def make_client(
-    policy: HttpPolicy, transport: httpx.AsyncBaseTransport | None = None
+    policy: HttpPolicy,
+    transport: httpx.AsyncBaseTransport | None = None,
+    *,
+    keepalive: int = 32,
 ) -> httpx.AsyncClient:
     """Build the shared async client; tests pass a transport to fake a server."""
     timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
+    # Keep as many idle connections as requests may run at once: with httpx's
+    # default of 20, httpcore closes every connection after use once more than
+    # 20 are open, and each poll pays a new TCP (and TLS) handshake.
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=keepalive)
     return httpx.AsyncClient(
         timeout=timeout,
+        limits=limits,
         follow_redirects=True,
         max_redirects=policy.max_redirects,
         headers={"User-Agent": policy.user_agent},

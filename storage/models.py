@@ -84,7 +84,10 @@ class StoryRow(Base):
     """A normalised story, unique by canonical URL."""
 
     __tablename__ = "stories"
-    __table_args__ = (Index("ix_stories_published_at", "published_at"),)
+    __table_args__ = (
+        Index("ix_stories_published_at", "published_at"),
+        Index("ix_stories_source_fetched", "source_id", "fetched_at"),  # a source's weekly rate
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     canonical_url: Mapped[str] = mapped_column(String(2048), unique=True)
