@@ -188,7 +188,10 @@ class Poller:
                 )
         if ended:
             log.warning("source %s: recovered after %d failures", source.key, ended)
-        status = "304" if fetched.not_modified else f"HTTP {fetched.status}"
+        if not fetched.not_modified:
+            status = f"HTTP {fetched.status}"
+        else:  # a 304, or the same bytes as last time from a server without validators
+            status = "304" if fetched.status == 304 else "unchanged"
         log.info(
             "source %s: %s, %d items, %d new, %d matched, next in %.0fs",
             source.key,

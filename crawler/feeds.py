@@ -146,12 +146,23 @@ async def poll_feed(
             f"HTTP {response.status}",
             CacheHints(retry_after=hints.retry_after(response.headers, now)),
         )
+    digest = hashlib.sha256(response.content).hexdigest()
+    if digest == state.content_hash:  # same bytes as last time: nothing to parse or store
+        return FeedFetch(
+            status=response.status,
+            stories=(),
+            state=state,
+            not_modified=True,
+            hints=hints.from_headers(response.headers, now),
+            moved_to=response.moved_to,
+        )
     stories, warning, ttl = _parse(
         response.content, source_key, response.url, response.headers, lang
     )
     new_state = FetchState(
         etag=response.headers.get("etag"),
         last_modified=response.headers.get("last-modified"),
+        content_hash=digest,
     )
     return FeedFetch(
         status=response.status,

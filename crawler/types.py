@@ -81,6 +81,7 @@ class FetchState:
 
     etag: str | None = None
     last_modified: str | None = None
+    content_hash: str | None = None  # our own validator for servers that send none
 
 
 @dataclass(frozen=True)

@@ -44,7 +44,7 @@ def sync_sources(session: Session, specs: Iterable[tuple[str, str, str]]) -> Non
             session.add(Source(key=key, kind=kind, url=url))
         elif row.url != url or row.kind != kind:
             row.url, row.kind = url, kind
-            row.etag = row.last_modified = row.fetch_url = None
+            row.etag = row.last_modified = row.fetch_url = row.content_hash = None
     session.flush()
 
 
@@ -55,7 +55,8 @@ def list_sources(session: Session) -> list[SourceRecord]:
 def poll_target(session: Session, key: str) -> tuple[str, FetchState]:
     """The URL to poll (where a permanent redirect led, else the configured one) and validators."""
     row = session.scalars(select(Source).where(Source.key == key)).one()
-    return row.fetch_url or row.url, FetchState(etag=row.etag, last_modified=row.last_modified)
+    state = FetchState(row.etag, row.last_modified, row.content_hash)
+    return row.fetch_url or row.url, state
 
 
 def record_moved(session: Session, key: str, url: str) -> bool:
@@ -82,6 +83,7 @@ def record_success(
     row = session.scalars(select(Source).where(Source.key == key)).one()
     ended = row.consecutive_failures
     row.etag, row.last_modified = state.etag, state.last_modified
+    row.content_hash = state.content_hash
     row.last_polled_at = row.last_success_at = when
     row.consecutive_failures = 0
     row.last_error = None

@@ -118,7 +118,8 @@ def test_new_validators_are_returned() -> None:
         return httpx.Response(200, content=rss(), headers={"ETag": '"v2"', "Last-Modified": "x"})
 
     result = _poll(httpx.MockTransport(handler))
-    assert result.state == FetchState(etag='"v2"', last_modified="x")
+    assert (result.state.etag, result.state.last_modified) == ('"v2"', "x")
+    assert result.state.content_hash is not None
     assert len(result.stories) == 1
 
 
@@ -153,3 +154,18 @@ def test_connection_failure_is_a_feed_error() -> None:
 
     with pytest.raises(FeedError, match="ConnectError"):
         _poll(httpx.MockTransport(handler))
+
+
+def test_a_server_without_validators_repeating_itself_costs_no_parse() -> None:
+    body = rss()
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body)  # no ETag, no Last-Modified
+
+    first = _poll(httpx.MockTransport(handler))
+    assert len(first.stories) == 1 and not first.not_modified
+    again = _poll(httpx.MockTransport(handler), first.state)
+    assert again.not_modified and again.stories == () and again.state == first.state
+    body = rss(title="Changed")
+    changed = _poll(httpx.MockTransport(handler), first.state)
+    assert [s.title for s in changed.stories] == ["Changed"]
