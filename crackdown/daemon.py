@@ -110,24 +110,20 @@ async def run_forever(app: App) -> None:
 
         scheduler = AsyncIOScheduler(timezone=UTC)
         now = datetime.now(UTC)
-        scheduler.add_job(
-            poll_due,
-            "interval",
-            seconds=app.config.polling.tick,
-            id="poll",
-            next_run_time=now,
-            max_instances=1,
-            coalesce=True,
-        )
-        scheduler.add_job(
-            deliver,
-            "interval",
-            seconds=app.config.delivery.interval,
-            id="deliver",
-            next_run_time=now,
-            max_instances=1,
-            coalesce=True,
-        )
+        for job, seconds in (
+            (poll_due, app.config.polling.tick),
+            (deliver, app.config.delivery.interval),
+        ):
+            # Start now, never run a job twice at once, and fold missed runs into one.
+            scheduler.add_job(
+                job,
+                "interval",
+                seconds=seconds,
+                id=job.__name__,
+                next_run_time=now,
+                max_instances=1,
+                coalesce=True,
+            )
         await publish_commands(application.bot)
         await application.start()
         assert application.updater is not None

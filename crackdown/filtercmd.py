@@ -11,8 +11,8 @@ from pathlib import Path
 
 from crackdown.config import Config, ConfigError
 from crackdown.evaluate import CorpusError, evaluate, read_corpus, report
-from crawler.extract import charset_of, decode_html, extract_article
-from crawler.http import FetchError, HttpPolicy, fetch, make_client
+from crawler.extract import fetch_article
+from crawler.http import FetchError, HttpPolicy, make_client
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory
@@ -20,11 +20,7 @@ from crawler.types import MatchResult, RawStory
 
 async def _fetch_article(url: str, policy: HttpPolicy) -> tuple[str, str]:
     async with make_client(policy) as client:
-        response = await fetch(client, url, policy)
-    if response.status >= 400:
-        raise FetchError(f"HTTP {response.status}")
-    html = decode_html(response.content, charset_of(response.headers.get("content-type", "")))
-    article = extract_article(html, response.url)
+        article = await fetch_article(client, url, policy)
     if not article.text and not article.title:
         raise FetchError("no article text found on the page")
     return article.title, article.text

@@ -9,34 +9,20 @@ fails is logged and its story keeps its summary; nothing else is lost.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import logging
 from collections.abc import Sequence
 
 import httpx
 
-from crawler.extract import charset_of, decode_html, extract_article
-from crawler.http import FetchError, HttpPolicy, fetch
+from crawler.extract import fetch_article
+from crawler.http import FetchError, HttpPolicy
 from crawler.types import RawStory
 from crawler.urls import canonical_url
 from storage import stories as story_store
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-
-
-async def article_text(client: httpx.AsyncClient, url: str, policy: HttpPolicy) -> str:
-    """The main text of the page at `url`; '' when there is none. Raises FetchError."""
-    response = await fetch(client, url, policy)
-    if response.status >= 400:
-        raise FetchError(f"HTTP {response.status}")
-    content_type = response.headers.get("content-type", "")
-    if content_type and "html" not in content_type.lower():
-        raise FetchError(f"not a web page ({content_type.split(';')[0]})")
-    html = decode_html(response.content, charset_of(content_type))
-    article = await asyncio.to_thread(extract_article, html, response.url)
-    return article.text
 
 
 async def fill_bodies(
@@ -56,7 +42,7 @@ async def fill_bodies(
     bodies: dict[str, str] = {}
     for story in todo:
         try:
-            bodies[story.url] = await article_text(client, story.url, policy)
+            bodies[story.url] = (await fetch_article(client, story.url, policy)).text
         except FetchError as exc:
             log.info("source %s: no full text for %s: %s", story.source_key, story.url, exc)
     return [dataclasses.replace(s, body=bodies[s.url]) if bodies.get(s.url) else s for s in stories]

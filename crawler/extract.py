@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
+import httpx
 import trafilatura
 
+from crawler.http import FetchError, HttpPolicy, fetch
 from crawler.text import clean_text
 
 
@@ -40,3 +43,19 @@ def extract_article(html: str, url: str | None = None) -> Article:
     if document is None:
         return Article("", "")
     return Article(clean_text(document.title or ""), (document.text or "").strip())
+
+
+async def fetch_article(client: httpx.AsyncClient, url: str, policy: HttpPolicy) -> Article:
+    """Fetch a web page under the HTTP policy and extract its article.
+
+    Extraction runs in a worker thread (CPU work that would stall an event
+    loop). Raises FetchError for HTTP errors and responses that are not pages.
+    """
+    response = await fetch(client, url, policy)
+    if response.status >= 400:
+        raise FetchError(f"HTTP {response.status}")
+    content_type = response.headers.get("content-type", "")
+    if content_type and "html" not in content_type.lower():
+        raise FetchError(f"not a web page ({content_type.split(';')[0]})")
+    html = decode_html(response.content, charset_of(content_type))
+    return await asyncio.to_thread(extract_article, html, response.url)

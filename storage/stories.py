@@ -96,11 +96,6 @@ class SubscriptionIndex:
         return sorted(ids)
 
 
-def interested_subscribers(session: Session, match: MatchResult) -> list[int]:
-    """Active chats following one of the matched topics or watchlist keys."""
-    return SubscriptionIndex(session).interested(match)
-
-
 def enqueue(session: Session, story_id: int, subscriber_ids: list[int]) -> int:
     """Add outbox rows, skipping pairs that exist; return how many were new."""
     if not subscriber_ids:

@@ -88,7 +88,7 @@ def test_enqueue_never_creates_a_second_row(seeded: Database, matcher: Matcher) 
     with seeded.session() as session:
         story_id = stories.store_story(session, story, matcher.match(story)).story_id
         assert story_id is not None
-        ids = stories.interested_subscribers(session, matcher.match(story))
+        ids = stories.SubscriptionIndex(session).interested(matcher.match(story))
         assert stories.enqueue(session, story_id, ids) == 0
     with seeded.session() as session:
         assert len(session.scalars(select(Delivery)).all()) == 2
