@@ -146,8 +146,10 @@ def _trie_regex(words: Iterable[str], flags: int = 0) -> re.Pattern[str]:
             alts.append(r"(?![A-Za-z0-9])" if _is_word(last) else "")
         return alts[0] if len(alts) == 1 else f"(?:{'|'.join(alts)})"
 
-    top = [("(?<![A-Za-z0-9])" if _is_word(c) else "") + re.escape(c) + emit(child, c)
-           for c, child in sorted(trie.items())]
+    top = [
+        ("(?<![A-Za-z0-9])" if _is_word(c) else "") + re.escape(c) + emit(child, c)
+        for c, child in sorted(trie.items())
+    ]
     return re.compile(f"(?=({'|'.join(top) or '(?!)'}))", flags)
 
 
@@ -422,15 +424,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     en_bytes = sum(n for s, n in zip(stories, sizes, strict=True) if s.lang == "en")
     matcher_mbps, baseline_mbps = total / MB / best, subset_bytes / MB / baseline_s
     report: dict[str, Any] = dict(
-        corpus_mb=round(total / MB, 2), documents=len(stories), en_share=round(en_bytes / total, 3),
-        chars_per_alias=round(chars / max(1, sum(n for _, n in counts))), aliases=len(aliases),
-        phrases=len(compiled), terms=len(terms),
-        matcher_mbps=round(matcher_mbps, 2), matcher_seconds=round(best, 3),
-        baseline_mbps=round(baseline_mbps, 3), baseline_seconds=round(baseline_s, 2),
+        corpus_mb=round(total / MB, 2),
+        documents=len(stories),
+        en_share=round(en_bytes / total, 3),
+        chars_per_alias=round(chars / max(1, sum(n for _, n in counts))),
+        aliases=len(aliases),
+        phrases=len(compiled),
+        terms=len(terms),
+        matcher_mbps=round(matcher_mbps, 2),
+        matcher_seconds=round(best, 3),
+        baseline_mbps=round(baseline_mbps, 3),
+        baseline_seconds=round(baseline_s, 2),
         baseline_subset_mb=round(subset_bytes / MB, 2),
         ratio=round(matcher_mbps / baseline_mbps, 1),
-        planted_aliases=sum(planted), entity_hits=sum(hits), stories_off=len(off),
-        phrases_found=sum(found_phrases), topic_stories=sum(bool(r.topics) for r in results),
+        planted_aliases=sum(planted),
+        entity_hits=sum(hits),
+        stories_off=len(off),
+        phrases_found=sum(found_phrases),
+        topic_stories=sum(bool(r.topics) for r in results),
         subset_matcher_matches=sum(hits[:subset]) + sum(found_phrases[:subset]),
         subset_baseline_matches=baseline_found,
         **build,
@@ -442,21 +453,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 ROWS = (  # label, format over the report
-    ("corpus", "{corpus_mb:.2f} MB, {en_share:.0%} English by bytes, "
-     "1 alias per {chars_per_alias} chars"),
+    (
+        "corpus",
+        "{corpus_mb:.2f} MB, {en_share:.0%} English by bytes, 1 alias per {chars_per_alias} chars",
+    ),
     ("documents", "{documents:,}"),
     ("terms", "{terms:,} ({aliases} aliases + {phrases:,} phrases)"),
     ("matcher", "{matcher_mbps:.2f} MB/s ({matcher_seconds:.2f} s, best of 2)"),
-    ("baseline (re)", "{baseline_mbps:.3f} MB/s ({baseline_seconds:.1f} s, 1 pass over the first "
-     "{baseline_subset_mb:.2f} MB)"),
+    (
+        "baseline (re)",
+        "{baseline_mbps:.3f} MB/s ({baseline_seconds:.1f} s, 1 pass over the first "
+        "{baseline_subset_mb:.2f} MB)",
+    ),
     ("ratio", "{ratio:.1f}x"),
     ("entity hits", "{entity_hits:,} (planted {planted_aliases:,}; {stories_off} stories differ)"),
     ("phrases found", "{phrases_found:,} (distinct per story, summed)"),
     ("topic matches", "{topic_stories:,} stories"),
-    ("matches, subset", "matcher {subset_matcher_matches:,} (reported entity hits + phrases), "
-     "baseline {subset_baseline_matches:,} (any term)"),
-    ("build", "{build_seconds:.3f} s, RSS +{rss_growth_mb:.1f} MB, tracemalloc peak "
-     "{tracemalloc_peak_mb:.2f} MB / retained {tracemalloc_retained_mb:.2f} MB"),
+    (
+        "matches, subset",
+        "matcher {subset_matcher_matches:,} (reported entity hits + phrases), "
+        "baseline {subset_baseline_matches:,} (any term)",
+    ),
+    (
+        "build",
+        "{build_seconds:.3f} s, RSS +{rss_growth_mb:.1f} MB, tracemalloc peak "
+        "{tracemalloc_peak_mb:.2f} MB / retained {tracemalloc_retained_mb:.2f} MB",
+    ),
     ("automaton", "{automaton_stats}"),
     (f">= {TARGET_MBPS:g} MB/s", "{pass_mbps}"),
     (f">= {TARGET_RATIO:g}x baseline", "{pass_ratio}"),
@@ -464,8 +486,10 @@ ROWS = (  # label, format over the report
 
 
 def render(report: dict[str, Any]) -> str:
-    shown = {k: {True: "PASS", False: "FAIL"}.get(v, v) if k.startswith("pass_") else v
-             for k, v in report.items()}
+    shown = {
+        k: {True: "PASS", False: "FAIL"}.get(v, v) if k.startswith("pass_") else v
+        for k, v in report.items()
+    }
     return "\n".join(f"{label:<18} {form.format(**shown)}" for label, form in ROWS)
 
 
