@@ -8,10 +8,23 @@ Usage::
         tg.send_text(1001, "/start")
         await asyncio.to_thread(tg.wait_for_messages, 1, 1001)  # inside the bot's loop
 
-Fault injection (flood limits, 5xx, migrations) hooks in via ``tg.state.interceptors``.
+Telegram's flood limits: ``tg.enforce_limits(FloodLimits())`` (429 with retry_after and a
+penalty window). Faults on demand: ``tg.inject_faults(error_rate=0.1)``, ``fail_next``,
+``tg.migrate_group``, ``tg.deactivate_user``, ``tg.kick_bot``, ``tg.block``. Both are
+interceptors in ``tg.state.interceptors``; ``tg.summary()`` counts what happened.
 """
 
+from crackdown.standin.faults import Faults
+from crackdown.standin.limits import FloodControl, FloodLimits
 from crackdown.standin.server import BotApiStandIn
 from crackdown.standin.state import ApiError, SentMessage, SimUser
 
-__all__ = ["ApiError", "BotApiStandIn", "SentMessage", "SimUser"]
+__all__ = [
+    "ApiError",
+    "BotApiStandIn",
+    "Faults",
+    "FloodControl",
+    "FloodLimits",
+    "SentMessage",
+    "SimUser",
+]

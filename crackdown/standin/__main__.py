@@ -1,7 +1,9 @@
 """``python -m crackdown.standin``: run the Bot API stand-in in the foreground until Ctrl-C.
 
-Handy for manual demos: point the bot at the printed base_url, then inject user messages with
-``curl 'http://127.0.0.1:PORT/_sim/send_text?user_id=1001&text=/start'``.
+Handy for manual demos and load tests: point the bot at the printed base_url (always the first
+line on stdout), then inject user messages with
+``curl 'http://127.0.0.1:PORT/_sim/send_text?user_id=1001&text=/start'`` and read the totals
+from ``/_sim/summary``.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import signal
 import threading
 from types import FrameType
 
+from crackdown.standin.limits import FloodLimits
 from crackdown.standin.server import BotApiStandIn
 
 
@@ -20,8 +23,18 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Parse arguments, serve, and stop cleanly on Ctrl-C."""
+def _user_range(text: str) -> range:
+    """``A:B`` -> user ids A..B inclusive."""
+    try:
+        first, last = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected A:B with integers, got {text!r}") from None
+    if not 0 < first <= last:
+        raise argparse.ArgumentTypeError(f"expected 0 < A <= B, got {text!r}")
+    return range(first, last + 1)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m crackdown.standin", description=__doc__)
     parser.add_argument("--port", type=int, default=8081, help="0 picks a free port")
     parser.add_argument("--token", default="123456:STANDIN")
@@ -33,11 +46,65 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help="pre-register a user id (repeatable); default: 1001",
     )
+    parser.add_argument(
+        "--users",
+        type=_user_range,
+        action="append",
+        default=[],
+        metavar="A:B",
+        help="pre-register user ids A..B inclusive (repeatable, adds to --user)",
+    )
+    limits = parser.add_argument_group("flood limits")
+    limits.add_argument(
+        "--limits",
+        type=float,
+        default=0.0,
+        metavar="SCALE",
+        help="enforce Telegram's flood limits, rates multiplied by SCALE (0 = off, default)",
+    )
+    limits.add_argument(
+        "--penalty",
+        type=float,
+        default=FloodLimits.penalty,
+        metavar="SECONDS",
+        help="minimum retry_after once a limit is hit (with --limits; default %(default)s)",
+    )
+    faults = parser.add_argument_group("fault injection (posting methods only)")
+    faults.add_argument("--error-rate", type=float, default=0.0, metavar="F", help="5xx share")
+    faults.add_argument(
+        "--timeout-rate", type=float, default=0.0, metavar="F", help="hang-then-504 share"
+    )
+    faults.add_argument("--timeout-seconds", type=float, default=1.0, metavar="S")
+    faults.add_argument("--seed", type=int, default=0, metavar="N", help="fault random seed")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse arguments, serve, and stop cleanly on Ctrl-C."""
+    parser = _parser()
     args = parser.parse_args(argv)
+    if args.limits < 0:
+        parser.error("--limits must be >= 0")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     standin = BotApiStandIn(args.token, port=args.port, bot_username=args.bot_username)
-    for user_id in args.user or [1001]:
+    for user_id in args.user:
         standin.add_user(user_id)
+    for user_ids in args.users:
+        standin.add_users(user_ids)
+    if not (args.user or args.users):
+        standin.add_user(1001)
+    try:
+        if args.limits > 0:
+            standin.enforce_limits(FloodLimits(penalty=args.penalty).scaled(args.limits))
+        if args.error_rate or args.timeout_rate:
+            standin.inject_faults(
+                error_rate=args.error_rate,
+                timeout_rate=args.timeout_rate,
+                timeout_seconds=args.timeout_seconds,
+                seed=args.seed,
+            )
+    except ValueError as err:
+        parser.error(str(err))
     # Also stop cleanly on SIGTERM, and on SIGINT even if a parent shell ignored it.
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)

@@ -258,7 +258,7 @@ def _preview_disabled(p: Params) -> bool:
 @_method("sendMessage")
 def send_message(state: TelegramState, p: Params) -> JSON:
     chat_id = _chat_id(state, p)
-    state.ensure_not_blocked(chat_id)
+    state.ensure_can_post(chat_id)
     source, plain, entities, parse_mode = _render(p)
     markup = _reply_markup(p)
     reply = p.obj("reply_parameters")
@@ -313,6 +313,7 @@ def edit_message_text(state: TelegramState, p: Params) -> JSON:
     if "inline_message_id" in p:
         raise ApiError(400, "Bad Request: message to edit not found")  # not simulated
     chat_id = _chat_id(state, p)
+    state.ensure_can_post(chat_id)  # before the lookup: a migrated chat's edits fail with 400
     message_id = p.integer("message_id")
     if message_id is None:
         raise ApiError(400, "Bad Request: message identifier is not specified")
@@ -322,7 +323,6 @@ def edit_message_text(state: TelegramState, p: Params) -> JSON:
             raise ApiError(400, "Bad Request: message to edit not found")
         if not msg.from_bot:
             raise ApiError(400, "Bad Request: message can't be edited")
-        state.ensure_not_blocked(chat_id)
         source, plain, entities, parse_mode = _render(p)
         markup = _reply_markup(p)
         if (plain, entities, markup) == (msg.text, msg.entities, msg.reply_markup):
@@ -360,7 +360,7 @@ def answer_callback_query(state: TelegramState, p: Params) -> bool:
 
 @_method("sendChatAction")
 def send_chat_action(state: TelegramState, p: Params) -> bool:
-    state.ensure_not_blocked(_chat_id(state, p))
+    state.ensure_can_post(_chat_id(state, p))
     if "action" not in p:
         raise ApiError(400, "Bad Request: action is empty")
     return True

@@ -14,15 +14,18 @@ import json
 import logging
 import re
 import socket
+import sys
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from crackdown.standin import methods
+from crackdown.standin.faults import Faults
+from crackdown.standin.limits import FloodControl, FloodLimits
 from crackdown.standin.state import JSON, SentMessage, SimUser, TelegramState
 
 __all__ = ["BotApiStandIn"]
@@ -57,6 +60,9 @@ def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects
+    # Headers and body go out in two writes; with Nagle on, delayed ACKs add ~40 ms to every
+    # keep-alive request, which would make a 10,000-message load test take minutes.
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:
@@ -115,6 +121,13 @@ class _Server(ThreadingHTTPServer):
         self._lock = threading.Lock()
         self._connections: dict[socket.socket, threading.Thread] = {}
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that vanished mid-request (a killed bot) is normal here, not a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            logger.debug("client %s went away", client_address)
+            return
+        super().handle_error(request, client_address)
+
     def track(self, conn: socket.socket, *, add: bool) -> None:
         with self._lock:
             if add:
@@ -151,6 +164,12 @@ class BotApiStandIn:
         self._address = ("127.0.0.1", port)
         self.state = TelegramState(bot_id, bot_username)
         self.request_log: list[tuple[str, float]] = []  # (method, time.time()) per API call
+        self.flood_control: FloodControl | None = None  # set by enforce_limits()
+        self.faults: Faults | None = None  # set by inject_faults()
+        self._counts_lock = threading.Lock()
+        self._requests = 0
+        self._rate_limited = 0
+        self._injected_before = 0  # by Faults that a later inject_faults() replaced
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -215,6 +234,8 @@ class BotApiStandIn:
             return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         token, method = match.groups()
         self.request_log.append((method, time.time()))
+        with self._counts_lock:
+            self._requests += 1
         if token != self.token:
             status, payload = 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         else:
@@ -230,13 +251,16 @@ class BotApiStandIn:
                         "description": f"Internal Server Error: {err!r}",
                     },
                 )
+        if status == 429:
+            with self._counts_lock:
+                self._rate_limited += 1
         logger.info(
             "%s -> %s%s", method, status, "" if status == 200 else f" {payload.get('description')}"
         )
         return status, payload
 
     def _simulate(self, path: str, params: dict[str, Any]) -> tuple[int, JSON]:
-        """Tiny control surface for manual demos: /_sim/send_text, /_sim/sent."""
+        """Tiny control surface for manual demos: /_sim/send_text, /_sim/sent, /_sim/summary."""
         try:
             if path == "/_sim/send_text":
                 chat = params.get("chat_id")
@@ -245,6 +269,8 @@ class BotApiStandIn:
                 )
             elif path == "/_sim/sent":
                 result = [vars(m) for m in self.sent_messages()]
+            elif path == "/_sim/summary":
+                result = self.summary()
             else:
                 return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
         except (KeyError, ValueError) as err:
@@ -261,6 +287,10 @@ class BotApiStandIn:
     ) -> SimUser:
         """Register a user who can talk to the bot (their private chat id == user_id)."""
         return self.state.add_user(SimUser(user_id, first_name, language_code, username))
+
+    def add_users(self, user_ids: Iterable[int], first_name: str = "Demo") -> None:
+        """Register many users at once (cheap enough for 10,000)."""
+        self.state.add_users(SimUser(user_id, first_name) for user_id in user_ids)
 
     def add_group(
         self, chat_id: int, title: str, chat_type: str = "group", admin_ids: Iterable[int] = ()
@@ -284,6 +314,73 @@ class BotApiStandIn:
         """The user restarts the bot (also implied by the user sending a message)."""
         self.state.set_blocked(user_id, False)
 
+    def migrate_group(self, old_id: int, new_id: int) -> None:
+        """Upgrade basic group ``old_id`` to supergroup ``new_id`` (same title and admins).
+
+        Posts to the old id then fail with 400 + migrate_to_chat_id, which PTB raises as
+        telegram.error.ChatMigrated.
+        """
+        self.state.migrate_group(old_id, new_id)
+
+    def deactivate_user(self, user_id: int) -> None:
+        """The user deletes their account: posts to them fail with 403 "user is deactivated"."""
+        self.state.deactivate_user(user_id)
+
+    def kick_bot(self, group_id: int) -> None:
+        """The group removes the bot: posts there fail with 403 "bot was kicked ..."."""
+        self.state.kick_bot(group_id)
+
+    # -- flood limits and faults ---------------------------------------------------------------
+    def enforce_limits(
+        self, limits: FloodLimits | None = None, *, clock: Callable[[], float] = time.monotonic
+    ) -> FloodControl:
+        """Answer 429 like Telegram's flood control (default: its published rates).
+
+        Replaces an earlier FloodControl and runs before any other interceptor, so requests
+        that then get an injected fault still used up flood budget, as on the real server.
+        """
+        control = FloodControl(limits, clock=clock)
+        with self.state.cond:
+            interceptors = [f for f in self.state.interceptors if f is not self.flood_control]
+            self.state.interceptors = [control, *interceptors]
+            self.flood_control = control
+        return control
+
+    def inject_faults(self, **options: Any) -> Faults:
+        """Install ``Faults(**options)`` (replacing earlier ones); use it for ``fail_next``."""
+        faults = Faults(**options)
+        with self.state.cond:
+            interceptors = [f for f in self.state.interceptors if f is not self.faults]
+            if self.faults is not None:
+                self._injected_before += self.faults.injected
+            self.state.interceptors = [*interceptors, faults]
+            self.faults = faults
+        return faults
+
+    def summary(self) -> JSON:
+        """Totals a load test checks: sends, distinct chats, duplicates, 429s, faults.
+
+        Kept as running counters, so it costs the same after 10,000 messages as after one.
+        """
+        with self.state.cond:
+            stats = self.state.stats
+            sends = {
+                "messages": stats.messages,
+                "chats": len(stats.chats),
+                "duplicates": stats.duplicates,
+                "first_at": stats.first_at,
+                "last_at": stats.last_at,
+            }
+            injected = self._injected_before + (self.faults.injected if self.faults else 0)
+        with self._counts_lock:
+            return {
+                **sends,
+                "rate_limited": self._rate_limited,
+                "injected": injected,
+                "requests": self._requests,
+            }
+
+    # -- inspection ----------------------------------------------------------------------------
     def sent_messages(self, chat_id: int | None = None) -> list[SentMessage]:
         """Everything the bot successfully sent or edited, in order."""
         return self.state.sent_messages(chat_id)

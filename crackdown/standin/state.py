@@ -61,6 +61,31 @@ class SentMessage:
     disable_web_page_preview: bool
 
 
+@dataclass
+class SendStats:
+    """Running totals over successful sendMessage calls, so summaries stay O(1)."""
+
+    messages: int = 0
+    chats: set[int] = field(default_factory=set)
+    pairs: set[tuple[int, str]] = field(default_factory=set)  # distinct (chat_id, text)
+    first_at: float | None = None
+    last_at: float | None = None
+
+    def add(self, sent: SentMessage) -> None:
+        """Count one successful sendMessage."""
+        self.messages += 1
+        self.chats.add(sent.chat_id)
+        self.pairs.add((sent.chat_id, sent.text))
+        if self.first_at is None:
+            self.first_at = sent.sent_at
+        self.last_at = sent.sent_at
+
+    @property
+    def duplicates(self) -> int:
+        """Sends that repeated an earlier (chat, text): what a dedup bug looks like."""
+        return self.messages - len(self.pairs)
+
+
 class ApiError(Exception):
     """A Bot API error response; ``parameters`` carries retry_after / migrate_to_chat_id."""
 
@@ -118,6 +143,9 @@ class TelegramState:
         self.cond = threading.Condition(threading.RLock())  # guards everything below
         self.users: dict[int, SimUser] = {}
         self.blocked: set[int] = set()
+        self.deactivated: set[int] = set()  # deleted accounts: 403 "user is deactivated"
+        self.kicked_from: set[int] = set()  # groups that removed the bot: 403 "bot was kicked"
+        self.migrated: dict[int, int] = {}  # old group id -> supergroup id it was upgraded to
         self.groups: dict[int, Group] = {}
         self.messages: dict[tuple[int, int], StoredMessage] = {}
         self.updates: list[JSON] = []  # delivered-or-not but unconfirmed, ascending update_id
@@ -127,6 +155,8 @@ class TelegramState:
         self.callback_answers: list[JSON] = []
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.sent: list[SentMessage] = []
+        self.stats = SendStats()
+        self._sent_per_chat: dict[int, int] = {}  # so waiting on 10,000+ messages stays cheap
         self.closed = False
         # Called as f(method, params) before every Bot API method; may raise ApiError (flood
         # limits, injected 5xx, chat migration) or sleep (timeouts). See methods.handle.
@@ -189,9 +219,25 @@ class TelegramState:
         self.chat_json(chat_id)
         return chat_id
 
-    def ensure_not_blocked(self, chat_id: int) -> None:
-        """403 like Telegram when writing to a user who blocked the bot."""
+    def ensure_can_post(self, chat_id: int) -> None:
+        """Telegram's refusals for a chat the bot can no longer write to.
+
+        Every method that posts into a chat calls this, so migrations (400 with
+        migrate_to_chat_id, which PTB raises as ChatMigrated), deactivated users, kicks and
+        blocks behave the same for sends, edits and chat actions.
+        """
         with self.cond:
+            if chat_id in self.migrated:
+                raise ApiError(
+                    400,
+                    "Bad Request: group chat was upgraded to a supergroup chat",
+                    {"migrate_to_chat_id": self.migrated[chat_id]},
+                )
+            if chat_id in self.kicked_from:
+                kind = self.groups[chat_id].chat_type
+                raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
+            if chat_id in self.deactivated:
+                raise ApiError(403, "Forbidden: user is deactivated")
             if chat_id in self.blocked:
                 raise ApiError(403, "Forbidden: bot was blocked by the user")
 
@@ -226,6 +272,9 @@ class TelegramState:
         """Append to the sent-message record and wake wait_for_messages."""
         with self.cond:
             self.sent.append(sent)
+            self._sent_per_chat[sent.chat_id] = self._sent_per_chat.get(sent.chat_id, 0) + 1
+            if sent.method == "sendMessage":
+                self.stats.add(sent)
             self.cond.notify_all()
 
     def queue_update(self, kind: str, payload: JSON) -> int:
@@ -249,6 +298,11 @@ class TelegramState:
             self.users[user.user_id] = user
         return user
 
+    def add_users(self, users: Iterable[SimUser]) -> None:
+        """Register many users under one lock acquisition (the CLI's --users A:B)."""
+        with self.cond:
+            self.users.update((user.user_id, user) for user in users)
+
     def add_group(self, chat_id: int, title: str, chat_type: str, admin_ids: Iterable[int]) -> None:
         """Make a group/supergroup/channel known; the first admin id is its creator."""
         if chat_type not in ("group", "supergroup", "channel") or chat_id >= 0:
@@ -269,6 +323,9 @@ class TelegramState:
             user = self.user(user_id)
             chat_id = user_id if chat_id is None else chat_id
             self.chat_json(chat_id)
+            gone = chat_id in self.migrated or chat_id in self.kicked_from
+            if gone or user_id in self.deactivated:
+                raise ValueError(f"user {user_id} cannot write to chat {chat_id} any more")
             if chat_id == user_id and user_id in self.blocked:
                 self.set_blocked(user_id, False)  # writing again = pressing "Restart"
             entities = []
@@ -331,6 +388,34 @@ class TelegramState:
                 },
             )
 
+    def migrate_group(self, old_id: int, new_id: int) -> None:
+        """Upgrade a basic group to a supergroup with a new id, as Telegram does.
+
+        The supergroup keeps the title and admins; posting to the old id then fails with
+        400 + migrate_to_chat_id so the bot must learn the new id from the error.
+        """
+        with self.cond:
+            group = self.groups.get(old_id)
+            if group is None or group.chat_type != "group" or old_id in self.migrated:
+                raise ValueError(f"{old_id} is not a known, unmigrated basic group")
+            if new_id in self.groups or new_id >= 0:
+                raise ValueError(f"{new_id} must be a new negative chat id")
+            self.add_group(new_id, group.title, "supergroup", group.admin_ids)
+            self.migrated[old_id] = new_id
+
+    def deactivate_user(self, user_id: int) -> None:
+        """The user deletes their account: posting to them fails with 403 for good."""
+        with self.cond:
+            self.user(user_id)
+            self.deactivated.add(user_id)
+
+    def kick_bot(self, group_id: int) -> None:
+        """A group/supergroup/channel removes the bot: posting there fails with 403."""
+        with self.cond:
+            if group_id not in self.groups:
+                raise ValueError(f"unknown group {group_id}; call add_group() first")
+            self.kicked_from.add(group_id)
+
     def sent_messages(self, chat_id: int | None = None) -> list[SentMessage]:
         """The record of successful sends/edits, oldest first."""
         with self.cond:
@@ -341,13 +426,16 @@ class TelegramState:
     ) -> list[SentMessage]:
         """Block until ``count`` messages are recorded; TimeoutError lists what did arrive."""
         with self.cond:
-            if not self.cond.wait_for(lambda: len(self.sent_messages(chat_id)) >= count, timeout):
+            if not self.cond.wait_for(lambda: self._sent_count(chat_id) >= count, timeout):
                 got = [m.plain_text[:80] for m in self.sent_messages(chat_id)]
                 raise TimeoutError(
                     f"expected {count} message(s) for chat {chat_id} within "
                     f"{timeout}s, got {len(got)}: {got}"
                 )
             return self.sent_messages(chat_id)
+
+    def _sent_count(self, chat_id: int | None) -> int:
+        return len(self.sent) if chat_id is None else self._sent_per_chat.get(chat_id, 0)
 
     def pending_updates(self) -> int:
         """Updates not yet confirmed by a getUpdates offset."""
