@@ -1,9 +1,20 @@
-"""Drain the outbox into Telegram.
+"""Drain the outbox into Telegram at Telegram's limits, losing nothing.
 
-Rows are claimed with a lease, sent one by one, and each outcome is written
-back at once, so a crash repeats at most the sends in flight. A 429 pauses
-all sending for `retry_after`; a chat that blocked the bot is deactivated
-and its pending alerts skipped; other failures are retried with backoff.
+Rows are claimed with a lease (each the head of its chat's queue), paced by
+`bot.pacing`, sent a few at a time, and each outcome is written back at
+once, so a crash repeats at most the sends in flight. What each Bot API
+answer leads to:
+
+- 429: pause all sending for retry_after plus a margin; the row waits, no
+  attempt used.
+- 5xx, timeouts, network errors: retry with exponential backoff and jitter,
+  up to `max_attempts`.
+- 403 "blocked by the user" / "user is deactivated": the chat is deactivated
+  at once and its open rows skipped. Other 403s and "chat not found": the
+  same, but only after `deactivate_after` such failures in a row.
+- migrate_to_chat_id: follow the group to its new id and resend.
+- "can't parse entities": resend that part once as plain text.
+- Any other 400: the row fails (sending it again would fail again).
 """
 
 from __future__ import annotations
@@ -12,14 +23,23 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from telegram import Bot, LinkPreviewOptions
+from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
 
 from bot.formatting import format_alert
+from bot.pacing import Limits, Pacer
+from bot.splitting import split_html, to_plain_text
 from storage import outbox, subscribers
 from storage.db import Database
 from storage.records import Alert
@@ -27,17 +47,24 @@ from storage.records import Alert
 log = logging.getLogger(__name__)
 
 # Forbidden texts after which a chat will never accept messages again.
-PERMANENT_FORBIDDEN = ("blocked by the user", "user is deactivated", "bot was kicked")
+PERMANENT_FORBIDDEN = ("blocked by the user", "user is deactivated")
+# Errors that may mean the chat is gone, or may pass (a group being recreated...).
+CHAT_MISSING = ("chat not found", "chat_id is empty", "peer_id_invalid")
 
 
 @dataclass(frozen=True)
 class DeliverySettings:
     batch_size: int = 50
+    concurrency: int = 8
     max_attempts: int = 8
     lease: timedelta = timedelta(minutes=2)
     link_previews: bool = False
     base_backoff: float = 5.0
     max_backoff: float = 3600.0
+    pause_margin: float = 0.5
+    deactivate_after: int = 5
+    linger: float = 2.0
+    limits: Limits = field(default_factory=Limits)
 
 
 @dataclass
@@ -47,6 +74,12 @@ class DeliveryReport:
     failed: int = 0
     skipped: int = 0
     rate_limited: int = 0
+    deferred: int = 0
+    migrated: int = 0
+    plain_text_fallbacks: int = 0
+
+    def __bool__(self) -> bool:
+        return any(vars(self).values())
 
 
 def _seconds(value: object) -> float:
@@ -55,7 +88,7 @@ def _seconds(value: object) -> float:
 
 
 class DeliveryWorker:
-    """Sends due alerts through a PTB `Bot`; one per process."""
+    """Sends due alerts through a PTB `Bot`; one per process, its pacer shared across drains."""
 
     def __init__(
         self,
@@ -70,78 +103,216 @@ class DeliveryWorker:
         self.labels = labels
         self.settings = settings
         self.clock = clock
-        self._paused_until = 0.0
+        self.pacer = Pacer(settings.limits)
+        self._seeded = False
 
     def _backoff(self, attempts: int) -> timedelta:
         delay = min(self.settings.max_backoff, self.settings.base_backoff * 2 ** (attempts - 1))
         return timedelta(seconds=delay * random.uniform(0.8, 1.2))
 
     async def drain(self) -> DeliveryReport:
-        """Send every alert that is due now; return what happened."""
+        """Send every alert that is due (or due within `linger`); return what happened."""
         report = DeliveryReport()
-        while True:
-            with self.db.session() as session:
-                alerts = outbox.claim_due(
-                    session, self.clock(), limit=self.settings.batch_size, lease=self.settings.lease
-                )
-            if not alerts:
-                return report
-            for alert in alerts:
-                await self._send(alert, report)
-
-    async def _send(self, alert: Alert, report: DeliveryReport) -> None:
-        wait = self._paused_until - asyncio.get_running_loop().time()
-        if wait > 0:
-            await asyncio.sleep(wait)
-        text = format_alert(alert, self.labels.get(alert.language) or self.labels.get("en", {}))
+        if not self._seeded:
+            self._seed_pacer()
+        in_flight: dict[int, asyncio.Task[None]] = {}
+        slots = asyncio.Semaphore(self.settings.concurrency)
         try:
-            message = await self.bot.send_message(
+            while True:
+                with self.db.session() as session:
+                    alerts = outbox.claim_due(
+                        session,
+                        self.clock(),
+                        limit=self.settings.batch_size,
+                        lease=self.settings.lease,
+                        exclude=in_flight.keys(),
+                    )
+                if alerts:
+                    await self._dispatch(alerts, in_flight, slots, report)
+                elif in_flight:
+                    await asyncio.wait(in_flight.values(), return_when=asyncio.FIRST_COMPLETED)
+                elif not await self._linger():
+                    return report
+        finally:
+            if in_flight:  # cancelled (shutdown): let the sends in flight record their outcome
+                await asyncio.gather(*in_flight.values(), return_exceptions=True)
+
+    def _seed_pacer(self) -> None:
+        """Load the last minute of sends, so a restart does not burst past Telegram's windows."""
+        now = self.clock()
+        with self.db.session() as session:
+            sends = outbox.recent_sends(session, now - timedelta(seconds=61))
+        self.pacer.seed(
+            [(chat, kind, (now - sent_at).total_seconds()) for chat, kind, sent_at in sends]
+        )
+        self._seeded = True
+
+    async def _linger(self) -> bool:
+        """Sleep until the next row is due if that is soon; False when there is nothing soon."""
+        with self.db.session() as session:
+            due = outbox.next_due(session)
+        if due is None:
+            return False
+        wait = (due - self.clock()).total_seconds()
+        if wait > self.settings.linger:
+            return False
+        await asyncio.sleep(max(wait, 0.01))
+        return True
+
+    async def _dispatch(
+        self,
+        alerts: list[Alert],
+        in_flight: dict[int, asyncio.Task[None]],
+        slots: asyncio.Semaphore,
+        report: DeliveryReport,
+    ) -> None:
+        """Start a send for each claimed row as the limits allow; hand back what must wait."""
+        for index, alert in enumerate(alerts):
+            chat_wait = self.pacer.chat_wait(alert.chat_id, alert.chat_type)
+            pause = self.pacer.paused_for()
+            if chat_wait > 0 or pause > 1.0:
+                # Give the row back rather than hold its lease: the chat (or, after a 429,
+                # everyone) must wait, and other chats' rows should not wait behind it.
+                until = self.clock() + timedelta(seconds=max(chat_wait, pause))
+                rest = alerts[index:] if pause > 1.0 else [alert]
+                with self.db.session() as session:
+                    for row in rest:
+                        outbox.defer(session, row.delivery_id, until)
+                report.deferred += len(rest)
+                if pause > 1.0:
+                    return
+                continue
+            await slots.acquire()
+            await self.pacer.acquire(alert.chat_id, alert.chat_type)
+            task = asyncio.create_task(self._deliver(alert, report))
+            in_flight[alert.delivery_id] = task
+
+            def finished(_: asyncio.Task[None], delivery_id: int = alert.delivery_id) -> None:
+                in_flight.pop(delivery_id, None)
+                slots.release()
+
+            task.add_done_callback(finished)
+
+    def _parts(self, alert: Alert) -> list[str]:
+        labels = self.labels.get(alert.language) or self.labels.get("en", {})
+        return split_html(format_alert(alert, labels))
+
+    async def _deliver(self, alert: Alert, report: DeliveryReport) -> None:
+        """Send one row (all its parts) and record the outcome; never raises."""
+        try:
+            parts = self._parts(alert)
+            first_id: int | None = None
+            for index in range(alert.parts_sent, len(parts)):
+                if index > alert.parts_sent:
+                    await self.pacer.acquire(alert.chat_id, alert.chat_type)
+                message = await self._send_part(alert, parts[index], report)
+                if index == 0:
+                    first_id = message.message_id
+                if index + 1 < len(parts):
+                    with self.db.session() as session:
+                        outbox.mark_part_sent(session, alert.delivery_id, index + 1, first_id)
+            with self.db.session() as session:
+                outbox.mark_sent(session, alert, first_id, self.clock(), len(parts))
+            report.sent += 1
+        except RetryAfter as exc:
+            pause = _seconds(exc.retry_after) + self.settings.pause_margin
+            self.pacer.pause(pause)
+            report.rate_limited += 1
+            log.warning("telegram flood control: pausing all sends for %.1fs", pause)
+            with self.db.session() as session:
+                outbox.mark_retry(
+                    session,
+                    alert.delivery_id,
+                    f"429: retry after {pause:.1f}s",
+                    self.clock() + timedelta(seconds=pause),
+                    throttled=True,
+                )
+        except ChatMigrated as exc:
+            self._migrated(alert, int(exc.new_chat_id), report)
+        except Forbidden as exc:
+            if any(text in exc.message.lower() for text in PERMANENT_FORBIDDEN):
+                self._chat_gone(alert, exc.message, report)
+            else:
+                self._chat_failed(alert, f"Forbidden: {exc.message}", report)
+        except BadRequest as exc:
+            if any(text in exc.message.lower() for text in CHAT_MISSING):
+                self._chat_failed(alert, f"Bad Request: {exc.message}", report)
+            else:
+                self._fail(alert, f"Bad Request: {exc.message}", report)
+        except InvalidToken as exc:
+            log.error("telegram rejected the bot token; check CRACKDOWN_TELEGRAM_TOKEN")
+            self._retry(alert, f"{type(exc).__name__}: {exc}", report)
+        except TelegramError as exc:  # NetworkError, TimedOut, 5xx
+            self._retry(alert, f"{type(exc).__name__}: {exc}", report)
+        except Exception as exc:  # a bug must not stop delivery to everyone else
+            log.exception(
+                "unexpected error delivering %d to chat %d", alert.delivery_id, alert.chat_id
+            )
+            self._retry(alert, f"{type(exc).__name__}: {exc}", report)
+
+    async def _send_part(self, alert: Alert, text: str, report: DeliveryReport) -> Message:
+        """Send HTML; if Telegram cannot parse it, send what the reader would see, as plain text."""
+        previews = LinkPreviewOptions(is_disabled=not self.settings.link_previews)
+        try:
+            return await self.bot.send_message(
                 chat_id=alert.chat_id,
                 text=text,
                 parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(
-                    is_disabled=not self.settings.link_previews
-                ),
+                link_preview_options=previews,
             )
-        except RetryAfter as exc:
-            pause = _seconds(exc.retry_after) + 0.5
-            self._paused_until = asyncio.get_running_loop().time() + pause
-            report.rate_limited += 1
-            log.warning("telegram flood control: pausing sends for %.1fs", pause)
-            self._retry(alert, f"429 retry after {pause:.1f}s", timedelta(seconds=pause), report)
-        except Forbidden as exc:
-            self._forbidden(alert, str(exc), report)
-        except (BadRequest, NetworkError, TelegramError) as exc:
-            # NetworkError covers timeouts and 5xx; BadRequest ("chat not found") may be transient.
-            self._retry(
-                alert, f"{type(exc).__name__}: {exc}", self._backoff(alert.attempts), report
+        except BadRequest as exc:
+            if "can't parse entities" not in exc.message.lower():
+                raise
+            log.warning(
+                "alert %d: telegram could not parse our HTML (%s); resending as plain text",
+                alert.delivery_id,
+                exc.message,
             )
-        else:
-            with self.db.session() as session:
-                outbox.mark_sent(session, alert.delivery_id, message.message_id, self.clock())
-            report.sent += 1
+        report.plain_text_fallbacks += 1
+        await self.pacer.acquire(alert.chat_id, alert.chat_type)
+        return await self.bot.send_message(
+            chat_id=alert.chat_id, text=to_plain_text(text), link_preview_options=previews
+        )
 
-    def _retry(self, alert: Alert, error: str, delay: timedelta, report: DeliveryReport) -> None:
-        with self.db.session() as session:
-            if alert.attempts >= self.settings.max_attempts:
-                outbox.mark_final(session, alert.delivery_id, "failed", error)
-                report.failed += 1
-                log.error("alert %d to chat %d failed: %s", alert.delivery_id, alert.chat_id, error)
-            else:
-                outbox.mark_retry(session, alert.delivery_id, error, self.clock() + delay)
-                report.retried += 1
-                log.info(
-                    "alert %d to chat %d will be retried: %s",
-                    alert.delivery_id,
-                    alert.chat_id,
-                    error,
-                )
-
-    def _forbidden(self, alert: Alert, error: str, report: DeliveryReport) -> None:
-        if not any(text in error.lower() for text in PERMANENT_FORBIDDEN):
-            self._retry(alert, f"Forbidden: {error}", self._backoff(alert.attempts), report)
+    def _retry(self, alert: Alert, error: str, report: DeliveryReport) -> None:
+        if alert.attempts >= self.settings.max_attempts:
+            self._fail(alert, f"gave up after {alert.attempts} attempts: {error}", report)
             return
         with self.db.session() as session:
-            subscribers.deactivate(session, alert.chat_id, error)
+            outbox.mark_retry(
+                session, alert.delivery_id, error, self.clock() + self._backoff(alert.attempts)
+            )
+        report.retried += 1
+        log.info("alert %d to chat %d will be retried: %s", alert.delivery_id, alert.chat_id, error)
+
+    def _fail(self, alert: Alert, error: str, report: DeliveryReport) -> None:
+        with self.db.session() as session:
+            outbox.mark_final(session, alert.delivery_id, "failed", error, self.clock())
+        report.failed += 1
+        log.error("alert %d to chat %d failed: %s", alert.delivery_id, alert.chat_id, error)
+
+    def _chat_gone(self, alert: Alert, reason: str, report: DeliveryReport) -> None:
+        with self.db.session() as session:
+            subscribers.deactivate(session, alert.chat_id, reason)
         report.skipped += 1
-        log.info("chat %d is gone (%s): deactivated", alert.chat_id, error)
+        log.info("chat %d is gone (%s): deactivated", alert.chat_id, reason)
+
+    def _chat_failed(self, alert: Alert, reason: str, report: DeliveryReport) -> None:
+        """A failure that may mean the chat is gone: deactivate after too many in a row."""
+        with self.db.session() as session:
+            gone = subscribers.record_failure(
+                session, alert.subscriber_id, reason, self.settings.deactivate_after
+            )
+        if gone:
+            report.skipped += 1
+            log.info("chat %d deactivated after repeated failures: %s", alert.chat_id, reason)
+        else:
+            self._retry(alert, reason, report)
+
+    def _migrated(self, alert: Alert, new_chat_id: int, report: DeliveryReport) -> None:
+        with self.db.session() as session:
+            moved = subscribers.migrate(session, alert.chat_id, new_chat_id)
+            if moved:  # resend to the new id now; the failed try does not count
+                outbox.defer(session, alert.delivery_id, self.clock())
+        report.migrated += 1
+        log.info("chat %d became %d%s", alert.chat_id, new_chat_id, "" if moved else " (known)")

@@ -43,9 +43,9 @@ def snippet(text: str, hits: Sequence[Mapping[str, object]], field: str) -> str:
 
 def format_alert(alert: Alert, labels: Mapping[str, str]) -> str:
     """The message a subscriber reads: linked title, source and time, tags, snippet."""
+    if alert.notice is not None:  # already HTML; the sender splits what is too long
+        return alert.notice
     title = escape(_cap(alert.title or alert.story_url, TITLE_LIMIT), quote=False)
-    if alert.notice is not None:
-        return alert.notice[:TELEGRAM_LIMIT]
     published = alert.published_at or datetime.now(UTC)
     when = published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [

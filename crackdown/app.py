@@ -12,6 +12,7 @@ from telegram.request import HTTPXRequest
 
 from bot.delivery import DeliverySettings, DeliveryWorker
 from bot.handlers import Handlers
+from bot.pacing import Limits
 from crackdown.config import Config, ConfigError, SourceConfig
 from crackdown.polling import Poller
 from crawler.http import HttpPolicy
@@ -118,7 +119,15 @@ class App:
             .token(self.require_token())
             .base_url(self.config.telegram.api_base_url)
             .get_updates_request(HTTPXRequest(read_timeout=timeout, connect_timeout=10))
-            .request(HTTPXRequest(connection_pool_size=8, read_timeout=20, connect_timeout=10))
+            .request(
+                HTTPXRequest(
+                    connection_pool_size=self.config.delivery.concurrency + 2,
+                    read_timeout=self.config.delivery.timeout,
+                    write_timeout=self.config.delivery.timeout,
+                    connect_timeout=10,
+                    pool_timeout=self.config.delivery.timeout,
+                )
+            )
             .job_queue(None)  # APScheduler in crackdown.daemon schedules our jobs
             .build()
         )
@@ -129,9 +138,19 @@ class App:
         delivery = self.config.delivery
         settings = DeliverySettings(
             batch_size=delivery.batch_size,
+            concurrency=delivery.concurrency,
             max_attempts=delivery.max_attempts,
             lease=timedelta(seconds=delivery.lease),
             link_previews=self.config.telegram.link_previews,
+            base_backoff=delivery.base_backoff,
+            max_backoff=delivery.max_backoff,
+            deactivate_after=delivery.deactivate_after,
+            limits=Limits(
+                global_per_second=delivery.global_rate,
+                private_per_second=delivery.private_rate,
+                group_per_minute=delivery.group_rate,
+                margin=delivery.rate_margin,
+            ),
         )
         return DeliveryWorker(self.db, bot, self.labels(), settings)
 

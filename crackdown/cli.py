@@ -66,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
         "--all", action="store_true", help="every enabled source, whatever its schedule"
     )
 
+    status = commands.add_parser(
+        "status", help="delivery counters, chats and source health; --chat for one chat's ledger"
+    )
+    status.add_argument("--chat", type=int, metavar="CHAT_ID", help="show this chat's deliveries")
+    status.add_argument("--limit", type=int, default=20, help="ledger lines (default 20)")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
     match = commands.add_parser("match", help="run the filter on one text, file or web page")
     given = match.add_mutually_exclusive_group(required=True)
     given.add_argument("--text", metavar="T", help="text to match")
@@ -216,12 +222,27 @@ def _cmd_poll(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         app.db.dispose()
 
 
+def _cmd_status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.app import open_app
+    from crackdown.status import status_command
+
+    config = _config(args, environ)
+    setup_logging(args.log_level or "WARNING")
+    app = open_app(config)
+    try:
+        print(status_command(app, chat_id=args.chat, limit=args.limit, as_json=args.json))
+    finally:
+        app.db.dispose()
+    return 0
+
+
 COMMANDS = {
     "poll": _cmd_poll,
     "demo": _cmd_demo,
     "run": _cmd_run,
     "db": _cmd_db,
     "sources": _cmd_sources,
+    "status": _cmd_status,
     "match": _cmd_match,
     "eval": _cmd_eval,
 }

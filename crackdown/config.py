@@ -31,8 +31,8 @@ ENV_PREFIX = "CRACKDOWN_"
 TOKEN_ENV = "CRACKDOWN_TELEGRAM_TOKEN"
 TOKEN_FILE_ENV = "CRACKDOWN_TELEGRAM_TOKEN_FILE"
 _RESERVED_ENV = {"CRACKDOWN_CONFIG", TOKEN_ENV, TOKEN_FILE_ENV}
-_DURATION = re.compile(r"^\s*(\d+)\s*([smhd])\s*$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400}
 DEFAULT_TOPIC = "china-crypto-enforcement"
 
 
@@ -41,14 +41,14 @@ class ConfigError(Exception):
 
 
 def parse_duration(value: str | int | float) -> float:
-    """'90s', '10m', '2h', '1d' or a number of seconds -> seconds."""
+    """'20ms', '90s', '1.5m', '2h', '1d' or a number of seconds -> seconds."""
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
     else:
         match = _DURATION.match(str(value))
         if not match:
-            raise ValueError(f"not a duration: {value!r} (use e.g. 90s, 10m, 2h, 1d)")
-        seconds = float(int(match.group(1)) * _UNITS[match.group(2)])
+            raise ValueError(f"not a duration: {value!r} (use e.g. 20ms, 90s, 10m, 2h, 1d)")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if seconds <= 0:
         raise ValueError("must be positive")
     return seconds
@@ -106,9 +106,18 @@ class PollingConfig(_Section):
 
 class DeliveryConfig(_Section):
     interval: Duration = 5.0
-    batch_size: int = Field(default=50, gt=0)
+    batch_size: int = Field(default=50, gt=0, le=1000)
+    concurrency: int = Field(default=8, gt=0, le=100)
     max_attempts: int = Field(default=8, gt=0)
     lease: Duration = 120.0
+    timeout: Duration = 20.0
+    base_backoff: Duration = 5.0
+    max_backoff: Duration = 3600.0
+    deactivate_after: int = Field(default=5, gt=0)
+    global_rate: float = Field(default=30.0, gt=0)
+    private_rate: float = Field(default=1.0, gt=0)
+    group_rate: float = Field(default=20.0, gt=0)
+    rate_margin: Duration = 0.02
 
 
 class SourceConfig(_Section):

@@ -34,7 +34,9 @@ class CycleReport:
 
     def summary(self) -> str:
         sent = (
-            f"{self.delivery.sent} alerts sent" if self.delivery else "no bot token: alerts queued"
+            f"{self.delivery.sent} alerts sent"
+            if self.delivery is not None
+            else "no bot token: alerts queued"
         )
         line = f"{self.poll.stories} stories, {self.poll.matched} matched, {sent}"
         if self.poll.failed:
@@ -95,7 +97,7 @@ async def run_forever(app: App) -> None:
                 return
             async with drain_lock:
                 report = await worker.drain()
-            if report.sent or report.failed or report.retried:
+            if report:
                 log.info("delivery: %s", report)
 
         poller = app.poller(client)

@@ -142,6 +142,9 @@ class Subscriber(Base):
     language: Mapped[str] = mapped_column(String(8), default="en")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     inactive_reason: Mapped[str | None] = mapped_column(Text)
+    # Consecutive sends that failed with an error that may mean the chat is gone
+    # ("chat not found", an unfamiliar 403); reset by a successful send.
+    failures: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -180,6 +183,8 @@ class Delivery(Base):
         UniqueConstraint("notice_id", "subscriber_id"),
         CheckConstraint("(story_id IS NULL) <> (notice_id IS NULL)", name="story_or_notice"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # Each chat's queue, in order: only its oldest open row may be sent.
+        Index("ix_deliveries_chat_queue", "subscriber_id", "status", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -190,10 +195,13 @@ class Delivery(Base):
     )
     # pending -> sending (leased) -> sent | failed | skipped
     status: Mapped[str] = mapped_column(String(16), default="pending")
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)  # sends tried (429s refunded)
+    throttled: Mapped[int] = mapped_column(Integer, default=0)  # 429 answers for this row
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0)  # of a split message
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # sent, failed or skipped

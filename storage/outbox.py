@@ -3,25 +3,57 @@
 A claimed row is `sending` until its lease runs out; a worker that dies
 mid-send leaves it to be reclaimed, so nothing is lost (and only a send in
 flight at the crash can be repeated).
+
+Each chat's rows form a queue in id order: only the oldest open row of a
+chat can be claimed. That keeps a chat's alerts in order, lets one chat have
+at most one send in flight, and makes a claim take one row from many chats
+rather than many rows from one (the fairness rule the README describes).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import Delivery, MatchRow, Notice, Source, StoryRow, Subscriber
-from storage.records import Alert, OutboxCounts
+from storage.records import Alert, LedgerEntry, OutboxCounts
+
+OPEN = ("pending", "sending")
 
 
-def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta) -> list[Alert]:
-    """Lease up to `limit` due rows, oldest first, and return them as Alerts."""
-    due = or_(
+def _due(now: datetime) -> ColumnElement[bool]:
+    return or_(
         and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
         and_(Delivery.status == "sending", Delivery.lease_until < now),
     )
+
+
+def _chat_head() -> ColumnElement[bool]:
+    """True for the oldest open row of its chat."""
+    earlier = aliased(Delivery)
+    return ~exists().where(
+        earlier.subscriber_id == Delivery.subscriber_id,
+        earlier.status.in_(OPEN),
+        earlier.id < Delivery.id,
+    )
+
+
+def claim_due(
+    session: Session,
+    now: datetime,
+    *,
+    limit: int,
+    lease: timedelta,
+    exclude: Collection[int] = (),
+) -> list[Alert]:
+    """Lease up to `limit` due rows, each the head of its chat's queue, oldest first.
+
+    `exclude` names rows this worker still has in flight (a send that outlived
+    its lease must not be claimed twice by the same worker).
+    """
     query = (
         select(Delivery, Subscriber, StoryRow, MatchRow, Source.key, Notice.text)
         .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
@@ -29,11 +61,13 @@ def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta) 
         .outerjoin(Source, Source.id == StoryRow.source_id)
         .outerjoin(MatchRow, MatchRow.story_id == StoryRow.id)
         .outerjoin(Notice, Notice.id == Delivery.notice_id)
-        .where(due, Subscriber.active.is_(True))
+        .where(_due(now), _chat_head(), Subscriber.active.is_(True))
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
         .with_for_update(of=Delivery, skip_locked=True)
     )
+    if exclude:
+        query = query.where(Delivery.id.not_in(list(exclude)))
     alerts = []
     for delivery, subscriber, story, match, source_key, notice in session.execute(query):
         delivery.status = "sending"
@@ -45,6 +79,9 @@ def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta) 
             "chat_id": subscriber.chat_id,
             "chat_type": subscriber.chat_type,
             "language": subscriber.language,
+            "subscriber_id": subscriber.id,
+            "chat_failures": subscriber.failures,
+            "parts_sent": delivery.parts_sent,
         }
         if story is None:
             alerts.append(Alert(**chat, notice=notice or ""))
@@ -64,38 +101,149 @@ def claim_due(session: Session, now: datetime, *, limit: int, lease: timedelta) 
     return alerts
 
 
-def mark_sent(session: Session, delivery_id: int, message_id: int, when: datetime) -> None:
+def recent_sends(session: Session, since: datetime) -> list[tuple[int, str, datetime]]:
+    """(chat_id, chat_type, sent_at) of sends since `since`: a restarted sender's pacing memory."""
+    query = (
+        select(Subscriber.chat_id, Subscriber.chat_type, Delivery.sent_at)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .where(Delivery.status == "sent", Delivery.sent_at >= since)
+        .order_by(Delivery.sent_at)
+    )
+    return [(chat_id, chat_type, sent_at) for chat_id, chat_type, sent_at in session.execute(query)]
+
+
+def next_due(session: Session) -> datetime | None:
+    """When the earliest pending row becomes due (None: nothing pending)."""
+    return session.scalar(
+        select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "pending")
+    )
+
+
+def mark_sent(
+    session: Session, alert: Alert, message_id: int | None, when: datetime, parts: int = 1
+) -> None:
+    """The row is delivered; a chat that was failing is healthy again."""
+    values: dict[str, object] = {
+        "status": "sent",
+        "sent_at": when,
+        "finished_at": when,
+        "lease_until": None,
+        "last_error": None,
+        "parts_sent": parts,
+    }
+    if message_id is not None:
+        values["message_id"] = message_id
+    session.execute(update(Delivery).where(Delivery.id == alert.delivery_id).values(**values))
+    if alert.chat_failures:
+        session.execute(
+            update(Subscriber).where(Subscriber.id == alert.subscriber_id).values(failures=0)
+        )
+
+
+def mark_part_sent(session: Session, delivery_id: int, parts: int, message_id: int | None) -> None:
+    """Record progress through a split message, so a retry resumes after the last part."""
+    values: dict[str, object] = {"parts_sent": parts}
+    if message_id is not None:
+        values["message_id"] = message_id
+    session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+
+
+def mark_retry(
+    session: Session,
+    delivery_id: int,
+    error: str,
+    next_attempt_at: datetime,
+    *,
+    throttled: bool = False,
+) -> None:
+    """Put a row back in the queue for a later attempt.
+
+    A 429 is Telegram pacing us, not the row failing: it is counted apart
+    and does not use up one of the row's attempts.
+    """
+    values: dict[str, object] = {
+        "status": "pending",
+        "next_attempt_at": next_attempt_at,
+        "lease_until": None,
+        "last_error": error[:1000],
+    }
+    if throttled:
+        values["attempts"] = Delivery.attempts - 1
+        values["throttled"] = Delivery.throttled + 1
+    session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+
+
+def defer(session: Session, delivery_id: int, until: datetime) -> None:
+    """Hand back a claimed row unsent (its chat is at its rate limit); no attempt used."""
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
         .values(
-            status="sent", message_id=message_id, sent_at=when, lease_until=None, last_error=None
+            status="pending",
+            next_attempt_at=until,
+            lease_until=None,
+            attempts=Delivery.attempts - 1,
         )
     )
 
 
-def mark_retry(session: Session, delivery_id: int, error: str, next_attempt_at: datetime) -> None:
-    """Put a row back in the queue for a later attempt."""
-    session.execute(
-        update(Delivery)
-        .where(Delivery.id == delivery_id)
-        .values(
-            status="pending", next_attempt_at=next_attempt_at, lease_until=None, last_error=error
-        )
-    )
-
-
-def mark_final(session: Session, delivery_id: int, status: str, error: str) -> None:
+def mark_final(session: Session, delivery_id: int, status: str, error: str, when: datetime) -> None:
     """End a row as `failed` or `skipped`, with the reason."""
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
-        .values(status=status, lease_until=None, last_error=error[:1000])
+        .values(status=status, lease_until=None, last_error=error[:1000], finished_at=when)
     )
 
 
 def counts(session: Session) -> OutboxCounts:
-    rows = dict(
+    """Row counts by status plus retries, 429s and the oldest open row."""
+    by_status = dict(
         session.execute(select(Delivery.status, func.count()).group_by(Delivery.status)).all()
     )
-    return OutboxCounts(**{name: rows.get(name, 0) for name in OutboxCounts.__dataclass_fields__})
+    retries, throttled, oldest = session.execute(
+        select(
+            func.coalesce(
+                func.sum(case((Delivery.attempts > 1, Delivery.attempts - 1), else_=0)), 0
+            ),
+            func.coalesce(func.sum(Delivery.throttled), 0),
+            func.min(case((Delivery.status.in_(OPEN), Delivery.next_attempt_at))),
+        )
+    ).one()
+    return OutboxCounts(
+        pending=by_status.get("pending", 0),
+        sending=by_status.get("sending", 0),
+        sent=by_status.get("sent", 0),
+        failed=by_status.get("failed", 0),
+        skipped=by_status.get("skipped", 0),
+        retries=int(retries),
+        rate_limited=int(throttled),
+        oldest_due=oldest,
+    )
+
+
+def ledger(session: Session, chat_id: int, limit: int = 20) -> list[LedgerEntry]:
+    """The latest deliveries to one chat, newest first, with outcome and reason."""
+    query = (
+        select(Delivery, StoryRow.title, Notice.kind)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .outerjoin(StoryRow, StoryRow.id == Delivery.story_id)
+        .outerjoin(Notice, Notice.id == Delivery.notice_id)
+        .where(Subscriber.chat_id == chat_id)
+        .order_by(Delivery.id.desc())
+        .limit(limit)
+    )
+    return [
+        LedgerEntry(
+            delivery_id=row.id,
+            status=row.status,
+            what=title if title is not None else f"notice: {kind}",
+            created_at=row.created_at,
+            finished_at=row.finished_at,
+            attempts=row.attempts,
+            rate_limited=row.throttled,
+            reason=row.last_error,
+            message_id=row.message_id,
+        )
+        for row, title, kind in session.execute(query)
+    ]

@@ -35,6 +35,9 @@ class Alert:
     chat_id: int
     chat_type: str
     language: str
+    subscriber_id: int = 0
+    chat_failures: int = 0  # consecutive failures of this chat before this send
+    parts_sent: int = 0  # parts of a split message already delivered
     story_url: str = ""
     title: str = ""
     summary: str = ""
@@ -55,8 +58,32 @@ class IngestOutcome:
 
 @dataclass(frozen=True)
 class OutboxCounts:
-    pending: int
-    sending: int
-    sent: int
-    failed: int
-    skipped: int
+    """Delivery counters, summed from the ledger so they survive restarts."""
+
+    pending: int = 0
+    sending: int = 0
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    retries: int = 0  # sends tried again after a failure
+    rate_limited: int = 0  # 429 answers
+    oldest_due: datetime | None = None  # the longest-waiting open row
+
+    @property
+    def backlog(self) -> int:
+        return self.pending + self.sending
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One delivery to one chat, as an operator reads it."""
+
+    delivery_id: int
+    status: str
+    what: str  # story title or notice kind
+    created_at: datetime
+    finished_at: datetime | None
+    attempts: int
+    rate_limited: int
+    reason: str | None
+    message_id: int | None

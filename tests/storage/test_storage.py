@@ -126,7 +126,7 @@ def test_sent_rows_are_not_claimed_again(seeded: Database, matcher: Matcher) -> 
     with seeded.session() as session:
         t0 = now()
         for alert in outbox.claim_due(session, t0, limit=10, lease=timedelta(seconds=1)):
-            outbox.mark_sent(session, alert.delivery_id, 99, t0)
+            outbox.mark_sent(session, alert, 99, t0)
     with seeded.session() as session:
         assert (
             outbox.claim_due(session, t0 + timedelta(hours=1), limit=10, lease=timedelta(seconds=1))

@@ -1,0 +1,140 @@
+"""Proactive pacing at Telegram's limits: global, per private chat, per group.
+
+Telegram counts messages in windows (about 30/s per bot, 1/s per private
+chat, 20/min per group or channel) and answers a burst over them with a 429
+and a penalty. A sliding log per scope keeps us at most `limit` sends in any
+window, so the stand-in's (and, we expect, Telegram's) counting never trips.
+Token buckets with a burst (aiolimiter's leaky bucket, for one) can put up
+to twice the limit into one window, which is exactly what earns a 429.
+
+Each window is padded by `margin` seconds: a send leaves here a moment
+before Telegram sees it, and that moment varies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+GROUP_TYPES = frozenset({"group", "supergroup", "channel"})
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Telegram's published limits; all configurable (the bench runs them x10)."""
+
+    global_per_second: float = 30.0
+    private_per_second: float = 1.0
+    group_per_minute: float = 20.0
+    margin: float = 0.02
+
+
+class SlidingWindow:
+    """At most `limit` events in any `period` seconds."""
+
+    __slots__ = ("limit", "period", "times")
+
+    def __init__(self, limit: int, period: float) -> None:
+        self.limit = limit
+        self.period = period
+        self.times: deque[float] = deque()
+
+    @classmethod
+    def for_rate(cls, rate: float, unit: float, margin: float) -> SlidingWindow:
+        """`rate` events per `unit` seconds; a rate below one becomes 1 per 1/rate units."""
+        if rate >= 1:
+            return cls(int(rate), unit + margin)
+        return cls(1, unit / rate + margin)
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more event fits (0: now)."""
+        times = self.times
+        while times and times[0] <= now - self.period:
+            times.popleft()
+        if len(times) < self.limit:
+            return 0.0
+        return times[0] + self.period - now
+
+    def record(self, now: float) -> None:
+        self.times.append(now)
+
+    def idle(self, now: float) -> bool:
+        return not self.times or self.times[-1] <= now - self.period
+
+
+class Pacer:
+    """The windows of one bot: one global, one per chat, plus a 429 pause."""
+
+    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limits = limits
+        self.clock = clock
+        self.global_window = SlidingWindow.for_rate(limits.global_per_second, 1.0, limits.margin)
+        self._chats: dict[int, SlidingWindow] = {}
+        self._paused_until = 0.0
+        self._recorded = 0
+
+    def _chat_window(self, chat_id: int, chat_type: str) -> SlidingWindow:
+        window = self._chats.get(chat_id)
+        if window is None:
+            if chat_type in GROUP_TYPES or chat_id < 0:
+                window = SlidingWindow.for_rate(
+                    self.limits.group_per_minute, 60.0, self.limits.margin
+                )
+            else:
+                window = SlidingWindow.for_rate(
+                    self.limits.private_per_second, 1.0, self.limits.margin
+                )
+            self._chats[chat_id] = window
+        return window
+
+    def chat_wait(self, chat_id: int, chat_type: str) -> float:
+        """Seconds until this chat may receive another message."""
+        return self._chat_window(chat_id, chat_type).wait(self.clock())
+
+    def paused_for(self) -> float:
+        """Seconds left of the pause a 429 imposed (0: not paused)."""
+        return max(0.0, self._paused_until - self.clock())
+
+    def pause(self, seconds: float) -> None:
+        """Stop all sending for `seconds` (a 429's retry_after plus a margin)."""
+        self._paused_until = max(self._paused_until, self.clock() + seconds)
+
+    async def acquire(self, chat_id: int, chat_type: str) -> None:
+        """Wait until the pause, the global window and the chat's window allow a send; take it."""
+        chat = self._chat_window(chat_id, chat_type)
+        while True:
+            now = self.clock()
+            wait = max(self._paused_until - now, self.global_window.wait(now), chat.wait(now))
+            if wait <= 0:
+                self.global_window.record(now)
+                chat.record(now)
+                self._forget_idle_chats(now)
+                return
+            await asyncio.sleep(wait)
+
+    def seed(self, sends: list[tuple[int, str, float]]) -> None:
+        """Remember sends made before a restart, as (chat_id, chat_type, seconds ago).
+
+        A restarted sender knows nothing of the second before it died, and
+        Telegram still counts it. The recorded sends refill the windows; and
+        as sends in flight at a crash were never recorded, the global window
+        is treated as full until a period after the last recorded send.
+        """
+        now = self.clock()
+        for chat_id, chat_type, ago in sorted(sends, key=lambda send: -send[2]):
+            self._chat_window(chat_id, chat_type).record(now - ago)
+            self.global_window.record(now - ago)
+        recent = [ago for _chat, _type, ago in sends if ago < self.global_window.period]
+        if recent:
+            self.pause(self.global_window.period - min(recent))
+
+    def _forget_idle_chats(self, now: float) -> None:
+        """Drop windows that no longer hold anything, so 100k chats cost no memory."""
+        self._recorded += 1
+        if self._recorded % 1024:
+            return
+        for chat_id in [c for c, w in self._chats.items() if w.idle(now)]:
+            del self._chats[chat_id]

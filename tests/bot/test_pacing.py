@@ -1,0 +1,107 @@
+"""The sliding windows that keep us under Telegram's limits, on a fake clock."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.pacing import Limits, Pacer, SlidingWindow
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def count_in_any_window(times: list[float], period: float) -> int:
+    """The most events any window of `period` seconds holds (what a server counts)."""
+    return max(sum(1 for t in times if start <= t < start + period) for start in times)
+
+
+def test_a_window_admits_its_limit_then_says_how_long_to_wait() -> None:
+    window = SlidingWindow(3, 1.0)
+    for t in (0.0, 0.1, 0.2):
+        assert window.wait(t) == 0
+        window.record(t)
+    assert window.wait(0.5) == 0.5
+    assert window.wait(1.0) == 0  # the first event has left the window
+
+
+def test_rates_below_one_become_one_event_per_longer_window() -> None:
+    assert (
+        SlidingWindow.for_rate(0.5, 1.0, 0).limit,
+        SlidingWindow.for_rate(0.5, 1.0, 0).period,
+    ) == (
+        1,
+        2.0,
+    )
+    assert SlidingWindow.for_rate(20, 60.0, 0.02).period == 60.02
+
+
+def test_acquire_never_lets_any_window_hold_more_than_the_limit() -> None:
+    """Drive the pacer as fast as it allows on a simulated clock; count like a server would."""
+    clock = Clock()
+    pacer = Pacer(Limits(global_per_second=30, margin=0.02), clock=clock)
+    sent: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(seconds: float) -> None:
+        clock.now += seconds
+        await real_sleep(0)
+
+    async def go() -> None:
+        asyncio.sleep = fake_sleep  # type: ignore[assignment]
+        try:
+            for i in range(300):
+                await pacer.acquire(i, "private")  # 300 different chats
+                sent.append(clock.now)
+        finally:
+            asyncio.sleep = real_sleep  # type: ignore[assignment]
+
+    asyncio.run(go())
+    assert count_in_any_window(sent, 1.0) <= 30
+    rate = (len(sent) - 1) / (sent[-1] - sent[0])
+    assert rate >= 0.95 * 30  # and we do use the limit
+
+
+def test_a_chat_waits_its_own_window_while_others_go_on() -> None:
+    clock = Clock()
+    pacer = Pacer(Limits(), clock=clock)
+    asyncio.run(pacer.acquire(1, "private"))
+    assert 0.99 <= pacer.chat_wait(1, "private") <= 1.03
+    assert pacer.chat_wait(2, "private") == 0
+    for _ in range(20):  # a group may take 20 quickly, then waits out the minute
+        assert pacer.chat_wait(-7, "group") == 0
+        asyncio.run(pacer.acquire(-7, "group"))
+    assert pacer.chat_wait(-7, "group") > 59
+
+
+def test_a_pause_holds_every_chat() -> None:
+    clock = Clock()
+    pacer = Pacer(Limits(), clock=clock)
+    pacer.pause(5)
+    clock.now += 2
+    assert 2.9 <= pacer.paused_for() <= 3.0
+    pacer.pause(1)  # a shorter pause never shortens a longer one
+    assert pacer.paused_for() > 2.9
+
+
+def test_idle_chat_windows_are_forgotten() -> None:
+    clock = Clock()
+    pacer = Pacer(Limits(global_per_second=1e9), clock=clock)
+    for chat in range(5000):
+        asyncio.run(pacer.acquire(chat, "private"))
+        clock.now += 0.01
+    assert len(pacer._chats) < 1200  # only about the last second's chats are remembered
+
+
+def test_a_restarted_pacer_remembers_the_sends_before_it() -> None:
+    clock = Clock()
+    pacer = Pacer(Limits(global_per_second=30, margin=0.0), clock=clock)
+    pacer.seed([(1, "private", 0.4), (-5, "group", 30.0)] + [(-5, "group", 1.0)] * 19)
+    assert 0.59 <= pacer.paused_for() <= 0.61  # the global window is full until 1 s after
+    assert 0.59 <= pacer.chat_wait(1, "private") <= 0.61
+    assert 29 <= pacer.chat_wait(-5, "group") <= 30.01  # 20 in the last minute already
+    assert pacer.chat_wait(2, "private") == 0

@@ -1,0 +1,159 @@
+"""The outbox as a set of per-chat queues: order, fairness, the ledger, chat failures."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from crawler.matcher import Matcher
+from crawler.normalize import normalise
+from crawler.types import RawStory
+from crawler.watchlist import builtin_watchlist
+from storage import outbox, sources, stories, subscribers
+from storage.db import Database
+from storage.models import Base
+
+TOPIC = "china-crypto-enforcement"
+MATCHER = Matcher(builtin_watchlist())
+LEASE = timedelta(minutes=2)
+
+
+def later(seconds: float = 1) -> datetime:
+    return datetime.now(UTC) + timedelta(seconds=seconds)
+
+
+def queue(db: Database, chats: list[int], n: int, *, group: bool = False) -> None:
+    """`n` relevant stories, each fanned out to every chat in `chats`."""
+    with db.session() as session:
+        sources.sync_sources(session, [("feed", "feed", "https://a.example/feed")])
+        for chat in chats:
+            subscribers.subscribe(
+                session, chat, topic=TOPIC, chat_type="group" if group else "private"
+            )
+    for i in range(n):
+        story = normalise(
+            RawStory("feed", f"https://n.example/{i}", f"PBoC bans bitcoin OTC trading, part {i}"),
+            fetched_at=datetime.now(UTC),
+        )
+        with db.session() as session:
+            stories.store_story(session, story, MATCHER.match(story))
+
+
+def claim(db: Database, limit: int = 50, at: datetime | None = None) -> list:  # type: ignore[type-arg]
+    with db.session() as session:
+        return outbox.claim_due(session, at or later(), limit=limit, lease=LEASE)
+
+
+def test_models_and_migrations_describe_the_same_schema(db: Database) -> None:
+    with db.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_a_claim_takes_one_row_per_chat_so_a_backlog_cannot_starve_others(db: Database) -> None:
+    queue(db, [1], 30)  # a noisy chat with a backlog
+    queue(db, [2, 3], 0)
+    with db.session() as session:  # two quiet chats get one alert each, queued last
+        subscribers.subscribe(session, 2, topic=TOPIC)
+    story = normalise(
+        RawStory("feed", "https://n.example/late", "PBoC bans bitcoin OTC trading late"),
+        fetched_at=datetime.now(UTC),
+    )
+    with db.session() as session:
+        stories.store_story(session, story, MATCHER.match(story))
+    claimed = claim(db)
+    assert sorted(a.chat_id for a in claimed) == [1, 2, 3]
+
+
+def test_a_chat_receives_its_alerts_in_order_one_at_a_time(db: Database) -> None:
+    queue(db, [1], 3)
+    first = claim(db)
+    assert [a.title for a in first] == ["PBoC bans bitcoin OTC trading, part 0"]
+    assert claim(db) == []  # the head is in flight: nothing else for this chat
+    with db.session() as session:
+        outbox.mark_sent(session, first[0], 10, later())
+    assert [a.title for a in claim(db)] == ["PBoC bans bitcoin OTC trading, part 1"]
+
+
+def test_deferring_and_429s_do_not_use_up_attempts(db: Database) -> None:
+    queue(db, [1], 1)
+    (alert,) = claim(db)
+    with db.session() as session:
+        outbox.defer(session, alert.delivery_id, later(5))
+    assert claim(db) == []  # not due yet
+    (alert,) = claim(db, at=later(6))
+    assert alert.attempts == 1
+    with db.session() as session:
+        outbox.mark_retry(session, alert.delivery_id, "429", later(7), throttled=True)
+    (alert,) = claim(db, at=later(8))
+    assert alert.attempts == 1
+    with db.session() as session:
+        outbox.mark_retry(session, alert.delivery_id, "502 Bad Gateway", later(9))
+    (alert,) = claim(db, at=later(10))
+    assert alert.attempts == 2
+    with db.session() as session:
+        counts = outbox.counts(session)
+    assert (counts.sending, counts.retries, counts.rate_limited) == (1, 1, 1)
+
+
+def test_the_ledger_shows_each_outcome_with_reason_and_time(db: Database) -> None:
+    queue(db, [1], 2)
+    (first,) = claim(db)
+    with db.session() as session:
+        outbox.mark_sent(session, first, 77, later())
+    (second,) = claim(db)
+    with db.session() as session:
+        outbox.mark_final(session, second.delivery_id, "failed", "Bad Request: boom", later())
+        entries = outbox.ledger(session, 1)
+        counts = outbox.counts(session)
+    assert [(e.status, e.reason, e.message_id) for e in entries] == [
+        ("failed", "Bad Request: boom", None),
+        ("sent", None, 77),
+    ]
+    assert all(e.finished_at is not None for e in entries)
+    assert (counts.sent, counts.failed, counts.backlog, counts.oldest_due) == (1, 1, 0, None)
+
+
+def test_a_chat_is_deactivated_only_after_repeated_failures_and_success_resets(
+    db: Database,
+) -> None:
+    queue(db, [1], 2)
+    (alert,) = claim(db)
+    with db.session() as session:
+        assert not subscribers.record_failure(session, alert.subscriber_id, "chat not found", 3)
+        assert not subscribers.record_failure(session, alert.subscriber_id, "chat not found", 3)
+    with db.session() as session:
+        outbox.mark_sent(session, claim_again(db, alert), 5, later())
+    with db.session() as session:  # the success reset the count
+        assert not subscribers.record_failure(session, alert.subscriber_id, "chat not found", 3)
+        assert not subscribers.record_failure(session, alert.subscriber_id, "chat not found", 3)
+        assert subscribers.record_failure(session, alert.subscriber_id, "chat not found", 3)
+        assert subscribers.topics_of(session, 1) == []
+        assert outbox.counts(session).skipped == 1
+
+
+def claim_again(db: Database, alert):  # type: ignore[no-untyped-def]
+    """The same row, reclaimed after its lease, carrying the chat's failure count."""
+    (again,) = claim(db, at=later(LEASE.total_seconds() + 5))
+    assert again.delivery_id == alert.delivery_id and again.chat_failures == 2
+    return again
+
+
+def test_a_migrated_group_keeps_its_queue_under_the_new_id(db: Database) -> None:
+    queue(db, [-100], 2, group=True)
+    with db.session() as session:
+        assert subscribers.migrate(session, -100, -100200300)
+    assert [a.chat_id for a in claim(db)] == [-100200300]
+    with db.session() as session:
+        assert subscribers.topics_of(session, -100200300) == [TOPIC]
+        assert subscribers.topics_of(session, -100) == []
+
+
+def test_a_migration_onto_a_known_chat_retires_the_old_one(db: Database) -> None:
+    queue(db, [-100, -200], 1, group=True)
+    with db.session() as session:
+        assert not subscribers.migrate(session, -100, -200)
+        assert subscribers.topics_of(session, -100) == []
+        assert outbox.counts(session).skipped == 1
