@@ -183,7 +183,6 @@ class DeliveryWorker:
                     return
                 continue
             await slots.acquire()
-            await self.pacer.acquire(alert.chat_id, alert.chat_type)
             task = asyncio.create_task(self._deliver(alert, report))
             in_flight[alert.delivery_id] = task
 
@@ -203,8 +202,9 @@ class DeliveryWorker:
             parts = self._parts(alert)
             first_id: int | None = None
             for index in range(alert.parts_sent, len(parts)):
-                if index > alert.parts_sent:
-                    await self.pacer.acquire(alert.chat_id, alert.chat_type)
+                # Taken right before the request, so the time we count is close to the time
+                # Telegram counts.
+                await self.pacer.acquire(alert.chat_id, alert.chat_type)
                 message = await self._send_part(alert, parts[index], report)
                 if index == 0:
                     first_id = message.message_id

@@ -8,7 +8,10 @@ Token buckets with a burst (aiolimiter's leaky bucket, for one) can put up
 to twice the limit into one window, which is exactly what earns a 429.
 
 Each window is padded by `margin` seconds: a send leaves here a moment
-before Telegram sees it, and that moment varies.
+before Telegram sees it, and that moment varies. Global sends are also
+spread evenly (GCRA, a burst of a few): a burst of a whole window's worth
+leaves under load with delays the next burst does not have, and that
+difference, not the average rate, is what breaks a window at the far end.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 GROUP_TYPES = frozenset({"group", "supergroup", "channel"})
+SPREAD_BURST = 4  # global sends may bunch up this many intervals, no more
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,9 @@ class Pacer:
         self.limits = limits
         self.clock = clock
         self.global_window = SlidingWindow.for_rate(limits.global_per_second, 1.0, limits.margin)
+        self._interval = self.global_window.period / self.global_window.limit
+        self._tolerance = self._interval * SPREAD_BURST
+        self._next_at = 0.0  # GCRA: the theoretical time of the next global send
         self._chats: dict[int, SlidingWindow] = {}
         self._paused_until = 0.0
         self._recorded = 0
@@ -107,9 +114,15 @@ class Pacer:
         chat = self._chat_window(chat_id, chat_type)
         while True:
             now = self.clock()
-            wait = max(self._paused_until - now, self.global_window.wait(now), chat.wait(now))
+            wait = max(
+                self._paused_until - now,
+                self.global_window.wait(now),
+                self._next_at - self._tolerance - now,
+                chat.wait(now),
+            )
             if wait <= 0:
                 self.global_window.record(now)
+                self._next_at = max(self._next_at, now) + self._interval
                 chat.record(now)
                 self._forget_idle_chats(now)
                 return

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.pacing import Limits, Pacer, SlidingWindow
 
 
@@ -13,6 +15,20 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """A simulated clock; the pacer's sleeps advance it instead of waiting."""
+    fake = Clock()
+    real_sleep = asyncio.sleep
+
+    async def fake_sleep(seconds: float) -> None:
+        fake.now += seconds
+        await real_sleep(0)
+
+    monkeypatch.setattr("bot.pacing.asyncio.sleep", fake_sleep)
+    return fake
 
 
 def count_in_any_window(times: list[float], period: float) -> int:
@@ -40,25 +56,15 @@ def test_rates_below_one_become_one_event_per_longer_window() -> None:
     assert SlidingWindow.for_rate(20, 60.0, 0.02).period == 60.02
 
 
-def test_acquire_never_lets_any_window_hold_more_than_the_limit() -> None:
+def test_acquire_never_lets_any_window_hold_more_than_the_limit(clock: Clock) -> None:
     """Drive the pacer as fast as it allows on a simulated clock; count like a server would."""
-    clock = Clock()
     pacer = Pacer(Limits(global_per_second=30, margin=0.02), clock=clock)
     sent: list[float] = []
-    real_sleep = asyncio.sleep
-
-    async def fake_sleep(seconds: float) -> None:
-        clock.now += seconds
-        await real_sleep(0)
 
     async def go() -> None:
-        asyncio.sleep = fake_sleep  # type: ignore[assignment]
-        try:
-            for i in range(300):
-                await pacer.acquire(i, "private")  # 300 different chats
-                sent.append(clock.now)
-        finally:
-            asyncio.sleep = real_sleep  # type: ignore[assignment]
+        for i in range(300):
+            await pacer.acquire(i, "private")  # 300 different chats
+            sent.append(clock.now)
 
     asyncio.run(go())
     assert count_in_any_window(sent, 1.0) <= 30
@@ -66,8 +72,20 @@ def test_acquire_never_lets_any_window_hold_more_than_the_limit() -> None:
     assert rate >= 0.95 * 30  # and we do use the limit
 
 
-def test_a_chat_waits_its_own_window_while_others_go_on() -> None:
-    clock = Clock()
+def test_sends_are_spread_not_bunched(clock: Clock) -> None:
+    pacer = Pacer(Limits(global_per_second=100, margin=0.0), clock=clock)
+    sent: list[float] = []
+
+    async def go() -> None:
+        for i in range(50):
+            await pacer.acquire(i, "private")
+            sent.append(clock.now)
+
+    asyncio.run(go())
+    assert count_in_any_window(sent, 0.1) <= 10 + 5  # the even rate plus a small burst, not 100
+
+
+def test_a_chat_waits_its_own_window_while_others_go_on(clock: Clock) -> None:
     pacer = Pacer(Limits(), clock=clock)
     asyncio.run(pacer.acquire(1, "private"))
     assert 0.99 <= pacer.chat_wait(1, "private") <= 1.03
@@ -78,8 +96,7 @@ def test_a_chat_waits_its_own_window_while_others_go_on() -> None:
     assert pacer.chat_wait(-7, "group") > 59
 
 
-def test_a_pause_holds_every_chat() -> None:
-    clock = Clock()
+def test_a_pause_holds_every_chat(clock: Clock) -> None:
     pacer = Pacer(Limits(), clock=clock)
     pacer.pause(5)
     clock.now += 2
@@ -88,8 +105,7 @@ def test_a_pause_holds_every_chat() -> None:
     assert pacer.paused_for() > 2.9
 
 
-def test_idle_chat_windows_are_forgotten() -> None:
-    clock = Clock()
+def test_idle_chat_windows_are_forgotten(clock: Clock) -> None:
     pacer = Pacer(Limits(global_per_second=1e9), clock=clock)
     for chat in range(5000):
         asyncio.run(pacer.acquire(chat, "private"))
@@ -97,8 +113,7 @@ def test_idle_chat_windows_are_forgotten() -> None:
     assert len(pacer._chats) < 1200  # only about the last second's chats are remembered
 
 
-def test_a_restarted_pacer_remembers_the_sends_before_it() -> None:
-    clock = Clock()
+def test_a_restarted_pacer_remembers_the_sends_before_it(clock: Clock) -> None:
     pacer = Pacer(Limits(global_per_second=30, margin=0.0), clock=clock)
     pacer.seed([(1, "private", 0.4), (-5, "group", 30.0)] + [(-5, "group", 1.0)] * 19)
     assert 0.59 <= pacer.paused_for() <= 0.61  # the global window is full until 1 s after
