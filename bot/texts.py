@@ -1,43 +1,188 @@
-"""What the bot says, in English and Chinese."""
+"""What the bot says, in English and Chinese. Placeholders are filled with str.format."""
 
 from __future__ import annotations
 
 TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
         "en": (
-            "Subscribed: you will get an alert when a story about crypto enforcement "
-            "in China appears.\n/stop unsubscribes you.\n/help lists the commands."
+            "Subscribed to “{topic}”: you will get an alert when a story about it appears.\n"
+            "/follow Alipay - also follow a company, regulator or term\n"
+            "/watch binance AND OTC - your own query\n"
+            "/help - every command; /stop - unsubscribe and delete your data"
         ),
         "zh": (
-            "订阅成功：出现有关中国加密货币监管执法的新闻时会通知你。\n"
-            "/stop 取消订阅。\n/help 查看命令。"
+            "订阅成功：已订阅“{topic}”，有相关新闻时会通知你。\n"
+            "/follow 支付宝 - 另外关注某个公司、机构或术语\n"
+            "/watch 币安 AND 场外交易 - 自定义查询\n"
+            "/help - 全部命令；/stop - 取消订阅并删除你的数据"
         ),
     },
     "already": {
-        "en": "You are already subscribed. /stop unsubscribes you.",
-        "zh": "你已经订阅了。/stop 取消订阅。",
+        "en": "You are already subscribed. /list shows what you follow; /help lists commands.",
+        "zh": "你已经订阅了。/list 查看关注内容；/help 查看命令。",
     },
     "stopped": {
-        "en": "Unsubscribed. You will get no more alerts. /start subscribes you again.",
-        "zh": "已取消订阅，不会再收到提醒。/start 重新订阅。",
+        "en": "Unsubscribed, and everything we held about this chat is deleted. "
+        "/start subscribes you again.",
+        "zh": "已取消订阅，并已删除本聊天的全部数据。/start 重新订阅。",
     },
     "not_subscribed": {
         "en": "You were not subscribed. /start subscribes you.",
         "zh": "你尚未订阅。/start 订阅。",
     },
     "help": {
-        "en": "/start - subscribe to alerts\n/stop - unsubscribe\n/help - this list",
-        "zh": "/start - 订阅提醒\n/stop - 取消订阅\n/help - 命令列表",
+        "en": (
+            "/start - subscribe to the main topic\n"
+            "/topics - choose topics\n"
+            "/follow NAME - follow a company, regulator or term (Alipay, 央行, OTC)\n"
+            "/unfollow NAME - stop following it\n"
+            '/watch QUERY - your own query: binance AND (OTC OR "P2P") AND NOT price\n'
+            "/unwatch N - remove query N from /list\n"
+            "/list - everything this chat follows\n"
+            "/latest [N] - the latest matched stories\n"
+            "/lang en|zh - language of the bot's replies\n"
+            "/stop - unsubscribe and delete this chat's data"
+        ),
+        "zh": (
+            "/start - 订阅主话题\n"
+            "/topics - 选择话题\n"
+            "/follow 名称 - 关注公司、机构或术语（支付宝、央行、场外交易）\n"
+            "/unfollow 名称 - 取消关注\n"
+            '/watch 查询 - 自定义查询：币安 AND (场外交易 OR "P2P") AND NOT 价格\n'
+            "/unwatch 编号 - 删除 /list 中的第 N 条查询\n"
+            "/list - 本聊天关注的全部内容\n"
+            "/latest [N] - 最新匹配的新闻\n"
+            "/lang en|zh - 机器人回复的语言\n"
+            "/stop - 取消订阅并删除本聊天的数据"
+        ),
     },
     "unknown": {
         "en": "I don't know that command. /help lists the ones I do.",
         "zh": "未知命令。/help 查看可用命令。",
     },
+    "admins_only": {
+        "en": "Only this group's admins can change what it follows.",
+        "zh": "只有本群管理员可以更改本群的订阅。",
+    },
+    "topics": {
+        "en": "Tap a topic to follow or unfollow it (✅ = following):",
+        "zh": "点击话题以关注或取消关注（✅ = 已关注）：",
+    },
+    "no_topics": {"en": "There are no topics.", "zh": "没有可选话题。"},
+    "follow_usage": {
+        "en": "Usage: /follow NAME, for example /follow Alipay or /follow 央行",
+        "zh": "用法：/follow 名称，例如 /follow 支付宝 或 /follow 央行",
+    },
+    "unfollow_usage": {
+        "en": "Usage: /unfollow NAME (see /list)",
+        "zh": "用法：/unfollow 名称（见 /list）",
+    },
+    "unknown_entity": {
+        "en": "I don't know “{name}”. Try a company, regulator or term such as "
+        "Alipay, PBoC, Binance, OTC, stablecoin.",
+        "zh": "不认识“{name}”。请试试公司、机构或术语，例如 支付宝、央行、币安、场外交易、稳定币。",
+    },
+    "followed": {
+        "en": "Following {name}. /list shows everything you follow.",
+        "zh": "已关注 {name}。/list 查看全部关注。",
+    },
+    "already_following": {"en": "You already follow {name}.", "zh": "你已经关注了 {name}。"},
+    "unfollowed": {"en": "Stopped following {name}.", "zh": "已取消关注 {name}。"},
+    "not_following": {"en": "You don't follow {name}.", "zh": "你没有关注 {name}。"},
+    "watch_usage": {
+        "en": "Usage: /watch QUERY, for example /watch binance AND (OTC OR P2P) AND NOT price\n"
+        'Words and "quoted phrases", AND, OR, NOT, parentheses, NEAR/5.',
+        "zh": "用法：/watch 查询，例如 /watch 币安 AND (场外交易 OR P2P) AND NOT 价格\n"
+        '支持词语和"引号短语"、AND、OR、NOT、括号、NEAR/5。',
+    },
+    "watch_too_long": {
+        "en": "That query is {length} characters long; the limit is {limit}.",
+        "zh": "查询长度为 {length} 个字符，上限是 {limit}。",
+    },
+    "watch_error": {
+        "en": "That query has an error at character {position}: {error}\n{query}\n{marker}",
+        "zh": "查询第 {position} 个字符处有错误：{error}\n{query}\n{marker}",
+    },
+    "watch_limit": {
+        "en": "This chat already has {limit} queries, the most allowed. /unwatch one first.",
+        "zh": "本聊天已有 {limit} 条查询，已达上限。请先用 /unwatch 删除一条。",
+    },
+    "watching": {
+        "en": "Watching: {query}\nIn the last 7 days it would have matched {count} stories.",
+        "zh": "已添加查询：{query}\n过去 7 天内会匹配 {count} 条新闻。",
+    },
+    "already_watching": {
+        "en": "You already watch that query.",
+        "zh": "你已经有这条查询了。",
+    },
+    "unwatch_usage": {
+        "en": "Usage: /unwatch N, where N is a query's number in /list",
+        "zh": "用法：/unwatch 编号（/list 中查询的编号）",
+    },
+    "unwatched": {"en": "Removed query: {query}", "zh": "已删除查询：{query}"},
+    "list_empty": {
+        "en": "This chat follows nothing. /start subscribes it to the main topic.",
+        "zh": "本聊天没有任何关注。/start 订阅主话题。",
+    },
+    "list_topics": {"en": "Topics:", "zh": "话题："},
+    "list_entities": {"en": "Following:", "zh": "关注："},
+    "list_queries": {
+        "en": "Queries (/unwatch N removes one):",
+        "zh": "查询（/unwatch 编号 删除）：",
+    },
+    "lang_usage": {"en": "Usage: /lang en or /lang zh", "zh": "用法：/lang en 或 /lang zh"},
+    "lang_set": {"en": "I will reply in English.", "zh": "我会用中文回复。"},
+    "latest_empty": {"en": "No matched stories yet.", "zh": "还没有匹配的新闻。"},
+    "latest_usage": {
+        "en": "Usage: /latest or /latest N (N up to {limit})",
+        "zh": "用法：/latest 或 /latest N（N 最多 {limit}）",
+    },
+    "stats": {
+        "en": (
+            "Chats: {active} active, {inactive} inactive\n"
+            "Today: {stories} stories, {matched} matched\n"
+            "Deliveries: {pending} pending, {sent} sent, {failed} failed, {skipped} skipped, "
+            "{rate_limited} 429s"
+        ),
+        "zh": (
+            "聊天：{active} 个活跃，{inactive} 个停用\n"
+            "今天：{stories} 条新闻，{matched} 条匹配\n"
+            "投递：{pending} 待发，{sent} 已发，{failed} 失败，"
+            "{skipped} 跳过，{rate_limited} 次 429"
+        ),
+    },
+    "sources_empty": {"en": "No sources configured.", "zh": "没有配置任何来源。"},
+    "pause_usage": {
+        "en": "Usage: /pause KEY or /resume KEY",
+        "zh": "用法：/pause 键 或 /resume 键",
+    },
+    "no_source": {"en": "No source “{key}”. /sources lists them.", "zh": "没有来源“{key}”。"},
+    "paused": {"en": "Paused {key}: it will not be polled.", "zh": "已暂停 {key}。"},
+    "resumed": {"en": "Resumed {key}.", "zh": "已恢复 {key}。"},
+    "broadcast_usage": {"en": "Usage: /broadcast TEXT", "zh": "用法：/broadcast 内容"},
+    "broadcast_queued": {
+        "en": "Queued for {count} chats.",
+        "zh": "已排队发送给 {count} 个聊天。",
+    },
 }
 
+_USER = [
+    ("start", "Subscribe to alerts", "订阅提醒"),
+    ("topics", "Choose topics", "选择话题"),
+    ("follow", "Follow a company, regulator or term", "关注公司、机构或术语"),
+    ("unfollow", "Stop following", "取消关注"),
+    ("watch", "Add your own query", "添加自定义查询"),
+    ("unwatch", "Remove a query", "删除查询"),
+    ("list", "What this chat follows", "本聊天的关注"),
+    ("latest", "Latest matched stories", "最新匹配新闻"),
+    ("lang", "Reply language (en/zh)", "回复语言 (en/zh)"),
+    ("help", "List commands", "命令列表"),
+    ("stop", "Unsubscribe and delete data", "取消订阅并删除数据"),
+]
+
 COMMANDS: dict[str, list[tuple[str, str]]] = {
-    "en": [("start", "Subscribe to alerts"), ("stop", "Unsubscribe"), ("help", "List commands")],
-    "zh": [("start", "订阅提醒"), ("stop", "取消订阅"), ("help", "命令列表")],
+    "en": [(name, en) for name, en, _ in _USER],
+    "zh": [(name, zh) for name, _, zh in _USER],
 }
 
 
@@ -46,5 +191,6 @@ def language_of(code: str | None) -> str:
     return "zh" if code and code.lower().startswith("zh") else "en"
 
 
-def text(name: str, lang: str) -> str:
-    return TEXTS[name].get(lang, TEXTS[name]["en"])
+def text(key: str, lang: str, /, **values: object) -> str:
+    template = TEXTS[key].get(lang, TEXTS[key]["en"])
+    return template.format(**values) if values else template

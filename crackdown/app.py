@@ -13,6 +13,7 @@ from telegram.request import HTTPXRequest
 from bot.delivery import DeliverySettings, DeliveryWorker
 from bot.handlers import Handlers
 from bot.pacing import Limits
+from bot.request import BotSettings, Deps
 from crackdown.config import Config, ConfigError, SourceConfig
 from crackdown.polling import Poller
 from crawler.http import HttpPolicy
@@ -131,8 +132,20 @@ class App:
             .job_queue(None)  # APScheduler in crackdown.daemon schedules our jobs
             .build()
         )
-        Handlers(self.db, self.config.telegram.default_topic).register(application)
+        Handlers(self.bot_deps()).register(application)
         return application
+
+    def bot_deps(self) -> Deps:
+        """What the command handlers use; `matcher` is looked up per use (it may be rebuilt)."""
+        telegram = self.config.telegram
+        settings = BotSettings(
+            default_topic=telegram.default_topic,
+            admin_ids=frozenset(telegram.admin_ids),
+            max_watches=telegram.max_watches,
+            max_query_length=telegram.max_query_length,
+            commands_per_minute=telegram.commands_per_minute,
+        )
+        return Deps(self.db, self.watchlist, lambda: self.matcher, settings, self.labels())
 
     def delivery_worker(self, bot: Bot) -> DeliveryWorker:
         delivery = self.config.delivery

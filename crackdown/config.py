@@ -80,6 +80,9 @@ class TelegramConfig(_Section):
     default_topic: str = DEFAULT_TOPIC
     link_previews: bool = False
     poll_timeout: Duration = 30.0
+    max_watches: int = Field(default=10, gt=0, le=100)
+    max_query_length: int = Field(default=200, ge=20, le=1000)
+    commands_per_minute: int = Field(default=20, gt=0)
     token: SecretStr | None = None
 
 

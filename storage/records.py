@@ -87,3 +87,29 @@ class LedgerEntry:
     rate_limited: int
     reason: str | None
     message_id: int | None
+
+
+@dataclass(frozen=True)
+class StoredStory:
+    """A stored story as the bot shows it (or re-matches it)."""
+
+    story_id: int
+    url: str
+    title: str
+    summary: str
+    body: str
+    lang: str
+    source_key: str
+    published_at: datetime
+    entities: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stats:
+    """What /stats shows operators."""
+
+    chats_active: int
+    chats_inactive: int
+    stories_today: int
+    matched_today: int
+    outbox: OutboxCounts

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import Delivery, Subscriber, Subscription, utcnow
@@ -122,3 +122,112 @@ def counts(session: Session) -> tuple[int, int]:
         session.execute(select(Subscriber.active, func.count()).group_by(Subscriber.active)).all()
     )
     return rows.get(True, 0), rows.get(False, 0)
+
+
+def ensure(
+    session: Session,
+    chat_id: int,
+    *,
+    chat_type: str = "private",
+    title: str | None = None,
+    language: str = "en",
+) -> Subscriber:
+    """The chat's subscriber row, created (and re-activated) as needed."""
+    row = _subscriber(session, chat_id)
+    if row is None:
+        row = Subscriber(chat_id=chat_id, chat_type=chat_type, title=title, language=language)
+        session.add(row)
+        session.flush()
+    elif not row.active:
+        row.active, row.inactive_reason, row.failures = True, None, 0
+    return row
+
+
+def add(
+    session: Session,
+    chat_id: int,
+    kind: str,
+    value: str,
+    *,
+    chat_type: str = "private",
+    title: str | None = None,
+    language: str = "en",
+) -> bool:
+    """Follow one more topic, entity or query (a new chat is created); False if it already did."""
+    subscriber = ensure(session, chat_id, chat_type=chat_type, title=title, language=language)
+    exists_ = session.scalars(
+        select(Subscription.id).where(
+            Subscription.subscriber_id == subscriber.id,
+            Subscription.kind == kind,
+            Subscription.value == value,
+        )
+    ).first()
+    if exists_ is not None:
+        return False
+    session.add(Subscription(subscriber_id=subscriber.id, kind=kind, value=value))
+    session.flush()
+    return True
+
+
+def remove(session: Session, chat_id: int, kind: str, value: str) -> bool:
+    """Stop following one thing; False if the chat did not follow it."""
+    row = _subscriber(session, chat_id)
+    if row is None:
+        return False
+    result = session.execute(
+        delete(Subscription).where(
+            Subscription.subscriber_id == row.id,
+            Subscription.kind == kind,
+            Subscription.value == value,
+        )
+    )
+    return bool(result.rowcount)
+
+
+def following(session: Session, chat_id: int) -> list[tuple[str, str]]:
+    """(kind, value) a chat follows: topics, then entities, then queries, each oldest first."""
+    row = _subscriber(session, chat_id)
+    if row is None or not row.active:
+        return []
+    order = case((Subscription.kind == "topic", 0), (Subscription.kind == "entity", 1), else_=2)
+    query = (
+        select(Subscription.kind, Subscription.value)
+        .where(Subscription.subscriber_id == row.id)
+        .order_by(order, Subscription.id)
+    )
+    return [(kind, value) for kind, value in session.execute(query)]
+
+
+def language(session: Session, chat_id: int) -> str | None:
+    """The language a chat chose (or was given at /start); None for an unknown chat."""
+    row = _subscriber(session, chat_id)
+    return row.language if row is not None else None
+
+
+def set_language(session: Session, chat_id: int, lang: str) -> bool:
+    """Set the language of a known chat; False if we do not know it (nothing is stored)."""
+    row = _subscriber(session, chat_id)
+    if row is None:
+        return False
+    row.language = lang
+    return True
+
+
+def forget(session: Session, chat_id: int) -> bool:
+    """Delete everything we hold about a chat (/stop): subscriptions, ledger, the chat itself."""
+    row = _subscriber(session, chat_id)
+    if row is None:
+        return False
+    session.execute(delete(Delivery).where(Delivery.subscriber_id == row.id))
+    session.execute(delete(Subscription).where(Subscription.subscriber_id == row.id))
+    session.delete(row)
+    return True
+
+
+def active_chats(session: Session) -> list[int]:
+    """Every chat that receives messages now."""
+    return list(
+        session.scalars(
+            select(Subscriber.chat_id).where(Subscriber.active.is_(True)).order_by(Subscriber.id)
+        )
+    )

@@ -338,6 +338,35 @@ def edit_message_text(state: TelegramState, p: Params) -> JSON:
         return state.message_json(msg)
 
 
+@_method("editMessageReplyMarkup")
+def edit_message_reply_markup(state: TelegramState, p: Params) -> JSON:
+    """Replace only the inline keyboard of one of the bot's messages (text unchanged)."""
+    if "inline_message_id" in p:
+        raise ApiError(400, "Bad Request: message to edit not found")  # not simulated
+    chat_id = _chat_id(state, p)
+    state.ensure_can_post(chat_id)
+    message_id = p.integer("message_id")
+    if message_id is None:
+        raise ApiError(400, "Bad Request: message identifier is not specified")
+    with state.cond:
+        msg = state.messages.get((chat_id, message_id))
+        if msg is None:
+            raise ApiError(400, "Bad Request: message to edit not found")
+        if not msg.from_bot:
+            raise ApiError(400, "Bad Request: message can't be edited")
+        markup = _reply_markup(p)
+        if markup == msg.reply_markup:
+            raise ApiError(
+                400,
+                "Bad Request: message is not modified: specified new message "
+                "content and reply markup are exactly the same as a current content "
+                "and reply markup of the old message",
+            )
+        msg.reply_markup = markup
+        msg.edit_date = int(time.time())
+        return state.message_json(msg)
+
+
 @_method("answerCallbackQuery")
 def answer_callback_query(state: TelegramState, p: Params) -> bool:
     query_id = p.text("callback_query_id") or ""

@@ -1,0 +1,29 @@
+"""Reading what was found: /latest."""
+
+from __future__ import annotations
+
+from html import escape
+
+from bot.request import Deps, Request
+from storage import archive
+
+
+async def latest(deps: Deps, request: Request) -> None:
+    """The latest matched stories, as linked titles with source and date."""
+    limit = deps.settings.latest_max
+    argument = request.argument.strip()
+    if argument and not (argument.isdigit() and 1 <= int(argument) <= limit):
+        await request.reply("latest_usage", limit=limit)
+        return
+    count = int(argument) if argument else 5
+    with deps.db.session() as session:
+        stories = archive.latest_matched(session, count)
+    if not stories:
+        await request.reply("latest_empty")
+        return
+    lines = [
+        f'{n}. <a href="{escape(s.url, quote=True)}">{escape(s.title[:200], quote=False)}</a>'
+        f" · {escape(s.source_key, quote=False)} · {s.published_at:%Y-%m-%d}"
+        for n, s in enumerate(stories, 1)
+    ]
+    await request.reply_html("\n".join(lines))

@@ -1,0 +1,278 @@
+"""Commands that change what a chat follows: /start /stop /topics /follow /watch /list /lang."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.request import Deps, Request
+from bot.texts import text
+from crawler.fold import fold
+from crawler.matcher import Matcher
+from crawler.rules import Rule, RuleError
+from crawler.types import Story
+from crawler.watchlist import Entity, Watchlist
+from storage import archive, subscribers
+
+log = logging.getLogger(__name__)
+
+TOPIC_BUTTON = "topic:"
+
+
+def find_entity(watchlist: Watchlist, name: str) -> Entity | None:
+    """An entity by key or any of its names, in any case, simplified or traditional."""
+    wanted = fold(name).strip()
+    if not wanted:
+        return None
+    for entity in watchlist.entities:
+        if entity.key.startswith("blocker-"):
+            continue
+        names = (entity.key, entity.name_en, entity.name_zh, *entity.aliases, *entity.acronyms)
+        if any(fold(n).strip() == wanted for n in names):
+            return entity
+    return None
+
+
+def entity_label(entity: Entity, lang: str) -> str:
+    return entity.name_zh if lang == "zh" else entity.name_en
+
+
+def _topic_label(deps: Deps, key: str, lang: str) -> str:
+    topic = next((t for t in deps.watchlist.topics if t.key == key), None)
+    if topic is None:
+        return key
+    return topic.name_zh if lang == "zh" else topic.name_en
+
+
+def _add(deps: Deps, request: Request, kind: str, value: str) -> bool:
+    """Follow something in this chat, creating the chat's record if needed."""
+    chat = request.chat
+    with deps.db.session() as session:
+        return subscribers.add(
+            session,
+            chat.id,
+            kind,
+            value,
+            chat_type=chat.type,
+            title=chat.title or chat.username,
+            language=request.lang,
+        )
+
+
+async def start(deps: Deps, request: Request) -> None:
+    """Subscribe this chat to the default topic."""
+    topic = deps.settings.default_topic
+    with deps.db.session() as session:
+        added = subscribers.subscribe(
+            session,
+            request.chat.id,
+            topic=topic,
+            chat_type=request.chat.type,
+            title=request.chat.title or request.chat.username,
+            language=request.lang,
+        )
+    log.info("chat %d subscribed (new=%s)", request.chat.id, added)
+    if added:
+        await request.reply("welcome", topic=_topic_label(deps, topic, request.lang))
+    else:
+        await request.reply("already")
+
+
+async def stop(deps: Deps, request: Request) -> None:
+    """Unsubscribe and delete everything about this chat."""
+    with deps.db.session() as session:
+        was = subscribers.forget(session, request.chat.id)
+    log.info("chat %d stopped and forgotten (was known=%s)", request.chat.id, was)
+    await request.reply("stopped" if was else "not_subscribed")
+
+
+def topics_keyboard(deps: Deps, followed: set[str], lang: str) -> InlineKeyboardMarkup:
+    rows = [
+        [
+            InlineKeyboardButton(
+                ("✅ " if topic.key in followed else "◻️ ") + _topic_label(deps, topic.key, lang),
+                callback_data=TOPIC_BUTTON + topic.key,
+            )
+        ]
+        for topic in deps.watchlist.topics
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+def followed_topics(deps: Deps, chat_id: int) -> set[str]:
+    with deps.db.session() as session:
+        return {v for k, v in subscribers.following(session, chat_id) if k == "topic"}
+
+
+async def topics(deps: Deps, request: Request) -> None:
+    """An inline keyboard; each button toggles one topic."""
+    if not deps.watchlist.topics:
+        await request.reply("no_topics")
+        return
+    followed = followed_topics(deps, request.chat.id)
+    await request.reply("topics", markup=topics_keyboard(deps, followed, request.lang))
+
+
+def toggle_topic(deps: Deps, request: Request, key: str) -> bool | None:
+    """Follow or unfollow a topic; True = now following, None = no such topic."""
+    if key not in {t.key for t in deps.watchlist.topics}:
+        return None
+    with deps.db.session() as session:
+        if subscribers.remove(session, request.chat.id, "topic", key):
+            return False
+    _add(deps, request, "topic", key)
+    return True
+
+
+async def follow(deps: Deps, request: Request) -> None:
+    """/follow Alipay, /follow 支付宝, /follow alipay: all the same entity."""
+    if not request.argument:
+        await request.reply("follow_usage")
+        return
+    entity = find_entity(deps.watchlist, request.argument)
+    if entity is None:
+        await request.reply("unknown_entity", name=request.argument[:100])
+        return
+    name = entity_label(entity, request.lang)
+    added = _add(deps, request, "entity", entity.key)
+    await request.reply("followed" if added else "already_following", name=name)
+
+
+async def unfollow(deps: Deps, request: Request) -> None:
+    if not request.argument:
+        await request.reply("unfollow_usage")
+        return
+    entity = find_entity(deps.watchlist, request.argument)
+    if entity is None:
+        await request.reply("unknown_entity", name=request.argument[:100])
+        return
+    with deps.db.session() as session:
+        removed = subscribers.remove(session, request.chat.id, "entity", entity.key)
+    name = entity_label(entity, request.lang)
+    await request.reply("unfollowed" if removed else "not_following", name=name)
+
+
+def compile_query(deps: Deps, query: str) -> Rule:
+    """A subscriber's query in the filter's syntax; RuleError says where it is wrong."""
+    return deps.matcher().compile(
+        query, bare_words_are_phrases=True, max_length=deps.settings.max_query_length
+    )
+
+
+def dry_run(deps: Deps, rule: Rule) -> int:
+    """How many stories of the last days the query would have matched."""
+    current = deps.matcher()
+    matcher = current
+    if not rule.phrases <= current.phrases:
+        matcher = Matcher(deps.watchlist, phrases=rule.phrases)
+    since = datetime.now(UTC) - deps.settings.dry_run_window
+    with deps.db.session() as session:
+        stored = archive.since(session, since)
+    count = 0
+    for item in stored:
+        story = Story(
+            source_key=item.source_key,
+            url=item.url,
+            canonical_url=item.url,
+            title=item.title,
+            summary=item.summary,
+            body=item.body,
+            lang=item.lang,
+            published_at=item.published_at,
+            fingerprint="",
+        )
+        count += matcher.matches(rule, story)
+    return count
+
+
+async def watch(deps: Deps, request: Request) -> None:
+    """Validate a query, store it, and say how often it would have matched lately."""
+    query = " ".join(request.argument.split())
+    if not query:
+        await request.reply("watch_usage")
+        return
+    limit = deps.settings.max_query_length
+    if len(query) > limit:
+        await request.reply("watch_too_long", length=len(query), limit=limit)
+        return
+    try:
+        rule = compile_query(deps, query)
+    except RuleError as exc:
+        position = min(exc.position, len(query))
+        await request.reply(
+            "watch_error",
+            position=position + 1,
+            error=exc.message,
+            query=query,
+            marker=" " * position + "^",
+        )
+        return
+    with deps.db.session() as session:
+        mine = [v for k, v in subscribers.following(session, request.chat.id) if k == "query"]
+    if query in mine:
+        await request.reply("already_watching")
+        return
+    if len(mine) >= deps.settings.max_watches:
+        await request.reply("watch_limit", limit=deps.settings.max_watches)
+        return
+    _add(deps, request, "query", query)
+    count = await asyncio.to_thread(dry_run, deps, rule)
+    await request.reply("watching", query=query, count=count)
+
+
+async def unwatch(deps: Deps, request: Request) -> None:
+    """/unwatch N removes query N as numbered in /list."""
+    with deps.db.session() as session:
+        mine = [v for k, v in subscribers.following(session, request.chat.id) if k == "query"]
+    try:
+        number = int(request.argument)
+    except ValueError:
+        number = 0
+    if not 1 <= number <= len(mine):
+        await request.reply("unwatch_usage")
+        return
+    query = mine[number - 1]
+    with deps.db.session() as session:
+        subscribers.remove(session, request.chat.id, "query", query)
+    await request.reply("unwatched", query=query)
+
+
+async def show_list(deps: Deps, request: Request) -> None:
+    """Everything this chat follows; queries numbered for /unwatch."""
+    with deps.db.session() as session:
+        items = subscribers.following(session, request.chat.id)
+    if not items:
+        await request.reply("list_empty")
+        return
+    lang = request.lang
+    lines: list[str] = []
+    topic_keys = [v for k, v in items if k == "topic"]
+    entity_keys = [v for k, v in items if k == "entity"]
+    queries = [v for k, v in items if k == "query"]
+    if topic_keys:
+        lines.append(text("list_topics", lang))
+        lines += [f"• {_topic_label(deps, key, lang)}" for key in topic_keys]
+    if entity_keys:
+        lines.append(text("list_entities", lang))
+        for key in entity_keys:
+            entity = deps.watchlist.entity(key)
+            lines.append(f"• {entity_label(entity, lang) if entity else key}")
+    if queries:
+        lines.append(text("list_queries", lang))
+        lines += [f"{n}. {query}" for n, query in enumerate(queries, 1)]
+    await request.message.reply_text("\n".join(lines))
+
+
+async def set_lang(deps: Deps, request: Request) -> None:
+    lang = request.argument.strip().lower()
+    if lang not in ("en", "zh"):
+        await request.reply("lang_usage")
+        return
+    with deps.db.session() as session:
+        if not subscribers.set_language(session, request.chat.id, lang):
+            subscribers.ensure(session, request.chat.id, chat_type=request.chat.type, language=lang)
+    request.lang = lang
+    await request.reply("lang_set")

@@ -1,0 +1,51 @@
+"""Reading stored stories back: the latest matches, and recent stories to test a query on."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Text, cast, select
+from sqlalchemy.orm import Session
+
+from storage.models import MatchRow, Source, StoryRow
+from storage.records import StoredStory
+
+
+def _record(story: StoryRow, source_key: str, entities: list[str] | None) -> StoredStory:
+    return StoredStory(
+        story_id=story.id,
+        url=story.url,
+        title=story.title,
+        summary=story.summary,
+        body=story.body,
+        lang=story.lang,
+        source_key=source_key,
+        published_at=story.published_at,
+        entities=tuple(entities or ()),
+    )
+
+
+def latest_matched(session: Session, limit: int) -> list[StoredStory]:
+    """The newest stories that matched a topic, newest first."""
+    query = (
+        select(StoryRow, Source.key, MatchRow.entities)
+        .join(MatchRow, MatchRow.story_id == StoryRow.id)
+        .join(Source, Source.id == StoryRow.source_id)
+        .where(cast(MatchRow.topics, Text) != "[]")
+        .order_by(StoryRow.published_at.desc(), StoryRow.id.desc())
+        .limit(limit)
+    )
+    return [_record(story, key, entities) for story, key, entities in session.execute(query)]
+
+
+def since(session: Session, when: datetime, limit: int = 20_000) -> list[StoredStory]:
+    """Stories fetched since `when`, newest first (a /watch dry run tests a query on them)."""
+    query = (
+        select(StoryRow, Source.key, MatchRow.entities)
+        .join(Source, Source.id == StoryRow.source_id)
+        .outerjoin(MatchRow, MatchRow.story_id == StoryRow.id)
+        .where(StoryRow.fetched_at >= when)
+        .order_by(StoryRow.published_at.desc(), StoryRow.id.desc())
+        .limit(limit)
+    )
+    return [_record(story, key, entities) for story, key, entities in session.execute(query)]
