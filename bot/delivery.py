@@ -38,6 +38,7 @@ from telegram.error import (
 )
 
 from bot.formatting import format_alert
+from bot.hold import hold_until
 from bot.pacing import Limits, Pacer
 from bot.splitting import split_html, to_plain_text
 from storage import outbox, subscribers
@@ -75,6 +76,7 @@ class DeliveryReport:
     skipped: int = 0
     rate_limited: int = 0
     deferred: int = 0
+    held: int = 0  # muted or in quiet hours: handed back until then
     migrated: int = 0
     plain_text_fallbacks: int = 0
 
@@ -168,6 +170,12 @@ class DeliveryWorker:
     ) -> None:
         """Start a send for each claimed row as the limits allow; hand back what must wait."""
         for index, alert in enumerate(alerts):
+            held = hold_until(self.clock(), alert.timezone, alert.muted_until, alert.quiet)
+            if held is not None:  # muted or quiet hours: the alert waits for its reader
+                with self.db.session() as session:
+                    outbox.defer(session, alert.delivery_id, held)
+                report.held += 1
+                continue
             chat_wait = self.pacer.chat_wait(alert.chat_id, alert.chat_type)
             pause = self.pacer.paused_for()
             if chat_wait > 0 or pause > 1.0:

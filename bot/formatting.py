@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from html import escape
 
+from bot.hold import zone
 from crawler.snippets import make_snippet
 from storage.records import Alert
 
@@ -14,6 +15,17 @@ TELEGRAM_LIMIT = 4096
 TITLE_LIMIT = 300
 MAX_TAGS = 12
 _HASHTAG_JUNK = re.compile(r"[^\w]+", re.UNICODE)
+
+
+def utc_offset(moment: datetime) -> str:
+    """'UTC', 'UTC+8', 'UTC+5:30': unambiguous where zone abbreviations are not (CST)."""
+    offset = moment.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    if not minutes:
+        return "UTC"
+    sign, minutes = ("+" if minutes > 0 else "-"), abs(minutes)
+    hours, rest = divmod(minutes, 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 def hashtag(label: str) -> str:
@@ -46,8 +58,8 @@ def format_alert(alert: Alert, labels: Mapping[str, str]) -> str:
     if alert.notice is not None:  # already HTML; the sender splits what is too long
         return alert.notice
     title = escape(_cap(alert.title or alert.story_url, TITLE_LIMIT), quote=False)
-    published = alert.published_at or datetime.now(UTC)
-    when = published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    published = (alert.published_at or datetime.now(UTC)).astimezone(zone(alert.timezone))
+    when = published.strftime("%Y-%m-%d %H:%M ") + utc_offset(published)
     lines = [
         f'<b><a href="{escape(alert.story_url, quote=True)}">{title}</a></b>',
         f"{escape(alert.source_key, quote=False)} · {when}",

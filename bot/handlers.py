@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import operators, reading, subscriptions
+from bot import operators, preferences, reading, subscriptions
 from bot.guard import CommandGuard, may_change
 from bot.request import Deps, Request
 from bot.texts import COMMANDS, language_of, text
@@ -44,6 +44,10 @@ USER_COMMANDS: dict[str, tuple[Command, bool]] = {
     "list": (subscriptions.show_list, False),
     "lang": (subscriptions.set_lang, True),
     "latest": (reading.latest, False),
+    "mute": (preferences.mute, True),
+    "unmute": (preferences.unmute, True),
+    "quiet": (preferences.quiet, True),
+    "tz": (preferences.set_timezone, True),
 }
 OPERATOR_COMMANDS: dict[str, Command] = {
     "stats": operators.stats,

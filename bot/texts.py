@@ -40,6 +40,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "/unwatch N - remove query N from /list\n"
             "/list - everything this chat follows\n"
             "/latest [N] - the latest matched stories\n"
+            "/mute 2h, /unmute - hold alerts for a while\n"
+            "/quiet 23:00-07:00 - hold alerts at night; /tz Asia/Shanghai - your time zone\n"
             "/lang en|zh - language of the bot's replies\n"
             "/stop - unsubscribe and delete this chat's data"
         ),
@@ -52,6 +54,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "/unwatch 编号 - 删除 /list 中的第 N 条查询\n"
             "/list - 本聊天关注的全部内容\n"
             "/latest [N] - 最新匹配的新闻\n"
+            "/mute 2h、/unmute - 暂时保留提醒\n"
+            "/quiet 23:00-07:00 - 夜间保留提醒；/tz Asia/Shanghai - 你的时区\n"
             "/lang en|zh - 机器人回复的语言\n"
             "/stop - 取消订阅并删除本聊天的数据"
         ),
@@ -137,6 +141,36 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Usage: /latest or /latest N (N up to {limit})",
         "zh": "用法：/latest 或 /latest N（N 最多 {limit}）",
     },
+    "mute_usage": {
+        "en": "Usage: /mute 30m, /mute 2h or /mute 1d (up to 30d). /unmute ends it.",
+        "zh": "用法：/mute 30m、/mute 2h 或 /mute 1d（最长 30d）。/unmute 取消。",
+    },
+    "muted": {
+        "en": "Muted until {until}. Alerts are held and arrive when the mute ends. /unmute",
+        "zh": "已静音至 {until}。期间的提醒会保留，静音结束后送达。/unmute 取消",
+    },
+    "unmuted": {"en": "Unmuted.", "zh": "已取消静音。"},
+    "quiet_usage": {
+        "en": "Usage: /quiet 23:00-07:00 (in your /tz), or /quiet off",
+        "zh": "用法：/quiet 23:00-07:00（按你的 /tz 时区），或 /quiet off",
+    },
+    "quiet_set": {
+        "en": "Quiet hours {start}-{end} ({tz}): alerts are held until {end}.",
+        "zh": "免打扰时段 {start}-{end}（{tz}）：期间的提醒会在 {end} 送达。",
+    },
+    "quiet_off": {"en": "Quiet hours off.", "zh": "已关闭免打扰时段。"},
+    "tz_usage": {
+        "en": "Usage: /tz Asia/Shanghai (an IANA time zone name)",
+        "zh": "用法：/tz Asia/Shanghai（IANA 时区名）",
+    },
+    "tz_unknown": {
+        "en": "I don't know the time zone “{name}”. Try Asia/Shanghai, Asia/Hong_Kong, UTC.",
+        "zh": "不认识时区“{name}”。试试 Asia/Shanghai、Asia/Hong_Kong、UTC。",
+    },
+    "tz_set": {
+        "en": "Time zone set to {name} (it is {now} there).",
+        "zh": "时区已设为 {name}（当地时间 {now}）。",
+    },
     "stats": {
         "en": (
             "Chats: {active} active, {inactive} inactive\n"
@@ -175,6 +209,10 @@ _USER = [
     ("unwatch", "Remove a query", "删除查询"),
     ("list", "What this chat follows", "本聊天的关注"),
     ("latest", "Latest matched stories", "最新匹配新闻"),
+    ("mute", "Hold alerts for a while", "暂时静音"),
+    ("unmute", "End the mute", "取消静音"),
+    ("quiet", "Quiet hours", "免打扰时段"),
+    ("tz", "Your time zone", "你的时区"),
     ("lang", "Reply language (en/zh)", "回复语言 (en/zh)"),
     ("help", "List commands", "命令列表"),
     ("stop", "Unsubscribe and delete data", "取消订阅并删除数据"),

@@ -145,6 +145,11 @@ class Subscriber(Base):
     # Consecutive sends that failed with an error that may mean the chat is gone
     # ("chat not found", an unfamiliar 403); reset by a successful send.
     failures: Mapped[int] = mapped_column(Integer, default=0)
+    # Preferences set with /tz, /mute and /quiet (minutes after midnight, local time).
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    muted_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    quiet_start: Mapped[int | None] = mapped_column(Integer)
+    quiet_end: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -82,6 +82,13 @@ def claim_due(
             "subscriber_id": subscriber.id,
             "chat_failures": subscriber.failures,
             "parts_sent": delivery.parts_sent,
+            "timezone": subscriber.timezone,
+            "muted_until": subscriber.muted_until,
+            "quiet": (
+                (subscriber.quiet_start, subscriber.quiet_end)
+                if subscriber.quiet_start is not None and subscriber.quiet_end is not None
+                else None
+            ),
         }
         if story is None:
             alerts.append(Alert(**chat, notice=notice or ""))

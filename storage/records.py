@@ -38,6 +38,9 @@ class Alert:
     subscriber_id: int = 0
     chat_failures: int = 0  # consecutive failures of this chat before this send
     parts_sent: int = 0  # parts of a split message already delivered
+    timezone: str = "UTC"
+    muted_until: datetime | None = None
+    quiet: tuple[int, int] | None = None  # local minutes after midnight: start, end
     story_url: str = ""
     title: str = ""
     summary: str = ""

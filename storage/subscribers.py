@@ -231,3 +231,22 @@ def active_chats(session: Session) -> list[int]:
             select(Subscriber.chat_id).where(Subscriber.active.is_(True)).order_by(Subscriber.id)
         )
     )
+
+
+def set_preferences(session: Session, chat_id: int, **values: object) -> bool:
+    """Set timezone, muted_until, quiet_start/quiet_end of a known chat; False if unknown."""
+    allowed = {"timezone", "muted_until", "quiet_start", "quiet_end"}
+    if not set(values) <= allowed:
+        raise ValueError(f"not a preference: {sorted(set(values) - allowed)}")
+    row = _subscriber(session, chat_id)
+    if row is None:
+        return False
+    for name, value in values.items():
+        setattr(row, name, value)
+    return True
+
+
+def preferences(session: Session, chat_id: int) -> tuple[str, int | None, int | None] | None:
+    """(timezone, quiet_start, quiet_end) of a chat; None if unknown."""
+    row = _subscriber(session, chat_id)
+    return None if row is None else (row.timezone, row.quiet_start, row.quiet_end)

@@ -228,3 +228,23 @@ def test_unknown_commands_and_free_text_get_a_hint(talk: Conversation) -> None:
     assert talk.one(ANN, "/frobnicate").startswith("I don't know that command")
     assert talk.one(ANN, "hello?").startswith("I don't know that command")
     assert talk.one(LI, "/frobnicate") == "未知命令。/help 查看可用命令。"
+
+
+def test_mute_quiet_and_tz_are_validated_and_stored(talk: Conversation, db: Database) -> None:
+    assert talk.one(ANN, "/mute 2h").startswith("You were not subscribed")  # nothing stored
+    talk.say(ANN, "/start")
+    assert talk.one(ANN, "/tz Mars/Olympus").startswith("I don't know the time zone")
+    assert talk.one(ANN, "/tz Asia/Shanghai").startswith("Time zone set to Asia/Shanghai")
+    assert talk.one(ANN, "/quiet 25:00-07:00").startswith("Usage: /quiet")
+    assert talk.one(ANN, "/quiet 23:00-07:00") == (
+        "Quiet hours 23:00-07:00 (Asia/Shanghai): alerts are held until 07:00."
+    )
+    with db.session() as session:
+        assert subscribers.preferences(session, ANN) == ("Asia/Shanghai", 23 * 60, 7 * 60)
+    assert talk.one(ANN, "/mute forever").startswith("Usage: /mute")
+    assert talk.one(ANN, "/mute 31d").startswith("Usage: /mute")
+    assert talk.one(ANN, "/mute 2h").startswith("Muted until")
+    assert talk.one(ANN, "/unmute") == "Unmuted."
+    assert talk.one(ANN, "/quiet off") == "Quiet hours off."
+    with db.session() as session:
+        assert subscribers.preferences(session, ANN) == ("Asia/Shanghai", None, None)

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from telegram import Bot
@@ -328,3 +329,50 @@ def test_counters_survive_in_the_database(db: Database, standin: BotApiStandIn) 
     with db.session() as session:
         counts = outbox.counts(session)
     assert (counts.sent, counts.skipped, counts.failed, counts.retries) == (1, 1, 1, 1)
+
+
+# -- mute and quiet hours ------------------------------------------------------------------------
+
+
+def drain_at(db: Database, standin: BotApiStandIn, when: datetime) -> DeliveryReport:
+    async def go() -> DeliveryReport:
+        async with Bot(TOKEN, base_url=standin.base_url) as bot:
+            worker = DeliveryWorker(db, bot, LABELS, replace(FAST, linger=0.1), clock=lambda: when)
+            return await worker.drain()
+
+    return asyncio.run(go())
+
+
+def test_quiet_hours_hold_alerts_then_send_them_in_the_chats_time(
+    db: Database, standin: BotApiStandIn
+) -> None:
+    standin.add_user(1, "sleeper")
+    queue_story(db, [1])
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    shanghai = now.astimezone(ZoneInfo("Asia/Shanghai"))
+    start = (shanghai.hour * 60 + shanghai.minute - 60) % 1440  # started an hour ago there
+    with db.session() as session:
+        subscribers.set_preferences(
+            session, 1, timezone="Asia/Shanghai", quiet_start=start, quiet_end=(start + 180) % 1440
+        )
+    report = drain_at(db, standin, now)
+    assert (report.held, report.sent) == (1, 0) and standin.sent_messages(1) == []
+    assert drain_at(db, standin, now + timedelta(hours=1)).sent == 0  # still quiet there
+    assert drain_at(db, standin, now + timedelta(hours=2, minutes=1)).sent == 1
+    (message,) = standin.sent_messages(1)
+    assert "UTC+8" in message.plain_text  # the time is shown in the chat's zone
+
+
+def test_a_muted_chat_gets_its_alerts_when_the_mute_ends(
+    db: Database, standin: BotApiStandIn
+) -> None:
+    standin.add_user(1, "busy")
+    standin.add_user(2, "free")
+    queue_story(db, [1, 2])
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    with db.session() as session:
+        subscribers.set_preferences(session, 1, muted_until=now + timedelta(minutes=30))
+    report = drain_at(db, standin, now)
+    assert (report.sent, report.held) == (1, 1)  # the other chat is not held up
+    assert drain_at(db, standin, now + timedelta(minutes=31)).sent == 1
+    assert len(standin.sent_messages(1)) == 1

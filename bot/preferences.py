@@ -1,0 +1,105 @@
+"""When a chat wants alerts: /mute /unmute /quiet /tz. Held alerts wait, they are not dropped."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.hold import zone
+from bot.request import Deps, Request
+from storage import subscribers
+
+_MUTE = re.compile(r"^(\d{1,3})\s*([mhd])$")
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
+MAX_MUTE = timedelta(days=30)
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def parse_mute(value: str) -> timedelta | None:
+    """'30m', '2h', '1d' (up to 30 days) -> a duration; anything else -> None."""
+    match = _MUTE.match(value.strip().lower())
+    if match is None:
+        return None
+    length = timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
+    return length if timedelta(0) < length <= MAX_MUTE else None
+
+
+def parse_clock(value: str) -> int | None:
+    """'23:00' -> minutes after midnight."""
+    match = _CLOCK.match(value.strip())
+    return None if match is None else int(match.group(1)) * 60 + int(match.group(2))
+
+
+def clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _set(deps: Deps, request: Request, **values: object) -> bool:
+    with deps.db.session() as session:
+        return subscribers.set_preferences(session, request.chat.id, **values)
+
+
+async def mute(deps: Deps, request: Request) -> None:
+    length = parse_mute(request.argument)
+    if length is None:
+        await request.reply("mute_usage")
+        return
+    until = datetime.now(UTC) + length
+    if not _set(deps, request, muted_until=until):
+        await request.reply("not_subscribed")
+        return
+    with deps.db.session() as session:
+        prefs = subscribers.preferences(session, request.chat.id)
+    tz = prefs[0] if prefs else "UTC"
+    local = until.astimezone(zone(tz))
+    await request.reply("muted", until=f"{local:%Y-%m-%d %H:%M} ({tz})")
+
+
+async def unmute(deps: Deps, request: Request) -> None:
+    if not _set(deps, request, muted_until=None):
+        await request.reply("not_subscribed")
+        return
+    await request.reply("unmuted")
+
+
+async def quiet(deps: Deps, request: Request) -> None:
+    """/quiet 23:00-07:00 (in the chat's /tz), or /quiet off."""
+    argument = request.argument.strip().lower()
+    if argument == "off":
+        if not _set(deps, request, quiet_start=None, quiet_end=None):
+            await request.reply("not_subscribed")
+            return
+        await request.reply("quiet_off")
+        return
+    start, _, end = argument.partition("-")
+    first, last = parse_clock(start), parse_clock(end)
+    if first is None or last is None or first == last:
+        await request.reply("quiet_usage")
+        return
+    if not _set(deps, request, quiet_start=first, quiet_end=last):
+        await request.reply("not_subscribed")
+        return
+    with deps.db.session() as session:
+        prefs = subscribers.preferences(session, request.chat.id)
+    await request.reply(
+        "quiet_set", start=clock(first), end=clock(last), tz=prefs[0] if prefs else "UTC"
+    )
+
+
+async def set_timezone(deps: Deps, request: Request) -> None:
+    """/tz Asia/Shanghai: an IANA zone name; quiet hours and alert times follow it."""
+    name = request.argument.strip()
+    if not name:
+        await request.reply("tz_usage")
+        return
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        await request.reply("tz_unknown", name=name[:64])
+        return
+    if not _set(deps, request, timezone=name):
+        await request.reply("not_subscribed")
+        return
+    now = datetime.now(UTC).astimezone(ZoneInfo(name))
+    await request.reply("tz_set", name=name, now=f"{now:%H:%M}")
