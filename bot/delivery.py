@@ -37,6 +37,7 @@ from telegram.error import (
     TelegramError,
 )
 
+from bot.digest import format_digest, last_boundary, next_boundary
 from bot.formatting import format_alert
 from bot.hold import hold_until
 from bot.pacing import Limits, Pacer
@@ -176,6 +177,15 @@ class DeliveryWorker:
                     outbox.defer(session, alert.delivery_id, held)
                 report.held += 1
                 continue
+            if alert.digest != "off" and alert.created_at is not None:
+                slot = next_boundary(
+                    alert.created_at, alert.digest, alert.digest_at, alert.timezone
+                )
+                if slot > self.clock():  # collected for the chat's next digest
+                    with self.db.session() as session:
+                        outbox.defer(session, alert.delivery_id, slot)
+                    report.held += 1
+                    continue
             chat_wait = self.pacer.chat_wait(alert.chat_id, alert.chat_type)
             pause = self.pacer.paused_for()
             if chat_wait > 0 or pause > 1.0:
@@ -200,14 +210,31 @@ class DeliveryWorker:
 
             task.add_done_callback(finished)
 
-    def _parts(self, alert: Alert) -> list[str]:
+    def _compose(self, alert: Alert) -> tuple[list[str], list[Alert]]:
+        """The message parts for a row; for a digest chat, with the rows it collects."""
         labels = self.labels.get(alert.language) or self.labels.get("en", {})
-        return split_html(format_alert(alert, labels))
+        if alert.digest == "off":
+            return split_html(format_alert(alert, labels)), []
+        now = self.clock()
+        cutoff = last_boundary(now, alert.digest, alert.digest_at, alert.timezone)
+        with self.db.session() as session:
+            batch = outbox.claim_chat(
+                session,
+                alert.subscriber_id,
+                now,
+                lease=self.settings.lease,
+                created_before=cutoff,
+                exclude=(alert.delivery_id,),
+            )
+        html = format_digest([alert, *batch], labels, alert.language, alert.timezone)
+        return split_html(html), batch
 
     async def _deliver(self, alert: Alert, report: DeliveryReport) -> None:
         """Send one row (all its parts) and record the outcome; never raises."""
+        batch: list[Alert] = []
+        delivered = False
         try:
-            parts = self._parts(alert)
+            parts, batch = self._compose(alert)
             first_id: int | None = None
             for index in range(alert.parts_sent, len(parts)):
                 # Taken right before the request, so the time we count is close to the time
@@ -221,7 +248,11 @@ class DeliveryWorker:
                         outbox.mark_part_sent(session, alert.delivery_id, index + 1, first_id)
             with self.db.session() as session:
                 outbox.mark_sent(session, alert, first_id, self.clock(), len(parts))
-            report.sent += 1
+                outbox.mark_batch_sent(
+                    session, [row.delivery_id for row in batch], first_id, self.clock()
+                )
+            delivered = True
+            report.sent += 1 + len(batch)
         except RetryAfter as exc:
             pause = _seconds(exc.retry_after) + self.settings.pause_margin
             self.pacer.pause(pause)
@@ -257,6 +288,10 @@ class DeliveryWorker:
                 "unexpected error delivering %d to chat %d", alert.delivery_id, alert.chat_id
             )
             self._retry(alert, f"{type(exc).__name__}: {exc}", report)
+        finally:
+            if batch and not delivered:  # the digest waits for its head row's retry
+                with self.db.session() as session:
+                    outbox.release(session, [row.delivery_id for row in batch])
 
     async def _send_part(self, alert: Alert, text: str, report: DeliveryReport) -> Message:
         """Send HTML; if Telegram cannot parse it, send what the reader would see, as plain text."""

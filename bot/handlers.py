@@ -48,6 +48,7 @@ USER_COMMANDS: dict[str, tuple[Command, bool]] = {
     "unmute": (preferences.unmute, True),
     "quiet": (preferences.quiet, True),
     "tz": (preferences.set_timezone, True),
+    "digest": (preferences.digest, True),
 }
 OPERATOR_COMMANDS: dict[str, Command] = {
     "stats": operators.stats,

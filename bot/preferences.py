@@ -103,3 +103,24 @@ async def set_timezone(deps: Deps, request: Request) -> None:
         return
     now = datetime.now(UTC).astimezone(ZoneInfo(name))
     await request.reply("tz_set", name=name, now=f"{now:%H:%M}")
+
+
+async def digest(deps: Deps, request: Request) -> None:
+    """/digest off | hourly | daily HH:MM."""
+    mode, _, at = request.argument.strip().lower().partition(" ")
+    if mode in ("off", "hourly") and not at.strip():
+        if not _set(deps, request, digest=mode, digest_at=None):
+            await request.reply("not_subscribed")
+            return
+        await request.reply(f"digest_{mode}")
+        return
+    minutes = parse_clock(at) if mode == "daily" else None
+    if minutes is None:
+        await request.reply("digest_usage")
+        return
+    if not _set(deps, request, digest="daily", digest_at=minutes):
+        await request.reply("not_subscribed")
+        return
+    with deps.db.session() as session:
+        prefs = subscribers.preferences(session, request.chat.id)
+    await request.reply("digest_daily", at=clock(minutes), tz=prefs[0] if prefs else "UTC")

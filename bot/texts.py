@@ -42,6 +42,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "/latest [N] - the latest matched stories\n"
             "/mute 2h, /unmute - hold alerts for a while\n"
             "/quiet 23:00-07:00 - hold alerts at night; /tz Asia/Shanghai - your time zone\n"
+            "/digest off|hourly|daily 08:00 - one message instead of many\n"
             "/lang en|zh - language of the bot's replies\n"
             "/stop - unsubscribe and delete this chat's data"
         ),
@@ -56,6 +57,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "/latest [N] - 最新匹配的新闻\n"
             "/mute 2h、/unmute - 暂时保留提醒\n"
             "/quiet 23:00-07:00 - 夜间保留提醒；/tz Asia/Shanghai - 你的时区\n"
+            "/digest off|hourly|daily 08:00 - 汇总为一条消息\n"
             "/lang en|zh - 机器人回复的语言\n"
             "/stop - 取消订阅并删除本聊天的数据"
         ),
@@ -171,6 +173,23 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Time zone set to {name} (it is {now} there).",
         "zh": "时区已设为 {name}（当地时间 {now}）。",
     },
+    "digest_header": {"en": "Digest: {count} new", "zh": "摘要：{count} 条新消息"},
+    "digest_usage": {
+        "en": "Usage: /digest off, /digest hourly, or /digest daily 08:00 (in your /tz)",
+        "zh": "用法：/digest off、/digest hourly 或 /digest daily 08:00（按你的 /tz 时区）",
+    },
+    "digest_off": {
+        "en": "Digest off: each alert is sent as it comes.",
+        "zh": "已关闭摘要：每条提醒即时发送。",
+    },
+    "digest_hourly": {
+        "en": "Hourly digest: alerts are collected and sent together at the top of each hour.",
+        "zh": "每小时摘要：提醒会汇总，在每个整点一起发送。",
+    },
+    "digest_daily": {
+        "en": "Daily digest at {at} ({tz}): alerts are collected and sent together then.",
+        "zh": "每日摘要 {at}（{tz}）：提醒会汇总，届时一起发送。",
+    },
     "stats": {
         "en": (
             "Chats: {active} active, {inactive} inactive\n"
@@ -213,6 +232,7 @@ _USER = [
     ("unmute", "End the mute", "取消静音"),
     ("quiet", "Quiet hours", "免打扰时段"),
     ("tz", "Your time zone", "你的时区"),
+    ("digest", "Digest: off, hourly or daily", "摘要：关闭、每小时或每日"),
     ("lang", "Reply language (en/zh)", "回复语言 (en/zh)"),
     ("help", "List commands", "命令列表"),
     ("stop", "Unsubscribe and delete data", "取消订阅并删除数据"),

@@ -150,6 +150,9 @@ class Subscriber(Base):
     muted_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     quiet_start: Mapped[int | None] = mapped_column(Integer)
     quiet_end: Mapped[int | None] = mapped_column(Integer)
+    # /digest: "off", "hourly" or "daily" (at digest_at, local minutes after midnight).
+    digest: Mapped[str] = mapped_column(String(10), default="off")
+    digest_at: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import Delivery, MatchRow, Notice, Source, StoryRow, Subscriber
@@ -68,6 +69,46 @@ def claim_due(
     )
     if exclude:
         query = query.where(Delivery.id.not_in(list(exclude)))
+    return _lease(session, query, now, lease)
+
+
+def claim_chat(
+    session: Session,
+    subscriber_id: int,
+    now: datetime,
+    *,
+    lease: timedelta,
+    created_before: datetime,
+    exclude: Collection[int] = (),
+) -> list[Alert]:
+    """Lease a chat's open rows queued before `created_before`, in order (one digest's worth).
+
+    Only the worker holding the chat's head row calls this.
+    """
+    query = (
+        select(Delivery, Subscriber, StoryRow, MatchRow, Source.key, Notice.text)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .outerjoin(StoryRow, StoryRow.id == Delivery.story_id)
+        .outerjoin(Source, Source.id == StoryRow.source_id)
+        .outerjoin(MatchRow, MatchRow.story_id == StoryRow.id)
+        .outerjoin(Notice, Notice.id == Delivery.notice_id)
+        .where(
+            Delivery.subscriber_id == subscriber_id,
+            Delivery.created_at < created_before,
+            # The caller holds the chat's head row, and so the chat: rows of an interrupted
+            # digest are taken back whatever their lease says.
+            Delivery.status.in_(OPEN),
+        )
+        .order_by(Delivery.id)
+        .with_for_update(of=Delivery, skip_locked=True)
+    )
+    if exclude:
+        query = query.where(Delivery.id.not_in(list(exclude)))
+    return _lease(session, query, now, lease)
+
+
+def _lease(session: Session, query: Select[Any], now: datetime, lease: timedelta) -> list[Alert]:
+    """Mark the rows a query selects as `sending` under a lease; return them as Alerts."""
     alerts = []
     for delivery, subscriber, story, match, source_key, notice in session.execute(query):
         delivery.status = "sending"
@@ -89,6 +130,9 @@ def claim_due(
                 if subscriber.quiet_start is not None and subscriber.quiet_end is not None
                 else None
             ),
+            "digest": subscriber.digest,
+            "digest_at": subscriber.digest_at,
+            "created_at": delivery.created_at,
         }
         if story is None:
             alerts.append(Alert(**chat, notice=notice or ""))
@@ -120,9 +164,15 @@ def recent_sends(session: Session, since: datetime) -> list[tuple[int, str, date
 
 
 def next_due(session: Session) -> datetime | None:
-    """When the earliest pending row becomes due (None: nothing pending)."""
+    """When the next claimable row becomes due (None: nothing pending).
+
+    Only chat heads count: a row queued behind another of its chat is not
+    claimable, however old its due time.
+    """
     return session.scalar(
-        select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "pending")
+        select(func.min(Delivery.next_attempt_at)).where(
+            Delivery.status == "pending", _chat_head()
+        )
     )
 
 
@@ -144,6 +194,25 @@ def mark_sent(
     if alert.chat_failures:
         session.execute(
             update(Subscriber).where(Subscriber.id == alert.subscriber_id).values(failures=0)
+        )
+
+
+def mark_batch_sent(
+    session: Session, delivery_ids: Collection[int], message_id: int | None, when: datetime
+) -> None:
+    """Rows delivered inside another row's message (a digest)."""
+    if delivery_ids:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(list(delivery_ids)))
+            .values(
+                status="sent",
+                sent_at=when,
+                finished_at=when,
+                lease_until=None,
+                last_error=None,
+                message_id=message_id,
+            )
         )
 
 
@@ -178,6 +247,16 @@ def mark_retry(
         values["attempts"] = Delivery.attempts - 1
         values["throttled"] = Delivery.throttled + 1
     session.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+
+
+def release(session: Session, delivery_ids: Collection[int]) -> None:
+    """Hand back rows claimed for a digest that was not sent; no attempt used."""
+    if delivery_ids:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(list(delivery_ids)), Delivery.status == "sending")
+            .values(status="pending", lease_until=None, attempts=Delivery.attempts - 1)
+        )
 
 
 def defer(session: Session, delivery_id: int, until: datetime) -> None:

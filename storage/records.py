@@ -41,6 +41,9 @@ class Alert:
     timezone: str = "UTC"
     muted_until: datetime | None = None
     quiet: tuple[int, int] | None = None  # local minutes after midnight: start, end
+    digest: str = "off"  # "off" | "hourly" | "daily"
+    digest_at: int | None = None  # daily digests: local minutes after midnight
+    created_at: datetime | None = None  # when the row was queued (its digest slot)
     story_url: str = ""
     title: str = ""
     summary: str = ""

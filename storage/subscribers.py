@@ -234,8 +234,8 @@ def active_chats(session: Session) -> list[int]:
 
 
 def set_preferences(session: Session, chat_id: int, **values: object) -> bool:
-    """Set timezone, muted_until, quiet_start/quiet_end of a known chat; False if unknown."""
-    allowed = {"timezone", "muted_until", "quiet_start", "quiet_end"}
+    """Set timezone, mute, quiet hours or digest of a known chat; False if unknown."""
+    allowed = {"timezone", "muted_until", "quiet_start", "quiet_end", "digest", "digest_at"}
     if not set(values) <= allowed:
         raise ValueError(f"not a preference: {sorted(set(values) - allowed)}")
     row = _subscriber(session, chat_id)
@@ -250,3 +250,15 @@ def preferences(session: Session, chat_id: int) -> tuple[str, int | None, int | 
     """(timezone, quiet_start, quiet_end) of a chat; None if unknown."""
     row = _subscriber(session, chat_id)
     return None if row is None else (row.timezone, row.quiet_start, row.quiet_end)
+
+
+def watched_queries(session: Session) -> list[str]:
+    """Every distinct /watch query of an active chat (what the filter must evaluate)."""
+    query = (
+        select(Subscription.value)
+        .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
+        .where(Subscription.kind == "query", Subscriber.active.is_(True))
+        .distinct()
+        .order_by(Subscription.value)
+    )
+    return list(session.scalars(query))

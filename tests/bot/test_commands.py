@@ -248,3 +248,14 @@ def test_mute_quiet_and_tz_are_validated_and_stored(talk: Conversation, db: Data
     assert talk.one(ANN, "/quiet off") == "Quiet hours off."
     with db.session() as session:
         assert subscribers.preferences(session, ANN) == ("Asia/Shanghai", None, None)
+
+
+def test_digest_modes(talk: Conversation, db: Database) -> None:
+    talk.say(ANN, "/start")
+    assert talk.one(ANN, "/digest weekly").startswith("Usage: /digest")
+    assert talk.one(ANN, "/digest daily 8am").startswith("Usage: /digest")
+    assert talk.one(ANN, "/digest daily 08:00") == (
+        "Daily digest at 08:00 (UTC): alerts are collected and sent together then."
+    )
+    assert talk.one(ANN, "/digest hourly").startswith("Hourly digest")
+    assert talk.one(ANN, "/digest off").startswith("Digest off")

@@ -157,3 +157,13 @@ def test_a_migration_onto_a_known_chat_retires_the_old_one(db: Database) -> None
         assert not subscribers.migrate(session, -100, -200)
         assert subscribers.topics_of(session, -100) == []
         assert outbox.counts(session).skipped == 1
+
+
+def test_next_due_counts_only_rows_that_can_be_claimed(db: Database) -> None:
+    """Rows queued behind a deferred head are not due, whatever their own due time says."""
+    queue(db, [1], 3)
+    (head,) = claim(db)
+    in_an_hour = later(3600)
+    with db.session() as session:
+        outbox.defer(session, head.delivery_id, in_an_hour)
+        assert outbox.next_due(session) == in_an_hour
