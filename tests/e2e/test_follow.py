@@ -1,0 +1,35 @@
+"""Subscriptions end to end: what a chat follows decides what it is sent (run --once)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from crackdown.standin import BotApiStandIn
+from tests.e2e.conftest import IRRELEVANT, RELEVANT, crackdown
+
+TOPIC_READER, ALIPAY_WATCHER = 5101, 5102
+
+
+def test_a_followed_entity_brings_every_story_about_it_and_nothing_else(
+    world: Path, standin: BotApiStandIn
+) -> None:
+    standin.add_user(TOPIC_READER, "Ann")
+    standin.add_user(ALIPAY_WATCHER, "李", language_code="zh")
+    standin.send_text(TOPIC_READER, "/start")
+    standin.send_text(ALIPAY_WATCHER, "/follow 支付宝")  # no /start: only Alipay
+
+    run = crackdown("--config", str(world), "run", "--once")
+    assert run.returncode == 0, run.stderr
+
+    watcher = [m.plain_text for m in standin.sent_messages(ALIPAY_WATCHER)]
+    assert watcher[0] == "已关注 支付宝。/list 查看全部关注。"
+    # Alipay in the title or the summary ("...joining Alipay in policing..."), whether or
+    # not the story is about the topic: this chat asked for Alipay.
+    about_alipay = [RELEVANT[0], RELEVANT[1], RELEVANT[3], IRRELEVANT[1], IRRELEVANT[3]]
+    for title in about_alipay:
+        assert sum(title in text for text in watcher[1:]) == 1, title
+    assert len(watcher) == 1 + len(about_alipay), [t.splitlines()[0] for t in watcher]
+
+    reader = [m.plain_text for m in standin.sent_messages(TOPIC_READER)]
+    assert len(reader) == 1 + len(RELEVANT)  # the topic's stories only
+    assert not any(IRRELEVANT[1] in text for text in reader)
