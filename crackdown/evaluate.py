@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.fold import fold
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
@@ -77,6 +78,7 @@ class Evaluation:
     false_positives: list[str] = field(default_factory=list)
     false_negatives: list[str] = field(default_factory=list)
     entity_errors: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    unnamed_misses: int = 0  # missed labels no alias of which appears in the text at all
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -92,6 +94,7 @@ class Evaluation:
             "false_positives": self.false_positives,
             "false_negatives": self.false_negatives,
             "entity_errors": self.entity_errors,
+            "entity_misses_unnamed": self.unnamed_misses,
         }
 
 
@@ -159,7 +162,25 @@ def evaluate(matcher: Matcher, examples: Iterable[Example], topic: str) -> Evalu
         extra, missed = sorted(found - example.entities), sorted(example.entities - found)
         if extra or missed:
             result.entity_errors[example.id] = {"extra": extra, "missed": missed}
+            result.unnamed_misses += len(_unnamed(matcher, example, missed))
     return result
+
+
+def _unnamed(matcher: Matcher, example: Example, keys: Iterable[str]) -> list[str]:
+    """Keys none of whose names occurs in the text, even inside a word.
+
+    A label like that needs knowledge from outside the text (or a name the
+    watchlist lacks); a key whose name does occur but was not reported points
+    at the matcher (a boundary, a blocker, a longer hit) instead.
+    """
+    text = fold(f"{example.title}\n{example.text}")
+    unnamed = []
+    for key in keys:
+        entity = matcher.watchlist.entity(key)
+        names = (*entity.aliases, *entity.acronyms) if entity else ()
+        if not any(fold(name).strip() in text for name in names):
+            unnamed.append(key)
+    return unnamed
 
 
 def report(evaluation: Evaluation) -> str:
@@ -180,6 +201,10 @@ def report(evaluation: Evaluation) -> str:
     lines.append(
         f"              precision {a.precision:.3f}  recall {a.recall:.3f}  micro-F1 {a.f1:.3f}"
         "  (every key reported)"
+    )
+    lines.append(
+        f"              {e.fn} labelled entities missed, {evaluation.unnamed_misses} of them"
+        " named nowhere in their story's text"
     )
     lines.append(f"  false positives: {' '.join(evaluation.false_positives) or '-'}")
     lines.append(f"  false negatives: {' '.join(evaluation.false_negatives) or '-'}")

@@ -1,13 +1,16 @@
 """The normal form that aliases, phrases and stories are matched in.
 
 NFKC (full-width -> half-width, ligatures), case-fold, curly apostrophes ->
-straight, traditional -> simplified Chinese (OpenCC t2s). Matching happens
+straight, traditional -> simplified Chinese (OpenCC hk2s: t2s plus the Hong Kong
+variant characters t2s leaves alone, such as 衞 in 國民警衞, which would
+otherwise read as 民警, the police). Matching happens
 on the folded text; `Folded.original` maps a folded offset back to the
 original string so hits and snippets point at what the reader sees.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -21,7 +24,7 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # slow path (~55 MB/s); mapping them first lets most text pass NFKC's quick check.
 _WIDE = re.compile("[\uff01-\uff5e\u3000]")
 _WIDE_TO_ASCII = {chr(0xFF01 + i): chr(0x21 + i) for i in range(94)} | {"\u3000": " "}
-_converter = opencc.OpenCC("t2s")
+_converter = opencc.OpenCC("hk2s")
 
 
 # The full-width characters Chinese text is made of, replaced with str.replace (a
@@ -33,6 +36,40 @@ def _narrow(match: re.Match[str]) -> str:
     return _WIDE_TO_ASCII[match.group()]
 
 
+_NARROW_ERRORS = "crackdown-narrow-wide"
+
+
+def _narrow_run(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: a run of full-width ASCII becomes ASCII; anything else fails."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    run = error.object[error.start : error.end]
+    try:
+        return "".join([_WIDE_TO_ASCII[char] for char in run]), error.end
+    except KeyError:
+        raise error from None
+
+
+@lru_cache(maxsize=1)
+def _narrow_errors() -> str:
+    codecs.register_error(_NARROW_ERRORS, _narrow_run)
+    return _NARROW_ERRORS
+
+
+def _narrow_wide(text: str) -> str:
+    """Full-width ASCII -> ASCII.
+
+    Latin text with full-width words (ＯＴＣ, ＵＳＤＴ) goes through the ASCII
+    codec, whose error handler gets each full-width run at once: a call a word
+    instead of a regex callback a character, half the time. Text with any other
+    non-ASCII character (Chinese) fails fast there and takes the regex.
+    """
+    try:
+        return text.encode("ascii", _narrow_errors()).decode("ascii")
+    except UnicodeEncodeError:
+        return _WIDE.sub(_narrow, text)
+
+
 def _nfkc(text: str) -> str:
     """NFKC, fast for news text: NFKC's quick check (GB/s) decides what work is left."""
     if unicodedata.is_normalized("NFKC", text):
@@ -42,7 +79,7 @@ def _nfkc(text: str) -> str:
             text = text.replace(wide, narrow)
     if unicodedata.is_normalized("NFKC", text):
         return text
-    text = _WIDE.sub(_narrow, text)
+    text = _narrow_wide(text)
     return text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
 
 
@@ -55,7 +92,7 @@ def _latin_fold(text: str) -> str:
 
 @lru_cache(maxsize=1)
 def _traditional() -> re.Pattern[str]:
-    """The characters OpenCC's t2s changes, asked of OpenCC itself (about 4,200).
+    """The characters the converter changes, asked of OpenCC itself (about 4,200).
 
     Most Chinese news is simplified already; finding none of these lets the
     text skip conversion (a scan at ~700 MB/s instead of OpenCC at ~270).
@@ -69,8 +106,50 @@ def _traditional() -> re.Pattern[str]:
     return re.compile(f"[{re.escape(changed)}]")
 
 
+# Where OpenCC's phrase matching cannot reach across: whitespace, ASCII punctuation, CJK
+# punctuation (、。「」《》【】 ...) and general punctuation (“ ” … —). No conversion
+# phrase holds one, so converting the stretch between two of them on its own gives what
+# converting the whole text gives (tests/crawler/test_fold.py checks this).
+_STOPS = frozenset(
+    " \t\n\r\f\v!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
+    + "".join(map(chr, range(0x3000, 0x3040)))
+    + "".join(map(chr, range(0x2010, 0x2030)))
+)
+_STOP = re.compile(f"[{re.escape(''.join(sorted(_STOPS)))}]")
+_LOOK_BACK = 200  # past this, convert from where the last converted stretch ended
+
+
 def _t2s(text: str) -> str:
-    return _converter.convert(text) if _traditional().search(text) else text
+    """Traditional -> simplified, converting only the stretches that need it.
+
+    Chinese news is mostly simplified, with traditional names quoted here and
+    there: OpenCC over the whole text costs more than the rest of folding, so
+    only the stretches between punctuation that hold a traditional character
+    are converted.
+    """
+    if text.isascii():  # a constant-time check: Latin text (ＯＴＣ became OTC) has nothing to do
+        return text
+    traditional = _traditional()
+    found = traditional.search(text)
+    if found is None:
+        return text
+    pieces: list[str] = []
+    done = 0  # text[:done] is handled; `done` is 0 or the index of a stop
+    while found is not None:
+        index = found.start()
+        start = index
+        while start > done and index - start < _LOOK_BACK and text[start - 1] not in _STOPS:
+            start -= 1
+        if start > done and text[start - 1] not in _STOPS:
+            start = done
+        stop = _STOP.search(text, index)
+        end = stop.start() if stop else len(text)
+        pieces.append(text[done:start])
+        pieces.append(_converter.convert(text[start:end]))
+        done = end
+        found = traditional.search(text, end)
+    pieces.append(text[done:])
+    return "".join(pieces)
 
 
 @lru_cache(maxsize=65536)
@@ -80,6 +159,8 @@ def _fold_char(char: str) -> str:
 
 def fold(text: str) -> str:
     """Fold text without offsets (for aliases, phrases and queries)."""
+    if text.isascii():  # NFKC leaves ASCII alone; casefold is lower; nothing traditional
+        return text.lower()
     return _t2s(_latin_fold(text))
 
 
@@ -100,6 +181,8 @@ def fold_with_offsets(text: str) -> Folded:
     The fast path (lengths unchanged, as for nearly all news text) keeps a
     1:1 mapping; otherwise each character is folded on its own and mapped.
     """
+    if text.isascii():  # NFKC leaves ASCII alone; casefold is lower; nothing traditional
+        return Folded(text.lower(), None)
     latin = _latin_fold(text)
     folded = _t2s(latin)
     if len(folded) == len(text) and len(latin) == len(text):

@@ -29,7 +29,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import ahocorasick_rs
 
@@ -42,22 +42,25 @@ from crawler.watchlist import Watchlist, WatchlistError
 FIELDS = ("title", "summary", "body")
 FIELD_WEIGHTS = {"title": 3.0, "summary": 1.5, "body": 1.0}
 _TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
-
-
-class _Term(NamedTuple):
-    """What one pattern means; a pattern may mean several (alias and acronym)."""
-
-    key: str  # entity key, or a phrase key ('"..."')
-    is_phrase: bool
-    exact: str | None = None  # acronyms: the NFKC form the original must equal
+# What ends a clause for CLAUSE/n, in folded text (full-width ，：； are ASCII by then):
+# not the comma of 1,000, the colon of 10:30 or the dots of U.S., $1.9 and Binance.US.
+_CLAUSE_BREAKS = re.compile(r"[;!?。]|[,:](?!\d)|\.(?![a-z0-9])")
 
 
 class _Pattern(NamedTuple):
-    """A folded pattern's boundary needs (shared by all its terms) and its terms."""
+    """What a folded pattern means: its boundary needs and every term it stands for.
+
+    A pattern may mean several things (an alias, an acronym, a phrase); they
+    are split by the work a hit needs so the scan loop does no more than that.
+    """
 
     left_boundary: bool
     right_boundary: bool
-    terms: tuple[_Term, ...]
+    phrase: str | None  # the common cases, handled first: one phrase and nothing else,
+    key: str | None  # or an alias of one entity and nothing else
+    keys: tuple[str, ...]  # entities named by an alias: no further check
+    exacts: tuple[tuple[str, str], ...]  # (entity, NFKC form the original must equal)
+    phrases: tuple[str, ...]  # phrase keys ('"..."')
 
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -73,11 +76,19 @@ class _FieldScan:
     entity_hits: list[tuple[int, int, str]]  # folded start, end, key
     phrase_hits: list[tuple[int, int, str]]
     _token_starts: list[int] | None = None
+    _breaks: list[int] | None = None
 
     def token_index(self, offset: int) -> int:
         if self._token_starts is None:
             self._token_starts = [m.start() for m in _TOKENS.finditer(self.folded.text)]
         return max(0, bisect.bisect_right(self._token_starts, offset) - 1)
+
+    def clause_break(self, start: int, end: int) -> bool:
+        """Is there clause punctuation in folded text[start:end]?"""
+        if self._breaks is None:
+            self._breaks = [m.start() for m in _CLAUSE_BREAKS.finditer(self.folded.text)]
+        index = bisect.bisect_left(self._breaks, start)
+        return index < len(self._breaks) and self._breaks[index] < end
 
 
 @dataclass
@@ -85,6 +96,7 @@ class _Evidence:
     """Names present in a story; hit positions are worked out only if NEAR asks."""
 
     names: set[str]
+    phrases: set[str] = field(default_factory=set)  # the phrase keys among the names
     scans: dict[str, _FieldScan] = field(default_factory=dict)
     expand: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> keys and categories
     _positions: dict[str, list[tuple[str, int, int]]] | None = None
@@ -103,59 +115,77 @@ class _Evidence:
                     self._positions.setdefault(key, []).append((field_name, start, end))
         return self._positions.get(name, [])
 
-    def near(self, left: str, right: str, distance: int) -> bool:
+    def near(self, left: str, right: str, distance: int, clause: bool = False) -> bool:
+        """A hit of each at most `distance` tokens apart in one field (and clause)."""
         for field_a, a_start, a_end in self.positions(left):
             scan = self.scans[field_a]
             for field_b, b_start, b_end in self.positions(right):
                 if field_b != field_a:
                     continue
-                if a_start <= b_start:
-                    gap = scan.token_index(b_start) - scan.token_index(max(a_start, a_end - 1))
-                else:
-                    gap = scan.token_index(a_start) - scan.token_index(max(b_start, b_end - 1))
-                if gap <= distance:
+                first, second = ((a_start, a_end), (b_start, b_end))
+                if a_start > b_start:
+                    first, second = second, first
+                gap = scan.token_index(second[0]) - scan.token_index(max(first[0], first[1] - 1))
+                if gap <= distance and not (clause and scan.clause_break(first[1], second[0])):
                     return True
         return False
 
 
-_Span = tuple[int, int, str, bool]  # start, end, key, matched in exact form
+_Span = tuple[int, int, str]  # folded start, end, entity key
 
 
-def _resolve_cluster(hits: list[_Span]) -> list[tuple[int, int, str]]:
-    exact_spans = {(start, end) for start, end, _, exact in hits if exact}
-    kept: list[tuple[int, int, str]] = []
-    for start, end, key, exact in sorted(hits, key=lambda h: (h[0] - h[1], h[0])):
-        if (start, end) in exact_spans and not exact:
+def _sole(these: dict[str, None] | None, *others: dict[Any, None] | None) -> str | None:
+    """The one key in `these` when the pattern means nothing else, else None."""
+    if these and len(these) == 1 and not any(others):
+        return next(iter(these))
+    return None
+
+
+def _longest_first(hit: _Span) -> tuple[int, int]:
+    return hit[0] - hit[1], hit[0]
+
+
+def _resolve_cluster(hits: list[_Span], exact: dict[tuple[int, int], set[str]]) -> list[_Span]:
+    kept: list[_Span] = []
+    for hit in sorted(hits, key=_longest_first):
+        start, end, key = hit
+        if exact and (start, end) in exact and key not in exact[start, end]:
             continue
-        if all(end <= k0 or start >= k1 or (start, end) == (k0, k1) for k0, k1, _ in kept):
-            kept.append((start, end, key))
+        for k0, k1, k_key in kept:
+            if start == k0 and end == k1:
+                if key == k_key:  # an acronym that is also its entity's alias
+                    break
+            elif start < k1 and end > k0:  # overlaps a longer (or an earlier) kept hit
+                break
+        else:
+            kept.append(hit)
     return kept
 
 
-def _resolve_overlaps(hits: list[_Span]) -> list[tuple[int, int, str]]:
-    """Keep the longest of overlapping hits.
+def _resolve_overlaps(hits: list[_Span], exact: dict[tuple[int, int], set[str]]) -> list[_Span]:
+    """Keep the longest of overlapping hits; `exact` holds the spans that acronyms matched.
 
     On an identical span an exact-form hit (an acronym, a script-specific
     name such as traditional 證監會) beats hits that matched only after
     folding; otherwise identical spans all stay. Hits are swept in order of
-    start and only clusters that really overlap get the greedy treatment, so
-    the common case (no overlaps) is linear.
+    start and only clusters that really overlap get the greedy treatment.
+    The scan calls this only when some hits overlap.
     """
-    hits = sorted(hits)
-    if all(hits[i][1] <= hits[i + 1][0] for i in range(len(hits) - 1)):
-        return [(start, end, key) for start, end, key, _ in hits]  # nothing overlaps
-    resolved: list[tuple[int, int, str]] = []
-    cluster: list[_Span] = []
-    cluster_end = -1
-    for hit in hits:
-        if cluster and hit[0] >= cluster_end:
-            resolved.extend(_resolve_cluster(cluster) if len(cluster) > 1 else [cluster[0][:3]])
-            cluster = []
-        cluster.append(hit)
-        cluster_end = max(cluster_end, hit[1]) if len(cluster) > 1 else hit[1]
-    if cluster:
-        resolved.extend(_resolve_cluster(cluster) if len(cluster) > 1 else [cluster[0][:3]])
-    resolved.sort()
+    hits.sort()
+    resolved: list[_Span] = []
+    count, first = len(hits), 0
+    while first < count:
+        cluster_end = hits[first][1]
+        after = first + 1
+        while after < count and hits[after][0] < cluster_end:
+            if hits[after][1] > cluster_end:
+                cluster_end = hits[after][1]
+            after += 1
+        if after == first + 1:
+            resolved.append(hits[first])
+        else:
+            resolved.extend(sorted(_resolve_cluster(hits[first:after], exact)))
+        first = after
     return resolved
 
 
@@ -165,6 +195,7 @@ class Matcher:
     def __init__(self, watchlist: Watchlist, phrases: Iterable[str] = ()) -> None:
         self.watchlist = watchlist
         self._entities = {e.key: e for e in watchlist.entities}
+        self._entity_keys = frozenset(self._entities)
         self._implied = {e.key: self._closure(e.key) for e in watchlist.entities}
         # For each key found: every name it makes true (implied keys and their categories).
         self._expand = {
@@ -198,25 +229,31 @@ class Matcher:
     def _build(
         self,
     ) -> tuple[list[str], list[_Pattern], ahocorasick_rs.AhoCorasick | None]:
-        terms: dict[str, list[_Term]] = defaultdict(list)
+        keys: dict[str, dict[str, None]] = defaultdict(dict)
+        exacts: dict[str, dict[tuple[str, str], None]] = defaultdict(dict)
+        phrases: dict[str, dict[str, None]] = defaultdict(dict)
         for entity in self.watchlist.entities:
             for alias in entity.aliases:
                 folded = fold(alias).strip()
                 if folded:
-                    terms[folded].append(_Term(entity.key, False))
+                    keys[folded][entity.key] = None
             for acronym in entity.acronyms:
                 folded = fold(acronym).strip()
                 exact = unicodedata.normalize("NFKC", acronym).strip()
                 if folded:
-                    terms[folded].append(_Term(entity.key, False, exact))
+                    exacts[folded][entity.key, exact] = None
         for phrase in self.phrases:
-            terms[phrase].append(_Term(phrase_key(phrase), True))
-        patterns = list(terms)
+            phrases[phrase][phrase_key(phrase)] = None
+        patterns = list(dict.fromkeys([*keys, *exacts, *phrases]))
         payloads = [
             _Pattern(
                 _is_word_char(pattern[0]),
                 _is_word_char(pattern[-1]),
-                tuple(dict.fromkeys(terms[pattern])),
+                _sole(phrases.get(pattern), keys.get(pattern), exacts.get(pattern)),
+                _sole(keys.get(pattern), phrases.get(pattern), exacts.get(pattern)),
+                tuple(keys.get(pattern, ())),
+                tuple(exacts.get(pattern, ())),
+                tuple(phrases.get(pattern, ())),
             )
             for pattern in patterns
         ]
@@ -241,33 +278,61 @@ class Matcher:
         )
 
     def _scan(self, text: str) -> _FieldScan:
+        """Fold, run the automaton, keep the hits that pass their checks.
+
+        The automaton reports hits in order of their end. A hit that starts
+        before the previous one ended (an overlap, or any disorder) sends the
+        hits through the longest-wins pass; without one they are already
+        sorted and disjoint, and the pass is skipped.
+        """
         folded = fold_with_offsets(text)
         entity_hits: list[_Span] = []
         phrase_hits: list[tuple[int, int, str]] = []
         if not text or self._automaton is None:
-            return _FieldScan(folded, [], phrase_hits)
+            return _FieldScan(folded, entity_hits, phrase_hits)
         haystack = folded.text
         size = len(haystack)
         payloads = self._terms
         word = _WORD_CHARS
+        exact_spans: dict[tuple[int, int], set[str]] = {}
+        last_end, tangled = 0, False
         for index, start, end in self._automaton.find_matches_as_indexes(
             haystack, overlapping=True
         ):
-            left, right, terms = payloads[index]
-            if left and start > 0 and haystack[start - 1] in word:
+            left, right, phrase, key, keys, exacts, phrases = payloads[index]
+            if left and start and haystack[start - 1] in word:
                 continue
             if right and end < size and haystack[end] in word:
                 continue
-            for key, is_phrase, exact in terms:
-                if exact is not None:
-                    original = text[folded.original(start) : folded.original(end)]
-                    if unicodedata.normalize("NFKC", original) != exact:
-                        continue
-                if is_phrase:
-                    phrase_hits.append((start, end, key))
-                else:
-                    entity_hits.append((start, end, key, exact is not None))
-        return _FieldScan(folded, _resolve_overlaps(entity_hits), phrase_hits)
+            if phrase is not None:
+                phrase_hits.append((start, end, phrase))
+                continue
+            if key is not None:
+                entity_hits.append((start, end, key))
+                if start < last_end:
+                    tangled = True
+                last_end = end
+                continue
+            for key in phrases:
+                phrase_hits.append((start, end, key))
+            if exacts:
+                original = text[folded.original(start) : folded.original(end)]
+                written = unicodedata.normalize("NFKC", original)
+                for key, exact in exacts:
+                    if written == exact:
+                        entity_hits.append((start, end, key))
+                        exact_spans.setdefault((start, end), set()).add(key)
+                        if start < last_end:
+                            tangled = True
+                        last_end = end  # ends never go down while nothing is tangled
+            for key in keys:
+                entity_hits.append((start, end, key))
+                if start < last_end:
+                    tangled = True
+                last_end = end
+        if tangled:
+            entity_hits = _resolve_overlaps(entity_hits, exact_spans)
+        return _FieldScan(folded, entity_hits, phrase_hits)
 
     def find(self, text: str, field: str = "text") -> list[Hit]:
         """Entity hits in `text` (reported and signal), offsets into the original."""
@@ -285,34 +350,50 @@ class Matcher:
         """Scan every field of a story; the hits of reported entities come back too."""
         evidence = _Evidence(names=set(), expand=self._expand)
         reported: list[Hit] = []
+        found: set[str] = set()
+        reported_of = self._reported_of
         for name in FIELDS:
             text = getattr(story, name)
             if not text:
                 continue
             scan = self._scan(text)
             evidence.scans[name] = scan
-            for start, end, found in scan.entity_hits:
-                evidence.names.update(self._expand[found])
-                for key in self._reported_of[found]:
-                    reported.append(self._hit(text, scan, start, end, key, name))
-            evidence.names.update(key for _, _, key in scan.phrase_hits)
+            offsets = scan.folded.offsets
+            for start, end, key in scan.entity_hits:
+                found.add(key)
+                shown = reported_of[key]
+                if shown:
+                    if offsets is not None:
+                        start, end = offsets[start], offsets[end]
+                    term = text[start:end]
+                    for shown_key in shown:
+                        reported.append(Hit(shown_key, name, start, end, term))
+            evidence.phrases.update([key for _, _, key in scan.phrase_hits])
+        names = evidence.names
+        names |= evidence.phrases
+        for key in found:
+            names.update(self._expand[key])
         return evidence, reported
 
     def match(self, story: Story) -> MatchResult:
         """Entities, phrases and topics of a story, with a score and snippets."""
         evidence, hits = self.evidence(story)
-        entities = tuple(dict.fromkeys(hit.entity for hit in hits))
-        best: dict[str, float] = {}
+        # FIELDS run from the heaviest field down, so an entity's first hit has its best weight.
+        first_field: dict[str, str] = {}
+        first_hit: dict[str, Hit] = {}  # per field: where its snippet goes
         for hit in hits:
-            best[hit.entity] = max(best.get(hit.entity, 0.0), FIELD_WEIGHTS[hit.field])
+            if hit.entity not in first_field:
+                first_field[hit.entity] = hit.field
+            if hit.field not in first_hit:
+                first_hit[hit.field] = hit
         return MatchResult(
-            entities=entities,
+            entities=tuple(first_field),
             topics=tuple(key for key, rule in self._topics if rule(evidence)),
             hits=tuple(hits),
-            score=round(sum(best.values()), 2),
-            signals=tuple(sorted(n for n in evidence.names if n in self._entities)),
-            phrases=tuple(sorted(n[1:-1] for n in evidence.names if n.startswith('"'))),
-            snippets=tuple(self._snippets(story, hits)),
+            score=round(sum(FIELD_WEIGHTS[field] for field in first_field.values()), 2),
+            signals=tuple(sorted(evidence.names & self._entity_keys)),
+            phrases=tuple(sorted(key[1:-1] for key in evidence.phrases)),
+            snippets=tuple(self._snippets(story, first_hit)),
         )
 
     def matches(self, rule: Rule, story: Story) -> bool:
@@ -323,11 +404,11 @@ class Matcher:
         return rule(self.evidence(story)[0])
 
     @staticmethod
-    def _snippets(story: Story, hits: list[Hit]) -> list[Snippet]:
+    def _snippets(story: Story, first_hit: dict[str, Hit]) -> list[Snippet]:
         """One snippet per text field (summary, body) around its first reported hit."""
         snippets = []
         for name in ("summary", "body"):
-            first = next((h for h in hits if h.field == name), None)
+            first = first_hit.get(name)
             if first is not None:
                 snippets.append(make_snippet(getattr(story, name), first.start, first.end, name))
         return snippets

@@ -5,7 +5,7 @@ Grammar (operators are case-insensitive; adjacent terms mean AND)::
     expr   := term (OR term)*
     term   := factor ((AND)? factor)*
     factor := NOT factor | near
-    near   := atom (NEAR/n atom)?
+    near   := atom ((NEAR/n | CLAUSE/n) atom)?
     atom   := '(' expr ')' | NAME | "quoted phrase"
 
 A NAME is a watchlist category (true when any entity of that category
@@ -13,6 +13,9 @@ matched) or an entity key. A quoted phrase is matched like an alias: case-
 and width-blind, traditional = simplified, whole words for Latin text.
 `a NEAR/n b` holds when a hit of `a` and a hit of `b` in the same field are
 at most n tokens apart (a Latin word or one CJK character is a token).
+`a CLAUSE/n b` is NEAR/n within one clause: no , ; : . ! ? (or 。，；：！？)
+between the two hits. It tells "South Korean police" (a foreign enforcer)
+from "... fled to London, police said" (a place, then an attribution).
 NOT binds tighter than AND, AND tighter than OR.
 
 Rules are parsed once into a tree, evaluated against `Evidence` with no
@@ -35,7 +38,7 @@ _TOKEN = re.compile(
     r"""\s*(?:
         (?P<paren>[()])
       | (?P<phrase>["“][^"“”]*["”])
-      | (?P<near>NEAR/\d+)(?![\w\-])
+      | (?P<near>(?:NEAR|CLAUSE)/\d+)(?![\w\-])
       | (?P<name>[^\s()"“”]+)
     )""",
     re.UNICODE | re.VERBOSE | re.IGNORECASE,
@@ -56,7 +59,7 @@ class Evidence(Protocol):
 
     def has(self, name: str) -> bool: ...
 
-    def near(self, left: str, right: str, distance: int) -> bool: ...
+    def near(self, left: str, right: str, distance: int, clause: bool = False) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -184,18 +187,19 @@ class _Parser:
         if tok is None or tok.kind != "NEAR":
             return left[0]
         self.index += 1
-        distance = int(tok.text.split("/", 1)[1])
+        operator, number = tok.text.upper().split("/", 1)
+        distance, clause = int(number), operator == "CLAUSE"
         if not 1 <= distance <= MAX_NEAR:
-            raise RuleError(f"NEAR distance must be 1 to {MAX_NEAR}", tok.position)
+            raise RuleError(f"{operator} distance must be 1 to {MAX_NEAR}", tok.position)
         right_tok = self._peek()
         right = self._atom(depth)
         for (_, name), where in ((left, left_tok), (right, right_tok)):
             if name is None:
                 position = where.position if where else tok.position
-                raise RuleError("NEAR needs a name or a phrase on each side", position)
+                raise RuleError(f"{operator} needs a name or a phrase on each side", position)
         left_name, right_name = left[1], right[1]
         assert left_name is not None and right_name is not None
-        return lambda ev: ev.near(left_name, right_name, distance)
+        return lambda ev: ev.near(left_name, right_name, distance, clause)
 
     def _atom(self, depth: int) -> tuple[_Test, str | None]:
         tok = self._next("a name, a phrase or '('")
@@ -255,5 +259,5 @@ class NameSet:
     def has(self, name: str) -> bool:
         return name in self.names
 
-    def near(self, left: str, right: str, distance: int) -> bool:
+    def near(self, left: str, right: str, distance: int, clause: bool = False) -> bool:
         return False

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from crawler.fold import fold
-from crawler.matcher import Matcher
+from crawler.matcher import FIELD_WEIGHTS, FIELDS, Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory, Story
 from crawler.watchlist import Entity, Topic, Watchlist, builtin_watchlist
@@ -38,6 +38,7 @@ def keys(matcher: Matcher, text: str) -> list[str]:
         ("bannister", "ban"),
         ("a safe bet", "safe"),  # SAFE the regulator is an acronym: upper case only
         ("data mining tools", "mining"),
+        ("美國國民警衞隊", "mps"),  # Hong Kong's 衞 folds to 卫: the National Guard, not 民警
         ("上海证券交易所暂停交易", "exchange"),  # a stock exchange, not a crypto one
         ("xuni huobi (virtual currencies)", "huobi"),  # pinyin for 虚拟货币
     ],
@@ -134,6 +135,12 @@ def test_named_exchanges_imply_the_generic_one(matcher: Matcher) -> None:
     assert {"binance", "exchange"} <= set(result.entities)
 
 
+def test_a_name_that_hides_a_term_implies_it(matcher: Matcher) -> None:
+    """比特币中国 (BTCChina) is the longest hit, and the story is still about bitcoin."""
+    result = matcher.match(story("比特币中国停止所有交易业务"))
+    assert {"btcc", "exchange", "bitcoin"} <= set(result.entities)
+
+
 def test_signals_drive_rules_but_are_not_reported(matcher: Matcher) -> None:
     result = matcher.match(story("Chinese police arrest bitcoin traders in Beijing"))
     assert "arrest" in result.signals and "china" in result.signals
@@ -164,6 +171,18 @@ def test_signals_drive_rules_but_are_not_reported(matcher: Matcher) -> None:
 )
 def test_default_topic(matcher: Matcher, title: str, summary: str, alerts: bool) -> None:
     assert (TOPIC in matcher.match(story(title, summary)).topics) is alerts
+
+
+def test_fields_run_from_the_heaviest_down() -> None:
+    """`Matcher.match` scores an entity by its first hit, which needs this order."""
+    weights = [FIELD_WEIGHTS[name] for name in FIELDS]
+    assert weights == sorted(weights, reverse=True)
+
+
+def test_overlapping_hits_keep_the_longest_and_exact_forms(matcher: Matcher) -> None:
+    text = "People's Bank of China, SAFE and safe; 上海证券交易所"
+    assert keys(matcher, text) == ["pboc", "safe", "china", "stock-exchange"]  # not boc, exchange
+    assert keys(matcher, "PBOC PBoC") == ["pboc", "pboc"]
 
 
 def test_offsets_survive_characters_that_fold_to_several(matcher: Matcher) -> None:
@@ -207,6 +226,27 @@ def test_near_counts_tokens_in_latin_and_chinese() -> None:
     assert m.match(story("Bitcoin rallies while Beijing weighs a wider ban")).topics == ()
     assert m.match(story("禁止比特币交易")).topics == ("close",)
     assert m.match(story("bitcoin", "ban")).topics == ()  # different fields
+
+
+def test_clause_near_stops_at_clause_punctuation() -> None:
+    watchlist = Watchlist(
+        entities=(
+            Entity("uk", "foreign", "UK", "英国", ("london", "伦敦", "u.s.")),
+            Entity("police", "enforcer", "Police", "警方", ("police", "警方")),
+        ),
+        topics=(
+            Topic("clause", "x", "x", "uk CLAUSE/2 police"),
+            Topic("near", "x", "x", "uk NEAR/2 police"),
+        ),
+    )
+    m = Matcher(watchlist)
+    assert m.match(story("London police arrest two")).topics == ("clause", "near")
+    assert m.match(story("Police in London arrest two")).topics == ("clause", "near")
+    assert m.match(story("They fled to London, police said")).topics == ("near",)
+    assert m.match(story("They fled to London. Police said")).topics == ("near",)
+    assert m.match(story("两人逃往伦敦，警方称")).topics == ("near",)  # full-width comma
+    assert m.match(story("伦敦警方称")).topics == ("clause", "near")
+    assert m.match(story("U.S. police said")).topics == ("clause", "near")  # not a full stop
 
 
 def test_phrases_from_rules_and_subscribers(matcher: Matcher) -> None:

@@ -48,6 +48,8 @@ def test_phrases_are_folded_and_collected() -> None:
         ('crypto AND ""', "empty phrase", 12),
         ("crypto NEAR/0 action", "NEAR distance must be 1 to 100", 8),
         ("crypto NEAR/5 (action OR regulator)", "NEAR needs a name or a phrase on each side", 15),
+        ("crypto CLAUSE/101 action", "CLAUSE distance must be 1 to 100", 8),
+        ("(crypto) clause/2 action", "CLAUSE needs a name or a phrase on each side", 1),
         ("", "empty rule", 1),
     ],
 )
