@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 import httpx
@@ -15,6 +15,7 @@ from bot.handlers import Handlers
 from bot.pacing import Limits
 from bot.request import BotSettings, Deps
 from crackdown.config import Config, ConfigError, SourceConfig
+from crackdown.filters import FilterBook
 from crackdown.polling import Poller
 from crawler.http import HttpPolicy
 from crawler.matcher import Matcher
@@ -49,6 +50,12 @@ class App:
     db: Database
     watchlist: Watchlist
     matcher: Matcher
+    filters: FilterBook = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.filters = FilterBook(
+            self.watchlist, self.matcher, self.config.telegram.max_query_length
+        )
 
     @property
     def policy(self) -> HttpPolicy:
@@ -78,9 +85,10 @@ class App:
             adaptive=polling.adaptive,
             jitter=polling.jitter,
         )
+        self.filters.refresh(self.db)  # the queries subscribers watch right now
         return Poller(
             self.db,
-            self.matcher,
+            self.filters,  # type: ignore[arg-type]  # a Matcher that also runs the queries
             client,
             self.policy,
             schedule,

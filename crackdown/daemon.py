@@ -74,6 +74,7 @@ async def run_once(app: App) -> CycleReport:
             return CycleReport(commands=0, poll=poll, delivery=None)
         async with app.application() as application:
             commands = await process_pending_updates(application)
+            app.filters.refresh(app.db)  # a /watch just handled counts for this poll
             poll = await poller.poll(app.feeds())
             delivery = await app.delivery_worker(application.bot).drain()
     return CycleReport(commands=commands, poll=poll, delivery=delivery)
@@ -106,6 +107,7 @@ async def run_forever(app: App) -> None:
             due = poller.due(app.feeds())
             if not due:
                 return
+            app.filters.refresh(app.db)  # queries added with /watch since the last poll
             report = await poller.poll(due)
             if report.queued:
                 await deliver()

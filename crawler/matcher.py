@@ -27,7 +27,7 @@ import bisect
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -375,8 +375,12 @@ class Matcher:
             names.update(self._expand[key])
         return evidence, reported
 
-    def match(self, story: Story) -> MatchResult:
-        """Entities, phrases and topics of a story, with a score and snippets."""
+    def match(self, story: Story, queries: Mapping[str, Rule] | None = None) -> MatchResult:
+        """Entities, phrases and topics of a story, with a score and snippets.
+
+        `queries` (subscribers' /watch queries, compiled by this matcher) are
+        evaluated on the same scan; their phrases must be in this matcher.
+        """
         evidence, hits = self.evidence(story)
         # FIELDS run from the heaviest field down, so an entity's first hit has its best weight.
         first_field: dict[str, str] = {}
@@ -394,6 +398,7 @@ class Matcher:
             signals=tuple(sorted(evidence.names & self._entity_keys)),
             phrases=tuple(sorted(key[1:-1] for key in evidence.phrases)),
             snippets=tuple(self._snippets(story, first_hit)),
+            queries=tuple(key for key, rule in (queries or {}).items() if rule(evidence)),
         )
 
     def matches(self, rule: Rule, story: Story) -> bool:

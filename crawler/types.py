@@ -59,7 +59,8 @@ class MatchResult:
 
     `entities` are the watch entities to show (hashtags); `signals` are every
     watchlist key found, including rule-only terms (actions, places);
-    `hits` and `snippets` cover the reported entities.
+    `hits` and `snippets` cover the reported entities; `queries` are the
+    subscriber queries passed to `Matcher.match` that hold.
     """
 
     entities: tuple[str, ...] = ()
@@ -69,6 +70,7 @@ class MatchResult:
     signals: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()
     snippets: tuple[Snippet, ...] = ()
+    queries: tuple[str, ...] = ()  # subscriber queries (/watch) that hold
 
     @property
     def matched(self) -> bool:

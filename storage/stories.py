@@ -86,10 +86,12 @@ class SubscriptionIndex:
             self._followers.setdefault((kind, value), set()).add(subscriber_id)
 
     def interested(self, match: MatchResult) -> list[int]:
-        """Active chats following one of the matched topics or watchlist keys."""
-        wanted = [("topic", t) for t in match.topics] + [
-            ("entity", key) for key in dict.fromkeys((*match.entities, *match.signals))
-        ]
+        """Active chats following one of the matched topics, watchlist keys or queries."""
+        wanted = (
+            [("topic", t) for t in match.topics]
+            + [("entity", key) for key in dict.fromkeys((*match.entities, *match.signals))]
+            + [("query", query) for query in match.queries]
+        )
         ids: set[int] = set()
         for pair in wanted:
             ids |= self._followers.get(pair, set())
@@ -165,7 +167,7 @@ def _store_one(
     session.add(row)
     session.flush()
     session.add(StorySource(story_id=row.id, source_id=source_id, url=story.url))
-    if not (match.topics or match.entities or match.signals):
+    if not (match.topics or match.entities or match.signals or match.queries):
         return IngestOutcome(story_id=row.id)
     session.add(
         MatchRow(

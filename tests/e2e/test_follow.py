@@ -33,3 +33,19 @@ def test_a_followed_entity_brings_every_story_about_it_and_nothing_else(
     reader = [m.plain_text for m in standin.sent_messages(TOPIC_READER)]
     assert len(reader) == 1 + len(RELEVANT)  # the topic's stories only
     assert not any(IRRELEVANT[1] in text for text in reader)
+
+
+def test_a_watched_query_brings_the_stories_it_matches(world: Path, standin: BotApiStandIn) -> None:
+    watcher = 5103
+    standin.add_user(watcher, "Wu")
+    standin.send_text(watcher, '/watch bitcoin AND "price climbs"')  # a phrase no rule uses
+
+    run = crackdown("--config", str(world), "run", "--once")
+    assert run.returncode == 0, run.stderr
+
+    texts = [m.plain_text for m in standin.sent_messages(watcher)]
+    assert texts[0].startswith('Watching: bitcoin AND "price climbs"')
+    assert len(texts) == 2 and texts[1].startswith(IRRELEVANT[0])  # not a topic story
+
+    again = crackdown("--config", str(world), "run", "--once")
+    assert again.returncode == 0 and len(standin.sent_messages(watcher)) == 2

@@ -1,0 +1,57 @@
+"""The filter as the daemon uses it: the watchlist's matcher plus every subscriber query.
+
+Subscribers' /watch queries may name phrases that are not watchlist terms
+("P2P desk"); the matcher's automaton must contain them. `FilterBook`
+rebuilds the matcher when the set of watched queries changes (checked once
+per poll cycle: one small query) and keeps the queries compiled, so a story
+is scanned once and every query is evaluated on that scan.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from crawler.matcher import Matcher
+from crawler.rules import Rule, RuleError
+from crawler.types import MatchResult, Story
+from crawler.watchlist import Watchlist
+from storage import subscribers
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+class FilterBook:
+    """The current matcher and compiled subscriber queries; `refresh` picks up changes."""
+
+    def __init__(self, watchlist: Watchlist, matcher: Matcher, max_query_length: int) -> None:
+        self.watchlist = watchlist
+        self.base = matcher
+        self.matcher = matcher
+        self.queries: dict[str, Rule] = {}
+        self.max_query_length = max_query_length
+
+    def match(self, story: Story) -> MatchResult:
+        """The watchlist's verdict on a story, plus which watched queries hold."""
+        return self.matcher.match(story, self.queries)
+
+    def refresh(self, db: Database) -> bool:
+        """Reload the watched queries; rebuild the matcher if their phrases changed."""
+        with db.session() as session:
+            wanted = subscribers.watched_queries(session)
+        if set(wanted) == set(self.queries):
+            return False
+        compiled: dict[str, Rule] = {}
+        for query in wanted:
+            try:
+                compiled[query] = self.base.compile(
+                    query, bare_words_are_phrases=True, max_length=self.max_query_length
+                )
+            except RuleError as exc:  # stored before a limit changed, or a parser change
+                log.warning("ignoring watched query %r: %s", query, exc)
+        phrases = frozenset().union(*(rule.phrases for rule in compiled.values()))
+        if phrases != self.matcher.phrases - self.base.phrases:  # a new automaton is needed
+            self.matcher = Matcher(self.watchlist, phrases=phrases) if phrases else self.base
+        self.queries = compiled
+        log.info("filter: %d watched queries, %d phrases", len(compiled), len(phrases))
+        return True
