@@ -36,9 +36,10 @@ async def fill_bodies(
     wanted = [s for s in stories if not s.body and s.url.startswith(("http://", "https://"))]
     if not wanted:
         return list(stories)
+    keys = {s.url: canonical_url(s.url) for s in wanted}
     with db.session() as session:
-        known = story_store.known_urls(session, [canonical_url(s.url) for s in wanted])
-    todo = [s for s in wanted if canonical_url(s.url) not in known][:limit]
+        known = story_store.known_urls(session, list(dict.fromkeys(keys.values())))
+    todo = [s for s in wanted if keys[s.url] not in known][:limit]
     bodies: dict[str, str] = {}
     for story in todo:
         try:

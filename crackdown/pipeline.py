@@ -1,23 +1,28 @@
 """The product in one place: normalise, dedup, match, store, fan out.
 
 `ingest` reads like the flow in DESIGN.md; every other module does one step
-(`crackdown.polling` collects, `bot.delivery` sends).
+(`crackdown.polling` collects, `bot.delivery` sends). `store_found` is the
+same flow for several sources in the caller's transaction, which is how the
+poller stores a busy cycle: one transaction for many feeds costs far less
+than one each.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
-from crawler.types import RawStory
+from crawler.types import MatchResult, RawStory, Story
 from storage import stories as story_store
 from storage.db import Database
+from storage.records import IngestOutcome
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +43,13 @@ class IngestReport:
         self.also_reported += other.also_reported
 
 
+def prepare(raw: Iterable[RawStory], fetched_at: datetime) -> dict[str, Story]:
+    """One source's items normalised, by canonical URL (a link the feed repeats: its last item)."""
+    return {
+        story.canonical_url: story for story in (normalise(r, fetched_at=fetched_at) for r in raw)
+    }
+
+
 def ingest(
     db: Database, matcher: Matcher, raw: Iterable[RawStory], fetched_at: datetime
 ) -> IngestReport:
@@ -46,36 +58,90 @@ def ingest(
     New stories are stored with their matches and outbox rows in one
     transaction, so an alert is queued exactly when its story is stored.
     """
-    report = IngestReport()
-    batch = {
-        story.canonical_url: story for story in (normalise(r, fetched_at=fetched_at) for r in raw)
-    }
-    with db.session() as session:
-        seen = story_store.known_urls(session, list(batch))
-        by_source: dict[str, dict[str, str]] = {}
-        for url in seen:
-            by_source.setdefault(batch[url].source_key, {})[url] = batch[url].url
-        for source_key, urls in by_source.items():  # one story, one alert: just note the source
-            report.also_reported += story_store.record_also_reported(session, source_key, urls)
-    new = [(story, matcher.match(story)) for url, story in batch.items() if url not in seen]
-    if not new:
-        return report
-    try:  # the whole batch in one transaction: each story with its match and outbox rows
+    batch = prepare(raw, fetched_at)
+    if not batch:
+        return IngestReport()
+    try:
         with db.session() as session:
-            outcomes = story_store.store_stories(session, new, skip_known=False)
+            (report,) = store_found(session, matcher, [batch])
+        return report
     except IntegrityError:  # another writer stored some meanwhile: one at a time, skipping those
-        outcomes = []
-        for item in new:
-            with db.session() as session:
-                outcomes += story_store.store_stories(session, [item])
-    for (story, match), outcome in zip(new, outcomes, strict=True):
-        if outcome.story_id is None:
+        return ingest_one_by_one(db, matcher, batch)
+
+
+def store_found(
+    session: Session, matcher: Matcher, batches: Sequence[dict[str, Story]]
+) -> list[IngestReport]:
+    """Dedup, match, store and fan out several sources' stories in the caller's transaction.
+
+    `batches` are `prepare`d, one per source, in the order they were
+    collected: a story in two of them is stored for the first and noted as
+    "also reported" by the other, exactly as if they had been ingested one
+    after the other. Only stories not stored yet are matched. A story stored
+    by another writer since the check raises IntegrityError (the unique
+    canonical URL); the caller rolls back and uses `ingest_one_by_one`.
+    """
+    reports = [IngestReport() for _ in batches]
+    known = story_store.known_urls(
+        session, list(dict.fromkeys(url for batch in batches for url in batch))
+    )
+    first: dict[str, str] = {}  # canonical URL -> the source that stores it in this batch
+    new: list[tuple[Story, MatchResult]] = []
+    owners: list[int] = []
+    also: list[dict[str, dict[str, str]]] = [{} for _ in batches]  # source -> {canonical: url}
+    for index, batch in enumerate(batches):
+        for url, story in batch.items():
+            if url in known or url in first:
+                if first.get(url) != story.source_key:  # a repeat by its own source is no news
+                    also[index].setdefault(story.source_key, {})[url] = story.url
+                continue
+            first[url] = story.source_key
+            new.append((story, matcher.match(story)))
+            owners.append(index)
+    outcomes = story_store.store_stories(session, new, skip_known=False) if new else []
+    for (story, match), owner, outcome in zip(new, owners, outcomes, strict=True):
+        _count(reports[owner], story, match, outcome)
+    for report, by_source in zip(reports, also, strict=True):
+        report.also_reported += _note_also_reported(session, by_source)
+    return reports
+
+
+def ingest_one_by_one(db: Database, matcher: Matcher, batch: dict[str, Story]) -> IngestReport:
+    """`store_found` for one source, each new story in its own transaction, skipping known ones.
+
+    The slow path after an IntegrityError: whatever another writer stored
+    meanwhile is skipped, everything else is stored with its alerts.
+    """
+    report = IngestReport()
+    with db.session() as session:
+        known = story_store.known_urls(session, list(batch))
+        by_source: dict[str, dict[str, str]] = {}
+        for url in known:
+            by_source.setdefault(batch[url].source_key, {})[url] = batch[url].url
+        report.also_reported += _note_also_reported(session, by_source)
+    for url, story in batch.items():
+        if url in known:
             continue
-        report.stories += 1
-        report.matched += int(match.matched)
-        report.queued += outcome.deliveries
-        if match.matched:
-            log.info(
-                "match %s: %s %s", ",".join(match.topics), story.title[:80], list(match.entities)
-            )
+        match = matcher.match(story)
+        with db.session() as session:
+            (outcome,) = story_store.store_stories(session, [(story, match)])
+        _count(report, story, match, outcome)
     return report
+
+
+def _note_also_reported(session: Session, by_source: dict[str, dict[str, str]]) -> int:
+    """One story, one alert: a stored story seen from another source just notes the source."""
+    return sum(
+        story_store.record_also_reported(session, source_key, urls)
+        for source_key, urls in by_source.items()
+    )
+
+
+def _count(report: IngestReport, story: Story, match: MatchResult, outcome: IngestOutcome) -> None:
+    if outcome.story_id is None:
+        return
+    report.stories += 1
+    report.matched += int(match.matched)
+    report.queued += outcome.deliveries
+    if match.matched:
+        log.info("match %s: %s %s", ",".join(match.topics), story.title[:80], list(match.entities))

@@ -6,7 +6,8 @@ import re
 from html.parser import HTMLParser
 
 _SPACE = re.compile(r"\s+")
-_SKIPPED = frozenset({"script", "style", "noscript", "template"})
+# Elements whose text is not the story's (applet: as feedparser's sanitizer, once run first).
+_SKIPPED = frozenset({"script", "style", "noscript", "template", "applet"})
 _BLOCKS = frozenset({"p", "div", "br", "li", "tr", "td", "h1", "h2", "h3", "h4", "h5", "h6"})
 
 

@@ -170,9 +170,7 @@ def next_due(session: Session) -> datetime | None:
     claimable, however old its due time.
     """
     return session.scalar(
-        select(func.min(Delivery.next_attempt_at)).where(
-            Delivery.status == "pending", _chat_head()
-        )
+        select(func.min(Delivery.next_attempt_at)).where(Delivery.status == "pending", _chat_head())
     )
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -54,9 +55,32 @@ def list_sources(session: Session) -> list[SourceRecord]:
 
 def poll_target(session: Session, key: str) -> tuple[str, FetchState]:
     """The URL to poll (where a permanent redirect led, else the configured one) and validators."""
-    row = session.scalars(select(Source).where(Source.key == key)).one()
-    state = FetchState(row.etag, row.last_modified, row.content_hash)
-    return row.fetch_url or row.url, state
+    return poll_targets(session, [key])[key]
+
+
+def poll_targets(session: Session, keys: Iterable[str]) -> dict[str, tuple[str, FetchState]]:
+    """`poll_target` for many sources in one query (a cycle reads them all at once)."""
+    wanted = list(keys)
+    found = {
+        row.key: (
+            row.fetch_url or row.url,
+            FetchState(row.etag, row.last_modified, row.content_hash),
+        )
+        for row in session.execute(
+            select(
+                Source.key,
+                Source.url,
+                Source.fetch_url,
+                Source.etag,
+                Source.last_modified,
+                Source.content_hash,
+            ).where(Source.key.in_(wanted))
+        )
+    }
+    missing = [key for key in wanted if key not in found]
+    if missing:
+        raise LookupError(f"no source row for {missing[0]!r}")
+    return found
 
 
 def record_moved(session: Session, key: str, url: str) -> bool:
@@ -80,15 +104,37 @@ def record_success(
 
     Returns the failure streak it ended (0 if there was none).
     """
-    row = session.scalars(select(Source).where(Source.key == key)).one()
-    ended = row.consecutive_failures
-    row.etag, row.last_modified = state.etag, state.last_modified
-    row.content_hash = state.content_hash
-    row.last_polled_at = row.last_success_at = when
-    row.consecutive_failures = 0
-    row.last_error = None
-    row.items_seen += new_items
-    row.next_poll_at = next_poll_at
+    return record_successes(session, [Success(key, state, new_items, when, next_poll_at)])[0]
+
+
+@dataclass(frozen=True)
+class Success:
+    """One source's successful poll, as `record_successes` stores it."""
+
+    key: str
+    state: FetchState
+    new_items: int
+    when: datetime
+    next_poll_at: datetime | None = None
+
+
+def record_successes(session: Session, polls: Sequence[Success]) -> list[int]:
+    """`record_success` for several sources, their rows read in one query; streaks in order."""
+    rows = {
+        row.key: row
+        for row in session.scalars(select(Source).where(Source.key.in_([p.key for p in polls])))
+    }
+    ended = []
+    for poll in polls:
+        row = rows[poll.key]
+        ended.append(row.consecutive_failures)
+        row.etag, row.last_modified = poll.state.etag, poll.state.last_modified
+        row.content_hash = poll.state.content_hash
+        row.last_polled_at = row.last_success_at = poll.when
+        row.consecutive_failures = 0
+        row.last_error = None
+        row.items_seen += poll.new_items
+        row.next_poll_at = poll.next_poll_at
     return ended
 
 
@@ -124,9 +170,20 @@ def due_keys(session: Session, keys: Iterable[str], now: datetime) -> list[str]:
 
 def entries_last_week(session: Session, key: str, now: datetime) -> int:
     """Stories first stored from this source in the last 7 days (its publishing rate)."""
+    return entries_last_week_by_source(session, [key], now)[key]
+
+
+def entries_last_week_by_source(
+    session: Session, keys: Iterable[str], now: datetime
+) -> dict[str, int]:
+    """`entries_last_week` for several sources in one query (0 for a source with none)."""
+    wanted = list(keys)
     query = (
-        select(func.count(StoryRow.id))
+        select(Source.key, func.count(StoryRow.id))
         .join(Source, Source.id == StoryRow.source_id)
-        .where(Source.key == key, StoryRow.fetched_at >= now - timedelta(days=7))
+        .where(Source.key.in_(wanted), StoryRow.fetched_at >= now - timedelta(days=7))
+        .group_by(Source.key)
     )
-    return session.scalar(query) or 0
+    counts: dict[str, int] = dict.fromkeys(wanted, 0)
+    counts.update({key: count for key, count in session.execute(query)})
+    return counts

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from datetime import datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -19,6 +21,7 @@ from storage.models import (
     StorySource,
     Subscriber,
     Subscription,
+    utcnow,
 )
 from storage.records import IngestOutcome
 
@@ -122,23 +125,67 @@ def store_stories(
     """Insert new stories, their matches and their outbox rows, in the caller's transaction.
 
     A story whose canonical URL is stored already is left alone: one story,
-    one alert, however many times feeds repeat it. A caller that has just
-    checked may pass `skip_known=False` and rely on the unique constraint
-    (an IntegrityError) should another writer store one meanwhile.
+    one alert, however many times feeds repeat it (so is a second item with
+    the same canonical URL in `items`). A caller that has just checked may
+    pass `skip_known=False` and rely on the unique constraint (an
+    IntegrityError) should another writer store one meanwhile.
+
+    Why Core and not the ORM: a poll stores ~50 stories at once, and one
+    multi-row INSERT ... RETURNING per table costs a fraction of a unit of
+    work with a flush per story (the first polling cycle's biggest cost).
+    Outbox rows are inserted in story order, then subscriber order, as
+    `enqueue` would: a chat's queue is served in id order.
     """
     known = known_urls(session, [s.canonical_url for s, _ in items]) if skip_known else set()
-    keys = {story.source_key for story, _ in items}
+    fresh: dict[str, int] = {}  # canonical URL -> index in `items` of the one to insert
+    for index, (story, _) in enumerate(items):
+        if story.canonical_url not in known:
+            fresh.setdefault(story.canonical_url, index)
+    if not fresh:
+        return [IngestOutcome(story_id=None) for _ in items]
+    chosen = list(fresh.values())
+    keys = {items[i][0].source_key for i in chosen}
     source_ids = dict(
         session.execute(select(Source.key, Source.id).where(Source.key.in_(keys))).all()
     )
-    followers = SubscriptionIndex(session)
-    outcomes = []
-    for story, match in items:
-        if story.canonical_url in known:
-            outcomes.append(IngestOutcome(story_id=None))
-            continue
-        outcomes.append(_store_one(session, story, match, source_ids[story.source_key], followers))
-    return outcomes
+    fetched_at = utcnow()
+    rows = [_story_values(items[i][0], source_ids, fetched_at) for i in chosen]
+    inserted = session.execute(
+        insert(_STORIES).returning(_STORIES.c.id, sort_by_parameter_order=True), rows
+    )
+    story_ids = dict(zip(chosen, inserted.scalars(), strict=True))
+    session.execute(
+        insert(_STORY_SOURCES),
+        [
+            {
+                "story_id": story_ids[i],
+                "source_id": row["source_id"],
+                "url": row["url"],
+                "seen_at": fetched_at,
+            }
+            for i, row in zip(chosen, rows, strict=True)
+        ],
+    )
+    matches = [i for i in chosen if _has_match(items[i][1])]
+    if matches:
+        session.execute(
+            insert(_MATCHES), [_match_values(story_ids[i], items[i][1]) for i in matches]
+        )
+    queued: dict[int, int] = {}
+    outbox: list[dict[str, int]] = []
+    followers = SubscriptionIndex(session) if matches else None
+    for i in matches if followers is not None else ():
+        chats = followers.interested(items[i][1])
+        queued[i] = len(chats)
+        outbox += [{"story_id": story_ids[i], "subscriber_id": chat} for chat in chats]
+    if outbox:  # the stories are new in this transaction: no row for them exists yet
+        session.execute(insert(_DELIVERIES), outbox)
+    return [
+        IngestOutcome(story_id=story_ids[i], deliveries=queued.get(i, 0))
+        if i in story_ids
+        else IngestOutcome(story_id=None)
+        for i in range(len(items))
+    ]
 
 
 def store_story(session: Session, story: Story, match: MatchResult) -> IngestOutcome:
@@ -146,37 +193,39 @@ def store_story(session: Session, story: Story, match: MatchResult) -> IngestOut
     return store_stories(session, [(story, match)])[0]
 
 
-def _store_one(
-    session: Session,
-    story: Story,
-    match: MatchResult,
-    source_id: int,
-    followers: SubscriptionIndex,
-) -> IngestOutcome:
-    row = StoryRow(
-        canonical_url=story.canonical_url,
-        url=story.url,
-        source_id=source_id,
-        title=story.title,
-        summary=story.summary,
-        body=story.body,
-        lang=story.lang,
-        published_at=story.published_at,
-        fingerprint=story.fingerprint,
-    )
-    session.add(row)
-    session.flush()
-    session.add(StorySource(story_id=row.id, source_id=source_id, url=story.url))
-    if not (match.topics or match.entities or match.signals or match.queries):
-        return IngestOutcome(story_id=row.id)
-    session.add(
-        MatchRow(
-            story_id=row.id,
-            entities=list(match.entities),
-            topics=list(match.topics),
-            hits=[asdict(hit) for hit in match.hits],
-            score=match.score,
-        )
-    )
-    queued = enqueue(session, row.id, followers.interested(match))
-    return IngestOutcome(story_id=row.id, deliveries=queued)
+_STORIES = cast(Table, StoryRow.__table__)
+_STORY_SOURCES = cast(Table, StorySource.__table__)
+_MATCHES = cast(Table, MatchRow.__table__)
+_DELIVERIES = cast(Table, Delivery.__table__)
+
+
+def _has_match(match: MatchResult) -> bool:
+    """A match row is kept for anything found, not only a topic: the alert shows entities."""
+    return bool(match.topics or match.entities or match.signals or match.queries)
+
+
+def _story_values(
+    story: Story, source_ids: dict[str, int], fetched_at: datetime
+) -> dict[str, object]:
+    return {
+        "canonical_url": story.canonical_url,
+        "url": story.url,
+        "source_id": source_ids[story.source_key],
+        "title": story.title,
+        "summary": story.summary,
+        "body": story.body,
+        "lang": story.lang,
+        "published_at": story.published_at,
+        "fetched_at": fetched_at,
+        "fingerprint": story.fingerprint,
+    }
+
+
+def _match_values(story_id: int, match: MatchResult) -> dict[str, object]:
+    return {
+        "story_id": story_id,
+        "entities": list(match.entities),
+        "topics": list(match.topics),
+        "hits": [asdict(hit) for hit in match.hits],
+        "score": match.score,
+    }

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from xml.sax.saxutils import escape
 
 import httpx
 import pytest
 
-from crawler.feeds import FeedError, parse_feed, poll_feed
+from crawler.feeds import FeedError, ParsedFeed, parse_content, parse_feed, poll_feed
 from crawler.http import HttpPolicy, make_client
 from crawler.types import FetchState
 
@@ -51,6 +52,21 @@ def test_markup_in_titles_is_stripped_and_entities_decoded() -> None:
     assert story.title == "PBoC bans ICOs & more"
 
 
+@pytest.mark.parametrize("cdata", [True, False])
+def test_summaries_keep_their_words_and_lose_scripts_styles_and_markup(cdata: bool) -> None:
+    """feedparser's sanitizer is off (clean_text reduces everything to words anyway)."""
+    html = (
+        "<p>Banks <b>must not</b> serve&nbsp;exchanges.</p><script>track()</script>"
+        "<style>p{color:red}</style><applet>Java</applet><noscript>Enable JS</noscript>"
+        "<a href='/more'>Read more</a> &amp; comment"
+    )
+    summary = f"<![CDATA[{html}]]>" if cdata else escape(html)
+    (story,), _ = parse_feed(
+        rss(summary=summary), source_key="s", base_url="https://site.example/feed"
+    )
+    assert story.summary == "Banks must not serve exchanges. Read more & comment"
+
+
 def test_relative_links_are_resolved_against_the_feed_url() -> None:
     (story,), _ = parse_feed(
         rss(link="/news/1.html"), source_key="s", base_url="https://site.example/feed.xml"
@@ -65,6 +81,19 @@ def test_items_without_link_get_a_stable_key() -> None:
     again, _ = parse_feed(body, source_key="s", base_url="https://site.example/feed")
     assert first[0].url == again[0].url
     assert first[0].url.startswith("https://site.example/feed#s-")
+
+
+def test_link_less_keys_did_not_change_when_the_sanitizer_was_turned_off() -> None:
+    """The key hashes the item as feedparser sanitizes it, as it always did: no second alert."""
+    body = (
+        b'<rss version="2.0"><channel><title>t</title><item><guid isPermaLink="false">notice-7'
+        b"</guid><title>Notice &lt;b&gt;7&lt;/b&gt;</title><description>&lt;p onclick="
+        b'"x()"&gt;Banks must&lt;br&gt;stop&lt;/p&gt;&lt;script&gt;t()&lt;/script&gt;'
+        b"</description></item></channel></rss>"
+    )
+    (story,), _ = parse_feed(body, source_key="s", base_url="https://site.example/feed")
+    assert story.url == "https://site.example/feed#s-f7ef81b3b8c1fdc2d1ce6538"  # as before
+    assert (story.title, story.summary) == ("Notice 7", "Banks must stop")
 
 
 def test_broken_feed_keeps_what_parsed_and_warns() -> None:
@@ -169,3 +198,30 @@ def test_a_server_without_validators_repeating_itself_costs_no_parse() -> None:
     body = rss(title="Changed")
     changed = _poll(httpx.MockTransport(handler), first.state)
     assert [s.title for s in changed.stories] == ["Changed"]
+
+
+def test_poll_feed_parses_with_the_parser_it_is_given() -> None:
+    """The poller passes one that runs in a worker process; it gets the response's bytes."""
+    seen: list[tuple[bytes, str, str]] = []
+
+    async def elsewhere(
+        content: bytes, key: str, base: str, headers: object, lang: str | None
+    ) -> ParsedFeed:
+        seen.append((content, key, base))
+        return parse_content(content, key, base, None, lang)
+
+    async def go() -> None:
+        transport = httpx.MockTransport(lambda _request: httpx.Response(200, content=rss()))
+        async with make_client(HttpPolicy(), transport=transport) as client:
+            fetched = await poll_feed(
+                client,
+                source_key="s",
+                url="https://site.example/feed",
+                state=FetchState(),
+                policy=HttpPolicy(),
+                parse=elsewhere,
+            )
+        assert [s.url for s in fetched.stories] == ["https://site.example/a"]
+
+    asyncio.run(go())
+    assert seen == [(rss(), "s", "https://site.example/feed")]

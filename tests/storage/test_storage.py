@@ -194,3 +194,70 @@ def test_batch_store_relies_on_the_unique_constraint_when_asked(
         (outcome,) = stories.store_stories(session, [(story, matcher.match(story))])
         assert outcome.story_id is None
         assert outbox.counts(session).pending == 2  # still one alert per chat
+
+
+def test_a_batch_stores_a_repeated_url_once_and_queues_in_story_then_chat_order(
+    seeded: Database, matcher: Matcher
+) -> None:
+    """One multi-row INSERT per table; a chat's alerts still queue in the stories' order."""
+    first, second = make_story("https://n.example/1"), make_story("https://n.example/2")
+    repeat = make_story("https://n.example/1?utm_source=x")
+    weather = make_story("https://n.example/3", "Weather report")
+    items = [(s, matcher.match(s)) for s in (first, weather, repeat, second)]
+    with seeded.session() as session:
+        outcomes = stories.store_stories(session, items)
+    assert [o.story_id is not None for o in outcomes] == [True, True, False, True]
+    assert [o.deliveries for o in outcomes] == [2, 0, 0, 2]
+    with seeded.session() as session:
+        queue = session.execute(
+            text(
+                "SELECT sub.chat_id, s.canonical_url FROM deliveries d "
+                "JOIN stories s ON s.id = d.story_id "
+                "JOIN subscribers sub ON sub.id = d.subscriber_id ORDER BY d.id"
+            )
+        ).all()
+        assert [tuple(row) for row in queue] == [
+            (1001, "https://n.example/1"),
+            (1002, "https://n.example/1"),
+            (1001, "https://n.example/2"),
+            (1002, "https://n.example/2"),
+        ]
+        assert stories.reporting_sources(session, outcomes[0].story_id or 0) == ["feed"]
+        fetched = session.execute(text("SELECT fetched_at FROM stories")).scalars().all()
+        assert len(fetched) == 3 and None not in fetched
+
+
+def test_health_of_many_sources_is_read_and_written_in_one_go(
+    seeded: Database, matcher: Matcher
+) -> None:
+    from crawler.types import FetchState
+
+    with seeded.session() as session:
+        sources.sync_sources(session, [("other", "feed", "https://o.example/feed")])
+        sources.record_failure(session, "other", "HTTP 500", now())
+    story = make_story()
+    with seeded.session() as session:
+        stories.store_story(session, story, matcher.match(story))
+    with seeded.session() as session:
+        assert sources.poll_targets(session, ["feed", "other"]) == {
+            "feed": ("https://a.example/feed", FetchState()),
+            "other": ("https://o.example/feed", FetchState()),
+        }
+        assert sources.entries_last_week_by_source(session, ["feed", "other"], now()) == {
+            "feed": 1,
+            "other": 0,
+        }
+        ended = sources.record_successes(
+            session,
+            [
+                sources.Success("other", FetchState(etag='"o"'), 0, now()),
+                sources.Success("feed", FetchState(etag='"f"'), 1, now()),
+            ],
+        )
+        assert ended == [1, 0]  # in the order given
+        with pytest.raises(LookupError):
+            sources.poll_targets(session, ["feed", "missing"])
+    with seeded.session() as session:
+        records = {r.key: r for r in sources.list_sources(session)}
+    assert records["other"].consecutive_failures == 0 and records["other"].etag == '"o"'
+    assert records["feed"].items_seen == 1 and records["feed"].etag == '"f"'
