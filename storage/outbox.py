@@ -42,6 +42,18 @@ def _chat_head() -> ColumnElement[bool]:
     )
 
 
+def _with_content() -> Select[Any]:
+    """Deliveries with their chat, and their story (source, match) or notice."""
+    return (
+        select(Delivery, Subscriber, StoryRow, MatchRow, Source.key, Notice.text)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .outerjoin(StoryRow, StoryRow.id == Delivery.story_id)
+        .outerjoin(Source, Source.id == StoryRow.source_id)
+        .outerjoin(MatchRow, MatchRow.story_id == StoryRow.id)
+        .outerjoin(Notice, Notice.id == Delivery.notice_id)
+    )
+
+
 def claim_due(
     session: Session,
     now: datetime,
@@ -56,12 +68,7 @@ def claim_due(
     its lease must not be claimed twice by the same worker).
     """
     query = (
-        select(Delivery, Subscriber, StoryRow, MatchRow, Source.key, Notice.text)
-        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .outerjoin(StoryRow, StoryRow.id == Delivery.story_id)
-        .outerjoin(Source, Source.id == StoryRow.source_id)
-        .outerjoin(MatchRow, MatchRow.story_id == StoryRow.id)
-        .outerjoin(Notice, Notice.id == Delivery.notice_id)
+        _with_content()
         .where(_due(now), _chat_head(), Subscriber.active.is_(True))
         .order_by(Delivery.next_attempt_at, Delivery.id)
         .limit(limit)
@@ -86,12 +93,7 @@ def claim_chat(
     Only the worker holding the chat's head row calls this.
     """
     query = (
-        select(Delivery, Subscriber, StoryRow, MatchRow, Source.key, Notice.text)
-        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
-        .outerjoin(StoryRow, StoryRow.id == Delivery.story_id)
-        .outerjoin(Source, Source.id == StoryRow.source_id)
-        .outerjoin(MatchRow, MatchRow.story_id == StoryRow.id)
-        .outerjoin(Notice, Notice.id == Delivery.notice_id)
+        _with_content()
         .where(
             Delivery.subscriber_id == subscriber_id,
             Delivery.created_at < created_before,

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from crackdown.standin.html_entities import EntityParseError, parse_html
-from crackdown.standin.state import JSON, ApiError, SentMessage, TelegramState
+from crackdown.standin.state import JSON, ApiError, SentMessage, StoredMessage, TelegramState
 
 # Counted in Python characters (Unicode code points) of the parsed plain text; the Bot API docs
 # only say "4096 characters after entities parsing". Entity offsets are UTF-16 code units.
@@ -308,8 +308,8 @@ def _record(
     )
 
 
-@_method("editMessageText")
-def edit_message_text(state: TelegramState, p: Params) -> JSON:
+def _editable(state: TelegramState, p: Params) -> tuple[int, StoredMessage]:
+    """The bot's own message an edit names (call with state.cond held); 400s like Telegram."""
     if "inline_message_id" in p:
         raise ApiError(400, "Bad Request: message to edit not found")  # not simulated
     chat_id = _chat_id(state, p)
@@ -317,12 +317,19 @@ def edit_message_text(state: TelegramState, p: Params) -> JSON:
     message_id = p.integer("message_id")
     if message_id is None:
         raise ApiError(400, "Bad Request: message identifier is not specified")
+    msg = state.messages.get((chat_id, message_id))
+    if msg is None:
+        raise ApiError(400, "Bad Request: message to edit not found")
+    if not msg.from_bot:
+        raise ApiError(400, "Bad Request: message can't be edited")
+    return chat_id, msg
+
+
+@_method("editMessageText")
+def edit_message_text(state: TelegramState, p: Params) -> JSON:
     with state.cond:
-        msg = state.messages.get((chat_id, message_id))
-        if msg is None:
-            raise ApiError(400, "Bad Request: message to edit not found")
-        if not msg.from_bot:
-            raise ApiError(400, "Bad Request: message can't be edited")
+        chat_id, msg = _editable(state, p)
+        message_id = msg.message_id
         source, plain, entities, parse_mode = _render(p)
         markup = _reply_markup(p)
         if (plain, entities, markup) == (msg.text, msg.entities, msg.reply_markup):
@@ -341,19 +348,8 @@ def edit_message_text(state: TelegramState, p: Params) -> JSON:
 @_method("editMessageReplyMarkup")
 def edit_message_reply_markup(state: TelegramState, p: Params) -> JSON:
     """Replace only the inline keyboard of one of the bot's messages (text unchanged)."""
-    if "inline_message_id" in p:
-        raise ApiError(400, "Bad Request: message to edit not found")  # not simulated
-    chat_id = _chat_id(state, p)
-    state.ensure_can_post(chat_id)
-    message_id = p.integer("message_id")
-    if message_id is None:
-        raise ApiError(400, "Bad Request: message identifier is not specified")
     with state.cond:
-        msg = state.messages.get((chat_id, message_id))
-        if msg is None:
-            raise ApiError(400, "Bad Request: message to edit not found")
-        if not msg.from_bot:
-            raise ApiError(400, "Bad Request: message can't be edited")
+        _chat, msg = _editable(state, p)
         markup = _reply_markup(p)
         if markup == msg.reply_markup:
             raise ApiError(
