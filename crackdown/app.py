@@ -88,7 +88,7 @@ class App:
         self.filters.refresh(self.db)  # the queries subscribers watch right now
         return Poller(
             self.db,
-            self.filters,  # type: ignore[arg-type]  # a Matcher that also runs the queries
+            self.filters,  # the watchlist's matcher plus subscribers' queries
             client,
             self.policy,
             schedule,

@@ -17,7 +17,7 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crawler.matcher import Matcher
+from crawler.matcher import StoryFilter
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory, Story
 from storage import stories as story_store
@@ -51,7 +51,7 @@ def prepare(raw: Iterable[RawStory], fetched_at: datetime) -> dict[str, Story]:
 
 
 def ingest(
-    db: Database, matcher: Matcher, raw: Iterable[RawStory], fetched_at: datetime
+    db: Database, matcher: StoryFilter, raw: Iterable[RawStory], fetched_at: datetime
 ) -> IngestReport:
     """Normalise, dedup, match, store and fan out a batch of collected stories.
 
@@ -70,7 +70,7 @@ def ingest(
 
 
 def store_found(
-    session: Session, matcher: Matcher, batches: Sequence[dict[str, Story]]
+    session: Session, matcher: StoryFilter, batches: Sequence[dict[str, Story]]
 ) -> list[IngestReport]:
     """Dedup, match, store and fan out several sources' stories in the caller's transaction.
 
@@ -106,7 +106,7 @@ def store_found(
     return reports
 
 
-def ingest_one_by_one(db: Database, matcher: Matcher, batch: dict[str, Story]) -> IngestReport:
+def ingest_one_by_one(db: Database, matcher: StoryFilter, batch: dict[str, Story]) -> IngestReport:
     """`store_found` for one source, each new story in its own transaction, skipping known ones.
 
     The slow path after an IntegrityError: whatever another writer stored

@@ -44,7 +44,7 @@ from crawler.feeds import (
     poll_feed,
 )
 from crawler.http import HttpPolicy, make_client
-from crawler.matcher import Matcher
+from crawler.matcher import StoryFilter
 from crawler.schedule import (
     CacheHints,
     PollPolicy,
@@ -302,7 +302,7 @@ class Poller:
     def __init__(
         self,
         db: Database,
-        matcher: Matcher,
+        matcher: StoryFilter,
         client: httpx.AsyncClient,
         http: HttpPolicy,
         schedule: PollPolicy,

@@ -29,7 +29,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import ahocorasick_rs
 
@@ -187,6 +187,13 @@ def _resolve_overlaps(hits: list[_Span], exact: dict[tuple[int, int], set[str]])
             resolved.extend(sorted(_resolve_cluster(hits[first:after], exact)))
         first = after
     return resolved
+
+
+class StoryFilter(Protocol):
+    """What the pipeline needs of a filter: a verdict per story (a Matcher, or one that also
+    runs subscriber queries)."""
+
+    def match(self, story: Story) -> MatchResult: ...
 
 
 class Matcher:

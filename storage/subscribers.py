@@ -23,23 +23,11 @@ def subscribe(
 ) -> bool:
     """Subscribe a chat to a topic (re-activating it); False if it already was."""
     row = _subscriber(session, chat_id)
-    if row is None:
-        row = Subscriber(chat_id=chat_id, chat_type=chat_type, title=title, language=language)
-        session.add(row)
-        session.flush()
-    was_active = row.active
-    row.active, row.inactive_reason = True, None
-    existing = session.scalars(
-        select(Subscription).where(
-            Subscription.subscriber_id == row.id,
-            Subscription.kind == "topic",
-            Subscription.value == topic,
-        )
-    ).one_or_none()
-    if existing is None:
-        session.add(Subscription(subscriber_id=row.id, kind="topic", value=topic))
-        return True
-    return not was_active
+    was_active = row is not None and row.active
+    added = add(
+        session, chat_id, "topic", topic, chat_type=chat_type, title=title, language=language
+    )
+    return added or not was_active
 
 
 def unsubscribe(session: Session, chat_id: int) -> bool:
