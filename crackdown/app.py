@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from bot.delivery import DeliverySettings, DeliveryWorker
 from bot.handlers import Handlers
 from bot.pacing import Limits
 from bot.request import BotSettings, Deps
+from crackdown.channels import channel_specs
 from crackdown.config import Config, ConfigError, SourceConfig
 from crackdown.filters import FilterBook
 from crackdown.polling import Poller
@@ -23,7 +25,10 @@ from crawler.rules import RuleError
 from crawler.schedule import PollPolicy
 from crawler.watchlist import Watchlist, WatchlistError, build_watchlist, builtin_watchlist
 from storage import sources as source_store
+from storage.channels import sync_channels
 from storage.db import Database
+
+log = logging.getLogger(__name__)
 
 
 def load_watchlist(config: Config) -> tuple[Watchlist, Matcher]:
@@ -179,8 +184,12 @@ class App:
 def open_app(config: Config) -> App:
     """Validate the watchlist, migrate the database, and register configured sources."""
     watchlist, matcher = load_watchlist(config)
+    channels = channel_specs(config.telegram.channels, watchlist, matcher)
     db = Database(config.storage.url)
     db.upgrade()
     with db.session() as session:
         source_store.sync_sources(session, [(s.key, s.kind, s.url) for s in config.sources])
+        synced = sync_channels(session, channels)
+    if synced.added or synced.changed or synced.removed:
+        log.info("%s", synced.summary())
     return App(config=config, db=db, watchlist=watchlist, matcher=matcher)

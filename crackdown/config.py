@@ -15,6 +15,7 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
@@ -25,6 +26,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 ENV_PREFIX = "CRACKDOWN_"
@@ -72,6 +74,43 @@ class StorageConfig(_Section):
     url: str = "sqlite:///crackdown.db"
 
 
+class ChannelConfig(_Section):
+    """A channel the operator attaches: it gets alerts for what config says, not commands."""
+
+    chat_id: int = Field(lt=0)
+    name: str | None = None
+    topics: list[str] = []
+    entities: list[str] = []
+    queries: list[str] = []
+    lang: Literal["en", "zh"] = "en"
+    timezone: str = "UTC"
+    digest: str = "off"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(
+                f"unknown time zone {value!r} (use Area/City, e.g. Asia/Shanghai)"
+            ) from exc
+        return value
+
+    @field_validator("digest")
+    @classmethod
+    def _digest_spec(cls, value: str) -> str:
+        if not re.fullmatch(r"off|hourly|daily ([01]?\d|2[0-3]):[0-5]\d", value.strip()):
+            raise ValueError('digest is "off", "hourly" or "daily HH:MM"')
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _follows_something(self) -> ChannelConfig:
+        if not (self.topics or self.entities or self.queries):
+            raise ValueError("a channel needs topics, entities or queries to follow")
+        return self
+
+
 class TelegramConfig(_Section):
     api_base_url: HttpUrl = "https://api.telegram.org/bot"
     admin_ids: list[int] = []
@@ -83,6 +122,7 @@ class TelegramConfig(_Section):
     max_watches: int = Field(default=10, gt=0, le=100)
     max_query_length: int = Field(default=200, ge=20, le=1000)
     commands_per_minute: int = Field(default=20, gt=0)
+    channels: list[ChannelConfig] = []
     token: SecretStr | None = None
 
 

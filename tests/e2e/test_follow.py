@@ -49,3 +49,29 @@ def test_a_watched_query_brings_the_stories_it_matches(world: Path, standin: Bot
 
     again = crackdown("--config", str(world), "run", "--once")
     assert again.returncode == 0 and len(standin.sent_messages(watcher)) == 2
+
+
+def test_a_channel_attached_in_config_gets_its_topic_without_any_command(
+    world: Path, standin: BotApiStandIn
+) -> None:
+    channel = -1001234500001
+    standin.add_group(channel, "链闻快讯", "channel", admin_ids=[TOPIC_READER])
+    with world.open("a", encoding="utf-8") as config:
+        config.write(
+            f"""
+[[telegram.channels]]
+chat_id = {channel}
+name = "链闻快讯"
+topics = ["china-crypto-enforcement"]
+lang = "zh"
+timezone = "Asia/Shanghai"
+"""
+        )
+    run = crackdown("--config", str(world), "run", "--once")
+    assert run.returncode == 0, run.stderr
+
+    posts = [m.plain_text for m in standin.sent_messages(channel)]
+    assert len(posts) == len(RELEVANT)  # every topic story once, nothing else, no welcome
+    for title in RELEVANT:
+        assert sum(title in post for post in posts) == 1, title
+    assert all("UTC+8" in post for post in posts)  # the channel's zone, from config
