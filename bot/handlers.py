@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import operators, preferences, reading, subscriptions
+from bot import operators, preferences, reading, search, subscriptions
 from bot.guard import CommandGuard, may_change
 from bot.request import Deps, Request
 from bot.texts import COMMANDS, language_of, text
@@ -44,6 +44,7 @@ USER_COMMANDS: dict[str, tuple[Command, bool]] = {
     "list": (subscriptions.show_list, False),
     "lang": (subscriptions.set_lang, True),
     "latest": (reading.latest, False),
+    "search": (search.search, False),
     "mute": (preferences.mute, True),
     "unmute": (preferences.unmute, True),
     "quiet": (preferences.quiet, True),
@@ -141,6 +142,16 @@ class Handlers:
         )
         await query.answer("✅" if now_following else "◻️")
 
+    async def search_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A tap on a /search page button; anyone in the chat may page (it only reads)."""
+        query, chat = update.callback_query, update.effective_chat
+        if query is None or chat is None:
+            return
+        if not self.guard.allow(chat.id):
+            await query.answer()
+            return
+        await search.turn_page(self.deps, update, self._lang(chat.id, query.from_user))
+
     def register(self, application: Application) -> None:  # type: ignore[type-arg]
         for name, (func, changes) in USER_COMMANDS.items():
             application.add_handler(CommandHandler(name, self.command(func, changes=changes)))
@@ -149,6 +160,9 @@ class Handlers:
         application.add_handler(CommandHandler("help", self.help))
         application.add_handler(
             CallbackQueryHandler(self.topic_button, pattern=f"^{subscriptions.TOPIC_BUTTON}")
+        )
+        application.add_handler(
+            CallbackQueryHandler(self.search_button, pattern=f"^{search.SEARCH_BUTTON}")
         )
         application.add_handler(
             MessageHandler(

@@ -56,9 +56,10 @@ class Request:
         """Answer with the text `key` in this chat's language, filled with `values`."""
         await self.message.reply_text(text(key, self.lang, **values), reply_markup=markup)
 
-    async def reply_html(self, html: str) -> None:
+    async def reply_html(self, html: str, markup: InlineKeyboardMarkup | None = None) -> None:
         await self.message.reply_text(
             html,
             parse_mode=ParseMode.HTML,
             link_preview_options=LinkPreviewOptions(is_disabled=True),
+            reply_markup=markup,
         )

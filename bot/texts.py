@@ -40,6 +40,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "/unwatch N - remove query N from /list\n"
             "/list - everything this chat follows\n"
             "/latest [N] - the latest matched stories\n"
+            "/search QUERY - search stored stories: okx AND license\n"
             "/mute 2h, /unmute - hold alerts for a while\n"
             "/quiet 23:00-07:00 - hold alerts at night; /tz Asia/Shanghai - your time zone\n"
             "/digest off|hourly|daily 08:00 - one message instead of many\n"
@@ -55,6 +56,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "/unwatch 编号 - 删除 /list 中的第 N 条查询\n"
             "/list - 本聊天关注的全部内容\n"
             "/latest [N] - 最新匹配的新闻\n"
+            "/search 查询 - 搜索已存的新闻：币安 AND 牌照\n"
             "/mute 2h、/unmute - 暂时保留提醒\n"
             "/quiet 23:00-07:00 - 夜间保留提醒；/tz Asia/Shanghai - 你的时区\n"
             "/digest off|hourly|daily 08:00 - 汇总为一条消息\n"
@@ -138,6 +140,20 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "lang_usage": {"en": "Usage: /lang en or /lang zh", "zh": "用法：/lang en 或 /lang zh"},
     "lang_set": {"en": "I will reply in English.", "zh": "我会用中文回复。"},
+    "search_usage": {
+        "en": (
+            'Usage: /search QUERY, e.g. /search okx AND license, /search "P2P desk" AND NOT price'
+        ),
+        "zh": '用法：/search 查询，例如 /search 币安 AND 牌照、/search "场外交易" AND NOT 价格',
+    },
+    "search_empty": {
+        "en": "No stored story matches {query}.",
+        "zh": "没有已存的新闻匹配 {query}。",
+    },
+    "search_count": {
+        "en": "{start}–{end} of {total}, best first",
+        "zh": "第 {start}–{end} 条，共 {total} 条，按相关度排序",
+    },
     "latest_empty": {"en": "No matched stories yet.", "zh": "还没有匹配的新闻。"},
     "latest_usage": {
         "en": "Usage: /latest or /latest N (N up to {limit})",
@@ -228,6 +244,7 @@ _USER = [
     ("unwatch", "Remove a query", "删除查询"),
     ("list", "What this chat follows", "本聊天的关注"),
     ("latest", "Latest matched stories", "最新匹配新闻"),
+    ("search", "Search stored stories", "搜索已存新闻"),
     ("mute", "Hold alerts for a while", "暂时静音"),
     ("unmute", "End the mute", "取消静音"),
     ("quiet", "Quiet hours", "免打扰时段"),

@@ -72,6 +72,18 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--chat", type=int, metavar="CHAT_ID", help="show this chat's deliveries")
     status.add_argument("--limit", type=int, default=20, help="ledger lines (default 20)")
     status.add_argument("--json", action="store_true", help="machine-readable output")
+    find = commands.add_parser(
+        "search", help="search stored stories with the filter's query syntax, best first"
+    )
+    find.add_argument(
+        "query", metavar="QUERY", help="e.g. 'binance AND (OTC OR \"P2P\") AND NOT price'"
+    )
+    find.add_argument("--since", metavar="WHEN", help="a date (2026-01-31) or an age (7d, 12h)")
+    find.add_argument("--limit", type=int, default=20, help="stories to show (default 20)")
+    find.add_argument(
+        "--matched", action="store_true", help="only stories the filter matched (as /search)"
+    )
+    find.add_argument("--json", action="store_true", help="print one JSON array")
     match = commands.add_parser("match", help="run the filter on one text, file or web page")
     given = match.add_mutually_exclusive_group(required=True)
     given.add_argument("--text", metavar="T", help="text to match")
@@ -236,6 +248,28 @@ def _cmd_status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     return 0
 
 
+def _cmd_search(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.app import open_app
+    from crackdown.searchcmd import search_command
+
+    config = _config(args, environ)
+    setup_logging(args.log_level or "WARNING")
+    app = open_app(config)
+    try:
+        return search_command(
+            app,
+            args.query,
+            since=args.since,
+            limit=max(1, args.limit),
+            matched_only=args.matched,
+            as_json=args.json,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
+    finally:
+        app.db.dispose()
+
+
 COMMANDS = {
     "poll": _cmd_poll,
     "demo": _cmd_demo,
@@ -243,6 +277,7 @@ COMMANDS = {
     "db": _cmd_db,
     "sources": _cmd_sources,
     "status": _cmd_status,
+    "search": _cmd_search,
     "match": _cmd_match,
     "eval": _cmd_eval,
 }

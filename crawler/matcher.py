@@ -225,6 +225,7 @@ class Matcher:
         }
         self.phrases = frozenset(p for p in wanted if p)
         self._patterns, self._terms, self._automaton = self._build()
+        self._forms: dict[str, frozenset[str]] | None = None
 
     def _closure(self, key: str) -> tuple[str, ...]:
         """The key and everything it implies, transitively, in order."""
@@ -407,6 +408,25 @@ class Matcher:
             snippets=tuple(self._snippets(story, first_hit)),
             queries=tuple(key for key, rule in (queries or {}).items() if rule(evidence)),
         )
+
+    def surface_forms(self, name: str) -> frozenset[str]:
+        """The folded strings whose presence can make `name` true (an index's terms).
+
+        `name` is an entity key, a category or a quoted phrase key; an entity
+        counts with every entity that implies it, a category with all of its
+        entities.
+        """
+        if self._forms is None:
+            forms: dict[str, set[str]] = defaultdict(set)
+            for pattern, payload in zip(self._patterns, self._terms, strict=True):
+                keys = (*payload.keys, *(key for key, _ in payload.exacts))
+                for key in keys:
+                    for implied in self._expand[key]:
+                        forms[implied].add(pattern)
+                for phrase in payload.phrases:
+                    forms[phrase].add(pattern)
+            self._forms = {key: frozenset(value) for key, value in forms.items()}
+        return self._forms.get(name, frozenset())
 
     def matches(self, rule: Rule, story: Story) -> bool:
         """Does a compiled query (e.g. a subscriber's /watch) hold for this story?"""

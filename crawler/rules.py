@@ -63,12 +63,42 @@ class Evidence(Protocol):
 
 
 @dataclass(frozen=True)
+class Needs:
+    """What a story must contain for a rule to hold, ignoring NOT and distances.
+
+    A superset test an index can answer (archive search): `op` is "all",
+    "any" or "name"; a rule that needs nothing in particular (`NOT price`)
+    has no Needs at all (None).
+    """
+
+    op: str
+    parts: tuple[Needs, ...] = ()
+    name: str = ""
+
+
+def _needs_all(parts: Iterable[Needs | None]) -> Needs | None:
+    kept = tuple(part for part in parts if part is not None)
+    if not kept:
+        return None
+    return kept[0] if len(kept) == 1 else Needs("all", kept)
+
+
+def _needs_any(parts: Iterable[Needs | None]) -> Needs | None:
+    listed = tuple(parts)
+    if any(part is None for part in listed):
+        return None
+    kept = tuple(part for part in listed if part is not None)
+    return kept[0] if len(kept) == 1 else Needs("any", kept)
+
+
+@dataclass(frozen=True)
 class Rule:
-    """A compiled rule: its predicate and the phrases it needs matched."""
+    """A compiled rule: its predicate, the phrases it needs matched, what it needs present."""
 
     source: str
     test: Callable[[Evidence], bool]
     phrases: frozenset[str] = field(default=frozenset())
+    needs: Needs | None = None
 
     def __call__(self, evidence: Evidence) -> bool:
         return self.test(evidence)
@@ -111,6 +141,7 @@ def _tokenise(rule: str) -> list[_Token]:
 
 
 _Test = Callable[[Evidence], bool]
+_Node = tuple[_Test, Needs | None]
 
 
 class _Parser:
@@ -139,24 +170,27 @@ class _Parser:
         self.index += 1
         return tok
 
-    def parse(self) -> _Test:
+    def parse(self) -> _Node:
         if not self.tokens:
             raise RuleError("empty rule", 0)
-        test = self._expr(0)
+        node = self._expr(0)
         extra = self._peek()
         if extra is not None:
             raise RuleError(f"unexpected {extra.text!r}", extra.position)
-        return test
+        return node
 
-    def _expr(self, depth: int) -> _Test:
-        parts = [self._term(depth)]
+    def _expr(self, depth: int) -> _Node:
+        nodes = [self._term(depth)]
         while (tok := self._peek()) is not None and tok.kind == "OR":
             self.index += 1
-            parts.append(self._term(depth))
-        return parts[0] if len(parts) == 1 else (lambda ev: any(p(ev) for p in parts))
+            nodes.append(self._term(depth))
+        if len(nodes) == 1:
+            return nodes[0]
+        parts = [test for test, _ in nodes]
+        return (lambda ev: any(p(ev) for p in parts)), _needs_any(n for _, n in nodes)
 
-    def _term(self, depth: int) -> _Test:
-        parts = [self._factor(depth)]
+    def _term(self, depth: int) -> _Node:
+        nodes = [self._factor(depth)]
         while (tok := self._peek()) is not None and tok.kind in (
             "AND",
             "NOT",
@@ -166,26 +200,29 @@ class _Parser:
         ):
             if tok.kind == "AND":
                 self.index += 1
-            parts.append(self._factor(depth))
-        return parts[0] if len(parts) == 1 else (lambda ev: all(p(ev) for p in parts))
+            nodes.append(self._factor(depth))
+        if len(nodes) == 1:
+            return nodes[0]
+        parts = [test for test, _ in nodes]
+        return (lambda ev: all(p(ev) for p in parts)), _needs_all(n for _, n in nodes)
 
-    def _factor(self, depth: int) -> _Test:
+    def _factor(self, depth: int) -> _Node:
         if depth > MAX_DEPTH:
             tok = self._peek()
             raise RuleError("rule nested too deeply", tok.position if tok else len(self.rule))
         tok = self._peek()
         if tok is not None and tok.kind == "NOT":
             self.index += 1
-            inner = self._factor(depth + 1)
-            return lambda ev: not inner(ev)
+            inner, _ = self._factor(depth + 1)
+            return (lambda ev: not inner(ev)), None
         return self._near(depth)
 
-    def _near(self, depth: int) -> _Test:
+    def _near(self, depth: int) -> _Node:
         left_tok = self._peek()
         left = self._atom(depth)
         tok = self._peek()
         if tok is None or tok.kind != "NEAR":
-            return left[0]
+            return left[0], left[2]
         self.index += 1
         operator, number = tok.text.upper().split("/", 1)
         distance, clause = int(number), operator == "CLAUSE"
@@ -193,35 +230,36 @@ class _Parser:
             raise RuleError(f"{operator} distance must be 1 to {MAX_NEAR}", tok.position)
         right_tok = self._peek()
         right = self._atom(depth)
-        for (_, name), where in ((left, left_tok), (right, right_tok)):
+        for (_, name, _), where in ((left, left_tok), (right, right_tok)):
             if name is None:
                 position = where.position if where else tok.position
                 raise RuleError(f"{operator} needs a name or a phrase on each side", position)
         left_name, right_name = left[1], right[1]
         assert left_name is not None and right_name is not None
-        return lambda ev: ev.near(left_name, right_name, distance, clause)
+        test: _Test = lambda ev: ev.near(left_name, right_name, distance, clause)  # noqa: E731
+        return test, _needs_all((left[2], right[2]))
 
-    def _atom(self, depth: int) -> tuple[_Test, str | None]:
+    def _atom(self, depth: int) -> tuple[_Test, str | None, Needs | None]:
         tok = self._next("a name, a phrase or '('")
         if tok.kind == "(":
-            inner = self._expr(depth + 1)
+            inner, needs = self._expr(depth + 1)
             close = self._peek()
             if close is None or close.kind != ")":
                 raise RuleError("missing ')'", close.position if close else len(self.rule))
             self.index += 1
-            return inner, None
+            return inner, None, needs
         if tok.kind == "PHRASE" or (tok.kind == "NAME" and self._is_bare_phrase(tok.text)):
             folded = self.fold(tok.text).strip()
             if not folded:
                 raise RuleError("empty phrase", tok.position)
             self.phrases.add(folded)
             key = phrase_key(folded)
-            return (lambda ev: ev.has(key)), key
+            return (lambda ev: ev.has(key)), key, Needs("name", name=key)
         if tok.kind == "NAME":
             name = tok.text.lower()
             if name not in self.names:
                 raise RuleError(f"unknown category or entity {tok.text!r}", tok.position)
-            return (lambda ev: ev.has(name)), name
+            return (lambda ev: ev.has(name)), name, Needs("name", name=name)
         raise RuleError(f"unexpected {tok.text!r}", tok.position)
 
     def _is_bare_phrase(self, text: str) -> bool:
@@ -246,8 +284,8 @@ def compile_rule(
     if len(rule) > max_length:
         raise RuleError(f"rule longer than {max_length} characters", max_length)
     parser = _Parser(rule, {n.lower() for n in names}, fold, bare_words_are_phrases)
-    test = parser.parse()
-    return Rule(rule, test, frozenset(parser.phrases))
+    test, needs = parser.parse()
+    return Rule(rule, test, frozenset(parser.phrases), needs)
 
 
 class NameSet:

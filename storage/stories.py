@@ -13,6 +13,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from crawler.types import MatchResult, Story
+from storage import search
 from storage.models import (
     Delivery,
     MatchRow,
@@ -154,6 +155,13 @@ def store_stories(
         insert(_STORIES).returning(_STORIES.c.id, sort_by_parameter_order=True), rows
     )
     story_ids = dict(zip(chosen, inserted.scalars(), strict=True))
+    search.index_stories(
+        session,
+        [
+            (story_ids[i], row["title"], row["summary"], row["body"])
+            for i, row in zip(chosen, rows, strict=True)
+        ],
+    )
     session.execute(
         insert(_STORY_SOURCES),
         [

@@ -1,0 +1,130 @@
+"""/search: the archive of matched stories, in the filter's query syntax, paged with buttons.
+
+Paging is stateless: the query is the first line of the results message, so
+a tap on ◀ or ▶ re-runs it for that page, also after a restart. A search
+costs at most a few thousand matcher checks (`storage.search`) and runs in
+a thread so the bot keeps answering others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+
+from bot.request import Deps, Request
+from bot.subscriptions import compile_query
+from bot.texts import text
+from crawler.rules import RuleError
+from storage import search as archive_search
+
+SEARCH_BUTTON = "search:"
+PAGE_SIZE = 5
+MAX_RESULTS = 50
+HEADER = "🔎 "
+
+
+def _run(deps: Deps, query: str) -> archive_search.SearchResults:
+    rule = compile_query(deps, query)
+    with deps.db.session() as session:
+        return archive_search.search(
+            session,
+            deps.matcher(),
+            rule,
+            now=datetime.now(UTC),
+            matched_only=True,
+            limit=MAX_RESULTS,
+        )
+
+
+def render(
+    query: str, results: archive_search.SearchResults, page: int, lang: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """One page of results as HTML, and the ◀ ▶ buttons it needs."""
+    hits = results.hits
+    pages = max(1, -(-len(hits) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    first = (page - 1) * PAGE_SIZE
+    shown = hits[first : first + PAGE_SIZE]
+    total = f"{len(hits)}+" if results.capped or len(hits) == MAX_RESULTS else str(len(hits))
+    lines = [
+        HEADER + f"<b>{escape(query, quote=False)}</b>",
+        text("search_count", lang, start=first + 1, end=first + len(shown), total=total),
+    ]
+    for number, hit in enumerate(shown, first + 1):
+        story = hit.story
+        lines.append(
+            f'{number}. <a href="{escape(story.url, quote=True)}">'
+            f"{escape(story.title[:200], quote=False)}</a>"
+            f" · {escape(story.source_key, quote=False)} · {story.published_at:%Y-%m-%d}"
+        )
+    buttons = []
+    if page > 1:
+        buttons.append(InlineKeyboardButton("◀", callback_data=f"{SEARCH_BUTTON}{page - 1}"))
+    if page < pages:
+        buttons.append(InlineKeyboardButton("▶", callback_data=f"{SEARCH_BUTTON}{page + 1}"))
+    return "\n".join(lines), InlineKeyboardMarkup([buttons]) if buttons else None
+
+
+async def search(deps: Deps, request: Request) -> None:
+    """/search QUERY: stored matched stories, best first (recency and relevance)."""
+    query = " ".join(request.argument.split())
+    if not query:
+        await request.reply("search_usage")
+        return
+    limit = deps.settings.max_query_length
+    if len(query) > limit:
+        await request.reply("watch_too_long", length=len(query), limit=limit)
+        return
+    try:
+        results = await asyncio.to_thread(_run, deps, query)
+    except RuleError as exc:
+        position = min(exc.position, len(query))
+        await request.reply(
+            "watch_error",
+            position=position + 1,
+            error=exc.message,
+            query=query,
+            marker=" " * position + "^",
+        )
+        return
+    if not results.hits:
+        await request.reply("search_empty", query=query)
+        return
+    html, markup = render(query, results, 1, request.lang)
+    await request.reply_html(html, markup)
+
+
+async def turn_page(deps: Deps, update: Update, lang: str) -> None:
+    """A tap on ◀ or ▶: the query is read back from the message, the page redrawn."""
+    tap = update.callback_query
+    if tap is None or tap.data is None:
+        return
+    message = tap.message
+    first_line = (getattr(message, "text", None) or "").split("\n", 1)[0]
+    page = tap.data.removeprefix(SEARCH_BUTTON)
+    if not first_line.startswith(HEADER) or not page.isdigit():
+        await tap.answer()
+        return
+    query = first_line.removeprefix(HEADER)
+    try:
+        results = await asyncio.to_thread(_run, deps, query)
+    except RuleError:
+        await tap.answer()
+        return
+    html, markup = render(query, results, int(page), lang)
+    try:
+        await tap.edit_message_text(
+            html,
+            parse_mode=ParseMode.HTML,
+            reply_markup=markup,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        )
+    except BadRequest as exc:  # "message is not modified": a double tap
+        if "not modified" not in str(exc).lower():
+            raise
+    await tap.answer()
