@@ -1,4 +1,4 @@
 """Persistence: SQLAlchemy 2 models, the queries the app needs, migrations.
 
-SQLite (WAL) by default; any SQLAlchemy URL otherwise.
+SQLite (WAL) by default; PostgreSQL (psycopg 3) for a database that several daemons share.
 """

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Text, cast, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage import outbox, subscribers
-from storage.models import MatchRow, Source, StoryRow
+from storage.models import MatchRow, Source, StoryRow, has_topics
 from storage.records import Stats
 
 
@@ -26,7 +26,7 @@ def stats(session: Session, since: datetime) -> Stats:
         session.scalar(
             select(func.count())
             .select_from(MatchRow)
-            .where(MatchRow.created_at >= since, cast(MatchRow.topics, Text) != "[]")
+            .where(MatchRow.created_at >= since, has_topics())
         )
         or 0
     )

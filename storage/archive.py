@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import MatchRow, Source, StoryRow
+from storage.models import MatchRow, Source, StoryRow, has_topics
 from storage.records import StoredStory
 
 
@@ -31,7 +31,7 @@ def latest_matched(session: Session, limit: int) -> list[StoredStory]:
         select(StoryRow, Source.key, MatchRow.entities)
         .join(MatchRow, MatchRow.story_id == StoryRow.id)
         .join(Source, Source.id == StoryRow.source_id)
-        .where(cast(MatchRow.topics, Text) != "[]")
+        .where(has_topics())
         .order_by(StoryRow.published_at.desc(), StoryRow.id.desc())
         .limit(limit)
     )

@@ -1,4 +1,4 @@
-"""Engines and sessions: SQLite in WAL mode by default, migrations on open."""
+"""Engines and sessions: SQLite in WAL mode by default, PostgreSQL (psycopg 3) to scale out."""
 
 from __future__ import annotations
 
@@ -7,9 +7,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+# A daemon works through its database from one event loop, a connection at a time: a small
+# pool per process is plenty, and several daemons sharing one server stay far below
+# PostgreSQL's default max_connections (100).
+PG_POOL_SIZE = 5
+PG_MAX_OVERFLOW = 5
+PG_POOL_RECYCLE = 1800  # seconds: fresh connections now and then (proxies, failovers)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -21,17 +29,76 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
-    """Create an engine; for SQLite files, create the folder and turn on WAL."""
+def normalise_url(url: str) -> URL:
+    """The URL with our PostgreSQL driver named: `postgresql://` and `postgres://` mean psycopg 3.
+
+    Why: SQLAlchemy takes a bare `postgresql://` for psycopg2, which we do not
+    install; an operator pasting the URL their provider shows should not have
+    to know that.
+    """
     parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def make_engine(url: str) -> Engine:
+    """Create an engine; for SQLite files, create the folder and turn on WAL.
+
+    PostgreSQL connections are checked before use (`pool_pre_ping`), so a
+    server restart or a dropped connection costs a reconnect, not an error.
+    """
+    parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:" and not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    if parsed.get_backend_name() == "postgresql":
+        connect_args: dict[str, Any] = {"connect_timeout": 10}
+        if "application_name" not in parsed.query:
+            connect_args["application_name"] = "crackdown"
+        return create_engine(
+            parsed,
+            pool_pre_ping=True,
+            pool_size=PG_POOL_SIZE,
+            max_overflow=PG_MAX_OVERFLOW,
+            pool_recycle=PG_POOL_RECYCLE,
+            connect_args=connect_args,
+        )
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def insert_for(session: Session, table: Any) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT with `on_conflict_do_nothing` for the session's backend (SQLite or PostgreSQL).
+
+    Both dialects spell "skip the rows that would break a unique constraint"
+    the same way in SQLAlchemy, but each has its own Insert class.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table)
+    if dialect == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"crackdown stores to SQLite or PostgreSQL, not {dialect}")
+
+
+# Keys of the PostgreSQL advisory locks we take (any constants unique to crackdown).
+MIGRATION_LOCK = 0x6372_6B64  # storage/migrations/env.py: one migrating process at a time
+STARTUP_LOCK = 0x6372_6B65  # sync_sources: configured rows inserted by one process at a time
+
+
+def serialize_transaction(session: Session, key: int) -> None:
+    """Hold an advisory lock on `key` until the session's transaction ends (PostgreSQL).
+
+    Why: some writes find rows missing and insert them (configured sources
+    and channels at start-up); daemons starting together on one database
+    would both insert. On SQLite, one writer at a time is the rule already.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
 class Database:

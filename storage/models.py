@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     DateTime,
     ForeignKey,
     Index,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -128,6 +130,16 @@ class MatchRow(Base):
     hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     score: Mapped[float] = mapped_column(default=0.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+def has_topics() -> ColumnElement[bool]:
+    """True for a match that matched a topic (not only entities or queries).
+
+    `json_array_length` exists in SQLite (JSON1) and PostgreSQL (for `json`,
+    which is what sa.JSON is there), so one expression serves both; comparing
+    the column's text with '[]' would depend on how each backend writes JSON.
+    """
+    return func.json_array_length(MatchRow.topics) > 0
 
 
 class Subscriber(Base):

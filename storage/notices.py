@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.db import insert_for
 from storage.models import Delivery, Notice, Subscriber
 
 
@@ -22,15 +23,17 @@ def queue_notice(session: Session, kind: str, html: str, chat_ids: Iterable[int]
         return 0
     notice = Notice(kind=kind, text=html)
     session.add(notice)
+    # ON CONFLICT DO NOTHING: another daemon may be queueing a notice to a new chat too.
+    session.execute(
+        insert_for(session, Subscriber)
+        .values([{"chat_id": chat_id, "chat_type": "private"} for chat_id in chats])
+        .on_conflict_do_nothing(index_elements=["chat_id"])
+    )
+    session.flush()
     known = {
         row.chat_id: row
         for row in session.scalars(select(Subscriber).where(Subscriber.chat_id.in_(chats)))
     }
-    for chat_id in chats:
-        if chat_id not in known:
-            known[chat_id] = Subscriber(chat_id=chat_id, chat_type="private")
-            session.add(known[chat_id])
-    session.flush()
     queued = 0
     for chat_id in chats:
         subscriber = known[chat_id]

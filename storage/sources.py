@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from crawler.types import FetchState
+from storage.db import STARTUP_LOCK, insert_for, serialize_transaction
 from storage.models import Source, StoryRow
 from storage.records import SourceRecord
 
@@ -37,13 +38,23 @@ def sync_sources(session: Session, specs: Iterable[tuple[str, str, str]]) -> Non
 
     A changed URL forgets the old conditional-GET validators; rows of
     sources removed from config are kept so their stories keep a source.
+    On PostgreSQL the rest of the caller's transaction (the channels' sync
+    at start-up) is serialized with other daemons starting at the same time.
     """
+    serialize_transaction(session, STARTUP_LOCK)
+    specs = list(specs)
     existing = {row.key: row for row in session.scalars(select(Source))}
+    missing = [{"key": k, "kind": kind, "url": url} for k, kind, url in specs if k not in existing]
+    if missing:
+        # Another process (`crackdown poll` beside a SQLite daemon) may insert one first.
+        session.execute(
+            insert_for(session, Source)
+            .values(missing)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
     for key, kind, url in specs:
         row = existing.get(key)
-        if row is None:
-            session.add(Source(key=key, kind=kind, url=url))
-        elif row.url != url or row.kind != kind:
+        if row is not None and (row.url != url or row.kind != kind):
             row.url, row.kind = url, kind
             row.etag = row.last_modified = row.fetch_url = row.content_hash = None
     session.flush()
@@ -166,6 +177,62 @@ def due_keys(session: Session, keys: Iterable[str], now: datetime) -> list[str]:
     )
     due = set(session.scalars(query))
     return [key for key in wanted if key in due]
+
+
+def claim_due(session: Session, keys: Iterable[str], now: datetime, lease: timedelta) -> list[str]:
+    """Which of `keys` are due, each claimed for this poller for `lease`; in the order given.
+
+    A claim moves the source's next poll to `now + lease`, so another daemon
+    on the same database does not find it due while this one polls it, and
+    one that dies mid-poll leaves it to be polled again when the lease runs
+    out. The poll's outcome (`record_success`, `record_failure`) then sets
+    the real next poll. One UPDATE ... RETURNING: atomic on SQLite, and on
+    PostgreSQL the rows are taken `FOR UPDATE SKIP LOCKED`, so two daemons
+    claiming at the same moment split the due sources instead of waiting
+    for each other or both taking one.
+    """
+    wanted = list(keys)
+    if not wanted:
+        return []
+    due = (
+        select(Source.id)
+        .where(
+            Source.key.in_(wanted),
+            Source.paused.is_(False),
+            (Source.next_poll_at.is_(None)) | (Source.next_poll_at <= now),
+        )
+        .with_for_update(skip_locked=True)
+    )
+    claimed = set(
+        session.scalars(
+            update(Source)
+            .where(Source.id.in_(due.scalar_subquery()))
+            .values(next_poll_at=now + lease)
+            .returning(Source.key)
+        )
+    )
+    return [key for key in wanted if key in claimed]
+
+
+def release_claims(session: Session, claims: Mapping[str, datetime], now: datetime) -> int:
+    """Hand back sources `claim_due` claimed (key -> claimed until) whose poll was cut short.
+
+    They are due again at `now`. Only a claim still standing is released: a
+    source whose poll was recorded meanwhile, or that another daemon claimed
+    after the lease ran out, is left alone. Returns how many were released.
+    """
+    by_claim: dict[datetime, list[str]] = {}
+    for key, until in claims.items():  # one `due` call claims all its sources until one time
+        by_claim.setdefault(until, []).append(key)
+    released = 0
+    for until, keys in by_claim.items():
+        result = session.execute(
+            update(Source)
+            .where(Source.key.in_(keys), Source.next_poll_at == until)
+            .values(next_poll_at=now)
+        )
+        released += result.rowcount or 0
+    return released
 
 
 def entries_last_week(session: Session, key: str, now: datetime) -> int:

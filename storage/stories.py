@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, insert, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from crawler.types import MatchResult, Story
 from storage import search
+from storage.db import insert_for
 from storage.models import (
     Delivery,
     MatchRow,
@@ -106,10 +105,8 @@ def enqueue(session: Session, story_id: int, subscriber_ids: list[int]) -> int:
     """Add outbox rows, skipping pairs that exist; return how many were new."""
     if not subscriber_ids:
         return 0
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = (
-        insert(Delivery)
+        insert_for(session, Delivery)
         .values([{"story_id": story_id, "subscriber_id": sid} for sid in subscriber_ids])
         .on_conflict_do_nothing(index_elements=["story_id", "subscriber_id"])
     )

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import func, select
 
+from storage.db import MIGRATION_LOCK
 from storage.models import Base, UTCDateTime
 
 
@@ -17,6 +19,10 @@ def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
 engine = context.config.attributes["engine"]
 
 with engine.begin() as connection:
+    if connection.dialect.name == "postgresql":
+        # Several daemons may start at once on one database: the first migrates, the others
+        # wait here until it commits, then find the schema at head and do nothing.
+        connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

@@ -1,4 +1,4 @@
-"""Run the real CLI as a subprocess against loopback peers."""
+"""Run the real CLI as a subprocess against loopback peers, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -43,13 +43,19 @@ def serve_sample_feeds(site: LoopbackSite, *, empty: bool = False) -> None:
 
 
 def write_config(
-    tmp_path: Path, site: LoopbackSite, standin: BotApiStandIn, interval: str = "10m"
+    tmp_path: Path,
+    site: LoopbackSite,
+    standin: BotApiStandIn,
+    interval: str = "10m",
+    database_url: str | None = None,
 ) -> Path:
+    """config.toml for the sample feeds; the database is `database_url` (else a SQLite file)."""
     path = tmp_path / "config.toml"
+    url = database_url or f"sqlite:///{tmp_path / 'crackdown.db'}"
     path.write_text(
         f"""
 [storage]
-url = "sqlite:///{tmp_path / "crackdown.db"}"
+url = "{url}"
 [telegram]
 api_base_url = "{standin.base_url}"
 poll_timeout = "1s"
@@ -102,6 +108,7 @@ def crackdown(
 
 
 @pytest.fixture
-def world(tmp_path: Path, site: LoopbackSite, standin: BotApiStandIn) -> Path:
+def world(tmp_path: Path, site: LoopbackSite, standin: BotApiStandIn, database_url: str) -> Path:
+    """The sample feeds served, and a config for them on SQLite and on PostgreSQL."""
     serve_sample_feeds(site)
-    return write_config(tmp_path, site, standin)
+    return write_config(tmp_path, site, standin, database_url=database_url)

@@ -34,12 +34,12 @@ FEED = b"""<?xml version="1.0"?><rss version="2.0"><channel><title>Wire</title>
 <pubDate>Wed, 25 Nov 2026 06:00:00 +0000</pubDate></item></channel></rss>"""
 
 
-def config(tmp_path: Path, site: LoopbackSite, standin: BotApiStandIn) -> Path:
+def config(tmp_path: Path, site: LoopbackSite, standin: BotApiStandIn, database_url: str) -> Path:
     path = tmp_path / "config.toml"
     path.write_text(
         f"""
 [storage]
-url = "sqlite:///{tmp_path / "crackdown.db"}"
+url = "{database_url}"
 [telegram]
 api_base_url = "{standin.base_url}"
 poll_timeout = "1s"
@@ -85,11 +85,15 @@ def wait_for_new_sends(
 
 
 def test_sigkill_mid_delivery_loses_no_alert(
-    tmp_path: Path, site: LoopbackSite, standin: BotApiStandIn, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
+    site: LoopbackSite,
+    standin: BotApiStandIn,
+    database_url: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     site.pages["/wire.xml"] = Page(FEED, "application/rss+xml")
-    path = config(tmp_path, site, standin)
-    db = Database(f"sqlite:///{tmp_path / 'crackdown.db'}")
+    path = config(tmp_path, site, standin, database_url)
+    db = Database(database_url)
     db.upgrade()
     with db.session() as session:
         for chat in CHATS:

@@ -15,10 +15,10 @@ USER = 6001
 
 
 def test_daemon_serves_start_delivers_and_stops_cleanly(
-    tmp_path: Path, site: LoopbackSite, standin: BotApiStandIn
+    tmp_path: Path, site: LoopbackSite, standin: BotApiStandIn, database_url: str
 ) -> None:
     serve_sample_feeds(site, empty=True)  # stories appear only after Ann subscribed
-    world = write_config(tmp_path, site, standin, interval="1s")
+    world = write_config(tmp_path, site, standin, interval="1s", database_url=database_url)
     standin.add_user(USER, "Ann")
     daemon = subprocess.Popen(
         [sys.executable, "-m", "crackdown", "--config", str(world), "run"],

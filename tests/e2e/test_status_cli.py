@@ -12,12 +12,12 @@ from tests.e2e.conftest import RELEVANT, crackdown
 
 
 def test_status_counts_deliveries_and_shows_a_chats_ledger(
-    world: Path, tmp_path: Path, standin: BotApiStandIn
+    world: Path, database_url: str, standin: BotApiStandIn
 ) -> None:
     standin.add_user(6001, "Ann")
     standin.add_user(6002, "Bob")
     standin.block(6002)
-    db = Database(f"sqlite:///{tmp_path / 'crackdown.db'}")
+    db = Database(database_url)
     db.upgrade()
     with db.session() as session:
         for chat in (6001, 6002):

@@ -11,9 +11,10 @@ from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
 from crawler.watchlist import builtin_watchlist
-from storage import outbox, search, sources, stories, subscribers
+from storage import outbox, sources, stories, subscribers
 from storage.db import Database
 from storage.models import Base
+from storage.search import is_search_table
 
 TOPIC = "china-crypto-enforcement"
 MATCHER = Matcher(builtin_watchlist())
@@ -46,12 +47,15 @@ def claim(db: Database, limit: int = 50, at: datetime | None = None) -> list:  #
         return outbox.claim_due(session, at or later(), limit=limit, lease=LEASE)
 
 
+def _modelled(obj: object, name: str | None, type_: str, *_: object) -> bool:
+    """Leave out the search index: migration 0010 makes it per dialect, outside the models."""
+    table = getattr(obj, "table", None)
+    return not is_search_table(name if type_ == "table" or table is None else table.name)
+
+
 def test_models_and_migrations_describe_the_same_schema(db: Database) -> None:
     with db.engine.connect() as connection:
-        context = MigrationContext.configure(
-            connection,
-            opts={"include_name": lambda name, kind, _: not search.is_search_table(name)},
-        )
+        context = MigrationContext.configure(connection, opts={"include_object": _modelled})
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
 

@@ -1,4 +1,4 @@
-"""Storage against a real SQLite file: migrations, dedup, fan-out, the outbox lease."""
+"""Storage against real databases (SQLite, PostgreSQL): migrations, dedup, fan-out, leases."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from crawler.normalize import normalise
 from crawler.types import RawStory, Story
 from crawler.watchlist import builtin_watchlist
 from storage import outbox, sources, stories, subscribers
-from storage.db import Database
+from storage.db import Database, normalise_url
 from storage.migrate import current_revision, head_revision
 from storage.models import Delivery
+from tests.conftest import sqlite_only
 
 TOPIC = "china-crypto-enforcement"
 
@@ -52,9 +53,18 @@ def test_migrations_create_every_table_and_are_idempotent(db: Database) -> None:
     assert current_revision(db.engine) == head_revision(db.engine)
 
 
+@sqlite_only
 def test_sqlite_runs_in_wal_mode(db: Database) -> None:
     with db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+
+
+def test_postgres_urls_as_providers_print_them_mean_psycopg_3() -> None:
+    for url in ("postgres://u:p@db:5432/news", "postgresql://u:p@db:5432/news"):
+        parsed = normalise_url(url)
+        assert parsed.drivername == "postgresql+psycopg"
+        assert (parsed.host, parsed.port, parsed.database) == ("db", 5432, "news")
+    assert normalise_url("sqlite:///x.db").drivername == "sqlite"
 
 
 def test_database_folder_is_created(tmp_path: Path) -> None:
@@ -261,3 +271,25 @@ def test_health_of_many_sources_is_read_and_written_in_one_go(
         records = {r.key: r for r in sources.list_sources(session)}
     assert records["other"].consecutive_failures == 0 and records["other"].etag == '"o"'
     assert records["feed"].items_seen == 1 and records["feed"].etag == '"f"'
+
+
+def test_a_claimed_source_is_not_due_until_polled_released_or_its_lease_runs_out(
+    seeded: Database,
+) -> None:
+    """What keeps two pollers off one feed, and a stopped poll from delaying the next start."""
+    from crawler.types import FetchState
+
+    lease, t0 = timedelta(minutes=10), now()
+    with seeded.session() as session:
+        sources.sync_sources(session, [("other", "feed", "https://o.example/feed")])
+        assert sources.claim_due(session, ["feed", "other"], t0, lease) == ["feed", "other"]
+    with seeded.session() as session:
+        assert sources.claim_due(session, ["feed", "other"], t0, lease) == []  # claimed
+        # "feed" is polled (its outcome sets the next poll); "other"'s poll is cut short.
+        sources.record_success(session, "feed", FetchState(), 0, t0, t0 + timedelta(hours=1))
+        claims = {"feed": t0 + lease, "other": t0 + lease}
+        assert sources.release_claims(session, claims, t0) == 1
+    with seeded.session() as session:
+        assert sources.claim_due(session, ["feed", "other"], t0, lease) == ["other"]
+        assert sources.claim_due(session, ["feed", "other"], t0 + lease, lease) == ["other"]
+        assert sources.claim_due(session, ["feed"], t0 + timedelta(hours=1), lease) == ["feed"]

@@ -1,0 +1,81 @@
+"""Leadership between daemons sharing a PostgreSQL database, by session advisory lock.
+
+Why: Telegram lets one client at a time read a bot's updates (a second gets
+409 Conflict), so with several daemons one must read commands and the others
+stand by. A session-level advisory lock lives as long as the connection that
+took it: when its daemon dies, or its connection does, PostgreSQL releases it
+and a standby takes over at its next try. On SQLite there is one daemon per
+database (crackdown.lock), which always leads.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Connection, func, select
+
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+COMMANDS_LOCK = 0x6372_6B67  # the daemon that reads the bot's commands
+
+
+class Leadership:
+    """A session advisory lock held on a connection of its own; `hold` keeps or takes it."""
+
+    def __init__(self, db: Database, key: int) -> None:
+        self.db = db
+        self.key = key
+        self._connection: Connection | None = None
+
+    @property
+    def shared(self) -> bool:
+        """Whether other daemons may share the database (PostgreSQL)."""
+        return self.db.engine.dialect.name == "postgresql"
+
+    def hold(self) -> bool:
+        """True if this process leads now: still holds the lock, or has just taken it."""
+        if not self.shared:
+            return True
+        if self._connection is not None:
+            try:
+                self._connection.execute(select(1))
+                return True
+            except Exception:  # the connection, and with it the lock, is gone
+                log.warning("lost the database connection that held leadership")
+                self._drop()
+        try:
+            # Autocommit: the lock belongs to the session, and no transaction is left open.
+            connection = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        except Exception:
+            log.warning("cannot reach the database to take leadership", exc_info=True)
+            return False
+        try:
+            taken = bool(connection.scalar(select(func.pg_try_advisory_lock(self.key))))
+        except Exception:
+            connection.close()
+            log.warning("cannot take leadership", exc_info=True)
+            return False
+        if not taken:
+            connection.close()
+            return False
+        self._connection = connection
+        return True
+
+    def release(self) -> None:
+        if self._connection is None:
+            return
+        try:
+            self._connection.execute(select(func.pg_advisory_unlock(self.key)))
+        except Exception:  # closing the connection releases it anyway
+            log.debug("advisory unlock failed", exc_info=True)
+        self._drop()
+
+    def _drop(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.close()
+            except Exception:
+                log.debug("closing the leadership connection failed", exc_info=True)
+            self._connection = None
