@@ -16,6 +16,7 @@ from crawler.text import clean_text
 class Article:
     title: str
     text: str
+    date: str | None = None  # YYYY-MM-DD as trafilatura (htmldate) found it
 
 
 def charset_of(content_type: str) -> str | None:
@@ -42,7 +43,9 @@ def extract_article(html: str, url: str | None = None) -> Article:
     document = trafilatura.bare_extraction(html, url=url, with_metadata=True, favor_recall=True)
     if document is None:
         return Article("", "")
-    return Article(clean_text(document.title or ""), (document.text or "").strip())
+    return Article(
+        clean_text(document.title or ""), (document.text or "").strip(), document.date or None
+    )
 
 
 async def fetch_article(client: httpx.AsyncClient, url: str, policy: HttpPolicy) -> Article:
