@@ -108,6 +108,18 @@ class DeliveryWorker:
         self.clock = clock
         self.pacer = Pacer(settings.limits)
         self._seeded = False
+        self._stopping = False
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+
+    def stop(self) -> None:
+        """Claim nothing more: a drain running now returns once its sends in flight end."""
+        self._stopping = True
+
+    def abort(self) -> int:
+        """Cancel the sends in flight (shutdown deadline); their rows go back to the queue."""
+        for task in self._in_flight.values():
+            task.cancel()
+        return len(self._in_flight)
 
     def _backoff(self, attempts: int) -> timedelta:
         delay = min(self.settings.max_backoff, self.settings.base_backoff * 2 ** (attempts - 1))
@@ -118,10 +130,10 @@ class DeliveryWorker:
         report = DeliveryReport()
         if not self._seeded:
             self._seed_pacer()
-        in_flight: dict[int, asyncio.Task[None]] = {}
+        in_flight = self._in_flight = {}
         slots = asyncio.Semaphore(self.settings.concurrency)
         try:
-            while True:
+            while not self._stopping:
                 with self.db.session() as session:
                     alerts = outbox.claim_due(
                         session,
@@ -136,6 +148,7 @@ class DeliveryWorker:
                     await asyncio.wait(in_flight.values(), return_when=asyncio.FIRST_COMPLETED)
                 elif not await self._linger():
                     return report
+            return report
         finally:
             if in_flight:  # cancelled (shutdown): let the sends in flight record their outcome
                 await asyncio.gather(*in_flight.values(), return_exceptions=True)
@@ -200,7 +213,12 @@ class DeliveryWorker:
                 if pause > 1.0:
                     return
                 continue
-            await slots.acquire()
+            try:
+                await slots.acquire()
+            except asyncio.CancelledError:  # shutdown: rows not started go back to the queue
+                with self.db.session() as session:
+                    outbox.release(session, [row.delivery_id for row in alerts[index:]])
+                raise
             task = asyncio.create_task(self._deliver(alert, report))
             in_flight[alert.delivery_id] = task
 
@@ -288,6 +306,10 @@ class DeliveryWorker:
                 "unexpected error delivering %d to chat %d", alert.delivery_id, alert.chat_id
             )
             self._retry(alert, f"{type(exc).__name__}: {exc}", report)
+        except asyncio.CancelledError:  # the shutdown deadline: back to the queue, sent next start
+            with self.db.session() as session:
+                outbox.release(session, [alert.delivery_id])
+            raise
         finally:
             if batch and not delivered:  # the digest waits for its head row's retry
                 with self.db.session() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 from telegram import Bot
@@ -17,6 +18,7 @@ from bot.pacing import Limits
 from bot.request import BotSettings, Deps
 from crackdown.channels import channel_specs
 from crackdown.config import Config, ConfigError, SourceConfig
+from crackdown.crawling import Progress, SpiderRunner, crawl_settings
 from crackdown.filters import FilterBook
 from crackdown.polling import Poller
 from crawler.http import HttpPolicy
@@ -56,11 +58,48 @@ class App:
     watchlist: Watchlist
     matcher: Matcher
     filters: FilterBook = field(init=False)
+    _deps: Deps | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.filters = FilterBook(
             self.watchlist, self.matcher, self.config.telegram.max_query_length
         )
+
+    def reload(self, config: Config) -> list[str]:
+        """Apply a new config's sources, watchlist, topics and channels, in place.
+
+        Everything is checked before anything changes: a ConfigError leaves
+        the running config as it was. Returns the changed settings that only
+        a restart applies (database, Bot API endpoint, token, HTTP, delivery).
+        """
+        watchlist, matcher = load_watchlist(config)
+        channels = channel_specs(config.telegram.channels, watchlist, matcher)
+        old = self.config
+        restart = [
+            name
+            for name, before, after in (
+                ("storage.url", old.storage.url, config.storage.url),
+                ("telegram.api_base_url", old.telegram.api_base_url, config.telegram.api_base_url),
+                ("the bot token", old.bot_token(), config.bot_token()),
+                ("[http]", old.http, config.http),
+                ("[delivery]", old.delivery, config.delivery),
+                ("[metrics]", old.metrics, config.metrics),
+            )
+            if before != after
+        ]
+        with self.db.session() as session:
+            source_store.sync_sources(session, [(s.key, s.kind, s.url) for s in config.sources])
+            synced = sync_channels(session, channels)
+        if synced.added or synced.changed or synced.removed:
+            log.info("%s", synced.summary())
+        self.config, self.watchlist, self.matcher = config, watchlist, matcher
+        self.filters.rebase(watchlist, matcher, config.telegram.max_query_length)
+        self.filters.refresh(self.db)
+        if self._deps is not None:  # the running bot's handlers see the new names at once
+            fresh = self.bot_deps()
+            self._deps.watchlist, self._deps.settings = fresh.watchlist, fresh.settings
+            self._deps.labels = fresh.labels
+        return restart
 
     @property
     def policy(self) -> HttpPolicy:
@@ -81,15 +120,40 @@ class App:
         """Enabled feed sources, in config order."""
         return [s for s in self.config.sources if s.enabled and s.kind == "feed"]
 
-    def poller(self, client: httpx.AsyncClient) -> Poller:
+    def spiders(self) -> list[SourceConfig]:
+        """Enabled spider sources (kind = "spider"), in config order."""
+        return [s for s in self.config.sources if s.enabled and s.kind == "spider"]
+
+    def poll_policy(self) -> PollPolicy:
+        """When sources are polled or crawled next: `[polling]`, for feeds and spiders alike."""
         polling = self.config.polling
-        schedule = PollPolicy(
+        return PollPolicy(
             min_interval=polling.min_interval,
             max_interval=polling.max_interval,
             backoff_max=polling.backoff_max,
             adaptive=polling.adaptive,
             jitter=polling.jitter,
         )
+
+    def spider_runner(
+        self, *, progress: Progress | None = None, cache_dir: Path | None = None
+    ) -> SpiderRunner:
+        """Crawls spider sources in child processes; `cache_dir` turns on Scrapy's HTTP cache."""
+        self.filters.refresh(self.db)  # the queries subscribers watch right now
+        return SpiderRunner(
+            self.db,
+            self.filters,
+            crawl_settings(self.config, cache_dir),
+            self.poll_policy(),
+            self.config.crawl,
+            notify_chats=self.operator_chats(),
+            notify_after=self.config.polling.notify_after,
+            progress=progress,
+        )
+
+    def poller(self, client: httpx.AsyncClient) -> Poller:
+        polling = self.config.polling
+        schedule = self.poll_policy()
         self.filters.refresh(self.db)  # the queries subscribers watch right now
         return Poller(
             self.db,
@@ -145,7 +209,8 @@ class App:
             .job_queue(None)  # APScheduler in crackdown.daemon schedules our jobs
             .build()
         )
-        Handlers(self.bot_deps()).register(application)
+        self._deps = self.bot_deps()
+        Handlers(self._deps).register(application)
         return application
 
     def bot_deps(self) -> Deps:

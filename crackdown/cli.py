@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from crackdown.config import Config, ConfigError, load_config, resolve_path
+from crackdown.lock import AlreadyRunning, InstanceLock
 from crackdown.logs import setup_logging
 
 log = logging.getLogger("crackdown")
@@ -37,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--fresh", action="store_true", help="delete the demo database first")
 
-    run = commands.add_parser("run", help="run the daemon (poll, match, deliver, serve commands)")
+    run = commands.add_parser(
+        "run", help="run the daemon (poll feeds, crawl spiders, match, deliver, serve commands)"
+    )
     run.add_argument("--once", action="store_true", help="one full cycle, then exit")
 
     db = commands.add_parser("db", help="database maintenance")
@@ -56,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     sources_commands.add_parser("export", help="print the configured feeds as OPML")
 
     poll = commands.add_parser(
-        "poll", help="poll due sources now and store what they have (no sending)"
+        "poll", help="poll due feed sources now and store what they have (no sending)"
     )
     which = poll.add_mutually_exclusive_group()
     which.add_argument(
@@ -64,6 +67,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     which.add_argument(
         "--all", action="store_true", help="every enabled source, whatever its schedule"
+    )
+
+    crawl = commands.add_parser(
+        "crawl",
+        help='crawl due spider sources (kind = "spider") now, showing each page; '
+        "store and queue what they find (no sending)",
+        description="Crawl spider sources with Scrapy, one child process per batch. Prints a "
+        "line per page read, per error, and per source (items, new stories, matches, alerts "
+        "queued, next crawl). Stories go through the same pipeline as feed stories.",
+    )
+    crawl_which = crawl.add_mutually_exclusive_group()
+    crawl_which.add_argument(
+        "--source", metavar="KEY", action="append", help="crawl this source (repeatable)"
+    )
+    crawl_which.add_argument(
+        "--all", action="store_true", help="every enabled spider source, whatever its schedule"
+    )
+    crawl.add_argument(
+        "--cache",
+        action="store_true",
+        help="development: keep every response in Scrapy's HTTP cache and replay it on the "
+        "next --cache run (crawl.cache_dir, default $XDG_CACHE_HOME/crackdown/httpcache)",
     )
 
     status = commands.add_parser(
@@ -115,8 +140,17 @@ def _cmd_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from crackdown.app import open_app
     from crackdown.daemon import run_forever, run_once
 
-    config = _config(args, environ)
-    setup_logging(args.log_level or config.logging.level, [config.bot_token() or ""])
+    path = resolve_path(args.config, environ)
+    config = load_config(path, environ)
+    setup_logging(
+        args.log_level or config.logging.level, [config.bot_token() or ""], config.logging.format
+    )
+    lock = InstanceLock(config.storage.url)
+    try:
+        lock.acquire()
+    except AlreadyRunning as exc:
+        print(f"crackdown: {exc}", file=sys.stderr)
+        return 1
     app = open_app(config)
     try:
         if args.once:
@@ -124,10 +158,11 @@ def _cmd_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             print(report.summary())
             return 0
         app.require_token()
-        asyncio.run(run_forever(app))
+        asyncio.run(run_forever(app, lambda: load_config(path, environ)))
         return 0
     finally:
         app.db.dispose()
+        lock.release()
 
 
 def _cmd_db(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -234,6 +269,26 @@ def _cmd_poll(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         app.db.dispose()
 
 
+def _cmd_crawl(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.app import open_app
+    from crackdown.crawling import crawl_command, default_cache_dir
+
+    config = _config(args, environ)
+    setup_logging(args.log_level or "WARNING", [config.bot_token() or ""])
+    cache_dir = None
+    if args.cache:
+        cache_dir = config.crawl.cache_dir or default_cache_dir(environ)
+    app = open_app(config)
+    try:
+        return asyncio.run(
+            crawl_command(
+                app, keys=args.source, everything=args.all, cache_dir=cache_dir, out=sys.stdout
+            )
+        )
+    finally:
+        app.db.dispose()
+
+
 def _cmd_status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from crackdown.app import open_app
     from crackdown.status import status_command
@@ -272,6 +327,7 @@ def _cmd_search(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 COMMANDS = {
     "poll": _cmd_poll,
+    "crawl": _cmd_crawl,
     "demo": _cmd_demo,
     "run": _cmd_run,
     "db": _cmd_db,

@@ -123,6 +123,9 @@ class TelegramConfig(_Section):
     max_query_length: int = Field(default=200, ge=20, le=1000)
     commands_per_minute: int = Field(default=20, gt=0)
     channels: list[ChannelConfig] = []
+    # With several daemons on one PostgreSQL database, one reads commands; the others
+    # check this often whether it is gone, and take over.
+    leader_retry: Duration = 15.0
     token: SecretStr | None = None
 
 
@@ -161,20 +164,149 @@ class DeliveryConfig(_Section):
     private_rate: float = Field(default=1.0, gt=0)
     group_rate: float = Field(default=20.0, gt=0)
     rate_margin: Duration = 0.02
+    shutdown_grace: Duration = 10.0
+
+
+def _selector(value: str | None) -> str | None:
+    from crawler.spiders.selectors import check_selector  # parsel and lxml: only when used
+
+    return None if value is None else check_selector(value)
+
+
+def _host(value: str) -> str:
+    host = value.strip().lower()
+    if not re.fullmatch(r"[a-z0-9]([a-z0-9\-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9\-]*[a-z0-9])?)*", host):
+        raise ValueError(f"{value!r} is not a host name (e.g. pbc.gov.cn, no scheme or path)")
+    return host
+
+
+def _delay(value: str | int | float) -> float:
+    return 0.0 if value in (0, "0", "0s", "0ms") else parse_duration(value)
+
+
+CssOrXPath = Annotated[str | None, AfterValidator(_selector)]
+# Keys only a spider reads (kind = "spider"); see README "Spiders".
+SPIDER_KEYS = (
+    "spider",
+    "urls",
+    "links",
+    "title",
+    "date",
+    "next_page",
+    "max_pages",
+    "max_articles",
+    "allowed_domains",
+    "robots",
+    "article_title",
+    "article_body",
+    "article_date",
+)
+PLAYWRIGHT_HINT = (
+    'render = "js" is not supported: pages built by JavaScript need a browser, and crackdown '
+    "ships no browser pipeline. The route would be the optional scrapy-playwright download "
+    "handler (pip install scrapy-playwright; playwright install chromium); until then use a "
+    "feed, a server-rendered page of the site (often its mobile or print version) or the "
+    "JSON API the page itself calls"
+)
 
 
 class SourceConfig(_Section):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,99}$")
-    kind: Literal["feed"] = "feed"
-    url: HttpUrl
+    kind: Literal["feed", "spider"] = "feed"
+    url: HttpUrl  # a feed's URL; a spider's first start URL (`urls` may list more)
     interval: Duration = 600.0
     lang: Literal["en", "zh"] | None = None
     enabled: bool = True
     full_text: bool = False
+    # kind = "spider" (crawler.spiders): selectors are CSS, or XPath when they start with / or (
+    spider: Literal["listing", "gov-notices", "news-section"] = "listing"
+    urls: list[HttpUrl] = []
+    links: CssOrXPath = None
+    title: CssOrXPath = None
+    date: CssOrXPath = None
+    next_page: CssOrXPath = None
+    max_pages: int | None = Field(default=None, ge=1, le=100)
+    max_articles: int | None = Field(default=None, ge=1, le=1000)
+    allowed_domains: list[Annotated[str, AfterValidator(_host)]] = []
+    robots: bool = True
+    render: str | None = None
+    article_title: CssOrXPath = None
+    article_body: CssOrXPath = None
+    article_date: CssOrXPath = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _first_url(cls, data: Any) -> Any:
+        """A spider may give only `urls`: the first is its `url`."""
+        if isinstance(data, dict) and "url" not in data and data.get("urls"):
+            first = data["urls"][0] if isinstance(data["urls"], list) else None
+            if isinstance(first, str):
+                return {**data, "url": first}
+        return data
+
+    @model_validator(mode="after")
+    def _spider_keys(self) -> SourceConfig:
+        if self.render is not None:
+            raise ValueError(f"render: {PLAYWRIGHT_HINT}")
+        if self.kind == "feed":
+            extra = [k for k in SPIDER_KEYS if k in self.model_fields_set]
+            if extra:
+                raise ValueError(f'{extra[0]}: only for kind = "spider"')
+            return self
+        if self.full_text:
+            raise ValueError('full_text: only for kind = "feed" (spiders always read the page)')
+        if self.spider == "listing" and not self.links:
+            raise ValueError(
+                'links: required for spider = "listing" (a CSS selector of the article links, '
+                'e.g. "ul.list a"; or spider = "gov-notices" / "news-section" find them)'
+            )
+        return self
+
+    def start_urls(self) -> list[str]:
+        """A spider's start URLs: `url`, then `urls`, each once."""
+        return list(dict.fromkeys([self.url, *self.urls]))
+
+
+class CrawlConfig(_Section):
+    """Spiders (kind = "spider"): politeness, limits, and how the daemon runs them."""
+
+    tick: Duration = 60.0  # how often the daemon looks for spider sources that are due
+    delay: Annotated[float, BeforeValidator(_delay)] = 1.0  # "0" allowed: AutoThrottle alone
+    per_domain: int = Field(default=2, ge=1, le=2)
+    timeout: Duration = 30.0
+    retries: int = Field(default=1, ge=0, le=5)
+    max_pages: int = Field(default=5, ge=1, le=100)
+    max_articles: int = Field(default=50, ge=1, le=1000)
+    max_delay: Duration = 60.0
+    batch_size: int = Field(default=8, ge=1, le=64)
+    batch_timeout: Duration = 600.0
+    cache_dir: Path | None = None
 
 
 class LoggingConfig(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+def _listen_address(value: str | None) -> str | None:
+    if value is None:
+        return None
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:9464)")
+    return value
+
+
+class MetricsConfig(_Section):
+    listen: Annotated[str | None, AfterValidator(_listen_address)] = None
+    # /healthz fails when no scheduler job has finished for this long.
+    stale_after: Duration = 300.0
+
+
+class RetentionConfig(_Section):
+    unmatched_days: float = Field(default=30.0, ge=0)
+    ledger_days: float = Field(default=90.0, ge=0)
+    interval: Duration = 6 * 3600.0
 
 
 class Config(_Section):
@@ -184,6 +316,9 @@ class Config(_Section):
     delivery: DeliveryConfig = DeliveryConfig()
     polling: PollingConfig = PollingConfig()
     logging: LoggingConfig = LoggingConfig()
+    metrics: MetricsConfig = MetricsConfig()
+    retention: RetentionConfig = RetentionConfig()
+    crawl: CrawlConfig = CrawlConfig()
     watchlist: dict[str, Any] = {}
     sources: list[SourceConfig] = []
 

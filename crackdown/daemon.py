@@ -1,27 +1,35 @@
 """The daemon: APScheduler and python-telegram-bot sharing one asyncio loop.
 
 `run_once` does one full cycle (commands received so far, poll every feed,
-deliver) and returns; `run_forever` schedules the same steps until SIGINT
-or SIGTERM.
+crawl every spider source, deliver) and returns; `run_forever` schedules the same steps, plus
+housekeeping, until SIGINT or SIGTERM (see `Daemon`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Update
 from telegram.ext import Application
 
-from bot.delivery import DeliveryReport
+from bot.delivery import DeliveryReport, DeliveryWorker
 from bot.handlers import publish_commands
 from crackdown.app import App
-from crackdown.polling import PollReport
+from crackdown.config import Config, ConfigError
+from crackdown.crawling import CrawlReport
+from crackdown.metrics import Heartbeat, Metrics, MetricsServer, health
+from crackdown.polling import Poller, PollReport
 from crawler.http import make_client
+from storage.housekeeping import optimize, prune
+from storage.locks import COMMANDS_LOCK, Leadership
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +39,7 @@ class CycleReport:
     commands: int
     poll: PollReport
     delivery: DeliveryReport | None
+    crawl: CrawlReport | None = None  # spider sources, if any are configured
 
     def summary(self) -> str:
         sent = (
@@ -38,11 +47,12 @@ class CycleReport:
             if self.delivery is not None
             else "no bot token: alerts queued"
         )
-        line = f"{self.poll.stories} stories, {self.poll.matched} matched, {sent}"
-        if self.poll.failed:
-            line += (
-                f" ({len(self.poll.failed)} sources failed: {', '.join(sorted(self.poll.failed))})"
-            )
+        crawl = self.crawl or CrawlReport()
+        stories, matched = self.poll.stories + crawl.stories, self.poll.matched + crawl.matched
+        failed = sorted([*self.poll.failed, *crawl.failed])
+        line = f"{stories} stories, {matched} matched, {sent}"
+        if failed:
+            line += f" ({len(failed)} sources failed: {', '.join(failed)})"
         return line
 
 
@@ -63,7 +73,7 @@ async def process_pending_updates(application: Application) -> int:  # type: ign
 
 
 async def run_once(app: App) -> CycleReport:
-    """One full cycle: commands, poll all feeds, deliver what is due."""
+    """One full cycle: commands, poll all feeds, crawl all spider sources, deliver what is due."""
     token = app.config.bot_token()
     commands = 0
     delivery = None
@@ -71,74 +81,289 @@ async def run_once(app: App) -> CycleReport:
         poller = app.poller(client)
         if token is None:
             poll = await poller.poll(app.feeds())
-            return CycleReport(commands=0, poll=poll, delivery=None)
+            crawl = await _crawl_all(app)
+            return CycleReport(commands=0, poll=poll, delivery=None, crawl=crawl)
         async with app.application() as application:
             commands = await process_pending_updates(application)
             app.filters.refresh(app.db)  # a /watch just handled counts for this poll
             poll = await poller.poll(app.feeds())
+            crawl = await _crawl_all(app)
             delivery = await app.delivery_worker(application.bot).drain()
-    return CycleReport(commands=commands, poll=poll, delivery=delivery)
+    return CycleReport(commands=commands, poll=poll, delivery=delivery, crawl=crawl)
 
 
-async def run_forever(app: App) -> None:
-    """Serve commands, poll on schedule, deliver continuously; stop on a signal."""
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    drain_lock = asyncio.Lock()
-    async with (
-        make_client(app.policy, keepalive=app.config.http.concurrency) as client,
-        app.application() as application,
-    ):
-        worker = app.delivery_worker(application.bot)
+async def _crawl_all(app: App) -> CrawlReport | None:
+    """Every enabled spider source, whatever its schedule (None when there are none)."""
+    spiders = app.spiders()
+    return await app.spider_runner().crawl(spiders) if spiders else None
 
-        async def deliver() -> None:
-            if drain_lock.locked():
-                return
-            async with drain_lock:
-                report = await worker.drain()
-            if report:
-                log.info("delivery: %s", report)
 
-        poller = app.poller(client)
+async def run_forever(app: App, reload_config: Callable[[], Config] | None = None) -> None:
+    """Serve commands, poll on schedule, deliver continuously; stop on SIGINT or SIGTERM."""
+    await Daemon(app, reload_config).run()
 
-        async def poll_due() -> None:
-            due = poller.due(app.feeds())
-            if not due:
-                return
-            app.filters.refresh(app.db)  # queries added with /watch since the last poll
-            report = await poller.poll(due)
-            if report.queued:
-                await deliver()
 
+class Daemon:
+    """The long-running process: scheduler jobs, the bot, signals, metrics, shutdown.
+
+    SIGTERM/SIGINT: stop claiming alerts, let sends in flight finish for up to
+    `delivery.shutdown_grace`, then cancel what is left (those rows go back to
+    the queue) and exit 0. SIGHUP: re-read the config; a bad one is rejected
+    with a log line and the running config kept. Each job is logged with
+    its name when it raises, and the scheduler goes on.
+    """
+
+    def __init__(self, app: App, reload_config: Callable[[], Config] | None = None) -> None:
+        self.app = app
+        self.reload_config = reload_config
+        self.stopping = asyncio.Event()
+        self.heartbeat = Heartbeat()
+        self.metrics = Metrics(app.db)
+        self._drain_lock = asyncio.Lock()
+        self._poll_task: asyncio.Task[None] | None = None
+        self._crawl_task: asyncio.Task[None] | None = None
+        self._worker: DeliveryWorker | None = None
+        self._application: Application | None = None  # type: ignore[type-arg]
+        self._commands = Leadership(app.db, COMMANDS_LOCK)
+        self._poller: Poller | None = None
+
+    def _job(self, name: str, func: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        async def run() -> None:
+            started = time.monotonic()
+            try:
+                await func()
+            except asyncio.CancelledError:
+                if not self.stopping.is_set():
+                    raise
+                log.info("job %s cut short by the shutdown", name)  # done again at next start
+            except Exception:
+                self.metrics.job_errors.labels(job=name).inc()
+                log.exception("job %s failed; it runs again at its next time", name)
+            finally:
+                self.metrics.job_seconds.labels(job=name).observe(time.monotonic() - started)
+                self.heartbeat.beat(name)
+
+        run.__name__ = name
+        return run
+
+    async def deliver(self) -> None:
+        if self._drain_lock.locked() or self._worker is None or self.stopping.is_set():
+            return
+        async with self._drain_lock:
+            report = await self._worker.drain()
+        self.metrics.observe_delivery(report)
+        if report:
+            log.info("delivery: %s", report)
+
+    async def poll_due(self) -> None:
+        assert self._poller is not None
+        app = self.app
+        due = self._poller.due(app.feeds())
+        if not due:
+            return
+        app.filters.refresh(app.db)  # queries added with /watch since the last poll
+        self._poll_task = asyncio.current_task()  # type: ignore[assignment]
+        try:
+            report = await self._poller.poll(due)
+        finally:
+            self._poll_task = None
+        self.metrics.observe_poll(report)
+        if report.queued:
+            await self.deliver()
+
+    async def crawl_due(self) -> None:
+        """Crawl the spider sources that are due, each batch in a child process."""
+        app = self.app
+        spiders = app.spiders()
+        if not spiders:
+            return
+        runner = app.spider_runner()  # per run: a SIGHUP may have changed sources or [crawl]
+        due = runner.due(spiders)
+        if not due:
+            return
+        self._crawl_task = asyncio.current_task()  # type: ignore[assignment]
+        try:
+            report = await runner.crawl(due)
+        finally:
+            self._crawl_task = None
+        self.metrics.observe_poll(report)
+        if report.queued:
+            await self.deliver()
+
+    async def housekeeping(self) -> None:
+        retention = self.app.config.retention
+        days = timedelta(days=1)
+        pruned = await asyncio.to_thread(
+            prune,
+            self.app.db,
+            datetime.now(UTC),
+            unmatched_after=retention.unmatched_days * days if retention.unmatched_days else None,
+            ledger_after=retention.ledger_days * days if retention.ledger_days else None,
+        )
+        await asyncio.to_thread(optimize, self.app.db)
+        if pruned:
+            log.info(
+                "housekeeping: deleted %d old unmatched stories, %d old ledger rows",
+                pruned.stories,
+                pruned.deliveries,
+            )
+
+    async def read_commands(self) -> None:
+        """Read the bot's commands if this daemon leads; stand by if another one does.
+
+        Telegram serves a bot's updates to one reader at a time. On PostgreSQL
+        the daemons share the job through an advisory lock: the holder reads,
+        the others try again every `telegram.leader_retry` and take over
+        within that time when the holder stops or dies.
+        """
+        application = self._application
+        if application is None or application.updater is None or self.stopping.is_set():
+            return
+        leads = await asyncio.to_thread(self._commands.hold)
+        updater = application.updater
+        if leads and not updater.running:
+            await updater.start_polling(
+                timeout=int(self.app.config.telegram.poll_timeout),
+                allowed_updates=Update.ALL_TYPES,
+            )
+            if self._commands.shared:
+                log.info("reading the bot's commands (this daemon leads)")
+        elif not leads and updater.running:
+            await updater.stop()
+            log.warning("another daemon reads the bot's commands now; standing by")
+
+    def reload(self) -> None:
+        """SIGHUP: apply the config file again, or keep the running one if it is wrong."""
+        if self.reload_config is None:
+            log.warning("SIGHUP: no config file to reload")
+            return
+        try:
+            config = self.reload_config()
+            restart = self.app.reload(config)
+        except ConfigError as exc:
+            log.error("config reload rejected, the running config is kept: %s", exc)
+            return
+        if self._worker is not None:
+            self._worker.labels = self.app.labels()
+        log.info(
+            "config reloaded: %d sources, %d topics, %d entities",
+            len(config.sources),
+            len(self.app.watchlist.topics),
+            len(self.app.watchlist.entities),
+        )
+        if restart:
+            log.warning("changed settings that apply at the next restart: %s", ", ".join(restart))
+
+    def _check(self) -> tuple[bool, dict[str, object]]:
+        return health(self.app.db, self.heartbeat, self.app.config.metrics.stale_after)
+
+    async def run(self) -> None:
+        app = self.app
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        server = None
+        if app.config.metrics.listen:
+            server = MetricsServer(app.config.metrics.listen, self.metrics, self._check).start()
+            log.info("metrics on http://%s/metrics and /healthz", server.address)
+        try:
+            async with (
+                make_client(app.policy, keepalive=app.config.http.concurrency) as client,
+                app.application() as application,
+            ):
+                self._worker = app.delivery_worker(application.bot)
+                self._poller = app.poller(client)
+                scheduler = self._schedule()
+                await publish_commands(application.bot)
+                await application.start()
+                self._application = application
+                await self.read_commands()
+                scheduler.start()
+                log.info(
+                    "crackdown running: %d feeds, %d spiders; SIGTERM or Ctrl-C stops, "
+                    "SIGHUP reloads",
+                    len(app.feeds()),
+                    len(app.spiders()),
+                )
+                await self.stopping.wait()
+                log.info("stopping")
+                scheduler.shutdown(wait=False)
+                await self._finish_sends()
+                await self._cancel_poll()
+                await self._cancel_crawl()
+                if application.updater is not None and application.updater.running:
+                    await application.updater.stop()
+                await asyncio.to_thread(self._commands.release)
+                await application.stop()
+        finally:
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                loop.remove_signal_handler(sig)
+            if server is not None:
+                server.close()
+        log.info("stopped")
+
+    def _schedule(self) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone=UTC)
         now = datetime.now(UTC)
-        for job, seconds in (
-            (poll_due, app.config.polling.tick),
-            (deliver, app.config.delivery.interval),
+        config = self.app.config
+        for job, seconds, first in (
+            (self.poll_due, config.polling.tick, now),
+            (self.crawl_due, config.crawl.tick, now),
+            (self.deliver, config.delivery.interval, now),
+            (self.housekeeping, config.retention.interval, now + timedelta(minutes=1)),
+            (self.read_commands, config.telegram.leader_retry, now + timedelta(seconds=1)),
         ):
-            # Start now, never run a job twice at once, and fold missed runs into one.
+            # Never run a job twice at once, and fold missed runs into one.
             scheduler.add_job(
-                job,
+                self._job(job.__name__, job),
                 "interval",
                 seconds=seconds,
                 id=job.__name__,
-                next_run_time=now,
+                name=job.__name__,
+                next_run_time=first,
                 max_instances=1,
                 coalesce=True,
+                misfire_grace_time=None,
             )
-        await publish_commands(application.bot)
-        await application.start()
-        assert application.updater is not None
-        await application.updater.start_polling(
-            timeout=int(app.config.telegram.poll_timeout), allowed_updates=Update.ALL_TYPES
-        )
-        scheduler.start()
-        log.info("crackdown running: %d feeds; Ctrl-C or SIGTERM stops", len(app.feeds()))
-        await stop.wait()
-        log.info("stopping")
-        scheduler.shutdown(wait=False)
-        await application.updater.stop()
-        await application.stop()
-    log.info("stopped")
+        return scheduler
+
+    async def _finish_sends(self) -> None:
+        """Let the sends in flight end within the grace period; cancel the rest."""
+        assert self._worker is not None
+        self._worker.stop()
+        grace = self.app.config.delivery.shutdown_grace
+        try:
+            await asyncio.wait_for(self._drain_lock.acquire(), grace)
+        except TimeoutError:
+            cancelled = self._worker.abort()
+            log.warning(
+                "shutdown: %d sends still in flight after %.0fs were cancelled; "
+                "their alerts are sent at the next start",
+                cancelled,
+                grace,
+            )
+            try:
+                await asyncio.wait_for(self._drain_lock.acquire(), 5)
+            except TimeoutError:
+                log.error("shutdown: delivery did not stop; leased alerts wait for their lease")
+                return
+        self._drain_lock.release()
+
+    async def _cancel_crawl(self) -> None:
+        """A crawl cut short kills its child process; sources stored so far stay stored."""
+        task = self._crawl_task
+        if task is None or task.done():
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
+            await asyncio.wait_for(task, 15)
+
+    async def _cancel_poll(self) -> None:
+        """A poll cut short is simply done again at the next start: stored batches stay."""
+        task = self._poll_task
+        if task is None or task.done():
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
+            await asyncio.wait_for(task, 10)

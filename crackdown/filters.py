@@ -35,6 +35,12 @@ class FilterBook:
         """The watchlist's verdict on a story, plus which watched queries hold."""
         return self.matcher.match(story, self.queries)
 
+    def rebase(self, watchlist: Watchlist, matcher: Matcher, max_query_length: int) -> None:
+        """Switch to a reloaded watchlist; the next `refresh` recompiles every query on it."""
+        self.watchlist, self.base, self.matcher = watchlist, matcher, matcher
+        self.max_query_length = max_query_length
+        self.queries = {}
+
     def refresh(self, db: Database) -> bool:
         """Reload the watched queries; rebuild the matcher if their phrases changed."""
         with db.session() as session:

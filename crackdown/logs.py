@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 
 class RedactSecrets(logging.Filter):
@@ -30,6 +32,23 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log shippers (Loki, journald exports, ELK)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, object] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return json.dumps(entry, ensure_ascii=False)
+
+
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever `sys.stderr` is at emit time, never a stale stream."""
 
@@ -45,10 +64,14 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         return
 
 
-def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    """Log to stderr; quiet chatty libraries; redact `secrets` everywhere."""
+def setup_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:
+    """Log to stderr as text or JSON lines; quiet chatty libraries; redact `secrets`."""
     handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter()
+        if fmt == "json"
+        else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    )
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -61,3 +84,6 @@ def setup_logging(level: str, secrets: Iterable[str] = ()) -> None:
         "alembic.runtime.plugins",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    # "skipped: maximum number of running instances reached" is the no-overlap rule working
+    # (a poll longer than the tick), not a fault.
+    logging.getLogger("apscheduler.scheduler").setLevel(max(logging.ERROR, root.level))

@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
@@ -35,6 +35,7 @@ from crackdown import health_notices as notices
 from crackdown.config import ConfigError, SourceConfig
 from crackdown.fulltext import fill_bodies
 from crackdown.pipeline import IngestReport, ingest_one_by_one, prepare, store_found
+from crackdown.progress import Progress
 from crawler.feeds import (
     FeedError,
     FeedParser,
@@ -68,6 +69,9 @@ PARSE_POOL_MIN_SOURCES = 50
 # Successful polls stored per transaction, and how long one waits for others to join it.
 STORE_BATCH, STORE_DELAY = 16, 0.02
 WORKER_NICENESS = 5  # parse workers run below the event loop (crawler.feeds.init_parse_worker)
+# How long a claimed source is left to the daemon that claimed it before another may poll it:
+# longer than a poll takes (timeouts, full-text pages, waiting for a per-host slot).
+POLL_LEASE = timedelta(minutes=10)
 
 
 def default_parse_workers() -> int:
@@ -337,36 +341,80 @@ class Poller:
             max_batch=STORE_BATCH if store_batch is None else store_batch,
             delay=STORE_DELAY if store_delay is None else store_delay,
         )
+        self._claims: dict[str, datetime] = {}  # source key -> until when `due` claimed it
+        self._unreleased: dict[str, datetime] = {}  # claims the database was away to take back
 
     def due(
         self, sources: Iterable[SourceConfig], now: datetime | None = None
     ) -> list[SourceConfig]:
-        """The enabled feeds whose next poll has come (or that were never polled)."""
+        """The enabled feeds whose next poll has come (or that were never polled), claimed.
+
+        Claimed for POLL_LEASE: the caller polls them now, and another daemon
+        on the same database does not (`storage.sources.claim_due`).
+        """
         feeds = {s.key: s for s in sources if s.enabled and s.kind == "feed"}
+        now = now or datetime.now(UTC)
+        if self._unreleased:  # polls that failed while the database was away: due again now
+            claims, self._unreleased = self._unreleased, {}
+            self._give_back(claims, now)
         with self.db.session() as session:
-            keys = source_store.due_keys(session, feeds, now or datetime.now(UTC))
+            keys = source_store.claim_due(session, feeds, now, POLL_LEASE)
+        self._claims.update(dict.fromkeys(keys, now + POLL_LEASE))
         return [feeds[key] for key in keys]
 
-    async def poll(self, sources: Iterable[SourceConfig]) -> PollReport:
-        """Poll every given source; one failing never stops the others."""
+    async def poll(
+        self,
+        sources: Iterable[SourceConfig],
+        on_result: Callable[[SourcePoll], None] | None = None,
+    ) -> PollReport:
+        """Poll every given source; one failing never stops the others.
+
+        `on_result` is told of each source as it finishes (a CLI's progress).
+        """
         report = PollReport()
         sources = list(sources)
         with self.db.session() as session:
             targets = source_store.poll_targets(session, [s.key for s in sources])
-        async with contextlib.AsyncExitStack() as stack:
-            parse = None
-            if len(sources) >= PARSE_POOL_MIN_SOURCES:
-                parse = await stack.enter_async_context(self._parse_pool.using())
-            results = await asyncio.gather(
-                *(self._limited(source, targets[source.key], parse) for source in sources)
-            )
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                parse = None
+                if len(sources) >= PARSE_POOL_MIN_SOURCES:
+                    parse = await stack.enter_async_context(self._parse_pool.using())
+                results = await asyncio.gather(
+                    *(
+                        self._limited(source, targets[source.key], parse, on_result)
+                        for source in sources
+                    )
+                )
+        finally:
+            # A poll recorded moved its source's next poll on; any other (cut short by a
+            # shutdown, or not stored because the database was away) is due again now.
+            self._release([s.key for s in sources])
         for result in results:
             report.add(result.report)
             report.results.append(result)
         return report
 
+    def _release(self, keys: list[str]) -> None:
+        """Hand back the claims of polls that were not recorded, so nothing waits out a lease."""
+        claims = {key: self._claims.pop(key) for key in keys if key in self._claims}
+        if claims:
+            self._give_back(claims, datetime.now(UTC))
+
+    def _give_back(self, claims: dict[str, datetime], now: datetime) -> None:
+        try:
+            with self.db.session() as session:
+                source_store.release_claims(session, claims, now)
+        except Exception:  # the database is away: try again at the next `due`
+            log.warning("could not hand back %d claimed sources yet", len(claims))
+            self._unreleased.update(claims)
+
     async def _limited(
-        self, source: SourceConfig, target: tuple[str, FetchState], parse: FeedParser | None
+        self,
+        source: SourceConfig,
+        target: tuple[str, FetchState],
+        parse: FeedParser | None,
+        on_result: Callable[[SourcePoll], None] | None = None,
     ) -> SourcePoll:
         host = urlsplit(source.url).hostname or ""
         async with self._hosts[host], self._all:  # host first: a busy host holds no global slot
@@ -377,7 +425,9 @@ class Poller:
                 log.exception("source %s: unexpected error while polling", source.key)
                 result = self._failed(source, f"internal error: {type(exc).__name__}", None)
             result.seconds = time.perf_counter() - started
-            return result
+        if on_result is not None:
+            on_result(result)
+        return result
 
     async def poll_one(
         self,
@@ -590,9 +640,15 @@ async def poll_command(app: App, *, keys: list[str] | None, everything: bool, ou
         if not chosen:
             out.write("nothing is due (--all polls every source now)\n")
             return 0
-        report = await poller.poll(chosen)
-    for result in report.results:
-        out.write(poll_line(result) + "\n")
+        progress = Progress(out, len(chosen), "feeds")
+        report = await poller.poll(
+            chosen,
+            lambda result: progress.step(poll_line(result), result.report.stories, result.error),
+        )
+        progress.close()
+    if progress.tty:  # the counter is gone: the lines, in config order
+        for result in report.results:
+            out.write(poll_line(result) + "\n")
     out.write(
         f"{report.polled} polled, {len(report.failed)} failed: {report.stories} new stories, "
         f"{report.matched} matched, {report.queued} alerts queued\n"

@@ -7,9 +7,13 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime
 
+from sqlalchemy.engine import make_url
+
 from crackdown.app import App
 from crackdown.tables import table
 from storage import outbox, subscribers
+from storage.errors import recent_failed_deliveries
+from storage.housekeeping import database_bytes
 from storage.records import LedgerEntry, OutboxCounts
 from storage.sources import list_sources
 
@@ -34,9 +38,15 @@ def collect(app: App) -> dict[str, object]:
         counts = outbox.counts(session)
         active, inactive = subscribers.counts(session)
         records = list_sources(session)
-    configured = {s.key for s in app.config.sources}
+        failed = recent_failed_deliveries(session, 5)
+    configured = {s.key for s in app.config.sources if s.enabled}
     records = [r for r in records if r.key in configured]
+    upcoming = sorted(
+        (r for r in records if not r.paused),
+        key=lambda r: r.next_poll_at or datetime.min.replace(tzinfo=UTC),
+    )
     return {
+        "database": {"url": _safe_url(app.db.url), "bytes": database_bytes(app.db)},
         "delivery": asdict(counts),
         "chats": {"active": active, "inactive": inactive},
         "sources": {
@@ -44,7 +54,27 @@ def collect(app: App) -> dict[str, object]:
             "failing": sorted(r.key for r in records if r.consecutive_failures),
             "paused": sorted(r.key for r in records if r.paused),
         },
+        "next_polls": [{"source": r.key, "at": r.next_poll_at} for r in upcoming[:5]],
+        "source_errors": [
+            {"source": r.key, "failures": r.consecutive_failures, "error": r.last_error}
+            for r in sorted(records, key=lambda r: -r.consecutive_failures)
+            if r.consecutive_failures
+        ][:10],
+        "failed_deliveries": [
+            {"at": when, "chat_id": chat, "reason": reason} for when, chat, reason in failed
+        ],
     }
+
+
+def _safe_url(url: str) -> str:
+    """The database URL without its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _size(value: object) -> str:
+    if not isinstance(value, int):
+        return "-"
+    return f"{value / 1_048_576:.1f} MB" if value >= 1_048_576 else f"{value / 1024:.0f} KB"
 
 
 def render(data: dict[str, object], now: datetime | None = None) -> str:
@@ -64,7 +94,10 @@ def render(data: dict[str, object], now: datetime | None = None) -> str:
         ("429s", str(delivery.rate_limited), "Telegram flood control answers"),
         ("oldest waiting", _age(delivery.oldest_due, now), ""),
     ]
+    database: dict[str, object] = data["database"]  # type: ignore[assignment]
     lines = [
+        f"Database: {database['url']}, {_size(database['bytes'])}",
+        "",
         "Delivery",
         table(("counter", "value", "meaning"), rows),
         "",
@@ -73,7 +106,26 @@ def render(data: dict[str, object], now: datetime | None = None) -> str:
         + (f" ({', '.join(failing)})" if failing else "")
         + "; details: crackdown sources",
     ]
+    upcoming: list[dict[str, object]] = data["next_polls"]  # type: ignore[assignment]
+    if upcoming:
+        polls = [(str(p["source"]), _when(p["at"]), _until(p["at"], now)) for p in upcoming]  # type: ignore[arg-type]
+        lines += ["", "Next polls", table(("source", "at (UTC)", "in"), polls)]
+    errors: list[dict[str, object]] = data["source_errors"]  # type: ignore[assignment]
+    if errors:
+        rows = [(str(e["source"]), str(e["failures"]), str(e["error"] or "")[:80]) for e in errors]
+        lines += ["", "Failing sources", table(("source", "failures", "last error"), rows)]
+    failed: list[dict[str, object]] = data["failed_deliveries"]  # type: ignore[assignment]
+    if failed:
+        rows = [(_when(f["at"]), str(f["chat_id"]), str(f["reason"])[:80]) for f in failed]  # type: ignore[arg-type]
+        lines += ["", "Alerts given up on", table(("when (UTC)", "chat", "reason"), rows)]
     return "\n".join(lines)
+
+
+def _until(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "now"
+    seconds = (when - now).total_seconds()
+    return "now" if seconds <= 0 else _age(now - (when - now), now)
 
 
 def render_ledger(chat_id: int, entries: Sequence[LedgerEntry]) -> str:

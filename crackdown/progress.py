@@ -1,0 +1,51 @@
+"""Progress of long CLI work: a one-line counter on a terminal, plain lines elsewhere.
+
+On a terminal the operator wants to see it move without a thousand lines
+scrolling by; in a log or a pipe (cron, systemd, CI) every line matters
+and carriage returns would garble it.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TextIO
+
+
+class Progress:
+    """Counts finished items; redraws at most ten times a second on a terminal."""
+
+    def __init__(self, out: TextIO, total: int, noun: str) -> None:
+        self.out = out
+        self.total = total
+        self.noun = noun
+        self.tty = bool(getattr(out, "isatty", lambda: False)())
+        self.done = self.new = self.failed = 0
+        self._drawn = 0.0
+
+    def step(self, line: str, new: int = 0, error: str | None = None) -> None:
+        """One item finished: `line` describes it; `new` stories; `error` if it failed."""
+        self.done += 1
+        self.new += new
+        self.failed += error is not None
+        if not self.tty:
+            self.out.write(line + "\n")
+            self.out.flush()
+            return
+        now = time.monotonic()
+        if now - self._drawn >= 0.1 or self.done == self.total:
+            self._drawn = now
+            width = len(str(self.total))
+            self.out.write(
+                f"\r{self.done:>{width}}/{self.total} {self.noun} "
+                f"[{self._bar()}] {self.new} new, {self.failed} failed"
+            )
+            self.out.flush()
+
+    def _bar(self, size: int = 24) -> str:
+        filled = size * self.done // max(self.total, 1)
+        return "#" * filled + "." * (size - filled)
+
+    def close(self) -> None:
+        if self.tty and self.done:
+            self.out.write("\n")
+            self.out.flush()
