@@ -15,7 +15,9 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -103,6 +105,34 @@ class StoryRow(Base):
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    # The cluster (same event, other sources): the id of its first story, which holds its own id.
+    cluster_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stories.id", ondelete="SET NULL"), index=True
+    )
+
+
+class StorySignature(Base):
+    """A story's MinHash signature (crawler.cluster), to verify LSH candidates against."""
+
+    __tablename__ = "story_signatures"
+
+    story_id: Mapped[int] = mapped_column(
+        ForeignKey("stories.id", ondelete="CASCADE"), primary_key=True
+    )
+    signature: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class StoryBand(Base):
+    """One LSH band of a story's signature: stories sharing a (band, hash) are candidates."""
+
+    __tablename__ = "story_bands"
+    __table_args__ = (Index("ix_story_bands_band_hash", "band", "hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    band: Mapped[int] = mapped_column(SmallInteger)
+    hash: Mapped[int] = mapped_column(BigInteger)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the window, without a join
 
 
 class StorySource(Base):
@@ -165,6 +195,8 @@ class Subscriber(Base):
     # /digest: "off", "hourly" or "daily" (at digest_at, local minutes after midnight).
     digest: Mapped[str] = mapped_column(String(10), default="off")
     digest_at: Mapped[int | None] = mapped_column(Integer)
+    # /everysource: an alert from every source of an event, not one edited alert.
+    every_source: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -225,3 +257,5 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # sent, failed or skipped
+    # An edit: the alert row whose sent message gains this story's source ("also reported").
+    edit_of_id: Mapped[int | None] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))

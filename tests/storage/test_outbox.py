@@ -57,7 +57,27 @@ def test_models_and_migrations_describe_the_same_schema(db: Database) -> None:
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"include_object": _modelled})
         diff = compare_metadata(context, Base.metadata)
-    assert diff == []
+    assert _without_unnamed_fk_pairs(diff) == []
+
+
+def _fk_key(fk: object) -> tuple[str, tuple[str, ...], str]:
+    return (
+        fk.parent.name,  # type: ignore[attr-defined]
+        tuple(c.name for c in fk.columns),  # type: ignore[attr-defined]
+        fk.referred_table.name,  # type: ignore[attr-defined]
+    )
+
+
+def _without_unnamed_fk_pairs(diff: list[object]) -> list[object]:
+    """SQLite does not report the name of a foreign key added with ALTER TABLE ADD COLUMN
+    (migration 0011 adds one that way, to keep the search index's trigger on `stories`):
+    the same key, unnamed in the database and named in the models, is not a difference."""
+    removed = {_fk_key(d[1]) for d in diff if d[0] == "remove_fk" and d[1].name is None}  # type: ignore[index,union-attr]
+    return [
+        d
+        for d in diff
+        if not (d[0] in ("remove_fk", "add_fk") and _fk_key(d[1]) in removed)  # type: ignore[index]
+    ]
 
 
 def test_a_claim_takes_one_row_per_chat_so_a_backlog_cannot_starve_others(db: Database) -> None:

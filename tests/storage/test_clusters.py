@@ -1,0 +1,243 @@
+"""`storage.clusters` on real databases: title matches, LSH matches, the window, deletes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from alembic import command
+from sqlalchemy import delete, func, inspect, select, text
+
+from crawler.cluster import BANDS
+from crawler.normalize import normalise
+from crawler.types import MatchResult, RawStory, Story
+from storage import sources, stories
+from storage.clusters import ClusterSettings, assign_clusters, cluster_members, forget_before
+from storage.db import Database
+from storage.migrate import alembic_config
+from storage.models import MatchRow, StoryBand, StoryRow, StorySignature
+
+T0 = datetime(2026, 4, 8, 3, 0, tzinfo=UTC)
+SETTINGS = ClusterSettings(window=timedelta(days=3), threshold=0.2)
+OFF = ClusterSettings(enabled=False)
+
+JINHUA = (
+    "Zhejiang police bust USDT OTC ring",
+    "Police in Jinhua arrested 32 people accused of laundering 1.2 billion yuan through USDT.",
+)
+JINHUA_AGAIN = (
+    "Jinhua police break up USDT laundering network",
+    "Police in Jinhua broke up an OTC network that laundered 1.2 billion yuan, arresting 32.",
+)
+ZHENGZHOU = (
+    "Henan police crack USDT underground bank",
+    "Police in Zhengzhou detained 19 people accused of moving 860 million yuan through USDT.",
+)
+WEATHER = ("Shanghai weather", "Sunny skies and light winds are expected across the city today.")
+
+
+def make(
+    n: int, text: tuple[str, str], *, source: str = "a", at: datetime = T0, lang: str = "en"
+) -> Story:
+    title, summary = text
+    raw = RawStory(source, f"https://{source}.example/{n}", title, summary, "", at, lang)
+    return normalise(raw, fetched_at=at)
+
+
+def setup(db: Database) -> None:
+    with db.session() as session:
+        sources.sync_sources(session, [(k, "feed", f"https://{k}.example/f") for k in "abcd"])
+
+
+def store(db: Database, batch: list[Story], settings: ClusterSettings = SETTINGS) -> dict[int, int]:
+    """Store stories unclustered, then cluster them with `assign_clusters`: its own result."""
+    with db.session() as session:
+        session.info["clustering"] = OFF  # store_stories leaves them to us
+        outcomes = stories.store_stories(session, [(s, MatchResult()) for s in batch])
+        new = [(o.story_id, s) for o, s in zip(outcomes, batch, strict=True) if o.story_id]
+        return assign_clusters(session, new, settings)
+
+
+def cluster_ids(db: Database) -> dict[str, int | None]:
+    with db.session() as session:
+        return dict(session.execute(select(StoryRow.url, StoryRow.cluster_id)).all())
+
+
+def count(db: Database, model: type[StoryBand] | type[StorySignature]) -> int:
+    with db.session() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_a_report_with_the_same_title_joins_the_first_ones_cluster(db: Database) -> None:
+    setup(db)
+    ((first, first_cluster),) = store(db, [make(1, JINHUA)]).items()
+    assert first_cluster == first  # the first story of a cluster holds its own id
+    same_title = (JINHUA[0], "Thirty-two suspects were detained in Jinhua, Zhejiang.")
+    ((second, cluster),) = store(db, [make(2, same_title, source="b")]).items()
+    assert cluster == first and second != first
+    assert cluster_ids(db) == {"https://a.example/1": first, "https://b.example/2": first}
+
+
+def test_a_reworded_report_joins_through_the_stored_bands(db: Database) -> None:
+    setup(db)
+    ((first, _),) = store(db, [make(1, JINHUA)]).items()
+    assert count(db, StoryBand) == BANDS and count(db, StorySignature) == 1
+    later = T0 + timedelta(hours=6)
+    assert list(store(db, [make(2, JINHUA_AGAIN, source="b", at=later)]).values()) == [first]
+
+
+def test_reports_outside_the_window_start_a_cluster_of_their_own(db: Database) -> None:
+    setup(db)
+    store(db, [make(1, JINHUA)])
+    late = T0 + timedelta(days=3, hours=1)
+    ((late_id, cluster),) = store(db, [make(2, JINHUA, source="b", at=late)]).items()
+    assert cluster == late_id  # same title and text, but too late
+    early = T0 - timedelta(days=3, hours=1)
+    ((early_id, cluster),) = store(db, [make(3, JINHUA_AGAIN, source="c", at=early)]).items()
+    assert cluster == early_id
+
+
+def test_stories_of_one_call_cluster_with_each_other(db: Database) -> None:
+    setup(db)
+    batch = [
+        make(1, JINHUA),
+        make(2, WEATHER, source="b"),
+        make(3, JINHUA_AGAIN, source="c"),
+        make(4, JINHUA, source="d"),  # the same title as the first
+    ]
+    assigned = store(db, batch)
+    ids = list(assigned)
+    assert [assigned[i] for i in ids] == [ids[0], ids[1], ids[0], ids[0]]
+
+
+def test_similar_words_with_other_figures_are_another_event(db: Database) -> None:
+    setup(db)
+    store(db, [make(1, JINHUA)])
+    ((zhengzhou, cluster),) = store(db, [make(2, ZHENGZHOU, source="b")]).items()
+    assert cluster == zhengzhou
+
+
+def test_a_shared_generic_title_does_not_join_a_different_notice(db: Database) -> None:
+    setup(db)
+    title = "关于防范虚拟货币交易炒作风险的提示"
+    beijing = (title, "人民银行北京市分行提示辖内机构不得为虚拟货币交易提供服务，涉案32家。")
+    shenzhen = (title, "人民银行深圳市分行提醒公众，警惕以稳定币名义实施的非法集资，涉案19家。")
+    store(db, [make(1, beijing, lang="zh")])
+    ((other, cluster),) = store(db, [make(2, shenzhen, source="b", lang="zh")]).items()
+    assert cluster == other
+
+
+def test_languages_are_not_clustered_together(db: Database) -> None:
+    setup(db)
+    store(db, [make(1, JINHUA)])
+    ((other, cluster),) = store(db, [make(2, JINHUA, source="b", lang="zh")]).items()
+    assert cluster == other
+
+
+def test_deletes_cascade_and_a_headless_cluster_is_adopted(db: Database) -> None:
+    setup(db)
+    ((head, _),) = store(db, [make(1, JINHUA)]).items()
+    ((member, _),) = store(db, [make(2, JINHUA_AGAIN, source="b")]).items()
+    with db.session() as session:
+        session.execute(delete(StoryRow).where(StoryRow.id == head))
+    assert cluster_ids(db) == {"https://b.example/2": None}  # ON DELETE SET NULL
+    assert count(db, StorySignature) == 1 and count(db, StoryBand) == BANDS  # the head's went
+    assigned = store(db, [make(3, JINHUA, source="c", at=T0 + timedelta(hours=1))])
+    assert list(assigned.values()) == [member]
+    assert cluster_ids(db)["https://b.example/2"] == member  # now the first of its cluster
+
+
+def test_clustering_off_makes_every_story_a_cluster_and_stores_no_signature(
+    db: Database,
+) -> None:
+    setup(db)
+    assigned = store(db, [make(1, JINHUA), make(2, JINHUA, source="b")], OFF)
+    assert all(story == cluster for story, cluster in assigned.items())
+    assert set(cluster_ids(db).values()) == set(assigned)
+    assert count(db, StorySignature) == 0 and count(db, StoryBand) == 0
+
+
+def test_members_are_listed_first_seen_first(db: Database) -> None:
+    setup(db)
+    ((head, _),) = store(db, [make(1, JINHUA)]).items()
+    store(db, [make(2, WEATHER, source="b")])
+    store(db, [make(3, JINHUA_AGAIN, source="c", at=T0 - timedelta(hours=1))])
+    with db.session() as session:
+        members = cluster_members(session, head)
+    assert [(m.source_key, m.url, m.title) for m in members] == [
+        ("a", "https://a.example/1", JINHUA[0]),
+        ("c", "https://c.example/3", JINHUA_AGAIN[0]),  # published earlier, seen later
+    ]
+    assert members[1].published_at == T0 - timedelta(hours=1)
+
+
+def test_a_big_batch_is_clustered_in_chunks_across_their_edges(db: Database) -> None:
+    setup(db)
+    filler = [
+        make(i, (f"Story number {i}", f"Item {i} about topic {i} with detail {i}"), source="b")
+        for i in range(10, 460)
+    ]
+    batch = [make(1, JINHUA), *filler, make(2, JINHUA_AGAIN, source="c")]
+    assigned = store(db, batch)
+    ids = list(assigned)
+    assert assigned[ids[-1]] == ids[0]  # 451 stories apart: another chunk
+    assert len(set(assigned.values())) == len(batch) - 1
+
+
+def test_forgetting_old_signatures_keeps_clusters(db: Database) -> None:
+    setup(db)
+    store(db, [make(1, JINHUA), make(2, JINHUA_AGAIN, source="b")])
+    store(db, [make(3, WEATHER, source="c", at=T0 + timedelta(days=40))])
+    with db.session() as session:
+        dropped = forget_before(session, T0 + timedelta(days=30))
+    assert dropped == 2 * BANDS
+    assert count(db, StorySignature) == 1 and count(db, StoryBand) == BANDS
+    clusters = cluster_ids(db)
+    assert clusters["https://a.example/1"] == clusters["https://b.example/2"]
+
+
+def test_the_migration_makes_stored_stories_clusters_of_their_own(db: Database) -> None:
+    """Upgrading an archive keeps every row (no table copy: the FKs would cascade) and the index."""
+    command.downgrade(alembic_config(db.engine), "0010")
+    setup(db)
+    with db.engine.begin() as connection:  # the 0010 schema: rows as the code of then wrote them
+        connection.execute(
+            text(
+                "INSERT INTO stories (id, canonical_url, url, source_id, title, summary, body,"
+                " lang, published_at, fetched_at, fingerprint)"
+                " SELECT 1, 'https://a.example/1', 'https://a.example/1', id, 't', 's', '',"
+                " 'en', :at, :at, 'f' FROM sources WHERE key = 'a'"
+            ),
+            {"at": T0.replace(tzinfo=None)},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO matches (story_id, entities, topics, hits, score, created_at)"
+                " VALUES (1, '[]', '[\"t\"]', '[]', 1.0, :at)"
+            ),
+            {"at": T0.replace(tzinfo=None)},
+        )
+    db.upgrade()
+    assert list(cluster_ids(db).values()) == [1]
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(MatchRow)) == 1
+    names = set(inspect(db.engine).get_table_names())
+    assert {"story_signatures", "story_bands"} <= names
+    if db.engine.dialect.name == "sqlite":  # the search index's delete trigger survived
+        with db.engine.connect() as connection:
+            triggers = connection.execute(
+                text("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            ).scalars()
+            assert "story_fts_forget" in set(triggers)
+
+
+def test_a_cluster_id_references_a_story_and_is_cleared_with_it(db: Database) -> None:
+    """The FK as the database holds it (SQLAlchemy cannot reflect its options on SQLite)."""
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as connection:
+            rows = connection.execute(text("PRAGMA foreign_key_list(stories)")).mappings()
+            found = {(r["table"], r["from"], r["to"], r["on_delete"]) for r in rows}
+        assert ("stories", "cluster_id", "id", "SET NULL") in found
+    else:
+        fks = inspect(db.engine).get_foreign_keys("stories")
+        (fk,) = [fk for fk in fks if fk["constrained_columns"] == ["cluster_id"]]
+        assert (fk["referred_table"], fk["options"].get("ondelete")) == ("stories", "SET NULL")
