@@ -121,7 +121,8 @@ class Feeds:
 @dataclass
 class Sample:
     at: float
-    rss_mb: float
+    rss_mb: float  # the daemon and its children (the parse worker lives only during polls)
+    main_rss_mb: float  # the daemon's own process
     cpu_seconds: float
     processes: int
 
@@ -147,19 +148,27 @@ def _tree(pid: int) -> list[int]:
 
 
 def sample(pid: int, started: float) -> Sample:
-    rss = cpu = 0.0
+    rss = cpu = main = 0.0
     pids = _tree(pid)
     tick = os.sysconf("SC_CLK_TCK")
     for each in pids:
         try:
             with open(f"/proc/{each}/statm") as statm:
-                rss += int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+                resident = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            rss += resident
+            main = resident if each == pid else main
             with open(f"/proc/{each}/stat") as stat:
                 fields = stat.read().rsplit(")", 1)[1].split()
             cpu += sum(int(v) for v in fields[11:15]) / tick  # utime stime cutime cstime
         except (OSError, IndexError, ValueError):
             continue
-    return Sample(round(time.time() - started, 1), round(rss / 1e6, 1), round(cpu, 2), len(pids))
+    return Sample(
+        round(time.time() - started, 1),
+        round(rss / 1e6, 1),
+        round(main / 1e6, 1),
+        round(cpu, 2),
+        len(pids),
+    )
 
 
 def _free_port() -> int:
@@ -256,7 +265,8 @@ def run(minutes: float, feeds: int, users: int, warmup: float) -> dict[str, obje
             samples.append(sample(daemon.pid, started))
             last = samples[-1]
             print(
-                f"  t={last.at:6.0f}s rss={last.rss_mb:7.1f} MB cpu={last.cpu_seconds:7.1f}s",
+                f"  t={last.at:6.0f}s rss={last.rss_mb:7.1f} MB (daemon {last.main_rss_mb:6.1f})"
+                f" cpu={last.cpu_seconds:7.1f}s",
                 file=sys.stderr,
             )
             time.sleep(SAMPLE_EVERY)
@@ -291,8 +301,14 @@ def run(minutes: float, feeds: int, users: int, warmup: float) -> dict[str, obje
         for minute in range(int(minutes) + 1)
         if source.relevant(feed, minute) and source.appears_at(feed, minute) < cutoff
     )
+    # Growth: the peak of the last third of the run against the peak of the first third
+    # after warm-up, so a parse worker alive in one sample and not the next is not "growth".
     warm = [s for s in samples if s.at >= warmup]
-    first, peak = (warm[0].rss_mb, max(s.rss_mb for s in warm)) if warm else (0.0, 0.0)
+    third = max(1, len(warm) // 3)
+    early = max((s.rss_mb for s in warm[:third]), default=0.0)
+    late = max((s.rss_mb for s in warm[-third:]), default=0.0)
+    early_main = max((s.main_rss_mb for s in warm[:third]), default=0.0)
+    late_main = max((s.main_rss_mb for s in warm[-third:]), default=0.0)
     return {
         "feeds": feeds,
         "chats": users,
@@ -306,9 +322,14 @@ def run(minutes: float, feeds: int, users: int, warmup: float) -> dict[str, obje
         "latency_mean_s": round(statistics.fmean(latencies), 1) if latencies else None,
         "poll_wait_reference_s": 30.0,
         "p50_vs_poll_wait": round(_percentile(latencies, 0.5) / 30.0, 2),
-        "rss_first_after_warmup_mb": first,
-        "rss_peak_after_warmup_mb": peak,
-        "rss_growth_after_warmup": round(peak / first - 1, 3) if first else None,
+        "rss_peak_early_mb": early,
+        "rss_peak_late_mb": late,
+        "rss_growth_after_warmup": round(late / early - 1, 3) if early else None,
+        "main_rss_peak_early_mb": early_main,
+        "main_rss_peak_late_mb": late_main,
+        "main_rss_growth_after_warmup": round(late_main / early_main - 1, 3)
+        if early_main
+        else None,
         "cpu_share_of_one_core": round((samples[-1].cpu_seconds - samples[0].cpu_seconds) / wall, 3)
         if len(samples) > 1
         else None,

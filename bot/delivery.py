@@ -38,7 +38,7 @@ from telegram.error import (
 )
 
 from bot.digest import format_digest, last_boundary, next_boundary
-from bot.formatting import format_alert
+from bot.formatting import format_alert, with_also_reported
 from bot.hold import hold_until
 from bot.pacing import Limits, Pacer
 from bot.splitting import split_html, to_plain_text
@@ -80,6 +80,7 @@ class DeliveryReport:
     held: int = 0  # muted or in quiet hours: handed back until then
     migrated: int = 0
     plain_text_fallbacks: int = 0
+    edited: int = 0  # sent alerts updated with another source of the same event
 
     def __bool__(self) -> bool:
         return any(vars(self).values())
@@ -184,13 +185,19 @@ class DeliveryWorker:
     ) -> None:
         """Start a send for each claimed row as the limits allow; hand back what must wait."""
         for index, alert in enumerate(alerts):
-            held = hold_until(self.clock(), alert.timezone, alert.muted_until, alert.quiet)
+            # An edit makes no sound: it is not held for mute, quiet hours or a digest.
+            silent = alert.edit_of is not None
+            held = (
+                None
+                if silent
+                else hold_until(self.clock(), alert.timezone, alert.muted_until, alert.quiet)
+            )
             if held is not None:  # muted or quiet hours: the alert waits for its reader
                 with self.db.session() as session:
                     outbox.defer(session, alert.delivery_id, held)
                 report.held += 1
                 continue
-            if alert.digest != "off" and alert.created_at is not None:
+            if not silent and alert.digest != "off" and alert.created_at is not None:
                 slot = next_boundary(
                     alert.created_at, alert.digest, alert.digest_at, alert.timezone
                 )
@@ -232,7 +239,7 @@ class DeliveryWorker:
         """The message parts for a row; for a digest chat, with the rows it collects."""
         labels = self.labels.get(alert.language) or self.labels.get("en", {})
         if alert.digest == "off":
-            return split_html(format_alert(alert, labels)), []
+            return split_html(self._render(alert, labels)), []
         now = self.clock()
         cutoff = last_boundary(now, alert.digest, alert.digest_at, alert.timezone)
         with self.db.session() as session:
@@ -247,11 +254,65 @@ class DeliveryWorker:
         html = format_digest([alert, *batch], labels, alert.language, alert.timezone)
         return split_html(html), batch
 
+    def _render(self, alert: Alert, labels: Mapping[str, str]) -> str:
+        """An alert as sent, with the other sources of its event known by now."""
+        message = format_alert(alert, labels)
+        if alert.story_id is None:
+            return message
+        with self.db.session() as session:
+            others = outbox.also_reported(session, alert.story_id)
+        return with_also_reported(message, others, alert.language)
+
+    async def _edit(self, alert: Alert, report: DeliveryReport) -> None:
+        """Update a sent alert with the sources that reported its event since.
+
+        Only a single-message alert that was sent is edited; anything else
+        (failed, skipped, split, gone) ends the row as skipped with the reason.
+        A failed edit is failed: nothing new is sent in its place.
+        """
+        assert alert.edit_of is not None
+        with self.db.session() as session:
+            target = outbox.edit_target(session, alert.edit_of)
+        reason = None
+        if target is None:
+            reason = "the alert it updates is gone"
+        elif target.status != "sent" or target.message_id is None:
+            reason = f"the alert it updates was not sent ({target.status})"
+        elif target.parts_sent > 1:
+            reason = "the alert it updates was split into several messages"
+        if reason is not None or target is None:
+            with self.db.session() as session:
+                outbox.mark_final(session, alert.delivery_id, "skipped", reason, self.clock())
+            report.skipped += 1
+            return
+        labels = self.labels.get(alert.language) or self.labels.get("en", {})
+        html = self._render(target.alert, labels)
+        await self.pacer.acquire(alert.chat_id, alert.chat_type)  # edits count like sends
+        try:
+            await self.bot.edit_message_text(
+                html,
+                chat_id=alert.chat_id,
+                message_id=target.message_id,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(
+                    is_disabled=not self.settings.link_previews
+                ),
+            )
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():  # already says it: done
+                raise
+        with self.db.session() as session:
+            outbox.mark_sent(session, alert, target.message_id, self.clock(), 1)
+        report.edited += 1
+
     async def _deliver(self, alert: Alert, report: DeliveryReport) -> None:
         """Send one row (all its parts) and record the outcome; never raises."""
         batch: list[Alert] = []
         delivered = False
         try:
+            if alert.edit_of is not None:
+                await self._edit(alert, report)
+                return
             parts, batch = self._compose(alert)
             first_id: int | None = None
             for index in range(alert.parts_sent, len(parts)):

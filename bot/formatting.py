@@ -76,3 +76,30 @@ def format_alert(alert: Alert, labels: Mapping[str, str]) -> str:
     if len(message) > TELEGRAM_LIMIT:  # only a pathological URL gets here: drop the link
         message = "\n".join([f"<b>{title}</b>", *lines[1:]])
     return message
+
+
+MAX_ALSO = 8
+_ALSO = {"en": "Also reported by", "zh": "其他来源"}
+_MORE = {"en": "and {n} more", "zh": "等 {n} 家"}
+
+
+def also_reported(sources: Sequence[tuple[str, str]], lang: str) -> str:
+    """'Also reported by: <a>reuters</a>, <a>8btc</a>' for the other sources of an event."""
+    if not sources:
+        return ""
+    shown = [
+        f'<a href="{escape(url, quote=True)}">{escape(key, quote=False)}</a>'
+        for key, url in sources[:MAX_ALSO]
+    ]
+    if len(sources) > MAX_ALSO:
+        shown.append(_MORE.get(lang, _MORE["en"]).format(n=len(sources) - MAX_ALSO))
+    return f"{_ALSO.get(lang, _ALSO['en'])}: " + ", ".join(shown)
+
+
+def with_also_reported(message: str, sources: Sequence[tuple[str, str]], lang: str) -> str:
+    """The alert with its other sources appended, if that still fits in one message."""
+    line = also_reported(sources, lang)
+    if not line:
+        return message
+    combined = f"{message}\n{line}"
+    return combined if len(combined) <= TELEGRAM_LIMIT else message

@@ -22,7 +22,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import operators, preferences, reading, search, subscriptions
+from bot import operators, preferences, reading, search, subscriptions, timeline
 from bot.guard import CommandGuard, may_change
 from bot.request import Deps, Request
 from bot.texts import COMMANDS, language_of, text
@@ -45,11 +45,13 @@ USER_COMMANDS: dict[str, tuple[Command, bool]] = {
     "lang": (subscriptions.set_lang, True),
     "latest": (reading.latest, False),
     "search": (search.search, False),
+    "timeline": (timeline.timeline, False),
     "mute": (preferences.mute, True),
     "unmute": (preferences.unmute, True),
     "quiet": (preferences.quiet, True),
     "tz": (preferences.set_timezone, True),
     "digest": (preferences.digest, True),
+    "everysource": (preferences.every_source, True),
 }
 OPERATOR_COMMANDS: dict[str, Command] = {
     "stats": operators.stats,

@@ -124,3 +124,15 @@ async def digest(deps: Deps, request: Request) -> None:
     with deps.db.session() as session:
         prefs = subscribers.preferences(session, request.chat.id)
     await request.reply("digest_daily", at=clock(minutes), tz=prefs[0] if prefs else "UTC")
+
+
+async def every_source(deps: Deps, request: Request) -> None:
+    """/everysource on: an alert from every source; off (default): one alert per event."""
+    choice = request.argument.strip().lower()
+    if choice not in ("on", "off"):
+        await request.reply("everysource_usage")
+        return
+    if not _set(deps, request, every_source=choice == "on"):
+        await request.reply("not_subscribed")
+        return
+    await request.reply(f"everysource_{choice}")

@@ -41,9 +41,11 @@ TEXTS: dict[str, dict[str, str]] = {
             "/list - everything this chat follows\n"
             "/latest [N] - the latest matched stories\n"
             "/search QUERY - search stored stories: okx AND license\n"
+            "/timeline NAME - the latest events about a company or regulator\n"
             "/mute 2h, /unmute - hold alerts for a while\n"
             "/quiet 23:00-07:00 - hold alerts at night; /tz Asia/Shanghai - your time zone\n"
             "/digest off|hourly|daily 08:00 - one message instead of many\n"
+            "/everysource on|off - an alert from every source, or one per event\n"
             "/lang en|zh - language of the bot's replies\n"
             "/stop - unsubscribe and delete this chat's data"
         ),
@@ -57,9 +59,11 @@ TEXTS: dict[str, dict[str, str]] = {
             "/list - 本聊天关注的全部内容\n"
             "/latest [N] - 最新匹配的新闻\n"
             "/search 查询 - 搜索已存的新闻：币安 AND 牌照\n"
+            "/timeline 名称 - 某公司或机构的最新事件\n"
             "/mute 2h、/unmute - 暂时保留提醒\n"
             "/quiet 23:00-07:00 - 夜间保留提醒；/tz Asia/Shanghai - 你的时区\n"
             "/digest off|hourly|daily 08:00 - 汇总为一条消息\n"
+            "/everysource on|off - 每个来源一条提醒，或每个事件一条\n"
             "/lang en|zh - 机器人回复的语言\n"
             "/stop - 取消订阅并删除本聊天的数据"
         ),
@@ -190,6 +194,26 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "时区已设为 {name}（当地时间 {now}）。",
     },
     "digest_header": {"en": "Digest: {count} new", "zh": "摘要：{count} 条新消息"},
+    "timeline_usage": {
+        "en": "Usage: /timeline NAME, e.g. /timeline Binance or /timeline 央行",
+        "zh": "用法：/timeline 名称，例如 /timeline 币安 或 /timeline 央行",
+    },
+    "timeline_empty": {
+        "en": "No stored events about {name} yet.",
+        "zh": "还没有关于 {name} 的已存事件。",
+    },
+    "everysource_usage": {
+        "en": "Usage: /everysource on (an alert from every source) or off (one alert per event)",
+        "zh": "用法：/everysource on（每个来源一条提醒）或 off（每个事件一条提醒）",
+    },
+    "everysource_on": {
+        "en": "You will get an alert from every source that reports an event.",
+        "zh": "每个来源报道同一事件时，你都会收到提醒。",
+    },
+    "everysource_off": {
+        "en": "One alert per event: other sources are added to it as they report.",
+        "zh": "每个事件一条提醒：其他来源报道后会补充到这条提醒里。",
+    },
     "digest_usage": {
         "en": "Usage: /digest off, /digest hourly, or /digest daily 08:00 (in your /tz)",
         "zh": "用法：/digest off、/digest hourly 或 /digest daily 08:00（按你的 /tz 时区）",
@@ -245,11 +269,13 @@ _USER = [
     ("list", "What this chat follows", "本聊天的关注"),
     ("latest", "Latest matched stories", "最新匹配新闻"),
     ("search", "Search stored stories", "搜索已存新闻"),
+    ("timeline", "Latest events about a name", "某名称的最新事件"),
     ("mute", "Hold alerts for a while", "暂时静音"),
     ("unmute", "End the mute", "取消静音"),
     ("quiet", "Quiet hours", "免打扰时段"),
     ("tz", "Your time zone", "你的时区"),
     ("digest", "Digest: off, hourly or daily", "摘要：关闭、每小时或每日"),
+    ("everysource", "Every source, or one alert per event", "每个来源或每个事件一条"),
     ("lang", "Reply language (en/zh)", "回复语言 (en/zh)"),
     ("help", "List commands", "命令列表"),
     ("stop", "Unsubscribe and delete data", "取消订阅并删除数据"),

@@ -28,6 +28,7 @@ from crawler.schedule import PollPolicy
 from crawler.watchlist import Watchlist, WatchlistError, build_watchlist, builtin_watchlist
 from storage import sources as source_store
 from storage.channels import sync_channels
+from storage.clusters import ClusterSettings
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,7 @@ class App:
                 ("[http]", old.http, config.http),
                 ("[delivery]", old.delivery, config.delivery),
                 ("[metrics]", old.metrics, config.metrics),
+                ("[cluster]", old.cluster, config.cluster),
             )
             if before != after
         ]
@@ -246,11 +248,20 @@ class App:
         return DeliveryWorker(self.db, bot, self.labels(), settings)
 
 
+def cluster_settings(config: Config) -> ClusterSettings:
+    cluster = config.cluster
+    return ClusterSettings(
+        window=timedelta(seconds=cluster.window),
+        threshold=cluster.threshold,
+        enabled=cluster.enabled,
+    )
+
+
 def open_app(config: Config) -> App:
     """Validate the watchlist, migrate the database, and register configured sources."""
     watchlist, matcher = load_watchlist(config)
     channels = channel_specs(config.telegram.channels, watchlist, matcher)
-    db = Database(config.storage.url)
+    db = Database(config.storage.url, settings={"clustering": cluster_settings(config)})
     db.upgrade()
     with db.session() as session:
         source_store.sync_sources(session, [(s.key, s.kind, s.url) for s in config.sources])

@@ -109,6 +109,17 @@ def _parser() -> argparse.ArgumentParser:
         "--matched", action="store_true", help="only stories the filter matched (as /search)"
     )
     find.add_argument("--json", action="store_true", help="print one JSON array")
+    export = commands.add_parser(
+        "export", help="matched stories with entities, topics, cluster and sources, as CSV or JSONL"
+    )
+    export.add_argument(
+        "--since", required=True, metavar="WHEN", help="a date (2026-01-31) or an age (30d)"
+    )
+    export.add_argument("--until", metavar="WHEN", help="published before this (default: now)")
+    export.add_argument("--format", choices=["csv", "jsonl"], default="csv")
+    export.add_argument(
+        "--output", "-o", type=Path, metavar="FILE", help="write here instead of stdout"
+    )
     match = commands.add_parser("match", help="run the filter on one text, file or web page")
     given = match.add_mutually_exclusive_group(required=True)
     given.add_argument("--text", metavar="T", help="text to match")
@@ -325,6 +336,31 @@ def _cmd_search(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         app.db.dispose()
 
 
+def _cmd_export(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.app import open_app
+    from crackdown.exportcmd import export_command
+
+    config = _config(args, environ)
+    setup_logging(args.log_level or "WARNING")
+    app = open_app(config)
+    try:
+        if args.output is None:
+            return export_command(
+                app,
+                since=args.since,
+                until=args.until,
+                fmt=args.format,
+                out=sys.stdout,
+                err=sys.stderr,
+            )
+        with args.output.open("w", encoding="utf-8", newline="") as out:
+            return export_command(
+                app, since=args.since, until=args.until, fmt=args.format, out=out, err=sys.stderr
+            )
+    finally:
+        app.db.dispose()
+
+
 COMMANDS = {
     "poll": _cmd_poll,
     "crawl": _cmd_crawl,
@@ -334,6 +370,7 @@ COMMANDS = {
     "sources": _cmd_sources,
     "status": _cmd_status,
     "search": _cmd_search,
+    "export": _cmd_export,
     "match": _cmd_match,
     "eval": _cmd_eval,
 }

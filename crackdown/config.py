@@ -303,6 +303,14 @@ class MetricsConfig(_Section):
     stale_after: Duration = 300.0
 
 
+class ClusterConfig(_Section):
+    """One event, one alert: how alike and how close in time its reports are."""
+
+    enabled: bool = False  # opt in until an entity-aware veto stops same-day look-alikes
+    window: Duration = 3 * 86400.0
+    threshold: float = Field(default=0.2, gt=0, le=1)
+
+
 class RetentionConfig(_Section):
     unmatched_days: float = Field(default=30.0, ge=0)
     ledger_days: float = Field(default=90.0, ge=0)
@@ -318,6 +326,7 @@ class Config(_Section):
     logging: LoggingConfig = LoggingConfig()
     metrics: MetricsConfig = MetricsConfig()
     retention: RetentionConfig = RetentionConfig()
+    cluster: ClusterConfig = ClusterConfig()
     crawl: CrawlConfig = CrawlConfig()
     watchlist: dict[str, Any] = {}
     sources: list[SourceConfig] = []

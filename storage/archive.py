@@ -49,3 +49,13 @@ def since(session: Session, when: datetime, limit: int = 20_000) -> list[StoredS
         .limit(limit)
     )
     return [_record(story, key, entities) for story, key, entities in session.execute(query)]
+
+
+def clusters_of(session: Session, story_ids: list[int]) -> dict[int, int | None]:
+    """Each story's cluster (the id of its event's first story), for grouping reports."""
+    if not story_ids:
+        return {}
+    rows = session.execute(
+        select(StoryRow.id, StoryRow.cluster_id).where(StoryRow.id.in_(story_ids))
+    )
+    return {story_id: cluster_id for story_id, cluster_id in rows}

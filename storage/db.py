@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -104,10 +104,13 @@ def serialize_transaction(session: Session, key: int) -> None:
 class Database:
     """An engine with its session factory; the app holds one per process."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, settings: Mapping[str, Any] | None = None) -> None:
+        """`settings` reach every session as `session.info` (e.g. "clustering" for stories)."""
         self.url = url
         self.engine = make_engine(url)
-        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._sessions = sessionmaker(
+            self.engine, expire_on_commit=False, info=dict(settings or {})
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -19,8 +19,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from storage.models import Delivery, MatchRow, Notice, Source, StoryRow, Subscriber
-from storage.records import Alert, LedgerEntry, OutboxCounts
+from storage.models import Delivery, MatchRow, Notice, Source, StoryRow, StorySource, Subscriber
+from storage.records import Alert, EditTarget, LedgerEntry, OutboxCounts
 
 OPEN = ("pending", "sending")
 
@@ -116,42 +116,93 @@ def _lease(session: Session, query: Select[Any], now: datetime, lease: timedelta
         delivery.status = "sending"
         delivery.lease_until = now + lease
         delivery.attempts += 1
-        chat = {
-            "delivery_id": delivery.id,
-            "attempts": delivery.attempts,
-            "chat_id": subscriber.chat_id,
-            "chat_type": subscriber.chat_type,
-            "language": subscriber.language,
-            "subscriber_id": subscriber.id,
-            "chat_failures": subscriber.failures,
-            "parts_sent": delivery.parts_sent,
-            "timezone": subscriber.timezone,
-            "muted_until": subscriber.muted_until,
-            "quiet": (
-                (subscriber.quiet_start, subscriber.quiet_end)
-                if subscriber.quiet_start is not None and subscriber.quiet_end is not None
-                else None
-            ),
-            "digest": subscriber.digest,
-            "digest_at": subscriber.digest_at,
-            "created_at": delivery.created_at,
-        }
-        if story is None:
-            alerts.append(Alert(**chat, notice=notice or ""))
-            continue
-        alerts.append(
-            Alert(
-                **chat,
-                story_url=story.url,
-                title=story.title,
-                summary=story.summary,
-                source_key=source_key or "",
-                published_at=story.published_at,
-                entities=tuple(match.entities) if match else (),
-                hits=tuple(match.hits) if match else (),
-            )
-        )
+        alerts.append(_alert(delivery, subscriber, story, match, source_key, notice))
     return alerts
+
+
+def _alert(
+    delivery: Delivery,
+    subscriber: Subscriber,
+    story: StoryRow | None,
+    match: MatchRow | None,
+    source_key: str | None,
+    notice: str | None,
+) -> Alert:
+    chat = {
+        "delivery_id": delivery.id,
+        "attempts": delivery.attempts,
+        "chat_id": subscriber.chat_id,
+        "chat_type": subscriber.chat_type,
+        "language": subscriber.language,
+        "subscriber_id": subscriber.id,
+        "chat_failures": subscriber.failures,
+        "parts_sent": delivery.parts_sent,
+        "timezone": subscriber.timezone,
+        "muted_until": subscriber.muted_until,
+        "quiet": (
+            (subscriber.quiet_start, subscriber.quiet_end)
+            if subscriber.quiet_start is not None and subscriber.quiet_end is not None
+            else None
+        ),
+        "digest": subscriber.digest,
+        "digest_at": subscriber.digest_at,
+        "created_at": delivery.created_at,
+        "story_id": delivery.story_id,
+        "edit_of": delivery.edit_of_id,
+    }
+    if story is None:
+        return Alert(**chat, notice=notice or "")
+    return Alert(
+        **chat,
+        story_url=story.url,
+        title=story.title,
+        summary=story.summary,
+        source_key=source_key or "",
+        published_at=story.published_at,
+        entities=tuple(match.entities) if match else (),
+        hits=tuple(match.hits) if match else (),
+    )
+
+
+def edit_target(session: Session, delivery_id: int) -> EditTarget | None:
+    """The row an edit updates, with the content of its story (None if it is gone)."""
+    row = session.execute(_with_content().where(Delivery.id == delivery_id)).first()
+    if row is None:
+        return None
+    delivery = row[0]
+    return EditTarget(
+        status=delivery.status,
+        message_id=delivery.message_id,
+        parts_sent=delivery.parts_sent,
+        alert=_alert(*row),
+    )
+
+
+def also_reported(session: Session, story_id: int) -> list[tuple[str, str]]:
+    """(source, url) of the other reports of a story's event: its cluster and repeats.
+
+    In the order they were first seen; the story's own first source is left out.
+    """
+    story = session.get(StoryRow, story_id)
+    if story is None:
+        return []
+    own = session.scalar(select(Source.key).where(Source.id == story.source_id))
+    members = (
+        select(StoryRow.id).where(StoryRow.cluster_id == story.cluster_id)
+        if story.cluster_id is not None
+        else select(StoryRow.id).where(StoryRow.id == story_id)
+    )
+    rows = session.execute(
+        select(Source.key, StorySource.url)
+        .join(Source, Source.id == StorySource.source_id)
+        .where(StorySource.story_id.in_(members))
+        .order_by(StorySource.id)
+    )
+    found: dict[str, str] = {}
+    for key, url in rows:
+        if key != own:
+            found.setdefault(key, url)
+    return list(found.items())
 
 
 def recent_sends(session: Session, since: datetime) -> list[tuple[int, str, datetime]]:

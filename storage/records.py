@@ -52,6 +52,18 @@ class Alert:
     entities: tuple[str, ...] = ()
     hits: tuple[dict[str, object], ...] = ()
     notice: str | None = None
+    story_id: int | None = None
+    edit_of: int | None = None  # an edit: the row whose sent message gains another source
+
+
+@dataclass(frozen=True)
+class EditTarget:
+    """The alert an edit row updates: where it was sent, and its content to render again."""
+
+    status: str
+    message_id: int | None
+    parts_sent: int
+    alert: Alert
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from crawler.types import MatchResult, Story
 from storage import search
+from storage.clusters import ClusterSettings, assign_clusters
 from storage.db import insert_for
 from storage.models import (
     Delivery,
@@ -176,13 +177,11 @@ def store_stories(
         session.execute(
             insert(_MATCHES), [_match_values(story_ids[i], items[i][1]) for i in matches]
         )
-    queued: dict[int, int] = {}
-    outbox: list[dict[str, int]] = []
-    followers = SubscriptionIndex(session) if matches else None
-    for i in matches if followers is not None else ():
-        chats = followers.interested(items[i][1])
-        queued[i] = len(chats)
-        outbox += [{"story_id": story_ids[i], "subscriber_id": chat} for chat in chats]
+    # Clustering is the config's choice (`Database(settings={"clustering": ...})`); without
+    # one, every story is an event of its own.
+    clustering: ClusterSettings = session.info.get("clustering") or UNCLUSTERED
+    cluster_of = assign_clusters(session, [(story_ids[i], items[i][0]) for i in chosen], clustering)
+    queued, outbox = _fan_out(session, items, chosen, matches, story_ids, cluster_of)
     if outbox:  # the stories are new in this transaction: no row for them exists yet
         session.execute(insert(_DELIVERIES), outbox)
     return [
@@ -191,6 +190,87 @@ def store_stories(
         else IngestOutcome(story_id=None)
         for i in range(len(items))
     ]
+
+
+UNCLUSTERED = ClusterSettings(enabled=False)
+
+
+def _fan_out(
+    session: Session,
+    items: Sequence[tuple[Story, MatchResult]],
+    chosen: list[int],
+    matches: list[int],
+    story_ids: dict[int, int],
+    cluster_of: dict[int, int],
+) -> tuple[dict[int, int], list[dict[str, int | None]]]:
+    """Outbox rows for new stories: one alert per event and chat, edits for later reports.
+
+    A story that joins an event a chat was already alerted to becomes an edit
+    of that alert ("also reported by"), not a second alert, unless the chat
+    chose /everysource on. A chat already getting the event's first story in
+    this batch gets nothing more: that alert lists the others when it is sent.
+    Digest chats get no edits; their digest lists the event once.
+    """
+    first_of_event = {i: cluster_of.get(story_ids[i], story_ids[i]) == story_ids[i] for i in chosen}
+    joined = {cluster_of[story_ids[i]] for i in chosen if not first_of_event[i]}
+    alerted = _alerted_in(session, joined)  # event -> {subscriber: its alert's delivery id}
+    followers = SubscriptionIndex(session) if matches else None
+    wanted = {i: followers.interested(items[i][1]) for i in matches} if followers else {}
+    chats = {sub for subs in wanted.values() for sub in subs}
+    chats.update(sub for subs in alerted.values() for sub in subs)
+    prefs = _event_prefs(session, chats)  # subscriber -> (every source, digest chat)
+    queued: dict[int, int] = {}
+    rows: list[dict[str, int | None]] = []
+    in_batch: dict[int, set[int]] = {}  # event -> chats alerted to it by this batch
+    for i in chosen:
+        story_id = story_ids[i]
+        event = cluster_of.get(story_id, story_id)
+        earlier = alerted.get(event, {}) if not first_of_event[i] else {}
+        told = in_batch.setdefault(event, set())
+        for sub in wanted.get(i, []):
+            every, _ = prefs.get(sub, (False, False))
+            if not every and (sub in earlier or sub in told):
+                continue
+            rows.append({"story_id": story_id, "subscriber_id": sub, "edit_of_id": None})
+            told.add(sub)
+            queued[i] = queued.get(i, 0) + 1
+        for sub, delivery_id in earlier.items():
+            every, digest = prefs.get(sub, (False, False))
+            if not every and not digest:
+                rows.append({"story_id": story_id, "subscriber_id": sub, "edit_of_id": delivery_id})
+                queued[i] = queued.get(i, 0) + 1
+    return queued, rows
+
+
+def _alerted_in(session: Session, events: set[int]) -> dict[int, dict[int, int]]:
+    """For each event (cluster), the chats alerted to it and their first alert's row."""
+    if not events:
+        return {}
+    query = (
+        select(StoryRow.cluster_id, Delivery.subscriber_id, Delivery.id)
+        .join(Delivery, Delivery.story_id == StoryRow.id)
+        .where(
+            StoryRow.cluster_id.in_(events),
+            Delivery.edit_of_id.is_(None),
+            Delivery.status.not_in(("failed", "skipped")),
+        )
+        .order_by(Delivery.id)
+    )
+    found: dict[int, dict[int, int]] = {}
+    for event, subscriber_id, delivery_id in session.execute(query):
+        found.setdefault(event, {}).setdefault(subscriber_id, delivery_id)
+    return found
+
+
+def _event_prefs(session: Session, subscriber_ids: set[int]) -> dict[int, tuple[bool, bool]]:
+    if not subscriber_ids:
+        return {}
+    rows = session.execute(
+        select(Subscriber.id, Subscriber.every_source, Subscriber.digest).where(
+            Subscriber.id.in_(subscriber_ids), Subscriber.active.is_(True)
+        )
+    )
+    return {sub: (bool(every), digest != "off") for sub, every, digest in rows}
 
 
 def store_story(session: Session, story: Story, match: MatchResult) -> IngestOutcome:

@@ -223,7 +223,15 @@ def active_chats(session: Session) -> list[int]:
 
 def set_preferences(session: Session, chat_id: int, **values: object) -> bool:
     """Set timezone, mute, quiet hours or digest of a known chat; False if unknown."""
-    allowed = {"timezone", "muted_until", "quiet_start", "quiet_end", "digest", "digest_at"}
+    allowed = {
+        "timezone",
+        "muted_until",
+        "quiet_start",
+        "quiet_end",
+        "digest",
+        "digest_at",
+        "every_source",
+    }
     if not set(values) <= allowed:
         raise ValueError(f"not a preference: {sorted(set(values) - allowed)}")
     row = _subscriber(session, chat_id)

@@ -146,3 +146,40 @@ def test_queries_the_index_cannot_narrow_are_still_answered_exactly(tmp_path: Pa
     )
     assert capped.capped and capped.scanned == 1
     db.dispose()
+
+
+def test_export_writes_flagged_stories_with_clusters_and_sources(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
+    db.upgrade()
+    _store(db)
+    with db.session() as session:  # another outlet carries the PBoC story too
+        sources.sync_sources(session, [("echo", "feed", "https://echo.example/feed")])
+        canonical = "https://wire.example/1"
+        stories.record_also_reported(session, "echo", {canonical: "https://echo.example/pboc"})
+    db.dispose()
+
+    code = main(["--config", str(config), "export", "--since", "30d", "--format", "jsonl"], {})
+    out, err = capsys.readouterr()
+    assert code == 0 and err.strip() == "2 stories exported"  # the weather and the 40-day one not
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert [r["title"] for r in rows] == [
+        TITLES["https://wire.example/1"][0],
+        TITLES["https://wire.example/2"][0],
+    ]
+    first = rows[0]
+    assert first["source"] == "wire" and first["sources"] == ["wire", "echo"]
+    assert "pboc" in first["entities"] and first["topics"] == ["china-crypto-enforcement"]
+    assert first["cluster_id"] == first["story_id"]  # the first report of its event
+
+    target = tmp_path / "out.csv"
+    code = main(
+        ["--config", str(config), "export", "--since", "2000-01-01", "--output", str(target)], {}
+    )
+    lines = target.read_text(encoding="utf-8").splitlines()
+    assert code == 0 and lines[0].startswith("story_id,published_at,source,title")
+    assert len(lines) == 1 + 3 and "幣安被禁止在中國應用商店上架" in target.read_text(
+        encoding="utf-8"
+    )
+    assert main(["--config", str(config), "export", "--since", "someday"], {}) == 2

@@ -210,7 +210,8 @@ def test_a_batch_stores_a_repeated_url_once_and_queues_in_story_then_chat_order(
     seeded: Database, matcher: Matcher
 ) -> None:
     """One multi-row INSERT per table; a chat's alerts still queue in the stories' order."""
-    first, second = make_story("https://n.example/1"), make_story("https://n.example/2")
+    first = make_story("https://n.example/1")
+    second = make_story("https://n.example/2", "Alipay freezes wallets tied to crypto fraud")
     repeat = make_story("https://n.example/1?utm_source=x")
     weather = make_story("https://n.example/3", "Weather report")
     items = [(s, matcher.match(s)) for s in (first, weather, repeat, second)]

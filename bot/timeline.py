@@ -1,0 +1,75 @@
+"""/timeline ENTITY: the latest events about an entity, one line per event, newest first.
+
+An event is a cluster of reports (storage.clusters): it is shown by its
+first report, with how many other sources carried it, so a story four
+outlets covered is one line, not four.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from html import escape
+
+from bot.request import Deps, Request
+from bot.subscriptions import entity_label, find_entity
+from storage import archive
+from storage import search as archive_search
+from storage.records import StoredStory
+
+MAX_EVENTS = 10
+SCAN = 200
+
+
+@dataclass
+class Event:
+    first: StoredStory
+    sources: set[str] = field(default_factory=set)
+
+
+def events_about(deps: Deps, key: str) -> list[Event]:
+    """The newest events naming entity `key`, each led by its first report."""
+    matcher = deps.matcher()
+    rule = matcher.compile(key)
+    with deps.db.session() as session:
+        results = archive_search.search(
+            session, matcher, rule, now=datetime.now(UTC), matched_only=True, limit=SCAN
+        )
+        stories = [hit.story for hit in results.hits]
+        clusters = archive.clusters_of(session, [s.story_id for s in stories])
+    events: dict[int, Event] = {}
+    for story in sorted(stories, key=lambda s: (s.published_at, s.story_id)):
+        cluster = clusters.get(story.story_id) or story.story_id
+        event = events.setdefault(cluster, Event(story))
+        event.sources.add(story.source_key)
+    newest = sorted(events.values(), key=lambda e: e.first.published_at, reverse=True)
+    return newest[:MAX_EVENTS]
+
+
+async def timeline(deps: Deps, request: Request) -> None:
+    """/timeline Binance, /timeline 币安."""
+    if not request.argument:
+        await request.reply("timeline_usage")
+        return
+    entity = find_entity(deps.watchlist, request.argument)
+    if entity is None:
+        await request.reply("unknown_entity", name=request.argument[:100])
+        return
+    events = await asyncio.to_thread(events_about, deps, entity.key)
+    name = entity_label(entity, request.lang)
+    if not events:
+        await request.reply("timeline_empty", name=name)
+        return
+    more = {"en": "+{n} sources", "zh": "另有 {n} 家"}[request.lang]
+    lines = [f"<b>{escape(name, quote=False)}</b>"]
+    for event in events:
+        story = event.first
+        extra = f" · {more.format(n=len(event.sources) - 1)}" if len(event.sources) > 1 else ""
+        link = escape(story.url, quote=True)
+        title = escape(story.title[:200], quote=False)
+        lines.append(
+            f'{story.published_at:%Y-%m-%d} <a href="{link}">{title}</a>'
+            f" · {escape(story.source_key, quote=False)}{extra}"
+        )
+    await request.reply_html("\n".join(lines))
