@@ -28,6 +28,7 @@ from crackdown.crawling import CrawlReport
 from crackdown.metrics import Heartbeat, Metrics, MetricsServer, health
 from crackdown.polling import Poller, PollReport
 from crawler.http import make_client
+from storage.clusters import forget_before
 from storage.housekeeping import optimize, prune
 from storage.locks import COMMANDS_LOCK, Leadership
 
@@ -200,6 +201,9 @@ class Daemon:
             unmatched_after=retention.unmatched_days * days if retention.unmatched_days else None,
             ledger_after=retention.ledger_days * days if retention.ledger_days else None,
         )
+        cluster = self.app.config.cluster
+        if cluster.enabled:  # bands of stories no new report can join any more
+            await asyncio.to_thread(self._forget_bands, timedelta(seconds=4 * cluster.window))
         await asyncio.to_thread(optimize, self.app.db)
         if pruned:
             log.info(
@@ -231,6 +235,10 @@ class Daemon:
         elif not leads and updater.running:
             await updater.stop()
             log.warning("another daemon reads the bot's commands now; standing by")
+
+    def _forget_bands(self, after: timedelta) -> None:
+        with self.app.db.session() as session:
+            forget_before(session, datetime.now(UTC) - after)
 
     def reload(self) -> None:
         """SIGHUP: apply the config file again, or keep the running one if it is wrong."""

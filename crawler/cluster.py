@@ -60,7 +60,7 @@ SEED = 20261125  # never change: stored signatures were made with it
 BANDS = 32
 ROWS = 2  # a band is one 64-bit word (band_keys relies on it)
 LEAD_CHARS = {"zh": 100, "other": 200}  # about the first sentence: the event, not background
-MIN_FEATURES = 4  # fewer says nothing: no signature, only the title fingerprint
+MIN_FEATURES = 8  # fewer says nothing: no signature, only the title fingerprint
 FLOOR = 0.8  # the members of a cluster a story joins: >= FLOOR x threshold ...
 DISSENT = 0.2  # ... but for this share of them (none of 1-4 members)
 MAX_NUMBERS = 16
@@ -142,7 +142,14 @@ def numbers(text: str) -> frozenset[int]:
 
 
 def signature(story: Story) -> Signature | None:
-    """The story's signature; None when its lead has too few features to compare."""
+    """The story's signature; None for a bare title or too few features to compare.
+
+    A bare title is too little to tell events apart by ("Police arrest crypto
+    scam suspects" is a week's news in five countries): such stories cluster
+    by the same title only.
+    """
+    if not (story.summary or story.body):
+        return None
     text = lead(story)
     found = features(text)
     if len(found) < MIN_FEATURES:

@@ -75,9 +75,10 @@ def test_the_lead_is_the_summary_else_the_start_of_the_body() -> None:
     assert lead(chinese) == "标题\n" + "字" * LEAD_CHARS["zh"]
 
 
-def test_too_little_text_has_no_signature() -> None:
-    assert len(features("PBoC bans OTC")) < MIN_FEATURES
-    assert signature(story("PBoC bans OTC")) is None
+def test_a_bare_title_or_too_little_text_has_no_signature() -> None:
+    assert signature(story("Police arrest crypto scam suspects in Bangkok, Thailand")) is None
+    assert len(features("PBoC bans OTC\nTrading halted.")) < MIN_FEATURES
+    assert signature(story("PBoC bans OTC", "Trading halted.")) is None
 
 
 def test_the_same_text_has_the_same_signature_in_any_process() -> None:
@@ -91,22 +92,23 @@ def test_the_same_text_has_the_same_signature_in_any_process() -> None:
 
 def test_similarity_estimates_the_jaccard_index() -> None:
     words = [f"w{i}" for i in range(150)]  # titles are read whole; summaries only their lead
-    a = sig(" ".join(words[:100]))  # 100 words, 50 of them shared with b: J = 50 / 150
-    b = sig(" ".join(words[50:]))
-    assert similarity(a, b) == pytest.approx(1 / 3, abs=0.1)  # 3 sigma at 128 values: 0.125
+    a = sig(" ".join(words[:100]), "news")  # 100 words, 50 shared with b, and "news"
+    b = sig(" ".join(words[50:]), "news")
+    assert similarity(a, b) == pytest.approx(51 / 151, abs=0.1)  # 3 sigma at 128 values: 0.125
 
 
 def test_languages_never_share_features() -> None:
     text = "Binance USDT OTC 32 Jinhua Zhejiang police laundering"
-    assert similarity(sig(text, lang="en"), sig(text, lang="zh")) < 0.1
-    assert similarity(sig(text, lang="zh"), sig(text, lang="zh-TW")) == 1.0
+    assert similarity(sig(text, text, lang="en"), sig(text, text, lang="zh")) < 0.1
+    assert similarity(sig(text, text, lang="zh"), sig(text, text, lang="zh-TW")) == 1.0
 
 
 def test_figures_that_disagree_are_a_conflict() -> None:
-    fine_a = sig("Tongda Payment fined", "The PBoC fined Tongda 3.2 million yuan on 10 March.")
-    fine_b = sig("Xinlian Pay fined", "The PBoC fined Xinlian 1.85 million yuan.")
-    same_a = sig("Tongda fined 3.2 million", "A Shanghai payment firm was fined by the PBoC.")
-    no_figures = sig("Payment firm fined", "A Shanghai payment firm was fined by the PBoC.")
+    text = "The central bank's Shanghai office fined payment company {} {} yuan for crypto deals."
+    fine_a = sig("Payment firm fined", text.format("Tongda", "3.2 million"))
+    fine_b = sig("Payment firm fined", text.format("Xinlian", "1.85 million"))
+    same_a = sig("Tongda fined 3.2 million yuan", text.format("Tongda", "a large sum in"))
+    no_figures = sig("Payment firm fined", text.format("Tongda", "many millions of"))
     assert conflict(fine_a, fine_b)
     assert not conflict(fine_a, same_a)  # 3.2 is in both
     assert not conflict(fine_a, no_figures)  # silence is no disagreement
@@ -173,7 +175,8 @@ def test_one_dissimilar_member_keeps_a_story_out_of_a_cluster() -> None:
     pool = Pool()
     pool.add(7, sig(*JINHUA), T0)
     assert pool.choose(sig(*JINHUA_AGAIN), T0, WINDOW, 0.2) is not None
-    pool.add(7, sig("Unrelated", "Weather in Shanghai will be sunny with light winds today."), T0)
+    weather = "Weather in Shanghai will be sunny with light winds and mild temperatures today."
+    pool.add(7, sig("Unrelated", weather), T0)
     assert pool.choose(sig(*JINHUA_AGAIN), T0, WINDOW, 0.2) is None
 
 

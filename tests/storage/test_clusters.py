@@ -173,7 +173,11 @@ def test_members_are_listed_first_seen_first(db: Database) -> None:
 def test_a_big_batch_is_clustered_in_chunks_across_their_edges(db: Database) -> None:
     setup(db)
     filler = [
-        make(i, (f"Story number {i}", f"Item {i} about topic {i} with detail {i}"), source="b")
+        make(
+            i,
+            (f"Story {i}", f"Item {i} on topic t{i} detail d{i} city c{i} sector s{i} region r{i}"),
+            source="b",
+        )
         for i in range(10, 460)
     ]
     batch = [make(1, JINHUA), *filler, make(2, JINHUA_AGAIN, source="c")]
