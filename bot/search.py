@@ -17,7 +17,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.request import Deps, Request
-from bot.subscriptions import compile_query
+from bot.subscriptions import compile_query, reply_query_error
 from bot.texts import text
 from crawler.rules import RuleError
 from storage import search as archive_search
@@ -83,14 +83,7 @@ async def search(deps: Deps, request: Request) -> None:
     try:
         results = await asyncio.to_thread(_run, deps, query)
     except RuleError as exc:
-        position = min(exc.position, len(query))
-        await request.reply(
-            "watch_error",
-            position=position + 1,
-            error=exc.message,
-            query=query,
-            marker=" " * position + "^",
-        )
+        await reply_query_error(request, query, exc)
         return
     if not results.hits:
         await request.reply("search_empty", query=query)

@@ -188,6 +188,18 @@ def dry_run(deps: Deps, rule: Rule) -> int:
     return count
 
 
+async def reply_query_error(request: Request, query: str, exc: RuleError) -> None:
+    """Say what is wrong with a query and point at it (shared by /watch and /search)."""
+    position = min(exc.position, len(query))
+    await request.reply(
+        "watch_error",
+        position=position + 1,
+        error=exc.message,
+        query=query,
+        marker=" " * position + "^",
+    )
+
+
 async def watch(deps: Deps, request: Request) -> None:
     """Validate a query, store it, and say how often it would have matched lately."""
     query = " ".join(request.argument.split())
@@ -201,14 +213,7 @@ async def watch(deps: Deps, request: Request) -> None:
     try:
         rule = compile_query(deps, query)
     except RuleError as exc:
-        position = min(exc.position, len(query))
-        await request.reply(
-            "watch_error",
-            position=position + 1,
-            error=exc.message,
-            query=query,
-            marker=" " * position + "^",
-        )
+        await reply_query_error(request, query, exc)
         return
     with deps.db.session() as session:
         mine = [v for k, v in subscribers.following(session, request.chat.id) if k == "query"]

@@ -11,7 +11,8 @@ from storage.models import MatchRow, Source, StoryRow, has_topics
 from storage.records import StoredStory
 
 
-def _record(story: StoryRow, source_key: str, entities: list[str] | None) -> StoredStory:
+def stored_story(story: StoryRow, source_key: str, entities: list[str] | None) -> StoredStory:
+    """A stored row as the bot shows it (or re-matches it)."""
     return StoredStory(
         story_id=story.id,
         url=story.url,
@@ -35,7 +36,7 @@ def latest_matched(session: Session, limit: int) -> list[StoredStory]:
         .order_by(StoryRow.published_at.desc(), StoryRow.id.desc())
         .limit(limit)
     )
-    return [_record(story, key, entities) for story, key, entities in session.execute(query)]
+    return [stored_story(story, key, entities) for story, key, entities in session.execute(query)]
 
 
 def since(session: Session, when: datetime, limit: int = 20_000) -> list[StoredStory]:
@@ -48,7 +49,7 @@ def since(session: Session, when: datetime, limit: int = 20_000) -> list[StoredS
         .order_by(StoryRow.published_at.desc(), StoryRow.id.desc())
         .limit(limit)
     )
-    return [_record(story, key, entities) for story, key, entities in session.execute(query)]
+    return [stored_story(story, key, entities) for story, key, entities in session.execute(query)]
 
 
 def clusters_of(session: Session, story_ids: list[int]) -> dict[int, int | None]:

@@ -44,6 +44,7 @@ from crawler.matcher import Matcher
 from crawler.rules import Needs, Rule
 from crawler.search_text import document, phrase, terms
 from crawler.types import Story
+from storage.archive import stored_story
 from storage.models import MatchRow, Source, StoryRow
 from storage.records import StoredStory
 
@@ -229,18 +230,7 @@ def _load(session: Session, ids: Sequence[int]) -> list[tuple[StoredStory, bool]
     )
     loaded = {}
     for story, key, entities, flagged in session.execute(query):
-        record = StoredStory(
-            story_id=story.id,
-            url=story.url,
-            title=story.title,
-            summary=story.summary,
-            body=story.body,
-            lang=story.lang,
-            source_key=key,
-            published_at=story.published_at,
-            entities=tuple(entities or ()),
-        )
-        loaded[story.id] = (record, bool(flagged))
+        loaded[story.id] = (stored_story(story, key, entities), bool(flagged))
     return [loaded[i] for i in ids if i in loaded]
 
 

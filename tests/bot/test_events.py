@@ -39,10 +39,19 @@ def _setup(db: Database, standin: BotApiStandIn, *chats: int) -> None:
             subscribers.subscribe(session, chat, topic=TOPIC)
 
 
+NOTICE = (
+    "The People's Bank of China said on Friday that bitcoin over-the-counter trading "
+    "platforms must stop matching buyers and sellers and close their accounts by March."
+)
+
+
 def _store(db: Database, *reports: tuple[str, str, str]) -> None:
+    """Each report with a summary: a bare headline clusters only by its exact words."""
     items = []
     for source, url, title in reports:
-        story = normalise(RawStory(source, url, title), fetched_at=datetime.now(UTC))
+        summary = "" if "Alipay" in title else f"{source.title()}: {NOTICE}"
+        raw = RawStory(source, url, title, summary)
+        story = normalise(raw, fetched_at=datetime.now(UTC))
         items.append((story, MATCHER.match(story)))
     with db.session() as session:
         session.info["clustering"] = ClusterSettings()  # [cluster] enabled = true

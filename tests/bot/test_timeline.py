@@ -17,9 +17,18 @@ from tests.bot.test_commands import ANN, LI, MATCHER, Conversation, talk
 __all__ = ["talk"]
 
 
-def store(db: Database, source: str, url: str, title: str, days_ago: float) -> None:
+FINE = (
+    "Regulators in Shanghai fined Binance 3 million yuan for running OTC desks that matched "
+    "mainland buyers with sellers of USDT, the city's financial bureau said on Monday."
+)
+
+
+def store(
+    db: Database, source: str, url: str, title: str, days_ago: float, summary: str = ""
+) -> None:
     published = datetime.now(UTC) - timedelta(days=days_ago)
-    story = normalise(RawStory(source, url, title, published_at=published), fetched_at=published)
+    raw = RawStory(source, url, title, summary, published_at=published)
+    story = normalise(raw, fetched_at=published)
     with db.session() as session:
         sources.sync_sources(
             session, [(key, "feed", f"https://{key}.example/f") for key in ("reuters", "8btc")]
@@ -31,10 +40,9 @@ def store(db: Database, source: str, url: str, title: str, days_ago: float) -> N
 def test_timeline_lists_events_newest_first_one_line_per_event(
     talk: Conversation, db: Database
 ) -> None:
-    store(db, "reuters", "https://r.example/1", "Binance fined for OTC desks in China", 10)
-    store(
-        db, "8btc", "https://b.example/1", "Binance fined for OTC desks in China, report says", 10
-    )
+    store(db, "reuters", "https://r.example/1", "Binance fined for OTC desks in China", 10, FINE)
+    reprint = "Binance fined for OTC desks in China, report says"
+    store(db, "8btc", "https://b.example/1", reprint, 10, "Report: " + FINE)
     store(db, "reuters", "https://r.example/2", "Binance banned from Chinese app stores", 2)
     store(db, "reuters", "https://r.example/3", "PBoC bans bitcoin OTC trading", 1)  # not Binance
 
