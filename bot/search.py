@@ -17,7 +17,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
 from bot.request import Deps, Request
-from bot.subscriptions import compile_query, reply_query_error
+from bot.subscriptions import compile_query, read_query, reply_query_error
 from bot.texts import text
 from crawler.rules import RuleError
 from storage import search as archive_search
@@ -72,13 +72,8 @@ def render(
 
 async def search(deps: Deps, request: Request) -> None:
     """/search QUERY: stored matched stories, best first (recency and relevance)."""
-    query = " ".join(request.argument.split())
-    if not query:
-        await request.reply("search_usage")
-        return
-    limit = deps.settings.max_query_length
-    if len(query) > limit:
-        await request.reply("watch_too_long", length=len(query), limit=limit)
+    query = await read_query(deps, request, "search_usage")
+    if query is None:
         return
     try:
         results = await asyncio.to_thread(_run, deps, query)

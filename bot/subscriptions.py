@@ -129,12 +129,8 @@ def toggle_topic(deps: Deps, request: Request, key: str) -> bool | None:
 
 async def follow(deps: Deps, request: Request) -> None:
     """/follow Alipay, /follow 支付宝, /follow alipay: all the same entity."""
-    if not request.argument:
-        await request.reply("follow_usage")
-        return
-    entity = find_entity(deps.watchlist, request.argument)
+    entity = await resolve_entity(deps, request, "follow_usage")
     if entity is None:
-        await request.reply("unknown_entity", name=request.argument[:100])
         return
     name = entity_label(entity, request.lang)
     added = _add(deps, request, "entity", entity.key)
@@ -142,12 +138,8 @@ async def follow(deps: Deps, request: Request) -> None:
 
 
 async def unfollow(deps: Deps, request: Request) -> None:
-    if not request.argument:
-        await request.reply("unfollow_usage")
-        return
-    entity = find_entity(deps.watchlist, request.argument)
+    entity = await resolve_entity(deps, request, "unfollow_usage")
     if entity is None:
-        await request.reply("unknown_entity", name=request.argument[:100])
         return
     with deps.db.session() as session:
         removed = subscribers.remove(session, request.chat.id, "entity", entity.key)
@@ -200,15 +192,34 @@ async def reply_query_error(request: Request, query: str, exc: RuleError) -> Non
     )
 
 
-async def watch(deps: Deps, request: Request) -> None:
-    """Validate a query, store it, and say how often it would have matched lately."""
+async def read_query(deps: Deps, request: Request, usage: str) -> str | None:
+    """The command's query with spaces normalised; None (and the reason said) if unusable."""
     query = " ".join(request.argument.split())
     if not query:
-        await request.reply("watch_usage")
-        return
+        await request.reply(usage)
+        return None
     limit = deps.settings.max_query_length
     if len(query) > limit:
         await request.reply("watch_too_long", length=len(query), limit=limit)
+        return None
+    return query
+
+
+async def resolve_entity(deps: Deps, request: Request, usage: str) -> Entity | None:
+    """The entity the command names, by any alias; None (and the reason said) if none."""
+    if not request.argument:
+        await request.reply(usage)
+        return None
+    entity = find_entity(deps.watchlist, request.argument)
+    if entity is None:
+        await request.reply("unknown_entity", name=request.argument[:100])
+    return entity
+
+
+async def watch(deps: Deps, request: Request) -> None:
+    """Validate a query, store it, and say how often it would have matched lately."""
+    query = await read_query(deps, request, "watch_usage")
+    if query is None:
         return
     try:
         rule = compile_query(deps, query)

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from html import escape
 
 from bot.request import Deps, Request
-from bot.subscriptions import entity_label, find_entity
+from bot.subscriptions import entity_label, resolve_entity
 from storage import archive
 from storage import search as archive_search
 from storage.records import StoredStory
@@ -49,12 +49,8 @@ def events_about(deps: Deps, key: str) -> list[Event]:
 
 async def timeline(deps: Deps, request: Request) -> None:
     """/timeline Binance, /timeline 币安."""
-    if not request.argument:
-        await request.reply("timeline_usage")
-        return
-    entity = find_entity(deps.watchlist, request.argument)
+    entity = await resolve_entity(deps, request, "timeline_usage")
     if entity is None:
-        await request.reply("unknown_entity", name=request.argument[:100])
         return
     events = await asyncio.to_thread(events_about, deps, entity.key)
     name = entity_label(entity, request.lang)

@@ -19,9 +19,12 @@ from storage.sources import list_sources
 
 
 def _age(since: datetime | None, now: datetime) -> str:
-    if since is None:
-        return "-"
-    seconds = max(0, int((now - since).total_seconds()))
+    return "-" if since is None else _span((now - since).total_seconds())
+
+
+def _span(seconds: float) -> str:
+    """90061 -> '1d': the largest whole unit, as operators read ages and waits."""
+    seconds = max(0, int(seconds))
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds // size}{unit}"
@@ -125,7 +128,7 @@ def _until(when: datetime | None, now: datetime) -> str:
     if when is None:
         return "now"
     seconds = (when - now).total_seconds()
-    return "now" if seconds <= 0 else _age(now - (when - now), now)
+    return "now" if seconds <= 0 else _span(seconds)
 
 
 def render_ledger(chat_id: int, entries: Sequence[LedgerEntry]) -> str:

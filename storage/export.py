@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from storage.models import MatchRow, Source, StoryRow, StorySource
+from storage.models import MatchRow, Source, StoryRow, StorySource, is_flagged
 
 
 @dataclass(frozen=True)
@@ -40,16 +40,13 @@ def export_rows(
     batch: int = 1000,
 ) -> Iterator[ExportRow]:
     """Stories the filter flagged (a topic or a reported entity), published in [since, until)."""
-    flagged = or_(
-        func.json_array_length(MatchRow.topics) > 0, func.json_array_length(MatchRow.entities) > 0
-    )
     last = 0
     while True:
         query = (
             select(StoryRow, Source.key, MatchRow)
             .join(MatchRow, MatchRow.story_id == StoryRow.id)
             .join(Source, Source.id == StoryRow.source_id)
-            .where(StoryRow.id > last, StoryRow.published_at >= since, flagged)
+            .where(StoryRow.id > last, StoryRow.published_at >= since, is_flagged())
             .order_by(StoryRow.id)
             .limit(batch)
         )

@@ -23,6 +23,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    or_,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -170,6 +171,12 @@ def has_topics() -> ColumnElement[bool]:
     the column's text with '[]' would depend on how each backend writes JSON.
     """
     return func.json_array_length(MatchRow.topics) > 0
+
+
+def is_flagged() -> ColumnElement[bool]:
+    """A match with a topic or a reported entity: what alerts, /search and exports are about
+    (a bare place name, a signal only, is not)."""
+    return or_(has_topics(), func.json_array_length(MatchRow.entities) > 0)
 
 
 class Subscriber(Base):

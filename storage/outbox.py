@@ -183,15 +183,18 @@ def also_reported(session: Session, story_id: int) -> list[tuple[str, str]]:
 
     In the order they were first seen; the story's own first source is left out.
     """
-    story = session.get(StoryRow, story_id)
-    if story is None:
+    found_story = session.execute(
+        select(StoryRow.cluster_id, Source.key)
+        .join(Source, Source.id == StoryRow.source_id)
+        .where(StoryRow.id == story_id)
+    ).first()
+    if found_story is None:
         return []
-    own = session.scalar(select(Source.key).where(Source.id == story.source_id))
-    members = (
-        select(StoryRow.id).where(StoryRow.cluster_id == story.cluster_id)
-        if story.cluster_id is not None
-        else select(StoryRow.id).where(StoryRow.id == story_id)
-    )
+    cluster, own = found_story
+    same_event = StoryRow.id == story_id
+    if cluster is not None:  # None: its event's first story was deleted; itself only
+        same_event = or_(same_event, StoryRow.cluster_id == cluster)
+    members = select(StoryRow.id).where(same_event)
     rows = session.execute(
         select(Source.key, StorySource.url)
         .join(Source, Source.id == StorySource.source_id)

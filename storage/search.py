@@ -20,7 +20,6 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -32,7 +31,6 @@ from sqlalchemy import (
     Text,
     and_,
     false,
-    func,
     or_,
     select,
     text,
@@ -45,7 +43,7 @@ from crawler.rules import Needs, Rule
 from crawler.search_text import document, phrase, terms
 from crawler.types import Story
 from storage.archive import stored_story
-from storage.models import MatchRow, Source, StoryRow
+from storage.models import MatchRow, Source, StoryRow, is_flagged
 from storage.records import StoredStory
 
 HALF_LIFE_DAYS = 30.0
@@ -193,9 +191,7 @@ def _candidate_ids(
         query = query.where(StoryRow.published_at >= since)
     if matched_only:
         query = query.where(
-            select(MatchRow.id)
-            .where(MatchRow.story_id == StoryRow.id, _flagged(MatchRow.topics, MatchRow.entities))
-            .exists()
+            select(MatchRow.id).where(MatchRow.story_id == StoryRow.id, is_flagged()).exists()
         )
     if _dialect(session) == "sqlite":
         expression = fts5_query(rule.needs, matcher)
@@ -211,18 +207,13 @@ def _candidate_ids(
     return list(session.scalars(query))
 
 
-def _flagged(topics: ColumnElement[Any], entities: ColumnElement[Any]) -> ColumnElement[bool]:
-    """A topic or a reported entity: what alerts are about (a bare place name is not)."""
-    return or_(func.json_array_length(topics) > 0, func.json_array_length(entities) > 0)
-
-
 def _load(session: Session, ids: Sequence[int]) -> list[tuple[StoredStory, bool]]:
     query = (
         select(
             StoryRow,
             Source.key,
             MatchRow.entities,
-            _flagged(MatchRow.topics, MatchRow.entities),
+            is_flagged(),
         )
         .join(Source, Source.id == StoryRow.source_id)
         .outerjoin(MatchRow, MatchRow.story_id == StoryRow.id)

@@ -99,7 +99,7 @@ def test_editing_the_config_updates_channels_and_a_removed_one_stops(tmp_path: P
     third.db.dispose()
 
 
-def test_a_group_that_used_start_keeps_its_commands_only_until_listed(tmp_path: Path) -> None:
+def test_the_channel_sync_leaves_a_group_that_subscribed_itself_alone(tmp_path: Path) -> None:
     app = _open(tmp_path, [])
     with app.db.session() as session:
         subscribers.subscribe(session, NEWS, topic="china-crypto-enforcement", chat_type="group")
