@@ -19,8 +19,10 @@ characters), as spider pages do. 5% are stored as matched (a topic).
 
 Timed: `storage.stories.store_stories` in transactions of `--batch` stories
 (a polling cycle), clustering on as the daemon runs it (`[cluster]`
-defaults). Baseline: the first `--baseline` stories again, into a fresh
-database, with clustering off; the ratio compares the rates over the same
+defaults, with each title's watchlist hits for the guard on who acted: an
+event's first name is in every report's title, as an actor is in news).
+Baseline: the first `--baseline` stories again, into a fresh database,
+with clustering off; the ratio compares the rates over the same
 first stories. Search: `storage.search.search` (the archive's index, then
 the matcher checks and ranks at most 2,000 of the newest candidates, as
 `/search` and `crackdown search` run it) for typical queries; its index step
@@ -46,7 +48,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,8 @@ from typing import Any
 import numpy as np
 from sqlalchemy import select, text
 
+from crackdown.app import cluster_settings, load_watchlist
+from crackdown.config import Config
 from crawler.fold import fold
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
@@ -161,6 +165,7 @@ def _zipf(n: int, skip: int = 0) -> np.ndarray:
 class Event:
     lang: str
     core: list[str]  # the event's own words, figures and names
+    actor: str  # the first of its names: in every report's title, as in news
     first_title: str = ""
     first_summary: str = ""
     sources: list[int] = field(default_factory=list)
@@ -176,8 +181,9 @@ class Generated:
 class Corpus:
     """Stories in publication order, with the event each one reports."""
 
-    def __init__(self, n: int, per_day: int, seed: int) -> None:
+    def __init__(self, n: int, per_day: int, seed: int, matcher: Matcher) -> None:
         self.n = n
+        self.matcher = matcher
         self.rng = np.random.default_rng(seed)
         self.vocab = Vocabulary(self.rng)
         self.step = 86400.0 / per_day
@@ -217,9 +223,10 @@ class Corpus:
         rng = self.rng
         names = EN_NAMES if lang == "en" else ZH_NAMES
         core = self.vocab.draw(rng, lang, CORE_WORDS - 4) + self.vocab.family(rng, lang)
-        core += list(rng.choice(names, size=2))
+        named = [str(name) for name in rng.choice(names, size=2)]
+        core += named
         core.append(str(int(rng.integers(2, 999))) + ("" if lang == "en" else "亿元"))
-        return Event(lang, core)
+        return Event(lang, core, named[0])
 
     def _report(self, i: int, at: datetime, event_id: int, events: dict[int, Event]) -> Generated:
         event = events[event_id]
@@ -229,8 +236,8 @@ class Corpus:
             title, summary = event.first_title, event.first_summary
         else:
             share = self.rng.uniform(0.8, 1.0)
-            keep = [w for w in event.core if self.rng.random() < share]
-            title, summary = self._text(event.lang, keep)
+            keep = [w for w in event.core if w == event.actor or self.rng.random() < share]
+            title, summary = self._text(event.lang, keep, event.actor)
         if not event.first_title:
             event.first_title, event.first_summary = title, summary
         return self._story(i, at, event.lang, source, title, summary, event_id)
@@ -241,7 +248,7 @@ class Corpus:
             if source not in taken:
                 return source
 
-    def _text(self, lang: str, core: list[str]) -> tuple[str, str]:
+    def _text(self, lang: str, core: list[str], actor: str = "") -> tuple[str, str]:
         """A title and a summary around an event's words (none for a story of its own).
 
         As in news, the event is told in the title and the first sentence
@@ -251,7 +258,8 @@ class Corpus:
         names = EN_NAMES if lang == "en" else ZH_NAMES
         extra = list(rng.choice(names, size=int(rng.integers(0, 3))))
         words = core or self.vocab.draw(rng, lang, CORE_WORDS - 1) + self.vocab.family(rng, lang)
-        in_title = [w for w in words if rng.random() < 0.5][:7]
+        in_title = [w for w in words if rng.random() < 0.5 and w != actor][: 6 if actor else 7]
+        in_title += [actor] if actor else []
         title = in_title + self.vocab.draw(rng, lang, int(rng.integers(1, 5))) + extra[:1]
         rng.shuffle(title)
         lede = list(words)  # the event's words in the event's order, a report's own among them
@@ -285,8 +293,12 @@ class Corpus:
                 body = summary + self._phrase(more) + "。"
         key = f"{lang}-{source:03d}"
         raw = RawStory(key, f"https://{key}.example/{i}", title, summary, body, at, lang)
-        match = self.matched if rng.random() < MATCHED_SHARE else MatchResult()
-        return Generated(normalise(raw, fetched_at=at), match, event)
+        story = normalise(raw, fetched_at=at)
+        # The title's hits, which clustering's actor guard reads (`[cluster] distinct`).
+        hits = self.matcher.match(replace(story, summary="", body="")).hits
+        flagged = rng.random() < MATCHED_SHARE
+        match = replace(self.matched, hits=hits) if flagged else MatchResult(hits=hits)
+        return Generated(story, match, event)
 
 
 # ----------------------------------------------------------------------------- the runs
@@ -482,7 +494,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     n = args.stories if args.stories is not None else QUICK_STORIES if args.quick else STORIES
     baseline_n = min(args.baseline, n)
-    settings = ClusterSettings()
+    config = Config()  # `[cluster]` and the watchlist as shipped
+    watchlist, matcher = load_watchlist(config)
+    settings = cluster_settings(config, watchlist)
 
     with tempfile.TemporaryDirectory(prefix="crackdown-bench-") as folder:
         path = args.keep or Path(folder) / "archive.db"
@@ -490,7 +504,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         db.upgrade()
         say(f"storing {n:,} stories with clustering on ({args.per_day:,} a day) ...")
         forget = None if args.keep_bands else FORGET_AFTER
-        on = ingest(db, Corpus(n, args.per_day, SEED), settings, baseline_n, forget)
+        on = ingest(db, Corpus(n, args.per_day, SEED, matcher), settings, baseline_n, forget)
         say("clustering against the generator's events ...")
         quality = pairwise(db, on.ids, on.events)
         optimize(db)
@@ -505,7 +519,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         plain.upgrade()
         off = ingest(
             plain,
-            Corpus(baseline_n, args.per_day, SEED),
+            Corpus(baseline_n, args.per_day, SEED, matcher),
             ClusterSettings(enabled=False),
             baseline_n,
         )

@@ -75,6 +75,7 @@ class App:
         """
         watchlist, matcher = load_watchlist(config)
         channels = channel_specs(config.telegram.channels, watchlist, matcher)
+        clustering = cluster_settings(config, watchlist)
         old = self.config
         restart = [
             name
@@ -85,7 +86,6 @@ class App:
                 ("[http]", old.http, config.http),
                 ("[delivery]", old.delivery, config.delivery),
                 ("[metrics]", old.metrics, config.metrics),
-                ("[cluster]", old.cluster, config.cluster),
             )
             if before != after
         ]
@@ -95,6 +95,7 @@ class App:
         if synced.added or synced.changed or synced.removed:
             log.info("%s", synced.summary())
         self.config, self.watchlist, self.matcher = config, watchlist, matcher
+        self.db.configure(clustering=clustering)
         self.filters.rebase(watchlist, matcher, config.telegram.max_query_length)
         self.filters.refresh(self.db)
         if self._deps is not None:  # the running bot's handlers see the new names at once
@@ -248,12 +249,39 @@ class App:
         return DeliveryWorker(self.db, bot, self.labels(), settings)
 
 
-def cluster_settings(config: Config) -> ClusterSettings:
+def cluster_settings(config: Config, watchlist: Watchlist) -> ClusterSettings:
+    """`[cluster]` resolved against the watchlist; an unknown `distinct` name is a ConfigError.
+
+    A distinct category stands for its entities less the generic ones that
+    others of the category imply ("exchange", which every named exchange
+    implies, would make all exchange stories agree).
+    """
     cluster = config.cluster
+    known = watchlist.names()
+    for index, name in enumerate(cluster.distinct):
+        if name not in known:
+            raise ConfigError(
+                f"cluster.distinct[{index}]: no watchlist category or entity {name!r}"
+            )
+    category = {entity.key: entity.category for entity in watchlist.entities}
+    generic = {
+        key
+        for entity in watchlist.entities
+        for key in entity.implies
+        if category[key] == entity.category
+    }
+    categories = set(cluster.distinct) & watchlist.categories  # "exchange" is both: a category
+    keys = set(cluster.distinct) - categories
+    families = {
+        entity.key: entity.family or entity.key
+        for entity in watchlist.entities
+        if entity.key in keys or (entity.category in categories and entity.key not in generic)
+    }
     return ClusterSettings(
         window=timedelta(seconds=cluster.window),
         threshold=cluster.threshold,
         enabled=cluster.enabled,
+        families=families,
     )
 
 
@@ -261,7 +289,8 @@ def open_app(config: Config) -> App:
     """Validate the watchlist, migrate the database, and register configured sources."""
     watchlist, matcher = load_watchlist(config)
     channels = channel_specs(config.telegram.channels, watchlist, matcher)
-    db = Database(config.storage.url, settings={"clustering": cluster_settings(config)})
+    clustering = cluster_settings(config, watchlist)
+    db = Database(config.storage.url, settings={"clustering": clustering})
     db.upgrade()
     with db.session() as session:
         source_store.sync_sources(session, [(s.key, s.kind, s.url) for s in config.sources])

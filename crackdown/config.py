@@ -306,9 +306,12 @@ class MetricsConfig(_Section):
 class ClusterConfig(_Section):
     """One event, one alert: how alike and how close in time its reports are."""
 
-    enabled: bool = False  # opt in until an entity-aware veto stops same-day look-alikes
+    enabled: bool = True
     window: Duration = 3 * 86400.0
     threshold: float = Field(default=0.2, gt=0, le=1)
+    # Categories or entity keys that name who acted: two titles naming such entities but none
+    # of one family (watchlist `family`) report different events, however alike their words.
+    distinct: list[str] = ["platform", "exchange", "regulator", "enforcer"]
 
 
 class RetentionConfig(_Section):

@@ -18,6 +18,14 @@ events:
 
 * numbers: two stories that both quote figures but share none (320万 vs
   185万, 32 arrests vs 19) are different events, whatever their words;
+* names: two stories whose titles both name who acted (the regulators,
+  enforcers, platforms and exchanges of `[cluster] distinct`) but no one in
+  common are different events: Alipay's and WeChat Pay's same-day OTC
+  notices share nearly every other word (0.21 on the demo feed), and so do
+  a PBoC notice and Binance's answer to it. Names are compared by family
+  (`family` in the watchlist), so "Tenpay" and "WeChat Pay" agree. Only
+  titles: a lead also names the background ("..., days after China's
+  central bank declared ...");
 * complete link: a story joins a cluster only if it is not far from any of
   its members (`FLOOR` x the threshold; of five members or more, a fifth
   may be), so a follow-up that shares a notice's vocabulary cannot chain
@@ -43,7 +51,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -53,7 +61,7 @@ import numpy.typing as npt
 from datasketch import MinHash
 
 from crawler.fold import fold
-from crawler.types import Story
+from crawler.types import MatchResult, Story
 
 NUM_PERM = 128  # estimation error at s = 0.2: 0.035 (64 values: 0.05)
 SEED = 20261125  # never change: stored signatures were made with it
@@ -64,7 +72,8 @@ MIN_FEATURES = 8  # fewer says nothing: no signature, only the title fingerprint
 FLOOR = 0.8  # the members of a cluster a story joins: >= FLOOR x threshold ...
 DISSENT = 0.2  # ... but for this share of them (none of 1-4 members)
 MAX_NUMBERS = 16
-_VERSION = 1
+MAX_NAMES = 16
+_VERSION = 2  # 1: no names
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9]+(?:[.,][0-9]+)*")
@@ -93,10 +102,11 @@ _STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 @dataclass(frozen=True, eq=False)
 class Signature:
-    """A story's MinHash values and the hashes of the numbers it quotes."""
+    """A story's MinHash values, and hashes of its figures and of the families its title names."""
 
     values: npt.NDArray[np.uint32]  # NUM_PERM minima, read-only
     numbers: frozenset[int] = frozenset()
+    names: frozenset[int] = frozenset()
 
 
 @lru_cache(maxsize=1)
@@ -141,8 +151,21 @@ def numbers(text: str) -> frozenset[int]:
     return frozenset(zlib.crc32(n.encode()) for n in found[:MAX_NUMBERS])
 
 
-def signature(story: Story) -> Signature | None:
+def title_names(story: Story, match: MatchResult, families: dict[str, str]) -> frozenset[str]:
+    """The families (`families`: entity key -> family) of the entities the story's title names.
+
+    The title, not the lead: it names who acted, while a lead also names
+    the background ("Binance stopped ..., days after China's central bank
+    declared ...": a Binance story, not a PBoC one).
+    """
+    named = (hit.entity for hit in match.hits if hit.field == "title")
+    return frozenset(families[key] for key in named if key in families)
+
+
+def signature(story: Story, names: Collection[str] = ()) -> Signature | None:
     """The story's signature; None for a bare title or too few features to compare.
+
+    `names` are the entity families its title names (`title_names`).
 
     A bare title is too little to tell events apart by ("Police arrest crypto
     scam suspects" is a week's news in five countries): such stories cluster
@@ -165,7 +188,11 @@ def signature(story: Story) -> Signature | None:
     sketch.update_batch([(salt + feature).encode() for feature in found])
     values = sketch.hashvalues.astype(np.uint32)
     values.flags.writeable = False
-    return Signature(values, numbers(text))
+    return Signature(values, numbers(text), _name_hashes(names))
+
+
+def _name_hashes(names: Collection[str]) -> frozenset[int]:
+    return frozenset(zlib.crc32(name.encode()) for name in sorted(names)[:MAX_NAMES])
 
 
 def similarity(a: Signature, b: Signature) -> float:
@@ -174,11 +201,12 @@ def similarity(a: Signature, b: Signature) -> float:
 
 
 def conflict(a: Signature, b: Signature) -> bool:
-    """Both quote figures and none agree: different events however alike the words."""
-    return conflict_numbers(a.numbers, b.numbers)
+    """Both quote figures, or both name platforms, and none agree: different events."""
+    return conflict_numbers(a.numbers, b.numbers) or conflict_numbers(a.names, b.names)
 
 
 def conflict_numbers(a: frozenset[int], b: frozenset[int]) -> bool:
+    """Two sets of hashes, both non-empty and disjoint."""
     return bool(a and b and not a & b)
 
 
@@ -210,22 +238,28 @@ def band_keys(sig: Signature) -> list[tuple[int, int]]:
 
 
 def signature_bytes(sig: Signature) -> bytes:
-    """Version, figure count, figure hashes, MinHash values: 4 x NUM_PERM + ~10 bytes."""
-    figures = sorted(sig.numbers)
-    head = struct.pack(f"<BB{len(figures)}I", _VERSION, len(figures), *figures)
+    """Version, counts, figure and name hashes, MinHash values: 4 x NUM_PERM + ~20 bytes."""
+    figures, names = sorted(sig.numbers), sorted(sig.names)
+    head = struct.pack(
+        f"<BBB{len(figures) + len(names)}I", _VERSION, len(figures), len(names), *figures, *names
+    )
     return head + sig.values.astype("<u4").tobytes()
 
 
 def from_bytes(data: bytes) -> Signature:
-    """The signature `signature_bytes` wrote."""
-    version, count = data[0], data[1]
-    if version != _VERSION:
+    """The signature `signature_bytes` wrote (this version, or 1: before names)."""
+    version = data[0]
+    if version == 1:
+        header, figures, names = 2, data[1], 0
+    elif version == _VERSION:
+        header, figures, names = 3, data[1], data[2]
+    else:
         raise ValueError(f"unknown signature version {version}")
-    if len(data) != 2 + 4 * (count + NUM_PERM):
+    if len(data) != header + 4 * (figures + names + NUM_PERM):
         raise ValueError(f"signature of {len(data)} bytes, expected {NUM_PERM} values")
-    figures = frozenset(struct.unpack_from(f"<{count}I", data, 2)) if count else frozenset()
-    values = np.frombuffer(data, dtype="<u4", offset=2 + 4 * count)  # read-only already
-    return Signature(values, figures)
+    hashes = struct.unpack_from(f"<{figures + names}I", data, header)
+    values = np.frombuffer(data, dtype="<u4", offset=header + 4 * (figures + names))
+    return Signature(values, frozenset(hashes[:figures]), frozenset(hashes[figures:]))
 
 
 class Pool:
@@ -240,21 +274,21 @@ class Pool:
     def __init__(self) -> None:
         self._values = np.empty((64, NUM_PERM), dtype=np.uint32)
         self._times = np.empty(64, dtype=np.float64)
-        self._numbers: list[frozenset[int]] = []
+        self._signatures: list[Signature] = []  # for the figures and names
         self._rows: dict[int, list[int]] = {}  # cluster id -> its rows
 
     def __len__(self) -> int:
-        return len(self._numbers)
+        return len(self._signatures)
 
     def add(self, cluster_id: int, sig: Signature, published_at: datetime) -> None:
         """A story of cluster `cluster_id`, published at `published_at`."""
-        size = len(self._numbers)
+        size = len(self._signatures)
         if size == len(self._values):
             self._values = np.concatenate([self._values, np.empty_like(self._values)])
             self._times = np.concatenate([self._times, np.empty_like(self._times)])
         self._values[size] = sig.values
         self._times[size] = published_at.timestamp()
-        self._numbers.append(sig.numbers)
+        self._signatures.append(sig)
         self._rows.setdefault(cluster_id, []).append(size)
 
     def choose(
@@ -271,9 +305,9 @@ class Pool:
         members were published within `window` of `published_at` (so a
         cluster cannot drift from day to day), its most similar member
         reaches `threshold`, and at most `DISSENT` of its members (none of
-        one to three) fall below `FLOOR` x `threshold` or quote other
-        figures. Of those, the most similar wins; a tie goes to the older
-        cluster (the lower id).
+        one to four) fall below `FLOOR` x `threshold` or are in conflict
+        with it (other figures, other actors). Of those, the most similar
+        wins; a tie goes to the older cluster (the lower id).
         """
         clusters = sorted(self._rows if among is None else set(among) & self._rows.keys())
         if not clusters:
@@ -291,7 +325,7 @@ class Pool:
             if not near[members].all():
                 continue
             dissent = int(np.count_nonzero(scores[members] < floor))
-            dissent += sum(conflict_numbers(sig.numbers, self._numbers[rows[i]]) for i in members)
+            dissent += sum(conflict(sig, self._signatures[rows[i]]) for i in members)
             if dissent > DISSENT * len(members):
                 continue
             score = float(scores[members].max())

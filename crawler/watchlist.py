@@ -28,6 +28,9 @@ class Entity:
     acronyms: tuple[str, ...] = ()  # matched case-sensitively: "SAFE" is not "safe"
     report: bool = True  # False: a signal for rules (an action, a place), never shown as an entity
     implies: tuple[str, ...] = ()  # keys that hold whenever this one does (Binance -> exchange)
+    # The company group it belongs to, for clustering: Tenpay's and WeChat Pay's notices can be
+    # one event, Alipay's and WeChat Pay's cannot. Default: its own key.
+    family: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,7 @@ def _entity(raw: Mapping[str, Any], where: str) -> Entity:
         "acronyms",
         "report",
         "implies",
+        "family",
     }
     if unknown:
         raise WatchlistError(f"{where}: unknown field {sorted(unknown)[0]!r}")
@@ -84,13 +88,15 @@ def _entity(raw: Mapping[str, Any], where: str) -> Entity:
             acronyms=tuple(str(a) for a in raw.get("acronyms", ())),
             report=bool(raw.get("report", True)),
             implies=tuple(str(k) for k in raw.get("implies", ())),
+            family=str(raw.get("family", "")),
         )
     except KeyError as exc:
         raise WatchlistError(f"{where}: missing {exc.args[0]}") from exc
     if not entity.aliases and not entity.acronyms:
         raise WatchlistError(f"{where}: no aliases")
-    if not _KEY.match(entity.key):
-        raise WatchlistError(f"{where}.key: {entity.key!r} must be lower-case letters, digits, '-'")
+    for field, value in (("key", entity.key), ("family", entity.family or entity.key)):
+        if not _KEY.match(value):
+            raise WatchlistError(f"{where}.{field}: {value!r} must be lower-case, digits, '-'")
     return entity
 
 

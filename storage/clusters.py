@@ -5,7 +5,7 @@ strongest first (the canonical URL is handled before: a known URL is never
 stored twice):
 
 1. the same title fingerprint (`stories.fingerprint`) within the window,
-   unless the texts disagree (conflicting figures, or a similarity below
+   unless the texts disagree (conflicting figures or platforms, or a similarity below
    the complete-link floor: generic titles such as "关于防范虚拟货币交易炒作风险的提示"
    are shared by different notices);
 2. LSH: stories sharing a band of their MinHash signature (`story_bands`)
@@ -27,8 +27,8 @@ bands, cluster ids).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import cast
 
@@ -76,6 +76,9 @@ class ClusterSettings:
     window: timedelta = DEFAULT_WINDOW
     threshold: float = DEFAULT_THRESHOLD
     enabled: bool = True
+    # Entity key -> family, for the entities whose names tell events apart (`[cluster]
+    # distinct`): two leads naming such entities of no common family are two events.
+    families: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -101,10 +104,15 @@ class _Known:
 
 
 def assign_clusters(
-    session: Session, stories: Sequence[tuple[int, Story]], settings: ClusterSettings
+    session: Session,
+    stories: Sequence[tuple[int, Story]],
+    settings: ClusterSettings,
+    names: Mapping[int, Collection[str]] | None = None,
 ) -> dict[int, int]:
     """Cluster newly inserted stories (id, story), in insertion order; story id -> cluster id.
 
+    `names` holds, by story id, the entity families its title names
+    (`crawler.cluster.title_names`), which keep other platforms' stories out.
     Writes `stories.cluster_id`, the signatures and the bands. Stories of one
     call cluster with each other as well as with stored ones. With
     clustering off, every story is a cluster of its own and nothing else is
@@ -118,7 +126,7 @@ def assign_clusters(
     assigned = {}
     for start in range(0, len(stories), CHUNK):
         chunk = stories[start : start + CHUNK]
-        assigned |= _assign_chunk(session, chunk, settings, pending)
+        assigned |= _assign_chunk(session, chunk, settings, pending, names or {})
         pending -= {story_id for story_id, _ in chunk}
     return assigned
 
@@ -128,8 +136,9 @@ def _assign_chunk(
     chunk: Sequence[tuple[int, Story]],
     settings: ClusterSettings,
     pending: set[int],
+    names: Mapping[int, Collection[str]],
 ) -> dict[int, int]:
-    signatures = {story_id: signature(story) for story_id, story in chunk}
+    signatures = {sid: signature(story, names.get(sid, ())) for sid, story in chunk}
     keys = {sid: band_keys(sig) for sid, sig in signatures.items() if sig is not None}
     times = [story.published_at for _, story in chunk]
     low, high = min(times) - settings.window, max(times) + settings.window

@@ -112,6 +112,10 @@ class Database:
             self.engine, expire_on_commit=False, info=dict(settings or {})
         )
 
+    def configure(self, **settings: Any) -> None:
+        """Replace some of the `settings` new sessions see (a reloaded config's)."""
+        self._sessions.configure(info={**self._sessions.kw.get("info", {}), **settings})
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session whose transaction commits on success and rolls back on error."""

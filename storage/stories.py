@@ -10,6 +10,7 @@ from typing import cast
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
+from crawler.cluster import title_names
 from crawler.types import MatchResult, Story
 from storage import search
 from storage.clusters import ClusterSettings, assign_clusters
@@ -180,7 +181,14 @@ def store_stories(
     # Clustering is the config's choice (`Database(settings={"clustering": ...})`); without
     # one, every story is an event of its own.
     clustering: ClusterSettings = session.info.get("clustering") or UNCLUSTERED
-    cluster_of = assign_clusters(session, [(story_ids[i], items[i][0]) for i in chosen], clustering)
+    names = {
+        story_ids[i]: title_names(items[i][0], items[i][1], clustering.families)
+        for i in chosen
+        if clustering.enabled and clustering.families
+    }
+    cluster_of = assign_clusters(
+        session, [(story_ids[i], items[i][0]) for i in chosen], clustering, names
+    )
     queued, outbox = _fan_out(session, items, chosen, matches, story_ids, cluster_of)
     if outbox:  # the stories are new in this transaction: no row for them exists yet
         session.execute(insert(_DELIVERIES), outbox)

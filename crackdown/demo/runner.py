@@ -17,7 +17,11 @@ from crackdown.standin import BotApiStandIn
 
 DEMO_TOKEN = "100000:DEMO-TOKEN-NOT-SECRET"
 DEMO_USER = 7001
-FEEDS = (("ledger-daily", "ledger-daily.xml", "en"), ("lianwen", "lianwen.xml", "zh"))
+FEEDS = (
+    ("ledger-daily", "ledger-daily.xml", "en"),
+    ("lianwen", "lianwen.xml", "zh"),
+    ("coinwire", "coinwire.xml", "en"),  # a second report of one event: one alert lists both
+)
 
 
 def default_db_path(environ: dict[str, str] | None = None) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,6 +24,7 @@ from crawler.cluster import (
     signature,
     signature_bytes,
     similarity,
+    title_names,
 )
 from crawler.normalize import normalise
 from crawler.types import RawStory, Story
@@ -132,13 +134,72 @@ def test_band_keys_are_signed_64_bit_and_shared_exactly_when_the_rows_are() -> N
 
 
 def test_signatures_survive_bytes() -> None:
-    a = sig("Police bust USDT ring", "Jinhua police arrested 32 people, 1.2 billion yuan.")
+    a = signature(
+        story("Police bust USDT ring", "Jinhua police arrested 32 people, 1.2 billion yuan."),
+        names={"mps", "tencent"},
+    )
+    assert a is not None
     data = signature_bytes(a)
-    assert len(data) == 2 + 4 * len(a.numbers) + 4 * NUM_PERM
+    assert len(data) == 3 + 4 * (len(a.numbers) + 2) + 4 * NUM_PERM
     back = from_bytes(data)
-    assert similarity(a, back) == 1.0 and back.numbers == a.numbers
+    assert similarity(a, back) == 1.0 and back.numbers == a.numbers and back.names == a.names
     with pytest.raises(ValueError, match="version"):
         from_bytes(b"\x09" + data[1:])
+
+
+def test_signatures_stored_before_names_still_read() -> None:
+    """Version 1 (no names) is what a database clustered before names holds."""
+    a = sig("Police bust USDT ring", "Jinhua police arrested 32 people, 1.2 billion yuan.")
+    figures = sorted(a.numbers)
+    old = struct.pack(f"<BB{len(figures)}I", 1, len(figures), *figures) + a.values.tobytes()
+    back = from_bytes(old)
+    assert similarity(a, back) == 1.0 and back.numbers == a.numbers and back.names == frozenset()
+    with pytest.raises(ValueError, match="bytes"):
+        from_bytes(old[:-4])
+
+
+ALIPAY = (
+    "支付宝：将关停用于比特币场外交易的账户",
+    "支付宝表示，将加强交易监控，一旦发现账户被用于比特币等虚拟货币的场外交易，将立即关停相关账户。",
+)
+WECHAT = (
+    "微信支付：严禁利用微信支付从事比特币场外交易",
+    "微信支付表示，将加强交易监控，一旦发现账户被用于比特币等虚拟货币的场外交易，将采取冻结账户等措施。",
+)
+
+
+def test_titles_naming_different_actors_are_a_conflict() -> None:
+    alipay = signature(story(*ALIPAY, lang="zh"), names={"alibaba"})
+    wechat = signature(story(*WECHAT, lang="zh"), names={"tencent"})
+    tenpay = signature(story(*WECHAT, lang="zh"), names={"tencent", "pboc"})
+    unnamed = signature(story(*WECHAT, lang="zh"))
+    assert alipay and wechat and tenpay and unnamed
+    assert similarity(alipay, wechat) >= 0.2  # alike enough to merge on words alone
+    assert conflict(alipay, wechat) and not compatible(alipay, wechat, 0.2)
+    assert not conflict(wechat, tenpay)  # one family in common is enough
+    assert not conflict(alipay, unnamed)  # a title naming no one is no disagreement
+    pool = Pool()
+    pool.add(1, alipay, T0)
+    assert pool.choose(wechat, T0, WINDOW, 0.2) is None
+    assert pool.choose(unnamed, T0, WINDOW, 0.2) == (1, similarity(alipay, unnamed))
+
+
+def test_title_names_reads_the_title_only_and_maps_families() -> None:
+    from crackdown.app import cluster_settings, load_watchlist
+    from crackdown.config import Config
+
+    config = Config()
+    watchlist, matcher = load_watchlist(config)
+    families = dict(cluster_settings(config, watchlist).families)
+    binance = story(
+        "Binance stops new users from registering with Chinese mobile numbers",
+        "Binance has stopped new sign-ups, days after China's central bank banned crypto trading.",
+    )
+    assert title_names(binance, matcher.match(binance), families) == {"binance"}
+    tenpay = story("财付通：对利用微信支付进行虚拟货币交易的账户采取限制措施", lang="zh")
+    assert title_names(tenpay, matcher.match(tenpay), families) == {"tencent"}
+    generic = story("Crypto exchanges halt mainland sign-ups")  # the generic "exchange"
+    assert title_names(generic, matcher.match(generic), families) == frozenset()
 
 
 JINHUA = (

@@ -3,9 +3,10 @@
 tests/data/cluster_pairs.jsonl holds story pairs (title, summary, language,
 publication time) labelled `same` when they report one event. Every story is
 stored with `storage.stories.store_stories`, in publication order and
-one story a call (so every match goes through the stored bands), which
-clusters them with `storage.clusters.assign_clusters` (signatures, bands, the
-database's candidates) on a real database; a pair is
+one story a call (so every match goes through the stored bands), with the
+built-in watchlist's match as ingest stores it, which clusters them with
+`storage.clusters.assign_clusters` (signatures, bands, the database's
+candidates) under the default `[cluster]` config on a real database; a pair is
 predicted `same` when both stories end in one cluster. Pairs of one event in
 two languages are labelled different: we do not cluster across languages.
 """
@@ -21,8 +22,11 @@ from itertools import islice
 import pytest
 from sqlalchemy import select
 
+from crackdown.app import cluster_settings, load_watchlist
+from crackdown.config import Config
+from crawler.matcher import Matcher
 from crawler.normalize import normalise
-from crawler.types import MatchResult, RawStory, Story
+from crawler.types import RawStory, Story
 from storage import sources, stories
 from storage.clusters import ClusterSettings
 from storage.db import Database
@@ -69,14 +73,23 @@ def _polls(items: list[Story], size: int) -> Iterator[list[Story]]:
         yield batch
 
 
-def store_and_cluster(db: Database, batch: list[Story], settings: ClusterSettings) -> None:
+def store_and_cluster(
+    db: Database, batch: list[Story], settings: ClusterSettings, matcher: Matcher
+) -> None:
     """Store a poll's stories as ingest does; `store_stories` clusters them with `settings`."""
     with db.session() as session:
         session.info["clustering"] = settings
-        stories.store_stories(session, [(story, MatchResult()) for story in batch])
+        stories.store_stories(session, [(story, matcher.match(story)) for story in batch])
 
 
-def evaluate(db: Database, settings: ClusterSettings) -> Quality:
+def default_settings() -> tuple[ClusterSettings, Matcher]:
+    """The shipped `[cluster]` config and built-in watchlist."""
+    config = Config()
+    watchlist, matcher = load_watchlist(config)
+    return cluster_settings(config, watchlist), matcher
+
+
+def evaluate(db: Database, settings: ClusterSettings, matcher: Matcher) -> Quality:
     """Cluster every story of the labelled set; pairwise precision and recall."""
     pairs = labelled_pairs()
     records = {r["url"]: r for pair in pairs for r in (pair["a"], pair["b"])}  # type: ignore[index]
@@ -90,7 +103,7 @@ def evaluate(db: Database, settings: ClusterSettings) -> Quality:
             ],
         )
     for batch in _polls([_story(r) for r in ordered], POLL):
-        store_and_cluster(db, batch, settings)
+        store_and_cluster(db, batch, settings, matcher)
     with db.session() as session:
         cluster = {url: c for url, c in session.execute(select(StoryRow.url, StoryRow.cluster_id))}
     tp = fp = fn = 0
@@ -127,8 +140,8 @@ def test_the_labelled_set_is_big_enough_and_well_formed() -> None:
 def test_clustering_meets_the_issue_targets(
     db: Database, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    settings = ClusterSettings()
-    quality = evaluate(db, settings)
+    settings, matcher = default_settings()
+    quality = evaluate(db, settings, matcher)
     with capsys.disabled():  # the figures belong in the CI log
         print(
             f"\nclustering on {db.engine.dialect.name}: precision {quality.precision:.3f}, "
