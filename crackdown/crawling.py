@@ -18,11 +18,12 @@ that arrived before a failure are stored all the same.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
@@ -159,26 +160,55 @@ class SpiderRunner:
         self.notify_after = notify_after
         self.progress = progress
         self.rng = rng or random.Random()
+        self._claims: dict[str, datetime] = {}  # source key -> until when `due` claimed it
 
     def due(
         self, sources: Iterable[SourceConfig], now: datetime | None = None
     ) -> list[SourceConfig]:
-        """The enabled spider sources whose next crawl has come (or that never crawled)."""
+        """The enabled spider sources whose next crawl has come (or that never crawled), claimed.
+
+        Claimed for as long as crawling them all may take (`lease`), so a
+        second daemon on the same database leaves them alone
+        (`storage.sources.claim_due`, as feeds are claimed).
+        """
         spiders = {s.key: s for s in sources if s.enabled and s.kind == "spider"}
+        now = now or datetime.now(UTC)
+        lease = self.lease(len(spiders))
         with self.db.session() as session:
-            keys = source_store.due_keys(session, spiders, now or datetime.now(UTC))
+            keys = source_store.claim_due(session, spiders, now, lease)
+        self._claims.update(dict.fromkeys(keys, now + lease))
         return [spiders[key] for key in keys]
+
+    def lease(self, sources: int) -> timedelta:
+        """Longest a crawl of `sources` can take: its batches run one by one, each timed out."""
+        batches = max(1, math.ceil(sources / self.crawl_config.batch_size))
+        return timedelta(seconds=batches * self.crawl_config.batch_timeout + 60)
 
     async def crawl(self, sources: Iterable[SourceConfig]) -> CrawlReport:
         """Crawl the given spider sources, `batch_size` per child process, one batch at a time."""
         report = CrawlReport()
         spiders = [s for s in sources if s.kind == "spider"]
         size = self.crawl_config.batch_size
-        for start in range(0, len(spiders), size):
-            for result in await self._batch(spiders[start : start + size]):
-                report.add(result.report)
-                report.results.append(result)
+        try:
+            for start in range(0, len(spiders), size):
+                for result in await self._batch(spiders[start : start + size]):
+                    report.add(result.report)
+                    report.results.append(result)
+        finally:
+            # A crawl recorded moved its source's next crawl on; any other (cut short by a
+            # shutdown, or not recorded because the database was away) is due again now.
+            self._release([s.key for s in spiders])
         return report
+
+    def _release(self, keys: list[str]) -> None:
+        claims = {key: self._claims.pop(key) for key in keys if key in self._claims}
+        if not claims:
+            return
+        try:
+            with self.db.session() as session:
+                source_store.release_claims(session, claims, datetime.now(UTC))
+        except Exception:  # the database is away: the claims run out with their lease
+            log.warning("could not hand back %d claimed spider sources", len(claims))
 
     async def _batch(self, batch: Sequence[SourceConfig]) -> list[SourceCrawl]:
         with self.db.session() as session:

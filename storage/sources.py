@@ -165,20 +165,6 @@ def failures(session: Session, key: str) -> int:
     return session.scalars(select(Source.consecutive_failures).where(Source.key == key)).one()
 
 
-def due_keys(session: Session, keys: Iterable[str], now: datetime) -> list[str]:
-    """Which of `keys` are due: never polled, or their next poll has come; not paused."""
-    wanted = list(keys)
-    if not wanted:
-        return []
-    query = select(Source.key).where(
-        Source.key.in_(wanted),
-        Source.paused.is_(False),
-        (Source.next_poll_at.is_(None)) | (Source.next_poll_at <= now),
-    )
-    due = set(session.scalars(query))
-    return [key for key in wanted if key in due]
-
-
 def claim_due(session: Session, keys: Iterable[str], now: datetime, lease: timedelta) -> list[str]:
     """Which of `keys` are due, each claimed for this poller for `lease`; in the order given.
 

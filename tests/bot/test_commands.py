@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from telegram.ext import Application, ApplicationBuilder
@@ -204,8 +204,10 @@ def test_operator_commands_are_for_operators_only(talk: Conversation, db: Databa
     assert talk.one(OPERATOR, "/stats").startswith("Chats: 1 active, 0 inactive\nToday: 1 stories")
     assert talk.one(OPERATOR, "/pause wire") == "Paused wire: it will not be polled."
     with db.session() as session:
-        assert sources.due_keys(session, ["wire"], datetime.now(UTC)) == []
+        assert sources.claim_due(session, ["wire"], datetime.now(UTC), timedelta(0)) == []
     assert talk.one(OPERATOR, "/resume wire") == "Resumed wire."
+    with db.session() as session:
+        assert sources.claim_due(session, ["wire"], datetime.now(UTC), timedelta(0)) == ["wire"]
     assert talk.one(OPERATOR, "/pause nope").startswith("No source “nope”")
     assert talk.one(OPERATOR, "/sources").startswith("✅ wire")
     assert talk.one(OPERATOR, "/broadcast Maintenance <tonight>") == "Queued for 1 chats."
