@@ -273,9 +273,9 @@ class Pool:
 
     def __init__(self) -> None:
         self._values = np.empty((64, NUM_PERM), dtype=np.uint32)
-        self._times = np.empty(64, dtype=np.float64)
         self._signatures: list[Signature] = []  # for the figures and names
         self._rows: dict[int, list[int]] = {}  # cluster id -> its rows
+        self._spans: dict[int, tuple[float, float]] = {}  # cluster id -> first, last report
 
     def __len__(self) -> int:
         return len(self._signatures)
@@ -285,11 +285,23 @@ class Pool:
         size = len(self._signatures)
         if size == len(self._values):
             self._values = np.concatenate([self._values, np.empty_like(self._values)])
-            self._times = np.concatenate([self._times, np.empty_like(self._times)])
         self._values[size] = sig.values
-        self._times[size] = published_at.timestamp()
         self._signatures.append(sig)
         self._rows.setdefault(cluster_id, []).append(size)
+        self.span(cluster_id, published_at, published_at)
+
+    def span(self, cluster_id: int, first: datetime, last: datetime) -> None:
+        """Reports of `cluster_id` were published from `first` to `last` (members not added too)."""
+        low, high = first.timestamp(), last.timestamp()
+        known = self._spans.get(cluster_id)
+        self._spans[cluster_id] = (
+            (low, high)
+            if known is None
+            else (
+                min(known[0], low),
+                max(known[1], high),
+            )
+        )
 
     def choose(
         self,
@@ -317,13 +329,14 @@ class Pool:
         )
         owner = np.repeat(clusters, [len(self._rows[cluster]) for cluster in clusters])
         scores = np.count_nonzero(self._values[rows] == sig.values, axis=1) / NUM_PERM
-        near = np.abs(self._times[rows] - published_at.timestamp()) <= window.total_seconds()
+        at, seconds = published_at.timestamp(), window.total_seconds()
         floor = FLOOR * threshold
         best: tuple[float, int] | None = None
         for cluster in sorted(set(owner[scores >= threshold].tolist())):
-            members = np.flatnonzero(owner == cluster)
-            if not near[members].all():
+            first, last = self._spans[cluster]
+            if abs(at - first) > seconds or abs(at - last) > seconds:
                 continue
+            members = np.flatnonzero(owner == cluster)
             dissent = int(np.count_nonzero(scores[members] < floor))
             dissent += sum(conflict(sig, self._signatures[rows[i]]) for i in members)
             if dissent > DISSENT * len(members):

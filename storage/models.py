@@ -127,7 +127,8 @@ class StoryBand(Base):
     """One LSH band of a story's signature: stories sharing a (band, hash) are candidates."""
 
     __tablename__ = "story_bands"
-    __table_args__ = (Index("ix_story_bands_band_hash", "band", "hash"),)
+    # A bucket's members newest first, within the window (storage.clusters._candidates).
+    __table_args__ = (Index("ix_story_bands_band_hash_published", "band", "hash", "published_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)

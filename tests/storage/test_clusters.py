@@ -11,7 +11,13 @@ from crawler.cluster import BANDS
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory, Story
 from storage import sources, stories
-from storage.clusters import ClusterSettings, assign_clusters, cluster_members, forget_before
+from storage.clusters import (
+    BUCKET_CAP,
+    ClusterSettings,
+    assign_clusters,
+    cluster_members,
+    forget_before,
+)
 from storage.db import Database
 from storage.migrate import alembic_config
 from storage.models import MatchRow, StoryBand, StoryRow, StorySignature
@@ -245,3 +251,41 @@ def test_a_cluster_id_references_a_story_and_is_cleared_with_it(db: Database) ->
         fks = inspect(db.engine).get_foreign_keys("stories")
         (fk,) = [fk for fk in fks if fk["constrained_columns"] == ["cluster_id"]]
         assert (fk["referred_table"], fk["options"].get("ondelete")) == ("stories", "SET NULL")
+
+
+def test_a_templated_feed_fills_no_bucket_past_its_cap_and_copies_still_join(
+    db: Database,
+) -> None:
+    """A ticker's items share most words and differ in figures: dozens of stories, one template.
+
+    Every band bucket stops at BUCKET_CAP stories in the window (so a new
+    story reads a bounded number of candidates however many came before),
+    different figures stay different events, and a syndicated copy of one
+    item still finds it.
+    """
+    setup(db)
+    template = (
+        "Bitcoin miners in Sichuan report hash rate update",
+        "Mining farms in Sichuan reported a hash rate of {n} exahashes on {n} machines, "
+        "the provincial energy bureau said in its weekly update on power use.",
+    )
+    items = [
+        make(n, (template[0] + f" #{n}", template[1].format(n=100 + n)), at=T0 + timedelta(hours=n))
+        for n in range(40)
+    ]
+    for item in items:
+        store(db, [item])
+    copy = make(99, (items[30].title, items[30].summary), source="b", at=T0 + timedelta(hours=31))
+    ((copy_id, copy_cluster),) = store(db, [copy]).items()
+    with db.session() as session:
+        fullest = session.scalar(
+            select(func.count())
+            .select_from(StoryBand)
+            .group_by(StoryBand.band, StoryBand.hash)
+            .order_by(func.count().desc())
+            .limit(1)
+        )
+        clusters = dict(session.execute(select(StoryRow.url, StoryRow.cluster_id)).all())
+    assert fullest == BUCKET_CAP  # full buckets exist, and take no more
+    assert len({clusters[f"https://a.example/{n}"] for n in range(40)}) == 40  # other figures
+    assert copy_cluster == clusters["https://a.example/30"] != copy_id
