@@ -1,7 +1,9 @@
 """/search: the archive of matched stories, in the filter's query syntax, paged with buttons.
 
-Paging is stateless: the query is the first line of the results message, so
-a tap on ◀ or ▶ re-runs it for that page, also after a restart. A search
+One line per event: reports of one event (a cluster) show as its best-ranked
+story with "+N sources". Paging is stateless: the query is the first line of
+the results message, so a tap on ◀ or ▶ re-runs it for that page, also
+after a restart. A search
 costs at most a few thousand matcher checks (`storage.search`) and runs in
 a thread so the bot keeps answering others.
 """
@@ -9,6 +11,8 @@ a thread so the bot keeps answering others.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from html import escape
 
@@ -20,31 +24,53 @@ from bot.request import Deps, Request
 from bot.subscriptions import compile_query, read_query, reply_query_error
 from bot.texts import text
 from crawler.rules import RuleError
+from storage import archive
 from storage import search as archive_search
 
 SEARCH_BUTTON = "search:"
 PAGE_SIZE = 5
 MAX_RESULTS = 50
+EVENT_REPORTS = 3  # hits read per result line: an event's other reports fold into it
 HEADER = "🔎 "
 
 
-def _run(deps: Deps, query: str) -> archive_search.SearchResults:
+@dataclasses.dataclass(frozen=True)
+class Found:
+    results: archive_search.SearchResults  # one hit per event, best first
+    others: Mapping[int, int]  # story id -> other sources that reported its event
+
+
+def _run(deps: Deps, query: str) -> Found:
     rule = compile_query(deps, query)
     with deps.db.session() as session:
-        return archive_search.search(
+        results = archive_search.search(
             session,
             deps.matcher(),
             rule,
             now=datetime.now(UTC),
             matched_only=True,
-            limit=MAX_RESULTS,
+            limit=MAX_RESULTS * EVENT_REPORTS,
         )
+        clusters = archive.clusters_of(session, [hit.story.story_id for hit in results.hits])
+    best: dict[int, archive_search.SearchHit] = {}
+    sources: dict[int, set[str]] = {}
+    for hit in results.hits:
+        event = clusters.get(hit.story.story_id) or hit.story.story_id
+        best.setdefault(event, hit)
+        sources.setdefault(event, set()).add(hit.story.source_key)
+    kept = list(best.values())[:MAX_RESULTS]
+    others = {
+        hit.story.story_id: len(sources[event] - {hit.story.source_key})
+        for event, hit in best.items()
+    }
+    return Found(dataclasses.replace(results, hits=kept), others)
 
 
 def render(
-    query: str, results: archive_search.SearchResults, page: int, lang: str
+    query: str, found: Found, page: int, lang: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of results as HTML, and the ◀ ▶ buttons it needs."""
+    results = found.results
     hits = results.hits
     pages = max(1, -(-len(hits) // PAGE_SIZE))
     page = min(max(page, 1), pages)
@@ -57,10 +83,12 @@ def render(
     ]
     for number, hit in enumerate(shown, first + 1):
         story = hit.story
+        others = found.others.get(story.story_id, 0)
+        more = f" · {text('more_sources', lang, n=others)}" if others else ""
         lines.append(
             f'{number}. <a href="{escape(story.url, quote=True)}">'
             f"{escape(story.title[:200], quote=False)}</a>"
-            f" · {escape(story.source_key, quote=False)} · {story.published_at:%Y-%m-%d}"
+            f" · {escape(story.source_key, quote=False)}{more} · {story.published_at:%Y-%m-%d}"
         )
     buttons = []
     if page > 1:
@@ -76,14 +104,14 @@ async def search(deps: Deps, request: Request) -> None:
     if query is None:
         return
     try:
-        results = await asyncio.to_thread(_run, deps, query)
+        found = await asyncio.to_thread(_run, deps, query)
     except RuleError as exc:
         await reply_query_error(request, query, exc)
         return
-    if not results.hits:
+    if not found.results.hits:
         await request.reply("search_empty", query=query)
         return
-    html, markup = render(query, results, 1, request.lang)
+    html, markup = render(query, found, 1, request.lang)
     await request.reply_html(html, markup)
 
 
@@ -100,11 +128,11 @@ async def turn_page(deps: Deps, update: Update, lang: str) -> None:
         return
     query = first_line.removeprefix(HEADER)
     try:
-        results = await asyncio.to_thread(_run, deps, query)
+        found = await asyncio.to_thread(_run, deps, query)
     except RuleError:
         await tap.answer()
         return
-    html, markup = render(query, results, int(page), lang)
+    html, markup = render(query, found, int(page), lang)
     try:
         await tap.edit_message_text(
             html,

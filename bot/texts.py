@@ -158,6 +158,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{start}–{end} of {total}, best first",
         "zh": "第 {start}–{end} 条，共 {total} 条，按相关度排序",
     },
+    "more_sources": {"en": "+{n} sources", "zh": "另有 {n} 家"},
     "latest_empty": {"en": "No matched stories yet.", "zh": "还没有匹配的新闻。"},
     "latest_usage": {
         "en": "Usage: /latest or /latest N (N up to {limit})",

@@ -14,6 +14,7 @@ from html import escape
 
 from bot.request import Deps, Request
 from bot.subscriptions import entity_label, resolve_entity
+from bot.texts import text
 from storage import archive
 from storage import search as archive_search
 from storage.records import StoredStory
@@ -57,11 +58,11 @@ async def timeline(deps: Deps, request: Request) -> None:
     if not events:
         await request.reply("timeline_empty", name=name)
         return
-    more = {"en": "+{n} sources", "zh": "另有 {n} 家"}[request.lang]
     lines = [f"<b>{escape(name, quote=False)}</b>"]
     for event in events:
         story = event.first
-        extra = f" · {more.format(n=len(event.sources) - 1)}" if len(event.sources) > 1 else ""
+        others = len(event.sources) - 1
+        extra = f" · {text('more_sources', request.lang, n=others)}" if others else ""
         link = escape(story.url, quote=True)
         title = escape(story.title[:200], quote=False)
         lines.append(

@@ -9,7 +9,7 @@ from typing import TextIO
 from crackdown.app import App
 from crackdown.config import parse_duration
 from crawler.rules import RuleError
-from storage import search
+from storage import archive, search
 
 
 def parse_since(value: str, now: datetime) -> datetime:
@@ -59,8 +59,10 @@ def search_command(
             matched_only=matched_only,
             limit=limit,
         )
+        clusters = archive.clusters_of(session, [hit.story.story_id for hit in results.hits])
     if as_json:
-        print(json.dumps([_as_json(hit) for hit in results.hits], ensure_ascii=False), file=out)
+        rows = [_as_json(hit, clusters.get(hit.story.story_id)) for hit in results.hits]
+        print(json.dumps(rows, ensure_ascii=False), file=out)
     else:
         for hit in results.hits:
             story = hit.story
@@ -80,10 +82,11 @@ def search_command(
     return 0 if results.hits else 1
 
 
-def _as_json(hit: search.SearchHit) -> dict[str, object]:
+def _as_json(hit: search.SearchHit, cluster_id: int | None) -> dict[str, object]:
     story = hit.story
     return {
         "story_id": story.story_id,
+        "cluster_id": cluster_id,  # the event: stories with one cluster id report it
         "title": story.title,
         "url": story.url,
         "source": story.source_key,

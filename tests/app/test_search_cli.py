@@ -76,6 +76,7 @@ def test_search_prints_ranked_stories_and_json(
     ]
     assert [f["matched"] for f in found] == [True, False]
     assert found[0]["entities"] and found[0]["source"] == "wire"
+    assert [f["cluster_id"] for f in found] == [f["story_id"] for f in found]  # two events
 
     code, out, _ = _search(config, "bitcoin OR weather", "--matched", "--json", capsys=capsys)
     assert [f["title"] for f in json.loads(out)] == ["PBoC bans bitcoin OTC trading"]

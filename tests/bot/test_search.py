@@ -8,6 +8,7 @@ from crackdown.standin import BotApiStandIn
 from crawler.normalize import normalise
 from crawler.types import RawStory
 from storage import sources, stories
+from storage.clusters import ClusterSettings
 from storage.db import Database
 from tests.bot.test_commands import ANN, GROUP, LI, MATCHER, STRANGER, Conversation, talk
 
@@ -91,3 +92,33 @@ def test_results_are_paged_with_buttons_anyone_in_a_group_may_press(
     talk.press(STRANGER, GROUP, message.message_id, "search:3")  # a double tap changes nothing
     assert stored.text.splitlines()[1] == "11–12 of 12, best first"
     assert len(standin.callback_answers) == 2  # every tap answered, no spinning button
+
+
+def test_reports_of_one_event_are_one_result_with_their_other_sources(
+    talk: Conversation, db: Database
+) -> None:
+    notice = (
+        "The People's Bank of China said bitcoin over-the-counter trading platforms must "
+        "stop matching buyers and sellers and close their accounts by March."
+    )
+    reports = [
+        ("reuters", "PBoC orders bitcoin OTC platforms to shut"),
+        ("coindesk", "China's central bank orders OTC bitcoin desks to close"),
+        ("caixin", "PBoC tells OTC bitcoin platforms to close accounts by March"),
+    ]
+    items = []
+    for source, title in reports:
+        raw = RawStory(source, f"https://{source}.example/otc", title, f"{source}: {notice}")
+        story = normalise(raw, fetched_at=datetime.now(UTC))
+        items.append((story, MATCHER.match(story)))
+    with db.session() as session:
+        sources.sync_sources(session, [(k, "feed", f"https://{k}.example/f") for k, _ in reports])
+        session.info["clustering"] = ClusterSettings()  # [cluster] enabled = true
+        stories.store_stories(session, items)
+    store(db, "PBoC warns banks over bitcoin OTC payments", summary="A different notice.")
+
+    lines = talk.one(ANN, "/search pboc AND otc").splitlines()
+    assert lines[1] == "1–2 of 2, best first"  # two events, not four stories
+    (other,) = [line for line in lines[2:] if "warns banks" in line]
+    (event,) = [line for line in lines[2:] if line != other]
+    assert "· +2 sources ·" in event and "sources" not in other
