@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from crackdown import health_notices as notices
@@ -42,7 +42,7 @@ from crawler.spiders.launch import run_batch
 from crawler.types import FetchState, RawStory
 from storage import crawls as crawl_store
 from storage import sources as source_store
-from storage.db import Database
+from storage.db import Database, database_error
 from storage.notices import queue_notice
 
 if TYPE_CHECKING:
@@ -285,7 +285,11 @@ class SpiderRunner:
                 if raws:  # what arrived before the failure is as good as any
                     result.report = ingest(self.db, self.matcher, raws, now)
                 result.next_poll_at, result.failures = self._record_failure(source, error, now)
-        except Exception as exc:  # a bug or a database error: this source's, not the batch's
+        except DBAPIError as exc:  # a full disk, a server away: crawled again when due again
+            reason = f"database error: {database_error(exc)}"
+            log.error("source %s: the crawl could not be stored: %s", source.key, reason)
+            result.error = result.error or reason
+        except Exception as exc:  # a bug: this source's, not the batch's
             log.exception("source %s: storing the crawl failed", source.key)
             result.error = result.error or f"internal error: {type(exc).__name__}"
         result.seconds = time.perf_counter() - (run.started or time.perf_counter())

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from crackdown import health_notices as notices
@@ -55,7 +55,7 @@ from crawler.schedule import (
 )
 from crawler.types import FeedFetch, FetchState, RawStory
 from storage import sources as source_store
-from storage.db import Database
+from storage.db import Database, database_error
 from storage.notices import queue_notice
 
 if TYPE_CHECKING:
@@ -421,9 +421,15 @@ class Poller:
             started = time.perf_counter()
             try:
                 result = await self.poll_one(source, parse=parse, target=target)
+            except DBAPIError as exc:  # the database's trouble (a full disk, a server away)
+                # Not the source's failure: no streak, no backoff. Its claim is handed back
+                # (`poll`), so the next tick polls it again, until the database takes it.
+                reason = f"database error: {database_error(exc)}"
+                log.error("source %s: the poll could not be stored: %s", source.key, reason)
+                result = SourcePoll(source.key, "error", error=reason)
             except Exception as exc:  # a bug must not stop the other sources
                 log.exception("source %s: unexpected error while polling", source.key)
-                result = self._failed(source, f"internal error: {type(exc).__name__}", None)
+                result = self._failed_unrecorded(source, f"internal error: {type(exc).__name__}")
             result.seconds = time.perf_counter() - started
         if on_result is not None:
             on_result(result)
@@ -589,6 +595,15 @@ class Poller:
             interval,
         )
         return SourcePoll(source.key, status, len(fetched.stories), report, next_poll_at=next_poll)
+
+    def _failed_unrecorded(self, source: SourceConfig, error: str) -> SourcePoll:
+        """A failure, recorded if the database takes it (if not, it is polled again next tick)."""
+        try:
+            return self._failed(source, error, None)
+        except DBAPIError as exc:
+            reason = database_error(exc)
+            log.error("source %s: its failure could not be recorded: %s", source.key, reason)
+            return SourcePoll(source.key, "error", error=error)
 
     def _failed(self, source: SourceConfig, error: str, exc: FeedError | None) -> SourcePoll:
         now = datetime.now(UTC)

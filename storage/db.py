@@ -101,6 +101,17 @@ def serialize_transaction(session: Session, key: int) -> None:
         session.execute(select(func.pg_advisory_xact_lock(key)))
 
 
+def database_error(exc: BaseException) -> str:
+    """The driver's own words for a database error, one line ("database or disk is full").
+
+    SQLAlchemy's message adds the statement and its parameters: long, and
+    about our code rather than what an operator can fix.
+    """
+    original = getattr(exc, "orig", None) or exc
+    lines = str(original).strip().splitlines()
+    return (lines[0] if lines else type(original).__name__)[:200]
+
+
 class Database:
     """An engine with its session factory; the app holds one per process."""
 
