@@ -246,6 +246,12 @@ class _Recorder:
     A poll waits at most `delay` seconds for others to join it (nothing in a
     quiet tick) and a batch holds at most `max_batch` polls, so the write
     lock is held for a few tens of milliseconds at most.
+
+    Batches are stored in a worker thread, one at a time: storing (matching,
+    clustering, the database's round trips) takes from milliseconds to a
+    second or two in a first cycle, and on the event loop it held up every
+    fetch in flight meanwhile. Polls ending while one batch is stored join
+    the next.
     """
 
     def __init__(
@@ -261,6 +267,7 @@ class _Recorder:
         self._pending: list[tuple[_Success, asyncio.Future[SourcePoll]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
+        self._storing: set[asyncio.Task[None]] = set()  # batches being stored, by thread
 
     async def record(self, poll: _Success) -> SourcePoll:
         """Store `poll` with the others that arrive within `delay`; its line in `crackdown poll`."""
@@ -280,17 +287,33 @@ class _Recorder:
 
     def _flush(self) -> None:
         self._timer = self._timer_loop = None
+        loop = asyncio.get_running_loop()
+        if self._storing:  # one batch at a time: this one grows until that one is stored
+            return
         batch = self._pending[: self.max_batch]
         del self._pending[: self.max_batch]
         live = [(poll, done) for poll, done in batch if not done.cancelled()]
+        if live:
+            task = loop.create_task(self._store_batch(live))
+            self._storing.add(task)
+            task.add_done_callback(self._stored)
+        elif self._pending:
+            self._reschedule(loop, 0.0)
+
+    def _stored(self, task: asyncio.Task[None]) -> None:
+        self._storing.discard(task)
         if self._pending:
             self._reschedule(asyncio.get_running_loop(), 0.0)
-        if not live:
-            return
+
+    async def _store_batch(self, live: list[tuple[_Success, asyncio.Future[SourcePoll]]]) -> None:
         try:
-            results = self._store([poll for poll, _ in live])
+            results = await asyncio.to_thread(self._store, [poll for poll, _ in live])
         except Exception as exc:  # never lose a waiter to a bug in storing
             results = [exc] * len(live)
+        except asyncio.CancelledError:  # the loop is closing: the thread finishes its batch
+            for _, done in live:
+                done.cancel()
+            raise
         for (_, done), result in zip(live, results, strict=True):
             if done.cancelled():
                 continue
