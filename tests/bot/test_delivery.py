@@ -30,11 +30,14 @@ LABELS = {"en": {e.key: e.name_en for e in builtin_watchlist().entities}}
 
 
 def queue_story(
-    db: Database, chat_ids: list[int], title: str = "PBoC bans bitcoin OTC trading"
+    db: Database,
+    chat_ids: list[int],
+    title: str = "PBoC bans bitcoin OTC trading",
+    summary: str = "",
 ) -> None:
     matcher = Matcher(builtin_watchlist())
     story = normalise(
-        RawStory("feed", f"https://n.example/{title}", title), fetched_at=datetime.now(UTC)
+        RawStory("feed", f"https://n.example/{title}", title, summary), fetched_at=datetime.now(UTC)
     )
     with db.session() as session:
         sources.sync_sources(session, [("feed", "feed", "https://a.example/feed")])

@@ -44,6 +44,7 @@ TITLES = [
     "Alipay freezes USDT OTC accounts",
     "CSRC bans crypto ICO fundraising",
 ]
+SUMMARY = "The People's Bank of China ordered platforms to stop serving crypto traders"
 
 
 def test_an_hourly_digest_sends_the_hours_alerts_as_one_message(
@@ -52,7 +53,7 @@ def test_an_hourly_digest_sends_the_hours_alerts_as_one_message(
     standin.add_user(1, "digest reader")
     standin.add_user(2, "instant reader")
     for title in TITLES:
-        queue_story(db, [1, 2], title=title)
+        queue_story(db, [1, 2], title=title, summary=f"{SUMMARY} ({title})")
     with db.session() as session:
         subscribers.set_preferences(session, 1, digest="hourly")
     now = datetime.now(UTC) + timedelta(seconds=1)
@@ -66,6 +67,9 @@ def test_an_hourly_digest_sends_the_hours_alerts_as_one_message(
     assert report.sent == 3 + 1  # the digest's three, and the instant reader's next one
     assert digest.plain_text.startswith("Digest: 3 new")
     assert [title in digest.plain_text for title in TITLES] == [True, True, True]
+    # Each entry has the alert's snippet, its hit in bold.
+    assert digest.plain_text.count("The People's Bank of China ordered") == 3
+    assert digest.text.count("<b>People's Bank of China</b>") == 3
     with db.session() as session:
         entries = outbox.ledger(session, 1)
     assert {(e.status, e.message_id) for e in entries} == {("sent", digest.message_id)}
