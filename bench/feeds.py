@@ -599,6 +599,7 @@ def _app(feeds: list[dict[str, Any]], folder: Path, args: argparse.Namespace) ->
         "storage": {"url": f"sqlite:///{folder / 'bench.db'}"},
         "http": {"concurrency": args.concurrency},
         "polling": {"per_host": args.per_host},
+        "cluster": {"enabled": not args.no_cluster},
         "sources": [
             {"key": f["key"], "url": f["url"], "interval": "10m", "lang": f["lang"]} for f in feeds
         ],
@@ -788,6 +789,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N",
         default=0,
         help="cProfile the first cycle; top N functions to stderr",
+    )
+    parser.add_argument(
+        "--no-cluster", action="store_true", help="[cluster] enabled = false (the default is on)"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)

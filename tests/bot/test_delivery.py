@@ -159,7 +159,10 @@ def test_the_global_limit_is_reached_but_not_exceeded(db: Database, standin: Bot
         standin.add_user(user, f"u{user}")
     standin.enforce_limits(FloodLimits(global_per_second=20, penalty=1))
     queue_story(db, users)
-    settings = replace(FAST, limits=Limits(global_per_second=20))
+    # The stand-in counts arrivals: a send that leaves 20 ms late (a slow ledger write on
+    # a loaded CI machine) and the one a window after it can land within one second. The
+    # default margin (20 ms) lost that race about one run in five on PostgreSQL under CI.
+    settings = replace(FAST, limits=Limits(global_per_second=20, margin=0.15))
     report = drain(db, standin, settings)
     summary = standin.summary()
     assert report.sent == 40 and summary["rate_limited"] == 0 and summary["duplicates"] == 0
