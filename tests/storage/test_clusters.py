@@ -21,23 +21,12 @@ from storage.clusters import (
 from storage.db import Database
 from storage.migrate import alembic_config
 from storage.models import MatchRow, StoryBand, StoryRow, StorySignature
+from tests.crawler.test_cluster import JINHUA, JINHUA_AGAIN, ZHENGZHOU
 
 T0 = datetime(2026, 4, 8, 3, 0, tzinfo=UTC)
 SETTINGS = ClusterSettings(window=timedelta(days=3), threshold=0.2)
 OFF = ClusterSettings(enabled=False)
 
-JINHUA = (
-    "Zhejiang police bust USDT OTC ring",
-    "Police in Jinhua arrested 32 people accused of laundering 1.2 billion yuan through USDT.",
-)
-JINHUA_AGAIN = (
-    "Jinhua police break up USDT laundering network",
-    "Police in Jinhua broke up an OTC network that laundered 1.2 billion yuan, arresting 32.",
-)
-ZHENGZHOU = (
-    "Henan police crack USDT underground bank",
-    "Police in Zhengzhou detained 19 people accused of moving 860 million yuan through USDT.",
-)
 WEATHER = ("Shanghai weather", "Sunny skies and light winds are expected across the city today.")
 
 
