@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from crackdown import health_notices as notices
+from crackdown.claims import Claims
 from crackdown.config import Config, ConfigError, CrawlConfig, SourceConfig
 from crackdown.pipeline import IngestReport, ingest, ingest_one_by_one, prepare, store_found
 from crawler.matcher import StoryFilter
@@ -160,7 +161,7 @@ class SpiderRunner:
         self.notify_after = notify_after
         self.progress = progress
         self.rng = rng or random.Random()
-        self._claims: dict[str, datetime] = {}  # source key -> until when `due` claimed it
+        self._claims = Claims(db)
 
     def due(
         self, sources: Iterable[SourceConfig], now: datetime | None = None
@@ -173,10 +174,7 @@ class SpiderRunner:
         """
         spiders = {s.key: s for s in sources if s.enabled and s.kind == "spider"}
         now = now or datetime.now(UTC)
-        lease = self.lease(len(spiders))
-        with self.db.session() as session:
-            keys = source_store.claim_due(session, spiders, now, lease)
-        self._claims.update(dict.fromkeys(keys, now + lease))
+        keys = self._claims.claim_due(spiders, now, self.lease(len(spiders)))
         return [spiders[key] for key in keys]
 
     def lease(self, sources: int) -> timedelta:
@@ -197,18 +195,8 @@ class SpiderRunner:
         finally:
             # A crawl recorded moved its source's next crawl on; any other (cut short by a
             # shutdown, or not recorded because the database was away) is due again now.
-            self._release([s.key for s in spiders])
+            self._claims.release(s.key for s in spiders)
         return report
-
-    def _release(self, keys: list[str]) -> None:
-        claims = {key: self._claims.pop(key) for key in keys if key in self._claims}
-        if not claims:
-            return
-        try:
-            with self.db.session() as session:
-                source_store.release_claims(session, claims, datetime.now(UTC))
-        except Exception:  # the database is away: the claims run out with their lease
-            log.warning("could not hand back %d claimed spider sources", len(claims))
 
     async def _batch(self, batch: Sequence[SourceConfig]) -> list[SourceCrawl]:
         with self.db.session() as session:

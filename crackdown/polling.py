@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from crackdown import health_notices as notices
+from crackdown.claims import Claims
 from crackdown.config import ConfigError, SourceConfig
 from crackdown.fulltext import fill_bodies
 from crackdown.pipeline import IngestReport, ingest_one_by_one, prepare, store_found
@@ -364,8 +365,7 @@ class Poller:
             max_batch=STORE_BATCH if store_batch is None else store_batch,
             delay=STORE_DELAY if store_delay is None else store_delay,
         )
-        self._claims: dict[str, datetime] = {}  # source key -> until when `due` claimed it
-        self._unreleased: dict[str, datetime] = {}  # claims the database was away to take back
+        self._claims = Claims(db)
 
     def due(
         self, sources: Iterable[SourceConfig], now: datetime | None = None
@@ -376,13 +376,7 @@ class Poller:
         on the same database does not (`storage.sources.claim_due`).
         """
         feeds = {s.key: s for s in sources if s.enabled and s.kind == "feed"}
-        now = now or datetime.now(UTC)
-        if self._unreleased:  # polls that failed while the database was away: due again now
-            claims, self._unreleased = self._unreleased, {}
-            self._give_back(claims, now)
-        with self.db.session() as session:
-            keys = source_store.claim_due(session, feeds, now, POLL_LEASE)
-        self._claims.update(dict.fromkeys(keys, now + POLL_LEASE))
+        keys = self._claims.claim_due(feeds, now or datetime.now(UTC), POLL_LEASE)
         return [feeds[key] for key in keys]
 
     async def poll(
@@ -412,25 +406,11 @@ class Poller:
         finally:
             # A poll recorded moved its source's next poll on; any other (cut short by a
             # shutdown, or not stored because the database was away) is due again now.
-            self._release([s.key for s in sources])
+            self._claims.release(s.key for s in sources)
         for result in results:
             report.add(result.report)
             report.results.append(result)
         return report
-
-    def _release(self, keys: list[str]) -> None:
-        """Hand back the claims of polls that were not recorded, so nothing waits out a lease."""
-        claims = {key: self._claims.pop(key) for key in keys if key in self._claims}
-        if claims:
-            self._give_back(claims, datetime.now(UTC))
-
-    def _give_back(self, claims: dict[str, datetime], now: datetime) -> None:
-        try:
-            with self.db.session() as session:
-                source_store.release_claims(session, claims, now)
-        except Exception:  # the database is away: try again at the next `due`
-            log.warning("could not hand back %d claimed sources yet", len(claims))
-            self._unreleased.update(claims)
 
     async def _limited(
         self,
