@@ -65,7 +65,7 @@ class Entry:
             lines += [f"{k} = {_toml(v)}" for k, v in table.items()]
         return "\n".join(lines) + "\n"
 
-    def row(self) -> dict[str, str]:
+    def row(self) -> dict[str, Any]:
         return {
             "key": self.key,
             "name_en": self.name_en,
@@ -76,8 +76,8 @@ class Entry:
             "region": self.region,
             "publishes": self.publishes,
             "why": self.why,
-            "recommended": "yes" if self.recommended else "",
-            "needs": self.needs or "",
+            "recommended": self.recommended,
+            "needs": self.needs,
         }
 
 
