@@ -29,6 +29,7 @@ import httpx
 from parsel import Selector
 
 from crawler import hints
+from crawler.challenge import NEEDS_BROWSER, is_challenge
 from crawler.feeds import FeedError
 from crawler.http import FetchError, HttpPolicy, fetch
 from crawler.schedule import CacheHints
@@ -40,8 +41,6 @@ from crawler.types import FeedFetch, FetchState, RawStory
 _PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
 _BRACKETED = re.compile(r"^\s*【([^】]{4,200})】")
 TITLE_FROM_SUMMARY = 80  # characters of a flash item's text used as its title when it has none
-# Where a challenge page asks for JavaScript instead of the content (the PBoC's WZWS guard).
-_CHALLENGE_MARKS = (b"wzwsquestion", b"wzwsfactor", "请开启JavaScript并刷新该页".encode())
 
 
 @dataclass(frozen=True)
@@ -73,12 +72,6 @@ class ApiItems:
     stories: tuple[RawStory, ...]
     details: Mapping[str, str] = field(default_factory=dict)
     problems: tuple[str, ...] = ()
-
-
-def is_challenge(content: bytes) -> bool:
-    """A JavaScript challenge page instead of content: only a browser gets past it."""
-    head = content[:20000]
-    return any(mark in head for mark in _CHALLENGE_MARKS)
 
 
 def walk(node: Any, path: str) -> list[Any]:
@@ -166,9 +159,9 @@ def _items(content: bytes, spec: ApiSpec) -> tuple[list[Any], bool]:
     try:
         document: Any = json.loads(content)
     except ValueError as exc:
-        if spec.html_items is None or spec.items:
+        if spec.html_items is None:
             raise FeedError(f"not JSON: {exc}") from None
-        document = None
+        document = None  # an HTML page or fragment itself
     if spec.html_items is None:
         return [v for found in walk(document, spec.items) for v in _as_list(found)], False
     if document is None:
@@ -194,7 +187,7 @@ def parse_api(
     (not JSON, no item list, a JavaScript challenge).
     """
     if is_challenge(content):
-        raise FeedError("a JavaScript challenge page, not the content: needs render = browser")
+        raise FeedError(NEEDS_BROWSER)
     items, html = _items(content, spec)
     if not items:
         raise FeedError(f"no items at {spec.items or 'the top level'!r}")
@@ -247,7 +240,7 @@ async def discover_url(
     if page.status >= 400:
         raise FeedError(f"discovery page: HTTP {page.status}")
     if is_challenge(page.content):
-        raise FeedError("discovery page is a JavaScript challenge: needs render = browser")
+        raise FeedError(f"discovery page: {NEEDS_BROWSER}")
     value = _html_field(Selector(text=page.content.decode("utf-8", "replace")), spec.discover)
     if not value:
         raise FeedError(f"discovery page: nothing at {spec.discover!r}")
