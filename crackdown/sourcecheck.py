@@ -14,7 +14,7 @@ import asyncio
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TextIO
 
 import httpx
@@ -61,9 +61,9 @@ class CheckResult:
             self.problems.append("no item has a date")
 
     def line(self) -> str:
-        newest = self.newest.strftime("%Y-%m-%d %H:%M") if self.newest else "-"
+        newest = f"{self.newest.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if self.newest else "-"
         head = f"{self.key:<24} {self.kind:<6} {self.items:>4} items {self.dated:>4} dated  "
-        head += f"newest {newest:<16}"
+        head += f"newest {newest:<20}"
         verdict = "ok" if self.ok else "; ".join(self.problems) or "no items"
         return f"{head} {verdict}"
 
