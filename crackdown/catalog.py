@@ -184,5 +184,8 @@ def add_to_config(
         build_config(tomllib.loads(updated), environ)
     except (ConfigError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"adding would break the config: {exc}") from exc
-    config_path.write_text(updated, "utf-8")
+    try:
+        config_path.write_text(updated, "utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{config_path}: cannot write: {exc.strerror}") from exc
     return plan

@@ -68,5 +68,8 @@ def write_starting_config(path: Path, *, force: bool = False) -> int:
         config = build_config(tomllib.loads(text), {})
     except (ConfigError, tomllib.TOMLDecodeError) as exc:  # a bug here, not the operator's
         raise ConfigError(f"the starting config does not validate: {exc}") from exc
-    path.write_text(text, "utf-8")
+    try:
+        path.write_text(text, "utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot write: {exc.strerror}") from exc
     return len(config.sources)
