@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     poll = commands.add_parser(
-        "poll", help="poll due feed sources now and store what they have (no sending)"
+        "poll", help="poll due feed and JSON sources now and store what they have (no sending)"
     )
     which = poll.add_mutually_exclusive_group()
     which.add_argument(

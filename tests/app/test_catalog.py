@@ -100,14 +100,15 @@ def test_a_json_source_goes_through_the_poller_with_bodies_and_health(
     }
     app = open_app(build_config(document, {}))
 
-    async def poll() -> tuple[int, str]:
+    async def poll(due: bool = False) -> tuple[int, str]:
         async with make_client(app.policy) as client:
-            report = await app.poller(client).poll(app.feeds())
+            poller = app.poller(client)
+            report = await poller.poll(poller.due(app.feeds()) if due else app.feeds())
         return report.stories, report.results[0].status
 
     try:
         assert [s.key for s in app.feeds()] == ["nfra-penalties"]
-        assert asyncio.run(poll()) == (3, "HTTP 200")
+        assert asyncio.run(poll(due=True)) == (3, "HTTP 200")  # claimed as the daemon does
         assert asyncio.run(poll()) == (0, "unchanged")
         with app.db.session() as session:
             (record,) = list_sources(session)
