@@ -114,7 +114,7 @@ def test_sources_check_reads_every_catalogue_entry_from_its_fixture(tmp_path: Pa
             cwd=tmp_path,
         )
         some = subprocess.run(
-            [sys.executable, "-m", "crackdown", "sources", "check", "csrc-news", "spc-news"],
+            [sys.executable, "-m", "crackdown", "sources", "check", "csrc-news", "hk-gov-news"],
             env=env,
             capture_output=True,
             text=True,
