@@ -19,7 +19,8 @@ from crackdown.catalog import load_catalog
 from crackdown.config import ConfigError, build_config
 from crackdown.sourcecheck import check_sources
 from crawler.challenge import NEEDS_BROWSER
-from crawler.http import make_client
+from crawler.extract import fetch_article
+from crawler.http import FetchError, HttpPolicy, make_client
 from storage.models import StoryRow
 from storage.sources import list_sources
 from tests.app.catalog_site import FIXTURES, CatalogSite, catalog_site
@@ -202,3 +203,14 @@ def test_the_json_example_in_config_example_validates_when_uncommented() -> None
     (source,) = build_config(tomllib.loads("\n".join(lines)), {}).sources
     assert source.kind == "json" and source.api is not None
     assert source.api.items == "list.*.lives"
+
+
+def test_a_challenge_page_is_no_article_text(site: CatalogSite) -> None:
+    """full_text = true: a linked page that is a challenge leaves the story its summary."""
+
+    async def read() -> None:
+        async with make_client(HttpPolicy()) as client:
+            await fetch_article(client, site.base("pboc-news") + "/a/index.html", HttpPolicy())
+
+    with pytest.raises(FetchError, match="needs render = browser"):
+        asyncio.run(read())
