@@ -69,8 +69,7 @@ async def fetch(
     form: dict[str, str] | None = None,
     json_body: object = None,
 ) -> Fetched:
-    """GET (or POST a form or JSON body to) a URL, streaming so that a huge body is cut off at
-    `policy.max_bytes`."""
+    """GET a URL (or POST a form or JSON body), streamed: a huge body is cut off at max_bytes."""
     try:
         async with client.stream(
             method, url, headers=headers, data=form, json=json_body
