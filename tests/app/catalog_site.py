@@ -91,7 +91,7 @@ class CatalogSite:
                 return {k: moved(v) for k, v in value.items()}
             return value
 
-        return {"key": entry.key, **moved(dict(entry.source)), **overrides}
+        return {"key": entry.key, **moved(dict(entry.source)), **overrides}  # overrides may rekey
 
     def stop(self) -> None:
         for server in self._servers.values():

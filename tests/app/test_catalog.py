@@ -214,3 +214,20 @@ def test_a_challenge_page_is_no_article_text(site: CatalogSite) -> None:
 
     with pytest.raises(FetchError, match="needs render = browser"):
         asyncio.run(read())
+
+
+def test_sources_check_names_parse_problems(site: CatalogSite) -> None:
+    """A wrong path or a missing field is what `sources check` prints, per source."""
+    odaily = next(e for e in ENTRIES if e.key == "odaily-flash")
+    nfra = next(e for e in ENTRIES if e.key == "nfra-news")
+    wrong_items = site.rewrite(odaily)
+    wrong_items["api"] = {**wrong_items["api"], "items": "data.list"}
+    no_dates = site.rewrite(nfra, key="nfra-undated")
+    no_dates["api"] = {**no_dates["api"], "date": "releaseDate", "detail_body": "data.clob"}
+    config = build_config({"sources": [wrong_items, no_dates]}, {})
+    first, second = asyncio.run(check_sources(config, config.sources, App.http_policy(config)))
+    assert first.problems == ["no items at 'data.list'"] and not first.ok
+    assert "0 items" in first.line() and "no items at 'data.list'" in first.line()
+    assert second.items == 3 and second.dated == 0
+    assert "no item has a date" in second.problems
+    assert any("no body at 'data.clob'" in p for p in second.problems)
