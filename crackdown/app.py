@@ -17,7 +17,7 @@ from bot.handlers import Handlers
 from bot.pacing import Limits
 from bot.request import BotSettings, Deps
 from crackdown.channels import channel_specs
-from crackdown.config import Config, ConfigError, SourceConfig
+from crackdown.config import POLLED_KINDS, Config, ConfigError, SourceConfig
 from crackdown.crawling import Progress, SpiderRunner, crawl_settings
 from crackdown.filters import FilterBook
 from crackdown.polling import Poller
@@ -120,8 +120,8 @@ class App:
         )
 
     def feeds(self) -> list[SourceConfig]:
-        """Enabled feed sources, in config order."""
-        return [s for s in self.config.sources if s.enabled and s.kind == "feed"]
+        """Enabled polled sources (feeds and JSON APIs, `POLLED_KINDS`), in config order."""
+        return [s for s in self.config.sources if s.enabled and s.kind in POLLED_KINDS]
 
     def spiders(self) -> list[SourceConfig]:
         """Enabled spider sources (kind = "spider"), in config order."""

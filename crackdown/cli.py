@@ -57,9 +57,35 @@ def _parser() -> argparse.ArgumentParser:
         "--interval", default="10m", help="poll interval for imported feeds (%(default)s)"
     )
     sources_commands.add_parser("export", help="print the configured feeds as OPML")
+    catalog = sources_commands.add_parser(
+        "catalog", help="list the catalogue of vetted sources (key, kind, lang, region, name, url)"
+    )
+    catalog.add_argument("--json", action="store_true", help="every field, as one JSON array")
+    add = sources_commands.add_parser(
+        "add", help="append catalogue sources to the config (comments kept, validated first)"
+    )
+    add.add_argument("keys", nargs="+", metavar="KEY", help="catalogue keys (sources catalog)")
+    check = sources_commands.add_parser(
+        "check",
+        help="fetch each source once: items found, newest date, parse problems (nothing stored)",
+        description="Fetch each configured source (or the named ones: configured, else from "
+        "the catalogue) once and print the items found, how many are dated, the newest date "
+        "and what could not be read. Stores nothing. Exit status 1 if any source had problems.",
+    )
+    check.add_argument("keys", nargs="*", metavar="KEY", help="sources to check (default: all)")
+    check.add_argument(
+        "--catalog", action="store_true", help="check every catalogue entry, configured or not"
+    )
+
+    init = commands.add_parser(
+        "init",
+        help="write a starting config.toml: the catalogue's recommended sources, every key "
+        "documented",
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
 
     poll = commands.add_parser(
-        "poll", help="poll due feed sources now and store what they have (no sending)"
+        "poll", help="poll due feed and JSON sources now and store what they have (no sending)"
     )
     which = poll.add_mutually_exclusive_group()
     which.add_argument(
@@ -194,6 +220,8 @@ def _cmd_db(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 def _cmd_sources(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.sources_command == "import":
         return _cmd_sources_import(args, environ)
+    if args.sources_command in ("catalog", "add", "check"):
+        return _cmd_sources_catalog(args, environ)
     if args.sources_command == "export":
         from crackdown.opml import render_opml
 
@@ -264,6 +292,59 @@ def _cmd_sources_import(args: argparse.Namespace, environ: Mapping[str, str]) ->
     for url in plan.skipped:
         print(f"skipped  {'(already configured)':<30} {url}")
     print(f"{len(plan.added)} added, {len(plan.skipped)} skipped; config: {path}")
+    return 0
+
+
+def _cmd_sources_catalog(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """`sources catalog`, `sources add` and `sources check`: the catalogue's commands."""
+    from crackdown.catalog import add_to_config, catalog_json, catalog_table, load_catalog, pick
+
+    entries = load_catalog()
+    if args.sources_command == "catalog":
+        print(catalog_json(entries) if args.json else catalog_table(entries))
+        return 0
+    if args.sources_command == "add":
+        path = resolve_path(args.config, environ)
+        plan = add_to_config(path, pick(entries, args.keys), environ)
+        for entry in plan.added:
+            note = "  (disabled: needs a browser)" if entry.needs == "browser" else ""
+            print(f"added    {entry.key:<26} {entry.kind:<6} {entry.url}{note}")
+        for entry in plan.skipped:
+            print(f"skipped  {entry.key:<26} (already configured)")
+        print(f"{len(plan.added)} added, {len(plan.skipped)} skipped; config: {path}")
+        return 0
+    from crackdown.app import App
+    from crackdown.sourcecheck import check_sources, print_check
+
+    config = _optional_config(args, environ)
+    setup_logging(args.log_level or "ERROR", [config.bot_token() or ""])
+    configured = {s.key: s for s in config.sources}
+    if args.catalog:
+        chosen = [e.config() for e in entries]
+    elif args.keys:
+        by_key = {e.key: e for e in entries}
+        unknown = [k for k in args.keys if k not in configured and k not in by_key]
+        if unknown:
+            raise ConfigError(f"no source or catalogue entry {unknown[0]!r}")
+        chosen = [configured[k] if k in configured else by_key[k].config() for k in args.keys]
+    else:
+        chosen = [s for s in config.sources if s.enabled]
+    if not chosen:
+        print("no sources to check (configure some, or name catalogue keys, or --catalog)")
+        return 0
+    results = asyncio.run(check_sources(config, chosen, App.http_policy(config)))
+    return print_check(results, sys.stdout)
+
+
+def _cmd_init(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.initcmd import write_starting_config
+
+    path = resolve_path(args.config, environ)
+    enabled = write_starting_config(path, force=args.force)
+    print(
+        f"wrote {path}: {enabled} sources from the catalogue. Verify them with "
+        "`crackdown sources check`; add more with `crackdown sources add KEY...`."
+    )
     return 0
 
 
@@ -373,6 +454,7 @@ COMMANDS = {
     "export": _cmd_export,
     "match": _cmd_match,
     "eval": _cmd_eval,
+    "init": _cmd_init,
 }
 
 

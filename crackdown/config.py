@@ -14,7 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -29,7 +29,12 @@ from pydantic import (
     model_validator,
 )
 
+if TYPE_CHECKING:
+    from crawler.jsonapi import ApiSpec
+
 ENV_PREFIX = "CRACKDOWN_"
+# Kinds the feed poller reads (one request per poll); spiders are crawled (crackdown.crawling).
+POLLED_KINDS = ("feed", "json")
 TOKEN_ENV = "CRACKDOWN_TELEGRAM_TOKEN"
 TOKEN_FILE_ENV = "CRACKDOWN_TELEGRAM_TOKEN_FILE"
 _RESERVED_ENV = {"CRACKDOWN_CONFIG", TOKEN_ENV, TOKEN_FILE_ENV}
@@ -210,9 +215,74 @@ PLAYWRIGHT_HINT = (
 )
 
 
+def _path(value: str | None) -> str | None:
+    if value is not None and not re.fullmatch(r"[^\s{}]*", value):
+        raise ValueError(f"{value!r} is not a dotted path (e.g. data.results or list.*.lives)")
+    return value
+
+
+def _template(value: str | None) -> str | None:
+    if value is not None and not re.match(r"^(https?://|/|\.|[^{]*\{)", value):
+        raise ValueError(f"{value!r} is not a URL template (e.g. https://host/{{id}}.html)")
+    return value
+
+
+class JsonApiConfig(_Section):
+    """`[sources.api]` of a kind = "json" source: the request, and where each field is.
+
+    Field specs are dotted paths into each item (`a|b`: the first that is
+    not empty), or selectors inside each item when `html_items` is set.
+    """
+
+    method: Literal["GET", "POST"] = "GET"
+    form: dict[str, str | int] = {}
+    json_body: dict[str, Any] | list[Any] | None = None
+    headers: dict[str, str] = {}
+    items: Annotated[str, AfterValidator(_path)] = ""
+    html_items: CssOrXPath = None
+    title: str
+    link: str | None = None
+    link_template: Annotated[str | None, AfterValidator(_template)] = None
+    date: str | None = None
+    summary: str | None = None
+    body: str | None = None
+    discover_url: HttpUrl | None = None
+    discover: CssOrXPath = None
+    detail_url: Annotated[str | None, AfterValidator(_template)] = None
+    detail_body: Annotated[str | None, AfterValidator(_path)] = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JsonApiConfig:
+        if self.method == "GET" and (self.form or self.json_body is not None):
+            raise ValueError('form / json_body: only with method = "POST"')
+        if self.form and self.json_body is not None:
+            raise ValueError("form and json_body: a POST sends one or the other")
+        if not (self.link or self.link_template):
+            raise ValueError("link or link_template: one is required (the item's URL)")
+        if bool(self.discover_url) != bool(self.discover):
+            raise ValueError("discover_url and discover: both or neither")
+        if self.detail_body and not self.detail_url:
+            raise ValueError("detail_body: needs detail_url")
+        specs = [self.title, self.link, self.date, self.summary, self.body]
+        for spec in [s for s in specs if s]:
+            for part in spec.split("|"):
+                if self.html_items:
+                    _selector(part.strip())
+                else:
+                    _path(part.strip())
+        return self
+
+    def spec(self) -> ApiSpec:
+        from crawler.jsonapi import ApiSpec
+
+        data = self.model_dump()
+        data["form"] = {k: str(v) for k, v in self.form.items()}
+        return ApiSpec(**data)
+
+
 class SourceConfig(_Section):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,99}$")
-    kind: Literal["feed", "spider"] = "feed"
+    kind: Literal["feed", "spider", "json"] = "feed"
     url: HttpUrl  # a feed's URL; a spider's first start URL (`urls` may list more)
     interval: Duration = 600.0
     lang: Literal["en", "zh"] | None = None
@@ -233,6 +303,8 @@ class SourceConfig(_Section):
     article_title: CssOrXPath = None
     article_body: CssOrXPath = None
     article_date: CssOrXPath = None
+    # kind = "json" (crawler.jsonapi): the request and the fields
+    api: JsonApiConfig | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -248,6 +320,13 @@ class SourceConfig(_Section):
     def _spider_keys(self) -> SourceConfig:
         if self.render is not None:
             raise ValueError(f"render: {PLAYWRIGHT_HINT}")
+        if (self.kind == "json") != (self.api is not None):
+            raise ValueError('api: required for kind = "json", and only for it')
+        if self.kind == "json":
+            extra = [k for k in SPIDER_KEYS if k in self.model_fields_set]
+            if extra:
+                raise ValueError(f'{extra[0]}: only for kind = "spider"')
+            return self
         if self.kind == "feed":
             extra = [k for k in SPIDER_KEYS if k in self.model_fields_set]
             if extra:

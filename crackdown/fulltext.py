@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import httpx
 
@@ -31,8 +31,14 @@ async def fill_bodies(
     policy: HttpPolicy,
     stories: Sequence[RawStory],
     limit: int,
+    *,
+    fetch_body: Callable[[RawStory], Awaitable[str]] | None = None,
 ) -> list[RawStory]:
-    """The stories, with a body fetched for new ones that have none (up to `limit`)."""
+    """The stories, with a body fetched for new ones that have none (up to `limit`).
+
+    By default the body is the article extracted from the story's page;
+    `fetch_body` replaces that (a JSON source's detail request).
+    """
     wanted = [s for s in stories if not s.body and s.url.startswith(("http://", "https://"))]
     if not wanted:
         return list(stories)
@@ -43,7 +49,10 @@ async def fill_bodies(
     bodies: dict[str, str] = {}
     for story in todo:
         try:
-            bodies[story.url] = (await fetch_article(client, story.url, policy)).text
+            if fetch_body is not None:
+                bodies[story.url] = await fetch_body(story)
+            else:
+                bodies[story.url] = (await fetch_article(client, story.url, policy)).text
         except FetchError as exc:
             log.info("source %s: no full text for %s: %s", story.source_key, story.url, exc)
     return [dataclasses.replace(s, body=bodies[s.url]) if bodies.get(s.url) else s for s in stories]

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from crackdown import health_notices as notices
 from crackdown.claims import Claims
-from crackdown.config import ConfigError, SourceConfig
+from crackdown.config import POLLED_KINDS, ConfigError, SourceConfig
 from crackdown.fulltext import fill_bodies
 from crackdown.pipeline import IngestReport, ingest_one_by_one, prepare, store_found
 from crackdown.progress import Progress
@@ -46,6 +46,7 @@ from crawler.feeds import (
     poll_feed,
 )
 from crawler.http import HttpPolicy, make_client
+from crawler.jsonapi import fetch_detail, poll_api
 from crawler.matcher import StoryFilter
 from crawler.schedule import (
     CacheHints,
@@ -375,7 +376,7 @@ class Poller:
         Claimed for POLL_LEASE: the caller polls them now, and another daemon
         on the same database does not (`storage.sources.claim_due`).
         """
-        feeds = {s.key: s for s in sources if s.enabled and s.kind == "feed"}
+        feeds = {s.key: s for s in sources if s.enabled and s.kind in POLLED_KINDS}
         keys = self._claims.claim_due(feeds, now or datetime.now(UTC), POLL_LEASE)
         return [feeds[key] for key in keys]
 
@@ -456,6 +457,8 @@ class Poller:
             with self.db.session() as session:
                 target = source_store.poll_target(session, source.key)
         url, state = target
+        if source.kind == "json":
+            return await self._poll_api(source, url, state)
         try:
             fetched = await poll_feed(
                 self.client,
@@ -482,6 +485,43 @@ class Poller:
                 self.db, self.client, self.http, found, self.full_text_per_poll
             )
         return await self._recorder.record(_Success(source, fetched, found, now))
+
+    async def _poll_api(self, source: SourceConfig, url: str, state: FetchState) -> SourcePoll:
+        """A JSON-API source: one request, items by config, bodies by detail request if set."""
+        assert source.api is not None  # validated: kind = "json" has an api table
+        spec = source.api.spec()
+        try:
+            fetched, items = await poll_api(
+                self.client,
+                source_key=source.key,
+                url=url,
+                state=state,
+                policy=self.http,
+                spec=spec,
+                lang=source.lang,
+            )
+        except FeedError as exc:
+            return self._failed(source, str(exc), exc)
+        if fetched.warning:
+            log.warning("source %s: %s", source.key, fetched.warning)
+        found = list(fetched.stories)
+        if items.details and found:
+
+            async def detail(story: RawStory) -> str:
+                return await fetch_detail(self.client, items.details[story.url], spec, self.http)
+
+            with_detail = [s for s in found if s.url in items.details]
+            filled = await fill_bodies(
+                self.db,
+                self.client,
+                self.http,
+                with_detail,
+                self.full_text_per_poll,
+                fetch_body=detail,
+            )
+            bodies = {s.url: s for s in filled}
+            found = [bodies.get(s.url, s) for s in found]
+        return await self._recorder.record(_Success(source, fetched, found, datetime.now(UTC)))
 
     def _record(self, polls: Sequence[_Success]) -> list[SourcePoll | Exception]:
         """Store several successful polls in one transaction: stories, alerts, health.

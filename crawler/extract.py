@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import httpx
 import trafilatura
 
+from crawler.challenge import NEEDS_BROWSER, is_challenge
 from crawler.http import FetchError, HttpPolicy, fetch
 from crawler.text import clean_text
 
@@ -60,5 +61,7 @@ async def fetch_article(client: httpx.AsyncClient, url: str, policy: HttpPolicy)
     content_type = response.headers.get("content-type", "")
     if content_type and "html" not in content_type.lower():
         raise FetchError(f"not a web page ({content_type.split(';')[0]})")
+    if is_challenge(response.content):
+        raise FetchError(NEEDS_BROWSER)
     html = decode_html(response.content, charset_of(content_type))
     return await asyncio.to_thread(extract_article, html, response.url)

@@ -18,6 +18,7 @@ import feedparser
 import httpx
 
 from crawler import hints
+from crawler.challenge import NEEDS_BROWSER, is_challenge
 from crawler.http import FetchError, HttpPolicy, fetch
 from crawler.schedule import CacheHints
 from crawler.text import clean_text
@@ -198,6 +199,8 @@ async def poll_feed(
             f"HTTP {response.status}",
             CacheHints(retry_after=hints.retry_after(response.headers, now)),
         )
+    if is_challenge(response.content):
+        raise FeedError(NEEDS_BROWSER)
     digest = hashlib.sha256(response.content).hexdigest()
     if digest == state.content_hash:  # same bytes as last time: nothing to parse or store
         return FeedFetch(

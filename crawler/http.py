@@ -64,10 +64,16 @@ async def fetch(
     url: str,
     policy: HttpPolicy,
     headers: dict[str, str] | None = None,
+    *,
+    method: str = "GET",
+    form: dict[str, str] | None = None,
+    json_body: object = None,
 ) -> Fetched:
-    """GET a URL, streaming so that a huge body is cut off at `policy.max_bytes`."""
+    """GET a URL (or POST a form or JSON body), streamed: a huge body is cut off at max_bytes."""
     try:
-        async with client.stream("GET", url, headers=headers) as response:
+        async with client.stream(
+            method, url, headers=headers, data=form, json=json_body
+        ) as response:
             declared = response.headers.get("content-length")
             if declared and declared.isdigit() and int(declared) > policy.max_bytes:
                 raise FetchError(f"response of {declared} bytes exceeds {policy.max_bytes}")

@@ -33,6 +33,7 @@ from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.utils.response import get_base_url
 from twisted.python.failure import Failure
 
+from crawler.challenge import NEEDS_BROWSER, is_challenge
 from crawler.spiders.article import ListEntry, article_story, file_story, is_file, list_title
 from crawler.spiders.dates import zone_for
 from crawler.spiders.decoding import decode_page
@@ -145,6 +146,10 @@ class ListingSpider(scrapy.Spider):
         if page is None:
             self._error(response.url, "list", f"not a web page ({_content_type(response)})")
             return
+        if is_challenge(response.body):  # never a list, and never a story
+            self.logger.warning("source %s: %s: %s", self.spec.key, response.url, NEEDS_BROWSER)
+            self._error(response.url, "list", NEEDS_BROWSER)
+            return
         self.counts["list_pages"] += 1
         entries = [
             e for e in self.list_entries(page) if domain_allowed(e.url, self.allowed_domains)
@@ -188,6 +193,9 @@ class ListingSpider(scrapy.Spider):
                 return
             self.counts["items"] += 1
             yield story
+            return
+        if is_challenge(response.body):
+            self._error(response.url, "article", NEEDS_BROWSER)
             return
         self.counts["pages"] += 1
         self.emit(Page(self.spec.key, response.url, response.status, "article"))
