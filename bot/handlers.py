@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from telegram import Bot, BotCommand, Update, User
+from telegram import Bot, BotCommand, Message, Update, User
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -31,6 +31,9 @@ from storage import subscribers
 log = logging.getLogger(__name__)
 
 Command = Callable[[Deps, Request], Awaitable[None]]
+
+# New messages only: an edit is not a new command, and channel posts are not for us.
+NEW_MESSAGES = filters.UpdateType.MESSAGE
 
 # name -> (coroutine, changes what the chat follows)
 USER_COMMANDS: dict[str, tuple[Command, bool]] = {
@@ -114,7 +117,13 @@ class Handlers:
             await request.reply("help")
 
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Any other command, or text in a private chat, gets a hint, never silence."""
+        """Any other command, or text in a private chat, gets a hint, never silence.
+
+        A command addressed to another bot (`/start@other_bot` in a group) is not ours.
+        """
+        message = update.effective_message
+        if message is not None and for_another_bot(message, context.bot.username):
+            return
         request = self._request(update, context.bot)
         if request is not None:
             await request.reply("unknown")
@@ -154,24 +163,41 @@ class Handlers:
             return
         await search.turn_page(self.deps, update, self._lang(chat.id, query.from_user))
 
+    async def other_button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """Button data we never sent (forged, or from an older version): stop the spinner."""
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+
     def register(self, application: Application) -> None:  # type: ignore[type-arg]
         for name, (func, changes) in USER_COMMANDS.items():
-            application.add_handler(CommandHandler(name, self.command(func, changes=changes)))
+            handler = self.command(func, changes=changes)
+            application.add_handler(CommandHandler(name, handler, filters=NEW_MESSAGES))
         for name, func in OPERATOR_COMMANDS.items():
-            application.add_handler(CommandHandler(name, self.command(func, operator=True)))
-        application.add_handler(CommandHandler("help", self.help))
+            handler = self.command(func, operator=True)
+            application.add_handler(CommandHandler(name, handler, filters=NEW_MESSAGES))
+        application.add_handler(CommandHandler("help", self.help, filters=NEW_MESSAGES))
         application.add_handler(
             CallbackQueryHandler(self.topic_button, pattern=f"^{subscriptions.TOPIC_BUTTON}")
         )
         application.add_handler(
             CallbackQueryHandler(self.search_button, pattern=f"^{search.SEARCH_BUTTON}")
         )
+        application.add_handler(CallbackQueryHandler(self.other_button))
         application.add_handler(
             MessageHandler(
-                filters.COMMAND | (filters.TEXT & filters.ChatType.PRIVATE), self.unknown
+                NEW_MESSAGES & (filters.COMMAND | (filters.TEXT & filters.ChatType.PRIVATE)),
+                self.unknown,
             )
         )
         application.add_error_handler(_on_error)
+
+
+def for_another_bot(message: Message, username: str) -> bool:
+    """Whether the message's command names a bot (`/cmd@name`) other than `username`."""
+    first = (message.text or "").split(maxsplit=1)
+    command = first[0] if first else ""
+    name = command.partition("@")[2]
+    return command.startswith("/") and bool(name) and name.lower() != username.lower()
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

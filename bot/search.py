@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from html import escape
@@ -32,6 +33,7 @@ PAGE_SIZE = 5
 MAX_RESULTS = 50
 EVENT_REPORTS = 3  # hits read per result line: an event's other reports fold into it
 HEADER = "🔎 "
+_PAGE = re.compile(r"[0-9]{1,3}")  # ASCII digits only: "²".isdigit() is true, int("²") fails
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,7 +125,7 @@ async def turn_page(deps: Deps, update: Update, lang: str) -> None:
     message = tap.message
     first_line = (getattr(message, "text", None) or "").split("\n", 1)[0]
     page = tap.data.removeprefix(SEARCH_BUTTON)
-    if not first_line.startswith(HEADER) or not page.isdigit():
+    if not first_line.startswith(HEADER) or not _PAGE.fullmatch(page):
         await tap.answer()
         return
     query = first_line.removeprefix(HEADER)

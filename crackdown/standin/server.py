@@ -302,6 +302,12 @@ class BotApiStandIn:
         """Queue a message from a user (private chat by default); returns its update_id."""
         return self.state.send_text(user_id, text, chat_id)
 
+    def edit_text(
+        self, user_id: int, text: str, chat_id: int | None = None, message_id: int | None = None
+    ) -> int:
+        """Queue an edited_message: the user changed a message (default: their latest)."""
+        return self.state.edit_text(user_id, text, chat_id, message_id)
+
     def press_button(self, user_id: int, chat_id: int, message_id: int, data: str) -> int:
         """Queue a callback_query for an inline button of a bot message; returns update_id."""
         return self.state.press_button(user_id, chat_id, message_id, data)
