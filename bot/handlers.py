@@ -24,6 +24,7 @@ from telegram.ext import (
 
 from bot import operators, preferences, reading, search, subscriptions, timeline
 from bot.guard import CommandGuard, may_change
+from bot.replies import paced
 from bot.request import Deps, Request
 from bot.texts import COMMANDS, language_of, text
 from storage import subscribers
@@ -89,6 +90,7 @@ class Handlers:
             message=message,
             lang=self._lang(chat.id, update.effective_user),
             argument=parts[1].strip() if len(parts) > 1 else "",
+            pacer=self.deps.pacer,
         )
 
     def command(
@@ -141,16 +143,23 @@ class Handlers:
         if not await may_change(context.bot, chat, query.from_user):
             await query.answer(text("admins_only", lang), show_alert=True)
             return
-        request = Request(context.bot, chat, query.from_user, query.message, lang, "")  # type: ignore[arg-type]
+        request = Request(
+            context.bot,
+            chat,
+            query.from_user,
+            query.message,  # type: ignore[arg-type]
+            lang,
+            "",
+            self.deps.pacer,
+        )
         key = query.data.removeprefix(subscriptions.TOPIC_BUTTON)
         now_following = subscriptions.toggle_topic(self.deps, request, key)
         if now_following is None:
             await query.answer()
             return
         followed = subscriptions.followed_topics(self.deps, chat.id)
-        await query.edit_message_reply_markup(
-            subscriptions.topics_keyboard(self.deps, followed, lang)
-        )
+        keyboard = subscriptions.topics_keyboard(self.deps, followed, lang)
+        await paced(self.deps.pacer, chat, lambda: query.edit_message_reply_markup(keyboard))
         await query.answer("✅" if now_following else "◻️")
 
     async def search_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -21,6 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from bot.replies import paced
 from bot.request import Deps, Request
 from bot.subscriptions import compile_query, read_query, reply_query_error
 from bot.texts import text
@@ -119,8 +120,8 @@ async def search(deps: Deps, request: Request) -> None:
 
 async def turn_page(deps: Deps, update: Update, lang: str) -> None:
     """A tap on ◀ or ▶: the query is read back from the message, the page redrawn."""
-    tap = update.callback_query
-    if tap is None or tap.data is None:
+    tap, chat = update.callback_query, update.effective_chat
+    if tap is None or tap.data is None or chat is None:
         return
     message = tap.message
     first_line = (getattr(message, "text", None) or "").split("\n", 1)[0]
@@ -136,11 +137,15 @@ async def turn_page(deps: Deps, update: Update, lang: str) -> None:
         return
     html, markup = render(query, found, int(page), lang)
     try:
-        await tap.edit_message_text(
-            html,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        await paced(
+            deps.pacer,
+            chat,
+            lambda: tap.edit_message_text(
+                html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            ),
         )
     except BadRequest as exc:  # "message is not modified": a double tap
         if "not modified" not in str(exc).lower():

@@ -279,7 +279,7 @@ async def show_list(deps: Deps, request: Request) -> None:
     if queries:
         lines.append(text("list_queries", lang))
         lines += [f"{n}. {query}" for n, query in enumerate(queries, 1)]
-    await request.message.reply_text("\n".join(lines))
+    await request.reply_text("\n".join(lines))
 
 
 async def set_lang(deps: Deps, request: Request) -> None:
