@@ -1,8 +1,9 @@
 """Wiring commands to python-telegram-bot, with the checks every command shares.
 
 Each command is a plain coroutine `(Deps, Request) -> None` in a small module
-(`subscriptions`, `reading`, `operators`). Here they get: a per-chat flood
-limit (a flooding chat is ignored, the bot serves everyone else), the
+(`subscriptions`, `reading`, `operators`). Here they get: a flood limit per
+conversation (a private chat, or one member of a group: a flooder is ignored,
+the bot serves everyone else), the
 chat's language, the group-admin rule for commands that change what a group
 follows, and the operator rule (anyone else gets the unknown-command reply).
 """
@@ -27,6 +28,7 @@ from bot.guard import CommandGuard, may_change
 from bot.replies import paced
 from bot.request import Deps, Request
 from bot.texts import COMMANDS, language_of, text
+from bot.updates import conversation
 from storage import subscribers
 
 log = logging.getLogger(__name__)
@@ -80,7 +82,7 @@ class Handlers:
 
     def _request(self, update: Update, bot: Bot) -> Request | None:
         chat, message = update.effective_chat, update.effective_message
-        if chat is None or message is None or not self.guard.allow(chat.id):
+        if chat is None or message is None or not self.guard.allow(conversation(update)):
             return None
         parts = (message.text or "").split(maxsplit=1)
         return Request(
@@ -136,7 +138,7 @@ class Handlers:
         chat = update.effective_chat
         if query is None or chat is None or query.data is None:
             return
-        if not self.guard.allow(chat.id):
+        if not self.guard.allow(conversation(update)):
             await query.answer()
             return
         lang = self._lang(chat.id, query.from_user)
@@ -167,7 +169,7 @@ class Handlers:
         query, chat = update.callback_query, update.effective_chat
         if query is None or chat is None:
             return
-        if not self.guard.allow(chat.id):
+        if not self.guard.allow(conversation(update)):
             await query.answer()
             return
         await search.turn_page(self.deps, update, self._lang(chat.id, query.from_user))

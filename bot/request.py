@@ -28,6 +28,7 @@ class BotSettings:
     commands_per_minute: int = 20
     latest_max: int = 20
     dry_run_window: timedelta = timedelta(days=7)
+    dry_run_scan: int = 2000  # stories a /watch dry run checks at most (newest first)
 
 
 @dataclass

@@ -16,6 +16,7 @@ from bot.delivery import DeliverySettings, DeliveryWorker
 from bot.handlers import Handlers
 from bot.pacing import Limits, Pacer
 from bot.request import BotSettings, Deps
+from bot.updates import ConversationUpdates
 from crackdown.channels import channel_specs
 from crackdown.config import Config, ConfigError, SourceConfig
 from crackdown.crawling import Progress, SpiderRunner, crawl_settings
@@ -211,6 +212,7 @@ class App:
                 )
             )
             .job_queue(None)  # APScheduler in crackdown.daemon schedules our jobs
+            .concurrent_updates(ConversationUpdates())  # one slow chat does not stall others
             .build()
         )
         self._deps = self.bot_deps()
