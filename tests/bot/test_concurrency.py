@@ -61,6 +61,8 @@ def test_a_slow_command_in_one_chat_does_not_delay_another(
     async def run() -> None:
         async with app.application() as application:
             assert application.updater is not None
+            # replies and alerts take their slots from one budget
+            assert app.delivery_worker(application.bot).pacer is app.bot_deps().pacer
             await application.start()
             await application.updater.start_polling(poll_interval=0, timeout=1)
             try:
