@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 
 Command = Callable[[Deps, Request], Awaitable[None]]
 
-# New messages only: an edit is not a new command, and channel posts are not for us.
-NEW_MESSAGES = filters.UpdateType.MESSAGE
+# New messages only: an edit is not a new command, nor is a forward of someone's
+# message, and channel posts are not for us.
+NEW_MESSAGES = filters.UpdateType.MESSAGE & ~filters.FORWARDED
 
 # name -> (coroutine, changes what the chat follows)
 USER_COMMANDS: dict[str, tuple[Command, bool]] = {

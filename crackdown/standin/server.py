@@ -298,9 +298,14 @@ class BotApiStandIn:
         """Register a group/supergroup/channel (negative id); first admin is the creator."""
         self.state.add_group(chat_id, title, chat_type, admin_ids)
 
-    def send_text(self, user_id: int, text: str, chat_id: int | None = None) -> int:
-        """Queue a message from a user (private chat by default); returns its update_id."""
-        return self.state.send_text(user_id, text, chat_id)
+    def send_text(
+        self, user_id: int, text: str, chat_id: int | None = None, forwarded_from: int | None = None
+    ) -> int:
+        """Queue a message from a user (private chat by default); returns its update_id.
+
+        ``forwarded_from``: the message is a forward of what that user wrote.
+        """
+        return self.state.send_text(user_id, text, chat_id, forwarded_from)
 
     def edit_text(
         self, user_id: int, text: str, chat_id: int | None = None, message_id: int | None = None

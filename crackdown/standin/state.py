@@ -140,6 +140,7 @@ class StoredMessage:
     entities: list[JSON] = field(default_factory=list)
     reply_markup: JSON | None = None
     edit_date: int | None = None
+    forward_origin: JSON | None = None  # set on a forwarded message: who wrote it first
 
 
 class TelegramState:
@@ -214,6 +215,8 @@ class TelegramState:
             data["entities"] = msg.entities
         if msg.edit_date is not None:
             data["edit_date"] = msg.edit_date
+        if msg.forward_origin is not None:
+            data["forward_origin"] = msg.forward_origin
         if msg.reply_markup and "inline_keyboard" in msg.reply_markup:
             data["reply_markup"] = msg.reply_markup  # only inline keyboards are echoed
         return data
@@ -326,10 +329,19 @@ class TelegramState:
                 raise ValueError(f"unknown user {user_id}; call add_user() first")
             return self.users[user_id]
 
-    def send_text(self, user_id: int, text: str, chat_id: int | None = None) -> int:
-        """A user writes ``text``; leading /commands get a bot_command entity."""
+    def send_text(
+        self, user_id: int, text: str, chat_id: int | None = None, forwarded_from: int | None = None
+    ) -> int:
+        """A user writes ``text`` (or forwards what user ``forwarded_from`` wrote).
+
+        Leading /commands get a bot_command entity; a forward keeps it, as Telegram's do.
+        """
         with self.cond:
             user = self.user(user_id)
+            origin = None
+            if forwarded_from is not None:
+                author = self.user(forwarded_from).to_json()
+                origin = {"type": "user", "date": int(time.time()), "sender_user": author}
             chat_id = user_id if chat_id is None else chat_id
             self.chat_json(chat_id)
             gone = chat_id in self.migrated or chat_id in self.kicked_from
@@ -343,6 +355,7 @@ class TelegramState:
             msg = self.store_message(
                 chat_id, from_bot=False, sender=sender, text=text, entities=entities
             )
+            msg.forward_origin = origin
             kind = "channel_post" if is_channel else "message"
             return self.queue_update(kind, self.message_json(msg))
 

@@ -47,6 +47,13 @@ def test_channel_posts_are_ignored(talk: Conversation, standin: BotApiStandIn) -
     assert talk.following(CHANNEL) == []
 
 
+def test_a_forwarded_command_is_not_a_command(talk: Conversation, standin: BotApiStandIn) -> None:
+    assert talk.say(ANN, "/start")
+    standin.send_text(ANN, "/stop", forwarded_from=LI)  # Li's message, passed on by Ann
+    assert talk.say(ANN, "/list") == ["Topics:\n• China crypto enforcement"]
+    assert talk.following(ANN) == [("topic", TOPIC)]
+
+
 def test_commands_for_another_bot_are_ignored(talk: Conversation) -> None:
     assert talk.say(ANN, "/start@other_bot", GROUP) == []
     assert talk.say(ANN, "/frobnicate@other_bot", GROUP) == []
