@@ -101,13 +101,15 @@ class DeliveryWorker:
         labels: Mapping[str, Mapping[str, str]],
         settings: DeliverySettings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        pacer: Pacer | None = None,
     ) -> None:
+        """`pacer`: the one the command handlers' replies also take their slots from."""
         self.db = db
         self.bot = bot
         self.labels = labels
         self.settings = settings
         self.clock = clock
-        self.pacer = Pacer(settings.limits)
+        self.pacer = pacer or Pacer(settings.limits)
         self._seeded = False
         self._stopping = False
         self._in_flight: dict[int, asyncio.Task[None]] = {}

@@ -1,8 +1,9 @@
 """Wiring commands to python-telegram-bot, with the checks every command shares.
 
 Each command is a plain coroutine `(Deps, Request) -> None` in a small module
-(`subscriptions`, `reading`, `operators`). Here they get: a per-chat flood
-limit (a flooding chat is ignored, the bot serves everyone else), the
+(`subscriptions`, `reading`, `operators`). Here they get: a flood limit per
+conversation (a private chat, or one member of a group: a flooder is ignored,
+the bot serves everyone else), the
 chat's language, the group-admin rule for commands that change what a group
 follows, and the operator rule (anyone else gets the unknown-command reply).
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from telegram import Bot, BotCommand, Update, User
+from telegram import Bot, BotCommand, Message, Update, User
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -24,13 +25,19 @@ from telegram.ext import (
 
 from bot import operators, preferences, reading, search, subscriptions, timeline
 from bot.guard import CommandGuard, may_change
+from bot.replies import paced
 from bot.request import Deps, Request
 from bot.texts import COMMANDS, language_of, text
+from bot.updates import conversation
 from storage import subscribers
 
 log = logging.getLogger(__name__)
 
 Command = Callable[[Deps, Request], Awaitable[None]]
+
+# New messages only: an edit is not a new command, nor is a forward of someone's
+# message, and channel posts are not for us.
+NEW_MESSAGES = filters.UpdateType.MESSAGE & ~filters.FORWARDED
 
 # name -> (coroutine, changes what the chat follows)
 USER_COMMANDS: dict[str, tuple[Command, bool]] = {
@@ -76,7 +83,7 @@ class Handlers:
 
     def _request(self, update: Update, bot: Bot) -> Request | None:
         chat, message = update.effective_chat, update.effective_message
-        if chat is None or message is None or not self.guard.allow(chat.id):
+        if chat is None or message is None or not self.guard.allow(conversation(update)):
             return None
         parts = (message.text or "").split(maxsplit=1)
         return Request(
@@ -86,6 +93,7 @@ class Handlers:
             message=message,
             lang=self._lang(chat.id, update.effective_user),
             argument=parts[1].strip() if len(parts) > 1 else "",
+            pacer=self.deps.pacer,
         )
 
     def command(
@@ -114,7 +122,13 @@ class Handlers:
             await request.reply("help")
 
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Any other command, or text in a private chat, gets a hint, never silence."""
+        """Any other command, or text in a private chat, gets a hint, never silence.
+
+        A command addressed to another bot (`/start@other_bot` in a group) is not ours.
+        """
+        message = update.effective_message
+        if message is not None and for_another_bot(message, context.bot.username):
+            return
         request = self._request(update, context.bot)
         if request is not None:
             await request.reply("unknown")
@@ -125,23 +139,30 @@ class Handlers:
         chat = update.effective_chat
         if query is None or chat is None or query.data is None:
             return
-        if not self.guard.allow(chat.id):
+        if not self.guard.allow(conversation(update)):
             await query.answer()
             return
         lang = self._lang(chat.id, query.from_user)
         if not await may_change(context.bot, chat, query.from_user):
             await query.answer(text("admins_only", lang), show_alert=True)
             return
-        request = Request(context.bot, chat, query.from_user, query.message, lang, "")  # type: ignore[arg-type]
+        request = Request(
+            context.bot,
+            chat,
+            query.from_user,
+            query.message,  # type: ignore[arg-type]
+            lang,
+            "",
+            self.deps.pacer,
+        )
         key = query.data.removeprefix(subscriptions.TOPIC_BUTTON)
         now_following = subscriptions.toggle_topic(self.deps, request, key)
         if now_following is None:
             await query.answer()
             return
         followed = subscriptions.followed_topics(self.deps, chat.id)
-        await query.edit_message_reply_markup(
-            subscriptions.topics_keyboard(self.deps, followed, lang)
-        )
+        keyboard = subscriptions.topics_keyboard(self.deps, followed, lang)
+        await paced(self.deps.pacer, chat, lambda: query.edit_message_reply_markup(keyboard))
         await query.answer("✅" if now_following else "◻️")
 
     async def search_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -149,29 +170,46 @@ class Handlers:
         query, chat = update.callback_query, update.effective_chat
         if query is None or chat is None:
             return
-        if not self.guard.allow(chat.id):
+        if not self.guard.allow(conversation(update)):
             await query.answer()
             return
         await search.turn_page(self.deps, update, self._lang(chat.id, query.from_user))
 
+    async def other_button(self, update: Update, _: ContextTypes.DEFAULT_TYPE) -> None:
+        """Button data we never sent (forged, or from an older version): stop the spinner."""
+        if update.callback_query is not None:
+            await update.callback_query.answer()
+
     def register(self, application: Application) -> None:  # type: ignore[type-arg]
         for name, (func, changes) in USER_COMMANDS.items():
-            application.add_handler(CommandHandler(name, self.command(func, changes=changes)))
+            handler = self.command(func, changes=changes)
+            application.add_handler(CommandHandler(name, handler, filters=NEW_MESSAGES))
         for name, func in OPERATOR_COMMANDS.items():
-            application.add_handler(CommandHandler(name, self.command(func, operator=True)))
-        application.add_handler(CommandHandler("help", self.help))
+            handler = self.command(func, operator=True)
+            application.add_handler(CommandHandler(name, handler, filters=NEW_MESSAGES))
+        application.add_handler(CommandHandler("help", self.help, filters=NEW_MESSAGES))
         application.add_handler(
             CallbackQueryHandler(self.topic_button, pattern=f"^{subscriptions.TOPIC_BUTTON}")
         )
         application.add_handler(
             CallbackQueryHandler(self.search_button, pattern=f"^{search.SEARCH_BUTTON}")
         )
+        application.add_handler(CallbackQueryHandler(self.other_button))
         application.add_handler(
             MessageHandler(
-                filters.COMMAND | (filters.TEXT & filters.ChatType.PRIVATE), self.unknown
+                NEW_MESSAGES & (filters.COMMAND | (filters.TEXT & filters.ChatType.PRIVATE)),
+                self.unknown,
             )
         )
         application.add_error_handler(_on_error)
+
+
+def for_another_bot(message: Message, username: str) -> bool:
+    """Whether the message's command names a bot (`/cmd@name`) other than `username`."""
+    first = (message.text or "").split(maxsplit=1)
+    command = first[0] if first else ""
+    name = command.partition("@")[2]
+    return command.startswith("/") and bool(name) and name.lower() != username.lower()
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:

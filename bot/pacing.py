@@ -12,6 +12,10 @@ before Telegram sees it, and that moment varies. Global sends are also
 spread evenly (GCRA, a burst of a few): a burst of a whole window's worth
 leaves under load with delays the next burst does not have, and that
 difference, not the average rate, is what breaks a window at the far end.
+
+Replies to commands share these windows with alerts and go first: an alert
+waits while a reply to its chat is waiting, or while a reply that only the
+global budget holds back is waiting (someone is looking at their screen).
 """
 
 from __future__ import annotations
@@ -82,6 +86,7 @@ class Pacer:
         self._chats: dict[int, SlidingWindow] = {}
         self._paused_until = 0.0
         self._recorded = 0
+        self._first: dict[int, int] = {}  # chat -> replies waiting for it (they go first)
 
     def _chat_window(self, chat_id: int, chat_type: str) -> SlidingWindow:
         window = self._chats.get(chat_id)
@@ -109,24 +114,41 @@ class Pacer:
         """Stop all sending for `seconds` (a 429's retry_after plus a margin)."""
         self._paused_until = max(self._paused_until, self.clock() + seconds)
 
-    async def acquire(self, chat_id: int, chat_type: str) -> None:
-        """Wait until the pause, the global window and the chat's window allow a send; take it."""
+    async def acquire(self, chat_id: int, chat_type: str, *, first: bool = False) -> None:
+        """Wait until the pause, the global window and the chat's window allow a send; take it.
+
+        `first` (a reply to a command) goes ahead of every send that is not.
+        """
         chat = self._chat_window(chat_id, chat_type)
-        while True:
-            now = self.clock()
-            wait = max(
-                self._paused_until - now,
-                self.global_window.wait(now),
-                self._next_at - self._tolerance - now,
-                chat.wait(now),
-            )
-            if wait <= 0:
-                self.global_window.record(now)
-                self._next_at = max(self._next_at, now) + self._interval
-                chat.record(now)
-                self._forget_idle_chats(now)
-                return
-            await asyncio.sleep(wait)
+        if first:
+            self._first[chat_id] = self._first.get(chat_id, 0) + 1
+        try:
+            while True:
+                now = self.clock()
+                wait = max(
+                    self._paused_until - now,
+                    self.global_window.wait(now),
+                    self._next_at - self._tolerance - now,
+                    chat.wait(now),
+                )
+                if wait <= 0 and (first or not self._yields_to_first(chat_id, now)):
+                    self.global_window.record(now)
+                    self._next_at = max(self._next_at, now) + self._interval
+                    chat.record(now)
+                    self._forget_idle_chats(now)
+                    return
+                await asyncio.sleep(wait if wait > 0 else self._interval)
+        finally:
+            if first:
+                self._first[chat_id] -= 1
+                if not self._first[chat_id]:
+                    del self._first[chat_id]
+
+    def _yields_to_first(self, chat_id: int, now: float) -> bool:
+        """A reply waits for this chat, or one whose own chat window is open waits anywhere."""
+        if chat_id in self._first:
+            return True
+        return any(self._chats[c].wait(now) <= 0 for c in self._first if c in self._chats)
 
     def seed(self, sends: list[tuple[int, str, float]]) -> None:
         """Remember sends made before a restart, as (chat_id, chat_type, seconds ago).
@@ -137,9 +159,14 @@ class Pacer:
         is treated as full until a period after the last recorded send.
         """
         now = self.clock()
+        touched = {id(self.global_window): self.global_window}
         for chat_id, chat_type, ago in sorted(sends, key=lambda send: -send[2]):
-            self._chat_window(chat_id, chat_type).record(now - ago)
+            window = self._chat_window(chat_id, chat_type)
+            window.record(now - ago)
+            touched[id(window)] = window
             self.global_window.record(now - ago)
+        for window in touched.values():  # sends paced before the seed (replies) keep order
+            window.times = deque(sorted(window.times))
         recent = [ago for _chat, _type, ago in sends if ago < self.global_window.period]
         if recent:
             self.pause(self.global_window.period - min(recent))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from functools import cache
+from zoneinfo import ZoneInfo, available_timezones
 
 from bot.hold import zone
 from bot.request import Deps, Request
@@ -33,6 +34,17 @@ def parse_clock(value: str) -> int | None:
 
 def clock(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+@cache
+def _zones() -> dict[str, str]:
+    """Every IANA zone name, by its lower-case form (so `asia/shanghai` works too)."""
+    return {name.lower(): name for name in available_timezones()}
+
+
+def zone_name(value: str) -> str | None:
+    """The IANA zone `value` names, or None (a region like `Asia`, a path, anything else)."""
+    return _zones().get(value.strip().lower())
 
 
 def _set(deps: Deps, request: Request, **values: object) -> bool:
@@ -89,14 +101,13 @@ async def quiet(deps: Deps, request: Request) -> None:
 
 async def set_timezone(deps: Deps, request: Request) -> None:
     """/tz Asia/Shanghai: an IANA zone name; quiet hours and alert times follow it."""
-    name = request.argument.strip()
-    if not name:
+    typed = request.argument.strip()
+    if not typed:
         await request.reply("tz_usage")
         return
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        await request.reply("tz_unknown", name=name[:64])
+    name = zone_name(typed)
+    if name is None:  # ZoneInfo itself would raise on "Asia" (a directory) or a long name
+        await request.reply("tz_unknown", name=typed[:64])
         return
     if not _set(deps, request, timezone=name):
         await request.reply("not_subscribed")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from bot.request import Deps, Request
@@ -12,7 +13,7 @@ async def latest(deps: Deps, request: Request) -> None:
     """The latest matched stories, as linked titles with source and date."""
     limit = deps.settings.latest_max
     argument = request.argument.strip()
-    if argument and not (argument.isdigit() and 1 <= int(argument) <= limit):
+    if argument and not (re.fullmatch("[0-9]{1,3}", argument) and 1 <= int(argument) <= limit):
         await request.reply("latest_usage", limit=limit)
         return
     count = int(argument) if argument else 5

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from html import escape
@@ -20,6 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from bot.replies import paced
 from bot.request import Deps, Request
 from bot.subscriptions import compile_query, read_query, reply_query_error
 from bot.texts import text
@@ -32,6 +34,7 @@ PAGE_SIZE = 5
 MAX_RESULTS = 50
 EVENT_REPORTS = 3  # hits read per result line: an event's other reports fold into it
 HEADER = "🔎 "
+_PAGE = re.compile(r"[0-9]{1,3}")  # ASCII digits only: "²".isdigit() is true, int("²") fails
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,13 +120,13 @@ async def search(deps: Deps, request: Request) -> None:
 
 async def turn_page(deps: Deps, update: Update, lang: str) -> None:
     """A tap on ◀ or ▶: the query is read back from the message, the page redrawn."""
-    tap = update.callback_query
-    if tap is None or tap.data is None:
+    tap, chat = update.callback_query, update.effective_chat
+    if tap is None or tap.data is None or chat is None:
         return
     message = tap.message
     first_line = (getattr(message, "text", None) or "").split("\n", 1)[0]
     page = tap.data.removeprefix(SEARCH_BUTTON)
-    if not first_line.startswith(HEADER) or not page.isdigit():
+    if not first_line.startswith(HEADER) or not _PAGE.fullmatch(page):
         await tap.answer()
         return
     query = first_line.removeprefix(HEADER)
@@ -134,11 +137,15 @@ async def turn_page(deps: Deps, update: Update, lang: str) -> None:
         return
     html, markup = render(query, found, int(page), lang)
     try:
-        await tap.edit_message_text(
-            html,
-            parse_mode=ParseMode.HTML,
-            reply_markup=markup,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
+        await paced(
+            deps.pacer,
+            chat,
+            lambda: tap.edit_message_text(
+                html,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            ),
         )
     except BadRequest as exc:  # "message is not modified": a double tap
         if "not modified" not in str(exc).lower():

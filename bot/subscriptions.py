@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -11,11 +12,10 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.request import Deps, Request
 from bot.texts import text
 from crawler.fold import fold
-from crawler.matcher import Matcher
 from crawler.rules import Rule, RuleError
-from crawler.types import Story
 from crawler.watchlist import Entity, Watchlist
-from storage import archive, subscribers
+from storage import search as archive_search
+from storage import subscribers
 
 log = logging.getLogger(__name__)
 
@@ -154,30 +154,35 @@ def compile_query(deps: Deps, query: str) -> Rule:
     )
 
 
-def dry_run(deps: Deps, rule: Rule) -> int:
-    """How many stories of the last days the query would have matched."""
-    current = deps.matcher()
-    matcher = current
-    if not rule.phrases <= current.phrases:
-        matcher = Matcher(deps.watchlist, phrases=rule.phrases)
-    since = datetime.now(UTC) - deps.settings.dry_run_window
+@dataclass(frozen=True)
+class DryRun:
+    """What a new query would have matched lately; `cut`: only the newest were checked."""
+
+    count: int
+    checked: int
+    cut: bool
+
+
+def dry_run(deps: Deps, rule: Rule) -> DryRun:
+    """How many stories of the last days the query would have matched, within a bound.
+
+    The archive's search index narrows the stories to those that may match;
+    at most `dry_run_scan` of the newest are checked (a broad query over a
+    big archive took seconds), and the reply says when the count was cut.
+    """
+    now = datetime.now(UTC)
+    scan = deps.settings.dry_run_scan
     with deps.db.session() as session:
-        stored = archive.since(session, since)
-    count = 0
-    for item in stored:
-        story = Story(
-            source_key=item.source_key,
-            url=item.url,
-            canonical_url=item.url,
-            title=item.title,
-            summary=item.summary,
-            body=item.body,
-            lang=item.lang,
-            published_at=item.published_at,
-            fingerprint="",
+        results = archive_search.search(
+            session,
+            deps.matcher(),
+            rule,
+            now=now,
+            since=now - deps.settings.dry_run_window,
+            limit=scan,
+            scan=scan,
         )
-        count += matcher.matches(rule, story)
-    return count
+    return DryRun(len(results.hits), results.scanned, results.capped)
 
 
 async def reply_query_error(request: Request, query: str, exc: RuleError) -> None:
@@ -235,8 +240,13 @@ async def watch(deps: Deps, request: Request) -> None:
         await request.reply("watch_limit", limit=deps.settings.max_watches)
         return
     _add(deps, request, "query", query)
-    count = await asyncio.to_thread(dry_run, deps, rule)
-    await request.reply("watching", query=query, count=count)
+    found = await asyncio.to_thread(dry_run, deps, rule)
+    if found.cut:
+        await request.reply(
+            "watching_partial", query=query, count=found.count, checked=found.checked
+        )
+        return
+    await request.reply("watching", query=query, count=found.count)
 
 
 async def unwatch(deps: Deps, request: Request) -> None:
@@ -279,7 +289,7 @@ async def show_list(deps: Deps, request: Request) -> None:
     if queries:
         lines.append(text("list_queries", lang))
         lines += [f"{n}. {query}" for n, query in enumerate(queries, 1)]
-    await request.message.reply_text("\n".join(lines))
+    await request.reply_text("\n".join(lines))
 
 
 async def set_lang(deps: Deps, request: Request) -> None:

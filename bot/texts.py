@@ -123,6 +123,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Watching: {query}\nIn the last 7 days it would have matched {count} stories.",
         "zh": "已添加查询：{query}\n过去 7 天内会匹配 {count} 条新闻。",
     },
+    "watching_partial": {
+        "en": "Watching: {query}\nIn the last 7 days it would have matched at least {count} "
+        "stories (only the newest {checked} that may match were checked).",
+        "zh": "已添加查询：{query}\n过去 7 天内至少会匹配 {count} 条新闻"
+        "（只检查了最新的 {checked} 条候选新闻）。",
+    },
     "already_watching": {
         "en": "You already watch that query.",
         "zh": "你已经有这条查询了。",

@@ -14,8 +14,9 @@ from telegram.request import HTTPXRequest
 
 from bot.delivery import DeliverySettings, DeliveryWorker
 from bot.handlers import Handlers
-from bot.pacing import Limits
+from bot.pacing import Limits, Pacer
 from bot.request import BotSettings, Deps
+from bot.updates import ConversationUpdates
 from crackdown.channels import channel_specs
 from crackdown.config import POLLED_KINDS, Config, ConfigError, SourceConfig
 from crackdown.crawling import Progress, SpiderRunner, crawl_settings
@@ -60,6 +61,7 @@ class App:
     matcher: Matcher
     filters: FilterBook = field(init=False)
     _deps: Deps | None = field(init=False, default=None)
+    _pacer: Pacer | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.filters = FilterBook(
@@ -210,11 +212,27 @@ class App:
                 )
             )
             .job_queue(None)  # APScheduler in crackdown.daemon schedules our jobs
+            .concurrent_updates(ConversationUpdates())  # one slow chat does not stall others
             .build()
         )
         self._deps = self.bot_deps()
         Handlers(self._deps).register(application)
         return application
+
+    @property
+    def pacer(self) -> Pacer:
+        """Telegram's budget, one per process: alerts and replies to commands share it."""
+        if self._pacer is None:
+            delivery = self.config.delivery
+            self._pacer = Pacer(
+                Limits(
+                    global_per_second=delivery.global_rate,
+                    private_per_second=delivery.private_rate,
+                    group_per_minute=delivery.group_rate,
+                    margin=delivery.rate_margin,
+                )
+            )
+        return self._pacer
 
     def bot_deps(self) -> Deps:
         """What the command handlers use; `matcher` is looked up per use (it may be rebuilt)."""
@@ -226,7 +244,9 @@ class App:
             max_query_length=telegram.max_query_length,
             commands_per_minute=telegram.commands_per_minute,
         )
-        return Deps(self.db, self.watchlist, lambda: self.matcher, settings, self.labels())
+        return Deps(
+            self.db, self.watchlist, lambda: self.matcher, settings, self.labels(), self.pacer
+        )
 
     def delivery_worker(self, bot: Bot) -> DeliveryWorker:
         delivery = self.config.delivery
@@ -239,14 +259,9 @@ class App:
             base_backoff=delivery.base_backoff,
             max_backoff=delivery.max_backoff,
             deactivate_after=delivery.deactivate_after,
-            limits=Limits(
-                global_per_second=delivery.global_rate,
-                private_per_second=delivery.private_rate,
-                group_per_minute=delivery.group_rate,
-                margin=delivery.rate_margin,
-            ),
+            limits=self.pacer.limits,
         )
-        return DeliveryWorker(self.db, bot, self.labels(), settings)
+        return DeliveryWorker(self.db, bot, self.labels(), settings, pacer=self.pacer)
 
 
 def cluster_settings(config: Config, watchlist: Watchlist) -> ClusterSettings:

@@ -298,9 +298,20 @@ class BotApiStandIn:
         """Register a group/supergroup/channel (negative id); first admin is the creator."""
         self.state.add_group(chat_id, title, chat_type, admin_ids)
 
-    def send_text(self, user_id: int, text: str, chat_id: int | None = None) -> int:
-        """Queue a message from a user (private chat by default); returns its update_id."""
-        return self.state.send_text(user_id, text, chat_id)
+    def send_text(
+        self, user_id: int, text: str, chat_id: int | None = None, forwarded_from: int | None = None
+    ) -> int:
+        """Queue a message from a user (private chat by default); returns its update_id.
+
+        ``forwarded_from``: the message is a forward of what that user wrote.
+        """
+        return self.state.send_text(user_id, text, chat_id, forwarded_from)
+
+    def edit_text(
+        self, user_id: int, text: str, chat_id: int | None = None, message_id: int | None = None
+    ) -> int:
+        """Queue an edited_message: the user changed a message (default: their latest)."""
+        return self.state.edit_text(user_id, text, chat_id, message_id)
 
     def press_button(self, user_id: int, chat_id: int, message_id: int, data: str) -> int:
         """Queue a callback_query for an inline button of a bot message; returns update_id."""

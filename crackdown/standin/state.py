@@ -25,6 +25,15 @@ _NOT_DELIVERED_BY_DEFAULT = {"chat_member", "message_reaction", "message_reactio
 _COMMAND_RE = re.compile(r"/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{3,32})?")
 
 
+def _command_entities(text: str) -> list[JSON]:
+    """The bot_command entity Telegram marks a leading /command with."""
+    match = _COMMAND_RE.match(text)
+    if match is None:
+        return []
+    length = len(match.group().encode("utf-16-le")) // 2
+    return [{"type": "bot_command", "offset": 0, "length": length}]
+
+
 @dataclass(frozen=True)
 class SimUser:
     """A simulated human Telegram user."""
@@ -131,6 +140,7 @@ class StoredMessage:
     entities: list[JSON] = field(default_factory=list)
     reply_markup: JSON | None = None
     edit_date: int | None = None
+    forward_origin: JSON | None = None  # set on a forwarded message: who wrote it first
 
 
 class TelegramState:
@@ -205,6 +215,8 @@ class TelegramState:
             data["entities"] = msg.entities
         if msg.edit_date is not None:
             data["edit_date"] = msg.edit_date
+        if msg.forward_origin is not None:
+            data["forward_origin"] = msg.forward_origin
         if msg.reply_markup and "inline_keyboard" in msg.reply_markup:
             data["reply_markup"] = msg.reply_markup  # only inline keyboards are echoed
         return data
@@ -317,10 +329,19 @@ class TelegramState:
                 raise ValueError(f"unknown user {user_id}; call add_user() first")
             return self.users[user_id]
 
-    def send_text(self, user_id: int, text: str, chat_id: int | None = None) -> int:
-        """A user writes ``text``; leading /commands get a bot_command entity."""
+    def send_text(
+        self, user_id: int, text: str, chat_id: int | None = None, forwarded_from: int | None = None
+    ) -> int:
+        """A user writes ``text`` (or forwards what user ``forwarded_from`` wrote).
+
+        Leading /commands get a bot_command entity; a forward keeps it, as Telegram's do.
+        """
         with self.cond:
             user = self.user(user_id)
+            origin = None
+            if forwarded_from is not None:
+                author = self.user(forwarded_from).to_json()
+                origin = {"type": "user", "date": int(time.time()), "sender_user": author}
             chat_id = user_id if chat_id is None else chat_id
             self.chat_json(chat_id)
             gone = chat_id in self.migrated or chat_id in self.kicked_from
@@ -328,22 +349,37 @@ class TelegramState:
                 raise ValueError(f"user {user_id} cannot write to chat {chat_id} any more")
             if chat_id == user_id and user_id in self.blocked:
                 self.set_blocked(user_id, False)  # writing again = pressing "Restart"
-            entities = []
-            match = _COMMAND_RE.match(text)
-            if match:
-                entities.append(
-                    {
-                        "type": "bot_command",
-                        "offset": 0,
-                        "length": len(match.group().encode("utf-16-le")) // 2,
-                    }
-                )
+            entities = _command_entities(text)
             is_channel = chat_id in self.groups and self.groups[chat_id].chat_type == "channel"
             sender = None if is_channel else user.to_json()
             msg = self.store_message(
                 chat_id, from_bot=False, sender=sender, text=text, entities=entities
             )
+            msg.forward_origin = origin
             kind = "channel_post" if is_channel else "message"
+            return self.queue_update(kind, self.message_json(msg))
+
+    def edit_text(
+        self, user_id: int, text: str, chat_id: int | None = None, message_id: int | None = None
+    ) -> int:
+        """A user edits a message (default: their latest in the chat); Telegram resends it."""
+        with self.cond:
+            chat_id = user_id if chat_id is None else chat_id
+            mine = [
+                msg
+                for (chat, number), msg in self.messages.items()
+                if chat == chat_id
+                and not msg.from_bot
+                and (message_id is None or number == message_id)
+                and (msg.sender is None or msg.sender["id"] == user_id)
+            ]
+            if not mine:
+                raise ValueError(f"user {user_id} wrote no such message in chat {chat_id}")
+            msg = max(mine, key=lambda m: m.message_id)
+            msg.text, msg.entities = text, _command_entities(text)
+            msg.edit_date = int(time.time())
+            is_channel = chat_id in self.groups and self.groups[chat_id].chat_type == "channel"
+            kind = "edited_channel_post" if is_channel else "edited_message"
             return self.queue_update(kind, self.message_json(msg))
 
     def press_button(self, user_id: int, chat_id: int, message_id: int, data: str) -> int:

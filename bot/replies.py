@@ -1,0 +1,49 @@
+"""Replies on the alerts' budget: paced per chat and globally, first in line, retried on 429.
+
+A reply sent straight away trips Telegram's per-chat limit as soon as a
+user sends two commands within a second (or an alert went out to the chat
+a moment before), and the 429 used to end the handler with no answer. Each
+reply now takes a slot from the delivery worker's `Pacer`, ahead of alerts,
+and a 429 pauses sending for `retry_after` (as for alerts) and tries again.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from telegram import Chat
+from telegram.error import RetryAfter
+
+from bot.pacing import Pacer
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+ATTEMPTS = 4  # 429s in a row before a reply is given up (each waits retry_after first)
+PAUSE_MARGIN = 0.5  # seconds added to retry_after, as for alerts
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """RetryAfter.retry_after is an int today and a timedelta in later PTB versions."""
+    value: object = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(str(value))
+
+
+async def paced(pacer: Pacer, chat: Chat, send: Callable[[], Awaitable[T]]) -> T:
+    """Run `send` (one message into `chat`) when the pacer allows; retry after a 429."""
+    for attempt in range(1, ATTEMPTS + 1):
+        await pacer.acquire(chat.id, chat.type, first=True)
+        try:
+            return await send()
+        except RetryAfter as exc:
+            if attempt == ATTEMPTS:
+                raise
+            pause = retry_seconds(exc) + PAUSE_MARGIN
+            pacer.pause(pause)
+            log.warning(
+                "telegram flood control on a reply to chat %d: retry in %.1fs", chat.id, pause
+            )
+    raise AssertionError("unreachable")
