@@ -133,6 +133,7 @@ class HttpConfig(_Section):
     user_agent: str = "crackdown/0.1 (+https://github.com/crackdown-news/crackdown)"
     connect_timeout: Duration = 10.0
     read_timeout: Duration = 30.0
+    deadline: Duration = 60.0  # one whole fetch: connect, headers and body
     max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_redirects: int = Field(default=5, ge=0)
     concurrency: int = Field(default=8, gt=0)
