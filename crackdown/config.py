@@ -302,6 +302,8 @@ class MetricsConfig(_Section):
     listen: Annotated[str | None, AfterValidator(_listen_address)] = None
     # /healthz fails when no scheduler job has finished for this long.
     stale_after: Duration = 300.0
+    # /healthz also fails when the feed-polling job has not completed for this long.
+    poll_stale_after: Duration = 900.0
 
 
 class ClusterConfig(_Section):
