@@ -154,3 +154,16 @@ def test_a_feed_without_a_declared_charset_is_decoded_like_a_page(
     )
     fetched = asyncio.run(poll(site.url("/feed")))
     assert [s.title for s in fetched.stories] == [f"{title} {n}" for n in range(3)]  # type: ignore[attr-defined]
+
+
+def test_an_undeclared_latin_feed_is_not_read_as_chinese() -> None:
+    title = "Crypto : la Banque de France durcit le contrôle des plateformes étrangères"
+    feed = (
+        f"<?xml version='1.0'?><rss version='2.0'><channel><title>c</title><item><title>{title}"
+        "</title><link>https://x.example/1</link><description>Les autorités ont publié un "
+        "règlement élargi.</description></item></channel></rss>"
+    ).encode("cp1252")
+    (story,), _ = parse_feed(
+        feed, source_key="s", base_url="https://x.example/", headers={"content-type": "text/xml"}
+    )
+    assert story.title == title
