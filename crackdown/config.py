@@ -281,6 +281,7 @@ class CrawlConfig(_Section):
     max_delay: Duration = 60.0
     batch_size: int = Field(default=8, ge=1, le=64)
     batch_timeout: Duration = 600.0
+    source_deadline: Duration = 300.0  # one source's crawl; it keeps what it found by then
     cache_dir: Path | None = None
 
 

@@ -91,3 +91,38 @@ def test_bombs_a_trickle_and_a_huge_title_cost_one_source_a_bounded_crawl(
     assert titles.get(MATCHING_TITLE) == "hostile"
     assert titles.get("关于举办培训的通知") == "fine"
     assert len(titles) == 3 and max(len(title) for title in titles) <= 1000  # huge.html's cut
+
+
+def test_a_source_whose_pages_all_trickle_stops_at_its_deadline_and_the_next_one_crawls(
+    tmp_path: Path, site: LoopbackSite, trickle: TrickleServer
+) -> None:
+    site._server.handle_error = lambda *_: None  # type: ignore[method-assign]
+    utf8 = "text/html; charset=utf-8"
+    slow = [(trickle.url(f"/slow{n}.html"), f"慢{n}", "2024年06月15日") for n in range(4)]
+    site.pages.update(
+        {
+            "/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"),
+            "/h/index.html": Page(utf8_list(slow, None).encode(), utf8),
+            "/f/index.html": Page(
+                utf8_list([("a.html", "通知", "2024年06月10日")], None).encode(), utf8
+            ),
+            "/f/a.html": Page(html("关于举办培训的通知", "各单位：请参加。").encode(), utf8),
+        }
+    )
+    # Each page would take the whole 30 s request timeout; the batch is killed at 20 s.
+    crawl = (
+        '[crawl]\ndelay = "0"\ntimeout = "30s"\nretries = 0\nbatch_timeout = "20s"\n'
+        'source_deadline = "3s"\n'
+    )
+    sources = "".join(
+        f'[[sources]]\nkey = "{key}"\nkind = "spider"\nurl = "{site.url(path)}"\n'
+        'links = "ul.news li a"\n'
+        for key, path in (("hostile", "/h/index.html"), ("fine", "/f/index.html"))
+    )
+    config = write_config(tmp_path, sources, crawl=crawl)
+    result = run_measured(["--config", str(config), "crawl"], cli_env(), timeout=90)
+    print(f"\n{result.seconds:.1f} s, peak RSS {result.peak_mb:.0f} MB\n{result.stdout}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.seconds < 40  # the old code: the batch killed at 20 s, both sources failed
+    assert result.stdout.splitlines()[-1].startswith("2 crawled, 0 failed: 1 new stories")
+    assert "crawl stopped at its deadline" in result.stderr
