@@ -117,6 +117,7 @@ class App:
             user_agent=http.user_agent,
             connect_timeout=http.connect_timeout,
             read_timeout=http.read_timeout,
+            deadline=http.deadline,
             max_bytes=http.max_bytes,
             max_redirects=http.max_redirects,
         )

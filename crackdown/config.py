@@ -138,6 +138,7 @@ class HttpConfig(_Section):
     user_agent: str = "crackdown/0.1 (+https://github.com/crackdown-news/crackdown)"
     connect_timeout: Duration = 10.0
     read_timeout: Duration = 30.0
+    deadline: Duration = 60.0  # one whole fetch: connect, headers and body
     max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_redirects: int = Field(default=5, ge=0)
     concurrency: int = Field(default=8, gt=0)
@@ -359,6 +360,7 @@ class CrawlConfig(_Section):
     max_delay: Duration = 60.0
     batch_size: int = Field(default=8, ge=1, le=64)
     batch_timeout: Duration = 600.0
+    source_deadline: Duration = 300.0  # one source's crawl; it keeps what it found by then
     cache_dir: Path | None = None
 
 
@@ -380,6 +382,8 @@ class MetricsConfig(_Section):
     listen: Annotated[str | None, AfterValidator(_listen_address)] = None
     # /healthz fails when no scheduler job has finished for this long.
     stale_after: Duration = 300.0
+    # /healthz also fails when the feed-polling job has not completed for this long.
+    poll_stale_after: Duration = 900.0
 
 
 class ClusterConfig(_Section):

@@ -117,6 +117,7 @@ def crawl_settings(config: Config, cache_dir: Path | None = None) -> CrawlSettin
         max_delay=crawl.max_delay,
         per_domain=crawl.per_domain,
         timeout=crawl.timeout,
+        source_deadline=crawl.source_deadline,
         retries=crawl.retries,
         max_bytes=config.http.max_bytes,
         max_redirects=config.http.max_redirects,
@@ -242,6 +243,13 @@ class SpiderRunner:
             log.info("source %s: %s page %s: %s", key, event.kind, event.url, event.error)
             self._say(f"{key:<20} {label:<8} {event.url}: {event.error}", quiet=True)
         elif isinstance(event, Done):
+            if event.reason == "closespider_timeout":
+                log.warning(
+                    "source %s: crawl stopped at its deadline (crawl.source_deadline, %gs); "
+                    "what it found is kept",
+                    key,
+                    self.settings.source_deadline,
+                )
             return self._finish(run, event, None)
         return None
 

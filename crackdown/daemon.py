@@ -263,7 +263,8 @@ class Daemon:
             log.warning("changed settings that apply at the next restart: %s", ", ".join(restart))
 
     def _check(self) -> tuple[bool, dict[str, object]]:
-        return health(self.app.db, self.heartbeat, self.app.config.metrics.stale_after)
+        metrics = self.app.config.metrics
+        return health(self.app.db, self.heartbeat, metrics.stale_after, metrics.poll_stale_after)
 
     async def run(self) -> None:
         app = self.app

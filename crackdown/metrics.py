@@ -140,10 +140,20 @@ class Metrics:
         return generate_latest(self.registry)
 
 
+POLL_JOB = "poll_due"  # the daemon's feed-polling job (crackdown.daemon)
+
+
 def health(
-    db: Database, heartbeat: Heartbeat, stale_after: float
+    db: Database,
+    heartbeat: Heartbeat,
+    stale_after: float,
+    poll_stale_after: float | None = None,
 ) -> tuple[bool, dict[str, object]]:
-    """Is the daemon well? The database answers and the scheduler ran recently."""
+    """Is the daemon well? The database answers, the scheduler ran and polling completes.
+
+    Polling is checked on its own: a poll stuck on a source would leave the
+    other jobs beating, and the daemon would look well while polling nothing.
+    """
     checks: dict[str, object] = {}
     ok = True
     try:
@@ -167,6 +177,10 @@ def health(
         checks["scheduler"] = "stalled"
     else:
         checks["scheduler"] = "ok"
+    if poll_stale_after is not None:
+        polled = heartbeat.age(POLL_JOB)  # since the daemon started, before its first poll ends
+        checks["polling"] = "ok" if polled <= poll_stale_after else "stalled"
+        ok = ok and polled <= poll_stale_after
     checks["status"] = "ok" if ok else "failing"
     return ok, checks
 

@@ -387,6 +387,8 @@ class Poller:
     ) -> PollReport:
         """Poll every given source; one failing never stops the others.
 
+        None holds the poll long: its fetch ends within `http.deadline`, and
+        its full-text pages, if any, within one more (`fill_bodies`).
         `on_result` is told of each source as it finishes (a CLI's progress).
         """
         report = PollReport()

@@ -52,7 +52,8 @@ class CrawlSettings:
     delay: float = 1.0  # seconds between requests to one domain (AutoThrottle's floor)
     max_delay: float = 60.0  # AutoThrottle's ceiling
     per_domain: int = 2
-    timeout: float = 30.0  # one request
+    timeout: float = 30.0  # one request, all of it
+    source_deadline: float = 300.0  # one source's whole crawl: then it stops with what it has
     retries: int = 1
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5

@@ -216,7 +216,9 @@ class ListingSpider(scrapy.Spider):
 
     def failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
-        error, blocked = describe_failure(failure, self.timeout)
+        # The source's deadline may have cut this request's timeout (crawler.spiders.deadline).
+        timeout = request.meta.get("download_timeout", self.timeout)
+        error, blocked = describe_failure(failure, timeout)
         self._error(request.url, request.meta.get("kind", "article"), error, blocked=blocked)
 
     def closed(self, reason: str) -> None:

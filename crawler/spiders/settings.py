@@ -4,7 +4,8 @@ Politeness: robots.txt obeyed (a source may opt out with `robots = false`,
 which marks its requests `dont_obey_robotstxt`), AutoThrottle on, at most
 `per_domain` requests to one domain at a time, `delay` between them (the
 floor AutoThrottle adapts from), our user agent, no cookies. Bounds: a
-timeout per request, a maximum response size, redirects, retries, a depth
+timeout per request (the whole download), a deadline per source's crawl,
+a maximum response size (held while decompressing), redirects, retries, a depth
 limit and a page count per spider as safety nets behind the spiders' own
 `max_pages` and `max_articles`. Scrapy's HTTP cache is for development
 (`crackdown crawl --cache`): every response is kept and replayed, except
@@ -53,6 +54,10 @@ def scrapy_settings(settings: CrawlSettings, specs: Sequence[SpiderSpec]) -> dic
         "DEPTH_LIMIT": max_pages + 1,
         # Responses per spider (robots.txt, retries and redirects count): a safety net.
         "CLOSESPIDER_PAGECOUNT": 2 * max_responses + 10,
+        # One source's whole crawl: pages that each answer just inside DOWNLOAD_TIMEOUT must
+        # not hold the sources after it on the same host until the batch is killed.
+        "CLOSESPIDER_TIMEOUT": settings.source_deadline,
+        "DOWNLOADER_MIDDLEWARES": {"crawler.spiders.deadline.SourceDeadline": 351},
         "HTTPCACHE_ENABLED": settings.cache_dir is not None,
         "HTTPCACHE_DIR": settings.cache_dir or "httpcache",
         "HTTPCACHE_IGNORE_HTTP_CODES": [429, 500, 502, 503, 504],
