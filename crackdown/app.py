@@ -117,6 +117,7 @@ class App:
             read_timeout=http.read_timeout,
             max_bytes=http.max_bytes,
             max_redirects=http.max_redirects,
+            allow_private_networks=http.allow_private_networks,
         )
 
     def feeds(self) -> list[SourceConfig]:

@@ -136,6 +136,7 @@ class HttpConfig(_Section):
     max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_redirects: int = Field(default=5, ge=0)
     concurrency: int = Field(default=8, gt=0)
+    allow_private_networks: bool = False  # else only a source's own configured host may be
 
 
 class PollingConfig(_Section):

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import httpx
 
+from crawler.netguard import GuardedTransport, NetworkGuard
+
 
 @dataclass(frozen=True)
 class HttpPolicy:
@@ -20,6 +22,8 @@ class HttpPolicy:
     read_timeout: float = 30.0
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
+    # Off: a fetch reaches a non-public address only if it is a configured source host's.
+    allow_private_networks: bool = False
 
 
 class FetchError(Exception):
@@ -43,12 +47,18 @@ def make_client(
     *,
     keepalive: int = 32,
 ) -> httpx.AsyncClient:
-    """Build the shared async client; tests pass a transport to fake a server."""
+    """Build the shared async client; tests pass a transport to fake a server.
+
+    Its own transport connects only where `crawler.netguard` allows.
+    """
     timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
     # Keep as many idle connections as requests may run at once: with httpx's
     # default of 20, httpcore closes every connection after use once more than
     # 20 are open, and each poll pays a new TCP (and TLS) handshake.
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=keepalive)
+    if transport is None:
+        guard = NetworkGuard(allow_private=policy.allow_private_networks)
+        transport = GuardedTransport(guard, limits)
     return httpx.AsyncClient(
         timeout=timeout,
         limits=limits,
