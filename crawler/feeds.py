@@ -22,7 +22,6 @@ from crawler.http import FetchError, HttpPolicy, fetch
 from crawler.schedule import CacheHints
 from crawler.text import clean_text
 from crawler.types import FeedFetch, FetchState, RawStory
-from crawler.urls import is_web_url
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +46,11 @@ def _entry_time(entry: Mapping[str, Any]) -> datetime | None:
 
 
 def _entry_link(entry: Mapping[str, Any], base_url: str) -> str | None:
-    """The item's http(s) link; a `javascript:`, `data:` or `tg:` one counts as none."""
     link = entry.get("link")
     if not link:
         guid = entry.get("id") or ""
         link = guid if guid.startswith(("http://", "https://")) else None
-    url = urljoin(base_url, link) if link else None
-    return url if url and is_web_url(url) else None
+    return urljoin(base_url, link) if link else None
 
 
 def _stable_key(source_key: str, entry: Mapping[str, Any], base_url: str) -> str:
