@@ -17,13 +17,13 @@ fetched (`fetching_for`). An address is judged, not a port: a source on
 
 A pooled keep-alive connection is reused without a new connect, so
 `GuardedTransport` also checks each request against the private addresses
-its host was connected to before.
+its host was connected to before. Spiders (Scrapy, in a child process) have
+their own guard with the same rule: `crawler.spiders.netguard`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import socket
 from collections.abc import Iterable, Iterator
@@ -36,9 +36,9 @@ import anyio
 import httpcore
 import httpx
 
-log = logging.getLogger(__name__)
+from crawler.addresses import Address, is_public, literal
 
-Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -66,20 +66,6 @@ def fetching_for(source_key: str, urls: Iterable[str]) -> Iterator[None]:
         _scope.reset(token)
 
 
-def is_public(address: Address) -> bool:
-    """True for a globally routable unicast address."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_global and not address.is_multicast
-
-
-def _literal(host: str) -> Address | None:
-    try:
-        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
-    except ValueError:
-        return None
-
-
 class PrivateAddressRefused(httpcore.ConnectError):
     """A connection the guard refused; httpx reports it as a ConnectError."""
 
@@ -94,14 +80,14 @@ class NetworkGuard:
 
     async def resolve(self, host: str, port: int) -> list[Address]:
         """The host's addresses (a literal is its own), in the resolver's order."""
-        literal = _literal(host)
-        if literal is not None:
-            return [literal]
+        spelled = literal(host)
+        if spelled is not None:
+            return [spelled]
         try:
             infos = await anyio.getaddrinfo(host, port, type=socket.SOCK_STREAM)
         except OSError as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        found = [_literal(str(info[4][0])) for info in infos]
+        found = [literal(str(info[4][0])) for info in infos]
         return list(dict.fromkeys(a for a in found if a is not None))
 
     async def _configured(self, scope: FetchScope, port: int) -> set[Address]:
@@ -136,8 +122,8 @@ class NetworkGuard:
         """Refuse a request that could ride a pooled connection to a private address."""
         if self.allow_private:
             return
-        literal = _literal(host)
-        seen = {literal} if literal is not None else self._private_seen.get(host.lower(), set())
+        spelled = literal(host)
+        seen = {spelled} if spelled is not None else self._private_seen.get(host.lower(), set())
         private = [a for a in seen if not is_public(a)]
         if not private:
             return

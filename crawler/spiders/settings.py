@@ -57,6 +57,9 @@ def scrapy_settings(settings: CrawlSettings, specs: Sequence[SpiderSpec]) -> dic
         "HTTPCACHE_DIR": settings.cache_dir or "httpcache",
         "HTTPCACHE_IGNORE_HTTP_CODES": [429, 500, 502, 503, 504],
         "TELNETCONSOLE_ENABLED": False,
+        # Before robots.txt (100): a private address is refused before anything is fetched.
+        "DOWNLOADER_MIDDLEWARES": {"crawler.spiders.netguard.PrivateNetworkGuard": 50},
+        "CRACKDOWN_ALLOW_PRIVATE_NETWORKS": settings.allow_private_networks,
         # Scrapy re-reads each callback's source per response to warn about `return x` in a
         # generator; for bound methods its cache never hits (a tenth of a crawl's CPU).
         "WARN_ON_GENERATOR_RETURN_VALUE": False,

@@ -19,8 +19,8 @@ from crackdown.app import App, open_app
 from crackdown.config import build_config
 from crackdown.demo.site import LoopbackSite, Page
 from crackdown.polling import PollReport
+from crawler.addresses import is_public
 from crawler.http import make_client
-from crawler.netguard import is_public
 from storage.models import StoryRow
 from storage.records import SourceRecord
 from storage.sources import list_sources
