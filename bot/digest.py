@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from html import escape
 
-from bot.formatting import hashtag, snippet, utc_offset
+from bot.formatting import display_text, hashtag, linked, snippet, utc_offset
 from bot.hold import zone
 from bot.texts import text
 from storage.records import Alert
@@ -44,14 +44,14 @@ def format_digest(alerts: Sequence[Alert], labels: Mapping[str, str], lang: str,
         if alert.notice is not None:
             lines.append(alert.notice)
             continue
-        title = escape((alert.title or alert.story_url)[:300], quote=False)
+        title = display_text((alert.title or alert.story_url)[:300])
         when = ""
         if alert.published_at is not None:
             local = alert.published_at.astimezone(zone(tz))
             when = f" · {local:%m-%d %H:%M} {utc_offset(local)}"
         tags = " ".join(list(dict.fromkeys(hashtag(labels.get(e, e)) for e in alert.entities))[:6])
         lines.append(
-            f'• <a href="{escape(alert.story_url, quote=True)}">{title}</a>\n'
+            f"• {linked(alert.story_url, title)}\n"
             f"  {escape(alert.source_key, quote=False)}{when}" + (f" {tags}" if tags else "")
         )
         body = snippet(alert.summary, alert.hits, "summary")  # as in the alert itself

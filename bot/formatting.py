@@ -9,6 +9,8 @@ from html import escape
 
 from bot.hold import zone
 from crawler.snippets import make_snippet
+from crawler.text import strip_invisible
+from crawler.urls import is_web_url
 from storage.records import Alert
 
 TELEGRAM_LIMIT = 4096
@@ -34,6 +36,24 @@ def hashtag(label: str) -> str:
     return "#" + "".join(w[:1].upper() + w[1:] for w in words if w)
 
 
+def display_text(text: str) -> str:
+    """Outside text for an HTML message: bidi and zero-width characters removed, escaped.
+
+    Stories are cleaned when stored; this is the last guard for older rows.
+    """
+    return escape(strip_invisible(text), quote=False)
+
+
+def linked(url: str, label: str) -> str:
+    """`label` (HTML) as a link to `url`, or alone when `url` is not http(s).
+
+    A `javascript:`, `data:` or `tg://` link must never reach a subscriber.
+    """
+    if not is_web_url(url):
+        return label
+    return f'<a href="{escape(url.strip(), quote=True)}">{label}</a>'
+
+
 def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
@@ -46,9 +66,9 @@ def snippet(text: str, hits: Sequence[Mapping[str, object]], field: str) -> str:
     first = min(field_hits, key=lambda h: int(str(h["start"])))
     window = make_snippet(text, int(str(first["start"])), int(str(first["end"])), field)
     before, hit, after = (
-        escape(window.text[: window.start], quote=False),
-        escape(window.text[window.start : window.end], quote=False),
-        escape(window.text[window.end :], quote=False),
+        display_text(window.text[: window.start]),
+        display_text(window.text[window.start : window.end]),
+        display_text(window.text[window.end :]),
     )
     return f"{before}<b>{hit}</b>{after}"
 
@@ -57,11 +77,11 @@ def format_alert(alert: Alert, labels: Mapping[str, str]) -> str:
     """The message a subscriber reads: linked title, source and time, tags, snippet."""
     if alert.notice is not None:  # already HTML; the sender splits what is too long
         return alert.notice
-    title = escape(_cap(alert.title or alert.story_url, TITLE_LIMIT), quote=False)
+    title = display_text(_cap(alert.title or alert.story_url, TITLE_LIMIT))
     published = (alert.published_at or datetime.now(UTC)).astimezone(zone(alert.timezone))
     when = published.strftime("%Y-%m-%d %H:%M ") + utc_offset(published)
     lines = [
-        f'<b><a href="{escape(alert.story_url, quote=True)}">{title}</a></b>',
+        f"<b>{linked(alert.story_url, title)}</b>",
         f"{escape(alert.source_key, quote=False)} · {when}",
     ]
     tags = " ".join(
@@ -87,10 +107,7 @@ def also_reported(sources: Sequence[tuple[str, str]], lang: str) -> str:
     """'Also reported by: <a>reuters</a>, <a>8btc</a>' for the other sources of an event."""
     if not sources:
         return ""
-    shown = [
-        f'<a href="{escape(url, quote=True)}">{escape(key, quote=False)}</a>'
-        for key, url in sources[:MAX_ALSO]
-    ]
+    shown = [linked(url, escape(key, quote=False)) for key, url in sources[:MAX_ALSO]]
     if len(sources) > MAX_ALSO:
         shown.append(_MORE.get(lang, _MORE["en"]).format(n=len(sources) - MAX_ALSO))
     return f"{_ALSO.get(lang, _ALSO['en'])}: " + ", ".join(shown)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from html import escape
 
+from bot.formatting import display_text, linked
 from bot.request import Deps, Request
 from storage import archive
 
@@ -23,7 +24,7 @@ async def latest(deps: Deps, request: Request) -> None:
         await request.reply("latest_empty")
         return
     lines = [
-        f'{n}. <a href="{escape(s.url, quote=True)}">{escape(s.title[:200], quote=False)}</a>'
+        f"{n}. {linked(s.url, display_text(s.title[:200]))}"
         f" · {escape(s.source_key, quote=False)} · {s.published_at:%Y-%m-%d}"
         for n, s in enumerate(stories, 1)
     ]

@@ -21,6 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from bot.formatting import display_text, linked
 from bot.replies import paced
 from bot.request import Deps, Request
 from bot.subscriptions import compile_query, read_query, reply_query_error
@@ -89,8 +90,7 @@ def render(
         others = found.others.get(story.story_id, 0)
         more = f" · {text('more_sources', lang, n=others)}" if others else ""
         lines.append(
-            f'{number}. <a href="{escape(story.url, quote=True)}">'
-            f"{escape(story.title[:200], quote=False)}</a>"
+            f"{number}. {linked(story.url, display_text(story.title[:200]))}"
             f" · {escape(story.source_key, quote=False)}{more} · {story.published_at:%Y-%m-%d}"
         )
     buttons = []

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 
+from bot.formatting import display_text, linked
 from bot.request import Deps, Request
 from bot.subscriptions import entity_label, resolve_entity
 from bot.texts import text
@@ -63,10 +64,8 @@ async def timeline(deps: Deps, request: Request) -> None:
         story = event.first
         others = len(event.sources) - 1
         extra = f" · {text('more_sources', request.lang, n=others)}" if others else ""
-        link = escape(story.url, quote=True)
-        title = escape(story.title[:200], quote=False)
         lines.append(
-            f'{story.published_at:%Y-%m-%d} <a href="{link}">{title}</a>'
+            f"{story.published_at:%Y-%m-%d} {linked(story.url, display_text(story.title[:200]))}"
             f" · {escape(story.source_key, quote=False)}{extra}"
         )
     await request.reply_html("\n".join(lines))

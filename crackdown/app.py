@@ -120,6 +120,7 @@ class App:
             deadline=http.deadline,
             max_bytes=http.max_bytes,
             max_redirects=http.max_redirects,
+            allow_private_networks=http.allow_private_networks,
         )
 
     def feeds(self) -> list[SourceConfig]:

@@ -142,6 +142,7 @@ class HttpConfig(_Section):
     max_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
     max_redirects: int = Field(default=5, ge=0)
     concurrency: int = Field(default=8, gt=0)
+    allow_private_networks: bool = False  # else only a source's own configured host may be
 
 
 class PollingConfig(_Section):
@@ -306,6 +307,14 @@ class SourceConfig(_Section):
     article_date: CssOrXPath = None
     # kind = "json" (crawler.jsonapi): the request and the fields
     api: JsonApiConfig | None = None
+
+    @property
+    def configured_urls(self) -> list[str]:
+        """Every URL the operator gave for this source: its hosts may be private ones."""
+        urls = [str(self.url), *map(str, self.urls)]
+        if self.api is not None:
+            urls += [str(u) for u in (self.api.discover_url, self.api.detail_url) if u]
+        return urls
 
     @model_validator(mode="before")
     @classmethod

@@ -14,13 +14,16 @@ from crackdown.evaluate import CorpusError, evaluate, read_corpus, report
 from crawler.extract import fetch_article
 from crawler.http import FetchError, HttpPolicy, make_client
 from crawler.matcher import Matcher
+from crawler.netguard import fetching_for
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory
 
 
 async def _fetch_article(url: str, policy: HttpPolicy) -> tuple[str, str]:
-    async with make_client(policy) as client:
-        article = await fetch_article(client, url, policy)
+    # The operator named this URL: its host may be a private one.
+    with fetching_for("filter --url", [url]):
+        async with make_client(policy) as client:
+            article = await fetch_article(client, url, policy)
     if not article.text and not article.title:
         raise FetchError("no article text found on the page")
     return article.title, article.text

@@ -3,8 +3,9 @@
 Subscribers' /watch queries may name phrases that are not watchlist terms
 ("P2P desk"); the matcher's automaton must contain them. `FilterBook`
 rebuilds the matcher when the set of watched queries changes (checked once
-per poll cycle: one small query) and keeps the queries compiled, so a story
-is scanned once and every query is evaluated on that scan.
+per poll cycle: one small query) and keeps the queries compiled and indexed
+(`crawler.queryindex`), so a story is scanned once and only the queries it
+can satisfy are evaluated on that scan.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 
 from crawler.matcher import Matcher
+from crawler.queryindex import QueryIndex
 from crawler.rules import Rule, RuleError
 from crawler.types import MatchResult, Story
 from crawler.watchlist import Watchlist
@@ -29,17 +31,18 @@ class FilterBook:
         self.base = matcher
         self.matcher = matcher
         self.queries: dict[str, Rule] = {}
+        self.index = QueryIndex({})
         self.max_query_length = max_query_length
 
     def match(self, story: Story) -> MatchResult:
         """The watchlist's verdict on a story, plus which watched queries hold."""
-        return self.matcher.match(story, self.queries)
+        return self.matcher.match(story, self.index)
 
     def rebase(self, watchlist: Watchlist, matcher: Matcher, max_query_length: int) -> None:
         """Switch to a reloaded watchlist; the next `refresh` recompiles every query on it."""
         self.watchlist, self.base, self.matcher = watchlist, matcher, matcher
         self.max_query_length = max_query_length
-        self.queries = {}
+        self.queries, self.index = {}, QueryIndex({})
 
     def refresh(self, db: Database) -> bool:
         """Reload the watched queries; rebuild the matcher if their phrases changed."""
@@ -59,5 +62,6 @@ class FilterBook:
         if phrases != self.matcher.phrases - self.base.phrases:  # a new automaton is needed
             self.matcher = Matcher(self.watchlist, phrases=phrases) if phrases else self.base
         self.queries = compiled
+        self.index = QueryIndex(compiled, common=self.matcher.categories)
         log.info("filter: %d watched queries, %d phrases", len(compiled), len(phrases))
         return True

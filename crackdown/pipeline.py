@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from crawler.matcher import StoryFilter
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory, Story
+from crawler.urls import is_web_url
 from storage import stories as story_store
 from storage.db import Database
 from storage.records import IngestOutcome
@@ -44,10 +45,19 @@ class IngestReport:
 
 
 def prepare(raw: Iterable[RawStory], fetched_at: datetime) -> dict[str, Story]:
-    """One source's items normalised, by canonical URL (a link the feed repeats: its last item)."""
-    return {
-        story.canonical_url: story for story in (normalise(r, fetched_at=fetched_at) for r in raw)
-    }
+    """One source's items normalised, by canonical URL (a link the feed repeats: its last item).
+
+    An item whose link is not http(s) (`javascript:`, `data:`, `tg:`) is
+    dropped with a log line: its link would reach subscribers' messages.
+    """
+    batch: dict[str, Story] = {}
+    for item in raw:
+        if not is_web_url(item.url):
+            log.info("source %s: dropped an item linking to a non-web URL", item.source_key)
+            continue
+        story = normalise(item, fetched_at=fetched_at)
+        batch[story.canonical_url] = story
+    return batch
 
 
 def ingest(

@@ -48,6 +48,7 @@ from crawler.feeds import (
 from crawler.http import HttpPolicy, make_client
 from crawler.jsonapi import fetch_detail, poll_api
 from crawler.matcher import StoryFilter
+from crawler.netguard import fetching_for
 from crawler.schedule import (
     CacheHints,
     PollPolicy,
@@ -459,8 +460,15 @@ class Poller:
             with self.db.session() as session:
                 target = source_store.poll_target(session, source.key)
         url, state = target
-        if source.kind == "json":
-            return await self._poll_api(source, url, state)
+        # Its own configured host may be private; a redirect or item link elsewhere may not.
+        with fetching_for(source.key, source.configured_urls):
+            if source.kind == "json":
+                return await self._poll_api(source, url, state)
+            return await self._fetch_and_record(source, url, state, parse)
+
+    async def _fetch_and_record(
+        self, source: SourceConfig, url: str, state: FetchState, parse: FeedParser | None
+    ) -> SourcePoll:
         try:
             fetched = await poll_feed(
                 self.client,

@@ -24,6 +24,7 @@ from crackdown.crawling import crawl_settings, spider_spec
 from crawler.feeds import FeedError, poll_feed
 from crawler.http import FetchError, HttpPolicy, make_client
 from crawler.jsonapi import fetch_detail, poll_api
+from crawler.netguard import fetching_for
 from crawler.spiders.events import Done, Error, Event, Item
 from crawler.spiders.job import CrawlJob, SourceJob
 from crawler.spiders.launch import run_batch
@@ -142,7 +143,8 @@ async def check_sources(
 
         async def one(source: SourceConfig) -> None:
             async with limit:
-                await _check_polled(source, client, policy, results[source.key])
+                with fetching_for(source.key, source.configured_urls):
+                    await _check_polled(source, client, policy, results[source.key])
 
         tasks = [one(s) for s in polled]
         if spiders:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import httpx
 
 from crawler.inflate import ACCEPT_ENCODING, BoundedDecoder, DecodeError, TooLarge
+from crawler.netguard import GuardedTransport, NetworkGuard
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class HttpPolicy:
     deadline: float = 60.0  # the whole fetch: connect, redirects, headers and body
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
+    # Off: a fetch reaches a non-public address only if it is a configured source host's.
+    allow_private_networks: bool = False
 
 
 class FetchError(Exception):
@@ -50,12 +53,18 @@ def make_client(
     *,
     keepalive: int = 32,
 ) -> httpx.AsyncClient:
-    """Build the shared async client; tests pass a transport to fake a server."""
+    """Build the shared async client; tests pass a transport to fake a server.
+
+    Its own transport connects only where `crawler.netguard` allows.
+    """
     timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
     # Keep as many idle connections as requests may run at once: with httpx's
     # default of 20, httpcore closes every connection after use once more than
     # 20 are open, and each poll pays a new TCP (and TLS) handshake.
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=keepalive)
+    if transport is None:
+        guard = NetworkGuard(allow_private=policy.allow_private_networks)
+        transport = GuardedTransport(guard, limits)
     return httpx.AsyncClient(
         timeout=timeout,
         limits=limits,

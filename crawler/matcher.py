@@ -34,6 +34,7 @@ from typing import Any, NamedTuple, Protocol
 import ahocorasick_rs
 
 from crawler.fold import Folded, fold, fold_with_offsets
+from crawler.queryindex import QueryIndex
 from crawler.rules import Rule, RuleError, compile_rule, phrase_key
 from crawler.snippets import Snippet, make_snippet
 from crawler.types import Hit, MatchResult, Story
@@ -214,6 +215,8 @@ class Matcher:
             for key, keys in self._implied.items()
         }
         self._names = watchlist.names()
+        # Names most matched stories have: a query index avoids keying on them.
+        self.categories = watchlist.categories
         self._topics: list[tuple[str, Rule]] = []
         for topic in watchlist.topics:
             try:
@@ -383,11 +386,14 @@ class Matcher:
             names.update(self._expand[key])
         return evidence, reported
 
-    def match(self, story: Story, queries: Mapping[str, Rule] | None = None) -> MatchResult:
+    def match(
+        self, story: Story, queries: Mapping[str, Rule] | QueryIndex | None = None
+    ) -> MatchResult:
         """Entities, phrases and topics of a story, with a score and snippets.
 
         `queries` (subscribers' /watch queries, compiled by this matcher) are
-        evaluated on the same scan; their phrases must be in this matcher.
+        evaluated on the same scan; their phrases must be in this matcher. A
+        `QueryIndex` runs only the queries whose necessary names are present.
         """
         evidence, hits = self.evidence(story)
         # FIELDS run from the heaviest field down, so an entity's first hit has its best weight.
@@ -406,8 +412,16 @@ class Matcher:
             signals=tuple(sorted(evidence.names & self._entity_keys)),
             phrases=tuple(sorted(key[1:-1] for key in evidence.phrases)),
             snippets=tuple(self._snippets(story, first_hit)),
-            queries=tuple(key for key, rule in (queries or {}).items() if rule(evidence)),
+            queries=tuple(self._holding(queries, evidence)),
         )
+
+    @staticmethod
+    def _holding(queries: Mapping[str, Rule] | QueryIndex | None, evidence: _Evidence) -> list[str]:
+        if queries is None:
+            return []
+        if isinstance(queries, QueryIndex):
+            return queries.holding(evidence, evidence.names)
+        return [key for key, rule in queries.items() if rule(evidence)]
 
     def surface_forms(self, name: str) -> frozenset[str]:
         """The folded strings whose presence can make `name` true (an index's terms).

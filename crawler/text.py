@@ -6,6 +6,17 @@ import re
 from html.parser import HTMLParser
 
 _SPACE = re.compile(r"\s+")
+# Characters a reader cannot see that reorder or hide text: bidi embeddings,
+# overrides and isolates (a title can display "gpj.exe" as "exe.jpg"), the
+# bidi marks, and zero-width ones (which also split a keyword past the matcher).
+INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b-\u200d\u2060\ufeff]")
+
+
+def strip_invisible(text: str) -> str:
+    """`text` without bidi controls and zero-width characters."""
+    return INVISIBLE.sub("", text)
+
+
 # Elements whose text is not the story's (applet: as feedparser's sanitizer, once run first).
 _SKIPPED = frozenset({"script", "style", "noscript", "template", "applet"})
 _BLOCKS = frozenset({"p", "div", "br", "li", "tr", "td", "h1", "h2", "h3", "h4", "h5", "h6"})
@@ -38,13 +49,15 @@ def clean_text(markup: str | None) -> str:
     """Strip tags and scripts, decode entities, collapse whitespace.
 
     Feeds put HTML in titles and summaries; subscribers and the matcher
-    want the words only. Never raises on broken markup.
+    want the words only, without invisible bidi or zero-width characters.
+    Never raises on broken markup.
     """
     if not markup:
         return ""
     if "<" not in markup and "&" not in markup:
-        return _SPACE.sub(" ", markup).strip()
+        return _SPACE.sub(" ", strip_invisible(markup)).strip()
     collector = _TextCollector()
     collector.feed(markup)
     collector.close()
-    return _SPACE.sub(" ", "".join(collector.parts)).strip()
+    # After entity decoding: `&#x202E;` is as hostile as the character itself.
+    return _SPACE.sub(" ", strip_invisible("".join(collector.parts))).strip()

@@ -27,6 +27,20 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 # Host prefixes of the same site's mobile, AMP and bare-domain variants.
 VARIANT_HOST_PREFIXES = ("www.", "m.", "mobile.", "wap.", "amp.")
 AMP_PARAMS = {("amp", "1"), ("amp", "true"), ("amp", ""), ("outputtype", "amp")}
+WEB_SCHEMES = ("http", "https")
+
+
+def is_web_url(url: str) -> bool:
+    """True for an http(s) URL with a host: the only links worth passing on to a reader.
+
+    `javascript:`, `data:`, `tg://resolve?...` and the like run code or act
+    inside the reader's client instead of opening a page.
+    """
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return False
+    return parts.scheme.lower() in WEB_SCHEMES and bool(parts.netloc)
 
 
 def _is_tracking(name: str) -> bool:

@@ -28,26 +28,35 @@ Responder = Callable[[str], Page]
 class LoopbackSite:
     """Serve `pages` (path -> Page or callable) until stopped; port 0 picks a free one."""
 
-    def __init__(self, pages: dict[str, Page | Responder] | None = None, port: int = 0) -> None:
+    def __init__(
+        self,
+        pages: dict[str, Page | Responder] | None = None,
+        port: int = 0,
+        host: str = "127.0.0.1",  # tests use 127.0.0.2 as "another private address"
+        keep_alive: bool = False,  # HTTP/1.1 persistent connections, as most real hosts
+    ) -> None:
         self.pages: dict[str, Page | Responder] = dict(pages or {})
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._lock = threading.Lock()
         site = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+
             def do_GET(self) -> None:
                 site._serve(self)
 
             def log_message(self, format: str, *args: object) -> None:  # quiet
                 return
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
 
     def url(self, path: str) -> str:
         return self.base_url + path

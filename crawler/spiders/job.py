@@ -57,6 +57,7 @@ class CrawlSettings:
     retries: int = 1
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
+    allow_private_networks: bool = False  # crawler.spiders.netguard
     cache_dir: str | None = None  # Scrapy's HTTP cache (development), off when None
     log_level: str = "ERROR"  # the child's Scrapy log level (stderr)
 

@@ -57,11 +57,16 @@ def scrapy_settings(settings: CrawlSettings, specs: Sequence[SpiderSpec]) -> dic
         # One source's whole crawl: pages that each answer just inside DOWNLOAD_TIMEOUT must
         # not hold the sources after it on the same host until the batch is killed.
         "CLOSESPIDER_TIMEOUT": settings.source_deadline,
-        "DOWNLOADER_MIDDLEWARES": {"crawler.spiders.deadline.SourceDeadline": 351},
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.spiders.netguard.PrivateNetworkGuard": 50,
+            "crawler.spiders.deadline.SourceDeadline": 351,
+        },
         "HTTPCACHE_ENABLED": settings.cache_dir is not None,
         "HTTPCACHE_DIR": settings.cache_dir or "httpcache",
         "HTTPCACHE_IGNORE_HTTP_CODES": [429, 500, 502, 503, 504],
         "TELNETCONSOLE_ENABLED": False,
+        # Before robots.txt (100): a private address is refused before anything is fetched.
+        "CRACKDOWN_ALLOW_PRIVATE_NETWORKS": settings.allow_private_networks,
         # Scrapy re-reads each callback's source per response to warn about `return x` in a
         # generator; for bound methods its cache never hits (a tenth of a crawl's CPU).
         "WARN_ON_GENERATOR_RETURN_VALUE": False,

@@ -209,7 +209,7 @@ def test_a_challenge_page_is_no_article_text(site: CatalogSite) -> None:
     """full_text = true: a linked page that is a challenge leaves the story its summary."""
 
     async def read() -> None:
-        async with make_client(HttpPolicy()) as client:
+        async with make_client(HttpPolicy(allow_private_networks=True)) as client:
             await fetch_article(client, site.base("pboc-news") + "/a/index.html", HttpPolicy())
 
     with pytest.raises(FetchError, match="needs render = browser"):

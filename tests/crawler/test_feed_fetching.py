@@ -12,6 +12,7 @@ import pytest
 from crackdown.demo.site import LoopbackSite, Page
 from crawler.feeds import FeedError, poll_feed
 from crawler.http import HttpPolicy, make_client
+from crawler.netguard import fetching_for
 from crawler.types import FeedFetch, FetchState
 
 TITLE = "支付宝关停比特币场外交易账户"
@@ -30,10 +31,11 @@ def fetch(site: LoopbackSite, path: str, policy: HttpPolicy | None = None) -> Fe
     policy = policy or HttpPolicy()
 
     async def go() -> FeedFetch:
-        async with make_client(policy) as client:
-            return await poll_feed(
-                client, source_key="s", url=site.url(path), state=FetchState(), policy=policy
-            )
+        with fetching_for("s", [site.base_url]):
+            async with make_client(policy) as client:
+                return await poll_feed(
+                    client, source_key="s", url=site.url(path), state=FetchState(), policy=policy
+                )
 
     return asyncio.run(go())
 

@@ -23,7 +23,7 @@ from crawler.types import BODY_MAX, SUMMARY_MAX, TITLE_MAX, FetchState
 from tests.hostile import BROTLI_BOMB, TrickleServer, gzip_bomb
 
 LIMIT = 1_000_000
-POLICY = HttpPolicy(max_bytes=LIMIT, deadline=2.0)
+POLICY = HttpPolicy(max_bytes=LIMIT, deadline=2.0, allow_private_networks=True)
 
 
 @pytest.fixture(scope="module")
