@@ -12,7 +12,9 @@ Each browser source crawls in a crawler of its own: one browser, launched
 with a fresh profile (Playwright's non-persistent launch makes a new
 user-data-dir and deletes it after), one page at a time, every navigation
 bounded by the crawl timeout. A page counts as loaded once the challenge's
-marks are gone, so the challenge's reload has happened.
+marks are gone (its reload has happened) and, on a list page, once the
+`links` selector finds something (lists that scripts fill in, like the
+MPS's).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from crawler.challenge import MARKS
 from crawler.spiders.job import CrawlSettings
+from crawler.spiders.selectors import is_xpath
 
 BROWSER = "browser"
 INSTALL_HINT = (
@@ -40,10 +43,21 @@ CHROMIUM_ARGS = (
     "--disable-sync",
 )
 HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
-_NO_CHALLENGE = (
-    "(marks) => { const html = document.documentElement ? document.documentElement.outerHTML"
-    " : ''; return document.readyState === 'complete' && !marks.some((m) => html.includes(m)); }"
-)
+# True once the page is loaded, shows no challenge mark and (on a list page) holds a link the
+# source's `links` selector finds: lists that scripts fill in are read once they are there.
+_READY = """(a) => {
+  const d = document;
+  if (d.readyState !== "complete" || !d.documentElement) return false;
+  const html = d.documentElement.outerHTML;
+  if (a.marks.some((m) => html.includes(m))) return false;
+  try {
+    if (a.css) return d.querySelector(a.css) !== null;
+    if (a.xpath) return d.evaluate(a.xpath, d, null, 9, null).singleNodeValue !== null;
+  } catch (e) {
+    return true;
+  }
+  return true;
+}"""
 
 
 def unavailable(settings: CrawlSettings) -> str | None:
@@ -83,17 +97,22 @@ def skip_heavy(request: Any) -> bool:
     return bool(request.resource_type in ("image", "media", "font"))
 
 
-def browser_meta(timeout: float) -> dict[str, Any]:
-    """Request meta that renders the page in the browser and waits out a challenge's reload."""
+def browser_meta(timeout: float, links: str | None = None) -> dict[str, Any]:
+    """Request meta that renders the page in the browser and waits until it is ready.
+
+    Ready: a challenge's reload has happened and, when `links` is given (list
+    pages), the selector finds something; waiting longer than `timeout` fails
+    the request as timed out.
+    """
     from scrapy_playwright.page import PageMethod
 
-    marks = [m.decode("utf-8") for m in MARKS]
+    wait_for = {
+        "marks": [m.decode("utf-8") for m in MARKS],
+        "css": links if links and not is_xpath(links) else None,
+        "xpath": links if links and is_xpath(links) else None,
+    }
     wait = PageMethod(
-        "wait_for_function",
-        _NO_CHALLENGE,
-        arg=marks,
-        timeout=timeout * 1000,
-        polling=100,
+        "wait_for_function", _READY, arg=wait_for, timeout=timeout * 1000, polling=100
     )
     return {
         "playwright": True,

@@ -127,7 +127,8 @@ class ListingSpider(scrapy.Spider):
         if not self.spec.robots:
             meta["dont_obey_robotstxt"] = True
         if self.spec.render == BROWSER:
-            meta.update(browser_meta(self.timeout or 30.0))
+            links = self.spec.links if kind == "list" else None
+            meta.update(browser_meta(self.timeout or 30.0, links))
         return meta
 
     def list_request(self, url: str, page: int) -> Request:

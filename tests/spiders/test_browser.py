@@ -4,11 +4,13 @@ The loopback site answers like the PBoC's WZWS guard: without its cookie
 every page is the challenge (a script computes the cookie from
 `wzwsquestion` and `wzwsfactor`, sets it and reloads `dynamicurl`); with
 it, the list and the notices. A plain fetch gets only the challenge; the
-browser-rendered crawl stores the notices.
+browser-rendered crawl stores the notices. The list's rows are written by a
+script after the page has loaded, as on the MPS's lists.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -65,9 +67,14 @@ def _list_page() -> str:
         f'</font></td><td><span class="hui12">{date}</span></td></tr>'
         for path, (title, _body, date) in NOTICES.items()
     )
+    # The rows arrive by script after the page has loaded (as on the MPS's lists): the
+    # browser waits for the `links` selector, not just for the load event.
+    fill = json.dumps(f"<table>{rows}</table>", ensure_ascii=False)
     return (
         "<html><head><meta charset='utf-8'><title>沟通交流</title></head><body>"
-        f"<table>{rows}</table></body></html>"
+        '<div id="list"></div><script>window.addEventListener("load", function () {'
+        f'setTimeout(function () {{ document.getElementById("list").innerHTML = {fill}; }}, 300);'
+        "});</script></body></html>"
     )
 
 
