@@ -48,7 +48,7 @@ def test_add_appends_entries_keeping_comments_and_skips_known_ones(
     loaded = load_config(config, {})
     assert [s.key for s in loaded.sources] == ["nfra-penalties", "chaincatcher", "pboc-news"]
     assert loaded.sources[1].api is not None and loaded.sources[1].api.method == "POST"
-    assert not loaded.sources[2].enabled  # needs a browser: added, but off
+    assert loaded.sources[2].enabled and loaded.sources[2].render == "browser"
     assert "3 added, 0 skipped" in capsys.readouterr().out
     assert main(["sources", "add", "nfra-penalties", "decrypt"], env) == 0
     assert "1 added, 1 skipped" in capsys.readouterr().out
@@ -94,9 +94,16 @@ def test_init_writes_a_documented_config_with_the_recommended_sources(
 def test_sources_check_reads_every_catalogue_entry_from_its_fixture(tmp_path: Path) -> None:
     """The target: on the fixtures every entry yields items with titles, links and dates."""
     with catalog_site(ENTRIES) as site:
+        # Read by a plain fetch, the browser pages' fixture is their challenge page, which
+        # sources check reports (tests/spiders/test_browser.py renders one in Chromium).
         tables = [
             replace(
-                e, source={k: v for k, v in site.rewrite(e, enabled=True).items() if k != "key"}
+                e,
+                source={
+                    k: v
+                    for k, v in site.rewrite(e, enabled=True).items()
+                    if k not in ("key", "render")
+                },
             )
             for e in ENTRIES
         ]
