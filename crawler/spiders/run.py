@@ -13,7 +13,8 @@ and the others go on. The exit status is 0 once the reactor has run.
 
 A source with `render = "browser"` crawls in a crawler of its own with
 scrapy-playwright's handler (`crawler.spiders.browser`), one page at a
-time; when the extra or Chromium is missing it is done at once with a
+time, and one browser source at a time in a batch (a Chromium each). When
+the extra or Chromium is missing such a source is done at once with a
 one-line reason saying what to install. Batches without one never import
 Playwright.
 """
@@ -116,24 +117,31 @@ async def crawl_all(runners: Runners, job: CrawlJob, emit: EventWriter) -> None:
     no_browser = (
         unavailable(job.settings) if any(s.spec.render == BROWSER for s in job.sources) else None
     )
+    one_browser = asyncio.Lock()  # one Chromium at a time in a batch: each takes ~100s of MB
+
+    async def crawl(source: SourceJob) -> None:
+        try:
+            await runners.for_source(source).crawl(
+                SPIDERS[source.spec.spider],
+                spec=source.spec,
+                seen=source.seen,
+                emit=emit,
+                timeout=job.settings.timeout,
+            )
+        except Exception as exc:  # one spider's failure is its source's alone
+            log.exception("source %s: spider crashed", source.spec.key)
+            emit(Done(source.spec.key, f"crashed: {type(exc).__name__}: {exc}"[:300]))
 
     async def one_host(sources: list[SourceJob]) -> None:
         for source in sources:
-            if source.spec.render == BROWSER and no_browser:
+            if source.spec.render != BROWSER:
+                await crawl(source)
+            elif no_browser:
                 log.error("source %s: %s", source.spec.key, no_browser)
                 emit(Done(source.spec.key, f"unavailable: {no_browser}"))
-                continue
-            try:
-                await runners.for_source(source).crawl(
-                    SPIDERS[source.spec.spider],
-                    spec=source.spec,
-                    seen=source.seen,
-                    emit=emit,
-                    timeout=job.settings.timeout,
-                )
-            except Exception as exc:  # one spider's failure is its source's alone
-                log.exception("source %s: spider crashed", source.spec.key)
-                emit(Done(source.spec.key, f"crashed: {type(exc).__name__}: {exc}"[:300]))
+            else:
+                async with one_browser:
+                    await crawl(source)
 
     await asyncio.gather(*(one_host(group) for group in by_host(job.sources)))
 

@@ -217,3 +217,17 @@ def test_a_batch_without_browser_sources_never_imports_playwright() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+def test_without_scrapy_playwright_the_reason_says_what_to_install() -> None:
+    code = (
+        "import sys\n"
+        "sys.modules['scrapy_playwright'] = None  # as if the extra were not installed\n"
+        "from crawler.spiders.browser import unavailable\n"
+        "from crawler.spiders.job import CrawlSettings\n"
+        "print(unavailable(CrawlSettings()))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("render = browser needs scrapy-playwright: pip install ")
+    assert "'crackdown[browser]'" in done.stdout
