@@ -36,7 +36,7 @@ class Entry:
     why: str
     source: Mapping[str, Any]
     recommended: bool = False
-    needs: str | None = None  # "browser": a plain fetch gets a JavaScript challenge
+    needs: str | None = None  # "browser": a plain fetch gets a JavaScript challenge (render)
 
     @property
     def kind(self) -> str:
@@ -54,8 +54,8 @@ class Entry:
         lines = [f"# {self.name_en} / {self.name_zh}: {self.publishes}"]
         if self.needs == "browser":
             lines.append(
-                "# Needs a browser: a plain fetch gets a JavaScript challenge page (logged as "
-                '"needs render = browser"), so it is added disabled.'
+                "# Needs a browser (render = \"browser\"): pip install 'crackdown[browser]' "
+                "and Debian's chromium."
             )
         lines += ["[[sources]]", f"key = {_toml(self.key)}"]
         nested = {k: v for k, v in self.source.items() if isinstance(v, dict) and k == "api"}
@@ -109,6 +109,8 @@ def _entry(data: Mapping[str, Any], index: int) -> Entry:
         raise ConfigError(f"{where}: {exc}") from None
     if entry.region not in REGIONS:
         raise ConfigError(f"{where}: region must be one of {', '.join(REGIONS)}")
+    if (entry.needs == "browser") != (entry.source.get("render") == "browser"):
+        raise ConfigError(f'{where}: needs = "browser" goes with render = "browser"')
     try:
         build_config({"sources": [{"key": entry.key, **entry.source}]}, {})
     except ConfigError as exc:

@@ -307,7 +307,7 @@ def _cmd_sources_catalog(args: argparse.Namespace, environ: Mapping[str, str]) -
         path = resolve_path(args.config, environ)
         plan = add_to_config(path, pick(entries, args.keys), environ)
         for entry in plan.added:
-            note = "  (disabled: needs a browser)" if entry.needs == "browser" else ""
+            note = "  (needs crackdown[browser] and chromium)" if entry.needs == "browser" else ""
             print(f"added    {entry.key:<26} {entry.kind:<6} {entry.url}{note}")
         for entry in plan.skipped:
             print(f"skipped  {entry.key:<26} (already configured)")

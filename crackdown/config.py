@@ -204,16 +204,14 @@ SPIDER_KEYS = (
     "max_articles",
     "allowed_domains",
     "robots",
+    "render",
     "article_title",
     "article_body",
     "article_date",
 )
-PLAYWRIGHT_HINT = (
-    'render = "js" is not supported: pages built by JavaScript need a browser, and crackdown '
-    "ships no browser pipeline. The route would be the optional scrapy-playwright download "
-    "handler (pip install scrapy-playwright; playwright install chromium); until then use a "
-    "feed, a server-rendered page of the site (often its mobile or print version) or the "
-    "JSON API the page itself calls"
+RENDER_HINT = (
+    'render = "browser" is the only choice: the page is rendered in Chromium with '
+    "scrapy-playwright (pip install 'crackdown[browser]'; Debian's chromium)"
 )
 
 
@@ -301,7 +299,7 @@ class SourceConfig(_Section):
     max_articles: int | None = Field(default=None, ge=1, le=1000)
     allowed_domains: list[Annotated[str, AfterValidator(_host)]] = []
     robots: bool = True
-    render: str | None = None
+    render: str | None = None  # "browser": rendered in Chromium (crawler.spiders.browser)
     article_title: CssOrXPath = None
     article_body: CssOrXPath = None
     article_date: CssOrXPath = None
@@ -328,8 +326,8 @@ class SourceConfig(_Section):
 
     @model_validator(mode="after")
     def _spider_keys(self) -> SourceConfig:
-        if self.render is not None:
-            raise ValueError(f"render: {PLAYWRIGHT_HINT}")
+        if self.render not in (None, "browser"):
+            raise ValueError(f"render: {self.render!r} is not supported; {RENDER_HINT}")
         if (self.kind == "json") != (self.api is not None):
             raise ValueError('api: required for kind = "json", and only for it')
         if self.kind == "json":
@@ -371,6 +369,7 @@ class CrawlConfig(_Section):
     batch_timeout: Duration = 600.0
     source_deadline: Duration = 300.0  # one source's crawl; it keeps what it found by then
     cache_dir: Path | None = None
+    browser: Path = Path("/usr/bin/chromium")  # renders render = "browser" sources
 
 
 class LoggingConfig(_Section):

@@ -105,6 +105,7 @@ def spider_spec(source: SourceConfig, crawl: CrawlConfig) -> SpiderSpec:
         article_title=source.article_title,
         article_body=source.article_body,
         article_date=source.article_date,
+        render=source.render,
     )
 
 
@@ -124,6 +125,7 @@ def crawl_settings(config: Config, cache_dir: Path | None = None) -> CrawlSettin
         allow_private_networks=config.http.allow_private_networks,
         cache_dir=str(cache_dir.expanduser().resolve()) if cache_dir else None,
         log_level="INFO" if log.isEnabledFor(logging.DEBUG) else "WARNING",
+        browser=str(crawl.browser),
     )
 
 
@@ -360,6 +362,8 @@ def _failure(done: Done) -> str | None:
     """Why a finished spider counts as a failed crawl, or None if it does not."""
     if done.reason.startswith("crashed"):
         return f"spider {done.reason}"
+    if done.reason.startswith("unavailable: "):  # e.g. render = browser without the extra
+        return done.reason.removeprefix("unavailable: ")
     if done.reason != "finished" and not done.reason.startswith("closespider"):
         return f"spider stopped: {done.reason}"
     if done.list_pages == 0:

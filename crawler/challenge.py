@@ -10,11 +10,11 @@ never stored as a story.
 from __future__ import annotations
 
 NEEDS_BROWSER = "a JavaScript challenge page, not the content: needs render = browser"
-_MARKS = (b"wzwsquestion", b"wzwsfactor", "请开启JavaScript并刷新该页".encode())
+MARKS = (b"wzwsquestion", b"wzwsfactor", "请开启JavaScript并刷新该页".encode())
 _HEAD = 20_000  # the marks sit in a challenge page's first few kilobytes
 
 
 def is_challenge(content: bytes) -> bool:
     """True for a JavaScript challenge page instead of the content: only a browser passes it."""
     head = content[:_HEAD]
-    return any(mark in head for mark in _MARKS)
+    return any(mark in head for mark in MARKS)

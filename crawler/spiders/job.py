@@ -35,6 +35,7 @@ class SpiderSpec:
     article_title: str | None = None  # fallbacks when trafilatura finds nothing
     article_body: str | None = None
     article_date: str | None = None
+    render: str | None = None  # "browser": rendered in Chromium (crawler.spiders.browser)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SpiderSpec:
@@ -60,6 +61,7 @@ class CrawlSettings:
     allow_private_networks: bool = False  # crawler.spiders.netguard
     cache_dir: str | None = None  # Scrapy's HTTP cache (development), off when None
     log_level: str = "ERROR"  # the child's Scrapy log level (stderr)
+    browser: str = "/usr/bin/chromium"  # the Chromium that renders `render = "browser"` pages
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from twisted.python.failure import Failure
 
 from crawler.challenge import NEEDS_BROWSER, is_challenge
 from crawler.spiders.article import ListEntry, article_story, file_story, is_file, list_title
+from crawler.spiders.browser import BROWSER, browser_meta
 from crawler.spiders.dates import zone_for
 from crawler.spiders.decoding import decode_page
 from crawler.spiders.events import CrawledStory, Done, Error, Event, Item, Page
@@ -43,6 +44,7 @@ from crawler.spiders.selectors import href_of, select, text_of
 from crawler.urls import canonical_url
 
 Emit = Callable[[Event], None]
+STILL_CHALLENGED = "still a JavaScript challenge page after rendering in the browser"
 ROW = "ancestor::*[self::li or self::tr or self::dd or self::article][1]"
 
 
@@ -124,6 +126,9 @@ class ListingSpider(scrapy.Spider):
         meta: dict[str, Any] = {"kind": kind, "page": page}
         if not self.spec.robots:
             meta["dont_obey_robotstxt"] = True
+        if self.spec.render == BROWSER:
+            links = self.spec.links if kind == "list" else None
+            meta.update(browser_meta(self.timeout or 30.0, links))
         return meta
 
     def list_request(self, url: str, page: int) -> Request:
@@ -147,8 +152,9 @@ class ListingSpider(scrapy.Spider):
             self._error(response.url, "list", f"not a web page ({_content_type(response)})")
             return
         if is_challenge(response.body):  # never a list, and never a story
-            self.logger.warning("source %s: %s: %s", self.spec.key, response.url, NEEDS_BROWSER)
-            self._error(response.url, "list", NEEDS_BROWSER)
+            why = STILL_CHALLENGED if self.spec.render == BROWSER else NEEDS_BROWSER
+            self.logger.warning("source %s: %s: %s", self.spec.key, response.url, why)
+            self._error(response.url, "list", why)
             return
         self.counts["list_pages"] += 1
         entries = [
@@ -195,7 +201,8 @@ class ListingSpider(scrapy.Spider):
             yield story
             return
         if is_challenge(response.body):
-            self._error(response.url, "article", NEEDS_BROWSER)
+            why = STILL_CHALLENGED if self.spec.render == BROWSER else NEEDS_BROWSER
+            self._error(response.url, "article", why)
             return
         self.counts["pages"] += 1
         self.emit(Page(self.spec.key, response.url, response.status, "article"))

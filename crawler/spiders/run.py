@@ -10,6 +10,13 @@ Sources on the same host crawl one after another, so two of them never
 double the per-domain limit; different hosts crawl at the same time. A
 spider that cannot start is reported as done with reason "crashed: ..."
 and the others go on. The exit status is 0 once the reactor has run.
+
+A source with `render = "browser"` crawls in a crawler of its own with
+scrapy-playwright's handler (`crawler.spiders.browser`), one page at a
+time, and one browser source at a time in a batch (a Chromium each). When
+the extra or Chromium is missing such a source is done at once with a
+one-line reason saying what to install. Batches without one never import
+Playwright.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import sys
 import threading
 from collections import defaultdict
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit
 
 from scrapy.crawler import AsyncCrawlerRunner
@@ -30,8 +37,9 @@ from scrapy.utils.defer import deferred_f_from_coro_f
 from scrapy.utils.log import configure_logging
 from scrapy.utils.reactor import install_reactor
 
+from crawler.spiders.browser import BROWSER, browser_settings, unavailable
 from crawler.spiders.events import Done, Event, encode
-from crawler.spiders.job import CrawlJob, SourceJob
+from crawler.spiders.job import CrawlJob, CrawlSettings, SourceJob
 from crawler.spiders.listing import ListingSpider
 from crawler.spiders.news import NewsSectionSpider
 from crawler.spiders.notices import GovNoticesSpider
@@ -86,20 +94,54 @@ def by_host(sources: Sequence[SourceJob]) -> list[list[SourceJob]]:
     return list(groups.values())
 
 
-async def crawl_all(runner: AsyncCrawlerRunner, job: CrawlJob, emit: EventWriter) -> None:
+class Runners:
+    """The batch's crawler runner, and one with the browser's settings made when first needed."""
+
+    def __init__(self, settings: dict[str, Any], crawl: CrawlSettings) -> None:
+        self.settings = settings
+        self.crawl = crawl
+        self.plain = AsyncCrawlerRunner(Settings(settings))
+        self._browser: AsyncCrawlerRunner | None = None
+
+    def for_source(self, source: SourceJob) -> AsyncCrawlerRunner:
+        if source.spec.render != BROWSER:
+            return self.plain
+        if self._browser is None:
+            self._browser = AsyncCrawlerRunner(
+                Settings({**self.settings, **browser_settings(self.crawl)})
+            )
+        return self._browser
+
+
+async def crawl_all(runners: Runners, job: CrawlJob, emit: EventWriter) -> None:
+    no_browser = (
+        unavailable(job.settings) if any(s.spec.render == BROWSER for s in job.sources) else None
+    )
+    one_browser = asyncio.Lock()  # one Chromium at a time in a batch: each takes ~100s of MB
+
+    async def crawl(source: SourceJob) -> None:
+        try:
+            await runners.for_source(source).crawl(
+                SPIDERS[source.spec.spider],
+                spec=source.spec,
+                seen=source.seen,
+                emit=emit,
+                timeout=job.settings.timeout,
+            )
+        except Exception as exc:  # one spider's failure is its source's alone
+            log.exception("source %s: spider crashed", source.spec.key)
+            emit(Done(source.spec.key, f"crashed: {type(exc).__name__}: {exc}"[:300]))
+
     async def one_host(sources: list[SourceJob]) -> None:
         for source in sources:
-            try:
-                await runner.crawl(
-                    SPIDERS[source.spec.spider],
-                    spec=source.spec,
-                    seen=source.seen,
-                    emit=emit,
-                    timeout=job.settings.timeout,
-                )
-            except Exception as exc:  # one spider's failure is its source's alone
-                log.exception("source %s: spider crashed", source.spec.key)
-                emit(Done(source.spec.key, f"crashed: {type(exc).__name__}: {exc}"[:300]))
+            if source.spec.render != BROWSER:
+                await crawl(source)
+            elif no_browser:
+                log.error("source %s: %s", source.spec.key, no_browser)
+                emit(Done(source.spec.key, f"unavailable: {no_browser}"))
+            else:
+                async with one_browser:
+                    await crawl(source)
 
     await asyncio.gather(*(one_host(group) for group in by_host(job.sources)))
 
@@ -108,16 +150,16 @@ def main() -> int:
     events = EventWriter(claim_stdout())
     job = CrawlJob.from_json(sys.stdin.buffer.readline().decode("utf-8"))
     exit_when_parent_goes(sys.stdin.fileno())
-    settings = Settings(scrapy_settings(job.settings, [s.spec for s in job.sources]))
+    settings = scrapy_settings(job.settings, [s.spec for s in job.sources])
     install_reactor("twisted.internet.asyncioreactor.AsyncioSelectorReactor")
-    configure_logging(settings)
-    runner = AsyncCrawlerRunner(settings)
+    configure_logging(Settings(settings))
+    runners = Runners(settings, job.settings)
     from twisted.internet import reactor
 
     @deferred_f_from_coro_f
     async def run() -> None:
         try:
-            await crawl_all(runner, job, events)
+            await crawl_all(runners, job, events)
         finally:
             reactor.stop()  # type: ignore[attr-defined]
 

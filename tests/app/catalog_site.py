@@ -5,7 +5,9 @@ rewritten from `scheme://host` to its own server, paths kept, so the
 links its pages carry (absolute paths, relative paths) resolve there too.
 A request is answered with the file named by the last segment of its path
 (`index.html` for a path ending in '/'), whatever the method and query;
-every request is recorded with its method and body.
+every request is recorded with its method and body. A folder with a
+`challenge.html` is behind a JavaScript challenge: every request without
+the cookie its script sets gets that page instead (only a browser passes).
 """
 
 from __future__ import annotations
@@ -57,6 +59,9 @@ class CatalogSite:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
+                guard = folder / "challenge.html"  # a WZWS guard: its script sets the cookie
+                if guard.is_file() and "wzws_cid=" not in (self.headers.get("Cookie") or ""):
+                    file = guard
                 content = file.read_bytes()
                 self.send_response(200)
                 self.send_header("Content-Type", _content_type(content))

@@ -193,6 +193,10 @@ def test_a_broken_catalogue_entry_is_an_error_naming_its_key(tmp_path: Path) -> 
     with pytest.raises(ConfigError, match=r"catalog entry 'decrypt': source\.url: not a URL"):
         load_catalog(path)
     tomllib.loads(text)  # (the shipped one parses and validates: ENTRIES above)
+    unrendered = text.replace('"zh"\nrender = "browser"\n', '"zh"\n', 1)
+    path.write_text(unrendered, "utf-8")
+    with pytest.raises(ConfigError, match=r"'pboc-news': needs = \"browser\" goes with render"):
+        load_catalog(path)
 
 
 def test_the_json_example_in_config_example_validates_when_uncommented() -> None:

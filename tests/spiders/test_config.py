@@ -83,6 +83,7 @@ def test_urls_alone_give_the_start_urls_and_limits_default_from_crawl() -> None:
         ({"url": "https://x.example/feed", "links": "a"}, 'links: only for kind = "spider"'),
         ({"kind": "spider", "spider": "gov-notices"}, "sources[0].url: Field required"),
         ({**SPIDER, "render": "js"}, "scrapy-playwright"),
+        ({"url": "https://x.example/f", "render": "browser"}, 'render: only for kind = "spider"'),
     ],
 )
 def test_mistakes_are_one_line_naming_the_key(source: dict[str, Any], message: str) -> None:
@@ -90,10 +91,13 @@ def test_mistakes_are_one_line_naming_the_key(source: dict[str, Any], message: s
     assert message in error(source)
 
 
-def test_pages_that_need_javascript_point_at_the_playwright_route() -> None:
+def test_pages_that_need_javascript_point_at_the_browser_route() -> None:
     message = error({**SPIDER, "render": "js"})
-    assert message.startswith('sources[0]: render: render = "js" is not supported')
-    assert "pip install scrapy-playwright" in message
+    assert message.startswith("sources[0]: render: 'js' is not supported")
+    assert 'render = "browser"' in message and "pip install 'crackdown[browser]'" in message
+    loaded = build_config({"sources": [{**SPIDER, "key": "b", "render": "browser"}]}, {})
+    assert spider_spec(loaded.sources[0], loaded.crawl).render == "browser"
+    assert crawl_settings(loaded).browser == "/usr/bin/chromium"
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ them so). Each has the structure of the source's real response as public
 code describes it (../shared/SOURCES.md): the JSON shapes of the CSRC's
 searchList, the NFRA's static JSON, the Jinse, Odaily and PANews flash
 APIs and ChainCatcher's HTML fragments; the list markup of the CAC, NDRC
-and TRS notice lists; RSS for the feeds; the PBoC's WZWS challenge page.
+and TRS notice lists; RSS for the feeds; the PBoC's WZWS challenge page\n(challenge.html) in front of the PBoC's and MPS's lists.
 The words are invented; the shapes are the point.
 """
 
@@ -86,21 +86,63 @@ def article(title: str, body: str, day: str, *, body_class: str = "TRS_Editor") 
 
 
 def challenge() -> str:
-    """The WZWS page as RSSHub issue #4824 shows it: a script computing a cookie."""
+    """The WZWS page as RSSHub issue #4824 shows it: a script computing a cookie.
+
+    Here the script works: it sets `wzws_cid` from `wzwsquestion` and
+    `wzwsfactor` and reloads, and `tests/app/catalog_site.py` answers with the
+    content once the cookie is there, so only a browser gets past it.
+    """
     return (
         '<html><head><meta http-equiv="Content-Type" content="text/html; charset=utf-8">'
         "</head><body><noscript>请开启JavaScript并刷新该页.</noscript>"
         '<script type="text/javascript">var dynamicurl="/L2dvdXRvbmdqaWFvbGl1LzExMzQ1Ni8xMTM0NjkvaW5kZXguaHRtbA==";'
         'var wzwsquestion="U1T@3R";var wzwsfactor="6173";var wzwsmethod="post";'
-        'var wzwsparams="";function HXXTTKKLLPPP5(){}</script></body></html>'
+        'var wzwsparams="";function HXXTTKKLLPPP5(){var n=0;for(var i=0;i<wzwsquestion.length;i++)'
+        "{n+=wzwsquestion.charCodeAt(i);}n*=parseInt(wzwsfactor,10);"
+        'document.cookie="wzws_cid="+n+"; path=/";setTimeout(function(){location.reload();},50);}'
+        "HXXTTKKLLPPP5();</script></body></html>"
     )
 
 
-def mainland_spiders() -> None:
+def browser_pages() -> None:
+    """The PBoC's and MPS's pages behind the challenge (challenge.html): lists and articles."""
     for key in ("pboc-news", "pboc-open-market"):
-        write(key, "index.html", challenge())
-    for key, _folder in (("mps-policy", "n6557558"), ("mps-interpretation", "n6557563")):
-        write(key, "index.html", challenge())
+        write(key, "challenge.html", challenge())
+        # font.newslist_style a[title], the date in span.hui12 beside it
+        rows = "".join(
+            f'<tr><td><font class="newslist_style"><a href="/goutongjiaoliu/113456/113469/51{i}/2026010{5 - i}{i}.html" title="{t}">{t}</a></font></td>'
+            f'<td><span class="hui12">{day}</span></td></tr>'
+            for i, ((t, _), day) in enumerate(zip(ZH, DAYS, strict=True))
+        )
+        write(
+            key,
+            "index.html",
+            f'<html><head><meta charset="utf-8"></head><body><table>{rows}</table></body></html>',
+        )
+        for i, ((t, b), day) in enumerate(zip(ZH, DAYS, strict=True)):
+            page = article(t, b, day).replace('<div class="info">', '<div id="shijian">')
+            write(key, f"2026010{5 - i}{i}.html", page)
+    for key, folder in (("mps-policy", "n6557558"), ("mps-interpretation", "n6557563")):
+        write(key, "challenge.html", challenge())
+        # .list li a, written by a script after the page has loaded (RSSHub waits for it)
+        rows = "".join(
+            f'<li><a href="/{folder}/c97{i}/c97{i}.html">{t}</a><span>{day}</span></li>'
+            for i, ((t, _), day) in enumerate(zip(ZH, DAYS, strict=True))
+        )
+        fill = json.dumps(f"<ul>{rows}</ul>", ensure_ascii=False)
+        write(
+            key,
+            "index.html",
+            '<html><head><meta charset="utf-8"></head><body><div class="list"></div>'
+            '<script>window.addEventListener("load",function(){setTimeout(function(){'
+            f'document.querySelector(".list").innerHTML={fill};}},200);}});</script></body></html>',
+        )
+        for i, ((t, b), day) in enumerate(zip(ZH, DAYS, strict=True)):
+            write(key, f"c97{i}.html", article(t, b, day, body_class="pages_content"))
+
+
+def mainland_spiders() -> None:
+    browser_pages()
     # CAC: div#loadingInfoPage li, date in .times; links are absolute paths
     rows = "".join(
         f'<li><a href="/{day[:7]}/{day[8:]}/c_17{i}.htm" target="_blank">{t}</a>'
