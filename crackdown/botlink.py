@@ -54,6 +54,7 @@ class BotLink:
         self.application = application
         self.backoff = backoff or Backoff()
         self.up = asyncio.Event()
+        self.tried = asyncio.Event()  # the first connection attempt ended, either way
         self._lost = asyncio.Event()
         self._started = False
 
@@ -110,6 +111,7 @@ class BotLink:
             else:
                 delay = self.backoff.first
                 self.up.set()
+                self.tried.set()
                 bot = self.application.bot
                 log.info(
                     "telegram %s as @%s",
@@ -117,6 +119,7 @@ class BotLink:
                     bot.username,
                 )
                 continue
+            self.tried.set()
             await asyncio.sleep(wait)
 
     async def _probe(self) -> None:

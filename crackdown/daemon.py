@@ -36,6 +36,8 @@ from storage.locks import COMMANDS_LOCK, Leadership
 
 log = logging.getLogger(__name__)
 
+CONNECT_FIRST = 15.0  # seconds the first poll waits for Telegram's first answer at start
+
 
 @dataclass
 class CycleReport:
@@ -315,6 +317,9 @@ class Daemon:
                 self._poller = app.poller(client)
                 scheduler = self._schedule()
                 link_task = asyncio.create_task(link.run(), name="telegram-link")
+                # Commands sent while we were down (a /start) before the first poll, if
+                # Telegram answers; if not, polling starts without it.
+                await _first_of(link.tried, self.stopping, timeout=CONNECT_FIRST)
                 await self.read_commands()
                 scheduler.start()
                 log.info(
@@ -412,3 +417,11 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError, Exception):
         await task
+
+
+async def _first_of(*events: asyncio.Event, timeout: float) -> None:
+    """Wait until one of `events` is set, or `timeout` seconds."""
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()
