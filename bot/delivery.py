@@ -33,6 +33,7 @@ from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    EndPointNotFound,
     Forbidden,
     InvalidToken,
     NetworkError,
@@ -366,7 +367,7 @@ class DeliveryWorker:
                 self._chat_failed(alert, f"Bad Request: {exc.message}", report)
             else:
                 self._fail(alert, f"Bad Request: {exc.message}", report)
-        except InvalidToken as exc:  # PTB's text may hold the token: never stored or logged
+        except (InvalidToken, EndPointNotFound) as exc:  # 401/404; PTB's text may hold the token
             self._retry(alert, "InvalidToken: the bot token was rejected (401/404)", report)
             self._unreachable(exc, at_once=True)
         except NetworkError as exc:  # TimedOut, 5xx, connection refused

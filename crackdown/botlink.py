@@ -16,7 +16,14 @@ import contextlib
 import logging
 from dataclasses import dataclass
 
-from telegram.error import InvalidToken, RetryAfter, TelegramError
+from telegram.error import (
+    BadRequest,
+    EndPointNotFound,
+    Forbidden,
+    InvalidToken,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application
 
 from bot.handlers import publish_commands
@@ -26,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def describe(exc: BaseException) -> str:
     """One line for a Bot API failure; never the token (PTB puts it in InvalidToken's text)."""
-    if isinstance(exc, InvalidToken):
+    if isinstance(exc, InvalidToken | EndPointNotFound):  # EndPointNotFound: 401/404 later on
         return "telegram rejected the bot token (401/404)"
     if isinstance(exc, TelegramError):
         message = exc.message.splitlines()[0] if exc.message else ""
@@ -86,7 +93,7 @@ class BotLink:
                 continue
             try:
                 await self._probe()
-            except InvalidToken:
+            except (InvalidToken, EndPointNotFound):
                 wait = self.backoff.rejected
                 log.error(
                     "telegram rejected the bot token (401/404): check CRACKDOWN_TELEGRAM_TOKEN "
@@ -128,7 +135,10 @@ class BotLink:
             await application.bot.get_me()
             return
         await application.initialize()  # getMe: checks the token
-        await publish_commands(application.bot)
+        try:
+            await publish_commands(application.bot)
+        except (BadRequest, Forbidden) as exc:  # the menu is a nicety: serve without it
+            log.warning("telegram: the command menu was not published: %s", exc.message)
         await application.start()
         self._started = True
 

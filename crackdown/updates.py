@@ -14,7 +14,13 @@ import contextlib
 import logging
 
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError
+from telegram.error import (
+    EndPointNotFound,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
 from telegram.ext import Application
 
 from crackdown.botlink import BotLink, describe, retry_seconds
@@ -76,7 +82,7 @@ class CommandReader:
             except RetryAfter as exc:
                 await asyncio.sleep(retry_seconds(exc.retry_after))
                 continue
-            except (NetworkError, InvalidToken) as exc:  # 5xx, timeouts, refused, 401
+            except (NetworkError, InvalidToken, EndPointNotFound) as exc:  # 5xx, 401/404...
                 self.link.lost(exc)
                 continue
             except TelegramError as exc:  # 409 (another reader) and the like: not an outage

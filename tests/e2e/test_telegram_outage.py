@@ -199,3 +199,20 @@ def test_a_rejected_token_is_one_line_and_never_printed(
         assert TOKEN.encode() not in output
         assert SECRET_HALF.encode() not in output
         assert b"Traceback" not in output
+
+
+def test_a_token_revoked_mid_run_is_one_line_and_the_daemon_goes_on(
+    tmp_path: Path, site: LoopbackSite, standin: BotApiStandIn, database_url: str
+) -> None:
+    serve_sample_feeds(site, empty=True)
+    config = write_config(tmp_path, site, standin, database_url=database_url, interval="1s")
+    with running(config, tmp_path / "run.log", CRACKDOWN_LOGGING__LEVEL="DEBUG") as daemon:
+        daemon.wait_for(lambda text: "telegram connected" in text)
+        standin.token = "777:REVOKED-IN-BOTFATHER"  # our token now gets 401
+        serve_sample_feeds(site)
+        daemon.wait_for(lambda text: "telegram rejected the bot token" in text)
+        _wait(lambda: _count(database_url, "SELECT count(*) FROM stories") == 10, 30, "stored")
+        code, took = daemon.stop()
+    assert code == 0, daemon.text()
+    assert took < 10
+    _assert_clean(daemon.text())
