@@ -141,8 +141,8 @@ class Daemon:
     the queue) and exit 0. Telegram away at start or later does not stop
     anything but sending and commands (see `crackdown.botlink`). SIGHUP:
     re-read the config; a bad one is rejected with a log line and the
-    running config kept. Each job is logged with
-    its name when it raises, and the scheduler goes on.
+    running config kept. Each job is logged with its name when it raises,
+    and the scheduler goes on.
     """
 
     def __init__(self, app: App, reload_config: Callable[[], Config] | None = None) -> None:
