@@ -8,7 +8,9 @@ answer leads to:
 - 429: pause all sending for retry_after plus a margin; the row waits, no
   attempt used.
 - 5xx, timeouts, network errors: retry with exponential backoff and jitter,
-  up to `max_attempts`.
+  up to `max_attempts`. After `unreachable_after` of them in a row (or a
+  rejected token) `on_unreachable` is told and the drain stops claiming
+  rows until `connected()` says Telegram answers again.
 - 403 "blocked by the user" / "user is deactivated": the chat is deactivated
   at once and its open rows skipped. Other 403s and "chat not found": the
   same, but only after `deactivate_after` such failures in a row.
@@ -31,8 +33,10 @@ from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
     ChatMigrated,
+    EndPointNotFound,
     Forbidden,
     InvalidToken,
+    NetworkError,
     RetryAfter,
     TelegramError,
 )
@@ -66,6 +70,7 @@ class DeliverySettings:
     pause_margin: float = 0.5
     deactivate_after: int = 5
     linger: float = 2.0
+    unreachable_after: int = 3
     limits: Limits = field(default_factory=Limits)
 
 
@@ -113,6 +118,10 @@ class DeliveryWorker:
         self._seeded = False
         self._stopping = False
         self._in_flight: dict[int, asyncio.Task[None]] = {}
+        # Set by the daemon: whether the Bot API answers, and whom to tell when it seems not to.
+        self.connected: Callable[[], bool] = lambda: True
+        self.on_unreachable: Callable[[TelegramError], None] | None = None
+        self._network_failures = 0
 
     def stop(self) -> None:
         """Claim nothing more: a drain running now returns once its sends in flight end."""
@@ -136,7 +145,7 @@ class DeliveryWorker:
         in_flight = self._in_flight = {}
         slots = asyncio.Semaphore(self.settings.concurrency)
         try:
-            while not self._stopping:
+            while not self._stopping and self.connected():
                 with self.db.session() as session:
                     alerts = outbox.claim_due(
                         session,
@@ -333,6 +342,7 @@ class DeliveryWorker:
                     session, [row.delivery_id for row in batch], first_id, self.clock()
                 )
             delivered = True
+            self._network_failures = 0
             report.sent += 1 + len(batch)
         except RetryAfter as exc:
             pause = _seconds(exc.retry_after) + self.settings.pause_margin
@@ -359,11 +369,14 @@ class DeliveryWorker:
                 self._chat_failed(alert, f"Bad Request: {exc.message}", report)
             else:
                 self._fail(alert, f"Bad Request: {exc.message}", report)
-        except InvalidToken as exc:
-            log.error("telegram rejected the bot token; check CRACKDOWN_TELEGRAM_TOKEN")
-            self._retry(alert, f"{type(exc).__name__}: {exc}", report)
-        except TelegramError as exc:  # NetworkError, TimedOut, 5xx
-            self._retry(alert, f"{type(exc).__name__}: {exc}", report)
+        except (InvalidToken, EndPointNotFound) as exc:  # 401/404; PTB's text may hold the token
+            self._retry(alert, "InvalidToken: the bot token was rejected (401/404)", report)
+            self._unreachable(exc, at_once=True)
+        except NetworkError as exc:  # TimedOut, 5xx, connection refused
+            self._retry(alert, f"{type(exc).__name__}: {exc.message}", report)
+            self._unreachable(exc)
+        except TelegramError as exc:
+            self._retry(alert, f"{type(exc).__name__}: {exc.message}", report)
         except Exception as exc:  # a bug must not stop delivery to everyone else
             log.exception(
                 "unexpected error delivering %d to chat %d", alert.delivery_id, alert.chat_id
@@ -401,6 +414,14 @@ class DeliveryWorker:
         return await self.bot.send_message(
             chat_id=alert.chat_id, text=to_plain_text(text), link_preview_options=previews
         )
+
+    def _unreachable(self, exc: TelegramError, *, at_once: bool = False) -> None:
+        """Several network failures in a row (not one 5xx): tell the daemon, which probes."""
+        self._network_failures += 1
+        if at_once or self._network_failures >= self.settings.unreachable_after:
+            self._network_failures = 0
+            if self.on_unreachable is not None:
+                self.on_unreachable(exc)
 
     def _retry(self, alert: Alert, error: str, report: DeliveryReport) -> None:
         if alert.attempts >= self.settings.max_attempts:

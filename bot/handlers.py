@@ -14,6 +14,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from telegram import Bot, BotCommand, Message, Update, User
+from telegram.error import InvalidToken, NetworkError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -213,10 +214,23 @@ def for_another_bot(message: Message, username: str) -> bool:
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log a handler failure with its exception; the bot keeps serving others."""
-    log.error(
-        "handler failed for update %s", getattr(update, "update_id", "?"), exc_info=context.error
-    )
+    """Log a handler failure with its exception; the bot keeps serving others.
+
+    Telegram away (5xx, timeouts, refused, the token rejected) is one line, not a traceback.
+    """
+    update_id = getattr(update, "update_id", "?")
+    error = context.error
+    if isinstance(error, InvalidToken):  # PTB may put the token in its text: never shown
+        log.warning("update %s: no reply, telegram rejected the bot token", update_id)
+    elif isinstance(error, NetworkError):
+        log.warning(
+            "update %s: no reply, telegram unreachable (%s: %s)",
+            update_id,
+            type(error).__name__,
+            error.message,
+        )
+    else:
+        log.error("handler failed for update %s", update_id, exc_info=error)
 
 
 async def publish_commands(bot: Bot) -> None:

@@ -193,6 +193,13 @@ def _cmd_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if args.once:
             report = asyncio.run(run_once(app))
             print(report.summary())
+            if report.telegram_error is not None:
+                print(
+                    f"crackdown: {report.telegram_error}; stories are stored "
+                    "and alerts stay queued for the next run",
+                    file=sys.stderr,
+                )
+                return 1
             return 0
         app.require_token()
         asyncio.run(run_forever(app, lambda: load_config(path, environ)))

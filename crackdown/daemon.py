@@ -18,21 +18,25 @@ from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.delivery import DeliveryReport, DeliveryWorker
-from bot.handlers import publish_commands
 from crackdown.app import App
+from crackdown.botlink import BotLink, describe
 from crackdown.config import Config, ConfigError
 from crackdown.crawling import CrawlReport
 from crackdown.metrics import Heartbeat, Metrics, MetricsServer, health
 from crackdown.polling import Poller, PollReport
+from crackdown.updates import CommandReader
 from crawler.http import make_client
 from storage.clusters import forget_before
 from storage.housekeeping import optimize, prune
 from storage.locks import COMMANDS_LOCK, Leadership
 
 log = logging.getLogger(__name__)
+
+CONNECT_FIRST = 15.0  # seconds the first poll waits for Telegram's first answer at start
 
 
 @dataclass
@@ -41,13 +45,15 @@ class CycleReport:
     poll: PollReport
     delivery: DeliveryReport | None
     crawl: CrawlReport | None = None  # spider sources, if any are configured
+    telegram_error: str | None = None  # why the Bot API could not be used, if so
 
     def summary(self) -> str:
-        sent = (
-            f"{self.delivery.sent} alerts sent"
-            if self.delivery is not None
-            else "no bot token: alerts queued"
-        )
+        if self.telegram_error is not None:
+            sent = f"alerts queued: {self.telegram_error}"
+        elif self.delivery is not None:
+            sent = f"{self.delivery.sent} alerts sent"
+        else:
+            sent = "no bot token: alerts queued"
         crawl = self.crawl or CrawlReport()
         stories, matched = self.poll.stories + crawl.stories, self.poll.matched + crawl.matched
         failed = sorted([*self.poll.failed, *crawl.failed])
@@ -74,23 +80,46 @@ async def process_pending_updates(application: Application) -> int:  # type: ign
 
 
 async def run_once(app: App) -> CycleReport:
-    """One full cycle: commands, poll all feeds, crawl all spider sources, deliver what is due."""
+    """One full cycle: commands, poll all feeds, crawl all spider sources, deliver what is due.
+
+    Telegram away (or the token rejected) does not stop the cycle: stories
+    are stored and alerts queued, and `telegram_error` says why none was sent.
+    """
     token = app.config.bot_token()
-    commands = 0
-    delivery = None
     async with make_client(app.policy, keepalive=app.config.http.concurrency) as client:
         poller = app.poller(client)
         if token is None:
             poll = await poller.poll(app.feeds())
             crawl = await _crawl_all(app)
             return CycleReport(commands=0, poll=poll, delivery=None, crawl=crawl)
-        async with app.application() as application:
-            commands = await process_pending_updates(application)
+        application = app.application()
+        link = BotLink(application)
+        commands, delivery, error = 0, None, None
+        try:
+            try:
+                await application.initialize()  # getMe
+                commands = await process_pending_updates(application)
+            except TelegramError as exc:
+                error = describe(exc)
             app.filters.refresh(app.db)  # a /watch just handled counts for this poll
             poll = await poller.poll(app.feeds())
             crawl = await _crawl_all(app)
-            delivery = await app.delivery_worker(application.bot).drain()
-    return CycleReport(commands=commands, poll=poll, delivery=delivery, crawl=crawl)
+            if error is None:
+                worker = app.delivery_worker(application.bot)
+                failures: list[str] = []
+
+                def unreachable(exc: TelegramError) -> None:
+                    failures.append(describe(exc))
+                    worker.stop()
+
+                worker.on_unreachable = unreachable
+                delivery = await worker.drain()
+                error = failures[0] if failures else None
+        finally:
+            await link.close()
+    return CycleReport(
+        commands=commands, poll=poll, delivery=delivery, crawl=crawl, telegram_error=error
+    )
 
 
 async def _crawl_all(app: App) -> CrawlReport | None:
@@ -109,9 +138,11 @@ class Daemon:
 
     SIGTERM/SIGINT: stop claiming alerts, let sends in flight finish for up to
     `delivery.shutdown_grace`, then cancel what is left (those rows go back to
-    the queue) and exit 0. SIGHUP: re-read the config; a bad one is rejected
-    with a log line and the running config kept. Each job is logged with
-    its name when it raises, and the scheduler goes on.
+    the queue) and exit 0. Telegram away at start or later does not stop
+    anything but sending and commands (see `crackdown.botlink`). SIGHUP:
+    re-read the config; a bad one is rejected with a log line and the
+    running config kept. Each job is logged with its name when it raises,
+    and the scheduler goes on.
     """
 
     def __init__(self, app: App, reload_config: Callable[[], Config] | None = None) -> None:
@@ -124,7 +155,8 @@ class Daemon:
         self._poll_task: asyncio.Task[None] | None = None
         self._crawl_task: asyncio.Task[None] | None = None
         self._worker: DeliveryWorker | None = None
-        self._application: Application | None = None  # type: ignore[type-arg]
+        self._link: BotLink | None = None
+        self._reader: CommandReader | None = None
         self._commands = Leadership(app.db, COMMANDS_LOCK)
         self._poller: Poller | None = None
 
@@ -150,6 +182,8 @@ class Daemon:
     async def deliver(self) -> None:
         if self._drain_lock.locked() or self._worker is None or self.stopping.is_set():
             return
+        if self._link is None or not self._link.up.is_set():
+            return  # Telegram away: alerts stay queued until it answers
         async with self._drain_lock:
             report = await self._worker.drain()
         self.metrics.observe_delivery(report)
@@ -220,20 +254,16 @@ class Daemon:
         the others try again every `telegram.leader_retry` and take over
         within that time when the holder stops or dies.
         """
-        application = self._application
-        if application is None or application.updater is None or self.stopping.is_set():
+        reader = self._reader
+        if reader is None or self.stopping.is_set():
             return
         leads = await asyncio.to_thread(self._commands.hold)
-        updater = application.updater
-        if leads and not updater.running:
-            await updater.start_polling(
-                timeout=int(self.app.config.telegram.poll_timeout),
-                allowed_updates=Update.ALL_TYPES,
-            )
+        if leads and not reader.running:
+            reader.start()  # it reads once Telegram answers
             if self._commands.shared:
                 log.info("reading the bot's commands (this daemon leads)")
-        elif not leads and updater.running:
-            await updater.stop()
+        elif not leads and reader.running:
+            await reader.stop()
             log.warning("another daemon reads the bot's commands now; standing by")
 
     def _forget_bands(self, after: timedelta) -> None:
@@ -276,17 +306,21 @@ class Daemon:
         if app.config.metrics.listen:
             server = MetricsServer(app.config.metrics.listen, self.metrics, self._check).start()
             log.info("metrics on http://%s/metrics and /healthz", server.address)
+        link_task: asyncio.Task[None] | None = None
         try:
-            async with (
-                make_client(app.policy, keepalive=app.config.http.concurrency) as client,
-                app.application() as application,
-            ):
+            async with make_client(app.policy, keepalive=app.config.http.concurrency) as client:
+                application = app.application()
+                self._link = link = BotLink(application)
+                self._reader = CommandReader(application, link, app.config.telegram.poll_timeout)
                 self._worker = app.delivery_worker(application.bot)
+                self._worker.connected = link.up.is_set
+                self._worker.on_unreachable = link.lost
                 self._poller = app.poller(client)
                 scheduler = self._schedule()
-                await publish_commands(application.bot)
-                await application.start()
-                self._application = application
+                link_task = asyncio.create_task(link.run(), name="telegram-link")
+                # Commands sent while we were down (a /start) before the first poll, if
+                # Telegram answers; if not, polling starts without it.
+                await _first_of(link.tried, self.stopping, timeout=CONNECT_FIRST)
                 await self.read_commands()
                 scheduler.start()
                 log.info(
@@ -301,15 +335,17 @@ class Daemon:
                 await self._finish_sends()
                 await self._cancel_poll()
                 await self._cancel_crawl()
-                if application.updater is not None and application.updater.running:
-                    await application.updater.stop()
+                await _cancel(link_task)
+                await self._reader.stop()
                 await asyncio.to_thread(self._commands.release)
-                await application.stop()
+                await link.close()
         finally:
             for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
                 loop.remove_signal_handler(sig)
             if server is not None:
                 server.close()
+            if link_task is not None:
+                await _cancel(link_task)
         log.info("stopped")
 
     def _schedule(self) -> AsyncIOScheduler:
@@ -376,3 +412,17 @@ class Daemon:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, TimeoutError, Exception):
             await asyncio.wait_for(task, 10)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
+
+
+async def _first_of(*events: asyncio.Event, timeout: float) -> None:
+    """Wait until one of `events` is set, or `timeout` seconds."""
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    for waiter in waiters:
+        waiter.cancel()

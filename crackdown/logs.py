@@ -1,12 +1,47 @@
-"""Logging set-up: one line per event, and the bot token never printed."""
+"""Logging set-up: one line per event, and the bot token never printed.
+
+Every way Python reports an error ends in the one stderr handler, whose
+filter redacts the token: `logging` itself (PTB's error handler, asyncio's
+default loop exception handler and warnings go through it), and, with
+`setup_logging`, uncaught exceptions in the main thread (`sys.excepthook`),
+in other threads (`threading.excepthook`) and in `__del__`/finalisers
+(`sys.unraisablehook`). PTB puts the token in its own messages
+("The token `...` was rejected"), httpx in request URLs.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
+import threading
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from types import TracebackType
+
+_hook_log = logging.getLogger("crackdown")
+
+
+def secret_forms(secrets: Iterable[str]) -> list[str]:
+    """Each secret, and for a bot token (`123:ABC...`) its secret half alone, longest first.
+
+    The half covers the token URL-quoted (`123%3AABC...`) or cut at the colon.
+    """
+    forms: set[str] = set()
+    for secret in secrets:
+        if not secret:
+            continue
+        forms.add(secret)
+        _bot_id, colon, rest = secret.partition(":")
+        if colon and len(rest) >= 8:
+            forms.add(rest)
+    return sorted(forms, key=len, reverse=True)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "[token]")
+    return text
 
 
 class RedactSecrets(logging.Filter):
@@ -14,7 +49,7 @@ class RedactSecrets(logging.Filter):
 
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s]
+        self.secrets = secret_forms(secrets)
 
     def filter(self, record: logging.LogRecord) -> bool:
         if not self.secrets:
@@ -22,14 +57,52 @@ class RedactSecrets(logging.Filter):
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        redacted = message
-        exc_text = record.exc_text
-        for secret in self.secrets:
-            redacted = redacted.replace(secret, "[token]")
-            if exc_text:
-                exc_text = exc_text.replace(secret, "[token]")
-        record.msg, record.args, record.exc_text = redacted, None, exc_text
+        record.msg, record.args = redact(message, self.secrets), None
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text, self.secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self.secrets)
         return True
+
+
+def _log_uncaught(
+    kind: str,
+    exc_type: type[BaseException],
+    exc: BaseException | None,
+    tb: TracebackType | None,
+) -> None:
+    _hook_log.critical("%s: %s", kind, exc_type.__name__, exc_info=(exc_type, exc, tb))
+
+
+def _excepthook(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    _log_uncaught("uncaught exception", exc_type, exc, tb)
+
+
+def _thread_excepthook(args: threading.ExceptHookArgs) -> None:
+    if args.exc_type is SystemExit:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    _log_uncaught(
+        f"uncaught exception in thread {name}", args.exc_type, args.exc_value, args.exc_traceback
+    )
+
+
+def _unraisablehook(args: sys.UnraisableHookArgs) -> None:
+    what = args.err_msg or "exception ignored"
+    _log_uncaught(f"{what} {args.object!r}", args.exc_type, args.exc_value, args.exc_traceback)
+
+
+def route_uncaught_to_logging() -> None:
+    """Send uncaught exceptions and warnings through logging, and so through the redaction."""
+    sys.excepthook = _excepthook
+    threading.excepthook = _thread_excepthook
+    sys.unraisablehook = _unraisablehook
+    logging.captureWarnings(True)
 
 
 class JsonFormatter(logging.Formatter):
@@ -72,7 +145,10 @@ def setup_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") ->
         if fmt == "json"
         else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     )
+    secrets = [s for s in secrets if s]
     handler.addFilter(RedactSecrets(secrets))
+    if secrets:
+        route_uncaught_to_logging()
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

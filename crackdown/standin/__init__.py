@@ -11,10 +11,11 @@ Usage::
 Telegram's flood limits: ``tg.enforce_limits(FloodLimits())`` (429 with retry_after and a
 penalty window). Faults on demand: ``tg.inject_faults(error_rate=0.1)``, ``fail_next``,
 ``tg.migrate_group``, ``tg.deactivate_user``, ``tg.kick_bot``, ``tg.block``. Both are
-interceptors in ``tg.state.interceptors``; ``tg.summary()`` counts what happened.
+interceptors in ``tg.state.interceptors``, as is ``Outage`` (every method fails);
+``tg.summary()`` counts what happened.
 """
 
-from crackdown.standin.faults import Faults
+from crackdown.standin.faults import Faults, Outage
 from crackdown.standin.limits import FloodControl, FloodLimits
 from crackdown.standin.server import BotApiStandIn
 from crackdown.standin.state import ApiError, SentMessage, SimUser
@@ -25,6 +26,7 @@ __all__ = [
     "Faults",
     "FloodControl",
     "FloodLimits",
+    "Outage",
     "SentMessage",
     "SimUser",
 ]

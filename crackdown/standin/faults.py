@@ -22,7 +22,7 @@ from crackdown.standin.state import ApiError
 if TYPE_CHECKING:
     from crackdown.standin.methods import Params
 
-__all__ = ["Faults"]
+__all__ = ["Faults", "Outage"]
 
 _SERVER_ERRORS = ((500, "Internal Server Error"), (502, "Bad Gateway"))
 
@@ -123,3 +123,20 @@ class Faults:
                 del self._targeted[chat_id]
         parameters = dict(fault.parameters) if fault.parameters else None
         return ApiError(fault.status, fault.description, parameters)
+
+
+class Outage:
+    """An interceptor failing every Bot API method, getMe and getUpdates included.
+
+    Telegram behind a failing gateway (502 by default): put it first in
+    ``state.interceptors`` for as long as the outage lasts, remove it to end it.
+    """
+
+    def __init__(self, status: int = 502, description: str = "Bad Gateway") -> None:
+        self.status = status
+        self.description = description
+        self.refused = 0
+
+    def __call__(self, method: str, params: Params) -> None:
+        self.refused += 1
+        raise ApiError(self.status, self.description)
