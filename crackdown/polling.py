@@ -31,6 +31,7 @@ import httpx
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from crackdown import exitcodes
 from crackdown import health_notices as notices
 from crackdown.claims import Claims
 from crackdown.config import ConfigError, SourceConfig
@@ -654,10 +655,10 @@ async def poll_command(app: App, *, keys: list[str] | None, everything: bool, ou
     async with make_client(app.policy, keepalive=app.config.http.concurrency) as client:
         poller = app.poller(client)
         if not keys:
-            chosen = feeds if everything else poller.due(feeds)
+            chosen = app.without_paused(feeds, out) if everything else poller.due(feeds)
         if not chosen:
             out.write("nothing is due (--all polls every source now)\n")
-            return 0
+            return exitcodes.OK
         progress = Progress(out, len(chosen), "feeds")
         report = await poller.poll(
             chosen,
@@ -671,4 +672,4 @@ async def poll_command(app: App, *, keys: list[str] | None, everything: bool, ou
         f"{report.polled} polled, {len(report.failed)} failed: {report.stories} new stories, "
         f"{report.matched} matched, {report.queued} alerts queued\n"
     )
-    return 0
+    return exitcodes.of_sources(report.polled, len(report.failed))
