@@ -166,6 +166,10 @@ class ParsePool:
     def _start(self) -> ProcessPoolExecutor | None:
         executor = None
         try:
+            # The forkserver runs `python -c ...`, which puts the working folder (the daemon's
+            # state directory, under systemd) first on sys.path: a crawler.py there would be
+            # imported instead of ours. PYTHONSAFEPATH is -P for it and every worker.
+            os.environ.setdefault("PYTHONSAFEPATH", "1")
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["crawler.feeds"])
             # The workers read EOF from this pipe when this process is gone (init_parse_worker).
