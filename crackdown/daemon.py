@@ -22,6 +22,7 @@ from telegram.ext import Application
 
 from bot.delivery import DeliveryReport, DeliveryWorker
 from bot.handlers import publish_commands
+from crackdown import systemd
 from crackdown.app import App
 from crackdown.config import Config, ConfigError
 from crackdown.crawling import CrawlReport
@@ -288,6 +289,8 @@ class Daemon:
                 self._application = application
                 await self.read_commands()
                 scheduler.start()
+                watchdog = self._start_watchdog()
+                systemd.notify("READY=1")
                 log.info(
                     "crackdown running: %d feeds, %d spiders; SIGTERM or Ctrl-C stops, "
                     "SIGHUP reloads",
@@ -296,6 +299,9 @@ class Daemon:
                 )
                 await self.stopping.wait()
                 log.info("stopping")
+                systemd.notify("STOPPING=1")
+                if watchdog is not None:
+                    watchdog.cancel()
                 scheduler.shutdown(wait=False)
                 await self._finish_sends()
                 await self._cancel_poll()
@@ -310,6 +316,28 @@ class Daemon:
             if server is not None:
                 server.close()
         log.info("stopped")
+
+    def _start_watchdog(self) -> asyncio.Task[None] | None:
+        """Feed systemd's watchdog (WatchdogSec) while the scheduler's jobs keep finishing."""
+        interval = systemd.watchdog_interval()
+        if interval is None:
+            return None
+        return asyncio.create_task(self._feed_watchdog(interval), name="watchdog")
+
+    async def _feed_watchdog(self, interval: float) -> None:
+        """WATCHDOG=1 every `interval` unless the heartbeat /healthz reads has gone stale.
+
+        A blocked event loop feeds nothing either: systemd restarts the daemon.
+        """
+        said = False
+        while True:
+            if not self.heartbeat.stalled(self.app.config.metrics.stale_after):
+                systemd.notify("WATCHDOG=1")
+                said = False
+            elif not said:
+                log.error("no scheduler job has finished lately: the systemd watchdog is not fed")
+                said = True
+            await asyncio.sleep(interval)
 
     def _schedule(self) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone=UTC)
