@@ -12,17 +12,18 @@ from storage import subscribers
 
 _MUTE = re.compile(r"^(\d{1,3})\s*([mhd])$")
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
+MIN_MUTE = timedelta(minutes=30)  # as /mute's usage and the README say
 MAX_MUTE = timedelta(days=30)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 def parse_mute(value: str) -> timedelta | None:
-    """'30m', '2h', '1d' (up to 30 days) -> a duration; anything else -> None."""
+    """'30m', '2h', '1d' (30 minutes to 30 days) -> a duration; anything else -> None."""
     match = _MUTE.match(value.strip().lower())
     if match is None:
         return None
     length = timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
-    return length if timedelta(0) < length <= MAX_MUTE else None
+    return length if MIN_MUTE <= length <= MAX_MUTE else None
 
 
 def parse_clock(value: str) -> int | None:

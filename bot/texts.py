@@ -165,8 +165,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "用法：/latest 或 /latest N（N 最多 {limit}）",
     },
     "mute_usage": {
-        "en": "Usage: /mute 30m, /mute 2h or /mute 1d (up to 30d). /unmute ends it.",
-        "zh": "用法：/mute 30m、/mute 2h 或 /mute 1d（最长 30d）。/unmute 取消。",
+        "en": "Usage: /mute 30m, /mute 2h or /mute 1d (30m to 30d). /unmute ends it.",
+        "zh": "用法：/mute 30m、/mute 2h 或 /mute 1d（30m 至 30d）。/unmute 取消。",
     },
     "muted": {
         "en": "Muted until {until}. Alerts are held and arrive when the mute ends. /unmute",

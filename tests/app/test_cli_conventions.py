@@ -13,6 +13,8 @@ import pytest
 from crackdown import exitcodes
 from crackdown.cli import main
 from crackdown.demo.site import LoopbackSite, Page
+from storage import admin
+from storage.db import Database
 from tests.conftest import TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -178,3 +180,24 @@ def test_a_closed_pipe_exits_quietly(tmp_path: Path) -> None:
 def test_shell_completion_scripts(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["completion", "bash"], {}) == 0
     assert "complete " in capsys.readouterr().out
+
+
+def test_poll_all_leaves_a_source_paused_with_pause_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pages = {
+        "/a.xml": Page(FEED, "application/rss+xml"),
+        "/b.xml": Page(FEED, "application/rss+xml"),
+    }
+    with LoopbackSite(pages) as site:
+        config = _feeds(site, tmp_path / "etc", "/a.xml", "/b.xml")
+        assert main(["--config", str(config), "sources"], {}) == 0  # registers both
+        db = Database(f"sqlite:///{tmp_path / 'etc' / 'x.db'}")
+        with db.session() as session:
+            assert admin.set_paused(session, "s1", True)
+        db.dispose()
+        capsys.readouterr()
+        assert main(["--config", str(config), "poll", "--all"], {}) == exitcodes.OK
+        polled = [path for path, _ in site.requests]
+    out = capsys.readouterr().out
+    assert polled == ["/a.xml"] and "s1: paused" in out and "1 polled" in out

@@ -245,6 +245,7 @@ def test_mute_quiet_and_tz_are_validated_and_stored(talk: Conversation, db: Data
         assert subscribers.preferences(session, ANN) == ("Asia/Shanghai", 23 * 60, 7 * 60)
     assert talk.one(ANN, "/mute forever").startswith("Usage: /mute")
     assert talk.one(ANN, "/mute 31d").startswith("Usage: /mute")
+    assert talk.one(ANN, "/mute 5m").startswith("Usage: /mute")  # 30m to 30d, as it says
     assert talk.one(ANN, "/mute 2h").startswith("Muted until")
     assert talk.one(ANN, "/unmute") == "Unmuted."
     assert talk.one(ANN, "/quiet off") == "Quiet hours off."
