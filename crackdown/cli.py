@@ -196,10 +196,11 @@ def _config(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
 
 def _cmd_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from crackdown.demo.runner import default_db_path, run_demo
+    from crackdown.terminal import use_color
 
     setup_logging(args.log_level or "WARNING")
     path = args.db or default_db_path(dict(environ))
-    return run_demo(path, sys.stdout, fresh=args.fresh, color=sys.stdout.isatty())
+    return run_demo(path, sys.stdout, fresh=args.fresh, color=use_color(sys.stdout, environ))
 
 
 def _cmd_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -12,6 +12,7 @@ from pathlib import Path
 from crackdown.config import Config
 from crackdown.evaluate import CorpusError, evaluate, read_corpus, report
 from crackdown.exitcodes import FAILURE, OK, USAGE, CommandError
+from crackdown.progress import Meter
 from crawler.extract import fetch_article
 from crawler.http import FetchError, HttpPolicy, make_client
 from crawler.matcher import Matcher
@@ -87,7 +88,9 @@ def run_eval(config: Config, matcher: Matcher, corpus: Path, as_json: bool) -> i
         examples = read_corpus(corpus)
     except CorpusError as exc:
         raise CommandError(str(exc), USAGE) from exc
-    evaluation = evaluate(matcher, examples, config.telegram.default_topic)
+    meter = Meter(sys.stderr, "examples matched", len(examples))
+    evaluation = evaluate(matcher, examples, config.telegram.default_topic, meter.step)
+    meter.close()
     if as_json:
         json.dump(evaluation.as_dict(), sys.stdout, ensure_ascii=False, indent=2)
         print()
