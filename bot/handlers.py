@@ -52,6 +52,7 @@ USER_COMMANDS: dict[str, tuple[Command, bool]] = {
     "tz": (preferences.set_timezone, True),
     "digest": (preferences.digest, True),
     "everysource": (preferences.every_source, True),
+    "settings": (preferences.settings, False),
 }
 OPERATOR_COMMANDS: dict[str, Command] = {
     "stats": operators.stats,

@@ -46,6 +46,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "/quiet 23:00-07:00 - hold alerts at night; /tz Asia/Shanghai - your time zone\n"
             "/digest off|hourly|daily 08:00 - one message instead of many\n"
             "/everysource on|off - an alert from every source, or one per event\n"
+            "/settings - all of these settings at once\n"
             "/lang en|zh - language of the bot's replies\n"
             "/stop - unsubscribe and delete this chat's data"
         ),
@@ -64,6 +65,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "/quiet 23:00-07:00 - 夜间保留提醒；/tz Asia/Shanghai - 你的时区\n"
             "/digest off|hourly|daily 08:00 - 汇总为一条消息\n"
             "/everysource on|off - 每个来源一条提醒，或每个事件一条\n"
+            "/settings - 以上所有设置\n"
             "/lang en|zh - 机器人回复的语言\n"
             "/stop - 取消订阅并删除本聊天的数据"
         ),
@@ -195,6 +197,53 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "时区已设为 {name}（当地时间 {now}）。",
     },
     "digest_header": {"en": "Digest: {count} new", "zh": "摘要：{count} 条新消息"},
+    "tz_current": {
+        "en": "Your time zone is {name} (it is {now} there). Change it: /tz Asia/Shanghai",
+        "zh": "你的时区是 {name}（当地时间 {now}）。修改：/tz Asia/Shanghai",
+    },
+    "quiet_current": {
+        "en": "Quiet hours {start}-{end} ({tz}). Change them: /quiet 23:00-07:00, or /quiet off",
+        "zh": "免打扰时段 {start}-{end}（{tz}）。修改：/quiet 23:00-07:00，或 /quiet off",
+    },
+    "quiet_none": {
+        "en": "No quiet hours. Set them: /quiet 23:00-07:00 (in your /tz)",
+        "zh": "未设免打扰时段。设置：/quiet 23:00-07:00（按你的 /tz 时区）",
+    },
+    "digest_current": {
+        "en": "Digest: {mode}. Change it: /digest off, /digest hourly or /digest daily 08:00",
+        "zh": "摘要：{mode}。修改：/digest off、/digest hourly 或 /digest daily 08:00",
+    },
+    "settings": {
+        "en": (
+            "Your settings\n"
+            "Language: {lang} (/lang)\n"
+            "Time zone: {tz} (/tz)\n"
+            "Quiet hours: {quiet} (/quiet)\n"
+            "Mute: {mute} (/mute, /unmute)\n"
+            "Digest: {digest} (/digest)\n"
+            "Every source: {every} (/everysource)\n"
+            "Following: {following} (/list)"
+        ),
+        "zh": (
+            "你的设置\n"
+            "语言：{lang}（/lang）\n"
+            "时区：{tz}（/tz）\n"
+            "免打扰：{quiet}（/quiet）\n"
+            "静音：{mute}（/mute、/unmute）\n"
+            "摘要：{digest}（/digest）\n"
+            "每个来源：{every}（/everysource）\n"
+            "关注：{following}（/list）"
+        ),
+    },
+    "settings_off": {"en": "off", "zh": "关闭"},
+    "settings_on": {"en": "on", "zh": "开启"},
+    "settings_until": {"en": "until {until}", "zh": "至 {until}"},
+    "settings_hourly": {"en": "hourly", "zh": "每小时"},
+    "settings_daily": {"en": "daily at {at}", "zh": "每日 {at}"},
+    "settings_following": {
+        "en": "topics {topics}, names {entities}, queries {queries}",
+        "zh": "{topics} 个话题、{entities} 个名称、{queries} 条查询",
+    },
     "timeline_usage": {
         "en": "Usage: /timeline NAME, e.g. /timeline Binance or /timeline 央行",
         "zh": "用法：/timeline 名称，例如 /timeline 币安 或 /timeline 央行",
@@ -275,6 +324,7 @@ _USER = [
     ("unmute", "End the mute", "取消静音"),
     ("quiet", "Quiet hours", "免打扰时段"),
     ("tz", "Your time zone", "你的时区"),
+    ("settings", "Your settings", "你的设置"),
     ("digest", "Digest: off, hourly or daily", "摘要：关闭、每小时或每日"),
     ("everysource", "Every source, or one alert per event", "每个来源或每个事件一条"),
     ("lang", "Reply language (en/zh)", "回复语言 (en/zh)"),

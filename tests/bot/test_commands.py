@@ -262,3 +262,28 @@ def test_digest_modes(talk: Conversation, db: Database) -> None:
     )
     assert talk.one(ANN, "/digest hourly").startswith("Hourly digest")
     assert talk.one(ANN, "/digest off").startswith("Digest off")
+
+
+def test_settings_and_bare_tz_quiet_digest_show_the_current_values(talk: Conversation) -> None:
+    assert talk.one(ANN, "/settings").startswith("You were not subscribed")
+    talk.say(ANN, "/start")
+    assert talk.one(ANN, "/tz").startswith("Your time zone is UTC (it is ")
+    assert talk.one(ANN, "/quiet").startswith("No quiet hours.")
+    assert talk.one(ANN, "/digest").startswith("Digest: off.")
+    talk.say(ANN, "/tz Asia/Shanghai")
+    talk.say(ANN, "/quiet 23:00-07:00")
+    talk.say(ANN, "/digest daily 08:00")
+    talk.say(ANN, "/follow alipay")
+    talk.say(ANN, "/mute 2h")
+    assert talk.one(ANN, "/quiet").startswith("Quiet hours 23:00-07:00 (Asia/Shanghai).")
+    assert talk.one(ANN, "/digest").startswith("Digest: daily at 08:00 (Asia/Shanghai).")
+    lines = talk.one(ANN, "/settings").splitlines()
+    assert lines[0] == "Your settings"
+    assert lines[1:3] == ["Language: en (/lang)", "Time zone: Asia/Shanghai (/tz)"]
+    assert lines[3] == "Quiet hours: 23:00-07:00 (/quiet)"
+    assert lines[4].startswith("Mute: until ")
+    assert lines[5] == "Digest: daily at 08:00 (Asia/Shanghai) (/digest)"
+    assert lines[6] == "Every source: off (/everysource)"
+    assert lines[7] == "Following: topics 1, names 1, queries 0 (/list)"
+    talk.say(LI, "/start")
+    assert talk.one(LI, "/settings").startswith("你的设置\n语言：zh")
