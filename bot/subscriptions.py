@@ -134,7 +134,9 @@ async def follow(deps: Deps, request: Request) -> None:
         return
     name = entity_label(entity, request.lang)
     added = _add(deps, request, "entity", entity.key)
-    await request.reply("followed" if added else "already_following", name=name)
+    await request.reply(
+        "followed" if added else "already_following", name=name, key=entity.key
+    )
 
 
 async def unfollow(deps: Deps, request: Request) -> None:

@@ -34,7 +34,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": (
             "/start - subscribe to the main topic\n"
             "/topics - choose topics\n"
-            "/follow NAME - follow a company, regulator or term (Alipay, 央行, OTC)\n"
+            "/follow NAME - every story naming a company, regulator or term (Alipay, 央行, OTC), "
+            "whatever it is about; /watch alipay AND action for its enforcement news only\n"
             "/unfollow NAME - stop following it\n"
             '/watch QUERY - your own query: binance AND (OTC OR "P2P") AND NOT price\n'
             "/unwatch N - remove query N from /list\n"
@@ -53,7 +54,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": (
             "/start - 订阅主话题\n"
             "/topics - 选择话题\n"
-            "/follow 名称 - 关注公司、机构或术语（支付宝、央行、场外交易）\n"
+            "/follow 名称 - 提到某公司、机构或术语（支付宝、央行、场外交易）的所有新闻；"
+            "只要执法类新闻：/watch alipay AND action\n"
             "/unfollow 名称 - 取消关注\n"
             '/watch 查询 - 自定义查询：币安 AND (场外交易 OR "P2P") AND NOT 价格\n'
             "/unwatch 编号 - 删除 /list 中的第 N 条查询\n"
@@ -97,8 +99,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "不认识“{name}”。请试试公司、机构或术语，例如 支付宝、央行、币安、场外交易、稳定币。",
     },
     "followed": {
-        "en": "Following {name}. /list shows everything you follow.",
-        "zh": "已关注 {name}。/list 查看全部关注。",
+        "en": (
+            "Following {name}: you get every story that names it, whatever it is about, "
+            "not only enforcement. Only its enforcement news? /unfollow {key}, then "
+            "/watch {key} AND action. /list shows everything you follow."
+        ),
+        "zh": (
+            "已关注 {name}：凡提到它的新闻都会提醒你，不限于监管执法。只要执法类新闻？"
+            "先 /unfollow {key}，再 /watch {key} AND action。/list 查看全部关注。"
+        ),
     },
     "already_following": {"en": "You already follow {name}.", "zh": "你已经关注了 {name}。"},
     "unfollowed": {"en": "Stopped following {name}.", "zh": "已取消关注 {name}。"},

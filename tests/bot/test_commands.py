@@ -98,10 +98,12 @@ def test_start_welcomes_in_the_users_language_and_subscribes(talk: Conversation)
 
 
 def test_follow_resolves_any_alias_and_unknown_names_store_nothing(talk: Conversation) -> None:
-    assert talk.one(ANN, "/follow 支付宝") == "Following Alipay. /list shows everything you follow."
+    followed = talk.one(ANN, "/follow 支付宝")
+    assert followed.startswith("Following Alipay: you get every story that names it")
+    assert "/watch alipay AND action" in followed  # how to narrow it
     assert talk.one(ANN, "/follow alipay") == "You already follow Alipay."
     assert talk.one(ANN, "/follow 支付寶") == "You already follow Alipay."  # traditional
-    assert talk.one(LI, "/follow Binance") == "已关注 币安。/list 查看全部关注。"
+    assert talk.one(LI, "/follow Binance").startswith("已关注 币安：凡提到它的新闻都会提醒你")
     assert talk.one(ANN, "/follow Acme Widgets").startswith("I don't know “Acme Widgets”")
     assert talk.one(ANN, "/follow").startswith("Usage: /follow NAME")
     assert talk.following(ANN) == [("entity", "alipay")]
