@@ -117,8 +117,13 @@ class Handlers:
     async def unknown(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any other command, or text in a private chat, gets a hint, never silence."""
         request = self._request(update, context.bot)
-        if request is not None:
+        if request is None:
+            return
+        message = request.message.text or ""
+        if message.startswith("/"):
             await request.reply("unknown")
+        else:  # free text in a private chat: what they may have meant
+            await request.reply("free_text", words=" ".join(message.split()[:6])[:60])
 
     async def topic_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A tap on a /topics button: toggle that topic, redraw the keyboard."""

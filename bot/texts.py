@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
         "en": (
@@ -76,6 +78,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "I don't know that command. /help lists the ones I do.",
         "zh": "未知命令。/help 查看可用命令。",
     },
+    "free_text": {
+        "en": "I answer commands only. To search stored stories: /search {words}\n"
+        "To be alerted about it: /follow NAME or /watch QUERY. /help lists them all.",
+        "zh": "我只回应命令。搜索已存的新闻：/search {words}\n"
+        "要收到相关提醒：/follow 名称 或 /watch 查询。/help 查看全部命令。",
+    },
     "admins_only": {
         "en": "Only this group's admins can change what it follows.",
         "zh": "只有本群管理员可以更改本群的订阅。",
@@ -123,8 +131,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "查询长度为 {length} 个字符，上限是 {limit}。",
     },
     "watch_error": {
-        "en": "That query has an error at character {position}: {error}\n{query}\n{marker}",
-        "zh": "查询第 {position} 个字符处有错误：{error}\n{query}\n{marker}",
+        "en": "That query has an error at character {position}: {error}",
+        "zh": "查询第 {position} 个字符处有错误：{error}",
     },
     "watch_limit": {
         "en": "This chat already has {limit} queries, the most allowed. /unwatch one first.",
@@ -132,6 +140,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "watching": {
         "en": "Watching: {query}\nIn the last 7 days it would have matched {count} stories.",
+        "en_one": "Watching: {query}\nIn the last 7 days it would have matched 1 story.",
         "zh": "已添加查询：{query}\n过去 7 天内会匹配 {count} 条新闻。",
     },
     "already_watching": {
@@ -169,7 +178,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{start}–{end} of {total}, best first",
         "zh": "第 {start}–{end} 条，共 {total} 条，按相关度排序",
     },
-    "more_sources": {"en": "+{n} sources", "zh": "另有 {n} 家"},
+    "more_sources": {"en": "+{n} sources", "en_one": "+1 source", "zh": "另有 {n} 家"},
     "latest_empty": {"en": "No matched stories yet.", "zh": "还没有匹配的新闻。"},
     "latest_usage": {
         "en": "Usage: /latest or /latest N (N up to {limit})",
@@ -292,7 +301,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "stats": {
         "en": (
             "Chats: {active} active, {inactive} inactive\n"
-            "Today: {stories} stories, {matched} matched\n"
+            "Stories today: {stories}, matched: {matched}\n"
             "Deliveries: {pending} pending, {sent} sent, {failed} failed, {skipped} skipped, "
             "{rate_limited} 429s"
         ),
@@ -314,6 +323,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "broadcast_usage": {"en": "Usage: /broadcast TEXT", "zh": "用法：/broadcast 内容"},
     "broadcast_queued": {
         "en": "Queued for {count} chats.",
+        "en_one": "Queued for 1 chat.",
         "zh": "已排队发送给 {count} 个聊天。",
     },
 }
@@ -353,5 +363,36 @@ def language_of(code: str | None) -> str:
 
 
 def text(key: str, lang: str, /, **values: object) -> str:
-    template = TEXTS[key].get(lang, TEXTS[key]["en"])
+    """The text `key` in `lang`; an `{lang}_one` variant when the count (`count` or `n`) is 1."""
+    variants = TEXTS[key]
+    template = variants.get(lang, variants["en"])
+    if values.get("count", values.get("n")) == 1:
+        template = variants.get(f"{lang}_one", template)
     return template.format(**values) if values else template
+
+
+# What crawler.rules says is wrong with a query, in Chinese (its messages are English).
+_RULE_ERRORS_ZH: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"rule ends too early, expected .*"), "查询不完整，此处缺少名称、短语或“(”"),
+    (re.compile(r"unterminated quoted phrase"), "引号没有闭合"),
+    (re.compile(r"empty rule"), "查询为空"),
+    (re.compile(r"empty phrase"), "引号内为空"),
+    (re.compile(r"missing '\)'"), "缺少“)”"),
+    (re.compile(r"rule nested too deeply"), "括号嵌套过深"),
+    (re.compile(r"unexpected (.+)"), "此处不应出现 {0}"),
+    (re.compile(r"unknown category or entity (.+)"), "不认识的类别或名称 {0}"),
+    (re.compile(r"(\S+) distance must be 1 to (\d+)"), "{0} 的距离须在 1 到 {1} 之间"),
+    (re.compile(r"(\S+) needs a name or a phrase on each side"), "{0} 两边都需要名称或短语"),
+    (re.compile(r"rule longer than (\d+) characters"), "查询超过 {0} 个字符"),
+]
+
+
+def rule_error(message: str, lang: str) -> str:
+    """A query error in the reader's language (English as the rules wrote it, else Chinese)."""
+    if lang != "zh":
+        return message
+    for pattern, template in _RULE_ERRORS_ZH:
+        found = pattern.fullmatch(message)
+        if found:
+            return template.format(*found.groups())
+    return message

@@ -117,11 +117,17 @@ def test_watch_validates_dry_runs_and_numbers_queries(talk: Conversation, db: Da
     store(db, "Binance lists a new token")
     store(db, "Huobi OTC desk under investigation")
     reply = talk.one(ANN, "/watch binance AND OTC")
-    assert reply == "Watching: binance AND OTC\nIn the last 7 days it would have matched 1 stories."
+    assert reply == "Watching: binance AND OTC\nIn the last 7 days it would have matched 1 story."
     broken = talk.one(ANN, '/watch binance AND ("OTC desk" OR')
     assert broken.startswith("That query has an error at character")
+    sent = talk.standin.sent_messages()[-1]  # the query and its caret in <pre>: monospaced
+    assert sent.parse_mode == "HTML" and "<pre>binance AND (&quot;OTC desk&quot; OR\n" in sent.text
+    assert talk.one(LI, "/watch 币安 AND (场外交易 OR") == (
+        "查询第 16 个字符处有错误：查询不完整，此处缺少名称、短语或“(”\n"
+        "币安 AND (场外交易 OR\n                     ^"
+    )
     assert talk.one(ANN, "/watch " + "x" * 5000).startswith("That query is 5000 characters long")
-    assert talk.one(ANN, '/watch huobi AND "OTC desk"').endswith("matched 1 stories.")
+    assert talk.one(ANN, '/watch huobi AND "OTC desk"').endswith("matched 1 story.")
     assert talk.one(ANN, "/watch okx").startswith("This chat already has 2 queries")
     assert talk.following(ANN) == [
         ("query", "binance AND OTC"),
@@ -203,7 +209,9 @@ def test_operator_commands_are_for_operators_only(talk: Conversation, db: Databa
     talk.say(ANN, "/start")
     assert talk.one(ANN, "/stats").startswith("I don't know that command")
     store(db, "PBoC bans bitcoin OTC trading")
-    assert talk.one(OPERATOR, "/stats").startswith("Chats: 1 active, 0 inactive\nToday: 1 stories")
+    assert talk.one(OPERATOR, "/stats").startswith(
+        "Chats: 1 active, 0 inactive\nStories today: 1, matched"
+    )
     assert talk.one(OPERATOR, "/pause wire") == "Paused wire: it will not be polled."
     with db.session() as session:
         assert sources.claim_due(session, ["wire"], datetime.now(UTC), timedelta(0)) == []
@@ -212,7 +220,7 @@ def test_operator_commands_are_for_operators_only(talk: Conversation, db: Databa
         assert sources.claim_due(session, ["wire"], datetime.now(UTC), timedelta(0)) == ["wire"]
     assert talk.one(OPERATOR, "/pause nope").startswith("No source “nope”")
     assert talk.one(OPERATOR, "/sources").startswith("✅ wire")
-    assert talk.one(OPERATOR, "/broadcast Maintenance <tonight>") == "Queued for 1 chats."
+    assert talk.one(OPERATOR, "/broadcast Maintenance <tonight>") == "Queued for 1 chat."
     with db.session() as session:
         assert outbox.counts(session).pending == 2  # the story's alert and the broadcast
 
@@ -230,7 +238,10 @@ def test_a_flooding_chat_is_ignored_and_others_are_served(talk: Conversation) ->
 
 def test_unknown_commands_and_free_text_get_a_hint(talk: Conversation) -> None:
     assert talk.one(ANN, "/frobnicate").startswith("I don't know that command")
-    assert talk.one(ANN, "hello?").startswith("I don't know that command")
+    assert talk.one(ANN, "alipay otc ban").startswith(
+        "I answer commands only. To search stored stories: /search alipay otc ban"
+    )
+    assert talk.one(LI, "支付宝").startswith("我只回应命令。搜索已存的新闻：/search 支付宝")
     assert talk.one(LI, "/frobnicate") == "未知命令。/help 查看可用命令。"
 
 
