@@ -53,13 +53,46 @@ def snippet(text: str, hits: Sequence[Mapping[str, object]], field: str) -> str:
     return f"{before}<b>{hit}</b>{after}"
 
 
+LEAD_LIMIT = 160
+BEIJING_MIDNIGHT_UTC = 16  # 00:00 UTC+8, the hour a Chinese site's date-only notice gets
+
+
+def date_only(published: datetime) -> datetime | None:
+    """The day a date-only story was published, as local midnight; None if it has a time.
+
+    Feeds and spiders store a bare date as the site's midnight (UTC, or UTC+8 for
+    Chinese sites). Shown as a time in the reader's zone, that midnight becomes an
+    invented 00:00, or 16:00 the day before: such a story is shown as its date.
+    """
+    moment = published.astimezone(UTC)
+    if moment.minute or moment.second or moment.microsecond:
+        return None
+    if moment.hour == 0:
+        return moment
+    if moment.hour == BEIJING_MIDNIGHT_UTC:
+        return moment.astimezone(zone("Asia/Shanghai"))
+    return None
+
+
+def _when(published: datetime | None, tz: str) -> str:
+    if published is not None and (day := date_only(published)) is not None:
+        return day.strftime("%Y-%m-%d")
+    local = (published or datetime.now(UTC)).astimezone(zone(tz))
+    return local.strftime("%Y-%m-%d %H:%M ") + utc_offset(local)
+
+
+def _lead(summary: str) -> str:
+    """The summary's start, when the hits are elsewhere (a regulator's notice: the title)."""
+    text = " ".join(summary.split())
+    return escape(_cap(text, LEAD_LIMIT), quote=False)
+
+
 def format_alert(alert: Alert, labels: Mapping[str, str]) -> str:
     """The message a subscriber reads: linked title, source and time, tags, snippet."""
     if alert.notice is not None:  # already HTML; the sender splits what is too long
         return alert.notice
     title = escape(_cap(alert.title or alert.story_url, TITLE_LIMIT), quote=False)
-    published = (alert.published_at or datetime.now(UTC)).astimezone(zone(alert.timezone))
-    when = published.strftime("%Y-%m-%d %H:%M ") + utc_offset(published)
+    when = _when(alert.published_at, alert.timezone)
     lines = [
         f'<b><a href="{escape(alert.story_url, quote=True)}">{title}</a></b>',
         f"{escape(alert.source_key, quote=False)} · {when}",
@@ -69,7 +102,7 @@ def format_alert(alert: Alert, labels: Mapping[str, str]) -> str:
     )
     if tags:
         lines.append(tags)
-    body = snippet(alert.summary, alert.hits, "summary")
+    body = snippet(alert.summary, alert.hits, "summary") or _lead(alert.summary)
     if body:
         lines.append(body)
     message = "\n".join(lines)
