@@ -265,7 +265,7 @@ class DeliveryWorker:
             return message
         with self.db.session() as session:
             others = outbox.also_reported(session, alert.story_id)
-        return with_also_reported(message, others, alert.language)
+        return with_also_reported(message, others, alert.language, labels)
 
     async def _edit(self, alert: Alert, report: DeliveryReport) -> None:
         """Update a sent alert with the sources that reported its event since.

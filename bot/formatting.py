@@ -17,6 +17,14 @@ MAX_TAGS = 12
 _HASHTAG_JUNK = re.compile(r"[^\w]+", re.UNICODE)
 
 
+SOURCE_LABEL = "source:"  # labels["source:KEY"]: a source's display name (config `name`)
+
+
+def source_name(key: str, labels: Mapping[str, str]) -> str:
+    """A source as readers see it: its configured display name, else its key; escaped."""
+    return escape(labels.get(SOURCE_LABEL + key, key), quote=False)
+
+
 def utc_offset(moment: datetime) -> str:
     """'UTC', 'UTC+8', 'UTC+5:30': unambiguous where zone abbreviations are not (CST)."""
     offset = moment.utcoffset()
@@ -95,7 +103,7 @@ def format_alert(alert: Alert, labels: Mapping[str, str]) -> str:
     when = _when(alert.published_at, alert.timezone)
     lines = [
         f'<b><a href="{escape(alert.story_url, quote=True)}">{title}</a></b>',
-        f"{escape(alert.source_key, quote=False)} · {when}",
+        f"{source_name(alert.source_key, labels)} · {when}",
     ]
     tags = " ".join(
         list(dict.fromkeys(hashtag(labels.get(e, e)) for e in alert.entities))[:MAX_TAGS]
@@ -116,12 +124,14 @@ _ALSO = {"en": "Also reported by", "zh": "其他来源"}
 _MORE = {"en": "and {n} more", "zh": "等 {n} 家"}
 
 
-def also_reported(sources: Sequence[tuple[str, str]], lang: str) -> str:
-    """'Also reported by: <a>reuters</a>, <a>8btc</a>' for the other sources of an event."""
+def also_reported(
+    sources: Sequence[tuple[str, str]], lang: str, labels: Mapping[str, str] | None = None
+) -> str:
+    """'Also reported by: <a>Reuters</a>, <a>8btc</a>' for the other sources of an event."""
     if not sources:
         return ""
     shown = [
-        f'<a href="{escape(url, quote=True)}">{escape(key, quote=False)}</a>'
+        f'<a href="{escape(url, quote=True)}">{source_name(key, labels or {})}</a>'
         for key, url in sources[:MAX_ALSO]
     ]
     if len(sources) > MAX_ALSO:
@@ -129,9 +139,14 @@ def also_reported(sources: Sequence[tuple[str, str]], lang: str) -> str:
     return f"{_ALSO.get(lang, _ALSO['en'])}: " + ", ".join(shown)
 
 
-def with_also_reported(message: str, sources: Sequence[tuple[str, str]], lang: str) -> str:
+def with_also_reported(
+    message: str,
+    sources: Sequence[tuple[str, str]],
+    lang: str,
+    labels: Mapping[str, str] | None = None,
+) -> str:
     """The alert with its other sources appended, if that still fits in one message."""
-    line = also_reported(sources, lang)
+    line = also_reported(sources, lang, labels)
     if not line:
         return message
     combined = f"{message}\n{line}"

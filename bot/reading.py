@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from bot.formatting import source_name
 from bot.request import Deps, Request
 from storage import archive
 
@@ -23,7 +24,8 @@ async def latest(deps: Deps, request: Request) -> None:
         return
     lines = [
         f'{n}. <a href="{escape(s.url, quote=True)}">{escape(s.title[:200], quote=False)}</a>'
-        f" · {escape(s.source_key, quote=False)} · {s.published_at:%Y-%m-%d}"
+        f" · {source_name(s.source_key, deps.labels.get(request.lang, {}))}"
+        f" · {s.published_at:%Y-%m-%d}"
         for n, s in enumerate(stories, 1)
     ]
     await request.reply_html("\n".join(lines))

@@ -20,6 +20,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
+from bot.formatting import source_name
 from bot.request import Deps, Request
 from bot.subscriptions import compile_query, read_query, reply_query_error
 from bot.texts import text
@@ -67,7 +68,7 @@ def _run(deps: Deps, query: str) -> Found:
 
 
 def render(
-    query: str, found: Found, page: int, lang: str
+    query: str, found: Found, page: int, lang: str, names: Mapping[str, str] | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of results as HTML, and the ◀ ▶ buttons it needs."""
     results = found.results
@@ -88,7 +89,7 @@ def render(
         lines.append(
             f'{number}. <a href="{escape(story.url, quote=True)}">'
             f"{escape(story.title[:200], quote=False)}</a>"
-            f" · {escape(story.source_key, quote=False)}{more} · {story.published_at:%Y-%m-%d}"
+            f" · {source_name(story.source_key, names or {})}{more} · {story.published_at:%Y-%m-%d}"
         )
     buttons = []
     if page > 1:
@@ -111,7 +112,7 @@ async def search(deps: Deps, request: Request) -> None:
     if not found.results.hits:
         await request.reply("search_empty", query=query)
         return
-    html, markup = render(query, found, 1, request.lang)
+    html, markup = render(query, found, 1, request.lang, deps.labels.get(request.lang))
     await request.reply_html(html, markup)
 
 
@@ -132,7 +133,7 @@ async def turn_page(deps: Deps, update: Update, lang: str) -> None:
     except RuleError:
         await tap.answer()
         return
-    html, markup = render(query, found, int(page), lang)
+    html, markup = render(query, found, int(page), lang, deps.labels.get(lang))
     try:
         await tap.edit_message_text(
             html,

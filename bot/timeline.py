@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 
+from bot.formatting import source_name
 from bot.request import Deps, Request
 from bot.subscriptions import entity_label, resolve_entity
 from bot.texts import text
@@ -67,6 +68,6 @@ async def timeline(deps: Deps, request: Request) -> None:
         title = escape(story.title[:200], quote=False)
         lines.append(
             f'{story.published_at:%Y-%m-%d} <a href="{link}">{title}</a>'
-            f" · {escape(story.source_key, quote=False)}{extra}"
+            f" · {source_name(story.source_key, deps.labels.get(request.lang, {}))}{extra}"
         )
     await request.reply_html("\n".join(lines))

@@ -14,6 +14,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
 from bot.delivery import DeliverySettings, DeliveryWorker
+from bot.formatting import SOURCE_LABEL
 from bot.handlers import Handlers
 from bot.pacing import Limits
 from bot.request import BotSettings, Deps
@@ -189,10 +190,11 @@ class App:
         return list(dict.fromkeys([*telegram.admin_ids, *extra]))
 
     def labels(self) -> dict[str, dict[str, str]]:
-        """Entity display names per subscriber language, for hashtags."""
+        """Display names per subscriber language: entities (hashtags) and sources (`name`)."""
+        sources = {SOURCE_LABEL + s.key: s.name for s in self.config.sources if s.name}
         return {
-            "en": {e.key: e.name_en for e in self.watchlist.entities},
-            "zh": {e.key: e.name_zh for e in self.watchlist.entities},
+            "en": {e.key: e.name_en for e in self.watchlist.entities} | sources,
+            "zh": {e.key: e.name_zh for e in self.watchlist.entities} | sources,
         }
 
     def require_token(self) -> str:

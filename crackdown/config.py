@@ -215,6 +215,7 @@ PLAYWRIGHT_HINT = (
 
 class SourceConfig(_Section):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,99}$")
+    name: str | None = Field(default=None, min_length=1, max_length=100)  # shown to readers
     kind: Literal["feed", "spider"] = "feed"
     url: HttpUrl  # a feed's URL; a spider's first start URL (`urls` may list more)
     interval: Duration = 600.0

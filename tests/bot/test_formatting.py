@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.formatting import TELEGRAM_LIMIT, format_alert, hashtag
+from bot.formatting import TELEGRAM_LIMIT, format_alert, hashtag, with_also_reported
+from crackdown.app import open_app
+from crackdown.config import build_config
 from crackdown.standin.html_entities import parse_html
 from storage.records import Alert
 
@@ -104,3 +106,32 @@ def test_a_date_only_notice_shows_its_date_not_an_invented_time() -> None:
     assert shown.splitlines()[1] == "ledger · 2021-09-24"  # not 2021-09-23 20:00 UTC-4
     timed = format_alert(alert(published_at=datetime(2021, 9, 24, 16, 5, tzinfo=UTC)), LABELS)
     assert timed.splitlines()[1] == "ledger · 2021-09-24 16:05 UTC"
+
+
+def test_sources_are_shown_by_their_display_name() -> None:
+    named = {**LABELS, "source:ledger": "Ledger Daily <HK>"}
+    assert format_alert(alert(), named).splitlines()[1] == (
+        "Ledger Daily &lt;HK&gt; · 2018-01-19 09:30 UTC"
+    )
+    assert format_alert(alert(), LABELS).splitlines()[1].startswith("ledger · ")  # no name
+    also = with_also_reported("alert", [("ledger", "https://l.example/a")], "en", named)
+    assert also.endswith('<a href="https://l.example/a">Ledger Daily &lt;HK&gt;</a>')
+
+
+def test_the_config_name_reaches_the_labels() -> None:
+    config = build_config(
+        {
+            "storage": {"url": "sqlite://"},
+            "sources": [
+                {"key": "pbc", "name": "人民银行", "url": "https://pbc.example/feed"},
+                {"key": "wire", "url": "https://wire.example/feed"},
+            ],
+        },
+        {},
+    )
+    app = open_app(config)
+    try:
+        labels = app.labels()
+    finally:
+        app.db.dispose()
+    assert labels["zh"]["source:pbc"] == "人民银行" and "source:wire" not in labels["en"]
