@@ -204,8 +204,11 @@ class DeliveryWorker:
                 else hold_until(self.clock(), alert.timezone, alert.muted_until, alert.quiet)
             )
             if held is not None:  # muted or quiet hours: the alert waits for its reader
+                muted = alert.muted_until is not None and alert.muted_until >= held
+                until = f"{held.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+                why = f"{'muted' if muted else 'quiet hours'} until {until}"
                 with self.db.session() as session:
-                    outbox.defer(session, alert.delivery_id, held)
+                    outbox.defer(session, alert.delivery_id, held, why)
                 report.held += 1
                 continue
             if not silent and alert.digest != "off" and alert.created_at is not None:
@@ -213,8 +216,9 @@ class DeliveryWorker:
                     alert.created_at, alert.digest, alert.digest_at, alert.timezone
                 )
                 if slot > self.clock():  # collected for the chat's next digest
+                    when = f"{alert.digest} digest at {slot.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
                     with self.db.session() as session:
-                        outbox.defer(session, alert.delivery_id, slot)
+                        outbox.defer(session, alert.delivery_id, slot, when)
                     report.held += 1
                     continue
             chat_wait = self.pacer.chat_wait(alert.chat_id, alert.chat_type)
@@ -272,7 +276,7 @@ class DeliveryWorker:
             return message
         with self.db.session() as session:
             others = outbox.also_reported(session, alert.story_id)
-        return with_also_reported(message, others, alert.language)
+        return with_also_reported(message, others, alert.language, labels)
 
     async def _edit(self, alert: Alert, report: DeliveryReport) -> None:
         """Update a sent alert with the sources that reported its event since.

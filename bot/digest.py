@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from html import escape
 
-from bot.formatting import display_text, hashtag, linked, snippet, utc_offset
+from bot.formatting import display_text, hashtag, linked, snippet, source_name, utc_offset
 from bot.hold import zone
 from bot.texts import text
 from storage.records import Alert
@@ -52,7 +52,7 @@ def format_digest(alerts: Sequence[Alert], labels: Mapping[str, str], lang: str,
         tags = " ".join(list(dict.fromkeys(hashtag(labels.get(e, e)) for e in alert.entities))[:6])
         lines.append(
             f"• {linked(alert.story_url, title)}\n"
-            f"  {escape(alert.source_key, quote=False)}{when}" + (f" {tags}" if tags else "")
+            f"  {source_name(alert.source_key, labels)}{when}" + (f" {tags}" if tags else "")
         )
         body = snippet(alert.summary, alert.hits, "summary")  # as in the alert itself
         if body:

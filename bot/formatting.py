@@ -19,6 +19,14 @@ MAX_TAGS = 12
 _HASHTAG_JUNK = re.compile(r"[^\w]+", re.UNICODE)
 
 
+SOURCE_LABEL = "source:"  # labels["source:KEY"]: a source's display name (config `name`)
+
+
+def source_name(key: str, labels: Mapping[str, str]) -> str:
+    """A source as readers see it: its configured display name, else its key; escaped."""
+    return escape(labels.get(SOURCE_LABEL + key, key), quote=False)
+
+
 def utc_offset(moment: datetime) -> str:
     """'UTC', 'UTC+8', 'UTC+5:30': unambiguous where zone abbreviations are not (CST)."""
     offset = moment.utcoffset()
@@ -73,23 +81,56 @@ def snippet(text: str, hits: Sequence[Mapping[str, object]], field: str) -> str:
     return f"{before}<b>{hit}</b>{after}"
 
 
+LEAD_LIMIT = 160
+BEIJING_MIDNIGHT_UTC = 16  # 00:00 UTC+8, the hour a Chinese site's date-only notice gets
+
+
+def date_only(published: datetime) -> datetime | None:
+    """The day a date-only story was published, as local midnight; None if it has a time.
+
+    Feeds and spiders store a bare date as the site's midnight (UTC, or UTC+8 for
+    Chinese sites). Shown as a time in the reader's zone, that midnight becomes an
+    invented 00:00, or 16:00 the day before: such a story is shown as its date.
+    """
+    moment = published.astimezone(UTC)
+    if moment.minute or moment.second or moment.microsecond:
+        return None
+    if moment.hour == 0:
+        return moment
+    if moment.hour == BEIJING_MIDNIGHT_UTC:
+        return moment.astimezone(zone("Asia/Shanghai"))
+    return None
+
+
+def _when(published: datetime | None, tz: str) -> str:
+    if published is not None and (day := date_only(published)) is not None:
+        return day.strftime("%Y-%m-%d")
+    local = (published or datetime.now(UTC)).astimezone(zone(tz))
+    return local.strftime("%Y-%m-%d %H:%M ") + utc_offset(local)
+
+
+def _lead(summary: str) -> str:
+    """The summary's start, when the hits are elsewhere (a regulator's notice: the title)."""
+    text = " ".join(summary.split())
+    return escape(_cap(text, LEAD_LIMIT), quote=False)
+
+
 def format_alert(alert: Alert, labels: Mapping[str, str]) -> str:
     """The message a subscriber reads: linked title, source and time, tags, snippet."""
     if alert.notice is not None:  # already HTML; the sender splits what is too long
         return alert.notice
     title = display_text(_cap(alert.title or alert.story_url, TITLE_LIMIT))
-    published = (alert.published_at or datetime.now(UTC)).astimezone(zone(alert.timezone))
-    when = published.strftime("%Y-%m-%d %H:%M ") + utc_offset(published)
+    when = _when(alert.published_at, alert.timezone)
     lines = [
         f"<b>{linked(alert.story_url, title)}</b>",
-        f"{escape(alert.source_key, quote=False)} · {when}",
+        f"{source_name(alert.source_key, labels)} · {when}",
     ]
     tags = " ".join(
         list(dict.fromkeys(hashtag(labels.get(e, e)) for e in alert.entities))[:MAX_TAGS]
     )
     if tags:
         lines.append(tags)
-    body = snippet(alert.summary, alert.hits, "summary")
+    body = snippet(alert.summary, alert.hits, "summary") or _lead(alert.summary)
     if body:
         lines.append(body)
     message = "\n".join(lines)
@@ -103,19 +144,26 @@ _ALSO = {"en": "Also reported by", "zh": "其他来源"}
 _MORE = {"en": "and {n} more", "zh": "等 {n} 家"}
 
 
-def also_reported(sources: Sequence[tuple[str, str]], lang: str) -> str:
-    """'Also reported by: <a>reuters</a>, <a>8btc</a>' for the other sources of an event."""
+def also_reported(
+    sources: Sequence[tuple[str, str]], lang: str, labels: Mapping[str, str] | None = None
+) -> str:
+    """'Also reported by: <a>Reuters</a>, <a>8btc</a>' for the other sources of an event."""
     if not sources:
         return ""
-    shown = [linked(url, escape(key, quote=False)) for key, url in sources[:MAX_ALSO]]
+    shown = [linked(url, source_name(key, labels or {})) for key, url in sources[:MAX_ALSO]]
     if len(sources) > MAX_ALSO:
         shown.append(_MORE.get(lang, _MORE["en"]).format(n=len(sources) - MAX_ALSO))
     return f"{_ALSO.get(lang, _ALSO['en'])}: " + ", ".join(shown)
 
 
-def with_also_reported(message: str, sources: Sequence[tuple[str, str]], lang: str) -> str:
+def with_also_reported(
+    message: str,
+    sources: Sequence[tuple[str, str]],
+    lang: str,
+    labels: Mapping[str, str] | None = None,
+) -> str:
     """The alert with its other sources appended, if that still fits in one message."""
-    line = also_reported(sources, lang)
+    line = also_reported(sources, lang, labels)
     if not line:
         return message
     combined = f"{message}\n{line}"

@@ -60,6 +60,7 @@ USER_COMMANDS: dict[str, tuple[Command, bool]] = {
     "tz": (preferences.set_timezone, True),
     "digest": (preferences.digest, True),
     "everysource": (preferences.every_source, True),
+    "settings": (preferences.settings, False),
 }
 OPERATOR_COMMANDS: dict[str, Command] = {
     "stats": operators.stats,
@@ -131,8 +132,13 @@ class Handlers:
         if message is not None and for_another_bot(message, context.bot.username):
             return
         request = self._request(update, context.bot)
-        if request is not None:
+        if request is None:
+            return
+        message = request.message.text or ""
+        if message.startswith("/"):
             await request.reply("unknown")
+        else:  # free text in a private chat: what they may have meant
+            await request.reply("free_text", words=" ".join(message.split()[:6])[:60])
 
     async def topic_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """A tap on a /topics button: toggle that topic, redraw the keyboard."""

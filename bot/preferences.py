@@ -9,21 +9,23 @@ from zoneinfo import ZoneInfo, available_timezones
 
 from bot.hold import zone
 from bot.request import Deps, Request
+from bot.texts import text
 from storage import subscribers
 
 _MUTE = re.compile(r"^(\d{1,3})\s*([mhd])$")
 _UNITS = {"m": 60, "h": 3600, "d": 86400}
+MIN_MUTE = timedelta(minutes=30)  # as /mute's usage and the README say
 MAX_MUTE = timedelta(days=30)
 _CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
 def parse_mute(value: str) -> timedelta | None:
-    """'30m', '2h', '1d' (up to 30 days) -> a duration; anything else -> None."""
+    """'30m', '2h', '1d' (30 minutes to 30 days) -> a duration; anything else -> None."""
     match = _MUTE.match(value.strip().lower())
     if match is None:
         return None
     length = timedelta(seconds=int(match.group(1)) * _UNITS[match.group(2)])
-    return length if timedelta(0) < length <= MAX_MUTE else None
+    return length if MIN_MUTE <= length <= MAX_MUTE else None
 
 
 def parse_clock(value: str) -> int | None:
@@ -75,9 +77,26 @@ async def unmute(deps: Deps, request: Request) -> None:
     await request.reply("unmuted")
 
 
+def _settings(deps: Deps, request: Request) -> subscribers.ChatSettings | None:
+    with deps.db.session() as session:
+        return subscribers.chat_settings(session, request.chat.id)
+
+
 async def quiet(deps: Deps, request: Request) -> None:
-    """/quiet 23:00-07:00 (in the chat's /tz), or /quiet off."""
+    """/quiet 23:00-07:00 (in the chat's /tz), or /quiet off; no argument: the current hours."""
     argument = request.argument.strip().lower()
+    if not argument:
+        current = _settings(deps, request)
+        if current is None:
+            await request.reply("not_subscribed")
+        elif current.quiet is None:
+            await request.reply("quiet_none")
+        else:
+            start, end = current.quiet
+            await request.reply(
+                "quiet_current", start=clock(start), end=clock(end), tz=current.timezone
+            )
+        return
     if argument == "off":
         if not _set(deps, request, quiet_start=None, quiet_end=None):
             await request.reply("not_subscribed")
@@ -102,8 +121,13 @@ async def quiet(deps: Deps, request: Request) -> None:
 async def set_timezone(deps: Deps, request: Request) -> None:
     """/tz Asia/Shanghai: an IANA zone name; quiet hours and alert times follow it."""
     typed = request.argument.strip()
-    if not typed:
-        await request.reply("tz_usage")
+    if not typed:  # the current zone
+        current = _settings(deps, request)
+        if current is None:
+            await request.reply("tz_usage")
+            return
+        now = datetime.now(UTC).astimezone(zone(current.timezone))
+        await request.reply("tz_current", name=current.timezone, now=f"{now:%H:%M}")
         return
     name = zone_name(typed)
     if name is None:  # ZoneInfo itself would raise on "Asia" (a directory) or a long name
@@ -117,7 +141,14 @@ async def set_timezone(deps: Deps, request: Request) -> None:
 
 
 async def digest(deps: Deps, request: Request) -> None:
-    """/digest off | hourly | daily HH:MM."""
+    """/digest off | hourly | daily HH:MM; no argument: the current choice."""
+    if not request.argument.strip():
+        current = _settings(deps, request)
+        if current is None:
+            await request.reply("not_subscribed")
+        else:
+            await request.reply("digest_current", mode=_digest_mode(current, request.lang))
+        return
     mode, _, at = request.argument.strip().lower().partition(" ")
     if mode in ("off", "hourly") and not at.strip():
         if not _set(deps, request, digest=mode, digest_at=None):
@@ -147,3 +178,50 @@ async def every_source(deps: Deps, request: Request) -> None:
         await request.reply("not_subscribed")
         return
     await request.reply(f"everysource_{choice}")
+
+
+def _digest_mode(current: subscribers.ChatSettings, lang: str) -> str:
+    if current.digest == "hourly":
+        return text("settings_hourly", lang)
+    if current.digest == "daily" and current.digest_at is not None:
+        at = f"{clock(current.digest_at)} ({current.timezone})"
+        return text("settings_daily", lang, at=at)
+    return text("settings_off", lang)
+
+
+async def settings(deps: Deps, request: Request) -> None:
+    """/settings: language, time zone, quiet hours, mute, digest, every source, what it follows."""
+    with deps.db.session() as session:
+        current = subscribers.chat_settings(session, request.chat.id)
+        following = subscribers.following(session, request.chat.id)
+    if current is None:
+        await request.reply("not_subscribed")
+        return
+    lang = request.lang
+    tz = zone(current.timezone)
+    off = text("settings_off", lang)
+    quiet = off
+    if current.quiet is not None:
+        quiet = f"{clock(current.quiet[0])}-{clock(current.quiet[1])}"
+    mute = off
+    if current.muted_until is not None and current.muted_until > datetime.now(UTC):
+        mute = text(
+            "settings_until", lang, until=f"{current.muted_until.astimezone(tz):%Y-%m-%d %H:%M}"
+        )
+    kinds = [kind for kind, _ in following]
+    await request.reply(
+        "settings",
+        lang=current.language,
+        tz=current.timezone,
+        quiet=quiet,
+        mute=mute,
+        digest=_digest_mode(current, lang),
+        every=text("settings_on" if current.every_source else "settings_off", lang),
+        following=text(
+            "settings_following",
+            lang,
+            topics=kinds.count("topic"),
+            entities=kinds.count("entity"),
+            queries=kinds.count("query"),
+        ),
+    )

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import re
-from html import escape
 
-from bot.formatting import display_text, linked
+from bot.formatting import display_text, linked, source_name
 from bot.request import Deps, Request
 from storage import archive
 
@@ -25,7 +24,8 @@ async def latest(deps: Deps, request: Request) -> None:
         return
     lines = [
         f"{n}. {linked(s.url, display_text(s.title[:200]))}"
-        f" · {escape(s.source_key, quote=False)} · {s.published_at:%Y-%m-%d}"
+        f" · {source_name(s.source_key, deps.labels.get(request.lang, {}))}"
+        f" · {s.published_at:%Y-%m-%d}"
         for n, s in enumerate(stories, 1)
     ]
     await request.reply_html("\n".join(lines))

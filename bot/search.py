@@ -21,7 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOpti
 from telegram.constants import ParseMode
 from telegram.error import BadRequest
 
-from bot.formatting import display_text, linked
+from bot.formatting import display_text, linked, source_name
 from bot.replies import paced
 from bot.request import Deps, Request
 from bot.subscriptions import compile_query, read_query, reply_query_error
@@ -71,7 +71,7 @@ def _run(deps: Deps, query: str) -> Found:
 
 
 def render(
-    query: str, found: Found, page: int, lang: str
+    query: str, found: Found, page: int, lang: str, names: Mapping[str, str] | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """One page of results as HTML, and the ◀ ▶ buttons it needs."""
     results = found.results
@@ -91,7 +91,7 @@ def render(
         more = f" · {text('more_sources', lang, n=others)}" if others else ""
         lines.append(
             f"{number}. {linked(story.url, display_text(story.title[:200]))}"
-            f" · {escape(story.source_key, quote=False)}{more} · {story.published_at:%Y-%m-%d}"
+            f" · {source_name(story.source_key, names or {})}{more} · {story.published_at:%Y-%m-%d}"
         )
     buttons = []
     if page > 1:
@@ -114,7 +114,7 @@ async def search(deps: Deps, request: Request) -> None:
     if not found.results.hits:
         await request.reply("search_empty", query=query)
         return
-    html, markup = render(query, found, 1, request.lang)
+    html, markup = render(query, found, 1, request.lang, deps.labels.get(request.lang))
     await request.reply_html(html, markup)
 
 
@@ -135,7 +135,7 @@ async def turn_page(deps: Deps, update: Update, lang: str) -> None:
     except RuleError:
         await tap.answer()
         return
-    html, markup = render(query, found, int(page), lang)
+    html, markup = render(query, found, int(page), lang, deps.labels.get(lang))
     try:
         await paced(
             deps.pacer,

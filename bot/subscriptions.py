@@ -6,11 +6,13 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from wcwidth import wcswidth
 
 from bot.request import Deps, Request
-from bot.texts import text
+from bot.texts import rule_error, text
 from crawler.fold import fold
 from crawler.rules import Rule, RuleError
 from crawler.watchlist import Entity, Watchlist
@@ -134,7 +136,7 @@ async def follow(deps: Deps, request: Request) -> None:
         return
     name = entity_label(entity, request.lang)
     added = _add(deps, request, "entity", entity.key)
-    await request.reply("followed" if added else "already_following", name=name)
+    await request.reply("followed" if added else "already_following", name=name, key=entity.key)
 
 
 async def unfollow(deps: Deps, request: Request) -> None:
@@ -188,13 +190,11 @@ def dry_run(deps: Deps, rule: Rule) -> DryRun:
 async def reply_query_error(request: Request, query: str, exc: RuleError) -> None:
     """Say what is wrong with a query and point at it (shared by /watch and /search)."""
     position = min(exc.position, len(query))
-    await request.reply(
-        "watch_error",
-        position=position + 1,
-        error=exc.message,
-        query=query,
-        marker=" " * position + "^",
-    )
+    error = rule_error(exc.message, request.lang)
+    said = text("watch_error", request.lang, position=position + 1, error=error)
+    marker = " " * max(0, wcswidth(query[:position])) + "^"  # CJK: two columns in monospace
+    # <pre>: monospaced, so the caret stands under the character it points at.
+    await request.reply_html(f"{escape(said)}\n<pre>{escape(query)}\n{marker}</pre>")
 
 
 async def read_query(deps: Deps, request: Request, usage: str) -> str | None:

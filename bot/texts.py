@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 TEXTS: dict[str, dict[str, str]] = {
     "welcome": {
         "en": (
@@ -34,7 +36,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": (
             "/start - subscribe to the main topic\n"
             "/topics - choose topics\n"
-            "/follow NAME - follow a company, regulator or term (Alipay, 央行, OTC)\n"
+            "/follow NAME - every story naming a company, regulator or term (Alipay, 央行, OTC), "
+            "whatever it is about; /watch alipay AND action for its enforcement news only\n"
             "/unfollow NAME - stop following it\n"
             '/watch QUERY - your own query: binance AND (OTC OR "P2P") AND NOT price\n'
             "/unwatch N - remove query N from /list\n"
@@ -46,13 +49,15 @@ TEXTS: dict[str, dict[str, str]] = {
             "/quiet 23:00-07:00 - hold alerts at night; /tz Asia/Shanghai - your time zone\n"
             "/digest off|hourly|daily 08:00 - one message instead of many\n"
             "/everysource on|off - an alert from every source, or one per event\n"
+            "/settings - all of these settings at once\n"
             "/lang en|zh - language of the bot's replies\n"
             "/stop - unsubscribe and delete this chat's data"
         ),
         "zh": (
             "/start - 订阅主话题\n"
             "/topics - 选择话题\n"
-            "/follow 名称 - 关注公司、机构或术语（支付宝、央行、场外交易）\n"
+            "/follow 名称 - 提到某公司、机构或术语（支付宝、央行、场外交易）的所有新闻；"
+            "只要执法类新闻：/watch alipay AND action\n"
             "/unfollow 名称 - 取消关注\n"
             '/watch 查询 - 自定义查询：币安 AND (场外交易 OR "P2P") AND NOT 价格\n'
             "/unwatch 编号 - 删除 /list 中的第 N 条查询\n"
@@ -64,6 +69,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "/quiet 23:00-07:00 - 夜间保留提醒；/tz Asia/Shanghai - 你的时区\n"
             "/digest off|hourly|daily 08:00 - 汇总为一条消息\n"
             "/everysource on|off - 每个来源一条提醒，或每个事件一条\n"
+            "/settings - 以上所有设置\n"
             "/lang en|zh - 机器人回复的语言\n"
             "/stop - 取消订阅并删除本聊天的数据"
         ),
@@ -71,6 +77,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "unknown": {
         "en": "I don't know that command. /help lists the ones I do.",
         "zh": "未知命令。/help 查看可用命令。",
+    },
+    "free_text": {
+        "en": "I answer commands only. To search stored stories: /search {words}\n"
+        "To be alerted about it: /follow NAME or /watch QUERY. /help lists them all.",
+        "zh": "我只回应命令。搜索已存的新闻：/search {words}\n"
+        "要收到相关提醒：/follow 名称 或 /watch 查询。/help 查看全部命令。",
     },
     "admins_only": {
         "en": "Only this group's admins can change what it follows.",
@@ -95,8 +107,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "不认识“{name}”。请试试公司、机构或术语，例如 支付宝、央行、币安、场外交易、稳定币。",
     },
     "followed": {
-        "en": "Following {name}. /list shows everything you follow.",
-        "zh": "已关注 {name}。/list 查看全部关注。",
+        "en": (
+            "Following {name}: you get every story that names it, whatever it is about, "
+            "not only enforcement. Only its enforcement news? /unfollow {key}, then "
+            "/watch {key} AND action. /list shows everything you follow."
+        ),
+        "zh": (
+            "已关注 {name}：凡提到它的新闻都会提醒你，不限于监管执法。只要执法类新闻？"
+            "先 /unfollow {key}，再 /watch {key} AND action。/list 查看全部关注。"
+        ),
     },
     "already_following": {"en": "You already follow {name}.", "zh": "你已经关注了 {name}。"},
     "unfollowed": {"en": "Stopped following {name}.", "zh": "已取消关注 {name}。"},
@@ -112,8 +131,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "查询长度为 {length} 个字符，上限是 {limit}。",
     },
     "watch_error": {
-        "en": "That query has an error at character {position}: {error}\n{query}\n{marker}",
-        "zh": "查询第 {position} 个字符处有错误：{error}\n{query}\n{marker}",
+        "en": "That query has an error at character {position}: {error}",
+        "zh": "查询第 {position} 个字符处有错误：{error}",
     },
     "watch_limit": {
         "en": "This chat already has {limit} queries, the most allowed. /unwatch one first.",
@@ -121,6 +140,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "watching": {
         "en": "Watching: {query}\nIn the last 7 days it would have matched {count} stories.",
+        "en_one": "Watching: {query}\nIn the last 7 days it would have matched 1 story.",
         "zh": "已添加查询：{query}\n过去 7 天内会匹配 {count} 条新闻。",
     },
     "watching_partial": {
@@ -164,15 +184,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "{start}–{end} of {total}, best first",
         "zh": "第 {start}–{end} 条，共 {total} 条，按相关度排序",
     },
-    "more_sources": {"en": "+{n} sources", "zh": "另有 {n} 家"},
+    "more_sources": {"en": "+{n} sources", "en_one": "+1 source", "zh": "另有 {n} 家"},
     "latest_empty": {"en": "No matched stories yet.", "zh": "还没有匹配的新闻。"},
     "latest_usage": {
         "en": "Usage: /latest or /latest N (N up to {limit})",
         "zh": "用法：/latest 或 /latest N（N 最多 {limit}）",
     },
     "mute_usage": {
-        "en": "Usage: /mute 30m, /mute 2h or /mute 1d (up to 30d). /unmute ends it.",
-        "zh": "用法：/mute 30m、/mute 2h 或 /mute 1d（最长 30d）。/unmute 取消。",
+        "en": "Usage: /mute 30m, /mute 2h or /mute 1d (30m to 30d). /unmute ends it.",
+        "zh": "用法：/mute 30m、/mute 2h 或 /mute 1d（30m 至 30d）。/unmute 取消。",
     },
     "muted": {
         "en": "Muted until {until}. Alerts are held and arrive when the mute ends. /unmute",
@@ -201,6 +221,53 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "时区已设为 {name}（当地时间 {now}）。",
     },
     "digest_header": {"en": "Digest: {count} new", "zh": "摘要：{count} 条新消息"},
+    "tz_current": {
+        "en": "Your time zone is {name} (it is {now} there). Change it: /tz Asia/Shanghai",
+        "zh": "你的时区是 {name}（当地时间 {now}）。修改：/tz Asia/Shanghai",
+    },
+    "quiet_current": {
+        "en": "Quiet hours {start}-{end} ({tz}). Change them: /quiet 23:00-07:00, or /quiet off",
+        "zh": "免打扰时段 {start}-{end}（{tz}）。修改：/quiet 23:00-07:00，或 /quiet off",
+    },
+    "quiet_none": {
+        "en": "No quiet hours. Set them: /quiet 23:00-07:00 (in your /tz)",
+        "zh": "未设免打扰时段。设置：/quiet 23:00-07:00（按你的 /tz 时区）",
+    },
+    "digest_current": {
+        "en": "Digest: {mode}. Change it: /digest off, /digest hourly or /digest daily 08:00",
+        "zh": "摘要：{mode}。修改：/digest off、/digest hourly 或 /digest daily 08:00",
+    },
+    "settings": {
+        "en": (
+            "Your settings\n"
+            "Language: {lang} (/lang)\n"
+            "Time zone: {tz} (/tz)\n"
+            "Quiet hours: {quiet} (/quiet)\n"
+            "Mute: {mute} (/mute, /unmute)\n"
+            "Digest: {digest} (/digest)\n"
+            "Every source: {every} (/everysource)\n"
+            "Following: {following} (/list)"
+        ),
+        "zh": (
+            "你的设置\n"
+            "语言：{lang}（/lang）\n"
+            "时区：{tz}（/tz）\n"
+            "免打扰：{quiet}（/quiet）\n"
+            "静音：{mute}（/mute、/unmute）\n"
+            "摘要：{digest}（/digest）\n"
+            "每个来源：{every}（/everysource）\n"
+            "关注：{following}（/list）"
+        ),
+    },
+    "settings_off": {"en": "off", "zh": "关闭"},
+    "settings_on": {"en": "on", "zh": "开启"},
+    "settings_until": {"en": "until {until}", "zh": "至 {until}"},
+    "settings_hourly": {"en": "hourly", "zh": "每小时"},
+    "settings_daily": {"en": "daily at {at}", "zh": "每日 {at}"},
+    "settings_following": {
+        "en": "topics {topics}, names {entities}, queries {queries}",
+        "zh": "{topics} 个话题、{entities} 个名称、{queries} 条查询",
+    },
     "timeline_usage": {
         "en": "Usage: /timeline NAME, e.g. /timeline Binance or /timeline 央行",
         "zh": "用法：/timeline 名称，例如 /timeline 币安 或 /timeline 央行",
@@ -240,7 +307,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "stats": {
         "en": (
             "Chats: {active} active, {inactive} inactive\n"
-            "Today: {stories} stories, {matched} matched\n"
+            "Stories today: {stories}, matched: {matched}\n"
             "Deliveries: {pending} pending, {sent} sent, {failed} failed, {skipped} skipped, "
             "{rate_limited} 429s"
         ),
@@ -262,6 +329,7 @@ TEXTS: dict[str, dict[str, str]] = {
     "broadcast_usage": {"en": "Usage: /broadcast TEXT", "zh": "用法：/broadcast 内容"},
     "broadcast_queued": {
         "en": "Queued for {count} chats.",
+        "en_one": "Queued for 1 chat.",
         "zh": "已排队发送给 {count} 个聊天。",
     },
 }
@@ -281,6 +349,7 @@ _USER = [
     ("unmute", "End the mute", "取消静音"),
     ("quiet", "Quiet hours", "免打扰时段"),
     ("tz", "Your time zone", "你的时区"),
+    ("settings", "Your settings", "你的设置"),
     ("digest", "Digest: off, hourly or daily", "摘要：关闭、每小时或每日"),
     ("everysource", "Every source, or one alert per event", "每个来源或每个事件一条"),
     ("lang", "Reply language (en/zh)", "回复语言 (en/zh)"),
@@ -300,5 +369,36 @@ def language_of(code: str | None) -> str:
 
 
 def text(key: str, lang: str, /, **values: object) -> str:
-    template = TEXTS[key].get(lang, TEXTS[key]["en"])
+    """The text `key` in `lang`; an `{lang}_one` variant when the count (`count` or `n`) is 1."""
+    variants = TEXTS[key]
+    template = variants.get(lang, variants["en"])
+    if values.get("count", values.get("n")) == 1:
+        template = variants.get(f"{lang}_one", template)
     return template.format(**values) if values else template
+
+
+# What crawler.rules says is wrong with a query, in Chinese (its messages are English).
+_RULE_ERRORS_ZH: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"rule ends too early, expected .*"), "查询不完整，此处缺少名称、短语或“(”"),
+    (re.compile(r"unterminated quoted phrase"), "引号没有闭合"),
+    (re.compile(r"empty rule"), "查询为空"),
+    (re.compile(r"empty phrase"), "引号内为空"),
+    (re.compile(r"missing '\)'"), "缺少“)”"),
+    (re.compile(r"rule nested too deeply"), "括号嵌套过深"),
+    (re.compile(r"unexpected (.+)"), "此处不应出现 {0}"),
+    (re.compile(r"unknown category or entity (.+)"), "不认识的类别或名称 {0}"),
+    (re.compile(r"(\S+) distance must be 1 to (\d+)"), "{0} 的距离须在 1 到 {1} 之间"),
+    (re.compile(r"(\S+) needs a name or a phrase on each side"), "{0} 两边都需要名称或短语"),
+    (re.compile(r"rule longer than (\d+) characters"), "查询超过 {0} 个字符"),
+]
+
+
+def rule_error(message: str, lang: str) -> str:
+    """A query error in the reader's language (English as the rules wrote it, else Chinese)."""
+    if lang != "zh":
+        return message
+    for pattern, template in _RULE_ERRORS_ZH:
+        found = pattern.fullmatch(message)
+        if found:
+            return template.format(*found.groups())
+    return message

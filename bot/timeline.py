@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from html import escape
 
-from bot.formatting import display_text, linked
+from bot.formatting import display_text, linked, source_name
 from bot.request import Deps, Request
 from bot.subscriptions import entity_label, resolve_entity
 from bot.texts import text
@@ -66,6 +66,6 @@ async def timeline(deps: Deps, request: Request) -> None:
         extra = f" · {text('more_sources', request.lang, n=others)}" if others else ""
         lines.append(
             f"{story.published_at:%Y-%m-%d} {linked(story.url, display_text(story.title[:200]))}"
-            f" · {escape(story.source_key, quote=False)}{extra}"
+            f" · {source_name(story.source_key, deps.labels.get(request.lang, {}))}{extra}"
         )
     await request.reply_html("\n".join(lines))

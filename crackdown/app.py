@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 from telegram import Bot
@@ -13,6 +14,7 @@ from telegram.ext import Application, ApplicationBuilder
 from telegram.request import HTTPXRequest
 
 from bot.delivery import DeliverySettings, DeliveryWorker
+from bot.formatting import SOURCE_LABEL
 from bot.handlers import Handlers
 from bot.pacing import Limits, Pacer
 from bot.request import BotSettings, Deps
@@ -22,6 +24,7 @@ from crackdown.config import POLLED_KINDS, Config, ConfigError, SourceConfig
 from crackdown.crawling import Progress, SpiderRunner, crawl_settings
 from crackdown.filters import FilterBook
 from crackdown.polling import Poller
+from crackdown.storage_open import open_database
 from crawler.http import HttpPolicy
 from crawler.matcher import Matcher
 from crawler.rules import RuleError
@@ -131,6 +134,15 @@ class App:
         """Enabled spider sources (kind = "spider"), in config order."""
         return [s for s in self.config.sources if s.enabled and s.kind == "spider"]
 
+    def without_paused(self, sources: list[SourceConfig], out: TextIO) -> list[SourceConfig]:
+        """`--all`: every source but those an operator paused with /pause (said on `out`)."""
+        with self.db.session() as session:
+            paused = {r.key for r in source_store.list_sources(session) if r.paused}
+        for source in sources:
+            if source.key in paused:
+                out.write(f"{source.key}: paused (/resume {source.key}, or --source to force)\n")
+        return [s for s in sources if s.key not in paused]
+
     def poll_policy(self) -> PollPolicy:
         """When sources are polled or crawled next: `[polling]`, for feeds and spiders alike."""
         polling = self.config.polling
@@ -182,19 +194,15 @@ class App:
         return list(dict.fromkeys([*telegram.admin_ids, *extra]))
 
     def labels(self) -> dict[str, dict[str, str]]:
-        """Entity display names per subscriber language, for hashtags."""
+        """Display names per subscriber language: entities (hashtags) and sources (`name`)."""
+        sources = {SOURCE_LABEL + s.key: s.name for s in self.config.sources if s.name}
         return {
-            "en": {e.key: e.name_en for e in self.watchlist.entities},
-            "zh": {e.key: e.name_zh for e in self.watchlist.entities},
+            "en": {e.key: e.name_en for e in self.watchlist.entities} | sources,
+            "zh": {e.key: e.name_zh for e in self.watchlist.entities} | sources,
         }
 
     def require_token(self) -> str:
-        token = self.config.bot_token()
-        if not token:
-            raise ConfigError(
-                "telegram: no bot token; set CRACKDOWN_TELEGRAM_TOKEN or telegram.token_file"
-            )
-        return token
+        return require_token(self.config)
 
     def application(self) -> Application:  # type: ignore[type-arg]
         """A PTB Application with our handlers, talking to `telegram.api_base_url`."""
@@ -302,13 +310,22 @@ def cluster_settings(config: Config, watchlist: Watchlist) -> ClusterSettings:
     )
 
 
+def require_token(config: Config) -> str:
+    """The bot token, or a ConfigError saying where to put it."""
+    token = config.bot_token()
+    if not token:
+        raise ConfigError(
+            "telegram: no bot token; set CRACKDOWN_TELEGRAM_TOKEN or telegram.token_file"
+        )
+    return token
+
+
 def open_app(config: Config) -> App:
     """Validate the watchlist, migrate the database, and register configured sources."""
     watchlist, matcher = load_watchlist(config)
     channels = channel_specs(config.telegram.channels, watchlist, matcher)
     clustering = cluster_settings(config, watchlist)
-    db = Database(config.storage.url, settings={"clustering": clustering})
-    db.upgrade()
+    db = open_database(config.storage.url, settings={"clustering": clustering})
     with db.session() as session:
         source_store.sync_sources(session, [(s.key, s.kind, s.url) for s in config.sources])
         synced = sync_channels(session, channels)

@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK (argcomplete looks for this marker in the entry point's module)
 """The `crackdown` command line. Config is loaded here, once, and passed down."""
 
 from __future__ import annotations
@@ -8,15 +9,59 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from importlib import metadata
 from pathlib import Path
+from typing import Any
 
+import argcomplete
 from sqlalchemy.exc import SQLAlchemyError
 
+from crackdown import exitcodes
 from crackdown.config import Config, ConfigError, load_config, resolve_path
+from crackdown.exitcodes import CommandError
 from crackdown.lock import AlreadyRunning, InstanceLock
 from crackdown.logs import setup_logging
 
 log = logging.getLogger("crackdown")
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("crackdown")
+    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
+def _global_options(*, top: bool) -> argparse.ArgumentParser:
+    """--config and --log-level, accepted before and after the command.
+
+    Why two copies: argparse reads options only at the level they are declared.
+    The copy under each command defaults to SUPPRESS, so a value given before
+    the command is not reset by the command's parser.
+    """
+    options = argparse.ArgumentParser(add_help=False)
+    default = None if top else argparse.SUPPRESS
+    options.add_argument("--config", metavar="PATH", default=default, help="config file (TOML)")
+    options.add_argument(
+        "--log-level",
+        type=str.upper,
+        choices=LOG_LEVELS,
+        metavar="LEVEL",
+        default=default,
+        help="override logging.level: debug, info, warning or error",
+    )
+    return options
+
+
+class _Parser(argparse.ArgumentParser):
+    """Every command and action parser also takes the global options."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("parents", [_global_options(top=False)])
+        super().__init__(*args, **kwargs)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,13 +69,15 @@ def _parser() -> argparse.ArgumentParser:
         prog="crackdown",
         description="News monitor and Telegram alert bot for crypto enforcement in China.",
         epilog="Config: --config PATH, else $CRACKDOWN_CONFIG, else ./config.toml. "
-        "The bot token comes from $CRACKDOWN_TELEGRAM_TOKEN or telegram.token_file.",
+        "The bot token comes from $CRACKDOWN_TELEGRAM_TOKEN or telegram.token_file. "
+        "Exit status: 0 ok, 1 failure or nothing found, 2 usage or config error, "
+        "3 some sources failed (poll, crawl).",
+        parents=[_global_options(top=True)],
     )
-    parser.add_argument("--config", metavar="PATH", help="config file (TOML)")
-    parser.add_argument(
-        "--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="override logging.level"
+    parser.add_argument("--version", action="version", version=f"crackdown {_version()}")
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Parser
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     demo = commands.add_parser("demo", help="run one offline cycle on bundled sample feeds")
     demo.add_argument(
@@ -158,6 +205,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     evaluation.add_argument("corpus", type=Path, metavar="CORPUS.jsonl")
     evaluation.add_argument("--json", action="store_true", help="print one JSON object")
+
+    completion = commands.add_parser(
+        "completion",
+        help="print a shell completion script",
+        description='Bash: eval "$(crackdown completion bash)" in ~/.bashrc; zsh: the same in '
+        "~/.zshrc; fish: crackdown completion fish | source.",
+    )
+    completion.add_argument("shell", choices=["bash", "zsh", "fish"])
     return parser
 
 
@@ -167,21 +222,26 @@ def _config(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
 
 def _cmd_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from crackdown.demo.runner import default_db_path, run_demo
+    from crackdown.terminal import use_color
 
     setup_logging(args.log_level or "WARNING")
     path = args.db or default_db_path(dict(environ))
-    return run_demo(path, sys.stdout, fresh=args.fresh, color=sys.stdout.isatty())
+    return run_demo(path, sys.stdout, fresh=args.fresh, color=use_color(sys.stdout, environ))
 
 
 def _cmd_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from crackdown.app import open_app
+    from crackdown.app import open_app, require_token
     from crackdown.daemon import run_forever, run_once
+    from crackdown.storage_open import check_storage
 
     path = resolve_path(args.config, environ)
     config = load_config(path, environ)
     setup_logging(
         args.log_level or config.logging.level, [config.bot_token() or ""], config.logging.format
     )
+    if not args.once:
+        require_token(config)  # before anything is created: no token, no database
+    check_storage(config.storage.url)
     lock = InstanceLock(config.storage.url)
     try:
         lock.acquire()
@@ -201,7 +261,6 @@ def _cmd_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
                 )
                 return 1
             return 0
-        app.require_token()
         asyncio.run(run_forever(app, lambda: load_config(path, environ)))
         return 0
     finally:
@@ -210,14 +269,13 @@ def _cmd_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def _cmd_db(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from storage.db import Database
+    from crackdown.storage_open import open_database
     from storage.migrate import current_revision
 
     config = _config(args, environ)
     setup_logging(args.log_level or config.logging.level)
-    db = Database(config.storage.url)
+    db = open_database(config.storage.url)
     try:
-        db.upgrade()
         print(f"database at revision {current_revision(db.engine)}")
     finally:
         db.dispose()
@@ -449,7 +507,13 @@ def _cmd_export(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         app.db.dispose()
 
 
+def _cmd_completion(args: argparse.Namespace, _environ: Mapping[str, str]) -> int:
+    print(argcomplete.shellcode(["crackdown"], shell=args.shell), end="")
+    return exitcodes.OK
+
+
 COMMANDS = {
+    "completion": _cmd_completion,
     "poll": _cmd_poll,
     "crawl": _cmd_crawl,
     "demo": _cmd_demo,
@@ -466,25 +530,48 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None) -> int:
-    """Entry point; errors a user can fix are one line and a non-zero exit."""
-    args = _parser().parse_args(argv)
+    """Entry point; errors a user can fix are one line and a status from crackdown.exitcodes."""
+    parser = _parser()
+    argcomplete.autocomplete(parser)  # returns at once unless a shell asks for completions
+    args = parser.parse_args(argv)
     env = os.environ if environ is None else environ
     # Opt in to PTB's future RetryAfter.retry_after (a timedelta) instead of a
     # deprecation warning on every 429; bot.delivery handles both types.
     os.environ.setdefault("PTB_TIMEDELTA", "1")
     try:
-        return COMMANDS[args.command](args, env)
+        status = COMMANDS[args.command](args, env)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at interpreter exit
+        return status
     except ConfigError as exc:
         print(f"crackdown: config error: {exc}", file=sys.stderr)
-        return 2
+        return exitcodes.USAGE
+    except CommandError as exc:
+        print(f"crackdown: {exc}", file=sys.stderr)
+        return exc.status
     except SQLAlchemyError as exc:
         print(
             f"crackdown: database error: {type(exc).__name__}: {exc}".splitlines()[0],
             file=sys.stderr,
         )
-        return 1
+        return exitcodes.FAILURE
+    except BrokenPipeError:
+        _quiet_stdout()
+        return exitcodes.BROKEN_PIPE
     except KeyboardInterrupt:
-        return 130
+        return exitcodes.INTERRUPTED
+
+
+def _quiet_stdout() -> None:
+    """The reader of our stdout went away (`| head -1`): drop what is still buffered.
+
+    Python would otherwise try to flush stdout at exit, fail again and print a
+    traceback. As the Python documentation advises for SIGPIPE.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (tests): nothing buffered to drop
+        pass
 
 
 if __name__ == "__main__":

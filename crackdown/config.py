@@ -10,6 +10,7 @@ from `CRACKDOWN_TELEGRAM_TOKEN` or the file named by `telegram.token_file`
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -28,6 +29,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 if TYPE_CHECKING:
     from crawler.jsonapi import ApiSpec
@@ -282,6 +285,7 @@ class JsonApiConfig(_Section):
 
 class SourceConfig(_Section):
     key: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{0,99}$")
+    name: str | None = Field(default=None, min_length=1, max_length=100)  # shown to readers
     kind: Literal["feed", "spider", "json"] = "feed"
     url: HttpUrl  # a feed's URL; a spider's first start URL (`urls` may list more)
     interval: Duration = 600.0
@@ -373,7 +377,10 @@ class CrawlConfig(_Section):
 
 
 class LoggingConfig(_Section):
-    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    level: Annotated[
+        Literal["DEBUG", "INFO", "WARNING", "ERROR"],
+        BeforeValidator(lambda v: v.upper() if isinstance(v, str) else v),
+    ] = "INFO"
     format: Literal["text", "json"] = "text"
 
 
@@ -544,4 +551,31 @@ def load_config(path: Path, environ: Mapping[str, str], *, required: bool = True
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
-    return build_config(document, environ)
+    return _sqlite_beside(build_config(document, environ), path.parent)
+
+
+def sqlite_relative_to(url: str, folder: Path) -> str:
+    """A SQLite URL whose relative file path is taken from `folder` (other URLs unchanged).
+
+    Why: `sqlite:///crackdown.db` read against the working folder makes
+    `crackdown --config /etc/crackdown/config.toml status`, run from elsewhere,
+    create and migrate an empty database instead of reading the real one.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url  # Database reports a malformed URL, naming storage.url
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:") or Path(database).expanduser().is_absolute():
+        return url
+    absolute = os.path.abspath(folder / database)
+    return parsed.set(database=absolute).render_as_string(hide_password=False)
+
+
+def _sqlite_beside(config: Config, folder: Path) -> Config:
+    url = sqlite_relative_to(config.storage.url, folder)
+    if url == config.storage.url:
+        return config
+    return config.model_copy(update={"storage": StorageConfig(url=url)})

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from crackdown import exitcodes
 from crackdown import health_notices as notices
 from crackdown.claims import Claims
 from crackdown.config import Config, ConfigError, CrawlConfig, SourceConfig
@@ -407,10 +408,13 @@ async def crawl_command(
         out.flush()
 
     runner = app.spider_runner(progress=say, cache_dir=cache_dir)
-    chosen = [known[k] for k in keys or ()] or (spiders if everything else runner.due(spiders))
+    if keys:
+        chosen = [known[k] for k in keys]
+    else:
+        chosen = app.without_paused(spiders, out) if everything else runner.due(spiders)
     if not chosen:
         say("nothing is due (--all crawls every spider source now)")
-        return 0
+        return exitcodes.OK
     if cache_dir is not None:
         say(f"HTTP cache: {cache_dir} (development only: responses are replayed, not refetched)")
     report = await runner.crawl(chosen)
@@ -418,4 +422,4 @@ async def crawl_command(
         f"{len(report.results)} crawled, {len(report.failed)} failed: {report.stories} new "
         f"stories, {report.matched} matched, {report.queued} alerts queued"
     )
-    return 0
+    return exitcodes.of_sources(len(report.results), len(report.failed))

@@ -22,6 +22,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.delivery import DeliveryReport, DeliveryWorker
+from crackdown import systemd
 from crackdown.app import App
 from crackdown.botlink import BotLink, describe
 from crackdown.config import Config, ConfigError
@@ -323,6 +324,8 @@ class Daemon:
                 await _first_of(link.tried, self.stopping, timeout=CONNECT_FIRST)
                 await self.read_commands()
                 scheduler.start()
+                watchdog = self._start_watchdog()
+                systemd.notify("READY=1")
                 log.info(
                     "crackdown running: %d feeds, %d spiders; SIGTERM or Ctrl-C stops, "
                     "SIGHUP reloads",
@@ -331,6 +334,9 @@ class Daemon:
                 )
                 await self.stopping.wait()
                 log.info("stopping")
+                systemd.notify("STOPPING=1")
+                if watchdog is not None:
+                    watchdog.cancel()
                 scheduler.shutdown(wait=False)
                 await self._finish_sends()
                 await self._cancel_poll()
@@ -347,6 +353,28 @@ class Daemon:
             if link_task is not None:
                 await _cancel(link_task)
         log.info("stopped")
+
+    def _start_watchdog(self) -> asyncio.Task[None] | None:
+        """Feed systemd's watchdog (WatchdogSec) while the scheduler's jobs keep finishing."""
+        interval = systemd.watchdog_interval()
+        if interval is None:
+            return None
+        return asyncio.create_task(self._feed_watchdog(interval), name="watchdog")
+
+    async def _feed_watchdog(self, interval: float) -> None:
+        """WATCHDOG=1 every `interval` unless the heartbeat /healthz reads has gone stale.
+
+        A blocked event loop feeds nothing either: systemd restarts the daemon.
+        """
+        said = False
+        while True:
+            if not self.heartbeat.stalled(self.app.config.metrics.stale_after):
+                systemd.notify("WATCHDOG=1")
+                said = False
+            elif not said:
+                log.error("no scheduler job has finished lately: the systemd watchdog is not fed")
+                said = True
+            await asyncio.sleep(interval)
 
     def _schedule(self) -> AsyncIOScheduler:
         scheduler = AsyncIOScheduler(timezone=UTC)

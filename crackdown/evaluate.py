@@ -8,7 +8,7 @@ The corpus format is one JSON object a line (see the shared corpus README):
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,7 +125,12 @@ def read_corpus(path: Path) -> list[Example]:
     return examples
 
 
-def evaluate(matcher: Matcher, examples: Iterable[Example], topic: str) -> Evaluation:
+def evaluate(
+    matcher: Matcher,
+    examples: Iterable[Example],
+    topic: str,
+    on_example: Callable[[], None] | None = None,
+) -> Evaluation:
     """Score the matcher's topic decisions and reported entities against labels.
 
     Entity scores are micro-averaged over the keys the corpus labels (those
@@ -143,6 +148,8 @@ def evaluate(matcher: Matcher, examples: Iterable[Example], topic: str) -> Evalu
             fetched_at=now,
         )
         match = matcher.match(story)
+        if on_example is not None:  # progress, for a large corpus
+            on_example()
         predicted, actual = topic in match.topics, bool(example.label)
         result.size += 1
         result.relevance.add(predicted, actual)

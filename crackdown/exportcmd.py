@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from crackdown.app import App
+from crackdown.progress import Meter
 from crackdown.searchcmd import parse_since
 from storage.export import ExportRow, export_rows
 
@@ -54,6 +55,7 @@ def export_command(
         print(f"crackdown: --since/--until: {exc}", file=err)
         return 2
     count = 0
+    meter = Meter(err, "stories exported")
     writer = csv.DictWriter(out, COLUMNS, lineterminator="\n") if fmt == "csv" else None
     if writer is not None:
         writer.writeheader()
@@ -70,5 +72,7 @@ def export_command(
             else:
                 out.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
+            meter.step()
+    meter.close()
     print(f"{count} stories exported", file=err)
     return 0

@@ -9,8 +9,10 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crackdown.config import Config, ConfigError
+from crackdown.config import Config
 from crackdown.evaluate import CorpusError, evaluate, read_corpus, report
+from crackdown.exitcodes import FAILURE, OK, USAGE, CommandError
+from crackdown.progress import Meter
 from crawler.extract import fetch_article
 from crawler.http import FetchError, HttpPolicy, make_client
 from crawler.matcher import Matcher
@@ -39,12 +41,12 @@ def read_input(
         try:
             return "", file.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{file}: cannot read: {exc}") from exc
+            raise CommandError(f"--file {file}: cannot read: {exc}", USAGE) from exc
     assert url is not None
     try:
         return asyncio.run(_fetch_article(url, policy))
-    except FetchError as exc:
-        raise ConfigError(f"{url}: {exc}") from exc
+    except FetchError as exc:  # the network or the page, not the config: a plain failure
+        raise CommandError(f"--url {url}: {exc}", FAILURE) from exc
 
 
 def describe(result: MatchResult, matcher: Matcher) -> str:
@@ -69,7 +71,7 @@ def run_match(
     policy: HttpPolicy,
     as_json: bool,
 ) -> int:
-    """Match one text, file or fetched page and print the result."""
+    """Match one text, file or fetched page; 0 when a topic matched, 1 when none did (as search)."""
     title, body = read_input(text, file, url, policy)
     story = normalise(
         RawStory("cli", url or "https://cli.invalid/", title, "", body),
@@ -80,7 +82,7 @@ def run_match(
         print(json.dumps(asdict(result), ensure_ascii=False, indent=2))
     else:
         print(describe(result, matcher))
-    return 0
+    return OK if result.matched else FAILURE
 
 
 def run_eval(config: Config, matcher: Matcher, corpus: Path, as_json: bool) -> int:
@@ -88,8 +90,10 @@ def run_eval(config: Config, matcher: Matcher, corpus: Path, as_json: bool) -> i
     try:
         examples = read_corpus(corpus)
     except CorpusError as exc:
-        raise ConfigError(str(exc)) from exc
-    evaluation = evaluate(matcher, examples, config.telegram.default_topic)
+        raise CommandError(str(exc), USAGE) from exc
+    meter = Meter(sys.stderr, "examples matched", len(examples))
+    evaluation = evaluate(matcher, examples, config.telegram.default_topic, meter.step)
+    meter.close()
     if as_json:
         json.dump(evaluation.as_dict(), sys.stdout, ensure_ascii=False, indent=2)
         print()

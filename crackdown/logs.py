@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -137,13 +138,33 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         return
 
 
+def under_journald(environ: Mapping[str, str] | None = None) -> bool:
+    """True when stderr is the journal's stream (systemd sets JOURNAL_STREAM=dev:inode).
+
+    journald stamps every line itself; a second timestamp only clutters `journalctl`.
+    """
+    value = (os.environ if environ is None else environ).get("JOURNAL_STREAM", "")
+    device, _, inode = value.partition(":")
+    if not (device.isdigit() and inode.isdigit()):
+        return False
+    try:
+        stat = os.fstat(sys.stderr.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (stat.st_dev, stat.st_ino) == (int(device), int(inode))
+
+
+def text_format(journald: bool) -> str:
+    """The text log line: without our timestamp when journald adds its own."""
+    fields = "%(levelname)-7s %(name)s: %(message)s"
+    return fields if journald else "%(asctime)s " + fields
+
+
 def setup_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") -> None:
     """Log to stderr as text or JSON lines; quiet chatty libraries; redact `secrets`."""
     handler = _StderrHandler()
     handler.setFormatter(
-        JsonFormatter()
-        if fmt == "json"
-        else logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+        JsonFormatter() if fmt == "json" else logging.Formatter(text_format(under_journald()))
     )
     secrets = [s for s in secrets if s]
     handler.addFilter(RedactSecrets(secrets))

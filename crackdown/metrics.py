@@ -11,14 +11,24 @@ from __future__ import annotations
 
 import json
 import logging
+import platform
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import metadata
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    Info,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import text
@@ -47,6 +57,14 @@ class Heartbeat:
 
     def age(self, job: str) -> float:
         return time.monotonic() - self.last.get(job, self.started)
+
+    def stalled(self, stale_after: float) -> bool:
+        """No job has finished for `stale_after` seconds (counted from the start until one has).
+
+        What /healthz reports as "stalled", and when the systemd watchdog is no longer fed.
+        """
+        freshest = min((self.age(job) for job in self.last), default=self.age(""))
+        return freshest > stale_after
 
 
 class _DatabaseGauges(Collector):
@@ -79,11 +97,11 @@ class _DatabaseGauges(Collector):
         )
         if size is not None:
             yield GaugeMetricFamily("crackdown_database_bytes", "Size of the database", value=size)
-        if last_poll is not None:
+        if last_poll is not None:  # a timestamp: alert on `time() - this > 3600`
             yield GaugeMetricFamily(
-                "crackdown_last_poll_success_seconds",
-                "Seconds since any source was last polled successfully",
-                value=(now - last_poll).total_seconds(),
+                "crackdown_last_poll_success_timestamp_seconds",
+                "When any source was last polled successfully (Unix time)",
+                value=last_poll.timestamp(),
             )
 
 
@@ -116,6 +134,11 @@ class Metrics:
             "crackdown_job_errors", "Scheduler jobs that raised", ["job"], registry=r
         )
         r.register(_DatabaseGauges(db))
+        # process_cpu_seconds_total, process_resident_memory_bytes, process_open_fds...
+        ProcessCollector(registry=r)
+        Info("crackdown_build", "The running crackdown", registry=r).info(
+            {"version": _version(), "python": platform.python_version()}
+        )
 
     def observe_ingest(self, report: IngestReport) -> None:
         self.stories.inc(report.stories)
@@ -141,6 +164,13 @@ class Metrics:
 
 
 POLL_JOB = "poll_due"  # the daemon's feed-polling job (crackdown.daemon)
+
+
+def _version() -> str:
+    try:
+        return metadata.version("crackdown")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def health(
@@ -172,7 +202,7 @@ def health(
         checks["database"] = f"error: {type(exc).__name__}"
     ages = {job: round(heartbeat.age(job), 1) for job in heartbeat.last or {"scheduler": 0}}
     checks["job_age_s"] = ages
-    if heartbeat.last and min(ages.values()) > stale_after:
+    if heartbeat.last and heartbeat.stalled(stale_after):
         ok = False
         checks["scheduler"] = "stalled"
     else:
@@ -213,6 +243,12 @@ def _handler(
     return Handler
 
 
+class _IPv6Server(ThreadingHTTPServer):
+    """listen = "[::1]:9464": an IPv6 literal needs an AF_INET6 socket."""
+
+    address_family = socket.AF_INET6
+
+
 class MetricsServer:
     """/metrics and /healthz on host:port, in a daemon thread; `close` stops it."""
 
@@ -223,7 +259,9 @@ class MetricsServer:
         check: Callable[[], tuple[bool, dict[str, object]]],
     ) -> None:
         host, _, port = listen.rpartition(":")
-        self.server = ThreadingHTTPServer((host.strip("[]"), int(port)), _handler(metrics, check))
+        host = host.strip("[]")
+        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+        self.server = server_class((host, int(port)), _handler(metrics, check))
         self.server.daemon_threads = True
         self.thread = threading.Thread(
             target=self.server.serve_forever, name="metrics", daemon=True
@@ -232,7 +270,7 @@ class MetricsServer:
     @property
     def address(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"{host}:{port}"
+        return f"[{host}]:{port}" if ":" in str(host) else f"{host}:{port}"
 
     def start(self) -> MetricsServer:
         self.thread.start()

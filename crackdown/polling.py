@@ -31,6 +31,7 @@ import httpx
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
+from crackdown import exitcodes
 from crackdown import health_notices as notices
 from crackdown.claims import Claims
 from crackdown.config import POLLED_KINDS, ConfigError, SourceConfig
@@ -167,6 +168,10 @@ class ParsePool:
     def _start(self) -> ProcessPoolExecutor | None:
         executor = None
         try:
+            # The forkserver runs `python -c ...`, which puts the working folder (the daemon's
+            # state directory, under systemd) first on sys.path: a crawler.py there would be
+            # imported instead of ours. PYTHONSAFEPATH is -P for it and every worker.
+            os.environ.setdefault("PYTHONSAFEPATH", "1")
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["crawler.feeds"])
             # The workers read EOF from this pipe when this process is gone (init_parse_worker).
@@ -704,10 +709,10 @@ async def poll_command(app: App, *, keys: list[str] | None, everything: bool, ou
     async with make_client(app.policy, keepalive=app.config.http.concurrency) as client:
         poller = app.poller(client)
         if not keys:
-            chosen = feeds if everything else poller.due(feeds)
+            chosen = app.without_paused(feeds, out) if everything else poller.due(feeds)
         if not chosen:
             out.write("nothing is due (--all polls every source now)\n")
-            return 0
+            return exitcodes.OK
         progress = Progress(out, len(chosen), "feeds")
         report = await poller.poll(
             chosen,
@@ -721,4 +726,4 @@ async def poll_command(app: App, *, keys: list[str] | None, everything: bool, ou
         f"{report.polled} polled, {len(report.failed)} failed: {report.stories} new stories, "
         f"{report.matched} matched, {report.queued} alerts queued\n"
     )
-    return 0
+    return exitcodes.of_sources(report.polled, len(report.failed))

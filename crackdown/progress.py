@@ -49,3 +49,35 @@ class Progress:
         if self.tty and self.done:
             self.out.write("\n")
             self.out.flush()
+
+
+class Meter:
+    """A counter on a terminal's stderr for work whose output goes elsewhere (eval, export).
+
+    Draws nothing when `stream` is not a terminal: logs and pipes get only the result.
+    """
+
+    def __init__(self, stream: TextIO, noun: str, total: int | None = None) -> None:
+        self.stream = stream
+        self.noun = noun
+        self.total = total
+        self.done = 0
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self._drawn = 0.0
+
+    def step(self, count: int = 1) -> None:
+        self.done += count
+        if not self.tty:
+            return
+        now = time.monotonic()
+        if now - self._drawn >= 0.1:
+            self._drawn = now
+            of = f"/{self.total}" if self.total is not None else ""
+            self.stream.write(f"\r{self.done}{of} {self.noun}")
+            self.stream.flush()
+
+    def close(self) -> None:
+        """Erase the counter: the command's own summary line follows."""
+        if self.tty and self._drawn:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()

@@ -66,13 +66,13 @@ def search_command(
     else:
         for hit in results.hits:
             story = hit.story
-            mark = "*" if hit.matched else " "
+            mark = "*" if hit.topical else " "  # as `crackdown match`: a topic matched
             print(
                 f"{hit.rank:6.3f} {mark} {story.published_at:%Y-%m-%d} "
                 f"{story.source_key:<16} {story.title[:100]}\n{'':28}{story.url}",
                 file=out,
             )
-        print(f"{len(results.hits)} stories (* = matched by the filter)", file=err)
+        print(f"{len(results.hits)} stories (* = a topic matched: alerted)", file=err)
     if results.capped:
         print(
             f"checked the newest {results.scanned} candidates only: "
@@ -93,6 +93,7 @@ def _as_json(hit: search.SearchHit, cluster_id: int | None) -> dict[str, object]
         "lang": story.lang,
         "published_at": story.published_at.isoformat(),
         "entities": list(story.entities),
-        "matched": hit.matched,
+        "matched": hit.matched,  # a topic or a watched entity (as --matched and /search)
+        "topic_matched": hit.topical,
         "rank": hit.rank,
     }

@@ -11,6 +11,7 @@ from sqlalchemy.engine import make_url
 
 from crackdown.app import App
 from crackdown.tables import table
+from crackdown.terminal import clip
 from storage import outbox, subscribers
 from storage.errors import recent_failed_deliveries
 from storage.housekeeping import database_bytes
@@ -141,7 +142,7 @@ def render_ledger(chat_id: int, entries: Sequence[LedgerEntry]) -> str:
             e.status,
             str(e.attempts),
             str(e.rate_limited),
-            e.what[:50],
+            clip(e.what, 50),
             (e.reason or "")[:70],
         )
         for e in entries

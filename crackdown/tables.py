@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from crackdown.terminal import clip, pad, width
 from storage.records import SourceRecord
 
 
@@ -13,17 +14,18 @@ def _when(value: datetime | None) -> str:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
+    """Columns aligned as a terminal shows them (a Chinese character is two columns wide)."""
+    widths = [max(width(str(c)) for c in column) for column in zip(headers, *rows, strict=False)]
     lines = [
-        "  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True))
+        "  ".join(pad(str(c), w) for c, w in zip(row, widths, strict=True))
         for row in [headers, *rows]
     ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _short(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[: width - 3] + "..."
+def _short(text: str, columns: int = 60) -> str:
+    return clip(text, columns)
 
 
 def sources_table(records: Sequence[SourceRecord]) -> str:

@@ -9,7 +9,28 @@ from email.utils import parsedate_to_datetime
 
 from crawler.schedule import CacheHints
 
-_MAX_AGE = re.compile(r"(?:^|[,\s])(?:s-)?max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
+_DIRECTIVE = re.compile(r"\s*([A-Za-z-]+)\s*(?:=\s*\"?([^\",]*)\"?)?\s*(?:,|$)")
+
+
+def cache_control(value: str) -> dict[str, str]:
+    """Cache-Control's directives, names lower-cased: {"max-age": "60", "no-store": ""}."""
+    return {m.group(1).lower(): (m.group(2) or "").strip() for m in _DIRECTIVE.finditer(value)}
+
+
+def _freshness(value: str) -> float | None:
+    """How long the response stays fresh for us, from Cache-Control (RFC 9111 5.2.2).
+
+    A poller fetches once for every subscriber, as a shared cache does, so
+    `s-maxage` wins over `max-age`; `no-store` and `no-cache` give no hint.
+    """
+    directives = cache_control(value)
+    if "no-store" in directives or "no-cache" in directives:
+        return None
+    for name in ("s-maxage", "max-age"):
+        seconds = directives.get(name, "")
+        if seconds.isdigit():
+            return float(seconds) or None
+    return None
 
 
 def _http_date(value: str) -> datetime | None:
@@ -42,12 +63,11 @@ def from_headers(
     headers: Mapping[str, str], now: datetime, ttl_minutes: str | None = None
 ) -> CacheHints:
     """Hints from response headers (keys lower-case) and an RSS <ttl> in minutes."""
-    max_age = None
-    cache_control = headers.get("cache-control", "")
-    if "no-cache" not in cache_control.lower() and (match := _MAX_AGE.search(cache_control)):
-        max_age = float(match.group(1)) or None
+    control = headers.get("cache-control", "")
+    max_age = _freshness(control)
     expires_in = None
-    if max_age is None:  # Cache-Control wins over Expires (RFC 9111)
+    overrides = {"no-store", "no-cache", "max-age", "s-maxage"} & cache_control(control).keys()
+    if not overrides:  # Cache-Control wins over Expires (RFC 9111)
         reference = _http_date(headers.get("date", "")) or now
         expires = _http_date(headers.get("expires", ""))
         if expires is not None:

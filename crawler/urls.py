@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+from w3lib.url import canonicalize_url as w3lib_canonical
 
 # Query parameters that say who sent the reader, not what they read.
 TRACKING_PARAMS = frozenset(
@@ -64,25 +66,32 @@ def _article_path(path: str) -> str:
     return path or "/"
 
 
+def _kept(pair: str) -> bool:
+    name, _, value = pair.partition("=")
+    name, value = unquote_plus(name).lower(), unquote_plus(value).lower()
+    return not _is_tracking(name) and (name, value) not in AMP_PARAMS
+
+
 def canonical_url(url: str) -> str:
     """The key a story is known by, whichever variant of its link a source used.
 
-    Drops tracking parameters, the fragment, the default port and AMP
-    markers; lower-cases the host and folds www./m./mobile./wap./amp.
-    variants onto the bare site. The scheme is kept (http and https may be
-    different documents on old sites). Used as a key, never shown: alerts
-    link the URL the source gave.
+    w3lib's canonical form first (as Scrapy's fingerprints): query sorted,
+    percent-escapes in one case and only where needed (%7E is ~, %e6 is
+    %E6), an IRI percent-encoded as UTF-8, an IDN host in punycode. Then our
+    folding: tracking parameters, the fragment, the default port and AMP
+    markers dropped; the host lower-cased and www./m./mobile./wap./amp.
+    variants folded onto the bare site. The scheme is kept (http and https
+    may be different documents on old sites). Used as a key, never shown:
+    alerts link the URL the source gave. Changing this needs a migration
+    that recomputes stored keys (storage/migrations, 0014).
     """
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(w3lib_canonical(url.strip()))
+        port = parts.port
+    except ValueError:  # an unreadable port or host: the text itself is the best key
+        return url.strip()
     scheme = parts.scheme.lower()
     host = _site_host((parts.hostname or "").lower())
-    port = parts.port
     netloc = host if port is None or DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
-    query = urlencode(
-        [
-            (k, v)
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-            if not _is_tracking(k) and (k.lower(), v.lower()) not in AMP_PARAMS
-        ]
-    )
+    query = "&".join(pair for pair in parts.query.split("&") if pair and _kept(pair))
     return urlunsplit((scheme, netloc, _article_path(parts.path), query, ""))

@@ -44,7 +44,7 @@ class Leadership:
                 return True
             except Exception:  # the connection, and with it the lock, is gone
                 log.warning("lost the database connection that held leadership")
-                self._drop()
+                self._drop(invalidate=True)
         try:
             # Autocommit: the lock belongs to the session, and no transaction is left open.
             connection = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
@@ -68,13 +68,20 @@ class Leadership:
             return
         try:
             self._connection.execute(select(func.pg_advisory_unlock(self.key)))
-        except Exception:  # closing the connection releases it anyway
-            log.debug("advisory unlock failed", exc_info=True)
+        except Exception:
+            # The session may still hold the lock: returned to the pool, it would keep it
+            # for as long as the pooled connection lives, and no daemon could lead.
+            log.debug("advisory unlock failed: closing the connection instead", exc_info=True)
+            self._drop(invalidate=True)
+            return
         self._drop()
 
-    def _drop(self) -> None:
+    def _drop(self, *, invalidate: bool = False) -> None:
+        """Give the connection back; `invalidate` closes it for good (and its session's locks)."""
         if self._connection is not None:
             try:
+                if invalidate:
+                    self._connection.invalidate()
                 self._connection.close()
             except Exception:
                 log.debug("closing the leadership connection failed", exc_info=True)

@@ -313,8 +313,15 @@ def release(session: Session, delivery_ids: Collection[int]) -> None:
         )
 
 
-def defer(session: Session, delivery_id: int, until: datetime) -> None:
-    """Hand back a claimed row unsent (its chat is at its rate limit); no attempt used."""
+HELD = "held: "  # a pending row's reason when its chat holds it (`defer`)
+
+
+def defer(session: Session, delivery_id: int, until: datetime, held: str | None = None) -> None:
+    """Hand back a claimed row unsent (its chat is at its rate limit); no attempt used.
+
+    `held` says why the chat holds it (mute, quiet hours, digest): the ledger shows it.
+    """
+    values: dict[str, Any] = {"last_error": f"{HELD}{held}"} if held else {}
     session.execute(
         update(Delivery)
         .where(Delivery.id == delivery_id)
@@ -323,6 +330,7 @@ def defer(session: Session, delivery_id: int, until: datetime) -> None:
             next_attempt_at=until,
             lease_until=None,
             attempts=Delivery.attempts - 1,
+            **values,
         )
     )
 
@@ -376,7 +384,9 @@ def ledger(session: Session, chat_id: int, limit: int = 20) -> list[LedgerEntry]
     return [
         LedgerEntry(
             delivery_id=row.id,
-            status=row.status,
+            status="held"
+            if row.status == "pending" and (row.last_error or "").startswith(HELD)
+            else row.status,
             what=title if title is not None else f"notice: {kind}",
             created_at=row.created_at,
             finished_at=row.finished_at,

@@ -43,7 +43,7 @@ from crawler.rules import Needs, Rule
 from crawler.search_text import document, phrase, terms
 from crawler.types import Story
 from storage.archive import stored_story
-from storage.models import MatchRow, Source, StoryRow, is_flagged
+from storage.models import MatchRow, Source, StoryRow, has_topics, is_flagged
 from storage.records import StoredStory
 
 HALF_LIFE_DAYS = 30.0
@@ -68,6 +68,7 @@ class SearchHit:
     story: StoredStory
     rank: float
     matched: bool  # a topic or a reported entity when it was stored
+    topical: bool = False  # a topic matched: what alerts (an entity alone does not)
 
 
 @dataclass(frozen=True)
@@ -207,21 +208,22 @@ def _candidate_ids(
     return list(session.scalars(query))
 
 
-def _load(session: Session, ids: Sequence[int]) -> list[tuple[StoredStory, bool]]:
+def _load(session: Session, ids: Sequence[int]) -> list[tuple[StoredStory, bool, bool]]:
     query = (
         select(
             StoryRow,
             Source.key,
             MatchRow.entities,
             is_flagged(),
+            has_topics(),
         )
         .join(Source, Source.id == StoryRow.source_id)
         .outerjoin(MatchRow, MatchRow.story_id == StoryRow.id)
         .where(StoryRow.id.in_(ids))
     )
     loaded = {}
-    for story, key, entities, flagged in session.execute(query):
-        loaded[story.id] = (stored_story(story, key, entities), bool(flagged))
+    for story, key, entities, flagged, topical in session.execute(query):
+        loaded[story.id] = (stored_story(story, key, entities), bool(flagged), bool(topical))
     return [loaded[i] for i in ids if i in loaded]
 
 
@@ -263,7 +265,7 @@ def search(
     )
     capped = len(ids) > scan
     hits: list[SearchHit] = []
-    for stored, matched in _load(session, ids[:scan]):
+    for stored, matched, topical in _load(session, ids[:scan]):
         story = _as_story(stored)
         if not matcher.matches(rule, story):
             continue
@@ -271,6 +273,6 @@ def search(
         relevance = 1.0 + matcher.matches(rule, title_only) + 0.5 * matched
         age_days = max(0.0, (now - stored.published_at).total_seconds() / 86400)
         rank = relevance * 0.5 ** (age_days / HALF_LIFE_DAYS)
-        hits.append(SearchHit(stored, round(rank, 6), matched))
+        hits.append(SearchHit(stored, round(rank, 6), matched, topical))
     hits.sort(key=lambda hit: (-hit.rank, -hit.story.story_id))
     return SearchResults(hits[:limit], scanned=min(len(ids), scan), capped=capped)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
@@ -246,6 +249,38 @@ def preferences(session: Session, chat_id: int) -> tuple[str, int | None, int | 
     """(timezone, quiet_start, quiet_end) of a chat; None if unknown."""
     row = _subscriber(session, chat_id)
     return None if row is None else (row.timezone, row.quiet_start, row.quiet_end)
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    """What /settings shows: how and when a chat gets its alerts."""
+
+    language: str
+    timezone: str
+    quiet: tuple[int, int] | None  # minutes after local midnight: start, end
+    muted_until: datetime | None
+    digest: str  # off, hourly or daily
+    digest_at: int | None  # daily: minutes after local midnight
+    every_source: bool
+
+
+def chat_settings(session: Session, chat_id: int) -> ChatSettings | None:
+    """A chat's settings; None if it never subscribed."""
+    row = _subscriber(session, chat_id)
+    if row is None:
+        return None
+    quiet = None
+    if row.quiet_start is not None and row.quiet_end is not None:
+        quiet = (row.quiet_start, row.quiet_end)
+    return ChatSettings(
+        row.language,
+        row.timezone,
+        quiet,
+        row.muted_until,
+        row.digest,
+        row.digest_at,
+        row.every_source,
+    )
 
 
 def watched_queries(session: Session) -> list[str]:

@@ -46,6 +46,7 @@ def _child_env() -> dict[str, str]:
     root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONSAFEPATH"] = "1"  # as -P, for any Python the child starts in turn
     return env
 
 
@@ -102,6 +103,7 @@ async def run_batch(
     tail: deque[str] = deque(maxlen=20)
     process = await asyncio.create_subprocess_exec(
         python,
+        "-P",  # not the working folder first on sys.path: a crawler.py there would be imported
         "-m",
         CHILD,
         stdin=asyncio.subprocess.PIPE,

@@ -41,7 +41,7 @@ def test_match_json_is_machine_readable(
     monkeypatch.chdir(tmp_path)
     code, out, _ = run(capsys, "match", "--text", "比特币价格上涨", "--json")
     result = json.loads(out)
-    assert code == 0 and result["entities"] == ["bitcoin"] and result["topics"] == []
+    assert code == 1 and result["entities"] == ["bitcoin"] and result["topics"] == []  # no topic
 
 
 def test_match_url_extracts_a_gbk_article(
@@ -68,7 +68,12 @@ def test_match_url_that_fails_is_one_line(
     monkeypatch.chdir(tmp_path)
     with LoopbackSite() as site:
         code, _, err = run(capsys, "match", "--url", site.url("/missing"))
-    assert code == 2 and "HTTP 404" in err and len(err.strip().splitlines()) == 1
+    assert (
+        code == 1
+        and "config error" not in err
+        and "HTTP 404" in err
+        and len(err.strip().splitlines()) == 1
+    )
 
 
 def test_eval_json_has_the_promised_keys(

@@ -311,3 +311,43 @@ def _alive(pid: int) -> bool:
     except (FileNotFoundError, ProcessLookupError):
         return False
     return state != "Z"
+
+
+def test_the_parse_workers_never_import_from_the_working_folder(tmp_path: Path) -> None:
+    """Under systemd the working folder is the writable state directory: a crawler.py there
+    must not replace our package in the forkserver or its workers."""
+    state, bin_dir = tmp_path / "state", tmp_path / "bin"
+    state.mkdir()
+    bin_dir.mkdir()
+    (state / "crawler.py").write_text("SHADOW = 'not our crawler package'\n")
+    script = bin_dir / "pool.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import asyncio
+
+            from crackdown.polling import ParsePool
+
+            async def main() -> None:
+                pool = ParsePool(1)
+                async with pool.using():
+                    while await pool._ready() is None and not pool._failed:
+                        await asyncio.sleep(0.05)
+                    print("failed" if pool._failed else "workers up", flush=True)
+
+            if __name__ == "__main__":
+                asyncio.run(main())
+            """
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONSAFEPATH"}
+    env["PYTHONPATH"] = str(ROOT)  # this checkout's code
+    result = subprocess.run(
+        [sys.executable, str(script)],
+        cwd=state,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.strip() == "workers up", result.stderr[-2000:]

@@ -184,3 +184,25 @@ def test_export_writes_flagged_stories_with_clusters_and_sources(
         encoding="utf-8"
     )
     assert main(["--config", str(config), "export", "--since", "someday"], {}) == 2
+
+
+def test_the_star_marks_only_stories_a_topic_matched(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An entity alone (Binance listing a token) is found, but it did not alert: no star."""
+    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
+    db.upgrade()
+    _store(db)
+    with db.session() as session:
+        story = normalise(
+            RawStory("wire", "https://wire.example/5", "Binance lists a new token"),
+            fetched_at=NOW,
+        )
+        stories.store_story(session, story, MATCHER.match(story))
+    db.dispose()
+    code, out, err = _search(config, "binance OR 幣安", capsys=capsys)
+    assert code == 0, err
+    lines = out.splitlines()[::2]  # "  rank M date source title", then the URL
+    starred = {line.split(" wire ", 1)[1].strip(): line[7] == "*" for line in lines}
+    assert starred == {"Binance lists a new token": False, "幣安被禁止在中國應用商店上架": True}
+    assert "* = a topic matched" in err

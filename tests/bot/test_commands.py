@@ -98,10 +98,12 @@ def test_start_welcomes_in_the_users_language_and_subscribes(talk: Conversation)
 
 
 def test_follow_resolves_any_alias_and_unknown_names_store_nothing(talk: Conversation) -> None:
-    assert talk.one(ANN, "/follow 支付宝") == "Following Alipay. /list shows everything you follow."
+    followed = talk.one(ANN, "/follow 支付宝")
+    assert followed.startswith("Following Alipay: you get every story that names it")
+    assert "/watch alipay AND action" in followed  # how to narrow it
     assert talk.one(ANN, "/follow alipay") == "You already follow Alipay."
     assert talk.one(ANN, "/follow 支付寶") == "You already follow Alipay."  # traditional
-    assert talk.one(LI, "/follow Binance") == "已关注 币安。/list 查看全部关注。"
+    assert talk.one(LI, "/follow Binance").startswith("已关注 币安：凡提到它的新闻都会提醒你")
     assert talk.one(ANN, "/follow Acme Widgets").startswith("I don't know “Acme Widgets”")
     assert talk.one(ANN, "/follow").startswith("Usage: /follow NAME")
     assert talk.following(ANN) == [("entity", "alipay")]
@@ -115,11 +117,17 @@ def test_watch_validates_dry_runs_and_numbers_queries(talk: Conversation, db: Da
     store(db, "Binance lists a new token")
     store(db, "Huobi OTC desk under investigation")
     reply = talk.one(ANN, "/watch binance AND OTC")
-    assert reply == "Watching: binance AND OTC\nIn the last 7 days it would have matched 1 stories."
+    assert reply == "Watching: binance AND OTC\nIn the last 7 days it would have matched 1 story."
     broken = talk.one(ANN, '/watch binance AND ("OTC desk" OR')
     assert broken.startswith("That query has an error at character")
+    sent = talk.standin.sent_messages()[-1]  # the query and its caret in <pre>: monospaced
+    assert sent.parse_mode == "HTML" and "<pre>binance AND (&quot;OTC desk&quot; OR\n" in sent.text
+    assert talk.one(LI, "/watch 币安 AND (场外交易 OR") == (
+        "查询第 16 个字符处有错误：查询不完整，此处缺少名称、短语或“(”\n"
+        "币安 AND (场外交易 OR\n                     ^"
+    )
     assert talk.one(ANN, "/watch " + "x" * 5000).startswith("That query is 5000 characters long")
-    assert talk.one(ANN, '/watch huobi AND "OTC desk"').endswith("matched 1 stories.")
+    assert talk.one(ANN, '/watch huobi AND "OTC desk"').endswith("matched 1 story.")
     assert talk.one(ANN, "/watch okx").startswith("This chat already has 2 queries")
     assert talk.following(ANN) == [
         ("query", "binance AND OTC"),
@@ -201,7 +209,9 @@ def test_operator_commands_are_for_operators_only(talk: Conversation, db: Databa
     talk.say(ANN, "/start")
     assert talk.one(ANN, "/stats").startswith("I don't know that command")
     store(db, "PBoC bans bitcoin OTC trading")
-    assert talk.one(OPERATOR, "/stats").startswith("Chats: 1 active, 0 inactive\nToday: 1 stories")
+    assert talk.one(OPERATOR, "/stats").startswith(
+        "Chats: 1 active, 0 inactive\nStories today: 1, matched"
+    )
     assert talk.one(OPERATOR, "/pause wire") == "Paused wire: it will not be polled."
     with db.session() as session:
         assert sources.claim_due(session, ["wire"], datetime.now(UTC), timedelta(0)) == []
@@ -210,7 +220,7 @@ def test_operator_commands_are_for_operators_only(talk: Conversation, db: Databa
         assert sources.claim_due(session, ["wire"], datetime.now(UTC), timedelta(0)) == ["wire"]
     assert talk.one(OPERATOR, "/pause nope").startswith("No source “nope”")
     assert talk.one(OPERATOR, "/sources").startswith("✅ wire")
-    assert talk.one(OPERATOR, "/broadcast Maintenance <tonight>") == "Queued for 1 chats."
+    assert talk.one(OPERATOR, "/broadcast Maintenance <tonight>") == "Queued for 1 chat."
     with db.session() as session:
         assert outbox.counts(session).pending == 2  # the story's alert and the broadcast
 
@@ -228,7 +238,10 @@ def test_a_flooding_chat_is_ignored_and_others_are_served(talk: Conversation) ->
 
 def test_unknown_commands_and_free_text_get_a_hint(talk: Conversation) -> None:
     assert talk.one(ANN, "/frobnicate").startswith("I don't know that command")
-    assert talk.one(ANN, "hello?").startswith("I don't know that command")
+    assert talk.one(ANN, "alipay otc ban").startswith(
+        "I answer commands only. To search stored stories: /search alipay otc ban"
+    )
+    assert talk.one(LI, "支付宝").startswith("我只回应命令。搜索已存的新闻：/search 支付宝")
     assert talk.one(LI, "/frobnicate") == "未知命令。/help 查看可用命令。"
 
 
@@ -245,6 +258,7 @@ def test_mute_quiet_and_tz_are_validated_and_stored(talk: Conversation, db: Data
         assert subscribers.preferences(session, ANN) == ("Asia/Shanghai", 23 * 60, 7 * 60)
     assert talk.one(ANN, "/mute forever").startswith("Usage: /mute")
     assert talk.one(ANN, "/mute 31d").startswith("Usage: /mute")
+    assert talk.one(ANN, "/mute 5m").startswith("Usage: /mute")  # 30m to 30d, as it says
     assert talk.one(ANN, "/mute 2h").startswith("Muted until")
     assert talk.one(ANN, "/unmute") == "Unmuted."
     assert talk.one(ANN, "/quiet off") == "Quiet hours off."
@@ -261,3 +275,28 @@ def test_digest_modes(talk: Conversation, db: Database) -> None:
     )
     assert talk.one(ANN, "/digest hourly").startswith("Hourly digest")
     assert talk.one(ANN, "/digest off").startswith("Digest off")
+
+
+def test_settings_and_bare_tz_quiet_digest_show_the_current_values(talk: Conversation) -> None:
+    assert talk.one(ANN, "/settings").startswith("You were not subscribed")
+    talk.say(ANN, "/start")
+    assert talk.one(ANN, "/tz").startswith("Your time zone is UTC (it is ")
+    assert talk.one(ANN, "/quiet").startswith("No quiet hours.")
+    assert talk.one(ANN, "/digest").startswith("Digest: off.")
+    talk.say(ANN, "/tz Asia/Shanghai")
+    talk.say(ANN, "/quiet 23:00-07:00")
+    talk.say(ANN, "/digest daily 08:00")
+    talk.say(ANN, "/follow alipay")
+    talk.say(ANN, "/mute 2h")
+    assert talk.one(ANN, "/quiet").startswith("Quiet hours 23:00-07:00 (Asia/Shanghai).")
+    assert talk.one(ANN, "/digest").startswith("Digest: daily at 08:00 (Asia/Shanghai).")
+    lines = talk.one(ANN, "/settings").splitlines()
+    assert lines[0] == "Your settings"
+    assert lines[1:3] == ["Language: en (/lang)", "Time zone: Asia/Shanghai (/tz)"]
+    assert lines[3] == "Quiet hours: 23:00-07:00 (/quiet)"
+    assert lines[4].startswith("Mute: until ")
+    assert lines[5] == "Digest: daily at 08:00 (Asia/Shanghai) (/digest)"
+    assert lines[6] == "Every source: off (/everysource)"
+    assert lines[7] == "Following: topics 1, names 1, queries 0 (/list)"
+    talk.say(LI, "/start")
+    assert talk.one(LI, "/settings").startswith("你的设置\n语言：zh")

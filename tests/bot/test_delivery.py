@@ -380,5 +380,12 @@ def test_a_muted_chat_gets_its_alerts_when_the_mute_ends(
         subscribers.set_preferences(session, 1, muted_until=now + timedelta(minutes=30))
     report = drain_at(db, standin, now)
     assert (report.sent, report.held) == (1, 1)  # the other chat is not held up
+    with db.session() as session:  # `crackdown status --chat 1` says why it waits
+        (entry,) = outbox.ledger(session, 1)
+    until = f"{now + timedelta(minutes=30):%Y-%m-%d %H:%M} UTC"
+    assert (entry.status, entry.reason) == ("held", f"held: muted until {until}")
     assert drain_at(db, standin, now + timedelta(minutes=31)).sent == 1
     assert len(standin.sent_messages(1)) == 1
+    with db.session() as session:
+        (entry,) = outbox.ledger(session, 1)
+    assert (entry.status, entry.reason) == ("sent", None)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.formatting import TELEGRAM_LIMIT, format_alert, hashtag
+from bot.formatting import TELEGRAM_LIMIT, format_alert, hashtag, with_also_reported
+from crackdown.app import open_app
+from crackdown.config import build_config
 from crackdown.standin.html_entities import parse_html
 from storage.records import Alert
 
@@ -81,3 +83,55 @@ def test_hashtags() -> None:
     assert hashtag("Ant Financial") == "#AntFinancial"
     assert hashtag("支付宝") == "#支付宝"
     assert hashtag("virtual currency") == "#VirtualCurrency"
+
+
+def test_a_hit_in_the_title_still_shows_the_summarys_lead() -> None:
+    """A regulator's notice names the regulator in its title: the summary says the rest."""
+    notice = alert(
+        title="人民银行关于防范虚拟货币交易炒作风险的公告",
+        summary="近期，虚拟货币交易炒作活动抬头，扰乱经济金融秩序。" * 10,
+        hits=({"entity": "pboc", "field": "title", "start": 0, "end": 4, "term": "人民银行"},),
+    )
+    lines = format_alert(notice, LABELS).splitlines()
+    assert lines[-1].startswith("近期，虚拟货币交易炒作活动抬头") and lines[-1].endswith("…")
+    assert len(lines[-1]) <= 160
+
+
+def test_a_date_only_notice_shows_its_date_not_an_invented_time() -> None:
+    beijing_midnight = datetime(2021, 9, 24, 16, 0, tzinfo=UTC)  # 2021-09-25 00:00 UTC+8
+    shown = format_alert(alert(published_at=beijing_midnight, timezone="UTC"), LABELS)
+    assert shown.splitlines()[1] == "ledger · 2021-09-25"
+    utc_midnight = datetime(2021, 9, 24, tzinfo=UTC)
+    shown = format_alert(alert(published_at=utc_midnight, timezone="America/New_York"), LABELS)
+    assert shown.splitlines()[1] == "ledger · 2021-09-24"  # not 2021-09-23 20:00 UTC-4
+    timed = format_alert(alert(published_at=datetime(2021, 9, 24, 16, 5, tzinfo=UTC)), LABELS)
+    assert timed.splitlines()[1] == "ledger · 2021-09-24 16:05 UTC"
+
+
+def test_sources_are_shown_by_their_display_name() -> None:
+    named = {**LABELS, "source:ledger": "Ledger Daily <HK>"}
+    assert format_alert(alert(), named).splitlines()[1] == (
+        "Ledger Daily &lt;HK&gt; · 2018-01-19 09:30 UTC"
+    )
+    assert format_alert(alert(), LABELS).splitlines()[1].startswith("ledger · ")  # no name
+    also = with_also_reported("alert", [("ledger", "https://l.example/a")], "en", named)
+    assert also.endswith('<a href="https://l.example/a">Ledger Daily &lt;HK&gt;</a>')
+
+
+def test_the_config_name_reaches_the_labels() -> None:
+    config = build_config(
+        {
+            "storage": {"url": "sqlite://"},
+            "sources": [
+                {"key": "pbc", "name": "人民银行", "url": "https://pbc.example/feed"},
+                {"key": "wire", "url": "https://wire.example/feed"},
+            ],
+        },
+        {},
+    )
+    app = open_app(config)
+    try:
+        labels = app.labels()
+    finally:
+        app.db.dispose()
+    assert labels["zh"]["source:pbc"] == "人民银行" and "source:wire" not in labels["en"]

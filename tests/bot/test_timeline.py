@@ -50,7 +50,7 @@ def test_timeline_lists_events_newest_first_one_line_per_event(
     assert lines[0] == "Binance"
     assert len(lines) == 3  # two events, the reprint folded into its event
     assert "Binance banned from Chinese app stores · reuters" in lines[1]
-    assert lines[2].endswith("Binance fined for OTC desks in China · reuters · +1 sources")
+    assert lines[2].endswith("Binance fined for OTC desks in China · reuters · +1 source")
     assert "Acme" in talk.one(LI, "/timeline Acme")  # an unknown name, in Chinese
     assert talk.one(ANN, "/timeline").startswith("Usage: /timeline NAME")
     assert talk.one(ANN, "/timeline wechat-pay") == "No stored events about WeChat Pay yet."

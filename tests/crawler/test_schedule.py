@@ -67,6 +67,10 @@ def test_jitter_only_adds_time() -> None:
     [
         ({"cache-control": "public, max-age=900"}, None, CacheHints(max_age=900)),
         ({"cache-control": "no-cache, max-age=900"}, None, CacheHints()),
+        ({"cache-control": "no-store, max-age=900"}, None, CacheHints()),
+        ({"cache-control": "max-age=60, s-maxage=900"}, None, CacheHints(max_age=900)),
+        ({"cache-control": 's-maxage="600"'}, None, CacheHints(max_age=600)),
+        ({"cache-control": "s-max-age=900"}, None, CacheHints()),  # no such directive
         (
             {"date": "Thu, 01 Jan 2026 12:00:00 GMT", "expires": "Thu, 01 Jan 2026 12:30:00 GMT"},
             None,

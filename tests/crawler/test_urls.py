@@ -34,3 +34,24 @@ def test_variants_of_one_story_share_a_key() -> None:
         "https://www.news.example/2018/alipay/amp/",
     ]
     assert len({canonical_url(v) for v in variants}) == 1
+
+
+@pytest.mark.parametrize(
+    "variants",
+    [
+        ["https://news.example/a?b=2&a=1", "https://news.example/a?a=1&b=2"],  # query order
+        ["https://news.example/%e6%96%b0%e9%97%bb", "https://news.example/%E6%96%B0%E9%97%BB"],
+        ["https://news.example/%7Euser/a", "https://news.example/~user/a"],
+        [
+            "https://news.example/新闻?q=中文",
+            "https://news.example/%E6%96%B0%E9%97%BB?q=%E4%B8%AD%E6%96%87",
+        ],
+        ["https://news.example/a?q=a+b", "https://news.example/a?q=a%20b"],
+    ],
+)
+def test_encodings_of_one_url_share_a_key(variants: list[str]) -> None:
+    assert len({canonical_url(v) for v in variants}) == 1
+
+
+def test_an_unreadable_url_is_its_own_key() -> None:
+    assert canonical_url(" https://news.example:99999/a ") == "https://news.example:99999/a"

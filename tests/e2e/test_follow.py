@@ -22,7 +22,7 @@ def test_a_followed_entity_brings_every_story_about_it_and_nothing_else(
     assert run.returncode == 0, run.stderr
 
     watcher = [m.plain_text for m in standin.sent_messages(ALIPAY_WATCHER)]
-    assert watcher[0] == "已关注 支付宝。/list 查看全部关注。"
+    assert watcher[0].startswith("已关注 支付宝：") and "/watch alipay AND action" in watcher[0]
     # Alipay in the title or the summary ("...joining Alipay in policing..."), whether or
     # not the story is about the topic: this chat asked for Alipay.
     about_alipay = [RELEVANT[0], RELEVANT[1], RELEVANT[3], IRRELEVANT[1], IRRELEVANT[3]]

@@ -143,7 +143,7 @@ def world(spider_site: SpiderSite, tmp_path_factory: pytest.TempPathFactory) -> 
 
 def test_the_crawl_prints_a_line_per_page_error_and_source(world: World) -> None:
     first = world.first
-    assert first.status == 0, first.err
+    assert first.status == 3, first.err  # one source failed, the others did not
     lines = first.out.splitlines()
     assert re.search(
         r"^pbc-branch +list +HTTP 200 +\S+/gbk/index\.html +\(9 links, 9 new\)$", first.out, re.M
@@ -241,7 +241,7 @@ def test_a_matching_notice_is_alerted_once_and_nothing_else(world: World) -> Non
 
 def test_a_second_crawl_fetches_only_what_is_new(world: World) -> None:
     second = world.second
-    assert second.status == 0, second.err
+    assert second.status == 3, second.err  # private-list fails again
     assert second.requests["/gbk/202109/t20210924_4101.html"] == 0  # stored: not fetched again
     assert second.requests["/utf8/a1.html"] == 0
     assert second.requests["/utf8/index.html"] == 1

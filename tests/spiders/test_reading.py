@@ -83,7 +83,12 @@ UTC8 = timezone(timedelta(hours=8))
         ("2021.09.24", UTC, datetime(2021, 9, 24, tzinfo=UTC)),
         ("2024-06-15T09:30:00+08:00", UTC, datetime(2024, 6, 15, 1, 30, tzinfo=UTC)),
         ("2024-06-14T18:05:00Z", BEIJING, datetime(2024, 6, 14, 18, 5, tzinfo=UTC)),
-        ("Jun 15, 2024, 9:30 a.m.", UTC, datetime(2024, 6, 15, tzinfo=UTC)),
+        ("Jun 15, 2024, 9:30 a.m.", UTC, datetime(2024, 6, 15, 9, 30, tzinfo=UTC)),
+        ("Posted Jun 3, 2024 at 2:05 pm", UTC, datetime(2024, 6, 3, 14, 5, tzinfo=UTC)),
+        ("June 15th, 2024", UTC, datetime(2024, 6, 15, tzinfo=UTC)),
+        # RFC 2822 names its zone: never the site's midnight (was 17.5 h off in Beijing time)
+        ("Sat, 15 Jun 2024 09:30:00 GMT", BEIJING, datetime(2024, 6, 15, 9, 30, tzinfo=UTC)),
+        ("15 Jun 2024 09:30:00 +0800", UTC, datetime(2024, 6, 15, 1, 30, tzinfo=UTC)),
         ("15 June 2024", UTC, datetime(2024, 6, 15, tzinfo=UTC)),
         ("2021-13-40", UTC, None),
         ("1899-01-01", UTC, None),
@@ -93,6 +98,30 @@ UTC8 = timezone(timedelta(hours=8))
 )
 def test_dates_as_pages_write_them(text: str, zone: timezone, expected: datetime | None) -> None:
     assert parse_date(text, zone) == expected
+
+
+FETCHED = datetime(2024, 6, 15, 12, 0, tzinfo=UTC)  # 20:00 in Beijing
+
+
+@pytest.mark.parametrize(
+    ("text", "zone", "expected"),
+    [
+        ("2小时前", BEIJING, datetime(2024, 6, 15, 10, 0, tzinfo=UTC)),
+        ("发布于 30分钟前", BEIJING, datetime(2024, 6, 15, 11, 30, tzinfo=UTC)),
+        ("3天前", BEIJING, datetime(2024, 6, 12, 12, 0, tzinfo=UTC)),
+        ("昨天 17:10", BEIJING, datetime(2024, 6, 14, 17, 10, tzinfo=UTC8)),
+        ("今天 08:05", BEIJING, datetime(2024, 6, 15, 8, 5, tzinfo=UTC8)),
+        ("刚刚", BEIJING, FETCHED),
+        ("2 hours ago", UTC, datetime(2024, 6, 15, 10, 0, tzinfo=UTC)),
+        ("an hour ago", UTC, datetime(2024, 6, 15, 11, 0, tzinfo=UTC)),
+        ("yesterday", UTC, datetime(2024, 6, 14, tzinfo=UTC)),
+        ("9月15日前完成整改", BEIJING, None),  # "before the 15th": no date
+    ],
+)
+def test_relative_dates_count_back_from_the_fetch(
+    text: str, zone: timezone, expected: datetime | None
+) -> None:
+    assert parse_date(text, zone, now=FETCHED) == expected
 
 
 @pytest.mark.parametrize(

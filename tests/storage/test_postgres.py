@@ -7,6 +7,7 @@ UTC datetimes whatever the connection's time zone.
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 import threading
@@ -14,8 +15,9 @@ import time
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
@@ -213,3 +215,26 @@ def test_datetimes_are_utc_whatever_the_sessions_time_zone(database_url: str) ->
             assert sources.claim_due(session, ["a"], when + timedelta(hours=1), LEASE) == ["a"]
     finally:
         database.dispose()
+
+
+@postgresql_only
+def test_leadership_is_given_up_even_when_the_unlock_fails(db: Database) -> None:
+    """A failed unlock must not hand the lock-holding session back to the pool."""
+    from storage.locks import COMMANDS_LOCK, Leadership
+
+    leader = Leadership(db, COMMANDS_LOCK)
+    assert leader.hold()
+    assert leader._connection is not None
+    raw = leader._connection.connection.dbapi_connection
+    assert raw is not None
+    raw.autocommit = False  # an aborted transaction: the unlock statement fails
+    with contextlib.suppress(Exception):
+        raw.cursor().execute("SELECT 1/0")
+    leader.release()
+    elsewhere = create_engine(db.engine.url, poolclass=NullPool)  # another daemon
+    try:
+        with elsewhere.connect() as other:
+            assert other.scalar(select(func.pg_try_advisory_lock(COMMANDS_LOCK)))
+            other.scalar(select(func.pg_advisory_unlock(COMMANDS_LOCK)))
+    finally:
+        elsewhere.dispose()
