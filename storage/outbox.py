@@ -16,7 +16,17 @@ from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, case, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    ScalarSelect,
+    Select,
+    and_,
+    case,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import Delivery, MatchRow, Notice, Source, StoryRow, StorySource, Subscriber
@@ -32,14 +42,27 @@ def _due(now: datetime) -> ColumnElement[bool]:
     )
 
 
-def _chat_head() -> ColumnElement[bool]:
-    """True for the oldest open row of its chat."""
-    earlier = aliased(Delivery)
-    return ~exists().where(
-        earlier.subscriber_id == Delivery.subscriber_id,
-        earlier.status.in_(OPEN),
-        earlier.id < Delivery.id,
+def _oldest(status: str) -> ScalarSelect[int]:
+    """The id of the chat's oldest row in `status` (NULL if none): one index seek."""
+    row = aliased(Delivery)  # the outer row is Delivery: the subquery correlates on it
+    return (
+        select(func.min(row.id))
+        .where(row.subscriber_id == Delivery.subscriber_id, row.status == status)
+        .scalar_subquery()
     )
+
+
+def _chat_head() -> ColumnElement[bool]:
+    """True for the oldest open row of its chat: no open row of the chat is older.
+
+    Compared with the chat's oldest row of each open status, each found by equality on
+    ix_deliveries_chat_queue. Not "NOT EXISTS an earlier open row (status IN (...) AND
+    id < ...)": once ANALYZE or PRAGMA optimize has run, SQLite 3.35 to 3.45.2 (3.40.1 of
+    Debian 12 among them) answer that one wrongly for `sending` rows, so rows a crash left
+    `sending` were never claimed again and their chats were silenced for ever. With no IN
+    and no range on the index, this avoids the optimisation at fault (fixed in 3.45.3).
+    """
+    return and_(*(Delivery.id <= func.coalesce(_oldest(status), Delivery.id) for status in OPEN))
 
 
 def _with_content() -> Select[Any]:
