@@ -132,6 +132,21 @@ def claim_chat(
     return _lease(session, query, now, lease)
 
 
+def take_back_leases(session: Session, now: datetime) -> int:
+    """Put every `sending` row back in the queue, due now; return how many there were.
+
+    Only for the one process that may send from this database (the SQLite daemon
+    holding its lock): every lease is then a dead run's, and waiting it out would
+    only delay the chats whose sends a crash cut short.
+    """
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending")
+        .values(status="pending", lease_until=None, next_attempt_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def _lease(session: Session, query: Select[Any], now: datetime, lease: timedelta) -> list[Alert]:
     """Mark the rows a query selects as `sending` under a lease; return them as Alerts."""
     alerts = []
