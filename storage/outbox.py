@@ -365,6 +365,27 @@ def defer(session: Session, delivery_id: int, until: datetime) -> None:
     )
 
 
+def release_held(session: Session, subscriber_id: int, now: datetime) -> int:
+    """Make a chat's waiting rows due now; return how many were waiting.
+
+    A held alert waits with its due time at the end of the hold, and the chat's
+    newer alerts queue behind it; when the chat ends or changes a hold, that due
+    time is stale. Released, the rows are claimed in order and the delivery worker
+    applies the chat's hold as it is now (holding them again if it still holds).
+    A row waiting out a retry's backoff is released too: it is tried once early.
+    """
+    result = session.execute(
+        update(Delivery)
+        .where(
+            Delivery.subscriber_id == subscriber_id,
+            Delivery.status == "pending",
+            Delivery.next_attempt_at > now,
+        )
+        .values(next_attempt_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
 def mark_final(session: Session, delivery_id: int, status: str, error: str, when: datetime) -> None:
     """End a row as `failed` or `skipped`, with the reason."""
     session.execute(
