@@ -274,3 +274,31 @@ def test_claims_take_exactly_each_chats_oldest_open_row_whatever_the_statistics(
             claimed = outbox.claim_due(session, now, limit=len(ids), lease=LEASE)
             assert {a.delivery_id for a in claimed} == due_heads
             session.rollback()
+
+
+def test_the_sole_sender_takes_back_every_lease_left_in_flight(db: Database) -> None:
+    queue_notices(db, [1, 2, 3], 2)
+    first, *rest = claim(db)
+    with db.session() as session:
+        outbox.mark_sent(session, first, 10, later())
+    in_flight = {a.delivery_id for a in [*rest, *claim(db)]}  # then the process is killed
+    now = later()
+    with db.session() as session:
+        assert outbox.take_back_leases(session, now) == len(in_flight) == 3
+        counts = outbox.counts(session)
+    assert (counts.sending, counts.pending, counts.sent) == (0, 5, 1)
+    assert {a.delivery_id for a in claim(db, at=now)} == in_flight  # at once, not after the lease
+
+
+def test_a_chats_held_rows_are_released_and_other_chats_left_alone(db: Database) -> None:
+    queue_notices(db, [1, 2], 2)
+    held = claim(db)
+    in_a_month = later(30 * 86400)
+    with db.session() as session:
+        for alert in held:  # as the worker holds them for a /mute 30d
+            outbox.defer(session, alert.delivery_id, in_a_month)
+    assert claim(db) == []
+    now = later()
+    with db.session() as session:
+        assert outbox.release_held(session, held[0].subscriber_id, now) == 1
+    assert [a.delivery_id for a in claim(db, at=now)] == [held[0].delivery_id]
