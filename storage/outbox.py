@@ -66,10 +66,17 @@ def _chat_head() -> ColumnElement[bool]:
 
 
 def _with_content() -> Select[Any]:
-    """Deliveries with their chat, and their story (source, match) or notice."""
+    """Deliveries with their chat, and their story (source, match) or notice.
+
+    The chat is joined on `subscriber_id + 0`, which no index serves: with planner
+    statistics SQLite otherwise reads every chat's whole ledger through
+    ix_deliveries_subscriber_id (0.7 s a claim with 200,000 rows sent) instead of the
+    few due rows through ix_deliveries_due (7 ms). Callers select deliveries by their
+    own columns, so this costs nothing elsewhere.
+    """
     return (
         select(Delivery, Subscriber, StoryRow, MatchRow, Source.key, Notice.text)
-        .join(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .join(Subscriber, Subscriber.id == Delivery.subscriber_id + 0)
         .outerjoin(StoryRow, StoryRow.id == Delivery.story_id)
         .outerjoin(Source, Source.id == StoryRow.source_id)
         .outerjoin(MatchRow, MatchRow.story_id == StoryRow.id)
