@@ -9,9 +9,10 @@ import logging
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import argcomplete
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,6 +22,9 @@ from crackdown.config import Config, ConfigError, load_config, resolve_path
 from crackdown.exitcodes import CommandError
 from crackdown.lock import AlreadyRunning, InstanceLock
 from crackdown.logs import setup_logging
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 log = logging.getLogger("crackdown")
 
@@ -250,6 +254,8 @@ def _cmd_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         return 1
     app = open_app(config)
     try:
+        if lock.held:  # the only daemon on this database: the leases left are a dead run's
+            _take_back_leases(app.db)
         if args.once:
             report = asyncio.run(run_once(app))
             print(report.summary())
@@ -266,6 +272,16 @@ def _cmd_run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     finally:
         app.db.dispose()
         lock.release()
+
+
+def _take_back_leases(db: Database) -> None:
+    """Queue again at once the alerts a killed run left in flight, not after their lease."""
+    from storage import outbox
+
+    with db.session() as session:
+        taken = outbox.take_back_leases(session, datetime.now(UTC))
+    if taken:
+        log.warning("%d alerts were in flight when the last run stopped: sending them again", taken)
 
 
 def _cmd_db(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

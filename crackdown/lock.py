@@ -51,6 +51,11 @@ class InstanceLock:
     ) -> None:
         self.release()
 
+    @property
+    def held(self) -> bool:
+        """Whether this process holds the lock (and so is the only daemon on the database)."""
+        return self._fd is not None
+
     def acquire(self) -> None:
         """Take the lock or raise AlreadyRunning; a no-op where no lock is needed."""
         if self.path is None:

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
+from storage import outbox
 from storage.models import Delivery, Subscriber, Subscription, utcnow
 
 
@@ -224,24 +225,27 @@ def active_chats(session: Session) -> list[int]:
     )
 
 
+# Preferences that decide when an alert may go (bot.hold, bot.digest).
+HOLDS = frozenset({"timezone", "muted_until", "quiet_start", "quiet_end", "digest", "digest_at"})
+
+
 def set_preferences(session: Session, chat_id: int, **values: object) -> bool:
-    """Set timezone, mute, quiet hours or digest of a known chat; False if unknown."""
-    allowed = {
-        "timezone",
-        "muted_until",
-        "quiet_start",
-        "quiet_end",
-        "digest",
-        "digest_at",
-        "every_source",
-    }
+    """Set timezone, mute, quiet hours or digest of a known chat; False if unknown.
+
+    A change to when alerts may go releases the alerts held under the old rule
+    (/unmute, /quiet off, a shorter /mute, /digest off): they go at once, in order.
+    """
+    allowed = HOLDS | {"every_source"}
     if not set(values) <= allowed:
         raise ValueError(f"not a preference: {sorted(set(values) - allowed)}")
     row = _subscriber(session, chat_id)
     if row is None:
         return False
+    changed = {name for name, value in values.items() if getattr(row, name) != value}
     for name, value in values.items():
         setattr(row, name, value)
+    if changed & HOLDS:
+        outbox.release_held(session, row.id, utcnow())
     return True
 
 

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import select, update
 
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
 from crawler.watchlist import builtin_watchlist
-from storage import outbox, sources, stories, subscribers
+from storage import notices, outbox, sources, stories, subscribers
 from storage.db import Database
-from storage.models import Base
+from storage.models import Base, Delivery
 from storage.search import is_search_table
+from tests.statistics import gather_planner_statistics
 
 TOPIC = "china-crypto-enforcement"
 MATCHER = Matcher(builtin_watchlist())
@@ -195,3 +198,107 @@ def test_next_due_counts_only_rows_that_can_be_claimed(db: Database) -> None:
     with db.session() as session:
         outbox.defer(session, head.delivery_id, in_an_hour)
         assert outbox.next_due(session) == in_an_hour
+
+
+# -- the chat's head, with planner statistics ------------------------------------------------
+
+
+def queue_notices(db: Database, chats: list[int], n: int) -> None:
+    """`n` notices, each queued to every chat in `chats` (one outbox row per chat and notice)."""
+    for i in range(n):
+        with db.session() as session:
+            notices.queue_notice(session, "test", f"notice {i}", chats)
+
+
+def finish_all(db: Database) -> None:
+    """Every row so far was sent: the ledger of a database that has run a while."""
+    with db.session() as session:
+        session.execute(update(Delivery).values(status="sent", finished_at=later(-60)))
+
+
+def test_rows_a_crash_left_sending_are_claimed_again_once_statistics_exist(db: Database) -> None:
+    """A worker killed mid-send leaves its rows `sending`; after the lease they must go again."""
+    chats = list(range(1, 31))
+    queue_notices(db, chats, 3)
+    finish_all(db)
+    queue_notices(db, chats, 2)  # each chat: its head in flight, one more behind it
+    assert sorted(a.chat_id for a in claim(db)) == chats  # ...then the worker dies
+    gather_planner_statistics(db)
+    reclaimed = claim(db, at=later(LEASE.total_seconds() + 5))
+    assert sorted(a.chat_id for a in reclaimed) == chats
+    assert all(a.attempts == 2 for a in reclaimed)
+    assert claim(db, at=later(LEASE.total_seconds() + 5)) == []  # one in flight per chat
+
+
+def test_claims_take_exactly_each_chats_oldest_open_row_whatever_the_statistics(
+    db: Database,
+) -> None:
+    """The claim and next_due against a model of the queues, over random queue states."""
+    rng = random.Random(15)
+    chats = list(range(1, 41))
+    queue_notices(db, chats, 6)
+    now = later()
+    past, future = now - timedelta(minutes=5), now + timedelta(minutes=5)
+    with db.session() as session:
+        ids = {row.id: row.subscriber_id for row in session.scalars(select(Delivery))}
+    for _ in range(6):
+        states = {
+            row: (
+                rng.choice(("sent", "failed", "skipped", "pending", "sending")),
+                rng.choice((past, future)),
+                rng.choice((past, future)),
+            )
+            for row in ids
+        }
+        with db.session() as session:
+            for row, (status, due, lease) in states.items():
+                session.execute(
+                    update(Delivery)
+                    .where(Delivery.id == row)
+                    .values(status=status, next_attempt_at=due, lease_until=lease)
+                )
+        gather_planner_statistics(db)
+        heads = {}
+        for row in sorted(ids):
+            if states[row][0] in ("pending", "sending"):
+                heads.setdefault(ids[row], row)
+        due_heads = {
+            row
+            for row in heads.values()
+            if (states[row][0] == "pending" and states[row][1] <= now)
+            or (states[row][0] == "sending" and states[row][2] < now)
+        }
+        pending_heads = [states[row][1] for row in heads.values() if states[row][0] == "pending"]
+        with db.session() as session:
+            assert outbox.next_due(session) == min(pending_heads, default=None)
+            claimed = outbox.claim_due(session, now, limit=len(ids), lease=LEASE)
+            assert {a.delivery_id for a in claimed} == due_heads
+            session.rollback()
+
+
+def test_the_sole_sender_takes_back_every_lease_left_in_flight(db: Database) -> None:
+    queue_notices(db, [1, 2, 3], 2)
+    first, *rest = claim(db)
+    with db.session() as session:
+        outbox.mark_sent(session, first, 10, later())
+    in_flight = {a.delivery_id for a in [*rest, *claim(db)]}  # then the process is killed
+    now = later()
+    with db.session() as session:
+        assert outbox.take_back_leases(session, now) == len(in_flight) == 3
+        counts = outbox.counts(session)
+    assert (counts.sending, counts.pending, counts.sent) == (0, 5, 1)
+    assert {a.delivery_id for a in claim(db, at=now)} == in_flight  # at once, not after the lease
+
+
+def test_a_chats_held_rows_are_released_and_other_chats_left_alone(db: Database) -> None:
+    queue_notices(db, [1, 2], 2)
+    held = claim(db)
+    in_a_month = later(30 * 86400)
+    with db.session() as session:
+        for alert in held:  # as the worker holds them for a /mute 30d
+            outbox.defer(session, alert.delivery_id, in_a_month)
+    assert claim(db) == []
+    now = later()
+    with db.session() as session:
+        assert outbox.release_held(session, held[0].subscriber_id, now) == 1
+    assert [a.delivery_id for a in claim(db, at=now)] == [held[0].delivery_id]
