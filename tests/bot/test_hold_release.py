@@ -55,7 +55,7 @@ def alerts_to(standin: BotApiStandIn, chat: int) -> list[str]:
     ("hold", "release", "ahead"),
     [
         ("/mute 30d", "/unmute", timedelta(0)),
-        ("/mute 30d", "/mute 1m", timedelta(minutes=2)),  # a shorter mute, already over then
+        ("/mute 30d", "/mute 30m", timedelta(minutes=31)),  # a shorter mute, over by then
         (f"/quiet {clock_in(-60)}-{clock_in(180)}", "/quiet off", timedelta(0)),
         (f"/digest daily {clock_in(-60)}", "/digest off", timedelta(0)),
     ],
