@@ -11,6 +11,7 @@ from pathlib import Path
 
 from crackdown.config import Config, ConfigError
 from crackdown.evaluate import CorpusError, evaluate, read_corpus, report
+from crackdown.folds import HELD_OUT, assign_folds
 from crawler.extract import fetch_article
 from crawler.http import FetchError, HttpPolicy, make_client
 from crawler.matcher import Matcher
@@ -80,12 +81,29 @@ def run_match(
     return 0
 
 
-def run_eval(config: Config, matcher: Matcher, corpus: Path, as_json: bool) -> int:
-    """Score the default topic on a labelled corpus and print the figures."""
+def run_eval(
+    config: Config,
+    matcher: Matcher,
+    corpora: Path | list[Path],
+    as_json: bool,
+    *,
+    split: str = "all",
+    folds: int = 4,
+) -> int:
+    """Score the default topic on labelled corpora (or one split of them) and print the figures."""
+    paths = [corpora] if isinstance(corpora, Path) else corpora
     try:
-        examples = read_corpus(corpus)
+        examples = [example for path in paths for example in read_corpus(path)]
     except CorpusError as exc:
         raise ConfigError(str(exc)) from exc
+    if split != "all":
+        try:
+            assigned = assign_folds(examples, folds)
+        except ValueError as exc:
+            raise ConfigError(f"--folds: {exc}") from exc
+        held_out = split == "held-out"
+        pairs = zip(examples, assigned, strict=True)
+        examples = [e for e, f in pairs if (f == HELD_OUT) == held_out]
     evaluation = evaluate(matcher, examples, config.telegram.default_topic)
     if as_json:
         json.dump(evaluation.as_dict(), sys.stdout, ensure_ascii=False, indent=2)
