@@ -15,8 +15,9 @@ Rules for a hit to count:
   aliases match as substrings.
 - Acronyms that are ordinary words in lower case ("SAFE", "CAC") must
   appear exactly as written.
-- Where entity hits overlap, the longest wins: "上海证券交易所" is a stock
-  exchange, not the crypto `exchange` inside it.
+- A hit inside a longer one loses: "上海证券交易所" is a stock exchange, not
+  the crypto `exchange` inside it. Hits that only overlap both stand:
+  微信支付宝 names WeChat Pay and Alipay.
 
 Pure: `(watchlist, phrases, story) -> MatchResult`, no I/O.
 """
@@ -34,6 +35,7 @@ from typing import Any, NamedTuple, Protocol
 import ahocorasick_rs
 
 from crawler.fold import Folded, fold, fold_with_offsets
+from crawler.inflect import alias_forms
 from crawler.rules import Rule, RuleError, compile_rule, phrase_key
 from crawler.snippets import Snippet, make_snippet
 from crawler.types import Hit, MatchResult, Story
@@ -155,7 +157,7 @@ def _resolve_cluster(hits: list[_Span], exact: dict[tuple[int, int], set[str]]) 
             if start == k0 and end == k1:
                 if key == k_key:  # an acronym that is also its entity's alias
                     break
-            elif start < k1 and end > k0:  # overlaps a longer (or an earlier) kept hit
+            elif k0 <= start and end <= k1:  # inside a longer kept hit
                 break
         else:
             kept.append(hit)
@@ -163,7 +165,7 @@ def _resolve_cluster(hits: list[_Span], exact: dict[tuple[int, int], set[str]]) 
 
 
 def _resolve_overlaps(hits: list[_Span], exact: dict[tuple[int, int], set[str]]) -> list[_Span]:
-    """Keep the longest of overlapping hits; `exact` holds the spans that acronyms matched.
+    """Drop hits nested in longer ones; `exact` holds the spans that acronyms matched.
 
     On an identical span an exact-form hit (an acronym, a script-specific
     name such as traditional 證監會) beats hits that matched only after
@@ -245,6 +247,17 @@ class Matcher:
                 folded = fold(alias).strip()
                 if folded:
                     keys[folded][entity.key] = None
+        # English aliases cover their regular forms (crawler.inflect); a form that some
+        # entity lists as written keeps only that entity.
+        written = set(keys)
+        for entity in self.watchlist.entities:
+            for alias in entity.aliases:
+                folded = fold(alias).strip()
+                if not folded.isascii():
+                    continue
+                for form in alias_forms(folded)[1:]:
+                    if form not in written:
+                        keys[form][entity.key] = None
             for acronym in entity.acronyms:
                 folded = fold(acronym).strip()
                 exact = unicodedata.normalize("NFKC", acronym).strip()
