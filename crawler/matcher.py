@@ -47,6 +47,10 @@ _TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
 # What ends a clause for CLAUSE/n, in folded text (full-width ，：； are ASCII by then):
 # not the comma of 1,000, the colon of 10:30 or the dots of U.S., $1.9 and Binance.US.
 _CLAUSE_BREAKS = re.compile(r"[;!?。]|[,:](?!\d)|\.(?![a-z0-9])")
+_SENTENCE_ENDS = re.compile(r"[!?。]|\.(?=\s|$)")
+LEAD = "lead:"  # a name in the title (or the first sentence if none): the story's main event
+LEAD_CHARS = 240  # a lead sentence longer than this is cut here
+BACKGROUND_TOKENS = 8  # an action this close after a background marker is context
 
 
 class _Pattern(NamedTuple):
@@ -215,7 +219,8 @@ class Matcher:
             key: tuple(k for k in keys if self._entities[k].report)
             for key, keys in self._implied.items()
         }
-        self._names = watchlist.names()
+        self._names = watchlist.names() | {LEAD + name for name in watchlist.names()}
+        self._category = {e.key: e.category for e in watchlist.entities}
         self._topics: list[tuple[str, Rule]] = []
         for topic in watchlist.topics:
             try:
@@ -370,9 +375,11 @@ class Matcher:
     def evidence(self, story: Story) -> tuple[_Evidence, list[Hit]]:
         """Scan every field of a story; the hits of reported entities come back too."""
         evidence = _Evidence(names=set(), expand=self._expand)
+        names = evidence.names
         reported: list[Hit] = []
         found: set[str] = set()
         reported_of = self._reported_of
+        lead_fields = 1  # the title, or the first sentence when there is no title
         for name in FIELDS:
             text = getattr(story, name)
             if not text:
@@ -380,8 +387,19 @@ class Matcher:
             scan = self._scan(text)
             evidence.scans[name] = scan
             offsets = scan.folded.offsets
+            lead_end = self._lead_end(scan, whole=name == "title")
+            lead_fields -= 1
+            background = self._background(scan)
             for start, end, key in scan.entity_hits:
-                found.add(key)
+                # an action in background is still reported, but is no evidence of the event
+                if not (
+                    background
+                    and self._category[key] == "action"
+                    and self._in_background(scan, background, start)
+                ):
+                    found.add(key)
+                    if lead_fields >= 0 and start < lead_end:
+                        names.update(LEAD + n for n in self._expand[key])
                 shown = reported_of[key]
                 if shown:
                     if offsets is not None:
@@ -390,11 +408,51 @@ class Matcher:
                     for shown_key in shown:
                         reported.append(Hit(shown_key, name, start, end, term))
             evidence.phrases.update([key for _, _, key in scan.phrase_hits])
-        names = evidence.names
         names |= evidence.phrases
         for key in found:
             names.update(self._expand[key])
         return evidence, reported
+
+    @staticmethod
+    def _lead_end(scan: _FieldScan, *, whole: bool) -> int:
+        """Where the lead ends in its field: all of a title, else the first sentence."""
+        text = scan.folded.text
+        if whole:
+            return len(text)
+        first = _SENTENCE_ENDS.search(text, 0, LEAD_CHARS)
+        return first.end() if first else min(len(text), LEAD_CHARS)
+
+    def _background(self, scan: _FieldScan) -> list[tuple[int, int, bool]]:
+        """Background markers in a field: (start, end, CJK?)."""
+        return [
+            (start, end, not scan.folded.text[start].isascii())
+            for start, end, key in scan.entity_hits
+            if self._category[key] == "background"
+        ]
+
+    @staticmethod
+    def _in_background(
+        scan: _FieldScan, markers: list[tuple[int, int, bool]], action_start: int
+    ) -> bool:
+        """Is an action hit context ("despite Beijing's ban", 自2021年禁令以来)?
+
+        An English marker governs the actions after it in its clause; a Chinese
+        one (此前, 以来) those on either side, within a few characters.
+        """
+        action_token = scan.token_index(action_start)
+        for start, end, cjk in markers:
+            if start <= action_start:
+                if scan.clause_break(end, action_start):
+                    continue
+                if action_token - scan.token_index(start) <= BACKGROUND_TOKENS:
+                    return True
+            elif (
+                cjk
+                and not scan.clause_break(action_start, start)
+                and scan.token_index(start) - action_token <= BACKGROUND_TOKENS
+            ):
+                return True
+        return False
 
     def match(self, story: Story, queries: Mapping[str, Rule] | None = None) -> MatchResult:
         """Entities, phrases and topics of a story, with a score and snippets.
