@@ -53,6 +53,8 @@ def describe(result: MatchResult, matcher: Matcher) -> str:
         f"entities: {', '.join(f'{names[k]} ({k})' for k in result.entities) or '-'}",
         f"signals:  {', '.join(k for k in result.signals if k not in result.entities) or '-'}",
         f"score:    {result.score}",
+        f"action:   {', '.join(result.actions) or '-'}",
+        f"actor:    {', '.join(f'{names[k]} ({k})' for k in result.actors) or '-'}",
     ]
     lines += [f"{s.field}: {s.marked()}" for s in result.snippets]
     return "\n".join(lines)

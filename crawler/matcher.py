@@ -48,6 +48,7 @@ _TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
 # not the comma of 1,000, the colon of 10:30 or the dots of U.S., $1.9 and Binance.US.
 _CLAUSE_BREAKS = re.compile(r"[;!?。]|[,:](?!\d)|\.(?![a-z0-9])")
 _SENTENCE_ENDS = re.compile(r"[!?。]|\.(?=\s|$)")
+ACTOR_CATEGORIES = frozenset({"regulator", "enforcer", "platform"})  # who acts
 LEAD = "lead:"  # a name in the title (or the first sentence if none): the story's main event
 LEAD_CHARS = 240  # a lead sentence longer than this is cut here
 BACKGROUND_TOKENS = 8  # an action this close after a background marker is context
@@ -103,6 +104,7 @@ class _Evidence:
 
     names: set[str]
     phrases: set[str] = field(default_factory=set)  # the phrase keys among the names
+    counted: list[str] = field(default_factory=list)  # keys the rule may use, title first
     scans: dict[str, _FieldScan] = field(default_factory=dict)
     expand: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> keys and categories
     _positions: dict[str, list[tuple[str, int, int]]] | None = None
@@ -221,6 +223,7 @@ class Matcher:
         }
         self._names = watchlist.names() | {LEAD + name for name in watchlist.names()}
         self._category = {e.key: e.category for e in watchlist.entities}
+        self._act = {e.key: e.act for e in watchlist.entities if e.act}
         self._topics: list[tuple[str, Rule]] = []
         for topic in watchlist.topics:
             try:
@@ -398,6 +401,7 @@ class Matcher:
                     and self._in_background(scan, background, start)
                 ):
                     found.add(key)
+                    evidence.counted.append(key)
                     if lead_fields >= 0 and start < lead_end:
                         names.update(LEAD + n for n in self._expand[key])
                 shown = reported_of[key]
@@ -478,6 +482,10 @@ class Matcher:
             phrases=tuple(sorted(key[1:-1] for key in evidence.phrases)),
             snippets=tuple(self._snippets(story, first_hit)),
             queries=tuple(key for key, rule in (queries or {}).items() if rule(evidence)),
+            actions=tuple(dict.fromkeys(self._act[k] for k in evidence.counted if k in self._act)),
+            actors=tuple(
+                dict.fromkeys(k for k in evidence.counted if self._category[k] in ACTOR_CATEGORIES)
+            ),
         )
 
     def surface_forms(self, name: str) -> frozenset[str]:

@@ -52,3 +52,44 @@ def test_overlapping_cjk_names_both_count(matcher: Matcher) -> None:
 
 def test_a_name_inside_a_longer_one_still_loses(matcher: Matcher) -> None:
     assert "exchange" not in matcher.match(story("", "上海证券交易所发布公告")).entities
+
+
+def test_a_match_says_what_happened_and_who_acted(matcher: Matcher) -> None:
+    result = matcher.match(
+        story("Alipay blocks accounts used for OTC bitcoin trading", "Police arrested five.")
+    )
+    assert result.actions == ("shutdown-block", "arrest")
+    assert result.actors[:2] == ("alipay", "mps")
+
+
+def test_a_background_action_is_no_evidence(matcher: Matcher) -> None:
+    result = matcher.match(story("Bitcoin soars despite China's ban on crypto trading"))
+    assert TOPIC not in result.topics and result.actions == ()
+    assert "ban" in result.entities  # still named, per the labelling rule
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("Hong Kong SFC grants licence to two crypto exchanges", "Regulators said it was a step."),
+        ("", "台中市警方破获比特币洗钱案，拘提车手及币商5人，查扣泰达币3万颗。"),
+        ("", "澳门司警拘捕三名男子，涉嫌以虚拟货币洗钱。"),
+        ("Bitcoin price rebounds above $34,000", "The latest crackdown in China was the catalyst."),
+    ],
+)
+def test_rule_making_other_places_and_market_news_do_not_alert(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    assert TOPIC not in matcher.match(story(title, text)).topics
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "法院以帮信罪判处被告人有期徒刑一年，其为他人用U币结算诈骗资金。",
+        "检察院以掩饰、隐瞒犯罪所得罪对三人提起公诉，涉案泰达币价值200万元。",
+    ],
+)
+def test_chinese_case_law_without_the_usual_verbs(matcher: Matcher, text: str) -> None:
+    result = matcher.match(story("", text))
+    assert TOPIC in result.topics and result.actions
