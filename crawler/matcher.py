@@ -393,12 +393,25 @@ class Matcher:
             lead_end = self._lead_end(scan, whole=name == "title")
             lead_fields -= 1
             background = self._background(scan)
+            foreign_end = -1_000  # folded end of the last foreign hit
             for start, end, key in scan.entity_hits:
-                # an action in background is still reported, but is no evidence of the event
+                category = self._category[key]
+                if category == "foreign":
+                    foreign_end = end
+                # an action in background is still reported, but is no evidence of the event;
+                # nor is a regulator right after a foreign name (印度最高法院, "India's top court")
                 if not (
-                    background
-                    and self._category[key] == "action"
-                    and self._in_background(scan, background, start)
+                    (
+                        background
+                        and category == "action"
+                        and self._in_background(scan, background, start)
+                    )
+                    or (
+                        category == "regulator"
+                        and start - foreign_end < 16
+                        and scan.token_index(start) - scan.token_index(max(0, foreign_end - 1)) <= 2
+                        and not scan.clause_break(foreign_end, start)
+                    )
                 ):
                     found.add(key)
                     evidence.counted.append(key)

@@ -93,3 +93,8 @@ def test_rule_making_other_places_and_market_news_do_not_alert(
 def test_chinese_case_law_without_the_usual_verbs(matcher: Matcher, text: str) -> None:
     result = matcher.match(story("", text))
     assert TOPIC in result.topics and result.actions
+
+
+def test_a_regulator_named_after_a_foreign_place_is_foreign(matcher: Matcher) -> None:
+    text = "印度最高法院宣布维持加密货币禁令，商业银行不得交易加密货币。"
+    assert TOPIC not in matcher.match(story("", text)).topics
