@@ -81,3 +81,14 @@ def test_hashtags() -> None:
     assert hashtag("Ant Financial") == "#AntFinancial"
     assert hashtag("支付宝") == "#支付宝"
     assert hashtag("virtual currency") == "#VirtualCurrency"
+
+
+def test_an_alert_says_what_happened_and_who_acted_in_the_chats_language() -> None:
+    labels = {**LABELS, "pboc": "PBoC"}
+    english = format_alert(alert(actions=("arrest", "judgment"), actors=("pboc",)), labels)
+    assert "⚖ arrest, sentence or judgment · by PBoC" in english.splitlines()
+    chinese = format_alert(
+        alert(language="zh", actions=("shutdown-block",), actors=("alipay",)), {"alipay": "支付宝"}
+    )
+    assert "⚖ 关停/封禁 · 执行方：支付宝" in chinese.splitlines()
+    assert len(format_alert(alert(), LABELS).splitlines()) == 4  # nothing known: no line

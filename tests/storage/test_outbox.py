@@ -195,3 +195,9 @@ def test_next_due_counts_only_rows_that_can_be_claimed(db: Database) -> None:
     with db.session() as session:
         outbox.defer(session, head.delivery_id, in_an_hour)
         assert outbox.next_due(session) == in_an_hour
+
+
+def test_a_claimed_alert_carries_what_happened_and_who_acted(db: Database) -> None:
+    queue(db, [7], 1)
+    (claimed,) = claim(db)
+    assert claimed.actions == ("ban",) and claimed.actors == ("pboc",)
