@@ -153,7 +153,19 @@ def _longest_first(hit: _Span) -> tuple[int, int]:
     return hit[0] - hit[1], hit[0]
 
 
-def _resolve_cluster(hits: list[_Span], exact: dict[tuple[int, int], set[str]]) -> list[_Span]:
+class _Nesting(NamedTuple):
+    """Which hits survive inside a longer one: `inner` keys inside `outer` keys."""
+
+    inner: frozenset[str]
+    outer: frozenset[str]
+
+    def survives(self, key: str, around: str) -> bool:
+        return key in self.inner and around in self.outer
+
+
+def _resolve_cluster(
+    hits: list[_Span], exact: dict[tuple[int, int], set[str]], nesting: _Nesting
+) -> list[_Span]:
     kept: list[_Span] = []
     for hit in sorted(hits, key=_longest_first):
         start, end, key = hit
@@ -163,14 +175,16 @@ def _resolve_cluster(hits: list[_Span], exact: dict[tuple[int, int], set[str]]) 
             if start == k0 and end == k1:
                 if key == k_key:  # an acronym that is also its entity's alias
                     break
-            elif k0 <= start and end <= k1:  # inside a longer kept hit
-                break
+            elif k0 <= start and end <= k1 and not nesting.survives(key, k_key):
+                break  # inside a longer kept hit
         else:
             kept.append(hit)
     return kept
 
 
-def _resolve_overlaps(hits: list[_Span], exact: dict[tuple[int, int], set[str]]) -> list[_Span]:
+def _resolve_overlaps(
+    hits: list[_Span], exact: dict[tuple[int, int], set[str]], nesting: _Nesting
+) -> list[_Span]:
     """Drop hits nested in longer ones; `exact` holds the spans that acronyms matched.
 
     On an identical span an exact-form hit (an acronym, a script-specific
@@ -192,7 +206,7 @@ def _resolve_overlaps(hits: list[_Span], exact: dict[tuple[int, int], set[str]])
         if after == first + 1:
             resolved.append(hits[first])
         else:
-            resolved.extend(sorted(_resolve_cluster(hits[first:after], exact)))
+            resolved.extend(sorted(_resolve_cluster(hits[first:after], exact, nesting)))
         first = after
     return resolved
 
@@ -224,6 +238,11 @@ class Matcher:
         self._names = watchlist.names() | {LEAD + name for name in watchlist.names()}
         self._category = {e.key: e.category for e in watchlist.entities}
         self._act = {e.key: e.act for e in watchlist.entities if e.act}
+        # Generic crypto words name crypto even inside a longer reported name
+        # ("cryptocurrency exchange"); inside a blocker or a crypto name they do not.
+        shown = frozenset(e.key for e in watchlist.entities if e.report)
+        crypto = frozenset(e.key for e in watchlist.entities if e.category == "crypto")
+        self._nesting = _Nesting(crypto & shown, shown - crypto)
         self._topics: list[tuple[str, Rule]] = []
         for topic in watchlist.topics:
             try:
@@ -360,7 +379,7 @@ class Matcher:
                     tangled = True
                 last_end = end
         if tangled:
-            entity_hits = _resolve_overlaps(entity_hits, exact_spans)
+            entity_hits = _resolve_overlaps(entity_hits, exact_spans, self._nesting)
         return _FieldScan(folded, entity_hits, phrase_hits)
 
     def find(self, text: str, field: str = "text") -> list[Hit]:

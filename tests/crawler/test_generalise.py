@@ -98,3 +98,9 @@ def test_chinese_case_law_without_the_usual_verbs(matcher: Matcher, text: str) -
 def test_a_regulator_named_after_a_foreign_place_is_foreign(matcher: Matcher) -> None:
     text = "印度最高法院宣布维持加密货币禁令，商业银行不得交易加密货币。"
     assert TOPIC not in matcher.match(story("", text)).topics
+
+
+def test_a_generic_crypto_word_inside_a_longer_name_is_still_named(matcher: Matcher) -> None:
+    entities = matcher.match(story("", "The cryptocurrency exchange Upbit was hacked.")).entities
+    assert "virtual-currency" in entities
+    assert "virtual-currency" in matcher.match(story("", "香港虛擬資產交易平台")).entities
