@@ -48,6 +48,7 @@ _TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
 # not the comma of 1,000, the colon of 10:30 or the dots of U.S., $1.9 and Binance.US.
 _CLAUSE_BREAKS = re.compile(r"[;!?。]|[,:](?!\d)|\.(?![a-z0-9])")
 _SENTENCE_ENDS = re.compile(r"[!?。]|\.(?=\s|$)")
+MAINLAND_POLICE, HONG_KONG, CHINA = "mps", "hong-kong", "china"  # keys the label rule names
 ACTOR_CATEGORIES = frozenset({"regulator", "enforcer", "platform"})  # who acts
 LEAD = "lead:"  # a name in the title (or the first sentence if none): the story's main event
 LEAD_CHARS = 240  # a lead sentence longer than this is cut here
@@ -490,6 +491,28 @@ class Matcher:
                 return True
         return False
 
+    def _elsewhere(self, evidence: _Evidence) -> frozenset[str]:
+        """Reported keys that only mean mainland China but were used of another place.
+
+        Generic police words (police, 警方) are the label's `mps` only for mainland
+        police: not when a Hong Kong or foreign name qualifies them ("Thai police",
+        "police in Seoul"), nor in a story that names Hong Kong or a foreign place
+        and no Chinese one.
+        """
+        key = MAINLAND_POLICE
+        if key not in evidence.names or key not in self._entities:
+            return frozenset()
+        names = evidence.names
+        other_place = "foreign" in names or HONG_KONG in names
+        if not other_place:
+            return frozenset()
+        if CHINA not in names:
+            return frozenset({key})
+        for place in ("foreign", HONG_KONG):
+            if place in names and evidence.near(place, key, 2, clause=True):
+                return frozenset({key})
+        return frozenset()
+
     def match(self, story: Story, queries: Mapping[str, Rule] | None = None) -> MatchResult:
         """Entities, phrases and topics of a story, with a score and snippets.
 
@@ -499,6 +522,7 @@ class Matcher:
         evidence, hits = self.evidence(story)
         # FIELDS run from the heaviest field down, so an entity's first hit has its best weight.
         first_field: dict[str, str] = {}
+        elsewhere = self._elsewhere(evidence)
         first_hit: dict[str, Hit] = {}  # per field: where its snippet goes
         for hit in hits:
             if hit.entity not in first_field:
@@ -506,7 +530,7 @@ class Matcher:
             if hit.field not in first_hit:
                 first_hit[hit.field] = hit
         return MatchResult(
-            entities=tuple(first_field),
+            entities=tuple(k for k in first_field if k not in elsewhere),
             topics=tuple(key for key, rule in self._topics if rule(evidence)),
             hits=tuple(hits),
             score=round(sum(FIELD_WEIGHTS[field] for field in first_field.values()), 2),

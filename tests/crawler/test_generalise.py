@@ -104,3 +104,19 @@ def test_a_generic_crypto_word_inside_a_longer_name_is_still_named(matcher: Matc
     entities = matcher.match(story("", "The cryptocurrency exchange Upbit was hacked.")).entities
     assert "virtual-currency" in entities
     assert "virtual-currency" in matcher.match(story("", "香港虛擬資產交易平台")).entities
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Thai police arrested a man over a bitcoin theft in Bangkok.",
+        "Police in Hong Kong arrested four people over a crypto fraud.",
+    ],
+)
+def test_police_elsewhere_are_not_the_mainlands(matcher: Matcher, text: str) -> None:
+    assert "mps" not in matcher.match(story("", text)).entities
+
+
+def test_mainland_police_stay_mps(matcher: Matcher) -> None:
+    text = "Shenzhen police arrested 12 over USDT laundering; two had fled to Thailand."
+    assert "mps" in matcher.match(story("", text)).entities
