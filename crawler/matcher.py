@@ -55,6 +55,21 @@ LEAD_CHARS = 240  # a lead sentence longer than this is cut here
 BACKGROUND_TOKENS = 8  # an action this close after a background marker is context
 
 
+_BACKGROUND_CHARS = 80  # no need to count tokens across a longer gap
+
+
+def _close(text: str, start: int, end: int, tokens: int) -> bool:
+    """At most `tokens` tokens and no clause break in text[start:end] (a short gap).
+
+    Works on the gap alone, so a story whose hits never come close is never
+    tokenised as a whole.
+    """
+    gap = text[max(0, start) : end]
+    if _CLAUSE_BREAKS.search(gap):
+        return False
+    return len(_TOKENS.findall(gap)) <= tokens
+
+
 class _Pattern(NamedTuple):
     """What a folded pattern means: its boundary needs and every term it stands for.
 
@@ -429,8 +444,7 @@ class Matcher:
                     or (
                         category == "regulator"
                         and start - foreign_end < 16
-                        and scan.token_index(start) - scan.token_index(max(0, foreign_end - 1)) <= 2
-                        and not scan.clause_break(foreign_end, start)
+                        and _close(scan.folded.text, foreign_end, start, 2)
                     )
                 ):
                     found.add(key)
@@ -476,18 +490,15 @@ class Matcher:
         An English marker governs the actions after it in its clause; a Chinese
         one (此前, 以来) those on either side, within a few characters.
         """
-        action_token = scan.token_index(action_start)
+        text = scan.folded.text
         for start, end, cjk in markers:
             if start <= action_start:
-                if scan.clause_break(end, action_start):
-                    continue
-                if action_token - scan.token_index(start) <= BACKGROUND_TOKENS:
-                    return True
-            elif (
-                cjk
-                and not scan.clause_break(action_start, start)
-                and scan.token_index(start) - action_token <= BACKGROUND_TOKENS
-            ):
+                gap = (end, action_start)
+            elif cjk:
+                gap = (action_start, start)
+            else:
+                continue
+            if gap[1] - gap[0] <= _BACKGROUND_CHARS and _close(text, *gap, BACKGROUND_TOKENS):
                 return True
         return False
 
