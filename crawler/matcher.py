@@ -121,6 +121,7 @@ class _Evidence:
     names: set[str]
     phrases: set[str] = field(default_factory=set)  # the phrase keys among the names
     counted: list[str] = field(default_factory=list)  # keys the rule may use, title first
+    police_elsewhere: bool = False  # generic police words right after a non-mainland place
     scans: dict[str, _FieldScan] = field(default_factory=dict)
     expand: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> keys and categories
     _positions: dict[str, list[tuple[str, int, int]]] | None = None
@@ -254,6 +255,7 @@ class Matcher:
         self._names = watchlist.names() | {LEAD + name for name in watchlist.names()}
         self._category = {e.key: e.category for e in watchlist.entities}
         self._act = {e.key: e.act for e in watchlist.entities if e.act}
+        self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
         # Generic crypto words name crypto even inside a longer reported name
         # ("cryptocurrency exchange"); inside a blocker or a crypto name they do not.
         shown = frozenset(e.key for e in watchlist.entities if e.report)
@@ -427,24 +429,34 @@ class Matcher:
             offsets = scan.folded.offsets
             lead_end = self._lead_end(scan, whole=name == "title")
             lead_fields -= 1
+            folded_text = scan.folded.text
             background = self._background(scan)
-            foreign_end = -1_000  # folded end of the last foreign hit
+            place_end = -1_000  # folded end of the last foreign or Hong Kong name
+            foreign = False  # is that name foreign (not Hong Kong)?
+            police_end = -1_000  # folded end of the last generic police word
             for start, end, key in scan.entity_hits:
                 category = self._category[key]
-                if category == "foreign":
-                    foreign_end = end
+                if category == "foreign" or key == HONG_KONG:
+                    place_end, foreign = end, category == "foreign"
+                    if start - police_end < 16 and _close(folded_text, police_end, start, 2):
+                        evidence.police_elsewhere = True  # "police in Seoul"
+                elif key == MAINLAND_POLICE:
+                    police_end = end
+                    if start - place_end < 16 and _close(folded_text, place_end, start, 2):
+                        evidence.police_elsewhere = True  # "Thai police", 香港 警方
                 # an action in background is still reported, but is no evidence of the event;
                 # nor is a regulator right after a foreign name (印度最高法院, "India's top court")
                 if not (
                     (
                         background
                         and category == "action"
-                        and self._in_background(scan, background, start)
+                        and self._in_background(folded_text, background, start)
                     )
                     or (
                         category == "regulator"
-                        and start - foreign_end < 16
-                        and _close(scan.folded.text, foreign_end, start, 2)
+                        and foreign
+                        and start - place_end < 16
+                        and _close(folded_text, place_end, start, 2)
                     )
                 ):
                     found.add(key)
@@ -473,32 +485,33 @@ class Matcher:
         first = _SENTENCE_ENDS.search(text, 0, LEAD_CHARS)
         return first.end() if first else min(len(text), LEAD_CHARS)
 
-    def _background(self, scan: _FieldScan) -> list[tuple[int, int, bool]]:
-        """Background markers in a field: (start, end, CJK?)."""
-        return [
-            (start, end, not scan.folded.text[start].isascii())
-            for start, end, key in scan.entity_hits
-            if self._category[key] == "background"
-        ]
+    def _background(self, scan: _FieldScan) -> list[tuple[int, int]]:
+        """Background markers in a field, (start, end), in order of start."""
+        markers = self._markers
+        return sorted((start, end) for start, end, key in scan.entity_hits if key in markers)
 
     @staticmethod
-    def _in_background(
-        scan: _FieldScan, markers: list[tuple[int, int, bool]], action_start: int
-    ) -> bool:
+    def _in_background(text: str, markers: list[tuple[int, int]], action_start: int) -> bool:
         """Is an action hit context ("despite Beijing's ban", 自2021年禁令以来)?
 
-        An English marker governs the actions after it in its clause; a Chinese
-        one (此前, 以来) those on either side, within a few characters.
+        The nearest marker before an action governs it if the gap is short and
+        has no clause break; a Chinese marker (以来, 此前) also governs the
+        action just before it.
         """
-        text = scan.folded.text
-        for start, end, cjk in markers:
-            if start <= action_start:
-                gap = (end, action_start)
-            elif cjk:
-                gap = (action_start, start)
-            else:
-                continue
-            if gap[1] - gap[0] <= _BACKGROUND_CHARS and _close(text, *gap, BACKGROUND_TOKENS):
+        index = bisect.bisect_right(markers, (action_start, action_start))
+        if index:
+            _, end = markers[index - 1]
+            if action_start - end <= _BACKGROUND_CHARS and _close(
+                text, end, action_start, BACKGROUND_TOKENS
+            ):
+                return True
+        if index < len(markers):
+            start, _ = markers[index]
+            if (
+                start - action_start <= _BACKGROUND_CHARS
+                and not text[start].isascii()
+                and _close(text, action_start, start, BACKGROUND_TOKENS)
+            ):
                 return True
         return False
 
@@ -510,18 +523,13 @@ class Matcher:
         "police in Seoul"), nor in a story that names Hong Kong or a foreign place
         and no Chinese one.
         """
-        key = MAINLAND_POLICE
-        if key not in evidence.names or key not in self._entities:
+        key, names = MAINLAND_POLICE, evidence.names
+        if key not in names:
             return frozenset()
-        names = evidence.names
-        other_place = "foreign" in names or HONG_KONG in names
-        if not other_place:
-            return frozenset()
-        if CHINA not in names:
+        if evidence.police_elsewhere:
             return frozenset({key})
-        for place in ("foreign", HONG_KONG):
-            if place in names and evidence.near(place, key, 2, clause=True):
-                return frozenset({key})
+        if CHINA not in names and ("foreign" in names or HONG_KONG in names):
+            return frozenset({key})
         return frozenset()
 
     def match(self, story: Story, queries: Mapping[str, Rule] | None = None) -> MatchResult:
