@@ -25,6 +25,7 @@ Pure: `(watchlist, phrases, story) -> MatchResult`, no I/O.
 from __future__ import annotations
 
 import bisect
+import enum
 import re
 import unicodedata
 from collections import defaultdict
@@ -170,6 +171,17 @@ def _longest_first(hit: _Span) -> tuple[int, int]:
     return hit[0] - hit[1], hit[0]
 
 
+class _Role(enum.Enum):
+    """What the evidence pass must weigh about a hit (most hits have no role)."""
+
+    ACTION = "action"
+    REGULATOR = "regulator"
+    ACTOR = "actor"  # an enforcer or platform: counted for `actors`
+    POLICE = "police"  # generic police words: the mainland's unless qualified
+    PLACE = "place"  # Hong Kong
+    FOREIGN = "foreign"
+
+
 class _Nesting(NamedTuple):
     """Which hits survive inside a longer one: `inner` keys inside `outer` keys."""
 
@@ -256,6 +268,7 @@ class Matcher:
         self._category = {e.key: e.category for e in watchlist.entities}
         self._act = {e.key: e.act for e in watchlist.entities if e.act}
         self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
+        self._roles = self._make_roles(watchlist)
         # Generic crypto words name crypto even inside a longer reported name
         # ("cryptocurrency exchange"); inside a blocker or a crypto name they do not.
         shown = frozenset(e.key for e in watchlist.entities if e.report)
@@ -273,6 +286,20 @@ class Matcher:
         self.phrases = frozenset(p for p in wanted if p)
         self._patterns, self._terms, self._automaton = self._build()
         self._forms: dict[str, frozenset[str]] | None = None
+
+    @staticmethod
+    def _make_roles(watchlist: Watchlist) -> dict[str, _Role]:
+        roles = {}
+        for entity in watchlist.entities:
+            if entity.key == MAINLAND_POLICE:
+                roles[entity.key] = _Role.POLICE
+            elif entity.key == HONG_KONG:
+                roles[entity.key] = _Role.PLACE
+            elif entity.category in ("action", "regulator", "foreign"):
+                roles[entity.key] = _Role(entity.category)
+            elif entity.category in ACTOR_CATEGORIES:
+                roles[entity.key] = _Role.ACTOR
+        return roles
 
     def _closure(self, key: str) -> tuple[str, ...]:
         """The key and everything it implies, transitively, in order."""
@@ -420,6 +447,7 @@ class Matcher:
         found: set[str] = set()
         reported_of = self._reported_of
         lead_fields = 1  # the title, or the first sentence when there is no title
+        roles, counted = self._roles, evidence.counted
         for name in FIELDS:
             text = getattr(story, name)
             if not text:
@@ -427,42 +455,30 @@ class Matcher:
             scan = self._scan(text)
             evidence.scans[name] = scan
             offsets = scan.folded.offsets
-            lead_end = self._lead_end(scan, whole=name == "title")
             lead_fields -= 1
+            lead_end = self._lead_end(scan, whole=name == "title") if lead_fields >= 0 else -1
             folded_text = scan.folded.text
             background = self._background(scan)
             place_end = -1_000  # folded end of the last foreign or Hong Kong name
             foreign = False  # is that name foreign (not Hong Kong)?
             police_end = -1_000  # folded end of the last generic police word
             for start, end, key in scan.entity_hits:
-                category = self._category[key]
-                if category == "foreign" or key == HONG_KONG:
-                    place_end, foreign = end, category == "foreign"
+                role = roles.get(key)
+                if role is None:  # most hits: nothing to weigh
+                    found.add(key)
+                elif self._weigh(role, start, folded_text, background, place_end, foreign):
+                    found.add(key)
+                    counted.append(key)
+                if role is _Role.PLACE or role is _Role.FOREIGN:
+                    place_end, foreign = end, role is _Role.FOREIGN
                     if start - police_end < 16 and _close(folded_text, police_end, start, 2):
                         evidence.police_elsewhere = True  # "police in Seoul"
-                elif key == MAINLAND_POLICE:
+                elif role is _Role.POLICE:
                     police_end = end
                     if start - place_end < 16 and _close(folded_text, place_end, start, 2):
                         evidence.police_elsewhere = True  # "Thai police", 香港 警方
-                # an action in background is still reported, but is no evidence of the event;
-                # nor is a regulator right after a foreign name (印度最高法院, "India's top court")
-                if not (
-                    (
-                        background
-                        and category == "action"
-                        and self._in_background(folded_text, background, start)
-                    )
-                    or (
-                        category == "regulator"
-                        and foreign
-                        and start - place_end < 16
-                        and _close(folded_text, place_end, start, 2)
-                    )
-                ):
-                    found.add(key)
-                    evidence.counted.append(key)
-                    if lead_fields >= 0 and start < lead_end:
-                        names.update(LEAD + n for n in self._expand[key])
+                if start < lead_end:
+                    names.update(LEAD + n for n in self._expand[key])
                 shown = reported_of[key]
                 if shown:
                     if offsets is not None:
@@ -475,6 +491,23 @@ class Matcher:
         for key in found:
             names.update(self._expand[key])
         return evidence, reported
+
+    def _weigh(
+        self,
+        role: _Role,
+        start: int,
+        text: str,
+        background: list[tuple[int, int]],
+        place_end: int,
+        foreign: bool,
+    ) -> bool:
+        """Does a hit count as evidence? An action in background does not ("despite
+        Beijing's ban"), nor a regulator right after a foreign name (印度最高法院)."""
+        if role is _Role.ACTION:
+            return not (background and self._in_background(text, background, start))
+        if role is _Role.REGULATOR:
+            return not (foreign and start - place_end < 16 and _close(text, place_end, start, 2))
+        return True
 
     @staticmethod
     def _lead_end(scan: _FieldScan, *, whole: bool) -> int:
