@@ -51,6 +51,10 @@ _CLAUSE_BREAKS = re.compile(r"[;!?。]|[,:](?!\d)|\.(?![a-z0-9])")
 _SENTENCE_ENDS = re.compile(r"[!?。]|\.(?=\s|$)")
 MAINLAND_POLICE, HONG_KONG, CHINA = "mps", "hong-kong", "china"  # keys the label rule names
 ACTOR_CATEGORIES = frozenset({"regulator", "enforcer", "platform"})  # who acts
+# Words that matter only in the lead (market talk, rule-making): searched for there
+# alone, by a second small automaton, so common words such as "price" cost the
+# main scan nothing.
+LEAD_ONLY = frozenset({"market", "rulemaking"})
 LEAD = "lead:"  # a name in the title (or the first sentence if none): the story's main event
 LEAD_CHARS = 240  # a lead sentence longer than this is cut here
 BACKGROUND_TOKENS = 8  # an action this close after a background marker is context
@@ -285,6 +289,7 @@ class Matcher:
         }
         self.phrases = frozenset(p for p in wanted if p)
         self._patterns, self._terms, self._automaton = self._build()
+        self._lead_terms, self._lead_automaton = self._build_lead()
         self._forms: dict[str, frozenset[str]] | None = None
 
     @staticmethod
@@ -314,7 +319,8 @@ class Matcher:
         keys: dict[str, dict[str, None]] = defaultdict(dict)
         exacts: dict[str, dict[tuple[str, str], None]] = defaultdict(dict)
         phrases: dict[str, dict[str, None]] = defaultdict(dict)
-        for entity in self.watchlist.entities:
+        main = [e for e in self.watchlist.entities if e.category not in LEAD_ONLY]
+        for entity in main:
             for alias in entity.aliases:
                 folded = fold(alias).strip()
                 if folded:
@@ -322,7 +328,7 @@ class Matcher:
         # English aliases cover their regular forms (crawler.inflect); a form that some
         # entity lists as written keeps only that entity.
         written = set(keys)
-        for entity in self.watchlist.entities:
+        for entity in main:
             for alias in entity.aliases:
                 folded = fold(alias).strip()
                 if not folded.isascii():
@@ -357,6 +363,43 @@ class Matcher:
             matchkind=ahocorasick_rs.MatchKind.Standard,
         )
         return patterns, payloads, automaton
+
+    def _build_lead(self) -> tuple[list[tuple[str, ...]], ahocorasick_rs.AhoCorasick | None]:
+        """A small automaton for the words only a lead is searched for (LEAD_ONLY)."""
+        keys: dict[str, dict[str, None]] = defaultdict(dict)
+        for entity in self.watchlist.entities:
+            if entity.category not in LEAD_ONLY:
+                continue
+            for alias in (*entity.aliases, *entity.acronyms):
+                folded = fold(alias).strip()
+                forms = alias_forms(folded) if folded.isascii() else [folded]
+                for form in forms:
+                    if form:
+                        keys[form][entity.key] = None
+        if not keys:
+            return [], None
+        patterns = list(keys)
+        automaton = ahocorasick_rs.AhoCorasick(
+            patterns, matchkind=ahocorasick_rs.MatchKind.Standard
+        )
+        return [tuple(keys[p]) for p in patterns], automaton
+
+    def _lead_names(self, lead: str) -> set[str]:
+        """Keys and categories of the LEAD_ONLY words in a folded lead, boundaries checked."""
+        found: set[str] = set()
+        if self._lead_automaton is None or not lead:
+            return found
+        word, size = _WORD_CHARS, len(lead)
+        for index, start, end in self._lead_automaton.find_matches_as_indexes(
+            lead, overlapping=True
+        ):
+            if lead[start] in word and start and lead[start - 1] in word:
+                continue
+            if lead[end - 1] in word and end < size and lead[end] in word:
+                continue
+            for key in self._lead_terms[index]:
+                found.update(self._expand[key])
+        return found
 
     def compile(
         self, query: str, *, bare_words_are_phrases: bool = False, max_length: int = 1000
@@ -457,6 +500,10 @@ class Matcher:
             offsets = scan.folded.offsets
             lead_fields -= 1
             lead_end = self._lead_end(scan, whole=name == "title") if lead_fields >= 0 else -1
+            if lead_end > 0:
+                lead_words = self._lead_names(scan.folded.text[:lead_end])
+                names.update(lead_words)
+                names.update(LEAD + n for n in lead_words)
             folded_text = scan.folded.text
             background = self._background(scan)
             place_end = -1_000  # folded end of the last foreign or Hong Kong name
