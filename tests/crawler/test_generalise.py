@@ -120,3 +120,15 @@ def test_police_elsewhere_are_not_the_mainlands(matcher: Matcher, text: str) -> 
 def test_mainland_police_stay_mps(matcher: Matcher) -> None:
     text = "Shenzhen police arrested 12 over USDT laundering; two had fled to Thailand."
     assert "mps" in matcher.match(story("", text)).entities
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The ruling party met in Beijing to discuss crypto.",
+        "Chinese miners validate new blocks of bitcoin transactions.",
+        "China's new rules on crypto take effect.",
+    ],
+)
+def test_nouns_are_not_taken_for_an_actions_forms(matcher: Matcher, text: str) -> None:
+    assert matcher.match(story("", text)).actions == ()
