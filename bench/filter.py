@@ -43,7 +43,8 @@ from pathlib import Path
 from typing import Any
 
 from crawler.fold import fold
-from crawler.matcher import Matcher
+from crawler.inflect import alias_forms
+from crawler.matcher import LEAD_ONLY, Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory, Story
 from crawler.watchlist import Watchlist, builtin_watchlist
@@ -159,23 +160,36 @@ def _is_word(char: str) -> bool:
 
 class Oracle:
     """Counts planted entities by the watchlist's documented rules, not the matcher's code:
-    aliases compared in `crawler.fold`'s normal form, acronyms exact, ASCII word boundaries
-    for Latin ends, longest wins where hits overlap (an acronym wins an identical span), an
-    entity counts with what it `implies`, only `report` entities count (one hit per entity
-    and occurrence)."""
+    aliases compared in `crawler.fold`'s normal form with their regular English forms
+    (`crawler.inflect`), acronyms exact, ASCII word boundaries for Latin ends, a hit inside
+    a longer one loses (an acronym wins an identical span) unless it is a reported crypto
+    word inside a reported non-crypto name, hits that only overlap both stand, an entity
+    counts with what it `implies`, only `report` entities count (one hit per entity and
+    occurrence); lead-only words (market talk, rule-making) are no entity hits."""
 
     def __init__(self, watchlist: Watchlist) -> None:
         self.aliases: dict[str, set[str]] = {}  # folded alias -> reported entity keys
         self.acronyms: dict[str, set[str]] = {}
         by_key = {e.key: e for e in watchlist.entities}
+        self.inner = {e.key for e in watchlist.entities if e.report and e.category == "crypto"}
+        self.outer = {e.key for e in watchlist.entities if e.report and e.category != "crypto"}
+        self.owner: dict[str, set[str]] = {}  # folded alias -> the entities that list it
+        written = {fold(a).strip() for e in watchlist.entities for a in e.aliases}
         for entity in watchlist.entities:
+            if entity.category in LEAD_ONLY:
+                continue
             implied = [entity.key]
             for key in implied:
                 more = getattr(by_key[key], "implies", ())
                 implied.extend(k for k in more if k in by_key and k not in implied)
             keys = {k for k in implied if by_key[k].report}
             for alias in entity.aliases:
-                self.aliases.setdefault(fold(alias).strip(), set()).update(keys)
+                folded = fold(alias).strip()
+                forms = alias_forms(folded) if folded.isascii() else [folded]
+                for form in forms:
+                    if form == folded or form not in written:
+                        self.aliases.setdefault(form, set()).update(keys)
+                        self.owner.setdefault(form, set()).add(entity.key)
             for acronym in entity.acronyms:
                 self.acronyms.setdefault(acronym, set()).update(keys)
         self._aliases = _trie_regex(self.aliases)
@@ -190,11 +204,22 @@ class Oracle:
         ):
             for m in regex.finditer(haystack):  # the longest term at every position
                 found.setdefault(m.span(1), set()).update(names[m[1]])
+                term, start = m[1], m.start(1)
+                for cut in range(1, len(term)):  # and the terms it begins with
+                    head = term[:cut]
+                    if head in names and not (_is_word(head[-1]) and _is_word(term[cut])):
+                        found.setdefault((start, start + cut), set()).update(names[head])
         found = folded | exact
         kept: list[tuple[int, int, frozenset[str]]] = []
+        owners: list[set[str]] = []
         for (start, end), keys in sorted(found.items(), key=lambda f: f[0][0] - f[0][1]):
-            if all(end <= k0 or start >= k1 for k0, k1, _ in kept):
+            mine = self.owner.get(fold(text)[start:end], set()) if (start, end) in folded else keys
+            inside = [
+                o for (k0, k1, _), o in zip(kept, owners, strict=True) if k0 <= start and end <= k1
+            ]
+            if all(mine & self.inner and o & self.outer for o in inside):
                 kept.append((start, end, frozenset(keys)))
+                owners.append(set(mine))
         return kept
 
     def count(self, text: str) -> tuple[int, int]:

@@ -12,7 +12,15 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from html import escape
 
-from bot.formatting import display_text, hashtag, linked, snippet, source_name, utc_offset
+from bot.formatting import (
+    display_text,
+    hashtag,
+    linked,
+    snippet,
+    source_name,
+    utc_offset,
+    what_happened,
+)
 from bot.hold import zone
 from bot.texts import text
 from storage.records import Alert
@@ -54,6 +62,9 @@ def format_digest(alerts: Sequence[Alert], labels: Mapping[str, str], lang: str,
             f"• {linked(alert.story_url, title)}\n"
             f"  {source_name(alert.source_key, labels)}{when}" + (f" {tags}" if tags else "")
         )
+        happened = what_happened(alert, labels)
+        if happened:
+            lines.append(f"  {happened}")
         body = snippet(alert.summary, alert.hits, "summary")  # as in the alert itself
         if body:
             lines.append(f"  {body}")

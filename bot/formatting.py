@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from html import escape
 
 from bot.hold import zone
+from bot.texts import TEXTS, text
 from crawler.snippets import make_snippet
 from crawler.text import strip_invisible
 from crawler.urls import is_web_url
@@ -115,6 +116,21 @@ def _lead(summary: str) -> str:
     return escape(_cap(text, LEAD_LIMIT), quote=False)
 
 
+def what_happened(alert: Alert, labels: Mapping[str, str]) -> str:
+    """'⚖ arrest, judgment · by Police' in the chat's language; empty when nothing is known."""
+    if not alert.actions:
+        return ""
+    acts = ", ".join(
+        text(f"act_{kind}", alert.language) if f"act_{kind}" in TEXTS else kind
+        for kind in alert.actions[:3]
+    )
+    actors = ", ".join(labels.get(key, key) for key in alert.actors[:2])
+    line = text("what_happened", alert.language, acts=acts)
+    if actors:
+        line += " · " + text("by_actor", alert.language, actors=actors)
+    return escape(line, quote=False)
+
+
 def format_alert(alert: Alert, labels: Mapping[str, str]) -> str:
     """The message a subscriber reads: linked title, source and time, tags, snippet."""
     if alert.notice is not None:  # already HTML; the sender splits what is too long
@@ -130,6 +146,9 @@ def format_alert(alert: Alert, labels: Mapping[str, str]) -> str:
     )
     if tags:
         lines.append(tags)
+    happened = what_happened(alert, labels)
+    if happened:
+        lines.append(happened)
     body = snippet(alert.summary, alert.hits, "summary") or _lead(alert.summary)
     if body:
         lines.append(body)

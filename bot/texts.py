@@ -5,6 +5,18 @@ from __future__ import annotations
 import re
 
 TEXTS: dict[str, dict[str, str]] = {
+    # the alert line saying what happened (crawler `act` kinds) and who acted
+    "what_happened": {"en": "⚖ {acts}", "zh": "⚖ {acts}"},
+    "by_actor": {"en": "by {actors}", "zh": "执行方：{actors}"},
+    "act_ban": {"en": "ban", "zh": "禁令"},
+    "act_warning": {"en": "warning", "zh": "警示"},
+    "act_investigation": {"en": "investigation", "zh": "调查"},
+    "act_arrest": {"en": "arrest", "zh": "抓捕"},
+    "act_prosecution": {"en": "prosecution", "zh": "起诉"},
+    "act_judgment": {"en": "sentence or judgment", "zh": "判决"},
+    "act_freeze-seizure": {"en": "freeze or seizure", "zh": "冻结/查扣"},
+    "act_shutdown-block": {"en": "shutdown or block", "zh": "关停/封禁"},
+    "act_penalty": {"en": "penalty", "zh": "处罚"},
     "welcome": {
         "en": (
             "Subscribed to “{topic}”: you will get an alert when a story about it appears.\n"

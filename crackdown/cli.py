@@ -207,7 +207,17 @@ def _parser() -> argparse.ArgumentParser:
     evaluation = commands.add_parser(
         "eval", help="precision, recall and F1 of the default topic on a labelled JSONL corpus"
     )
-    evaluation.add_argument("corpus", type=Path, metavar="CORPUS.jsonl")
+    evaluation.add_argument("corpus", type=Path, nargs="+", metavar="CORPUS.jsonl")
+    evaluation.add_argument(
+        "--split",
+        choices=("all", "tune", "held-out"),
+        default="all",
+        help="score every story, or only the tuning folds, or only the held-out fold "
+        "(stories of one event share a fold; see crackdown/folds.py)",
+    )
+    evaluation.add_argument(
+        "--folds", type=int, default=4, metavar="K", help="folds for --split (default 4)"
+    )
     evaluation.add_argument("--json", action="store_true", help="print one JSON object")
 
     completion = commands.add_parser(
@@ -355,7 +365,7 @@ def _cmd_eval(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     config = _optional_config(args, environ)
     setup_logging(args.log_level or "WARNING")
     _watchlist, matcher = load_watchlist(config)
-    return run_eval(config, matcher, args.corpus, args.json)
+    return run_eval(config, matcher, args.corpus, args.json, split=args.split, folds=args.folds)
 
 
 def _cmd_sources_import(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -8,6 +8,7 @@ The corpus format is one JSON object a line (see the shared corpus README):
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -79,6 +80,8 @@ class Evaluation:
     false_negatives: list[str] = field(default_factory=list)
     entity_errors: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     unnamed_misses: int = 0  # missed labels no alias of which appears in the text at all
+    # why each wrong decision was wrong, as far as the evidence shows: class -> ids
+    error_classes: dict[str, list[str]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -95,6 +98,7 @@ class Evaluation:
             "false_negatives": self.false_negatives,
             "entity_errors": self.entity_errors,
             "entity_misses_unnamed": self.unnamed_misses,
+            "error_classes": self.error_classes,
         }
 
 
@@ -158,6 +162,9 @@ def evaluate(
             result.false_positives.append(example.id)
         elif actual and not predicted:
             result.false_negatives.append(example.id)
+        if predicted != actual:
+            kind = error_class(matcher, example, match.signals, predicted)
+            result.error_classes.setdefault(kind, []).append(example.id)
         reported = set(match.entities)
         result.entities_all_keys.tp += len(reported & example.entities)
         result.entities_all_keys.fp += len(reported - example.entities)
@@ -171,6 +178,50 @@ def evaluate(
             result.entity_errors[example.id] = {"extra": extra, "missed": missed}
             result.unnamed_misses += len(_unnamed(matcher, example, missed))
     return result
+
+
+# Diagnostic word lists for sorting wrong decisions; the filter does not use them.
+_PLACE_WORDS = re.compile(r"taiwan|macau|macao|台湾|台灣|澳门|澳門|台北|新北|高雄|台中|台南")
+_RULE_WORDS = re.compile(
+    r"licen[cs]|consult|sandbox|approv|\betfs?\b|roadmap|framework|guideline|ordinance|"
+    r"\bbill\b|regime|牌照|发牌|咨询|沙盒|批准|获批|指引|条例|框架|路线图|制度|试点"
+)
+_BACKGROUND_WORDS = re.compile(
+    r"despite|since (?:the|china|beijing)|after (?:china|beijing)|price|hash ?rate|hashrate|"
+    r"rall(?:y|ied)|migrat|尽管|价格|算力|行情|涨|跌"
+)
+
+
+def error_class(matcher: Matcher, example: Example, signals: Iterable[str], predicted: bool) -> str:
+    """Why a decision was wrong, as far as the evidence shows (for people, not for the filter).
+
+    A false alert: `place` (Taiwan or Macau named), `rule-making` (licensing,
+    consultations, approvals), `background` (markets, the ban in passing),
+    `place` (a foreign name), else `other`. A missed story: `missing action` (no action found),
+    `entity` (no crypto term found), `place` (no Chinese actor, or a foreign
+    veto), else `other`.
+    """
+    text = fold(f"{example.title}\n{example.text}")
+    categories = set()
+    for key in signals:
+        entity = matcher.watchlist.entity(key)
+        if entity is not None:
+            categories.add(entity.category)
+    if predicted:
+        if _PLACE_WORDS.search(text):
+            return "place"
+        if _RULE_WORDS.search(text):
+            return "rule-making"
+        if _BACKGROUND_WORDS.search(text):
+            return "background"
+        return "place" if "foreign" in categories else "other"
+    if "action" not in categories:
+        return "missing action"
+    if not categories & {"crypto", "exchange"}:
+        return "entity"
+    if not categories & {"china", "regulator", "platform", "enforcer"} or "foreign" in categories:
+        return "place"
+    return "other"
 
 
 def _unnamed(matcher: Matcher, example: Example, keys: Iterable[str]) -> list[str]:
@@ -213,6 +264,8 @@ def report(evaluation: Evaluation) -> str:
         f"              {e.fn} labelled entities missed, {evaluation.unnamed_misses} of them"
         " named nowhere in their story's text"
     )
+    for kind, ids in sorted(evaluation.error_classes.items()):
+        lines.append(f"  errors, {kind} ({len(ids)}): {' '.join(ids)}")
     lines.append(f"  false positives: {' '.join(evaluation.false_positives) or '-'}")
     lines.append(f"  false negatives: {' '.join(evaluation.false_negatives) or '-'}")
     for example_id, errors in evaluation.entity_errors.items():

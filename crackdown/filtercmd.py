@@ -12,6 +12,7 @@ from pathlib import Path
 from crackdown.config import Config
 from crackdown.evaluate import CorpusError, evaluate, read_corpus, report
 from crackdown.exitcodes import FAILURE, OK, USAGE, CommandError
+from crackdown.folds import HELD_OUT, assign_folds
 from crackdown.progress import Meter
 from crawler.extract import fetch_article
 from crawler.http import FetchError, HttpPolicy, make_client
@@ -57,6 +58,8 @@ def describe(result: MatchResult, matcher: Matcher) -> str:
         f"entities: {', '.join(f'{names[k]} ({k})' for k in result.entities) or '-'}",
         f"signals:  {', '.join(k for k in result.signals if k not in result.entities) or '-'}",
         f"score:    {result.score}",
+        f"action:   {', '.join(result.actions) or '-'}",
+        f"actor:    {', '.join(f'{names[k]} ({k})' for k in result.actors) or '-'}",
     ]
     lines += [f"{s.field}: {s.marked()}" for s in result.snippets]
     return "\n".join(lines)
@@ -85,12 +88,29 @@ def run_match(
     return OK if result.matched else FAILURE
 
 
-def run_eval(config: Config, matcher: Matcher, corpus: Path, as_json: bool) -> int:
-    """Score the default topic on a labelled corpus and print the figures."""
+def run_eval(
+    config: Config,
+    matcher: Matcher,
+    corpora: Path | list[Path],
+    as_json: bool,
+    *,
+    split: str = "all",
+    folds: int = 4,
+) -> int:
+    """Score the default topic on labelled corpora (or one split of them) and print the figures."""
+    paths = [corpora] if isinstance(corpora, Path) else corpora
     try:
-        examples = read_corpus(corpus)
+        examples = [example for path in paths for example in read_corpus(path)]
     except CorpusError as exc:
         raise CommandError(str(exc), USAGE) from exc
+    if split != "all":
+        try:
+            assigned = assign_folds(examples, folds)
+        except ValueError as exc:
+            raise CommandError(f"--folds: {exc}", USAGE) from exc
+        held_out = split == "held-out"
+        pairs = zip(examples, assigned, strict=True)
+        examples = [e for e, f in pairs if (f == HELD_OUT) == held_out]
     meter = Meter(sys.stderr, "examples matched", len(examples))
     evaluation = evaluate(matcher, examples, config.telegram.default_topic, meter.step)
     meter.close()

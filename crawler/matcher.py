@@ -15,8 +15,9 @@ Rules for a hit to count:
   aliases match as substrings.
 - Acronyms that are ordinary words in lower case ("SAFE", "CAC") must
   appear exactly as written.
-- Where entity hits overlap, the longest wins: "上海证券交易所" is a stock
-  exchange, not the crypto `exchange` inside it.
+- A hit inside a longer one loses: "上海证券交易所" is a stock exchange, not
+  the crypto `exchange` inside it. Hits that only overlap both stand:
+  微信支付宝 names WeChat Pay and Alipay.
 
 Pure: `(watchlist, phrases, story) -> MatchResult`, no I/O.
 """
@@ -24,6 +25,7 @@ Pure: `(watchlist, phrases, story) -> MatchResult`, no I/O.
 from __future__ import annotations
 
 import bisect
+import enum
 import re
 import unicodedata
 from collections import defaultdict
@@ -34,6 +36,7 @@ from typing import Any, NamedTuple, Protocol
 import ahocorasick_rs
 
 from crawler.fold import Folded, fold, fold_with_offsets
+from crawler.inflect import alias_forms
 from crawler.queryindex import QueryIndex
 from crawler.rules import Rule, RuleError, compile_rule, phrase_key
 from crawler.snippets import Snippet, make_snippet
@@ -46,6 +49,31 @@ _TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
 # What ends a clause for CLAUSE/n, in folded text (full-width ，：； are ASCII by then):
 # not the comma of 1,000, the colon of 10:30 or the dots of U.S., $1.9 and Binance.US.
 _CLAUSE_BREAKS = re.compile(r"[;!?。]|[,:](?!\d)|\.(?![a-z0-9])")
+_SENTENCE_ENDS = re.compile(r"[!?。]|\.(?=\s|$)")
+MAINLAND_POLICE, HONG_KONG, CHINA = "mps", "hong-kong", "china"  # keys the label rule names
+ACTOR_CATEGORIES = frozenset({"regulator", "enforcer", "platform"})  # who acts
+# Words that matter only in the lead (market talk, rule-making): searched for there
+# alone, by a second small automaton, so common words such as "price" cost the
+# main scan nothing.
+LEAD_ONLY = frozenset({"market", "rulemaking"})
+LEAD = "lead:"  # a name in the title (or the first sentence if none): the story's main event
+LEAD_CHARS = 240  # a lead sentence longer than this is cut here
+BACKGROUND_TOKENS = 8  # an action this close after a background marker is context
+
+
+_BACKGROUND_CHARS = 80  # no need to count tokens across a longer gap
+
+
+def _close(text: str, start: int, end: int, tokens: int) -> bool:
+    """At most `tokens` tokens and no clause break in text[start:end] (a short gap).
+
+    Works on the gap alone, so a story whose hits never come close is never
+    tokenised as a whole.
+    """
+    gap = text[max(0, start) : end]
+    if _CLAUSE_BREAKS.search(gap):
+        return False
+    return len(_TOKENS.findall(gap)) <= tokens
 
 
 class _Pattern(NamedTuple):
@@ -98,6 +126,8 @@ class _Evidence:
 
     names: set[str]
     phrases: set[str] = field(default_factory=set)  # the phrase keys among the names
+    counted: list[str] = field(default_factory=list)  # keys the rule may use, title first
+    police_elsewhere: bool = False  # generic police words right after a non-mainland place
     scans: dict[str, _FieldScan] = field(default_factory=dict)
     expand: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> keys and categories
     _positions: dict[str, list[tuple[str, int, int]]] | None = None
@@ -146,7 +176,30 @@ def _longest_first(hit: _Span) -> tuple[int, int]:
     return hit[0] - hit[1], hit[0]
 
 
-def _resolve_cluster(hits: list[_Span], exact: dict[tuple[int, int], set[str]]) -> list[_Span]:
+class _Role(enum.Enum):
+    """What the evidence pass must weigh about a hit (most hits have no role)."""
+
+    ACTION = "action"
+    REGULATOR = "regulator"
+    ACTOR = "actor"  # an enforcer or platform: counted for `actors`
+    POLICE = "police"  # generic police words: the mainland's unless qualified
+    PLACE = "place"  # Hong Kong
+    FOREIGN = "foreign"
+
+
+class _Nesting(NamedTuple):
+    """Which hits survive inside a longer one: `inner` keys inside `outer` keys."""
+
+    inner: frozenset[str]
+    outer: frozenset[str]
+
+    def survives(self, key: str, around: str) -> bool:
+        return key in self.inner and around in self.outer
+
+
+def _resolve_cluster(
+    hits: list[_Span], exact: dict[tuple[int, int], set[str]], nesting: _Nesting
+) -> list[_Span]:
     kept: list[_Span] = []
     for hit in sorted(hits, key=_longest_first):
         start, end, key = hit
@@ -156,15 +209,17 @@ def _resolve_cluster(hits: list[_Span], exact: dict[tuple[int, int], set[str]]) 
             if start == k0 and end == k1:
                 if key == k_key:  # an acronym that is also its entity's alias
                     break
-            elif start < k1 and end > k0:  # overlaps a longer (or an earlier) kept hit
-                break
+            elif k0 <= start and end <= k1 and not nesting.survives(key, k_key):
+                break  # inside a longer kept hit
         else:
             kept.append(hit)
     return kept
 
 
-def _resolve_overlaps(hits: list[_Span], exact: dict[tuple[int, int], set[str]]) -> list[_Span]:
-    """Keep the longest of overlapping hits; `exact` holds the spans that acronyms matched.
+def _resolve_overlaps(
+    hits: list[_Span], exact: dict[tuple[int, int], set[str]], nesting: _Nesting
+) -> list[_Span]:
+    """Drop hits nested in longer ones; `exact` holds the spans that acronyms matched.
 
     On an identical span an exact-form hit (an acronym, a script-specific
     name such as traditional 證監會) beats hits that matched only after
@@ -185,7 +240,7 @@ def _resolve_overlaps(hits: list[_Span], exact: dict[tuple[int, int], set[str]])
         if after == first + 1:
             resolved.append(hits[first])
         else:
-            resolved.extend(sorted(_resolve_cluster(hits[first:after], exact)))
+            resolved.extend(sorted(_resolve_cluster(hits[first:after], exact, nesting)))
         first = after
     return resolved
 
@@ -214,9 +269,18 @@ class Matcher:
             key: tuple(k for k in keys if self._entities[k].report)
             for key, keys in self._implied.items()
         }
-        self._names = watchlist.names()
+        self._names = watchlist.names() | {LEAD + name for name in watchlist.names()}
         # Names most matched stories have: a query index avoids keying on them.
         self.categories = watchlist.categories
+        self._category = {e.key: e.category for e in watchlist.entities}
+        self._act = {e.key: e.act for e in watchlist.entities if e.act}
+        self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
+        self._roles = self._make_roles(watchlist)
+        # Generic crypto words name crypto even inside a longer reported name
+        # ("cryptocurrency exchange"); inside a blocker or a crypto name they do not.
+        shown = frozenset(e.key for e in watchlist.entities if e.report)
+        crypto = frozenset(e.key for e in watchlist.entities if e.category == "crypto")
+        self._nesting = _Nesting(crypto & shown, shown - crypto)
         self._topics: list[tuple[str, Rule]] = []
         for topic in watchlist.topics:
             try:
@@ -228,7 +292,22 @@ class Matcher:
         }
         self.phrases = frozenset(p for p in wanted if p)
         self._patterns, self._terms, self._automaton = self._build()
+        self._lead_terms, self._lead_automaton = self._build_lead()
         self._forms: dict[str, frozenset[str]] | None = None
+
+    @staticmethod
+    def _make_roles(watchlist: Watchlist) -> dict[str, _Role]:
+        roles = {}
+        for entity in watchlist.entities:
+            if entity.key == MAINLAND_POLICE:
+                roles[entity.key] = _Role.POLICE
+            elif entity.key == HONG_KONG:
+                roles[entity.key] = _Role.PLACE
+            elif entity.category in ("action", "regulator", "foreign"):
+                roles[entity.key] = _Role(entity.category)
+            elif entity.category in ACTOR_CATEGORIES:
+                roles[entity.key] = _Role.ACTOR
+        return roles
 
     def _closure(self, key: str) -> tuple[str, ...]:
         """The key and everything it implies, transitively, in order."""
@@ -243,11 +322,23 @@ class Matcher:
         keys: dict[str, dict[str, None]] = defaultdict(dict)
         exacts: dict[str, dict[tuple[str, str], None]] = defaultdict(dict)
         phrases: dict[str, dict[str, None]] = defaultdict(dict)
-        for entity in self.watchlist.entities:
+        main = [e for e in self.watchlist.entities if e.category not in LEAD_ONLY]
+        for entity in main:
             for alias in entity.aliases:
                 folded = fold(alias).strip()
                 if folded:
                     keys[folded][entity.key] = None
+        # English aliases cover their regular forms (crawler.inflect); a form that some
+        # entity lists as written keeps only that entity.
+        written = set(keys)
+        for entity in main:
+            for alias in entity.aliases:
+                folded = fold(alias).strip()
+                if not folded.isascii():
+                    continue
+                for form in alias_forms(folded)[1:]:
+                    if form not in written:
+                        keys[form][entity.key] = None
             for acronym in entity.acronyms:
                 folded = fold(acronym).strip()
                 exact = unicodedata.normalize("NFKC", acronym).strip()
@@ -275,6 +366,43 @@ class Matcher:
             matchkind=ahocorasick_rs.MatchKind.Standard,
         )
         return patterns, payloads, automaton
+
+    def _build_lead(self) -> tuple[list[tuple[str, ...]], ahocorasick_rs.AhoCorasick | None]:
+        """A small automaton for the words only a lead is searched for (LEAD_ONLY)."""
+        keys: dict[str, dict[str, None]] = defaultdict(dict)
+        for entity in self.watchlist.entities:
+            if entity.category not in LEAD_ONLY:
+                continue
+            for alias in (*entity.aliases, *entity.acronyms):
+                folded = fold(alias).strip()
+                forms = alias_forms(folded) if folded.isascii() else [folded]
+                for form in forms:
+                    if form:
+                        keys[form][entity.key] = None
+        if not keys:
+            return [], None
+        patterns = list(keys)
+        automaton = ahocorasick_rs.AhoCorasick(
+            patterns, matchkind=ahocorasick_rs.MatchKind.Standard
+        )
+        return [tuple(keys[p]) for p in patterns], automaton
+
+    def _lead_names(self, lead: str) -> set[str]:
+        """Keys and categories of the LEAD_ONLY words in a folded lead, boundaries checked."""
+        found: set[str] = set()
+        if self._lead_automaton is None or not lead:
+            return found
+        word, size = _WORD_CHARS, len(lead)
+        for index, start, end in self._lead_automaton.find_matches_as_indexes(
+            lead, overlapping=True
+        ):
+            if lead[start] in word and start and lead[start - 1] in word:
+                continue
+            if lead[end - 1] in word and end < size and lead[end] in word:
+                continue
+            for key in self._lead_terms[index]:
+                found.update(self._expand[key])
+        return found
 
     def compile(
         self, query: str, *, bare_words_are_phrases: bool = False, max_length: int = 1000
@@ -342,7 +470,7 @@ class Matcher:
                     tangled = True
                 last_end = end
         if tangled:
-            entity_hits = _resolve_overlaps(entity_hits, exact_spans)
+            entity_hits = _resolve_overlaps(entity_hits, exact_spans, self._nesting)
         return _FieldScan(folded, entity_hits, phrase_hits)
 
     def find(self, text: str, field: str = "text") -> list[Hit]:
@@ -360,9 +488,12 @@ class Matcher:
     def evidence(self, story: Story) -> tuple[_Evidence, list[Hit]]:
         """Scan every field of a story; the hits of reported entities come back too."""
         evidence = _Evidence(names=set(), expand=self._expand)
+        names = evidence.names
         reported: list[Hit] = []
         found: set[str] = set()
         reported_of = self._reported_of
+        lead_fields = 1  # the title, or the first sentence when there is no title
+        roles, counted = self._roles, evidence.counted
         for name in FIELDS:
             text = getattr(story, name)
             if not text:
@@ -370,8 +501,34 @@ class Matcher:
             scan = self._scan(text)
             evidence.scans[name] = scan
             offsets = scan.folded.offsets
+            lead_fields -= 1
+            lead_end = self._lead_end(scan, whole=name == "title") if lead_fields >= 0 else -1
+            if lead_end > 0:
+                lead_words = self._lead_names(scan.folded.text[:lead_end])
+                names.update(lead_words)
+                names.update(LEAD + n for n in lead_words)
+            folded_text = scan.folded.text
+            background = self._background(scan)
+            place_end = -1_000  # folded end of the last foreign or Hong Kong name
+            foreign = False  # is that name foreign (not Hong Kong)?
+            police_end = -1_000  # folded end of the last generic police word
             for start, end, key in scan.entity_hits:
-                found.add(key)
+                role = roles.get(key)
+                if role is None:  # most hits: nothing to weigh
+                    found.add(key)
+                elif self._weigh(role, start, folded_text, background, place_end, foreign):
+                    found.add(key)
+                    counted.append(key)
+                if role is _Role.PLACE or role is _Role.FOREIGN:
+                    place_end, foreign = end, role is _Role.FOREIGN
+                    if start - police_end < 16 and _close(folded_text, police_end, start, 2):
+                        evidence.police_elsewhere = True  # "police in Seoul"
+                elif role is _Role.POLICE:
+                    police_end = end
+                    if start - place_end < 16 and _close(folded_text, place_end, start, 2):
+                        evidence.police_elsewhere = True  # "Thai police", 香港 警方
+                if start < lead_end:
+                    names.update(LEAD + n for n in self._expand[key])
                 shown = reported_of[key]
                 if shown:
                     if offsets is not None:
@@ -380,11 +537,83 @@ class Matcher:
                     for shown_key in shown:
                         reported.append(Hit(shown_key, name, start, end, term))
             evidence.phrases.update([key for _, _, key in scan.phrase_hits])
-        names = evidence.names
         names |= evidence.phrases
         for key in found:
             names.update(self._expand[key])
         return evidence, reported
+
+    def _weigh(
+        self,
+        role: _Role,
+        start: int,
+        text: str,
+        background: list[tuple[int, int]],
+        place_end: int,
+        foreign: bool,
+    ) -> bool:
+        """Does a hit count as evidence? An action in background does not ("despite
+        Beijing's ban"), nor a regulator right after a foreign name (印度最高法院)."""
+        if role is _Role.ACTION:
+            return not (background and self._in_background(text, background, start))
+        if role is _Role.REGULATOR:
+            return not (foreign and start - place_end < 16 and _close(text, place_end, start, 2))
+        return True
+
+    @staticmethod
+    def _lead_end(scan: _FieldScan, *, whole: bool) -> int:
+        """Where the lead ends in its field: all of a title, else the first sentence."""
+        text = scan.folded.text
+        if whole:
+            return len(text)
+        first = _SENTENCE_ENDS.search(text, 0, LEAD_CHARS)
+        return first.end() if first else min(len(text), LEAD_CHARS)
+
+    def _background(self, scan: _FieldScan) -> list[tuple[int, int]]:
+        """Background markers in a field, (start, end), in order of start."""
+        markers = self._markers
+        return sorted((start, end) for start, end, key in scan.entity_hits if key in markers)
+
+    @staticmethod
+    def _in_background(text: str, markers: list[tuple[int, int]], action_start: int) -> bool:
+        """Is an action hit context ("despite Beijing's ban", 自2021年禁令以来)?
+
+        The nearest marker before an action governs it if the gap is short and
+        has no clause break; a Chinese marker (以来, 此前) also governs the
+        action just before it.
+        """
+        index = bisect.bisect_right(markers, (action_start, action_start))
+        if index:
+            _, end = markers[index - 1]
+            if action_start - end <= _BACKGROUND_CHARS and _close(
+                text, end, action_start, BACKGROUND_TOKENS
+            ):
+                return True
+        if index < len(markers):
+            start, _ = markers[index]
+            if (
+                start - action_start <= _BACKGROUND_CHARS
+                and not text[start].isascii()
+                and _close(text, action_start, start, BACKGROUND_TOKENS)
+            ):
+                return True
+        return False
+
+    def _elsewhere(self, evidence: _Evidence) -> frozenset[str]:
+        """Reported keys that only mean mainland China but were used of another place.
+
+        Generic police words (police, 警方) are the label's `mps` only for mainland
+        police: not when a Hong Kong or foreign name qualifies them ("Thai police",
+        "police in Seoul"), nor in a story that names Hong Kong or a foreign place
+        and no Chinese one.
+        """
+        key, names = MAINLAND_POLICE, evidence.names
+        if key not in names:
+            return frozenset()
+        if evidence.police_elsewhere:
+            return frozenset({key})
+        if CHINA not in names and ("foreign" in names or HONG_KONG in names):
+            return frozenset({key})
+        return frozenset()
 
     def match(
         self, story: Story, queries: Mapping[str, Rule] | QueryIndex | None = None
@@ -398,6 +627,7 @@ class Matcher:
         evidence, hits = self.evidence(story)
         # FIELDS run from the heaviest field down, so an entity's first hit has its best weight.
         first_field: dict[str, str] = {}
+        elsewhere = self._elsewhere(evidence)
         first_hit: dict[str, Hit] = {}  # per field: where its snippet goes
         for hit in hits:
             if hit.entity not in first_field:
@@ -405,7 +635,7 @@ class Matcher:
             if hit.field not in first_hit:
                 first_hit[hit.field] = hit
         return MatchResult(
-            entities=tuple(first_field),
+            entities=tuple(k for k in first_field if k not in elsewhere),
             topics=tuple(key for key, rule in self._topics if rule(evidence)),
             hits=tuple(hits),
             score=round(sum(FIELD_WEIGHTS[field] for field in first_field.values()), 2),
@@ -413,6 +643,10 @@ class Matcher:
             phrases=tuple(sorted(key[1:-1] for key in evidence.phrases)),
             snippets=tuple(self._snippets(story, first_hit)),
             queries=tuple(self._holding(queries, evidence)),
+            actions=tuple(dict.fromkeys(self._act[k] for k in evidence.counted if k in self._act)),
+            actors=tuple(
+                dict.fromkeys(k for k in evidence.counted if self._category[k] in ACTOR_CATEGORIES)
+            ),
         )
 
     @staticmethod

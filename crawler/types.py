@@ -82,6 +82,10 @@ class MatchResult:
     phrases: tuple[str, ...] = ()
     snippets: tuple[Snippet, ...] = ()
     queries: tuple[str, ...] = ()  # subscriber queries (/watch) that hold
+    # What happened and who did it, from the evidence the rule counted (background
+    # actions excluded), title first: action kinds (watchlist `act`) and actor keys.
+    actions: tuple[str, ...] = ()
+    actors: tuple[str, ...] = ()
 
     @property
     def matched(self) -> bool:

@@ -31,6 +31,9 @@ class Entity:
     # The company group it belongs to, for clustering: Tenpay's and WeChat Pay's notices can be
     # one event, Alipay's and WeChat Pay's cannot. Default: its own key.
     family: str = ""
+    # Actions only: the kind of action the words name (ban, warning, arrest...), shown with
+    # a match so a reader sees what happened, not just that something did.
+    act: str = ""
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,7 @@ def _entity(raw: Mapping[str, Any], where: str) -> Entity:
         "report",
         "implies",
         "family",
+        "act",
     }
     if unknown:
         raise WatchlistError(f"{where}: unknown field {sorted(unknown)[0]!r}")
@@ -89,6 +93,7 @@ def _entity(raw: Mapping[str, Any], where: str) -> Entity:
             report=bool(raw.get("report", True)),
             implies=tuple(str(k) for k in raw.get("implies", ())),
             family=str(raw.get("family", "")),
+            act=str(raw.get("act", "")),
         )
     except KeyError as exc:
         raise WatchlistError(f"{where}: missing {exc.args[0]}") from exc

@@ -162,6 +162,9 @@ class MatchRow(Base):
     hits: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     score: Mapped[float] = mapped_column(default=0.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # what happened (action kinds) and who acted (watchlist keys); NULL on older rows
+    actions: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    actors: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 def has_topics() -> ColumnElement[bool]:

@@ -206,6 +206,8 @@ def _alert(
         published_at=story.published_at,
         entities=tuple(match.entities) if match else (),
         hits=tuple(match.hits) if match else (),
+        actions=tuple(match.actions or ()) if match else (),
+        actors=tuple(match.actors or ()) if match else (),
     )
 
 

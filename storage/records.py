@@ -51,6 +51,8 @@ class Alert:
     published_at: datetime | None = None
     entities: tuple[str, ...] = ()
     hits: tuple[dict[str, object], ...] = ()
+    actions: tuple[str, ...] = ()  # what happened (watchlist `act` kinds), for the alert line
+    actors: tuple[str, ...] = ()  # who acted (watchlist keys)
     notice: str | None = None
     story_id: int | None = None
     edit_of: int | None = None  # an edit: the row whose sent message gains another source

@@ -321,4 +321,6 @@ def _match_values(story_id: int, match: MatchResult) -> dict[str, object]:
         "topics": list(match.topics),
         "hits": [asdict(hit) for hit in match.hits],
         "score": match.score,
+        "actions": list(match.actions),
+        "actors": list(match.actors),
     }

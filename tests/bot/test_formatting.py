@@ -135,3 +135,14 @@ def test_the_config_name_reaches_the_labels() -> None:
     finally:
         app.db.dispose()
     assert labels["zh"]["source:pbc"] == "人民银行" and "source:wire" not in labels["en"]
+
+
+def test_an_alert_says_what_happened_and_who_acted_in_the_chats_language() -> None:
+    labels = {**LABELS, "pboc": "PBoC"}
+    english = format_alert(alert(actions=("arrest", "judgment"), actors=("pboc",)), labels)
+    assert "⚖ arrest, sentence or judgment · by PBoC" in english.splitlines()
+    chinese = format_alert(
+        alert(language="zh", actions=("shutdown-block",), actors=("alipay",)), {"alipay": "支付宝"}
+    )
+    assert "⚖ 关停/封禁 · 执行方：支付宝" in chinese.splitlines()
+    assert len(format_alert(alert(), LABELS).splitlines()) == 4  # nothing known: no line

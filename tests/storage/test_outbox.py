@@ -302,3 +302,9 @@ def test_a_chats_held_rows_are_released_and_other_chats_left_alone(db: Database)
     with db.session() as session:
         assert outbox.release_held(session, held[0].subscriber_id, now) == 1
     assert [a.delivery_id for a in claim(db, at=now)] == [held[0].delivery_id]
+
+
+def test_a_claimed_alert_carries_what_happened_and_who_acted(db: Database) -> None:
+    queue(db, [7], 1)
+    (claimed,) = claim(db)
+    assert claimed.actions == ("ban",) and claimed.actors == ("pboc",)
