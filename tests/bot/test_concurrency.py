@@ -110,4 +110,4 @@ def test_the_watch_dry_run_is_bounded_and_says_when_it_was_cut(
         "Watching: binance\nIn the last 7 days it would have matched at least 3 stories "
         "(only the newest 3 that may match were checked)."
     )
-    assert talk.one(ANN, "/watch huobi").endswith("would have matched 1 stories.")
+    assert talk.one(ANN, "/watch huobi").endswith("would have matched 1 story.")
