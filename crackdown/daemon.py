@@ -25,11 +25,11 @@ from bot.delivery import DeliveryReport, DeliveryWorker
 from crackdown import systemd
 from crackdown.app import App
 from crackdown.botlink import BotLink, describe
+from crackdown.command_reader import CommandReader
 from crackdown.config import Config, ConfigError
 from crackdown.crawling import CrawlReport
 from crackdown.metrics import Heartbeat, Metrics, MetricsServer, health
 from crackdown.polling import Poller, PollReport
-from crackdown.updates import CommandReader
 from crawler.http import make_client
 from storage.clusters import forget_before
 from storage.housekeeping import optimize, prune
