@@ -181,13 +181,22 @@ def store_stories(
     # Clustering is the config's choice (`Database(settings={"clustering": ...})`); without
     # one, every story is an event of its own.
     clustering: ClusterSettings = session.info.get("clustering") or UNCLUSTERED
+    matched = set(matches)
     names = {
         story_ids[i]: title_names(items[i][0], items[i][1], clustering.families)
-        for i in chosen
+        for i in matches
         if clustering.enabled and clustering.families
     }
+    # Clustering folds alerts: only stories the matcher found something in (a topic, a
+    # watched query, a watchlist entity or signal) can be alerted or report an alerted
+    # event. The rest of a general feed is each its own event, at no cost (issue 20).
     cluster_of = assign_clusters(
-        session, [(story_ids[i], items[i][0]) for i in chosen], clustering, names
+        session,
+        [(story_ids[i], items[i][0]) for i in chosen if i not in matched],
+        UNCLUSTERED,
+    )
+    cluster_of |= assign_clusters(
+        session, [(story_ids[i], items[i][0]) for i in matches], clustering, names
     )
     queued, outbox = _fan_out(session, items, chosen, matches, story_ids, cluster_of)
     if outbox:  # the stories are new in this transaction: no row for them exists yet

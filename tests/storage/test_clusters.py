@@ -278,3 +278,31 @@ def test_a_templated_feed_fills_no_bucket_past_its_cap_and_copies_still_join(
     assert fullest == BUCKET_CAP  # full buckets exist, and take no more
     assert len({clusters[f"https://a.example/{n}"] for n in range(40)}) == 40  # other figures
     assert copy_cluster == clusters["https://a.example/30"] != copy_id
+
+
+def test_store_stories_clusters_only_what_the_matcher_found_something_in(db: Database) -> None:
+    """Clustering folds alerts: a story with no topic, query or watchlist hit is its own event."""
+    setup(db)
+    found = MatchResult(signals=("arrest",))
+    with db.session() as session:
+        session.info["clustering"] = SETTINGS
+        outcomes = stories.store_stories(
+            session,
+            [
+                (make(1, JINHUA), found),
+                (make(2, JINHUA_AGAIN, source="b"), found),
+                (make(3, ("Zhejiang: USDT OTC ring busted", JINHUA[1]), source="c"), MatchResult()),
+                (
+                    make(4, ("Jinhua: USDT network broken up", JINHUA_AGAIN[1]), source="d"),
+                    MatchResult(),
+                ),
+            ],
+        )
+    ids = [o.story_id for o in outcomes]
+    assert cluster_ids(db) == {
+        "https://a.example/1": ids[0],
+        "https://b.example/2": ids[0],  # both found something: one event
+        "https://c.example/3": ids[2],  # nothing found: never alerted, not clustered
+        "https://d.example/4": ids[3],
+    }
+    assert count(db, StorySignature) == 2  # nor signed: clustering's cost is in the matched
