@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from alembic import command
-from sqlalchemy import delete, func, inspect, select, text
+from sqlalchemy import delete, event, func, inspect, select, text
 
 from crawler.cluster import BANDS
 from crawler.normalize import normalise
@@ -13,6 +13,8 @@ from crawler.types import MatchResult, RawStory, Story
 from storage import sources, stories
 from storage.clusters import (
     BUCKET_CAP,
+    MAX_CANDIDATES,
+    TITLE_CAP,
     ClusterSettings,
     assign_clusters,
     cluster_members,
@@ -306,3 +308,28 @@ def test_store_stories_clusters_only_what_the_matcher_found_something_in(db: Dat
         "https://d.example/4": ids[3],
     }
     assert count(db, StorySignature) == 2  # nor signed: clustering's cost is in the matched
+
+
+def test_a_title_carried_by_many_reads_a_bounded_number_of_them(db: Database) -> None:
+    """A wire title stored 60 times: a new report reads 2 x TITLE_CAP of them, and joins."""
+    setup(db)
+    first = None
+    for n in range(60):
+        ((story_id, cluster),) = store(
+            db, [make(n, JINHUA, source="abcd"[n % 4], at=T0 + timedelta(minutes=n))]
+        ).items()
+        first = first or story_id
+        assert cluster == first
+    read: list[int] = []
+
+    def count_ids(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "story_signatures" in statement and "JOIN" in statement.upper():
+            read.append(len(parameters))
+
+    event.listen(db.engine, "before_cursor_execute", count_ids)
+    try:
+        late = T0 + timedelta(hours=2)
+        assert list(store(db, [make(99, JINHUA, source="b", at=late)]).values()) == [first]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count_ids)
+    assert read and max(read) <= 2 * TITLE_CAP + MAX_CANDIDATES
