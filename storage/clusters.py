@@ -94,6 +94,9 @@ class ClusterSettings:
     # Entity key -> family, for the entities whose names tell events apart (`[cluster]
     # distinct`): two leads naming such entities of no common family are two events.
     families: Mapping[str, str] = field(default_factory=dict)
+    # Watchlist keys that say where, not what ("china"): a story that names only these is
+    # not clustered unless a chat follows one (`storage.stories.store_stories`).
+    places: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from alembic import command
@@ -10,7 +11,7 @@ from sqlalchemy import delete, event, func, inspect, select, text
 from crawler.cluster import BANDS
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory, Story
-from storage import sources, stories
+from storage import sources, stories, subscribers
 from storage.clusters import (
     BUCKET_CAP,
     MAX_CANDIDATES,
@@ -282,32 +283,53 @@ def test_a_templated_feed_fills_no_bucket_past_its_cap_and_copies_still_join(
     assert copy_cluster == clusters["https://a.example/30"] != copy_id
 
 
-def test_store_stories_clusters_only_what_the_matcher_found_something_in(db: Database) -> None:
-    """Clustering folds alerts: a story with no topic, query or watchlist hit is its own event."""
+def test_store_stories_clusters_only_what_can_be_alerted(db: Database) -> None:
+    """Clustering folds alerts: a story naming no more than a place is its own event.
+
+    Unless a chat follows that place: then it is alerted, and clustered.
+    """
     setup(db)
-    found = MatchResult(signals=("arrest",))
+    settings = replace(SETTINGS, places=frozenset({"china", "japan"}))
+    found, china, japan = (
+        MatchResult(signals=("arrest", "china")),
+        MatchResult(signals=("china",)),
+        MatchResult(signals=("japan",)),
+    )
     with db.session() as session:
-        session.info["clustering"] = SETTINGS
+        subscribers.add(session, 7, "entity", "japan")
+    jinhua_retitled = ("Zhejiang: USDT OTC ring busted", JINHUA[1])
+    with db.session() as session:
+        session.info["clustering"] = settings
         outcomes = stories.store_stories(
             session,
             [
                 (make(1, JINHUA), found),
                 (make(2, JINHUA_AGAIN, source="b"), found),
-                (make(3, ("Zhejiang: USDT OTC ring busted", JINHUA[1]), source="c"), MatchResult()),
+                (make(3, jinhua_retitled, source="c"), china),
                 (
                     make(4, ("Jinhua: USDT network broken up", JINHUA_AGAIN[1]), source="d"),
                     MatchResult(),
+                ),
+                (
+                    make(
+                        5,
+                        ("Jinhua police bust USDT ring", JINHUA[1]),
+                        source="a",
+                        at=T0 + timedelta(hours=1),
+                    ),
+                    japan,
                 ),
             ],
         )
     ids = [o.story_id for o in outcomes]
     assert cluster_ids(db) == {
         "https://a.example/1": ids[0],
-        "https://b.example/2": ids[0],  # both found something: one event
-        "https://c.example/3": ids[2],  # nothing found: never alerted, not clustered
-        "https://d.example/4": ids[3],
+        "https://b.example/2": ids[0],  # an action: one event
+        "https://c.example/3": ids[2],  # only a place: never alerted, not clustered
+        "https://d.example/4": ids[3],  # nothing found
+        "https://a.example/5": ids[0],  # only a place, but a chat follows it
     }
-    assert count(db, StorySignature) == 2  # nor signed: clustering's cost is in the matched
+    assert count(db, StorySignature) == 3  # nor signed: clustering's cost is in the alerted
 
 
 def test_a_title_carried_by_many_reads_a_bounded_number_of_them(db: Database) -> None:
