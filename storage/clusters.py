@@ -478,14 +478,22 @@ def _take(sizes: dict[tuple[int, int], int], key: tuple[int, int]) -> bool:
 
 
 def _write_cluster_ids(session: Session, assigned: dict[int, int]) -> None:
-    if not assigned:
-        return
-    session.execute(
-        update(_STORIES)
-        .where(_STORIES.c.id == bindparam("story"))
-        .values(cluster_id=bindparam("cluster")),
-        [{"story": story_id, "cluster": cluster} for story_id, cluster in assigned.items()],
-    )
+    """Most stories are events of their own: one UPDATE for those, not one a story."""
+    own = sorted(story_id for story_id, cluster in assigned.items() if story_id == cluster)
+    for start in range(0, len(own), MAX_PARAMETERS):
+        session.execute(
+            update(_STORIES)
+            .where(_STORIES.c.id.in_(own[start : start + MAX_PARAMETERS]))
+            .values(cluster_id=_STORIES.c.id)
+        )
+    joined = [(story_id, cluster) for story_id, cluster in assigned.items() if story_id != cluster]
+    if joined:
+        session.execute(
+            update(_STORIES)
+            .where(_STORIES.c.id == bindparam("story"))
+            .values(cluster_id=bindparam("cluster")),
+            [{"story": story_id, "cluster": cluster} for story_id, cluster in joined],
+        )
 
 
 def cluster_members(session: Session, cluster_id: int) -> list[ClusterMember]:
