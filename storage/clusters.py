@@ -329,7 +329,7 @@ def _candidates(
         query = union_all(band_ids, title_ids)
     bucket: dict[tuple[int, int], list[int]] = {}
     titled: set[int] = set()
-    for band, value, story_id in session.execute(query):
+    for band, value, story_id in session.execute(query).all():  # one fetch, not one a row
         if band is not None:
             bucket.setdefault((band, value), []).append(story_id)
         elif story_id not in pending:  # (inserted by this call and not clustered yet)
