@@ -274,6 +274,9 @@ class App:
         return DeliveryWorker(self.db, bot, self.labels(), settings, pacer=self.pacer)
 
 
+PLACE_CATEGORIES = ("china", "foreign")  # watchlist categories that say where, not what
+
+
 def cluster_settings(config: Config, watchlist: Watchlist) -> ClusterSettings:
     """`[cluster]` resolved against the watchlist; an unknown `distinct` name is a ConfigError.
 
@@ -307,6 +310,7 @@ def cluster_settings(config: Config, watchlist: Watchlist) -> ClusterSettings:
         threshold=cluster.threshold,
         enabled=cluster.enabled,
         families=families,
+        places=frozenset(e.key for e in watchlist.entities if e.category in PLACE_CATEGORIES),
     )
 
 

@@ -8,8 +8,9 @@ feature is salted with the story's language, so an English and a Chinese
 report of one event never cluster: we do not translate.
 
 The similarity of two stories is the Jaccard index of their feature sets,
-estimated from `NUM_PERM` MinHash values (datasketch, a fixed seed, so a
-signature stored today compares with one computed next year). Reworded
+estimated from `NUM_PERM` MinHash values (`minhash`: datasketch 2.0's
+"affine32" scheme with a fixed seed, reproduced in numpy, so a signature
+stored today compares with one computed next year). Reworded
 reports of one event score low: on tests/data/cluster_pairs.jsonl a median
 of 0.33 with a tenth below 0.18 (syndicated copies 0.6-1), while different
 events with the same vocabulary reach 0.23 (95th percentile) to 0.33. So the
@@ -58,7 +59,6 @@ from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
-from datasketch import MinHash
 
 from crawler.fold import fold
 from crawler.types import MatchResult, Story
@@ -110,9 +110,39 @@ class Signature:
 
 
 @lru_cache(maxsize=1)
-def _permutations() -> npt.NDArray[np.uint32]:
-    """datasketch's affine permutations for SEED, made once (not per signature)."""
-    return MinHash(num_perm=NUM_PERM, seed=SEED, scheme="affine32").permutations
+def _permutations() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32]]:
+    """The affine permutations (a odd, b) for SEED, drawn as datasketch 2.0 draws them.
+
+    datasketch's `MinHash(seed=SEED, scheme="affine32")` draws from
+    `np.random.RandomState(seed)`: NUM_PERM values below 2^31 (a = 2x + 1),
+    then NUM_PERM below 2^32 (b). RandomState's streams are frozen by numpy's
+    compatibility policy, so the same numbers come out of every numpy.
+    """
+    gen = np.random.RandomState(SEED)
+    a = gen.randint(0, 1 << 31, NUM_PERM, dtype=np.uint32) * np.uint32(2) + np.uint32(1)
+    b = gen.randint(0, 1 << 32, NUM_PERM, dtype=np.uint32)
+    return a, b
+
+
+def minhash(tokens: Iterable[bytes]) -> npt.NDArray[np.uint32]:
+    """NUM_PERM minima of `tokens`, as datasketch 2.0's affine32 MinHash with crc32 gives them.
+
+    Each token's crc32 is mixed by MurmurHash3's 32-bit finaliser, then
+    every permutation maps it to a * h + b mod 2^32 (uint32 wraparound);
+    a value is the minimum over the tokens. Stored signatures depend on
+    every step: tests/crawler/test_minhash.py pins them to datasketch's.
+    """
+    h = np.fromiter((zlib.crc32(token) for token in tokens), dtype=np.uint32)
+    if not h.size:
+        return np.full(NUM_PERM, 0xFFFFFFFF, dtype=np.uint32)
+    h ^= h >> np.uint32(16)
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    a, b = _permutations()
+    values: npt.NDArray[np.uint32] = (h[:, None] * a + b).min(axis=0)
+    return values
 
 
 def _language(lang: str) -> str:
@@ -178,15 +208,7 @@ def signature(story: Story, names: Collection[str] = ()) -> Signature | None:
     if len(found) < MIN_FEATURES:
         return None
     salt = _language(story.lang) + "\x1f"
-    sketch = MinHash(
-        num_perm=NUM_PERM,
-        seed=SEED,
-        hashfunc=zlib.crc32,
-        permutations=_permutations(),
-        scheme="affine32",
-    )
-    sketch.update_batch([(salt + feature).encode() for feature in found])
-    values = sketch.hashvalues.astype(np.uint32)
+    values = minhash((salt + feature).encode() for feature in found)
     values.flags.writeable = False
     return Signature(values, numbers(text), _name_hashes(names))
 

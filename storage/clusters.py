@@ -25,7 +25,8 @@ newest members of the clusters it may join) and three executemany writes
 (signatures, bands, cluster ids). Every read is bounded whatever the feeds
 look like: a bucket holds BUCKET_CAP stories in a window, a story is compared
 with MAX_CANDIDATES candidates and may join one of MAX_JOINABLE clusters,
-each read as its MAX_MEMBERS newest members. bench/feeds.py's templated
+each read as its MAX_MEMBERS newest members; of a title, 2 x TITLE_CAP
+stories are read. bench/feeds.py's templated
 corpus (every story alike) was quadratic without these bounds: 11 ms a story
 at 49,000 stories and growing, 3 ms with them; bench/archive.py's news-like
 one costs about 1.2 ms a story, insert and search index included.
@@ -78,6 +79,7 @@ BUCKET_CAP = 8  # stories an LSH bucket holds within a window (see _write_signat
 MAX_CANDIDATES = 32  # candidates a story is compared with: those sharing the most bands
 MAX_MEMBERS = 16  # members of a cluster a story joining it is compared with: the newest
 MAX_JOINABLE = 3  # stored clusters a story may join: those of its most similar candidates
+TITLE_CAP = 8  # stories of one title read in a window: the first and the newest this many
 DEFAULT_WINDOW = timedelta(days=3)
 DEFAULT_THRESHOLD = 0.2
 
@@ -92,6 +94,9 @@ class ClusterSettings:
     # Entity key -> family, for the entities whose names tell events apart (`[cluster]
     # distinct`): two leads naming such entities of no common family are two events.
     families: Mapping[str, str] = field(default_factory=dict)
+    # Watchlist keys that say where, not what ("china"): a story that names only these is
+    # not clustered unless a chat follows one (`storage.stories.store_stories`).
+    places: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -285,15 +290,28 @@ def _candidates(
     for story_keys in keys.values():
         for band, value in story_keys:
             by_band.setdefault(band, set()).add(value)
-    title_ids = (
+    # A wire story's title, or a templated feed's, recurs hundreds of times in a window:
+    # reading every one (and its signature) for every new report was quadratic. The
+    # first ones hold the oldest cluster, the newest the clusters still open.
+    ranked = (
         select(
-            sql_cast(null(), SmallInteger).label("band"),
-            sql_cast(null(), BigInteger).label("hash"),
             StoryRow.id,
+            func.row_number()
+            .over(partition_by=StoryRow.fingerprint, order_by=StoryRow.id)
+            .label("first"),
+            func.row_number()
+            .over(partition_by=StoryRow.fingerprint, order_by=StoryRow.id.desc())
+            .label("newest"),
         )
         .where(StoryRow.fingerprint.in_(sorted(fingerprints)))
         .where(StoryRow.published_at.between(low, high))
+        .subquery()
     )
+    title_ids = select(
+        sql_cast(null(), SmallInteger).label("band"),
+        sql_cast(null(), BigInteger).label("hash"),
+        ranked.c.id,
+    ).where(or_(ranked.c.first <= TITLE_CAP, ranked.c.newest <= TITLE_CAP))
     query = title_ids
     if by_band:
         # One IN list per band, OR-ed: each is a lookup on (band, hash), and the statement's
@@ -311,7 +329,7 @@ def _candidates(
         query = union_all(band_ids, title_ids)
     bucket: dict[tuple[int, int], list[int]] = {}
     titled: set[int] = set()
-    for band, value, story_id in session.execute(query):
+    for band, value, story_id in session.execute(query).all():  # one fetch, not one a row
         if band is not None:
             bucket.setdefault((band, value), []).append(story_id)
         elif story_id not in pending:  # (inserted by this call and not clustered yet)
@@ -460,14 +478,22 @@ def _take(sizes: dict[tuple[int, int], int], key: tuple[int, int]) -> bool:
 
 
 def _write_cluster_ids(session: Session, assigned: dict[int, int]) -> None:
-    if not assigned:
-        return
-    session.execute(
-        update(_STORIES)
-        .where(_STORIES.c.id == bindparam("story"))
-        .values(cluster_id=bindparam("cluster")),
-        [{"story": story_id, "cluster": cluster} for story_id, cluster in assigned.items()],
-    )
+    """Most stories are events of their own: one UPDATE for those, not one a story."""
+    own = sorted(story_id for story_id, cluster in assigned.items() if story_id == cluster)
+    for start in range(0, len(own), MAX_PARAMETERS):
+        session.execute(
+            update(_STORIES)
+            .where(_STORIES.c.id.in_(own[start : start + MAX_PARAMETERS]))
+            .values(cluster_id=_STORIES.c.id)
+        )
+    joined = [(story_id, cluster) for story_id, cluster in assigned.items() if story_id != cluster]
+    if joined:
+        session.execute(
+            update(_STORIES)
+            .where(_STORIES.c.id == bindparam("story"))
+            .values(cluster_id=bindparam("cluster")),
+            [{"story": story_id, "cluster": cluster} for story_id, cluster in joined],
+        )
 
 
 def cluster_members(session: Session, cluster_id: int) -> list[ClusterMember]:

@@ -181,15 +181,26 @@ def store_stories(
     # Clustering is the config's choice (`Database(settings={"clustering": ...})`); without
     # one, every story is an event of its own.
     clustering: ClusterSettings = session.info.get("clustering") or UNCLUSTERED
+    followers = SubscriptionIndex(session) if matches else None
+    # Clustering folds alerts (issue 20): only a story that can be alerted, or can report
+    # an event that was, is clustered; the rest of a general feed (most of it names no more
+    # than a country) is each its own event, at no cost.
+    worth = [i for i in matches if _worth_clustering(items[i][1], clustering, followers)]
     names = {
         story_ids[i]: title_names(items[i][0], items[i][1], clustering.families)
-        for i in chosen
+        for i in worth
         if clustering.enabled and clustering.families
     }
+    clustered = set(worth)
     cluster_of = assign_clusters(
-        session, [(story_ids[i], items[i][0]) for i in chosen], clustering, names
+        session,
+        [(story_ids[i], items[i][0]) for i in chosen if i not in clustered],
+        UNCLUSTERED,
     )
-    queued, outbox = _fan_out(session, items, chosen, matches, story_ids, cluster_of)
+    cluster_of |= assign_clusters(
+        session, [(story_ids[i], items[i][0]) for i in worth], clustering, names
+    )
+    queued, outbox = _fan_out(session, items, chosen, matches, story_ids, cluster_of, followers)
     if outbox:  # the stories are new in this transaction: no row for them exists yet
         session.execute(insert(_DELIVERIES), outbox)
     return [
@@ -210,6 +221,7 @@ def _fan_out(
     matches: list[int],
     story_ids: dict[int, int],
     cluster_of: dict[int, int],
+    followers: SubscriptionIndex | None,
 ) -> tuple[dict[int, int], list[dict[str, int | None]]]:
     """Outbox rows for new stories: one alert per event and chat, edits for later reports.
 
@@ -222,7 +234,6 @@ def _fan_out(
     first_of_event = {i: cluster_of.get(story_ids[i], story_ids[i]) == story_ids[i] for i in chosen}
     joined = {cluster_of[story_ids[i]] for i in chosen if not first_of_event[i]}
     alerted = _alerted_in(session, joined)  # event -> {subscriber: its alert's delivery id}
-    followers = SubscriptionIndex(session) if matches else None
     wanted = {i: followers.interested(items[i][1]) for i in matches} if followers else {}
     chats = {sub for subs in wanted.values() for sub in subs}
     chats.update(sub for subs in alerted.values() for sub in subs)
@@ -290,6 +301,17 @@ _STORIES = cast(Table, StoryRow.__table__)
 _STORY_SOURCES = cast(Table, StorySource.__table__)
 _MATCHES = cast(Table, MatchRow.__table__)
 _DELIVERIES = cast(Table, Delivery.__table__)
+
+
+def _worth_clustering(
+    match: MatchResult, settings: ClusterSettings, followers: SubscriptionIndex | None
+) -> bool:
+    """A topic, query or entity, an action or anything but a place, or a key a chat follows."""
+    if match.topics or match.queries or match.entities:
+        return True
+    if any(key not in settings.places for key in match.signals):
+        return True
+    return bool(followers and followers.interested(match))
 
 
 def _has_match(match: MatchResult) -> bool:

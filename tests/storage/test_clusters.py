@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from alembic import command
-from sqlalchemy import delete, func, inspect, select, text
+from sqlalchemy import delete, event, func, inspect, select, text
 
 from crawler.cluster import BANDS
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory, Story
-from storage import sources, stories
+from storage import sources, stories, subscribers
 from storage.clusters import (
     BUCKET_CAP,
+    MAX_CANDIDATES,
+    TITLE_CAP,
     ClusterSettings,
     assign_clusters,
     cluster_members,
@@ -278,3 +281,77 @@ def test_a_templated_feed_fills_no_bucket_past_its_cap_and_copies_still_join(
     assert fullest == BUCKET_CAP  # full buckets exist, and take no more
     assert len({clusters[f"https://a.example/{n}"] for n in range(40)}) == 40  # other figures
     assert copy_cluster == clusters["https://a.example/30"] != copy_id
+
+
+def test_store_stories_clusters_only_what_can_be_alerted(db: Database) -> None:
+    """Clustering folds alerts: a story naming no more than a place is its own event.
+
+    Unless a chat follows that place: then it is alerted, and clustered.
+    """
+    setup(db)
+    settings = replace(SETTINGS, places=frozenset({"china", "japan"}))
+    found, china, japan = (
+        MatchResult(signals=("arrest", "china")),
+        MatchResult(signals=("china",)),
+        MatchResult(signals=("japan",)),
+    )
+    with db.session() as session:
+        subscribers.add(session, 7, "entity", "japan")
+    jinhua_retitled = ("Zhejiang: USDT OTC ring busted", JINHUA[1])
+    with db.session() as session:
+        session.info["clustering"] = settings
+        outcomes = stories.store_stories(
+            session,
+            [
+                (make(1, JINHUA), found),
+                (make(2, JINHUA_AGAIN, source="b"), found),
+                (make(3, jinhua_retitled, source="c"), china),
+                (
+                    make(4, ("Jinhua: USDT network broken up", JINHUA_AGAIN[1]), source="d"),
+                    MatchResult(),
+                ),
+                (
+                    make(
+                        5,
+                        ("Jinhua police bust USDT ring", JINHUA[1]),
+                        source="a",
+                        at=T0 + timedelta(hours=1),
+                    ),
+                    japan,
+                ),
+            ],
+        )
+    ids = [o.story_id for o in outcomes]
+    assert cluster_ids(db) == {
+        "https://a.example/1": ids[0],
+        "https://b.example/2": ids[0],  # an action: one event
+        "https://c.example/3": ids[2],  # only a place: never alerted, not clustered
+        "https://d.example/4": ids[3],  # nothing found
+        "https://a.example/5": ids[0],  # only a place, but a chat follows it
+    }
+    assert count(db, StorySignature) == 3  # nor signed: clustering's cost is in the alerted
+
+
+def test_a_title_carried_by_many_reads_a_bounded_number_of_them(db: Database) -> None:
+    """A wire title stored 60 times: a new report reads 2 x TITLE_CAP of them, and joins."""
+    setup(db)
+    first = None
+    for n in range(60):
+        ((story_id, cluster),) = store(
+            db, [make(n, JINHUA, source="abcd"[n % 4], at=T0 + timedelta(minutes=n))]
+        ).items()
+        first = first or story_id
+        assert cluster == first
+    read: list[int] = []
+
+    def count_ids(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "story_signatures" in statement and "JOIN" in statement.upper():
+            read.append(len(parameters))
+
+    event.listen(db.engine, "before_cursor_execute", count_ids)
+    try:
+        late = T0 + timedelta(hours=2)
+        assert list(store(db, [make(99, JINHUA, source="b", at=late)]).values()) == [first]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count_ids)
+    assert read and max(read) <= 2 * TITLE_CAP + MAX_CANDIDATES
