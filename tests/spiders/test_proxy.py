@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,8 @@ from crawler.spiders.events import Error, Event, Item
 from crawler.spiders.job import CrawlJob, CrawlSettings, SourceJob, SpiderSpec
 from crawler.spiders.launch import run_batch
 from tests.forward_proxy import ForwardProxy
+from tests.spiders.conftest import run_cli, write_config
+from tests.spiders.test_browser import CRAWL, GuardedSite, _source, needs_chromium
 from tests.spiders.test_private_network import sites  # noqa: F401 (a fixture)
 
 PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
@@ -102,3 +105,15 @@ def test_allowed_private_networks_are_reached_through_the_proxy(
     crawl(own, proxy.url, allow=True)
     assert any("localhost" in line for line in proxy.seen), proxy.seen
     assert "/secret.html" in {path for path, _ in internal.requests}
+
+
+@needs_chromium
+def test_a_browser_source_goes_through_the_proxy(proxy: ForwardProxy, tmp_path: Path) -> None:
+    """scrapy-playwright ignores request.meta["proxy"]: Chromium is launched with it."""
+    with GuardedSite() as site:
+        extra = f'[http]\nproxy = "{proxy.url}"\n'
+        config = write_config(tmp_path, _source(site.url, "browser"), crawl=CRAWL, extra=extra)
+        status, out, err = run_cli("--config", str(config), "crawl")
+    assert status == 0, out + err
+    assert f"GET {site.url}" in proxy.seen, proxy.seen
+    assert ("/goutongjiaoliu/index.html", True) in site.requests  # the challenge was passed
