@@ -19,6 +19,8 @@ from crackdown.demo.site import LoopbackSite, Page
 from crawler.feeds import FeedError, poll_feed
 from crawler.http import HttpPolicy, make_client
 from crawler.netguard import fetching_for
+from crawler.proxies import proxy_for
+from crawler.spiders.browser import browser_proxy
 from crawler.types import FetchState
 from tests.forward_proxy import ForwardProxy
 
@@ -172,3 +174,36 @@ def test_a_configured_proxy_must_be_http_or_https() -> None:
     assert good.http.proxy == "http://user:pw@10.0.0.1:3128"
     with pytest.raises(ConfigError, match=r"http\.proxy: 'socks5' proxy not supported"):
         build_config({"http": {"proxy": "socks5://10.0.0.1:1080"}}, {})
+
+
+@pytest.mark.parametrize(
+    ("url", "configured", "environment", "expected"),
+    [
+        ("http://a.cn/f", None, {}, None),
+        ("http://a.cn/f", "http://p:1", {}, "http://p:1"),
+        ("https://a.cn/f", None, {"http": "http://h:1"}, None),
+        ("https://a.cn/f", None, {"https": "http://s:1", "all": "http://a:1"}, "http://s:1"),
+        ("http://a.cn/f", None, {"all": "http://a:1"}, "http://a:1"),
+        ("http://a.cn/f", "http://p:1", {"http": "http://h:1"}, "http://p:1"),
+        ("http://news.a.cn/f", "http://p:1", {"no": "x.org, .a.cn"}, None),
+        ("http://a.cn:8080/f", None, {"http": "http://h:1", "no": "a.cn:8080"}, None),
+        ("http://a.cn/f", None, {"http": "http://h:1", "no": "a.cn:8080"}, "http://h:1"),
+        ("http://a.cn/f", "http://p:1", {"no": "*"}, None),
+    ],
+)
+def test_which_proxy_a_url_goes_through(
+    url: str, configured: str | None, environment: dict[str, str], expected: str | None
+) -> None:
+    assert proxy_for(url, configured, environment) == expected
+
+
+def test_chromium_gets_the_proxy_with_its_credentials_apart() -> None:
+    proxy = browser_proxy("http://u%40x:p%3Aw@10.0.0.1:3128", {"no": "a.cn"})
+    assert proxy == {
+        "server": "http://10.0.0.1:3128",
+        "username": "u@x",
+        "password": "p:w",
+        "bypass": "a.cn",
+    }
+    assert browser_proxy(None, {"http": "http://h:1"}) == {"server": "http://h:1"}
+    assert browser_proxy(None, {}) is None
