@@ -124,6 +124,7 @@ class App:
             max_bytes=http.max_bytes,
             max_redirects=http.max_redirects,
             allow_private_networks=http.allow_private_networks,
+            proxy=http.proxy,
         )
 
     def feeds(self) -> list[SourceConfig]:

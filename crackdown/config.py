@@ -146,6 +146,8 @@ class HttpConfig(_Section):
     max_redirects: int = Field(default=5, ge=0)
     concurrency: int = Field(default=8, gt=0)
     allow_private_networks: bool = False  # else only a source's own configured host may be
+    # An http(s) proxy for every fetch (spiders too); unset: HTTPS_PROXY, NO_PROXY etc.
+    proxy: Annotated[str | None, AfterValidator(_proxy)] = None
 
 
 class PollingConfig(_Section):
@@ -175,6 +177,12 @@ class DeliveryConfig(_Section):
     group_rate: float = Field(default=20.0, gt=0)
     rate_margin: Duration = 0.02
     shutdown_grace: Duration = 10.0
+
+
+def _proxy(value: str | None) -> str | None:
+    from crawler.proxies import check_proxy_url
+
+    return None if value is None else check_proxy_url(value)
 
 
 def _selector(value: str | None) -> str | None:

@@ -124,6 +124,7 @@ def crawl_settings(config: Config, cache_dir: Path | None = None) -> CrawlSettin
         max_bytes=config.http.max_bytes,
         max_redirects=config.http.max_redirects,
         allow_private_networks=config.http.allow_private_networks,
+        proxy=config.http.proxy,
         cache_dir=str(cache_dir.expanduser().resolve()) if cache_dir else None,
         log_level="INFO" if log.isEnabledFor(logging.DEBUG) else "WARNING",
         browser=str(crawl.browser),

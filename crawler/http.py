@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import httpx
 
 from crawler.inflate import ACCEPT_ENCODING, BoundedDecoder, DecodeError, TooLarge
-from crawler.netguard import GuardedTransport, NetworkGuard
+from crawler.netguard import NetworkGuard
+from crawler.proxied import ProxyRouter
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ class HttpPolicy:
     max_redirects: int = 5
     # Off: a fetch reaches a non-public address only if it is a configured source host's.
     allow_private_networks: bool = False
+    # Fetch through this http(s) proxy; None: the proxy environment (HTTPS_PROXY, NO_PROXY...).
+    proxy: str | None = None
 
 
 class FetchError(Exception):
@@ -55,7 +58,8 @@ def make_client(
 ) -> httpx.AsyncClient:
     """Build the shared async client; tests pass a transport to fake a server.
 
-    Its own transport connects only where `crawler.netguard` allows.
+    Its own transport connects only where `crawler.netguard` allows, directly or
+    through the proxy `crawler.proxies` picks (`crawler.proxied`).
     """
     timeout = httpx.Timeout(policy.read_timeout, connect=policy.connect_timeout)
     # Keep as many idle connections as requests may run at once: with httpx's
@@ -64,7 +68,7 @@ def make_client(
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=keepalive)
     if transport is None:
         guard = NetworkGuard(allow_private=policy.allow_private_networks)
-        transport = GuardedTransport(guard, limits)
+        transport = ProxyRouter(guard, limits, policy.proxy)
     return httpx.AsyncClient(
         timeout=timeout,
         limits=limits,

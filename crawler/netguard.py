@@ -17,7 +17,9 @@ fetched (`fetching_for`). An address is judged, not a port: a source on
 
 A pooled keep-alive connection is reused without a new connect, so
 `GuardedTransport` also checks each request against the private addresses
-its host was connected to before. Spiders (Scrapy, in a child process) have
+its host was connected to before. Through a proxy (`crawler.proxied`) the
+proxy connects, so only the request's host is checked: `check_via_proxy`.
+Spiders (Scrapy, in a child process) have
 their own guard with the same rule: `crawler.spiders.netguard`.
 """
 
@@ -125,6 +127,32 @@ class NetworkGuard:
         spelled = literal(host)
         seen = {spelled} if spelled is not None else self._private_seen.get(host.lower(), set())
         private = [a for a in seen if not is_public(a)]
+        if not private:
+            return
+        scope = _scope.get()
+        if scope is not None and host.lower() in scope.hosts:
+            return
+        configured = await self._configured(scope, port) if scope is not None else set()
+        for address in private:
+            if address not in configured:
+                self.refuse(host, address)
+
+    async def check_via_proxy(self, host: str, port: int, timeout: float | None) -> None:
+        """Refuse what can be refused for a request a proxy will connect for.
+
+        The proxy resolves the name, so the address it connects to is not seen
+        here: a literal is judged, a name by all its addresses as resolved here
+        (best effort: a name that does not resolve here is left to the proxy,
+        and so is a name whose DNS answer changes in between).
+        """
+        if self.allow_private:
+            return
+        try:
+            with anyio.fail_after(timeout):
+                addresses = await self.resolve(host, port)
+        except (httpcore.ConnectError, TimeoutError):
+            return
+        private = [a for a in addresses if not is_public(a)]
         if not private:
             return
         scope = _scope.get()

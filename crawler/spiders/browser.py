@@ -22,8 +22,10 @@ from __future__ import annotations
 import importlib.util
 import os
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from crawler.challenge import MARKS
+from crawler.proxies import environment_proxies
 from crawler.spiders.job import CrawlSettings
 from crawler.spiders.selectors import is_xpath
 
@@ -70,18 +72,44 @@ def unavailable(settings: CrawlSettings) -> str | None:
     return None
 
 
+def browser_proxy(configured: str | None, environment: dict[str, str]) -> dict[str, str] | None:
+    """Chromium's proxy (Playwright's launch option): `http.proxy`, else the environment's.
+
+    scrapy-playwright ignores `request.meta["proxy"]`, and Chromium takes one proxy for
+    all schemes; NO_PROXY becomes its bypass list (loopback is proxied, as by httpx).
+    """
+    server = (
+        configured or environment.get("https") or environment.get("http") or environment.get("all")
+    )
+    if not server:
+        return None
+    parts = urlsplit(server)
+    netloc = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+    proxy = {"server": f"{parts.scheme}://{netloc}"}
+    if parts.username:
+        proxy["username"] = unquote(parts.username)
+        proxy["password"] = unquote(parts.password or "")
+    if environment.get("no"):
+        proxy["bypass"] = environment["no"]
+    return proxy
+
+
 def browser_settings(settings: CrawlSettings) -> dict[str, Any]:
     """Scrapy settings added for a browser source's crawler: the handler, Chromium, one page."""
     timeout_ms = settings.timeout * 1000
+    launch: dict[str, Any] = {
+        "executable_path": settings.browser,
+        "headless": True,
+        "args": list(CHROMIUM_ARGS),
+        "timeout": timeout_ms,
+    }
+    proxy = browser_proxy(settings.proxy, environment_proxies())
+    if proxy is not None:
+        launch["proxy"] = proxy
     return {
         "DOWNLOAD_HANDLERS": {"http": HANDLER, "https": HANDLER},
         "PLAYWRIGHT_BROWSER_TYPE": "chromium",
-        "PLAYWRIGHT_LAUNCH_OPTIONS": {
-            "executable_path": settings.browser,
-            "headless": True,
-            "args": list(CHROMIUM_ARGS),
-            "timeout": timeout_ms,
-        },
+        "PLAYWRIGHT_LAUNCH_OPTIONS": launch,
         "PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT": timeout_ms,
         "PLAYWRIGHT_MAX_CONTEXTS": 1,
         "PLAYWRIGHT_MAX_PAGES_PER_CONTEXT": 1,

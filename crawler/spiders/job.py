@@ -59,6 +59,7 @@ class CrawlSettings:
     max_bytes: int = 10 * 1024 * 1024
     max_redirects: int = 5
     allow_private_networks: bool = False  # crawler.spiders.netguard
+    proxy: str | None = None  # http.proxy; None: the proxy environment (crawler.proxies)
     cache_dir: str | None = None  # Scrapy's HTTP cache (development), off when None
     log_level: str = "ERROR"  # the child's Scrapy log level (stderr)
     browser: str = "/usr/bin/chromium"  # the Chromium that renders `render = "browser"` pages

@@ -67,6 +67,7 @@ def scrapy_settings(settings: CrawlSettings, specs: Sequence[SpiderSpec]) -> dic
         "TELNETCONSOLE_ENABLED": False,
         # Before robots.txt (100): a private address is refused before anything is fetched.
         "CRACKDOWN_ALLOW_PRIVATE_NETWORKS": settings.allow_private_networks,
+        "CRACKDOWN_PROXY": settings.proxy,  # set on each request by the guard
         # Scrapy re-reads each callback's source per response to warn about `return x` in a
         # generator; for bound methods its cache never hits (a tenth of a crawl's CPU).
         "WARN_ON_GENERATOR_RETURN_VALUE": False,
