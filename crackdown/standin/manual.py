@@ -9,6 +9,7 @@ through them.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,11 @@ if TYPE_CHECKING:
 # IETF tags as Telegram sends them: en, zh-hans, pt-br.
 _LANGUAGE = re.compile(r"[a-z]{2,3}(-[a-z0-9]{2,8})*", re.IGNORECASE)
 _CHAT_TYPES = ("group", "supergroup", "channel")
+MAX_WAIT = 120.0  # seconds a request may block with wait=
+# A reply is complete once the chat has been quiet this long (replies to a private chat are
+# paced at one a second, alerts to a group at one every three).
+REPLY_QUIET = 1.5
+SENT_QUIET = 3.0  # for sent?wait=: alerts follow a daemon's first poll and delivery tick
 
 
 class RouteError(ValueError):
@@ -59,6 +65,25 @@ class Query:
             return int(str(value).strip())
         except (TypeError, ValueError):
             raise RouteError(f"{name} must be an integer, not {value!r}") from None
+
+    def wait(self) -> float:
+        """``wait=SECONDS`` (0 to MAX_WAIT): how long to wait for the bot's answer."""
+        if not self.given("wait"):
+            return 0.0
+        value = self.raw["wait"]
+        try:
+            seconds = float(str(value))
+        except ValueError:
+            raise RouteError(f"wait must be a number of seconds, not {value!r}") from None
+        if not 0 <= seconds <= MAX_WAIT:
+            raise RouteError(f"wait must be 0 to {MAX_WAIT:g} seconds, not {value!r}")
+        return seconds
+
+    def format(self) -> str:
+        fmt = self.text("format", "json")
+        if fmt not in ("json", "text"):
+            raise RouteError(f"format must be json or text, not {fmt!r}")
+        return fmt
 
     def ids(self, name: str) -> list[int]:
         """A list of user ids: ``1001,1002`` (or spaces, or a JSON list)."""
@@ -140,21 +165,40 @@ def add_group(tg: BotApiStandIn, q: Query) -> JSON:
     return {**tg.state.chat_json(chat_id), "admins": admins, "members": members}
 
 
-def send_text(tg: BotApiStandIn, q: Query) -> JSON:
-    """The user writes in their private chat with the bot, or in a group (chat_id)."""
+def send_text(tg: BotApiStandIn, q: Query) -> JSON | str:
+    """The user writes in their private chat with the bot, or in a group (chat_id).
+
+    With ``wait=S`` the answer holds the bot's replies: what it sent to the chat after this
+    message, once the chat has been quiet for a moment (at most S seconds).
+    """
     user_id = q.integer("user_id")
     _known_user(tg, user_id)
     chat_id = q.integer("chat_id", user_id)
-    text = q.text("text")
+    text, wait, fmt = q.text("text"), q.wait(), q.format()
     _check_chat(tg, user_id, chat_id)
-    return {"update_id": tg.send_text(user_id, text, chat_id), "chat_id": chat_id}
+    before = len(tg.sent_messages(chat_id))
+    result: JSON = {"update_id": tg.send_text(user_id, text, chat_id), "chat_id": chat_id}
+    if wait:
+        _settle(tg, chat_id, before, wait, lambda: False)
+        result["replies"] = _rows(tg, tg.sent_messages(chat_id)[before:])
+        if not result["replies"]:
+            result["note"] = _NO_ANSWER.format(wait=wait)
+    return _shaped(result, fmt)
 
 
-def press_button(tg: BotApiStandIn, q: Query) -> JSON:
-    """Tap an inline button of a bot message: by its label (``button``) or its ``data``."""
+_NO_ANSWER = "no answer within {wait:g} s: is the daemon running (crackdown run)?"
+
+
+def press_button(tg: BotApiStandIn, q: Query) -> JSON | str:
+    """Tap an inline button of a bot message: by its label (``button``) or its ``data``.
+
+    With ``wait=S`` the answer holds the bot's answer to the tap (the toast), what it sent or
+    edited in the chat, and the message's buttons after it.
+    """
     user_id = q.integer("user_id")
     _known_user(tg, user_id)
     chat_id = q.integer("chat_id", user_id)
+    wait, fmt = q.wait(), q.format()
     _check_chat(tg, user_id, chat_id)
     if q.given("button") == q.given("data"):
         raise RouteError("give one of button (its label, or part of it) or data")
@@ -173,14 +217,65 @@ def press_button(tg: BotApiStandIn, q: Query) -> JSON:
     if len(chosen) > 1:
         raise RouteError(f"{len(chosen)} buttons match; be more precise: {labels}")
     button = chosen[0]
+    before = len(tg.sent_messages(chat_id))
+    answers = len(tg.callback_answers)
     update_id = tg.press_button(user_id, chat_id, message.message_id, button["callback_data"])
-    return {
+    result: JSON = {
         "update_id": update_id,
         "chat_id": chat_id,
         "message_id": message.message_id,
         "button": button["text"],
         "data": button["callback_data"],
     }
+    if wait:
+        _settle(tg, chat_id, before, wait, lambda: len(tg.state.callback_answers) > answers)
+        answered = tg.callback_answers[answers:]
+        result["answer"] = answered[0]["text"] if answered else None
+        result["replies"] = _rows(tg, tg.sent_messages(chat_id)[before:])
+        result["buttons"] = [[b["text"] for b in row] for row in _keyboard(message)]
+        if not answered:
+            result["note"] = _NO_ANSWER.format(wait=wait)
+    return _shaped(result, fmt)
+
+
+def _settle(
+    tg: BotApiStandIn,
+    chat_id: int | None,
+    before: int,
+    wait: float,
+    done: Callable[[], bool],
+    quiet: float = REPLY_QUIET,
+) -> None:
+    """Block until the chat got something after ``before`` messages (or ``done()``) and has
+    been quiet for ``quiet`` seconds (twice that in a group); at most ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    quiet *= 2 if chat_id is not None and chat_id < 0 else 1
+    with tg.state.cond:
+        while not tg.state.closed:
+            messages = tg.state.sent_messages(chat_id)
+            answered = len(messages) > before or done()
+            if answered and (not messages or time.time() - messages[-1].sent_at >= quiet):
+                return
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            tg.state.cond.wait(min(remaining, 0.1))
+
+
+def _shaped(result: JSON, fmt: str) -> JSON | str:
+    """JSON as it is, or for format=text what a subscriber would read."""
+    if fmt == "json":
+        return result
+    lines = []
+    if result.get("button") is not None:
+        lines.append(f"pressed [{result['button']}]; the bot answered: {result.get('answer')}")
+    if result.get("note"):
+        lines.append(str(result["note"]))
+    text = "\n".join(lines) + ("\n\n" if lines else "")
+    text += "".join(_as_text(row) for row in result.get("replies", []))
+    if result.get("buttons"):
+        text += "buttons now:\n" + _button_lines(result["buttons"]) + "\n"
+    return text or f"sent (update {result['update_id']})\n"
 
 
 def _check_chat(tg: BotApiStandIn, user_id: int, chat_id: int) -> None:
@@ -215,17 +310,25 @@ def _message_with_buttons(tg: BotApiStandIn, chat_id: int, message_id: int | Non
 
 
 def sent(tg: BotApiStandIn, q: Query) -> list[JSON] | str:
-    """What the bot sent (and edited), oldest first, with each message's buttons now."""
+    """What the bot sent (and edited), oldest first, with each message's buttons now.
+
+    With ``wait=S``: first wait until the chat has a message and has been quiet for a moment
+    (at most S seconds), as after starting the daemon.
+    """
     chat_id = q.integer("chat_id", 0) or None
     last = q.integer("last", 0)
     if last < 0:
         raise RouteError(f"last must be a positive integer, not {last}")
-    fmt = q.text("format", "json")
-    if fmt not in ("json", "text"):
-        raise RouteError(f"format must be json or text, not {fmt!r}")
+    wait, fmt = q.wait(), q.format()
+    if wait:
+        _settle(tg, chat_id, 0, wait, lambda: False, SENT_QUIET)
     messages = tg.sent_messages(chat_id)[-last:] if last else tg.sent_messages(chat_id)
-    rows = [{**vars(m), "buttons": _buttons(tg, m)} for m in messages]
+    rows = _rows(tg, messages)
     return "".join(_as_text(row) for row in rows) if fmt == "text" else rows
+
+
+def _rows(tg: BotApiStandIn, messages: list[SentMessage]) -> list[JSON]:
+    return [{**vars(m), "buttons": _buttons(tg, m)} for m in messages]
 
 
 def _buttons(tg: BotApiStandIn, sent_message: SentMessage) -> list[list[str]]:
@@ -234,12 +337,17 @@ def _buttons(tg: BotApiStandIn, sent_message: SentMessage) -> list[list[str]]:
     return [[b["text"] for b in row] for row in _keyboard(stored)] if stored else []
 
 
+def _button_lines(rows: list[list[str]]) -> str:
+    return "\n".join("  " + "  ".join(f"[{label}]" for label in labels) for labels in rows)
+
+
 def _as_text(row: JSON) -> str:
     head = f"--- chat {row['chat_id']}, message {row['message_id']}"
     if row["method"] == "editMessageText":
         head += " (edited)"
     lines = [head, row["plain_text"]]
-    lines += ["  " + "  ".join(f"[{label}]" for label in labels) for labels in row["buttons"]]
+    if row["buttons"]:
+        lines.append(_button_lines(row["buttons"]))
     return "\n".join(lines) + "\n\n"
 
 
@@ -273,19 +381,22 @@ ROUTES: dict[str, Route] = {
         add_group,
     ),
     "send_text": Route(
-        "the user writes text (a /command) to the bot, or in a group with chat_id",
-        ("user_id", "text", "chat_id"),
+        "the user writes text (a /command) to the bot, or in a group with chat_id; "
+        "wait=S returns the bot's replies; format=text",
+        ("user_id", "text", "chat_id", "wait", "format"),
         send_text,
     ),
     "press_button": Route(
         "the user taps an inline button, by its label (button=, or part of it) or data=, "
-        "on message_id (default: the chat's latest message with buttons)",
-        ("user_id", "chat_id", "message_id", "button", "data"),
+        "on message_id (default: the chat's latest message with buttons); wait=S returns "
+        "the bot's answer; format=text",
+        ("user_id", "chat_id", "message_id", "button", "data", "wait", "format"),
         press_button,
     ),
     "sent": Route(
-        "what the bot sent, oldest first, with buttons; chat_id, last=N, format=text",
-        ("chat_id", "last", "format"),
+        "what the bot sent, oldest first, with buttons; chat_id, last=N, format=text, "
+        "wait=S (until the chat has a message and has been quiet for 3 s)",
+        ("chat_id", "last", "format", "wait"),
         sent,
     ),
     "summary": Route("totals: messages, chats, duplicates, 429s, faults", (), summary),
