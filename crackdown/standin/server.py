@@ -64,7 +64,8 @@ def _body(payload: JSON | str, *, readable: bool) -> tuple[bytes, str]:
         return payload.encode("utf-8", "replace"), "text/plain; charset=utf-8"
     if readable:
         with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: escaped, below
-            return json.dumps(payload, ensure_ascii=False).encode(), "application/json"
+            text = json.dumps(payload, ensure_ascii=False) + "\n"  # a line of its own
+            return text.encode(), "application/json"
     return json.dumps(payload).encode(), "application/json"
 
 
