@@ -26,7 +26,7 @@ MAX_WAIT = 120.0  # seconds a request may block with wait=
 # A reply is complete once the chat has been quiet this long (replies to a private chat are
 # paced at one a second, alerts to a group at one every three).
 REPLY_QUIET = 1.5
-SENT_QUIET = 3.0  # for sent?wait=: alerts follow a daemon's first poll and delivery tick
+SENT_QUIET = 5.0  # for sent?wait=: alerts follow a daemon's first poll and delivery tick
 
 
 class RouteError(ValueError):
@@ -395,7 +395,7 @@ ROUTES: dict[str, Route] = {
     ),
     "sent": Route(
         "what the bot sent, oldest first, with buttons; chat_id, last=N, format=text, "
-        "wait=S (until the chat has a message and has been quiet for 3 s)",
+        "wait=S (until the chat has a message and has been quiet for 5 s)",
         ("chat_id", "last", "format", "wait"),
         sent,
     ),
