@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -156,7 +157,11 @@ class App:
         )
 
     def spider_runner(
-        self, *, progress: Progress | None = None, cache_dir: Path | None = None
+        self,
+        *,
+        progress: Progress | None = None,
+        cache_dir: Path | None = None,
+        counter: Callable[[int, int], None] | None = None,
     ) -> SpiderRunner:
         """Crawls spider sources in child processes; `cache_dir` turns on Scrapy's HTTP cache."""
         self.filters.refresh(self.db)  # the queries subscribers watch right now
@@ -169,6 +174,7 @@ class App:
             notify_chats=self.operator_chats(),
             notify_after=self.config.polling.notify_after,
             progress=progress,
+            counter=counter,
         )
 
     def poller(self, client: httpx.AsyncClient) -> Poller:

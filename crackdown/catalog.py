@@ -46,8 +46,12 @@ class Entry:
     def url(self) -> str:
         return str(self.source["url"])
 
+    def table(self) -> dict[str, Any]:
+        """The `[[sources]]` table: key, the English name alerts show, then the source's keys."""
+        return {"key": self.key, "name": self.name_en, **self.source}
+
     def config(self) -> SourceConfig:
-        return SourceConfig.model_validate({"key": self.key, **self.source})
+        return SourceConfig.model_validate(self.table())
 
     def toml(self) -> str:
         """The entry as a `[[sources]]` table for config.toml, with a comment saying what it is."""
@@ -57,9 +61,10 @@ class Entry:
                 "# Needs a browser (render = \"browser\"): pip install 'crackdown[browser]' "
                 "and Debian's chromium."
             )
-        lines += ["[[sources]]", f"key = {_toml(self.key)}"]
-        nested = {k: v for k, v in self.source.items() if isinstance(v, dict) and k == "api"}
-        lines += [f"{k} = {_toml(v)}" for k, v in self.source.items() if k not in nested]
+        lines.append("[[sources]]")
+        table = self.table()
+        nested = {k: v for k, v in table.items() if isinstance(v, dict) and k == "api"}
+        lines += [f"{k} = {_toml(v)}" for k, v in table.items() if k not in nested]
         for name, table in nested.items():
             lines.append(f"[sources.{name}]")
             lines += [f"{k} = {_toml(v)}" for k, v in table.items()]

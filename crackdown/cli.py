@@ -465,7 +465,12 @@ def _cmd_crawl(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     try:
         return asyncio.run(
             crawl_command(
-                app, keys=args.source, everything=args.all, cache_dir=cache_dir, out=sys.stdout
+                app,
+                keys=args.source,
+                everything=args.all,
+                cache_dir=cache_dir,
+                out=sys.stdout,
+                err=sys.stderr,
             )
         )
     finally:

@@ -17,6 +17,7 @@ that arrived before a failure are stored all the same.
 
 from __future__ import annotations
 
+import io
 import logging
 import math
 import random
@@ -36,6 +37,7 @@ from crackdown import health_notices as notices
 from crackdown.claims import Claims
 from crackdown.config import Config, ConfigError, CrawlConfig, SourceConfig
 from crackdown.pipeline import IngestReport, ingest, ingest_one_by_one, prepare, store_found
+from crackdown.progress import Meter
 from crawler.matcher import StoryFilter
 from crawler.schedule import CacheHints, PollPolicy, failure_interval, success_interval, with_jitter
 from crawler.spiders.events import CrawledStory, Done, Error, Event, Item, Page
@@ -156,6 +158,7 @@ class SpiderRunner:
         notify_chats: Sequence[int] = (),
         notify_after: int = 0,
         progress: Progress | None = None,
+        counter: Callable[[int, int], None] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.db = db
@@ -166,6 +169,9 @@ class SpiderRunner:
         self.notify_chats = tuple(notify_chats)
         self.notify_after = notify_after
         self.progress = progress
+        # Told (sources finished, pages fetched) as a crawl goes: the CLI's terminal counter.
+        self.counter = counter
+        self.finished = self.pages = 0
         self.rng = rng or random.Random()
         self._claims = Claims(db)
 
@@ -239,6 +245,8 @@ class SpiderRunner:
         if isinstance(event, Item):
             run.stories.append(event.story)
         elif isinstance(event, Page):
+            self.pages += 1
+            self._count()
             found = f"  ({event.links} links, {event.new} new)" if event.kind == "list" else ""
             self._say(f"{key:<20} {event.kind:<8} HTTP {event.status}  {event.url}{found}")
         elif isinstance(event, Error):
@@ -294,8 +302,14 @@ class SpiderRunner:
             log.exception("source %s: storing the crawl failed", source.key)
             result.error = result.error or f"internal error: {type(exc).__name__}"
         result.seconds = time.perf_counter() - (run.started or time.perf_counter())
+        self.finished += 1
         self._log(result)
+        self._count()
         return result
+
+    def _count(self) -> None:
+        if self.counter is not None:
+            self.counter(self.finished, self.pages)
 
     def _store(
         self, source: SourceConfig, raws: list[RawStory], now: datetime
@@ -396,19 +410,33 @@ async def crawl_command(
     everything: bool,
     cache_dir: Path | None,
     out: TextIO,
+    err: TextIO | None = None,
 ) -> int:
-    """`crackdown crawl`: due spider sources (or the named ones, or all), with progress lines."""
+    """`crackdown crawl`: due spider sources (or the named ones, or all), with progress lines.
+
+    On a terminal's `err` a counter of sources and pages stays under the lines (nothing
+    elsewhere): a crawl of slow government sites can sit for minutes between lines.
+    """
     spiders = app.spiders()
     known = {s.key: s for s in spiders}
     unknown = [k for k in keys or () if k not in known]
     if unknown:
         raise ConfigError(f"no enabled spider source {unknown[0]!r} (see crackdown sources)")
+    meter = Meter(err or io.StringIO(), "sources")
+    meter.detail = " crawled, 0 pages"
+    crawling = False  # the counter is shown under the lines only while the crawl runs
 
     def say(line: str) -> None:
+        meter.clear()
         out.write(line + "\n")
         out.flush()
+        if crawling:
+            meter.redraw()
 
-    runner = app.spider_runner(progress=say, cache_dir=cache_dir)
+    def count(finished: int, pages: int) -> None:
+        meter.step(finished - meter.done, f" crawled, {pages} page{'' if pages == 1 else 's'}")
+
+    runner = app.spider_runner(progress=say, cache_dir=cache_dir, counter=count)
     if keys:
         chosen = [known[k] for k in keys]
     else:
@@ -418,7 +446,13 @@ async def crawl_command(
         return exitcodes.OK
     if cache_dir is not None:
         say(f"HTTP cache: {cache_dir} (development only: responses are replayed, not refetched)")
-    report = await runner.crawl(chosen)
+    meter.total, crawling = len(chosen), True
+    meter.redraw()
+    try:
+        report = await runner.crawl(chosen)
+    finally:
+        crawling = False
+        meter.close()
     say(
         f"{len(report.results)} crawled, {len(report.failed)} failed: {report.stories} new "
         f"stories, {report.matched} matched, {report.queued} alerts queued"

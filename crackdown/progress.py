@@ -52,7 +52,7 @@ class Progress:
 
 
 class Meter:
-    """A counter on a terminal's stderr for work whose output goes elsewhere (eval, export).
+    """A counter on a terminal's stderr for work whose output goes elsewhere (eval, export, crawl).
 
     Draws nothing when `stream` is not a terminal: logs and pipes get only the result.
     """
@@ -62,22 +62,36 @@ class Meter:
         self.noun = noun
         self.total = total
         self.done = 0
+        self.detail = ""  # after the count, e.g. ", 42 pages"
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
         self._drawn = 0.0
+        self._shown = False
 
-    def step(self, count: int = 1) -> None:
+    def step(self, count: int = 1, detail: str | None = None) -> None:
+        """`count` more done; `detail` replaces the text shown after the count."""
         self.done += count
+        if detail is not None:
+            self.detail = detail
+        if self.tty and (time.monotonic() - self._drawn >= 0.1 or self.done == self.total):
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Draw the counter now (after `clear`, or for a final count)."""
         if not self.tty:
             return
-        now = time.monotonic()
-        if now - self._drawn >= 0.1:
-            self._drawn = now
-            of = f"/{self.total}" if self.total is not None else ""
-            self.stream.write(f"\r{self.done}{of} {self.noun}")
+        self._drawn = time.monotonic()
+        of = f"/{self.total}" if self.total is not None else ""
+        self.stream.write(f"\r{self.done}{of} {self.noun}{self.detail}\x1b[K")
+        self.stream.flush()
+        self._shown = True
+
+    def clear(self) -> None:
+        """Erase the counter, so that a line printed to the same terminal starts clean."""
+        if self._shown:
+            self.stream.write("\r\x1b[K")
             self.stream.flush()
+            self._shown = False
 
     def close(self) -> None:
         """Erase the counter: the command's own summary line follows."""
-        if self.tty and self._drawn:
-            self.stream.write("\r\x1b[K")
-            self.stream.flush()
+        self.clear()

@@ -12,7 +12,8 @@ Telegram's flood limits: ``tg.enforce_limits(FloodLimits())`` (429 with retry_af
 penalty window). Faults on demand: ``tg.inject_faults(error_rate=0.1)``, ``fail_next``,
 ``tg.migrate_group``, ``tg.deactivate_user``, ``tg.kick_bot``, ``tg.block``. Both are
 interceptors in ``tg.state.interceptors``, as is ``Outage`` (every method fails);
-``tg.summary()`` counts what happened.
+``tg.summary()`` counts what happened. Over HTTP, the manual routes under ``/_sim/``
+(``manual.py``) let a person do the same with curl.
 """
 
 from crackdown.standin.faults import Faults, Outage

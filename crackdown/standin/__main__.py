@@ -1,9 +1,11 @@
 """``python -m crackdown.standin``: run the Bot API stand-in in the foreground until Ctrl-C.
 
 Handy for manual demos and load tests: point the bot at the printed base_url (always the first
-line on stdout), then inject user messages with
-``curl 'http://127.0.0.1:PORT/_sim/send_text?user_id=1001&text=/start'`` and read the totals
-from ``/_sim/summary``.
+line on stdout), then play the users with curl on the manual routes:
+``/_sim/send_text?user_id=1001&text=/start&wait=10&format=text`` (the bot's replies),
+``/_sim/set_language``, ``/_sim/add_group``, ``/_sim/press_button``, ``/_sim/sent`` and
+``/_sim/summary``; ``curl http://127.0.0.1:PORT/_sim/`` lists them with their parameters.
+README.md, "Trying the bot without Telegram", walks through a session.
 """
 
 from __future__ import annotations

@@ -437,7 +437,10 @@ def get_chat_member(state: TelegramState, p: Params) -> JSON:
         if user_id not in state.users or (chat_id > 0 and chat_id != user_id):
             raise ApiError(400, "Bad Request: user not found")
         user = state.users[user_id].to_json()
-        admins = state.groups[chat_id].admin_ids if chat_id in state.groups else ()
+        group = state.groups.get(chat_id)
+        admins = group.admin_ids if group is not None else ()
+        if group is not None and not group.has_member(user_id):
+            return {"status": "left", "user": user}
     if admins and admins[0] == user_id:
         return {"status": "creator", "user": user, "is_anonymous": False}
     if user_id in admins:

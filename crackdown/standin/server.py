@@ -23,7 +23,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from crackdown.standin import methods
+from crackdown.standin import manual, methods
 from crackdown.standin.faults import Faults
 from crackdown.standin.limits import FloodControl, FloodLimits
 from crackdown.standin.state import JSON, SentMessage, SimUser, TelegramState
@@ -58,6 +58,17 @@ def _parse_body(content_type: str, body: bytes) -> dict[str, Any]:
     return dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
 
 
+def _body(payload: JSON | str, *, readable: bool) -> tuple[bytes, str]:
+    """The response bytes and type; the manual routes keep Chinese readable in a terminal."""
+    if isinstance(payload, str):
+        return payload.encode("utf-8", "replace"), "text/plain; charset=utf-8"
+    if readable:
+        with contextlib.suppress(UnicodeEncodeError):  # a lone surrogate: escaped, below
+            text = json.dumps(payload, ensure_ascii=False) + "\n"  # a line of its own
+            return text.encode(), "application/json"
+    return json.dumps(payload).encode(), "application/json"
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as httpx expects
     # Headers and body go out in two writes; with Nagle on, delayed ACKs add ~40 ms to every
@@ -82,7 +93,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._serve()
 
     def _serve(self) -> None:
-        url = urlsplit(self.path)
+        # http.server reads the request line as Latin-1; curl sends a pasted 你好 as raw UTF-8.
+        url = urlsplit(self.path.encode("latin-1", "replace").decode("utf-8", "replace"))
         params: dict[str, Any] = dict(parse_qsl(url.query, keep_blank_values=True))
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         try:
@@ -98,10 +110,10 @@ class _Handler(BaseHTTPRequestHandler):
             )
         else:
             status, payload = self.server.standin._dispatch(url.path, params)
-        data = json.dumps(payload).encode()
+        data, content_type = _body(payload, readable=url.path.startswith("/_sim/"))
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -225,7 +237,7 @@ class BotApiStandIn:
         return f"http://127.0.0.1:{self.port}/bot"
 
     # -- dispatch ------------------------------------------------------------------------------
-    def _dispatch(self, path: str, params: dict[str, Any]) -> tuple[int, JSON]:
+    def _dispatch(self, path: str, params: dict[str, Any]) -> tuple[int, JSON | str]:
         """The single entry point for every HTTP request."""
         if path.startswith("/_sim/"):
             return self._simulate(path, params)
@@ -259,23 +271,13 @@ class BotApiStandIn:
         )
         return status, payload
 
-    def _simulate(self, path: str, params: dict[str, Any]) -> tuple[int, JSON]:
-        """Tiny control surface for manual demos: /_sim/send_text, /_sim/sent, /_sim/summary."""
+    def _simulate(self, path: str, params: dict[str, Any]) -> tuple[int, JSON | str]:
+        """The manual routes (/_sim/...): see ``manual.py`` or GET /_sim/."""
         try:
-            if path == "/_sim/send_text":
-                chat = params.get("chat_id")
-                result: Any = self.send_text(
-                    int(params["user_id"]), str(params["text"]), int(chat) if chat else None
-                )
-            elif path == "/_sim/sent":
-                result = [vars(m) for m in self.sent_messages()]
-            elif path == "/_sim/summary":
-                result = self.summary()
-            else:
-                return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
-        except (KeyError, ValueError) as err:
-            return 400, {"ok": False, "error_code": 400, "description": f"Bad Request: {err}"}
-        return 200, {"ok": True, "result": result}
+            return manual.handle(self, path, params)
+        except Exception as err:  # a stand-in bug must surface as a response, not a hang
+            logger.exception("stand-in failed on %s", path)
+            return 500, {"ok": False, "error_code": 500, "description": f"Internal error: {err!r}"}
 
     # -- simulated world -----------------------------------------------------------------------
     def add_user(
@@ -293,10 +295,22 @@ class BotApiStandIn:
         self.state.add_users(SimUser(user_id, first_name) for user_id in user_ids)
 
     def add_group(
-        self, chat_id: int, title: str, chat_type: str = "group", admin_ids: Iterable[int] = ()
+        self,
+        chat_id: int,
+        title: str,
+        chat_type: str = "group",
+        admin_ids: Iterable[int] = (),
+        member_ids: Iterable[int] | None = None,
     ) -> None:
-        """Register a group/supergroup/channel (negative id); first admin is the creator."""
-        self.state.add_group(chat_id, title, chat_type, admin_ids)
+        """Register a group/supergroup/channel (negative id); first admin is the creator.
+
+        ``member_ids``: only admins and these users are in it; by default anyone known is.
+        """
+        self.state.add_group(chat_id, title, chat_type, admin_ids, member_ids)
+
+    def set_language(self, user_id: int, language_code: str) -> SimUser:
+        """The user switches their Telegram language (``zh``, ``zh-hans``, ``en``...)."""
+        return self.state.set_language(user_id, language_code)
 
     def send_text(
         self, user_id: int, text: str, chat_id: int | None = None, forwarded_from: int | None = None

@@ -11,7 +11,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -125,6 +125,12 @@ class Group:
     title: str
     chat_type: str
     admin_ids: tuple[int, ...] = ()
+    # None: anyone known may write (the tests' default); else only admins and these users.
+    member_ids: frozenset[int] | None = None
+
+    def has_member(self, user_id: int) -> bool:
+        """Whether the user is in the group (always, when membership is not tracked)."""
+        return self.member_ids is None or user_id in self.member_ids or user_id in self.admin_ids
 
 
 @dataclass
@@ -315,12 +321,31 @@ class TelegramState:
         with self.cond:
             self.users.update((user.user_id, user) for user in users)
 
-    def add_group(self, chat_id: int, title: str, chat_type: str, admin_ids: Iterable[int]) -> None:
-        """Make a group/supergroup/channel known; the first admin id is its creator."""
+    def add_group(
+        self,
+        chat_id: int,
+        title: str,
+        chat_type: str,
+        admin_ids: Iterable[int],
+        member_ids: Iterable[int] | None = None,
+    ) -> None:
+        """Make a group/supergroup/channel known; the first admin id is its creator.
+
+        With ``member_ids`` only admins and those users are in it (others cannot write, and
+        getChatMember says "left"); without, any known user is.
+        """
         if chat_type not in ("group", "supergroup", "channel") or chat_id >= 0:
             raise ValueError("groups need a negative id and type group/supergroup/channel")
+        members = None if member_ids is None else frozenset(member_ids)
         with self.cond:
-            self.groups[chat_id] = Group(chat_id, title, chat_type, tuple(admin_ids))
+            self.groups[chat_id] = Group(chat_id, title, chat_type, tuple(admin_ids), members)
+
+    def set_language(self, user_id: int, language_code: str) -> SimUser:
+        """The user switches Telegram's language: their later updates carry the new code."""
+        with self.cond:
+            user = replace(self.user(user_id), language_code=language_code)
+            self.users[user_id] = user
+            return user
 
     def user(self, user_id: int) -> SimUser:
         """A known user, or ValueError: the simulation should not invent people silently."""
@@ -347,6 +372,7 @@ class TelegramState:
             gone = chat_id in self.migrated or chat_id in self.kicked_from
             if gone or user_id in self.deactivated:
                 raise ValueError(f"user {user_id} cannot write to chat {chat_id} any more")
+            self._check_member(user_id, chat_id)
             if chat_id == user_id and user_id in self.blocked:
                 self.set_blocked(user_id, False)  # writing again = pressing "Restart"
             entities = _command_entities(text)
@@ -389,6 +415,7 @@ class TelegramState:
             msg = self.messages.get((chat_id, message_id))
             if msg is None or not msg.from_bot:
                 raise ValueError(f"no bot message {message_id} in chat {chat_id}")
+            self._check_member(user_id, chat_id)
             query_id = str(self._next_callback_id)
             self._next_callback_id += 1
             self.open_callbacks.add(query_id)
@@ -402,6 +429,12 @@ class TelegramState:
                     "data": data,
                 },
             )
+
+    def _check_member(self, user_id: int, chat_id: int) -> None:
+        """Only a group's members write in it or press its buttons."""
+        group = self.groups.get(chat_id)
+        if group is not None and not group.has_member(user_id):
+            raise ValueError(f"user {user_id} is not a member of group {chat_id}")
 
     def set_blocked(self, user_id: int, blocked: bool) -> None:
         """Block/unblock the bot; queues the my_chat_member update Telegram sends."""
@@ -436,7 +469,7 @@ class TelegramState:
                 raise ValueError(f"{old_id} is not a known, unmigrated basic group")
             if new_id in self.groups or new_id >= 0:
                 raise ValueError(f"{new_id} must be a new negative chat id")
-            self.add_group(new_id, group.title, "supergroup", group.admin_ids)
+            self.add_group(new_id, group.title, "supergroup", group.admin_ids, group.member_ids)
             self.migrated[old_id] = new_id
 
     def deactivate_user(self, user_id: int) -> None:

@@ -50,6 +50,12 @@ def test_add_appends_entries_keeping_comments_and_skips_known_ones(
     assert [s.key for s in loaded.sources] == ["nfra-penalties", "chaincatcher", "pboc-news"]
     assert loaded.sources[1].api is not None and loaded.sources[1].api.method == "POST"
     assert loaded.sources[2].enabled and loaded.sources[2].render == "browser"
+    # Alerts show the catalogue's English name, not the key.
+    assert [s.name for s in loaded.sources] == [
+        "NFRA administrative penalties",
+        "ChainCatcher",
+        "PBoC news releases",
+    ]
     assert "3 added, 0 skipped" in capsys.readouterr().out
     assert main(["sources", "add", "nfra-penalties", "decrypt"], env) == 0
     assert "1 added, 1 skipped" in capsys.readouterr().out
@@ -79,6 +85,8 @@ def test_init_writes_a_documented_config_with_the_recommended_sources(
     loaded = build_config(tomllib.loads(text), {})
     recommended = [e.key for e in ENTRIES if e.recommended]
     assert [s.key for s in loaded.sources] == recommended
+    names = {e.key: e.name_en for e in ENTRIES}
+    assert [s.name for s in loaded.sources] == [names[key] for key in recommended]
     assert len(recommended) >= 15
     for entry in ENTRIES:  # every other entry is named, to be added by key
         assert entry.key in text
