@@ -126,16 +126,7 @@ class NetworkGuard:
             return
         spelled = literal(host)
         seen = {spelled} if spelled is not None else self._private_seen.get(host.lower(), set())
-        private = [a for a in seen if not is_public(a)]
-        if not private:
-            return
-        scope = _scope.get()
-        if scope is not None and host.lower() in scope.hosts:
-            return
-        configured = await self._configured(scope, port) if scope is not None else set()
-        for address in private:
-            if address not in configured:
-                self.refuse(host, address)
+        await self._refuse_unconfigured(host, port, seen)
 
     async def check_via_proxy(self, host: str, port: int, timeout: float | None) -> None:
         """Refuse what can be refused for a request a proxy will connect for.
@@ -152,6 +143,12 @@ class NetworkGuard:
                 addresses = await self.resolve(host, port)
         except (httpcore.ConnectError, TimeoutError):
             return
+        await self._refuse_unconfigured(host, port, addresses)
+
+    async def _refuse_unconfigured(
+        self, host: str, port: int, addresses: Iterable[Address]
+    ) -> None:
+        """Refuse the first non-public address that is not the source's configured host's."""
         private = [a for a in addresses if not is_public(a)]
         if not private:
             return
