@@ -277,6 +277,7 @@ class Matcher:
         self.categories = watchlist.categories
         self._category = {e.key: e.category for e in watchlist.entities}
         self._act = {e.key: e.act for e in watchlist.entities if e.act}
+        self._actor_keys = frozenset(k for k, c in self._category.items() if c in ACTOR_CATEGORIES)
         self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
         self._roles = self._make_roles(watchlist)
         # Generic crypto words name crypto even inside a longer reported name
@@ -630,6 +631,7 @@ class Matcher:
         `QueryIndex` runs only the queries whose necessary names are present.
         """
         evidence, hits = self.evidence(story)
+        counted, act = evidence.counted, self._act
         # FIELDS run from the heaviest field down, so an entity's first hit has its best weight.
         first_field: dict[str, str] = {}
         elsewhere = self._elsewhere(evidence)
@@ -645,13 +647,11 @@ class Matcher:
             hits=tuple(hits),
             score=round(sum(FIELD_WEIGHTS[field] for field in first_field.values()), 2),
             signals=tuple(sorted(evidence.names & self._entity_keys)),
-            phrases=tuple(sorted(key[1:-1] for key in evidence.phrases)),
+            phrases=tuple(sorted([key[1:-1] for key in evidence.phrases])),
             snippets=tuple(self._snippets(story, first_hit)),
             queries=tuple(self._holding(queries, evidence)),
-            actions=tuple(dict.fromkeys(self._act[k] for k in evidence.counted if k in self._act)),
-            actors=tuple(
-                dict.fromkeys(k for k in evidence.counted if self._category[k] in ACTOR_CATEGORIES)
-            ),
+            actions=tuple(dict.fromkeys([act[k] for k in counted if k in act])),
+            actors=tuple(dict.fromkeys([k for k in counted if k in self._actor_keys])),
         )
 
     @staticmethod
