@@ -21,19 +21,25 @@ the matcher's hits can be checked. Stories are normalised before timing; only
 so RSS is the figure that counts).
 
 Run from the repository root: `python bench/filter.py [--quick] [--mb N]
-[--phrases N] [--baseline-mb N] [--json]`. Exits 0 unless the code under test raises.
+[--phrases N] [--baseline-mb N] [--runs N] [--against DIR] [--json]`. Exits 0 unless
+the code under test raises.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import inspect
 import json
+import os
+import pickle
 import random
 import re
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Sequence
@@ -396,6 +402,58 @@ def time_baseline(terms: Sequence[str], stories: Sequence[Story]) -> tuple[float
     return time.perf_counter() - started, found
 
 
+class Other:
+    """Another revision's matcher in a child process (bench/filter_other.py), timed
+    pass for pass with this one so that both figures come from the same machine state."""
+
+    def __init__(self, checkout: str, phrases: Sequence[str], stories: Sequence[Story]) -> None:
+        self.checkout = checkout
+        self._corpus = tempfile.NamedTemporaryFile(suffix=".pickle")  # noqa: SIM115
+        fields = [dataclasses.asdict(story) for story in stories]
+        self._corpus.write(pickle.dumps((list(phrases), fields)))
+        self._corpus.flush()
+        env = dict(os.environ, PYTHONPATH=str(Path(checkout).resolve()))
+        script = Path(__file__).with_name("filter_other.py")
+        self._child = subprocess.Popen(
+            [sys.executable, str(script), self._corpus.name],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self._read()  # ready: built
+        self.passes: list[dict[str, float]] = []
+
+    def _read(self) -> dict[str, Any]:
+        assert self._child.stdout is not None
+        line = self._child.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the matcher of {self.checkout} failed (see stderr)")
+        return dict(json.loads(line))
+
+    def one_pass(self) -> None:
+        assert self._child.stdin is not None
+        self._child.stdin.write("go\n")
+        self._child.stdin.flush()
+        self.passes.append(self._read())
+
+    def report(self, total: int, walls: Sequence[float]) -> dict[str, Any]:
+        """Its median MB/s and the median ratio of pass times (this one's speed over its)."""
+        assert self._child.stdin is not None
+        self._child.stdin.close()
+        self._child.wait()
+        self._corpus.close()
+        theirs = [p["wall"] for p in self.passes]
+        return {
+            "against": self.checkout,
+            "against_mbps": round(total / MB / statistics.median(theirs), 2),
+            "against_cpu_share": round(sum(p["cpu"] for p in self.passes) / sum(theirs), 2),
+            "ratio_vs_against": round(
+                statistics.median(t / w for t, w in zip(theirs, walls, strict=True)), 3
+            ),
+        }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="5 MB corpus, 1,000 phrases")
@@ -403,6 +461,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--phrases", type=int, help="subscriber phrases (default 10,000)")
     parser.add_argument("--baseline-mb", type=float, default=5.0, help="regex baseline subset")
     parser.add_argument("--runs", type=int, default=5, help="timed passes (median reported)")
+    parser.add_argument(
+        "--against",
+        metavar="DIR",
+        help="another checkout (git worktree add /tmp/old REV): its matcher is timed on the "
+        "same corpus, its passes alternating with these",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     mb = args.mb if args.mb is not None else 5.0 if args.quick else 50.0
@@ -425,7 +489,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     total, chars = sum(sizes), sum(len(s.title) + len(s.summary) for s in stories)
     say(f"  {len(stories):,} stories in {time.perf_counter() - started:.1f} s")
 
-    say(f"timing matcher.match, {args.runs} passes ...")
+    other = Other(args.against, phrases, stories) if args.against else None
+    say(f"timing matcher.match, {args.runs} passes{' alternating' if other else ''} ...")
     results: list[Any] = []
     walls: list[float] = []
     cpu = 0.0
@@ -435,6 +500,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = [matcher.match(story) for story in stories]
         walls.append(time.perf_counter() - started)
         cpu += time.process_time() - cpu_started
+        if other is not None:
+            other.one_pass()
     # The median pass is the figure; the spread and the CPU share (CPU time over wall time:
     # below 1, other processes took the core) say how noisy the machine was.
     best = statistics.median(walls)
@@ -482,10 +549,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         subset_matcher_matches=sum(hits[:subset]) + sum(found_phrases[:subset]),
         subset_baseline_matches=baseline_found,
         **build,
+        **(other.report(total, walls) if other is not None else {}),
         pass_mbps=matcher_mbps >= TARGET_MBPS,
         pass_ratio=matcher_mbps >= TARGET_RATIO * baseline_mbps,
     )
-    print(json.dumps(report) if args.json else render(report))
+    rows = ROWS + (AGAINST_ROWS if other is not None else ())
+    print(json.dumps(report) if args.json else render(report, rows))
     return 0
 
 
@@ -527,12 +596,22 @@ ROWS = (  # label, format over the report
 )
 
 
-def render(report: dict[str, Any]) -> str:
+AGAINST_ROWS = (
+    (
+        "against",
+        "{against_mbps:.2f} MB/s ({against}, median of its passes, alternating with these; "
+        "CPU share {against_cpu_share:.2f})",
+    ),
+    ("ratio vs against", "{ratio_vs_against:.3f}x (median of per-pass ratios)"),
+)
+
+
+def render(report: dict[str, Any], rows: Sequence[tuple[str, str]] = ROWS) -> str:
     shown = {
         k: {True: "PASS", False: "FAIL"}.get(v, v) if k.startswith("pass_") else v
         for k, v in report.items()
     }
-    return "\n".join(f"{label:<18} {form.format(**shown)}" for label, form in ROWS)
+    return "\n".join(f"{label:<18} {form.format(**shown)}" for label, form in rows)
 
 
 if __name__ == "__main__":

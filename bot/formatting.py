@@ -116,18 +116,28 @@ def _lead(summary: str) -> str:
     return escape(_cap(text, LEAD_LIMIT), quote=False)
 
 
-def what_happened(alert: Alert, labels: Mapping[str, str]) -> str:
-    """'⚖ arrest, judgment · by Police' in the chat's language; empty when nothing is known."""
-    if not alert.actions:
+def happened_line(
+    actions: Sequence[str], actors: Sequence[str], language: str, labels: Mapping[str, str]
+) -> str:
+    """'⚖ arrest, judgment · by Police' in `language`, plain text; empty when nothing is known.
+
+    Alerts, digests, /latest and `crackdown search` all say it this way.
+    """
+    if not actions:
         return ""
     acts = ", ".join(
-        text(f"act_{kind}", alert.language) if f"act_{kind}" in TEXTS else kind
-        for kind in alert.actions[:3]
+        text(f"act_{kind}", language) if f"act_{kind}" in TEXTS else kind for kind in actions[:3]
     )
-    actors = ", ".join(labels.get(key, key) for key in alert.actors[:2])
-    line = text("what_happened", alert.language, acts=acts)
-    if actors:
-        line += " · " + text("by_actor", alert.language, actors=actors)
+    names = ", ".join(labels.get(key, key) for key in actors[:2])
+    line = text("what_happened", language, acts=acts)
+    if names:
+        line += " · " + text("by_actor", language, actors=names)
+    return line
+
+
+def what_happened(alert: Alert, labels: Mapping[str, str]) -> str:
+    """The alert's what-happened line in the chat's language, as HTML."""
+    line = happened_line(alert.actions, alert.actors, alert.language, labels)
     return escape(line, quote=False)
 
 

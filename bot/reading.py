@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from html import escape
 
-from bot.formatting import display_text, linked, source_name
+from bot.formatting import display_text, happened_line, linked, source_name
 from bot.request import Deps, Request
 from storage import archive
 
@@ -22,10 +23,14 @@ async def latest(deps: Deps, request: Request) -> None:
     if not stories:
         await request.reply("latest_empty")
         return
-    lines = [
-        f"{n}. {linked(s.url, display_text(s.title[:200]))}"
-        f" · {source_name(s.source_key, deps.labels.get(request.lang, {}))}"
-        f" · {s.published_at:%Y-%m-%d}"
-        for n, s in enumerate(stories, 1)
-    ]
+    labels = deps.labels.get(request.lang, {})
+    lines = []
+    for n, s in enumerate(stories, 1):
+        lines.append(
+            f"{n}. {linked(s.url, display_text(s.title[:200]))}"
+            f" · {source_name(s.source_key, labels)} · {s.published_at:%Y-%m-%d}"
+        )
+        happened = happened_line(s.actions, s.actors, request.lang, labels)
+        if happened:  # what happened and who acted, as the alert said it
+            lines.append(f"   {escape(happened, quote=False)}")
     await request.reply_html("\n".join(lines))

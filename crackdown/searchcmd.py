@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import TextIO
 
+from bot.formatting import happened_line
 from crackdown.app import App
 from crackdown.config import parse_duration
 from crawler.rules import RuleError
@@ -64,12 +65,16 @@ def search_command(
         rows = [_as_json(hit, clusters.get(hit.story.story_id)) for hit in results.hits]
         print(json.dumps(rows, ensure_ascii=False), file=out)
     else:
+        names = {e.key: e.name_en for e in app.matcher.watchlist.entities}
         for hit in results.hits:
             story = hit.story
             mark = "*" if hit.topical else " "  # as `crackdown match`: a topic matched
+            # what happened and who acted, as the alert said it; two lines a story still
+            happened = happened_line(story.actions, story.actors, "en", names)
             print(
                 f"{hit.rank:6.3f} {mark} {story.published_at:%Y-%m-%d} "
-                f"{story.source_key:<16} {story.title[:100]}\n{'':28}{story.url}",
+                f"{story.source_key:<16} {story.title[:100]}{'  ' if happened else ''}{happened}"
+                f"\n{'':28}{story.url}",
                 file=out,
             )
         print(f"{len(results.hits)} stories (* = a topic matched: alerted)", file=err)
@@ -93,6 +98,8 @@ def _as_json(hit: search.SearchHit, cluster_id: int | None) -> dict[str, object]
         "lang": story.lang,
         "published_at": story.published_at.isoformat(),
         "entities": list(story.entities),
+        "actions": list(story.actions),  # what happened (watchlist `act` kinds)
+        "actors": list(story.actors),  # who acted (watchlist keys)
         "matched": hit.matched,  # a topic or a watched entity (as --matched and /search)
         "topic_matched": hit.topical,
         "rank": hit.rank,

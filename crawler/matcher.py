@@ -265,6 +265,9 @@ class Matcher:
             key: tuple(dict.fromkeys(n for k in keys for n in (k, self._entities[k].category)))
             for key, keys in self._implied.items()
         }
+        self._lead_expand = {
+            key: tuple(LEAD + name for name in names) for key, names in self._expand.items()
+        }
         self._reported_of = {
             key: tuple(k for k in keys if self._entities[k].report)
             for key, keys in self._implied.items()
@@ -274,6 +277,7 @@ class Matcher:
         self.categories = watchlist.categories
         self._category = {e.key: e.category for e in watchlist.entities}
         self._act = {e.key: e.act for e in watchlist.entities if e.act}
+        self._actor_keys = frozenset(k for k, c in self._category.items() if c in ACTOR_CATEGORIES)
         self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
         self._roles = self._make_roles(watchlist)
         # Generic crypto words name crypto even inside a longer reported name
@@ -494,6 +498,7 @@ class Matcher:
         reported_of = self._reported_of
         lead_fields = 1  # the title, or the first sentence when there is no title
         roles, counted = self._roles, evidence.counted
+        lead_expand = self._lead_expand
         for name in FIELDS:
             text = getattr(story, name)
             if not text:
@@ -508,27 +513,43 @@ class Matcher:
                 names.update(lead_words)
                 names.update(LEAD + n for n in lead_words)
             folded_text = scan.folded.text
-            background = self._background(scan)
+            background: list[tuple[int, int]] | None = None  # worked out at the first action
             place_end = -1_000  # folded end of the last foreign or Hong Kong name
             foreign = False  # is that name foreign (not Hong Kong)?
             police_end = -1_000  # folded end of the last generic police word
+            in_lead: set[str] = set()
             for start, end, key in scan.entity_hits:
                 role = roles.get(key)
                 if role is None:  # most hits: nothing to weigh
                     found.add(key)
-                elif self._weigh(role, start, folded_text, background, place_end, foreign):
-                    found.add(key)
-                    counted.append(key)
-                if role is _Role.PLACE or role is _Role.FOREIGN:
-                    place_end, foreign = end, role is _Role.FOREIGN
-                    if start - police_end < 16 and _close(folded_text, police_end, start, 2):
-                        evidence.police_elsewhere = True  # "police in Seoul"
-                elif role is _Role.POLICE:
-                    police_end = end
-                    if start - place_end < 16 and _close(folded_text, place_end, start, 2):
-                        evidence.police_elsewhere = True  # "Thai police", 香港 警方
+                else:
+                    if role is _Role.ACTION:
+                        if background is None:
+                            background = self._background(scan)
+                        counts = not (
+                            background and self._in_background(folded_text, background, start)
+                        )
+                    elif role is _Role.REGULATOR:  # not right after a foreign name (印度最高法院)
+                        counts = not (
+                            foreign
+                            and start - place_end < 16
+                            and _close(folded_text, place_end, start, 2)
+                        )
+                    else:
+                        counts = True
+                    if counts:
+                        found.add(key)
+                        counted.append(key)
+                    if role is _Role.PLACE or role is _Role.FOREIGN:
+                        place_end, foreign = end, role is _Role.FOREIGN
+                        if start - police_end < 16 and _close(folded_text, police_end, start, 2):
+                            evidence.police_elsewhere = True  # "police in Seoul"
+                    elif role is _Role.POLICE:
+                        police_end = end
+                        if start - place_end < 16 and _close(folded_text, place_end, start, 2):
+                            evidence.police_elsewhere = True  # "Thai police", 香港 警方
                 if start < lead_end:
-                    names.update(LEAD + n for n in self._expand[key])
+                    in_lead.add(key)
                 shown = reported_of[key]
                 if shown:
                     if offsets is not None:
@@ -536,28 +557,13 @@ class Matcher:
                     term = text[start:end]
                     for shown_key in shown:
                         reported.append(Hit(shown_key, name, start, end, term))
+            for key in in_lead:
+                names.update(lead_expand[key])
             evidence.phrases.update([key for _, _, key in scan.phrase_hits])
         names |= evidence.phrases
         for key in found:
             names.update(self._expand[key])
         return evidence, reported
-
-    def _weigh(
-        self,
-        role: _Role,
-        start: int,
-        text: str,
-        background: list[tuple[int, int]],
-        place_end: int,
-        foreign: bool,
-    ) -> bool:
-        """Does a hit count as evidence? An action in background does not ("despite
-        Beijing's ban"), nor a regulator right after a foreign name (印度最高法院)."""
-        if role is _Role.ACTION:
-            return not (background and self._in_background(text, background, start))
-        if role is _Role.REGULATOR:
-            return not (foreign and start - place_end < 16 and _close(text, place_end, start, 2))
-        return True
 
     @staticmethod
     def _lead_end(scan: _FieldScan, *, whole: bool) -> int:
@@ -625,6 +631,7 @@ class Matcher:
         `QueryIndex` runs only the queries whose necessary names are present.
         """
         evidence, hits = self.evidence(story)
+        counted, act = evidence.counted, self._act
         # FIELDS run from the heaviest field down, so an entity's first hit has its best weight.
         first_field: dict[str, str] = {}
         elsewhere = self._elsewhere(evidence)
@@ -640,13 +647,11 @@ class Matcher:
             hits=tuple(hits),
             score=round(sum(FIELD_WEIGHTS[field] for field in first_field.values()), 2),
             signals=tuple(sorted(evidence.names & self._entity_keys)),
-            phrases=tuple(sorted(key[1:-1] for key in evidence.phrases)),
+            phrases=tuple(sorted([key[1:-1] for key in evidence.phrases])),
             snippets=tuple(self._snippets(story, first_hit)),
             queries=tuple(self._holding(queries, evidence)),
-            actions=tuple(dict.fromkeys(self._act[k] for k in evidence.counted if k in self._act)),
-            actors=tuple(
-                dict.fromkeys(k for k in evidence.counted if self._category[k] in ACTOR_CATEGORIES)
-            ),
+            actions=tuple(dict.fromkeys([act[k] for k in counted if k in act])),
+            actors=tuple(dict.fromkeys([k for k in counted if k in self._actor_keys])),
         )
 
     @staticmethod

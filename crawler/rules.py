@@ -144,6 +144,31 @@ _Test = Callable[[Evidence], bool]
 _Node = tuple[_Test, Needs | None]
 
 
+def _any_of(parts: list[_Test]) -> _Test:
+    """OR of the parts, left to right, stopping at the first true one (a plain loop: the
+    topic rule runs once per story and a generator per call cost more than the tests)."""
+
+    def test(evidence: Evidence) -> bool:
+        for part in parts:  # noqa: SIM110 (no generator per call)
+            if part(evidence):
+                return True
+        return False
+
+    return test
+
+
+def _all_of(parts: list[_Test]) -> _Test:
+    """AND of the parts, left to right, stopping at the first false one."""
+
+    def test(evidence: Evidence) -> bool:
+        for part in parts:  # noqa: SIM110
+            if not part(evidence):
+                return False
+        return True
+
+    return test
+
+
 class _Parser:
     def __init__(
         self,
@@ -186,8 +211,7 @@ class _Parser:
             nodes.append(self._term(depth))
         if len(nodes) == 1:
             return nodes[0]
-        parts = [test for test, _ in nodes]
-        return (lambda ev: any(p(ev) for p in parts)), _needs_any(n for _, n in nodes)
+        return _any_of([test for test, _ in nodes]), _needs_any(n for _, n in nodes)
 
     def _term(self, depth: int) -> _Node:
         nodes = [self._factor(depth)]
@@ -203,8 +227,7 @@ class _Parser:
             nodes.append(self._factor(depth))
         if len(nodes) == 1:
             return nodes[0]
-        parts = [test for test, _ in nodes]
-        return (lambda ev: all(p(ev) for p in parts)), _needs_all(n for _, n in nodes)
+        return _all_of([test for test, _ in nodes]), _needs_all(n for _, n in nodes)
 
     def _factor(self, depth: int) -> _Node:
         if depth > MAX_DEPTH:

@@ -122,6 +122,8 @@ class StoredStory:
     source_key: str
     published_at: datetime
     entities: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()  # what happened (watchlist `act` kinds), as alerts show it
+    actors: tuple[str, ...] = ()  # who acted (watchlist keys)
 
 
 @dataclass(frozen=True)

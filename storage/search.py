@@ -214,6 +214,8 @@ def _load(session: Session, ids: Sequence[int]) -> list[tuple[StoredStory, bool,
             StoryRow,
             Source.key,
             MatchRow.entities,
+            MatchRow.actions,
+            MatchRow.actors,
             is_flagged(),
             has_topics(),
         )
@@ -222,8 +224,9 @@ def _load(session: Session, ids: Sequence[int]) -> list[tuple[StoredStory, bool,
         .where(StoryRow.id.in_(ids))
     )
     loaded = {}
-    for story, key, entities, flagged, topical in session.execute(query):
-        loaded[story.id] = (stored_story(story, key, entities), bool(flagged), bool(topical))
+    for story, key, entities, actions, actors, flagged, topical in session.execute(query):
+        stored = stored_story(story, key, entities, actions, actors)
+        loaded[story.id] = (stored, bool(flagged), bool(topical))
     return [loaded[i] for i in ids if i in loaded]
 
 

@@ -203,6 +203,26 @@ def test_the_star_marks_only_stories_a_topic_matched(
     code, out, err = _search(config, "binance OR 幣安", capsys=capsys)
     assert code == 0, err
     lines = out.splitlines()[::2]  # "  rank M date source title", then the URL
-    starred = {line.split(" wire ", 1)[1].strip(): line[7] == "*" for line in lines}
+    titles = [line.split(" wire ", 1)[1].split("  ⚖")[0].strip() for line in lines]
+    starred = {title: line[7] == "*" for title, line in zip(titles, lines, strict=True)}
     assert starred == {"Binance lists a new token": False, "幣安被禁止在中國應用商店上架": True}
     assert "* = a topic matched" in err
+
+
+def test_search_says_what_happened_and_who_acted(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
+    db.upgrade()
+    _store(db)
+    db.dispose()
+
+    code, out, err = _search(config, "bitcoin OR weather", capsys=capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0].endswith("PBoC bans bitcoin OTC trading  ⚖ ban · by PBoC")  # as alerts say
+    assert lines[2].endswith("Weather report for Beijing")  # nothing happened
+
+    code, out, _ = _search(config, "bitcoin OR weather", "--json", capsys=capsys)
+    found = json.loads(out)
+    assert [(f["actions"], f["actors"]) for f in found] == [(["ban"], ["pboc"]), ([], [])]

@@ -35,7 +35,11 @@ class Conversation:
     def __init__(self, db: Database, standin: BotApiStandIn, settings: BotSettings) -> None:
         self.db = db
         self.standin = standin
-        self.handlers = Handlers(Deps(db, WATCHLIST, lambda: MATCHER, settings))
+        labels = {  # as the app gives them: display names per language
+            "en": {e.key: e.name_en for e in WATCHLIST.entities},
+            "zh": {e.key: e.name_zh for e in WATCHLIST.entities},
+        }
+        self.handlers = Handlers(Deps(db, WATCHLIST, lambda: MATCHER, settings, labels))
 
     def _application(self) -> Application:  # type: ignore[type-arg]
         application = ApplicationBuilder().token(TOKEN).base_url(self.standin.base_url).build()
@@ -199,9 +203,12 @@ def test_latest_lists_matched_stories_only(talk: Conversation, db: Database) -> 
     assert talk.one(ANN, "/latest") == "No matched stories yet."
     store(db, "PBoC bans bitcoin OTC trading")
     store(db, "Weather report for Beijing")
-    assert talk.one(ANN, "/latest") == "1. PBoC bans bitcoin OTC trading · wire · " + (
-        datetime.now(UTC).strftime("%Y-%m-%d")
-    )
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    assert talk.one(ANN, "/latest").splitlines() == [
+        f"1. PBoC bans bitcoin OTC trading · wire · {today}",
+        "   ⚖ ban · by PBoC",  # what happened and who acted, as the alert said it
+    ]
+    assert talk.one(LI, "/latest").splitlines()[1] == "   ⚖ 禁令 · 执行方：中国人民银行"
     assert talk.one(ANN, "/latest 500").startswith("Usage: /latest")
 
 
