@@ -699,20 +699,34 @@ class Helpers:
 
 
 def _proc_stats() -> dict[int, tuple[int, int, int]]:
-    """pid -> (parent pid, CPU ticks incl. reaped children, VmHWM in kB), from /proc."""
+    """pid -> (parent pid, CPU ticks incl. reaped children, VmHWM in kB), from /proc.
+
+    Only this process's descendants (`/proc/<pid>/task/<tid>/children`): reading
+    every process on a shared machine ten times a second took a tenth of the
+    GIL from the cycle being measured.
+    """
     found: dict[int, tuple[int, int, int]] = {}
-    for name in os.listdir("/proc") if os.path.isdir("/proc") else ():
-        if not name.isdigit():
-            continue
+    if not os.path.isdir("/proc"):
+        return found
+    todo = [os.getpid()]
+    while todo:
+        pid = todo.pop()
         try:
-            stat = Path(f"/proc/{name}/stat").read_text().rsplit(")", 1)[1].split()
-            status = Path(f"/proc/{name}/status").read_text()
+            stat = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            status = Path(f"/proc/{pid}/status").read_text()
+            tasks = os.listdir(f"/proc/{pid}/task")
         except OSError:  # gone meanwhile
             continue
         hwm = next(
             (int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0
         )
-        found[int(name)] = (int(stat[1]), sum(int(v) for v in stat[11:15]), hwm)
+        found[pid] = (int(stat[1]), sum(int(v) for v in stat[11:15]), hwm)
+        for task in tasks:
+            try:
+                children = Path(f"/proc/{pid}/task/{task}/children").read_text().split()
+            except OSError:
+                continue
+            todo.extend(int(child) for child in children if int(child) not in found)
     return found
 
 
