@@ -19,9 +19,11 @@ from sqlalchemy.orm import Session
 
 import crackdown.pipeline
 import crackdown.polling
+import storage.clusters
 import storage.search
 import storage.stories
 from crackdown.filters import FilterBook
+from crawler.cluster import Pool
 
 # (owner, attribute, stage name): functions wrapped where their callers look them up.
 _STAGES: list[tuple[Any, str, str]] = [
@@ -31,6 +33,14 @@ _STAGES: list[tuple[Any, str, str]] = [
     (storage.stories, "known_urls", "dedup check (known_urls)"),
     (storage.stories, "store_stories", "store_stories, all"),
     (storage.stories, "assign_clusters", "clustering (assign_clusters)"),
+    (storage.clusters, "signature", "  signatures (MinHash)"),
+    (storage.clusters, "_candidates", "  band and title reads (_candidates)"),
+    (storage.clusters, "_read", "    candidates' signatures (_read)"),
+    (storage.clusters, "_joinable", "  candidate scores (_joinable)"),
+    (storage.clusters, "_members", "  cluster members (_members)"),
+    (Pool, "choose", "  complete link (Pool.choose)"),
+    (storage.clusters, "_write_signatures", "  signature and band rows"),
+    (storage.clusters, "_write_cluster_ids", "  cluster ids (UPDATE)"),
     (storage.search, "index_stories", "search index (index_stories)"),
     (storage.stories, "_fan_out", "fan-out reads (_fan_out)"),
     (crackdown.pipeline, "_note_also_reported", "also reported"),
