@@ -336,6 +336,7 @@ def ingest(
     batch: list[Generated] = []
     started = time.perf_counter()
     forgotten = START
+    mark = (0, 0.0)  # stories and storing seconds at the last progress line
     for item in corpus:
         batch.append(item)
         if len(batch) < BATCH:
@@ -353,8 +354,13 @@ def ingest(
             at_baseline = spent
         if len(ids) % max(corpus.n // 10, BATCH) == 0:
             rate = len(ids) / spent
+            recent = (len(ids) - mark[0]) / max(spent - mark[1], 1e-9)  # this tenth alone
+            mark = (len(ids), spent)
             elapsed = time.perf_counter() - started
-            say(f"  {len(ids):,} stories, {rate:,.0f}/s stored ({elapsed:.0f} s)")
+            say(
+                f"  {len(ids):,} stories, {rate:,.0f}/s stored, the last tenth {recent:,.0f}/s"
+                f" ({elapsed:.0f} s)"
+            )
     if batch:
         spent += _store(db, batch, settings, ids, events)
     return Ingest(len(ids), spent, at_baseline or spent, ids, events)

@@ -24,6 +24,7 @@ from crackdown.channels import channel_specs
 from crackdown.config import POLLED_KINDS, Config, ConfigError, SourceConfig
 from crackdown.crawling import Progress, SpiderRunner, crawl_settings
 from crackdown.filters import FilterBook
+from crackdown.heap import settle_long_lived
 from crackdown.polling import Poller
 from crackdown.storage_open import open_database
 from crawler.http import HttpPolicy
@@ -342,4 +343,5 @@ def open_app(config: Config) -> App:
         synced = sync_channels(session, channels)
     if synced.added or synced.changed or synced.removed:
         log.info("%s", synced.summary())
+    settle_long_lived()  # the watchlist and imports live until exit: out of the GC's walks
     return App(config=config, db=db, watchlist=watchlist, matcher=matcher)

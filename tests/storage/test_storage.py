@@ -59,6 +59,14 @@ def test_sqlite_runs_in_wal_mode(db: Database) -> None:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
 
 
+@sqlite_only
+def test_sqlite_keeps_a_page_cache_the_size_of_a_cycles_indexes(db: Database) -> None:
+    # SQLite's default, 2 MB, made every insert of a polling cycle re-read index pages.
+    with db.engine.connect() as connection:
+        assert connection.execute(text("PRAGMA synchronous")).scalar() == 1  # NORMAL
+        assert connection.execute(text("PRAGMA cache_size")).scalar() <= -16_384
+
+
 def test_postgres_urls_as_providers_print_them_mean_psycopg_3() -> None:
     for url in ("postgres://u:p@db:5432/news", "postgresql://u:p@db:5432/news"):
         parsed = normalise_url(url)
