@@ -24,6 +24,7 @@ from sqlalchemy.pool import NullPool
 from crackdown.demo.site import LoopbackSite
 from crackdown.standin import BotApiStandIn
 from storage.db import Database, normalise_url
+from tests.forward_proxy import ForwardProxy
 
 DATA = Path(__file__).parent / "data"
 # As the CLI does: PTB's RetryAfter carries a timedelta, without a deprecation warning.
@@ -184,3 +185,21 @@ def db(database_url: str) -> Iterator[Database]:
     database.upgrade()
     yield database
     database.dispose()
+
+
+PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+@pytest.fixture
+def without_proxy_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No proxy variables of the machine running the tests (the proxy tests set their own)."""
+    for name in PROXY_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
+@pytest.fixture
+def proxy() -> Iterator[ForwardProxy]:
+    """A forward HTTP proxy on loopback that records what it proxied."""
+    with ForwardProxy() as server:
+        yield server

@@ -28,20 +28,8 @@ FEED = (
     b'<rss version="2.0"><channel><title>t</title><item><title>PBoC bans bitcoin OTC trading'
     b"</title><link>https://n.example/a</link></item></channel></rss>"
 )
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-
-
-@pytest.fixture
-def proxy() -> Iterator[ForwardProxy]:
-    with ForwardProxy() as server:
-        yield server
+# Each test starts with no proxy variables set and sets what it means.
+pytestmark = pytest.mark.usefixtures("without_proxy_environment")
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ proxy would resolve that name, so the guard judges it by its local addresses.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,20 +21,8 @@ from tests.spiders.conftest import run_cli, write_config
 from tests.spiders.test_browser import CRAWL, GuardedSite, _source, needs_chromium
 from tests.spiders.test_private_network import sites  # noqa: F401 (a fixture)
 
-PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in PROXY_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-
-
-@pytest.fixture
-def proxy() -> Iterator[ForwardProxy]:
-    with ForwardProxy() as server:
-        yield server
+# Each test starts with no proxy variables set and sets what it means.
+pytestmark = pytest.mark.usefixtures("without_proxy_environment")
 
 
 def crawl(own: LoopbackSite, proxy: str | None = None, *, allow: bool = False) -> list[Event]:
