@@ -40,6 +40,14 @@ def _store(db: Database) -> None:
             stories.store_story(session, story, MATCHER.match(story))
 
 
+def _stored_database(tmp_path: Path) -> Database:
+    """The config's database, migrated, with the stories of `_store` in it."""
+    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
+    db.upgrade()
+    _store(db)
+    return db
+
+
 @pytest.fixture
 def config(tmp_path: Path) -> Path:
     path = tmp_path / "config.toml"
@@ -56,9 +64,7 @@ def _search(config: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tup
 def test_search_prints_ranked_stories_and_json(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
-    db.upgrade()
-    _store(db)
+    db = _stored_database(tmp_path)
     db.dispose()
 
     code, out, err = _search(config, "币安 OR 央行", capsys=capsys)  # simplified finds traditional
@@ -132,9 +138,7 @@ def test_the_migration_indexes_stories_stored_before_it_and_deletes_follow(
 
 
 def test_queries_the_index_cannot_narrow_are_still_answered_exactly(tmp_path: Path) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
-    db.upgrade()
-    _store(db)
+    db = _stored_database(tmp_path)
     for query in ("NOT bitcoin", "币", "NOT weather AND NOT 央行"):
         rule = MATCHER.compile(query, bare_words_are_phrases=True)
         assert search.fts5_query(rule.needs, MATCHER) is None, query
@@ -152,9 +156,7 @@ def test_queries_the_index_cannot_narrow_are_still_answered_exactly(tmp_path: Pa
 def test_export_writes_flagged_stories_with_clusters_and_sources(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
-    db.upgrade()
-    _store(db)
+    db = _stored_database(tmp_path)
     with db.session() as session:  # another outlet carries the PBoC story too
         sources.sync_sources(session, [("echo", "feed", "https://echo.example/feed")])
         canonical = "https://wire.example/1"
@@ -190,9 +192,7 @@ def test_the_star_marks_only_stories_a_topic_matched(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """An entity alone (Binance listing a token) is found, but it did not alert: no star."""
-    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
-    db.upgrade()
-    _store(db)
+    db = _stored_database(tmp_path)
     with db.session() as session:
         story = normalise(
             RawStory("wire", "https://wire.example/5", "Binance lists a new token"),
@@ -212,9 +212,7 @@ def test_the_star_marks_only_stories_a_topic_matched(
 def test_search_says_what_happened_and_who_acted(
     config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = Database(f"sqlite:///{tmp_path / 'c.db'}")
-    db.upgrade()
-    _store(db)
+    db = _stored_database(tmp_path)
     db.dispose()
 
     code, out, err = _search(config, "bitcoin OR weather", capsys=capsys)
