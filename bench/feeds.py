@@ -32,7 +32,7 @@ SQLite file in a temp dir, with a few subscribers following the topic so that ma
 stories fan out to the outbox, then `app.poller(client).poll(app.feeds())` twice with the
 same client and poller (as `crackdown.daemon.run_forever` does). Peak RSS is
 `ru_maxrss` read after both crackdown cycles and before the baseline runs. A big poll
-parses in worker processes (`crackdown.polling.ParsePool`): their forkserver and workers
+parses in worker processes (`crackdown.runtime.parse_pool.ParsePool`): their forkserver and workers
 are watched through /proc, and their CPU time and peak RSS are reported next to this
 process's (`--profile` sees this process only).
 
@@ -74,7 +74,7 @@ from sqlalchemy import func, select
 
 from crackdown.app import App, open_app
 from crackdown.config import DEFAULT_TOPIC, build_config
-from crackdown.polling import PollReport
+from crackdown.runtime.polling import PollReport
 from crawler.http import make_client
 from storage import subscribers as subscriber_store
 from storage.models import StoryRow

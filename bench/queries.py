@@ -18,7 +18,7 @@ Two figures, each against a no-query baseline measured in the same run:
 1. filter only: `FilterBook.match` over the 1,000 stories, with every query evaluated
    (the old way; once) and with the index (best of 5, alternating with the baseline so
    that other load on the machine hits both). Both must name the same queries.
-2. ingest (a poll without the HTTP and parsing): `crackdown.pipeline.ingest` of the
+2. ingest (a poll without the HTTP and parsing): `crackdown.runtime.pipeline.ingest` of the
    1,000 stories into a fresh SQLite file, with and without the 500 chats and their
    5,000 queries (index on; best of 2, alternating). The run with queries also writes an outbox
    row per query match: work the matches cause, not the evaluation.
@@ -43,8 +43,8 @@ from typing import Any
 
 from crackdown.app import App, open_app
 from crackdown.config import build_config
-from crackdown.filters import FilterBook
-from crackdown.pipeline import ingest
+from crackdown.runtime.filters import FilterBook
+from crackdown.runtime.pipeline import ingest
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory, Story
 from crawler.watchlist import Watchlist

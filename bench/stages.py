@@ -17,18 +17,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-import crackdown.pipeline
-import crackdown.polling
+import crackdown.runtime.pipeline
+import crackdown.runtime.polling
 import storage.clusters
 import storage.search
 import storage.stories
-from crackdown.filters import FilterBook
+from crackdown.runtime.filters import FilterBook
 from crawler.cluster import Pool
 
 # (owner, attribute, stage name): functions wrapped where their callers look them up.
 _STAGES: list[tuple[Any, str, str]] = [
-    (crackdown.polling, "prepare", "normalise (prepare)"),
-    (crackdown.polling, "store_found", "store_found, all"),
+    (crackdown.runtime.polling, "prepare", "normalise (prepare)"),
+    (crackdown.runtime.polling, "store_found", "store_found, all"),
     (FilterBook, "match", "match (FilterBook.match)"),
     (storage.stories, "known_urls", "dedup check (known_urls)"),
     (storage.stories, "store_stories", "store_stories, all"),
@@ -43,7 +43,7 @@ _STAGES: list[tuple[Any, str, str]] = [
     (storage.clusters, "_write_cluster_ids", "  cluster ids (UPDATE)"),
     (storage.search, "index_stories", "search index (index_stories)"),
     (storage.stories, "_fan_out", "fan-out reads (_fan_out)"),
-    (crackdown.pipeline, "_note_also_reported", "also reported"),
+    (crackdown.runtime.pipeline, "_note_also_reported", "also reported"),
     (Session, "commit", "commit"),
 ]
 

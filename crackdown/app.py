@@ -20,12 +20,12 @@ from bot.handlers import Handlers
 from bot.pacing import Limits, Pacer
 from bot.request import BotSettings, Deps
 from bot.updates import ConversationUpdates
-from crackdown.channels import channel_specs
 from crackdown.config import POLLED_KINDS, Config, ConfigError, SourceConfig
-from crackdown.crawling import Progress, SpiderRunner, crawl_settings
-from crackdown.filters import FilterBook
-from crackdown.heap import settle_long_lived
-from crackdown.polling import Poller
+from crackdown.runtime.channels import channel_specs
+from crackdown.runtime.crawling import Progress, SpiderRunner, crawl_settings
+from crackdown.runtime.filters import FilterBook
+from crackdown.runtime.heap import settle_long_lived
+from crackdown.runtime.polling import Poller
 from crackdown.storage_open import open_database
 from crawler.http import HttpPolicy
 from crawler.matcher import Matcher

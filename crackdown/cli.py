@@ -20,8 +20,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from crackdown import exitcodes
 from crackdown.config import Config, ConfigError, load_config, resolve_path
 from crackdown.exitcodes import CommandError
-from crackdown.lock import AlreadyRunning, InstanceLock
 from crackdown.logs import setup_logging
+from crackdown.runtime.lock import AlreadyRunning, InstanceLock
 
 if TYPE_CHECKING:
     from storage.db import Database
@@ -213,7 +213,7 @@ def _parser() -> argparse.ArgumentParser:
         choices=("all", "tune", "held-out"),
         default="all",
         help="score every story, or only the tuning folds, or only the held-out fold "
-        "(stories of one event share a fold; see crackdown/folds.py)",
+        "(stories of one event share a fold; see crackdown/commands/folds.py)",
     )
     evaluation.add_argument(
         "--folds", type=int, default=4, metavar="K", help="folds for --split (default 4)"
@@ -235,8 +235,8 @@ def _config(args: argparse.Namespace, environ: Mapping[str, str]) -> Config:
 
 
 def _cmd_demo(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.console.terminal import use_color
     from crackdown.demo.runner import default_db_path, run_demo
-    from crackdown.terminal import use_color
 
     setup_logging(args.log_level or "WARNING")
     path = args.db or default_db_path(dict(environ))
@@ -314,12 +314,12 @@ def _cmd_sources(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     if args.sources_command in ("catalog", "add", "check"):
         return _cmd_sources_catalog(args, environ)
     if args.sources_command == "export":
-        from crackdown.opml import render_opml
+        from crackdown.commands.opml import render_opml
 
         print(render_opml(_config(args, environ).sources), end="")
         return 0
     from crackdown.app import open_app
-    from crackdown.tables import sources_table
+    from crackdown.console.tables import sources_table
     from storage.sources import list_sources
 
     config = _config(args, environ)
@@ -343,7 +343,7 @@ def _optional_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Co
 
 def _cmd_match(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from crackdown.app import App, load_watchlist
-    from crackdown.filtercmd import run_match
+    from crackdown.commands.filtering import run_match
 
     config = _optional_config(args, environ)
     setup_logging(args.log_level or "WARNING")
@@ -360,7 +360,7 @@ def _cmd_match(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _cmd_eval(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from crackdown.app import load_watchlist
-    from crackdown.filtercmd import run_eval
+    from crackdown.commands.filtering import run_eval
 
     config = _optional_config(args, environ)
     setup_logging(args.log_level or "WARNING")
@@ -369,8 +369,8 @@ def _cmd_eval(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def _cmd_sources_import(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    from crackdown.commands.opml import import_into_config
     from crackdown.config import parse_duration
-    from crackdown.opml import import_into_config
 
     try:
         parse_duration(args.interval)
@@ -388,7 +388,13 @@ def _cmd_sources_import(args: argparse.Namespace, environ: Mapping[str, str]) ->
 
 def _cmd_sources_catalog(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     """`sources catalog`, `sources add` and `sources check`: the catalogue's commands."""
-    from crackdown.catalog import add_to_config, catalog_json, catalog_table, load_catalog, pick
+    from crackdown.commands.catalog import (
+        add_to_config,
+        catalog_json,
+        catalog_table,
+        load_catalog,
+        pick,
+    )
 
     entries = load_catalog()
     if args.sources_command == "catalog":
@@ -405,7 +411,7 @@ def _cmd_sources_catalog(args: argparse.Namespace, environ: Mapping[str, str]) -
         print(f"{len(plan.added)} added, {len(plan.skipped)} skipped; config: {path}")
         return 0
     from crackdown.app import App
-    from crackdown.sourcecheck import check_sources, print_check
+    from crackdown.commands.sources_check import check_sources, print_check
 
     config = _optional_config(args, environ)
     setup_logging(args.log_level or "ERROR", [config.bot_token() or ""])
@@ -428,7 +434,7 @@ def _cmd_sources_catalog(args: argparse.Namespace, environ: Mapping[str, str]) -
 
 
 def _cmd_init(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from crackdown.initcmd import write_starting_config
+    from crackdown.commands.init import write_starting_config
 
     path = resolve_path(args.config, environ)
     enabled = write_starting_config(path, force=args.force)
@@ -441,7 +447,7 @@ def _cmd_init(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _cmd_poll(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from crackdown.app import open_app
-    from crackdown.polling import poll_command
+    from crackdown.commands.poll import poll_command
 
     config = _config(args, environ)
     setup_logging(args.log_level or "WARNING", [config.bot_token() or ""])
@@ -454,7 +460,8 @@ def _cmd_poll(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _cmd_crawl(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from crackdown.app import open_app
-    from crackdown.crawling import crawl_command, default_cache_dir
+    from crackdown.commands.crawl import crawl_command
+    from crackdown.runtime.crawling import default_cache_dir
 
     config = _config(args, environ)
     setup_logging(args.log_level or "WARNING", [config.bot_token() or ""])
@@ -479,7 +486,7 @@ def _cmd_crawl(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _cmd_status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from crackdown.app import open_app
-    from crackdown.status import status_command
+    from crackdown.commands.status import status_command
 
     config = _config(args, environ)
     setup_logging(args.log_level or "WARNING")
@@ -493,7 +500,7 @@ def _cmd_status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _cmd_search(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from crackdown.app import open_app
-    from crackdown.searchcmd import search_command
+    from crackdown.commands.search import search_command
 
     config = _config(args, environ)
     setup_logging(args.log_level or "WARNING")
@@ -515,7 +522,7 @@ def _cmd_search(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 def _cmd_export(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     from crackdown.app import open_app
-    from crackdown.exportcmd import export_command
+    from crackdown.commands.export import export_command
 
     config = _config(args, environ)
     setup_logging(args.log_level or "WARNING")

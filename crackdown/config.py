@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from crawler.jsonapi import ApiSpec
 
 ENV_PREFIX = "CRACKDOWN_"
-# Kinds the feed poller reads (one request per poll); spiders are crawled (crackdown.crawling).
+# Kinds the feed poller reads (one request per poll); spiders are crawled
+# (crackdown.runtime.crawling).
 POLLED_KINDS = ("feed", "json")
 TOKEN_ENV = "CRACKDOWN_TELEGRAM_TOKEN"
 TOKEN_FILE_ENV = "CRACKDOWN_TELEGRAM_TOKEN_FILE"

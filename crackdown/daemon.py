@@ -22,14 +22,14 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.delivery import DeliveryReport, DeliveryWorker
-from crackdown import systemd
 from crackdown.app import App
-from crackdown.botlink import BotLink, describe
-from crackdown.command_reader import CommandReader
 from crackdown.config import Config, ConfigError
-from crackdown.crawling import CrawlReport
-from crackdown.metrics import Heartbeat, Metrics, MetricsServer, health
-from crackdown.polling import Poller, PollReport
+from crackdown.runtime import systemd
+from crackdown.runtime.botlink import BotLink, describe
+from crackdown.runtime.command_reader import CommandReader
+from crackdown.runtime.crawling import CrawlReport
+from crackdown.runtime.metrics import Heartbeat, Metrics, MetricsServer, health
+from crackdown.runtime.polling import Poller, PollReport
 from crawler.http import make_client
 from storage.clusters import forget_before
 from storage.housekeeping import optimize, prune
@@ -140,7 +140,7 @@ class Daemon:
     SIGTERM/SIGINT: stop claiming alerts, let sends in flight finish for up to
     `delivery.shutdown_grace`, then cancel what is left (those rows go back to
     the queue) and exit 0. Telegram away at start or later does not stop
-    anything but sending and commands (see `crackdown.botlink`). SIGHUP:
+    anything but sending and commands (see `crackdown.runtime.botlink`). SIGHUP:
     re-read the config; a bad one is rejected with a log line and the
     running config kept. Each job is logged with its name when it raises,
     and the scheduler goes on.

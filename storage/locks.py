@@ -5,7 +5,7 @@ Why: Telegram lets one client at a time read a bot's updates (a second gets
 stand by. A session-level advisory lock lives as long as the connection that
 took it: when its daemon dies, or its connection does, PostgreSQL releases it
 and a standby takes over at its next try. On SQLite there is one daemon per
-database (crackdown.lock), which always leads.
+database (crackdown.runtime.lock), which always leads.
 """
 
 from __future__ import annotations

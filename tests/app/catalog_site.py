@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from crackdown.catalog import Entry
+from crackdown.commands.catalog import Entry
 
 FIXTURES = Path(__file__).resolve().parents[1] / "data" / "catalog"
 _ORIGIN = re.compile(r"^https?://[^/]+")

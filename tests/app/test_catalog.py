@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import select
 
 from crackdown.app import App, open_app
-from crackdown.catalog import load_catalog
+from crackdown.commands.catalog import load_catalog
+from crackdown.commands.sources_check import check_sources
 from crackdown.config import ConfigError, build_config
-from crackdown.sourcecheck import check_sources
 from crawler.challenge import NEEDS_BROWSER
 from crawler.extract import fetch_article
 from crawler.http import FetchError, HttpPolicy, make_client

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from crackdown.catalog import load_catalog
 from crackdown.cli import main
+from crackdown.commands.catalog import load_catalog
 from crackdown.config import build_config, load_config
 from tests.app.catalog_site import catalog_site
 

@@ -19,7 +19,7 @@ from sqlalchemy import event, func, select
 from crackdown.app import App, open_app
 from crackdown.config import build_config
 from crackdown.demo.site import LoopbackSite, Page
-from crackdown.polling import PollReport
+from crackdown.runtime.polling import PollReport
 from crawler.http import make_client
 from storage.models import StoryRow
 from storage.sources import list_sources

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from crackdown.cli import main
-from crackdown.folds import HELD_OUT, assign_folds, event_groups
+from crackdown.commands.folds import HELD_OUT, assign_folds, event_groups
 
 
 @dataclass(frozen=True)

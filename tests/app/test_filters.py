@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from crackdown.filters import FilterBook
+from crackdown.runtime.filters import FilterBook
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from crackdown.metrics import POLL_JOB, Heartbeat, health
+from crackdown.runtime.metrics import POLL_JOB, Heartbeat, health
 from storage.db import Database
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 
-from crackdown.pipeline import ingest, ingest_one_by_one, prepare, store_found
+from crackdown.runtime.pipeline import ingest, ingest_one_by_one, prepare, store_found
 from crawler.matcher import Matcher
 from crawler.types import RawStory
 from crawler.watchlist import builtin_watchlist

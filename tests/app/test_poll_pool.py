@@ -26,11 +26,11 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from crackdown import polling
 from crackdown.app import App, open_app
 from crackdown.config import DEFAULT_TOPIC, build_config
 from crackdown.demo.site import LoopbackSite, Page
-from crackdown.polling import ParsePool, PollReport
+from crackdown.runtime import parse_pool, polling
+from crackdown.runtime.polling import ParsePool, PollReport
 from crawler.http import make_client
 from storage import sources, stories, subscribers
 from storage.db import Database
@@ -225,9 +225,9 @@ def test_without_worker_processes_feeds_are_parsed_in_line(
 
     monkeypatch.setattr(polling, "PARSE_POOL_MIN_SOURCES", 2)
     monkeypatch.setattr(polling, "default_parse_workers", lambda: 2)
-    monkeypatch.setattr(polling.multiprocessing, "get_context", no_forkserver)
+    monkeypatch.setattr(parse_pool.multiprocessing, "get_context", no_forkserver)
     app = make_app(tmp_path, site, 3)
-    with caplog.at_level(logging.WARNING, logger="crackdown.polling"):
+    with caplog.at_level(logging.WARNING, logger="crackdown.runtime"):
         report = poll(app)
     assert report.failed == [] and report.stories == 7
     assert sum("no worker processes" in r.message for r in caplog.records) == 1
@@ -248,7 +248,7 @@ def test_a_worker_that_dies_costs_speed_not_feeds(
     app = make_app(tmp_path, site, 6)
     for i in range(2, 6):  # these answer once the pool has "started"
         site.pages[f"/f{i}"] = slowly(feed(i))
-    with caplog.at_level(logging.WARNING, logger="crackdown.polling"):
+    with caplog.at_level(logging.WARNING, logger="crackdown.runtime"):
         report = poll(app)
     assert report.failed == [] and report.stories == 13
     assert sum("in-line for the rest of this poll" in r.message for r in caplog.records) == 1
@@ -262,7 +262,7 @@ def test_workers_do_not_outlive_a_killed_poller(tmp_path: Path) -> None:
         textwrap.dedent(
             """
             import asyncio, os, sys, time
-            from crackdown.polling import ParsePool
+            from crackdown.runtime.polling import ParsePool
 
             async def main() -> None:
                 pool = ParsePool(2)
@@ -326,7 +326,7 @@ def test_the_parse_workers_never_import_from_the_working_folder(tmp_path: Path) 
             """
             import asyncio
 
-            from crackdown.polling import ParsePool
+            from crackdown.runtime.polling import ParsePool
 
             async def main() -> None:
                 pool = ParsePool(1)

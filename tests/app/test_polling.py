@@ -14,7 +14,7 @@ from telegram import Bot
 from crackdown.app import App, open_app
 from crackdown.config import build_config
 from crackdown.demo.site import LoopbackSite, Page
-from crackdown.polling import PollReport
+from crackdown.runtime.polling import PollReport
 from crackdown.standin import BotApiStandIn
 from crawler.http import make_client
 from storage.records import SourceRecord

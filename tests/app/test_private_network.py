@@ -18,7 +18,7 @@ import pytest
 from crackdown.app import App, open_app
 from crackdown.config import build_config
 from crackdown.demo.site import LoopbackSite, Page
-from crackdown.polling import PollReport
+from crackdown.runtime.polling import PollReport
 from crawler.addresses import is_public
 from crawler.http import make_client
 from storage.models import StoryRow

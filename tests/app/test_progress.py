@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from crackdown.progress import Progress
+from crackdown.console.progress import Progress
 
 
 class Terminal(io.StringIO):

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from crackdown import systemd
 from crackdown.logs import text_format, under_journald
-from crackdown.metrics import Heartbeat
+from crackdown.runtime import systemd
+from crackdown.runtime.metrics import Heartbeat
 
 
 def test_notify_reaches_an_abstract_socket_and_is_a_no_op_outside_systemd() -> None:

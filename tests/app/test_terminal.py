@@ -7,9 +7,9 @@ import os
 import subprocess
 import sys
 
-from crackdown.progress import Meter
-from crackdown.tables import table
-from crackdown.terminal import clip, use_color, width
+from crackdown.console.progress import Meter
+from crackdown.console.tables import table
+from crackdown.console.terminal import clip, use_color, width
 
 
 class _Terminal(io.StringIO):

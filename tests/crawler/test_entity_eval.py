@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crackdown.evaluate import Example, evaluate
+from crackdown.commands.evaluate import Example, evaluate
 from crawler.matcher import Matcher
 from crawler.watchlist import builtin_watchlist
 

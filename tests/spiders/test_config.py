@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from crackdown.config import Config, ConfigError, SourceConfig, build_config
-from crackdown.crawling import crawl_settings, spider_spec
+from crackdown.runtime.crawling import crawl_settings, spider_spec
 from crawler.spiders import SPIDER_NAMES
 from crawler.spiders.run import SPIDERS
 

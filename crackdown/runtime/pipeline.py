@@ -1,7 +1,7 @@
 """The product in one place: normalise, dedup, match, store, fan out.
 
 `ingest` reads like the flow in DESIGN.md; every other module does one step
-(`crackdown.polling` collects, `bot.delivery` sends). `store_found` is the
+(`crackdown.runtime.polling` collects, `bot.delivery` sends). `store_found` is the
 same flow for several sources in the caller's transaction, which is how the
 poller stores a busy cycle: one transaction for many feeds costs far less
 than one each.

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from sqlalchemy.engine import make_url
 
 from crackdown.app import App
-from crackdown.tables import table
-from crackdown.terminal import clip
+from crackdown.console.tables import table
+from crackdown.console.terminal import clip
 from storage import outbox, subscribers
 from storage.errors import recent_failed_deliveries
 from storage.housekeeping import database_bytes

@@ -34,9 +34,9 @@ from prometheus_client.registry import Collector
 from sqlalchemy import text
 
 from bot.delivery import DeliveryReport
-from crackdown.crawling import CrawlReport
-from crackdown.pipeline import IngestReport
-from crackdown.polling import PollReport
+from crackdown.runtime.crawling import CrawlReport
+from crackdown.runtime.pipeline import IngestReport
+from crackdown.runtime.polling import PollReport
 from storage import outbox
 from storage.db import Database
 from storage.housekeeping import database_bytes, last_poll_success

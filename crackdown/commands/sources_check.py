@@ -20,7 +20,7 @@ from typing import TextIO
 import httpx
 
 from crackdown.config import Config, SourceConfig
-from crackdown.crawling import crawl_settings, spider_spec
+from crackdown.runtime.crawling import crawl_settings, spider_spec
 from crawler.feeds import FeedError, poll_feed
 from crawler.http import FetchError, HttpPolicy, make_client
 from crawler.jsonapi import fetch_detail, poll_api

@@ -9,11 +9,11 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
+from crackdown.commands.evaluate import CorpusError, evaluate, read_corpus, report
+from crackdown.commands.folds import HELD_OUT, assign_folds
 from crackdown.config import Config
-from crackdown.evaluate import CorpusError, evaluate, read_corpus, report
+from crackdown.console.progress import Meter
 from crackdown.exitcodes import FAILURE, OK, USAGE, CommandError
-from crackdown.folds import HELD_OUT, assign_folds
-from crackdown.progress import Meter
 from crawler.extract import fetch_article
 from crawler.http import FetchError, HttpPolicy, make_client
 from crawler.matcher import Matcher

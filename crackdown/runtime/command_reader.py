@@ -23,7 +23,7 @@ from telegram.error import (
 )
 from telegram.ext import Application
 
-from crackdown.botlink import BotLink, describe, retry_seconds
+from crackdown.runtime.botlink import BotLink, describe, retry_seconds
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 from typing import TextIO
 
 from crackdown.app import App
-from crackdown.progress import Meter
-from crackdown.searchcmd import parse_since
+from crackdown.commands.search import parse_since
+from crackdown.console.progress import Meter
 from storage.export import ExportRow, export_rows
 
 COLUMNS = (

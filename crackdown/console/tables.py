@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from crackdown.terminal import clip, pad, width
+from crackdown.console.terminal import clip, pad, width
 from storage.records import SourceRecord
 
 

@@ -3,7 +3,7 @@
     due spider sources -> batches -> crawler.spiders.launch.run_batch (child process)
         events: page / error -> progress lines and the log
                 item         -> kept until its source is done
-                done         -> normalise, dedup, match, store, fan out (crackdown.pipeline)
+                done         -> normalise, dedup, match, store, fan out (crackdown.runtime.pipeline)
                                 + the source's health and next crawl, in one transaction
 
 Each source's health and schedule are the feed poller's: the same `sources`
@@ -17,7 +17,6 @@ that arrived before a failure are stored all the same.
 
 from __future__ import annotations
 
-import io
 import logging
 import math
 import random
@@ -26,18 +25,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 from urllib.parse import urlsplit
 
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from crackdown import exitcodes
-from crackdown import health_notices as notices
-from crackdown.claims import Claims
-from crackdown.config import Config, ConfigError, CrawlConfig, SourceConfig
-from crackdown.pipeline import IngestReport, ingest, ingest_one_by_one, prepare, store_found
-from crackdown.progress import Meter
+from crackdown.config import Config, CrawlConfig, SourceConfig
+from crackdown.runtime import health_notices as notices
+from crackdown.runtime.claims import Claims
+from crackdown.runtime.pipeline import IngestReport, ingest, ingest_one_by_one, prepare, store_found
 from crawler.matcher import StoryFilter
 from crawler.schedule import CacheHints, PollPolicy, failure_interval, success_interval, with_jitter
 from crawler.spiders.events import CrawledStory, Done, Error, Event, Item, Page
@@ -48,9 +44,6 @@ from storage import crawls as crawl_store
 from storage import sources as source_store
 from storage.db import Database, database_error
 from storage.notices import queue_notice
-
-if TYPE_CHECKING:
-    from crackdown.app import App
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -401,60 +394,3 @@ def crawl_line(result: SourceCrawl) -> str:
         f"{result.errors} errors, {result.blocked} blocked: {stored}  "
         f"{result.seconds:.1f} s, next {when} UTC"
     )
-
-
-async def crawl_command(
-    app: App,
-    *,
-    keys: list[str] | None,
-    everything: bool,
-    cache_dir: Path | None,
-    out: TextIO,
-    err: TextIO | None = None,
-) -> int:
-    """`crackdown crawl`: due spider sources (or the named ones, or all), with progress lines.
-
-    On a terminal's `err` a counter of sources and pages stays under the lines (nothing
-    elsewhere): a crawl of slow government sites can sit for minutes between lines.
-    """
-    spiders = app.spiders()
-    known = {s.key: s for s in spiders}
-    unknown = [k for k in keys or () if k not in known]
-    if unknown:
-        raise ConfigError(f"no enabled spider source {unknown[0]!r} (see crackdown sources)")
-    meter = Meter(err or io.StringIO(), "sources")
-    meter.detail = " crawled, 0 pages"
-    crawling = False  # the counter is shown under the lines only while the crawl runs
-
-    def say(line: str) -> None:
-        meter.clear()
-        out.write(line + "\n")
-        out.flush()
-        if crawling:
-            meter.redraw()
-
-    def count(finished: int, pages: int) -> None:
-        meter.step(finished - meter.done, f" crawled, {pages} page{'' if pages == 1 else 's'}")
-
-    runner = app.spider_runner(progress=say, cache_dir=cache_dir, counter=count)
-    if keys:
-        chosen = [known[k] for k in keys]
-    else:
-        chosen = app.without_paused(spiders, out) if everything else runner.due(spiders)
-    if not chosen:
-        say("nothing is due (--all crawls every spider source now)")
-        return exitcodes.OK
-    if cache_dir is not None:
-        say(f"HTTP cache: {cache_dir} (development only: responses are replayed, not refetched)")
-    meter.total, crawling = len(chosen), True
-    meter.redraw()
-    try:
-        report = await runner.crawl(chosen)
-    finally:
-        crawling = False
-        meter.close()
-    say(
-        f"{len(report.results)} crawled, {len(report.failed)} failed: {report.stories} new "
-        f"stories, {report.matched} matched, {report.queued} alerts queued"
-    )
-    return exitcodes.of_sources(len(report.results), len(report.failed))

@@ -11,7 +11,7 @@ import tomllib
 from importlib.resources import files
 from pathlib import Path
 
-from crackdown.catalog import Entry, load_catalog
+from crackdown.commands.catalog import Entry, load_catalog
 from crackdown.config import ConfigError, build_config
 
 SOURCES_MARK = "# Sources: one [[sources]] table each."

@@ -1,0 +1,1 @@
+"""What a terminal needs: colour, CJK-aware columns, tables and progress lines."""
