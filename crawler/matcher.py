@@ -548,7 +548,9 @@ class Matcher:
                         police_end = end
                         if start - place_end < 16 and _close(folded_text, place_end, start, 2):
                             evidence.police_elsewhere = True  # "Thai police", 香港 警方
-                if start < lead_end:
+                # The lead's evidence is what its main clause says: an action the lead
+                # names only as background ("ahead of China's crackdown") is not its event.
+                if start < lead_end and (role is None or counts):
                     in_lead.add(key)
                 shown = reported_of[key]
                 if shown:
