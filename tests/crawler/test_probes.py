@@ -74,6 +74,8 @@ def test_english_enforcement_in_unseen_words_alerts(matcher: Matcher, title: str
         "四川全面排查虚拟货币挖矿项目",
         "内蒙古对虚拟货币挖矿项目断电",
         "法院认为，比特币挖矿合同违背公序良俗，应属无效",
+        # the mainland's own police words are a Chinese actor even abroad
+        "公安部工作组赴柬埔寨抓获一批利用泰达币洗钱的犯罪嫌疑人",
     ],
 )
 def test_chinese_enforcement_in_unseen_words_alerts(matcher: Matcher, text: str) -> None:
@@ -104,6 +106,8 @@ def test_chinese_enforcement_in_unseen_words_alerts(matcher: Matcher, text: str)
         ),
         ("Singapore police arrest Chinese national in crypto fraud", ""),
         ("美国司法部起诉两名中国籍男子利用加密货币洗钱", ""),
+        ("", "报道称，这家在香港注册的加密货币交易所的创始人在美国迈阿密遭到逮捕。"),
+        ("", "澳门治安警察局拘捕两名涉虚拟货币诈骗的内地男子"),
     ],
 )
 def test_near_misses_do_not_alert(matcher: Matcher, title: str, text: str) -> None:
