@@ -619,9 +619,17 @@ class Matcher:
             return frozenset()
         if evidence.police_elsewhere:
             return frozenset({key})
-        if CHINA not in names and ("foreign" in names or HONG_KONG in names):
+        if ("foreign" in names or HONG_KONG in names) and not self._names_mainland(evidence):
             return frozenset({key})
         return frozenset()
+
+    @staticmethod
+    def _names_mainland(evidence: _Evidence) -> bool:
+        """Does the story name the mainland itself? (The `china` category also holds for
+        Hong Kong, so the names alone cannot say.)"""
+        return any(
+            key == CHINA for scan in evidence.scans.values() for _, _, key in scan.entity_hits
+        )
 
     def match(
         self, story: Story, queries: Mapping[str, Rule] | QueryIndex | None = None

@@ -121,3 +121,20 @@ def test_a_probe_says_what_happened_and_who_acted(matcher: Matcher) -> None:
     assert result.actions == ("shutdown-block",) and result.actors == ("cac",)
     result = match(matcher, "", "法院判令返还比特币矿机托管押金")
     assert result.actions == ("judgment",)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hong Kong police arrested four over a crypto scam. Police urged the public to stay alert.",
+        "證監會表示，已將該虛擬資產平台列入可疑網站名單，受害人亦已向警方報案。",
+    ],
+)
+def test_police_in_a_hong_kong_story_are_not_the_mainlands(matcher: Matcher, text: str) -> None:
+    result = match(matcher, "", text)
+    assert "mps" not in result.entities and TOPIC in result.topics
+
+
+def test_police_in_a_story_naming_the_mainland_stay_mps(matcher: Matcher) -> None:
+    text = "Hong Kong police and Shenzhen police arrested 12 over USDT laundering."
+    assert "mps" in match(matcher, "", text).entities
