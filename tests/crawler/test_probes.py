@@ -55,6 +55,8 @@ def match(matcher: Matcher, title: str, text: str = "") -> MatchResult:
         "Chinese exchange OKCoin discontinues yuan deposits",
         "Hong Kong police swoop on crypto laundering syndicate",
         "SFC flags suspicious virtual asset trading platform",
+        "Chinese man handed seven-year term for bitcoin fraud",
+        "China's cyberspace watchdog shuts crypto influencer accounts on Weibo",
     ],
 )
 def test_english_enforcement_in_unseen_words_alerts(matcher: Matcher, title: str) -> None:
@@ -76,6 +78,7 @@ def test_english_enforcement_in_unseen_words_alerts(matcher: Matcher, title: str
         "法院认为，比特币挖矿合同违背公序良俗，应属无效",
         # the mainland's own police words are a Chinese actor even abroad
         "公安部工作组赴柬埔寨抓获一批利用泰达币洗钱的犯罪嫌疑人",
+        "多地法院：虚拟货币投资损失由投资者自担",
     ],
 )
 def test_chinese_enforcement_in_unseen_words_alerts(matcher: Matcher, text: str) -> None:
@@ -90,6 +93,10 @@ def test_chinese_enforcement_in_unseen_words_alerts(matcher: Matcher, text: str)
         ("Bitcoin hash rate recovers to levels seen before China's mining ban", ""),
         ("Chinese bitcoin miners thrive despite Beijing's crackdown", ""),
         ("Bitcoin price alert: BTC pauses after rally as China data looms", ""),
+        (
+            "Why Chinese investors keep buying bitcoin",
+            "Although Beijing outlawed crypto trading in 2021, OTC desks in Shenzhen stay busy.",
+        ),
         ("", "The PBoC tightened capital controls and the yuan weakened as bitcoin rose."),
         # Hong Kong rule-making, approvals and licensing
         ("Hong Kong SFC approves first spot bitcoin ETFs", ""),
