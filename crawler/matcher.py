@@ -51,6 +51,7 @@ _TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
 _CLAUSE_BREAKS = re.compile(r"[;!?。]|[,:](?!\d)|\.(?![a-z0-9])")
 _SENTENCE_ENDS = re.compile(r"[!?。]|\.(?=\s|$)")
 MAINLAND_POLICE, HONG_KONG, CHINA = "mps", "hong-kong", "china"  # keys the label rule names
+MAINLAND = "mainland"  # implied by every `china` name, not by Hong Kong's
 ACTOR_CATEGORIES = frozenset({"regulator", "enforcer", "platform"})  # who acts
 # Words that matter only in the lead (market talk, rule-making): searched for there
 # alone, by a second small automaton, so common words such as "price" cost the
@@ -626,10 +627,8 @@ class Matcher:
     @staticmethod
     def _names_mainland(evidence: _Evidence) -> bool:
         """Does the story name the mainland itself? (The `china` category also holds for
-        Hong Kong, so the names alone cannot say.)"""
-        return any(
-            key == CHINA for scan in evidence.scans.values() for _, _, key in scan.entity_hits
-        )
+        Hong Kong; every `china` name implies `mainland`, Hong Kong's do not.)"""
+        return MAINLAND in evidence.names
 
     def match(
         self, story: Story, queries: Mapping[str, Rule] | QueryIndex | None = None

@@ -145,3 +145,19 @@ def test_police_in_a_hong_kong_story_are_not_the_mainlands(matcher: Matcher, tex
 def test_police_in_a_story_naming_the_mainland_stay_mps(matcher: Matcher) -> None:
     text = "Hong Kong police and Shenzhen police arrested 12 over USDT laundering."
     assert "mps" in match(matcher, "", text).entities
+
+
+def test_a_macau_story_naming_hong_kong_people_is_macaus(matcher: Matcher) -> None:
+    text = (
+        "Police detained five men who bought USDT with stolen funds in Macau's casinos. "
+        "Two of them were Hong Kong residents."
+    )
+    assert TOPIC not in match(matcher, "", text).topics
+
+
+def test_a_hong_kong_story_naming_a_macau_resident_is_hong_kongs(matcher: Matcher) -> None:
+    text = (
+        "警方昨日拘捕三名男子，涉嫌以虛擬貨幣清洗黑錢，其中一人為澳門居民。本港近年此類案件上升。"
+    )
+    result = match(matcher, "", text)
+    assert TOPIC in result.topics and "money-laundering" in result.entities
