@@ -59,6 +59,9 @@ ACTOR_CATEGORIES = frozenset({"regulator", "enforcer", "platform"})  # who acts
 LEAD_ONLY = frozenset({"market", "rulemaking"})
 LEAD = "lead:"  # a name in the title (or the first sentence if none): the story's main event
 LEAD_CHARS = 240  # a lead sentence longer than this is cut here
+# Topic rules come from the watchlist (trusted config), not from subscribers, and the
+# default one spells out its place and lead checks: a longer bound than queries get.
+TOPIC_RULE_LENGTH = 3000
 BACKGROUND_TOKENS = 8  # an action this close after a background marker is context
 
 
@@ -289,7 +292,9 @@ class Matcher:
         self._topics: list[tuple[str, Rule]] = []
         for topic in watchlist.topics:
             try:
-                self._topics.append((topic.key, self.compile(topic.rule)))
+                self._topics.append(
+                    (topic.key, self.compile(topic.rule, max_length=TOPIC_RULE_LENGTH))
+                )
             except RuleError as exc:
                 raise WatchlistError(f"topic {topic.key!r}: {exc}") from exc
         wanted = {fold(p).strip() for p in phrases} | {

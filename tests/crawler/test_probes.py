@@ -79,6 +79,7 @@ def test_english_enforcement_in_unseen_words_alerts(matcher: Matcher, title: str
         # the mainland's own police words are a Chinese actor even abroad
         "公安部工作组赴柬埔寨抓获一批利用泰达币洗钱的犯罪嫌疑人",
         "多地法院：虚拟货币投资损失由投资者自担",
+        "国家发改委：将虚拟货币挖矿列为淘汰类产业",
     ],
 )
 def test_chinese_enforcement_in_unseen_words_alerts(matcher: Matcher, text: str) -> None:
@@ -93,6 +94,8 @@ def test_chinese_enforcement_in_unseen_words_alerts(matcher: Matcher, text: str)
         ("Bitcoin hash rate recovers to levels seen before China's mining ban", ""),
         ("Chinese bitcoin miners thrive despite Beijing's crackdown", ""),
         ("Bitcoin price alert: BTC pauses after rally as China data looms", ""),
+        ("China's crypto ban three years on: where did the miners go?", ""),
+        ("哈萨克斯坦成为全球第二大比特币挖矿国 中国矿工大量迁入", "中国清退挖矿后，矿机运往海外。"),
         (
             "Why Chinese investors keep buying bitcoin",
             "Although Beijing outlawed crypto trading in 2021, OTC desks in Shenzhen stay busy.",
