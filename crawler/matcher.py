@@ -51,6 +51,7 @@ _TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
 _CLAUSE_BREAKS = re.compile(r"[;!?。]|[,:](?!\d)|\.(?![a-z0-9])")
 _SENTENCE_ENDS = re.compile(r"[!?。]|\.(?=\s|$)")
 MAINLAND_POLICE, HONG_KONG, CHINA = "mps", "hong-kong", "china"  # keys the label rule names
+MAINLAND = "mainland"  # implied by every `china` name, not by Hong Kong's
 ACTOR_CATEGORIES = frozenset({"regulator", "enforcer", "platform"})  # who acts
 # Words that matter only in the lead (market talk, rule-making): searched for there
 # alone, by a second small automaton, so common words such as "price" cost the
@@ -58,6 +59,9 @@ ACTOR_CATEGORIES = frozenset({"regulator", "enforcer", "platform"})  # who acts
 LEAD_ONLY = frozenset({"market", "rulemaking"})
 LEAD = "lead:"  # a name in the title (or the first sentence if none): the story's main event
 LEAD_CHARS = 240  # a lead sentence longer than this is cut here
+# Topic rules come from the watchlist (trusted config), not from subscribers, and the
+# default one spells out its place and lead checks: a longer bound than queries get.
+TOPIC_RULE_LENGTH = 3000
 BACKGROUND_TOKENS = 8  # an action this close after a background marker is context
 
 
@@ -288,7 +292,9 @@ class Matcher:
         self._topics: list[tuple[str, Rule]] = []
         for topic in watchlist.topics:
             try:
-                self._topics.append((topic.key, self.compile(topic.rule)))
+                self._topics.append(
+                    (topic.key, self.compile(topic.rule, max_length=TOPIC_RULE_LENGTH))
+                )
             except RuleError as exc:
                 raise WatchlistError(f"topic {topic.key!r}: {exc}") from exc
         wanted = {fold(p).strip() for p in phrases} | {
@@ -548,7 +554,9 @@ class Matcher:
                         police_end = end
                         if start - place_end < 16 and _close(folded_text, place_end, start, 2):
                             evidence.police_elsewhere = True  # "Thai police", 香港 警方
-                if start < lead_end:
+                # The lead's evidence is what its main clause says: an action the lead
+                # names only as background ("ahead of China's crackdown") is not its event.
+                if start < lead_end and (role is None or counts):
                     in_lead.add(key)
                 shown = reported_of[key]
                 if shown:
@@ -617,9 +625,15 @@ class Matcher:
             return frozenset()
         if evidence.police_elsewhere:
             return frozenset({key})
-        if CHINA not in names and ("foreign" in names or HONG_KONG in names):
+        if ("foreign" in names or HONG_KONG in names) and not self._names_mainland(evidence):
             return frozenset({key})
         return frozenset()
+
+    @staticmethod
+    def _names_mainland(evidence: _Evidence) -> bool:
+        """Does the story name the mainland itself? (The `china` category also holds for
+        Hong Kong; every `china` name implies `mainland`, Hong Kong's do not.)"""
+        return MAINLAND in evidence.names
 
     def match(
         self, story: Story, queries: Mapping[str, Rule] | QueryIndex | None = None
