@@ -35,6 +35,7 @@ _KNOWN = {uri.lower(): prefix for uri, prefix in StrictFeedParser.namespaces.ite
 _CANONICAL = frozenset(_KNOWN.values())
 _XML = "{http://www.w3.org/XML/1998/namespace}"
 _XML_LANG = _XML + "lang"
+_ROOT_PLAIN = frozenset({_XML_LANG, "lang", _XML + "base", "base"})
 _RDF_ABOUT = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}about"
 _CP1252_RANGE = re.compile("[\x80-\x9f]")
 # Attributes that make feedparser resolve links against a base (`xml:base`, `base`): one on
@@ -120,8 +121,10 @@ def parse_fast(content: bytes, headers: Mapping[str, str]) -> FastFeed | None:
     data = convert_to_utf8(headers, content, result)
     if result.get("bozo") or not result.get("encoding"):
         return None  # feedparser would warn, or parse loosely
+    lowered = data.lower()  # feedparser reads attribute names in lower case
     bases = sum(
-        data[m.start() - 1 : m.start()] in _BEFORE_BASE for m in _BASE_ATTRIBUTE.finditer(data)
+        lowered[m.start() - 1 : m.start()] in _BEFORE_BASE
+        for m in _BASE_ATTRIBUTE.finditer(lowered)
     )
     parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
     try:
@@ -130,6 +133,11 @@ def parse_fast(content: bytes, headers: Mapping[str, str]) -> FastFeed | None:
         return None
     if len(parser.error_log) or root.getroottree().docinfo.doctype:
         return None
+    if any(
+        key.rsplit("}", 1)[-1].lower() in ("lang", "base") and key not in _ROOT_PLAIN
+        for key in root.attrib
+    ):
+        return None  # another spelling or namespace that feedparser also reads as lang or base
     base = root.get(_XML + "base", root.get("base"))
     if bases > (base is not None):
         return None  # a base below the root: feedparser's job
