@@ -10,6 +10,7 @@ are compared with feedparser's too.
 from __future__ import annotations
 
 import ast
+import random
 import sys
 import time
 from collections.abc import Iterator
@@ -509,3 +510,92 @@ def test_the_fast_path_answers_for_plain_rss_atom_and_rdf() -> None:
         assert parse_fast(text.encode(), XML_TYPE) is not None
     rdf = next(t for t in HOSTILE_TEXT if "rdf:RDF" in t)
     assert parse_fast(rdf.encode(), XML_TYPE) is not None
+
+
+ITEM_PARTS = [
+    "<title>T &amp; U</title>",
+    "<title></title>",
+    "<title type='html'>&lt;b&gt;B&lt;/b&gt;</title>",
+    "<title><![CDATA[C & D]]></title>",
+    "<dc:title>DC</dc:title>",
+    "<link>https://site.example/a?x=1&amp;y=2</link>",
+    "<link>/rel</link>",
+    "<link></link>",
+    "<link href='https://site.example/h'/>",
+    "<link rel='self' href='https://site.example/s'/>",
+    "<link rel='alternate' type='text/html' href='https://site.example/alt'/>",
+    "<guid>https://site.example/g</guid>",
+    "<guid isPermaLink='false'>g-1</guid>",
+    "<id>tag:site.example,2024:x</id>",
+    "<description>&lt;p&gt;D&lt;/p&gt;</description>",
+    "<description></description>",
+    "<summary type='html'>S</summary>",
+    "<content:encoded><![CDATA[<p>C</p>]]></content:encoded>",
+    "<content type='html'>&lt;i&gt;C&lt;/i&gt;</content>",
+    "<pubDate>Fri, 19 Jan 2018 17:30:00 +0800</pubDate>",
+    "<pubDate>garbage</pubDate>",
+    "<published>2018-01-19T17:30:00Z</published>",
+    "<updated>2019-02-03T04:05:06+08:00</updated>",
+    "<dc:date>2020-01-01</dc:date>",
+    "<author>a@b.example (A)</author>",
+    "<author><name>N</name></author>",
+    "<category domain='d'>c</category>",
+    "<dc:creator>C</dc:creator>",
+    "<comments>https://site.example/c</comments>",
+    "<enclosure url='https://x.example/e.mp3' length='1' type='audio/mpeg'/>",
+    "<media:thumbnail url='https://x.example/t.jpg'/>",
+    "<media:title>MT</media:title>",
+    "<x:extra>e</x:extra>",
+    "<x:extra a='1'/>",
+    "<source url='https://o.example/'>O</source>",
+    "<!-- c -->",
+    "<language>fr</language>",
+    "<ttl>9</ttl>",
+    "<image><title>i</title></image>",
+]
+FEED_PARTS = [
+    "<language>zh-cn</language>",
+    "<dc:language>en_GB</dc:language>",
+    "<ttl>15</ttl>",
+    "<ttl/>",
+    "<image><url>https://x.example/i.png</url><title>i</title></image>",
+    "<atom:link rel='self' href='https://site.example/rss'/>",
+    "<x:meta>m</x:meta>",
+    "<lastBuildDate>Fri, 19 Jan 2018 17:30:00 GMT</lastBuildDate>",
+]
+NAMESPACES = (
+    ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+    ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+    ' xmlns:media="http://search.yahoo.com/mrss/" xmlns:x="http://example.com/x"'
+)
+
+
+def test_random_feeds_parse_alike() -> None:
+    """A seeded fuzz over the shapes above: items of random parts, RSS and Atom."""
+    rng = random.Random(1206)
+    fast = 0
+    for _ in range(400):
+        items = "".join(
+            "<{0}>{1}</{0}>".format(
+                "item" if rng.random() < 0.5 else "entry",
+                "".join(rng.choice(ITEM_PARTS) for _ in range(rng.randint(1, 6))),
+            )
+            for _ in range(rng.randint(0, 3))
+        )
+        extra = "".join(rng.choice(FEED_PARTS) for _ in range(rng.randint(0, 2)))
+        lang = rng.choice(["", ' xml:lang="de"', ' xml:lang=""'])
+        if rng.random() < 0.5:
+            text = (
+                f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"{NAMESPACES}{lang}'
+                f' xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>t</title>{extra}'
+                f"{items.replace('<entry>', '<item>').replace('</entry>', '</item>')}"
+                "</channel></rss>"
+            )
+        else:
+            text = (
+                f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom"'
+                f"{NAMESPACES}{lang}><title>t</title>{extra.replace('atom:', '')}"
+                f"{items.replace('<item>', '<entry>').replace('</item>', '</entry>')}</feed>"
+            )
+        fast += assert_same(text.encode(), XML_TYPE)
+    assert fast > 100
