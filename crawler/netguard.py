@@ -39,6 +39,7 @@ import httpcore
 import httpx
 
 from crawler.addresses import Address, is_public, literal
+from crawler.pooledstream import PooledStream
 
 log = logging.getLogger(__name__)
 
@@ -199,9 +200,10 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
         error: Exception | None = None
         for address in addresses:
             try:
-                return await self.inner.connect_tcp(
+                stream = await self.inner.connect_tcp(
                     str(address), port, timeout, local_address, socket_options
                 )
+                return PooledStream(stream)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         assert error is not None
