@@ -97,6 +97,9 @@ class ClusterSettings:
     # Watchlist keys that say where, not what ("china"): a story that names only these is
     # not clustered unless a chat follows one (`storage.stories.store_stories`).
     places: frozenset[str] = frozenset()
+    # Rule-only keys that say neither what happened nor who acted ("prices", "licence",
+    # "ordered", "ethereum"): the same, for a story that names only these and places.
+    background: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

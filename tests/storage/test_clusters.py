@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from alembic import command
 from sqlalchemy import delete, event, func, inspect, select, text
 
+from crackdown.app import cluster_settings, load_watchlist
+from crackdown.config import Config
 from crawler.cluster import BANDS
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory, Story
@@ -330,6 +332,43 @@ def test_store_stories_clusters_only_what_can_be_alerted(db: Database) -> None:
         "https://a.example/5": ids[0],  # only a place, but a chat follows it
     }
     assert count(db, StorySignature) == 3  # nor signed: clustering's cost is in the alerted
+
+
+def test_background_words_alone_are_not_clustered_but_who_and_what_are(db: Database) -> None:
+    """Prices, licensing, "ordered": background; a court or a sentence may report the event.
+
+    The default watchlist's background (`crackdown.app.cluster_settings`) holds
+    the first kind and not the second.
+    """
+    setup(db)
+    settings = replace(
+        SETTINGS, places=frozenset({"china"}), background=frozenset({"market-talk", "order"})
+    )
+    alerted = MatchResult(topics=("t",), entities=("virtual-currency",), signals=("arrest",))
+    with db.session() as session:
+        session.info["clustering"] = settings
+        outcomes = stories.store_stories(
+            session,
+            [
+                (make(1, JINHUA), alerted),
+                (make(2, JINHUA_AGAIN, source="b"), MatchResult(signals=("court", "china"))),
+                (
+                    make(3, ("Jinhua USDT network broken up", JINHUA_AGAIN[1]), source="c"),
+                    MatchResult(signals=("order", "market-talk")),
+                ),
+            ],
+        )
+    ids = [o.story_id for o in outcomes]
+    assert cluster_ids(db) == {
+        "https://a.example/1": ids[0],
+        "https://b.example/2": ids[0],  # a court: may report the alerted event
+        "https://c.example/3": ids[2],  # background words only: its own event, not signed
+    }
+    assert count(db, StorySignature) == 2
+    watchlist, _ = load_watchlist(Config())
+    default = cluster_settings(Config(), watchlist)
+    assert {"market-talk", "rule-making", "order", "altcoin"} <= default.background
+    assert not {"court", "judgment", "pyramid-selling", "china"} & default.background
 
 
 def test_a_title_carried_by_many_reads_a_bounded_number_of_them(db: Database) -> None:
