@@ -19,10 +19,12 @@ database. Two daemons storing reports of one event in transactions that
 overlap cannot see each other's rows, and both start a cluster: at worst
 the alert a cluster would have saved.
 
-Cost: per chunk of `CHUNK` new stories, four SELECTs (the ids sharing a band
-or a title; the signatures of each story's best candidates; the spans and
-newest members of the clusters it may join) and three executemany writes
-(signatures, bands, cluster ids). Every read is bounded whatever the feeds
+Cost: per chunk of `CHUNK` new stories, one SELECT a band (the ids sharing
+it, straight from the driver), and four more (the ids sharing a title; the
+signatures of each story's best candidates; the spans and newest members of
+the clusters it may join), then the writes (signatures, bands, cluster ids).
+Only the stories worth clustering come here (`storage.stories`: what can be
+alerted, or can report an event that was). Every read is bounded whatever the feeds
 look like: a bucket holds BUCKET_CAP stories in a window, a story is compared
 with MAX_CANDIDATES candidates and may join one of MAX_JOINABLE clusters,
 each read as its MAX_MEMBERS newest members; of a title, 2 x TITLE_CAP
@@ -42,21 +44,13 @@ from typing import cast
 
 import numpy as np
 from sqlalchemy import (
-    BigInteger,
-    SmallInteger,
     Table,
-    and_,
-    bindparam,
     delete,
     func,
     insert,
-    null,
     or_,
     select,
-    union_all,
-    update,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from crawler.cluster import (
@@ -282,20 +276,79 @@ def _candidates(
     """Stored stories within [low, high]: each new story's LSH candidates, and title matches.
 
     Also the size of each bucket (band key) in the window, for
-    `_write_signatures`. Two queries. The first finds the stored stories
-    sharing a band with `keys` (at most BUCKET_CAP a bucket) or a title
-    fingerprint, as ids. Each new story keeps its MAX_CANDIDATES candidates
-    sharing the most bands (the count estimates the similarity: a band is
-    shared with probability s^2); the second reads those and the title
-    matches, with their signatures.
+    `_write_signatures`. The stored stories sharing a band with `keys` (at
+    most BUCKET_CAP a bucket) and those with a title fingerprint are found as
+    ids; each new story keeps its MAX_CANDIDATES candidates sharing the most
+    bands (the count estimates the similarity: a band is shared with
+    probability s^2); then those and the title matches are read with their
+    signatures.
+    """
+    bucket = _buckets(session, keys, low, high)
+    titled = _titled(session, fingerprints, low, high) - pending  # pending: not clustered yet
+    chosen: dict[int, list[int]] = {}
+    for new_id, story_keys in keys.items():
+        shared_bands = Counter(s for key in story_keys for s in bucket.get(key, ()))
+        chosen[new_id] = [s for s, _ in shared_bands.most_common(MAX_CANDIDATES)]
+    known = _read(session, set().union(titled, *chosen.values()))
+    near = {new_id: [known[s] for s in ids if s in known] for new_id, ids in chosen.items()}
+    by_title: dict[str, list[_Known]] = {}
+    for story_id in sorted(titled):
+        if story_id in known:
+            by_title.setdefault(known[story_id].fingerprint, []).append(known[story_id])
+    sizes = {key: len(members) for key, members in bucket.items()}
+    return near, by_title, sizes
+
+
+def _buckets(
+    session: Session, keys: dict[int, list[tuple[int, int]]], low: datetime, high: datetime
+) -> dict[tuple[int, int], list[int]]:
+    """The stored stories (ids, ascending) of each bucket `keys` fall in, published in [low, high].
+
+    Straight from the driver, one statement a band: each IN list is a set of
+    ranges of the (band, hash, published_at) index. Through SQLAlchemy, one
+    OR of 32 IN lists (up to 6,400 parameters a chunk) cost five times what
+    the database took to answer it, in rendering and binding the parameters
+    and wrapping the rows. The database stays the only index: a restarted
+    daemon, or a second one writing to the same PostgreSQL, finds what the
+    others stored.
     """
     by_band: dict[int, set[int]] = {}
     for story_keys in keys.values():
         for band, value in story_keys:
             by_band.setdefault(band, set()).add(value)
-    # A wire story's title, or a templated feed's, recurs hundreds of times in a window:
-    # reading every one (and its signature) for every new report was quadratic. The
-    # first ones hold the oldest cluster, the newest the clusters still open.
+    connection = session.connection()
+    dialect = connection.dialect
+    to_db = _BANDS.c.published_at.type.bind_processor(dialect) or (lambda value: value)
+    window = (to_db(low), to_db(high))
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    found: dict[tuple[int, int], list[int]] = {}
+    cursor = connection.connection.cursor()  # this transaction's DB-API cursor
+    try:
+        for band, values in sorted(by_band.items()):
+            ordered = sorted(values)
+            cursor.execute(
+                f"SELECT hash, story_id FROM story_bands WHERE band = {mark}"
+                f" AND hash IN ({', '.join([mark] * len(ordered))})"
+                f" AND published_at BETWEEN {mark} AND {mark}",
+                (band, *ordered, *window),
+            )
+            for value, story_id in cursor.fetchall():
+                found.setdefault((band, value), []).append(story_id)
+    finally:
+        cursor.close()
+    for members in found.values():
+        members.sort()  # the same candidates, whatever order the database answers in
+    return found
+
+
+def _titled(session: Session, fingerprints: set[str], low: datetime, high: datetime) -> set[int]:
+    """Stored stories with one of `fingerprints` in [low, high]: of each, the first and newest few.
+
+    A wire story's title, or a templated feed's, recurs hundreds of times in
+    a window: reading every one (and its signature) for every new report was
+    quadratic. The first ones hold the oldest cluster, the newest the
+    clusters still open.
+    """
     ranked = (
         select(
             StoryRow.id,
@@ -310,45 +363,9 @@ def _candidates(
         .where(StoryRow.published_at.between(low, high))
         .subquery()
     )
-    title_ids = select(
-        sql_cast(null(), SmallInteger).label("band"),
-        sql_cast(null(), BigInteger).label("hash"),
-        ranked.c.id,
-    ).where(or_(ranked.c.first <= TITLE_CAP, ranked.c.newest <= TITLE_CAP))
-    query = title_ids
-    if by_band:
-        # One IN list per band, OR-ed: each is a lookup on (band, hash), and the statement's
-        # shape is the same every time, so SQLAlchemy compiles it once (a VALUES list of
-        # 6,400 rows took 0.3 s to compile, each chunk).
-        shared = or_(
-            *(
-                and_(StoryBand.band == band, StoryBand.hash.in_(sorted(hashes)))
-                for band, hashes in sorted(by_band.items())
-            )
-        )
-        band_ids = select(StoryBand.band, StoryBand.hash, StoryBand.story_id).where(
-            shared, StoryBand.published_at.between(low, high)
-        )
-        query = union_all(band_ids, title_ids)
-    bucket: dict[tuple[int, int], list[int]] = {}
-    titled: set[int] = set()
-    for band, value, story_id in session.execute(query).all():  # one fetch, not one a row
-        if band is not None:
-            bucket.setdefault((band, value), []).append(story_id)
-        elif story_id not in pending:  # (inserted by this call and not clustered yet)
-            titled.add(story_id)
-    chosen: dict[int, list[int]] = {}
-    for new_id, story_keys in keys.items():
-        shared_bands = Counter(s for key in story_keys for s in bucket.get(key, ()))
-        chosen[new_id] = [s for s, _ in shared_bands.most_common(MAX_CANDIDATES)]
-    known = _read(session, set().union(titled, *chosen.values()))
-    near = {new_id: [known[s] for s in ids if s in known] for new_id, ids in chosen.items()}
-    by_title: dict[str, list[_Known]] = {}
-    for story_id in sorted(titled):
-        if story_id in known:
-            by_title.setdefault(known[story_id].fingerprint, []).append(known[story_id])
-    sizes = {key: len(members) for key, members in bucket.items()}
-    return near, by_title, sizes
+    few = or_(ranked.c.first <= TITLE_CAP, ranked.c.newest <= TITLE_CAP)
+    query = select(ranked.c.id).where(few)
+    return set(session.scalars(query))
 
 
 def _read(session: Session, story_ids: set[int]) -> dict[int, _Known]:
@@ -481,21 +498,24 @@ def _take(sizes: dict[tuple[int, int], int], key: tuple[int, int]) -> bool:
 
 
 def _write_cluster_ids(session: Session, assigned: dict[int, int]) -> None:
-    """Most stories are events of their own: one UPDATE for those, not one a story."""
+    """Most stories are events of their own: one UPDATE for those, not one a story.
+
+    Straight to the driver: through Core, binding each of the thousands of
+    ids of a batch cost more than the UPDATE.
+    """
+    connection = session.connection()
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     own = sorted(story_id for story_id, cluster in assigned.items() if story_id == cluster)
     for start in range(0, len(own), MAX_PARAMETERS):
-        session.execute(
-            update(_STORIES)
-            .where(_STORIES.c.id.in_(own[start : start + MAX_PARAMETERS]))
-            .values(cluster_id=_STORIES.c.id)
+        part = own[start : start + MAX_PARAMETERS]
+        connection.exec_driver_sql(
+            f"UPDATE stories SET cluster_id = id WHERE id IN ({', '.join([mark] * len(part))})",
+            tuple(part),
         )
-    joined = [(story_id, cluster) for story_id, cluster in assigned.items() if story_id != cluster]
+    joined = [(cluster, story_id) for story_id, cluster in assigned.items() if story_id != cluster]
     if joined:
-        session.execute(
-            update(_STORIES)
-            .where(_STORIES.c.id == bindparam("story"))
-            .values(cluster_id=bindparam("cluster")),
-            [{"story": story_id, "cluster": cluster} for story_id, cluster in joined],
+        connection.exec_driver_sql(
+            f"UPDATE stories SET cluster_id = {mark} WHERE id = {mark}", joined
         )
 
 

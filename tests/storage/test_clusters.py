@@ -394,3 +394,40 @@ def test_a_title_carried_by_many_reads_a_bounded_number_of_them(db: Database) ->
     finally:
         event.remove(db.engine, "before_cursor_execute", count_ids)
     assert read and max(read) <= 2 * TITLE_CAP + MAX_CANDIDATES
+
+
+def test_an_event_folds_across_batches_writers_and_a_restart(database_url: str) -> None:
+    """The database is the only band index: what one daemon stored, the next one finds.
+
+    Three reports of one event, each its own poll: the first through one
+    `Database`, the second through another open at the same time (a second
+    poller on the same PostgreSQL, or the CLI), the third after both were
+    closed and a new one opened (a restart). A story of another event in
+    the same polls stays apart.
+    """
+    alerted = MatchResult(topics=("t",), entities=("virtual-currency",), signals=("arrest",))
+    first, second = Database(database_url), Database(database_url)
+    first.upgrade()
+    setup(first)
+    retitled = ("Zhejiang: USDT OTC ring busted", JINHUA[1])
+
+    def poll(database: Database, batch: list[Story]) -> list[int]:
+        with database.session() as session:
+            session.info["clustering"] = SETTINGS
+            outcomes = stories.store_stories(session, [(story, alerted) for story in batch])
+        return [o.story_id for o in outcomes if o.story_id is not None]
+
+    try:
+        (jinhua, zhengzhou) = poll(first, [make(1, JINHUA), make(2, ZHENGZHOU)])
+        (again,) = poll(second, [make(3, JINHUA_AGAIN, source="b")])
+    finally:
+        first.dispose()
+        second.dispose()
+    restarted = Database(database_url)
+    try:
+        (late,) = poll(restarted, [make(4, retitled, source="c", at=T0 + timedelta(hours=5))])
+        with restarted.session() as session:
+            clusters = dict(session.execute(select(StoryRow.id, StoryRow.cluster_id)).all())
+    finally:
+        restarted.dispose()
+    assert clusters == {jinhua: jinhua, zhengzhou: zhengzhou, again: jinhua, late: jinhua}
