@@ -40,7 +40,7 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import (
@@ -256,15 +256,6 @@ def _title_match(
     return None
 
 
-_COLUMNS = (
-    StoryRow.id,
-    StoryRow.cluster_id,
-    StoryRow.published_at,
-    StoryRow.fingerprint,
-    StorySignature.signature,
-)
-
-
 def _candidates(
     session: Session,
     keys: dict[int, list[tuple[int, int]]],
@@ -304,38 +295,34 @@ def _buckets(
 ) -> dict[tuple[int, int], list[int]]:
     """The stored stories (ids, ascending) of each bucket `keys` fall in, published in [low, high].
 
-    Straight from the driver, one statement a band: each IN list is a set of
-    ranges of the (band, hash, published_at) index. Through SQLAlchemy, one
-    OR of 32 IN lists (up to 6,400 parameters a chunk) cost five times what
-    the database took to answer it, in rendering and binding the parameters
-    and wrapping the rows. The database stays the only index: a restarted
-    daemon, or a second one writing to the same PostgreSQL, finds what the
-    others stored.
+    One statement through the driver, a UNION ALL of one SELECT a band: each
+    IN list is a set of ranges of the (band, hash, published_at) index.
+    Through SQLAlchemy, one OR of 32 IN lists (up to 6,400 parameters a
+    chunk) cost five times what the database took to answer it, in rendering
+    and binding the parameters and wrapping the rows. The database stays
+    the only index: a restarted daemon, or a second one writing to the same
+    PostgreSQL, finds what the others stored.
     """
     by_band: dict[int, set[int]] = {}
     for story_keys in keys.values():
         for band, value in story_keys:
             by_band.setdefault(band, set()).add(value)
-    connection = session.connection()
-    dialect = connection.dialect
-    to_db = _BANDS.c.published_at.type.bind_processor(dialect) or (lambda value: value)
-    window = (to_db(low), to_db(high))
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    if not by_band:
+        return {}
+    driver = _Driver(session)
+    window = (driver.to_db(low), driver.to_db(high))
+    parts: list[str] = []
+    params: list[object] = []
+    for band, values in sorted(by_band.items()):
+        parts.append(
+            f"SELECT band, hash, story_id FROM story_bands WHERE band = {int(band)}"
+            f" AND hash IN ({driver.marks(len(values))})"
+            f" AND published_at BETWEEN {driver.mark} AND {driver.mark}"
+        )
+        params += [*sorted(values), *window]
     found: dict[tuple[int, int], list[int]] = {}
-    cursor = connection.connection.cursor()  # this transaction's DB-API cursor
-    try:
-        for band, values in sorted(by_band.items()):
-            ordered = sorted(values)
-            cursor.execute(
-                f"SELECT hash, story_id FROM story_bands WHERE band = {mark}"
-                f" AND hash IN ({', '.join([mark] * len(ordered))})"
-                f" AND published_at BETWEEN {mark} AND {mark}",
-                (band, *ordered, *window),
-            )
-            for value, story_id in cursor.fetchall():
-                found.setdefault((band, value), []).append(story_id)
-    finally:
-        cursor.close()
+    for band, value, story_id in driver.rows(" UNION ALL ".join(parts), params):
+        found.setdefault((band, value), []).append(story_id)
     for members in found.values():
         members.sort()  # the same candidates, whatever order the database answers in
     return found
@@ -371,16 +358,20 @@ def _titled(session: Session, fingerprints: set[str], low: datetime, high: datet
 def _read(session: Session, story_ids: set[int]) -> dict[int, _Known]:
     """Stored stories by id, with their signatures (None: a story with too little text)."""
     found: dict[int, _Known] = {}
+    driver = _Driver(session)
     ordered = sorted(story_ids)
     for start in range(0, len(ordered), MAX_PARAMETERS):
-        rows = session.execute(
-            select(*_COLUMNS)
-            .outerjoin(StorySignature, StorySignature.story_id == StoryRow.id)
-            .where(StoryRow.id.in_(ordered[start : start + MAX_PARAMETERS]))
+        part = ordered[start : start + MAX_PARAMETERS]
+        rows = driver.rows(
+            "SELECT s.id, s.cluster_id, s.published_at, s.fingerprint, g.signature"
+            " FROM stories s LEFT JOIN story_signatures g ON g.story_id = s.id"
+            f" WHERE s.id IN ({driver.marks(len(part))})",
+            part,
         )
         for story_id, cluster_id, published_at, fingerprint, blob in rows:
             sig = from_bytes(blob) if blob is not None else None
-            found[story_id] = _Known(story_id, cluster_id, published_at, fingerprint, sig)
+            at = driver.from_db(published_at)
+            found[story_id] = _Known(story_id, cluster_id, at, fingerprint, sig)
     return found
 
 
@@ -398,46 +389,60 @@ def _members(
     """
     found: list[_Known] = []
     spans: dict[int, tuple[datetime, datetime]] = {}
+    driver = _Driver(session)
     ordered = sorted(clusters)
     for start in range(0, len(ordered), MAX_PARAMETERS):
         part = ordered[start : start + MAX_PARAMETERS]
-        spans.update(
-            (cluster, (first, last))
-            for cluster, first, last in session.execute(
-                select(
-                    StoryRow.cluster_id,
-                    func.min(StoryRow.published_at),
-                    func.max(StoryRow.published_at),
-                )
-                .where(StoryRow.cluster_id.in_(part))
-                .group_by(StoryRow.cluster_id)
-            )
+        # One statement: the span over every member, the newest signed ones ranked first.
+        rows = driver.rows(
+            "SELECT id, cluster_id, published_at, fingerprint, signature, first, last FROM ("
+            " SELECT s.id, s.cluster_id, s.published_at, s.fingerprint, g.signature,"
+            "  row_number() OVER (PARTITION BY s.cluster_id"
+            "   ORDER BY g.story_id IS NULL, s.published_at DESC, s.id DESC) AS newest,"
+            "  min(s.published_at) OVER (PARTITION BY s.cluster_id) AS first,"
+            "  max(s.published_at) OVER (PARTITION BY s.cluster_id) AS last"
+            " FROM stories s LEFT JOIN story_signatures g ON g.story_id = s.id"
+            f" WHERE s.cluster_id IN ({driver.marks(len(part))})"
+            f") AS ranked WHERE newest <= {MAX_MEMBERS}",
+            part,
         )
-        newest = func.row_number().over(
-            partition_by=StoryRow.cluster_id,
-            order_by=(StoryRow.published_at.desc(), StoryRow.id.desc()),
-        )
-        ranked = (
-            select(*_COLUMNS, newest.label("rank"))
-            .join(StorySignature, StorySignature.story_id == StoryRow.id)
-            .where(StoryRow.cluster_id.in_(part))
-            .subquery()
-        )
-        rows = session.execute(
-            select(
-                ranked.c.id,
-                ranked.c.cluster_id,
-                ranked.c.published_at,
-                ranked.c.fingerprint,
-                ranked.c.signature,
-            ).where(ranked.c.rank <= MAX_MEMBERS)
-        )
-        found += [
-            _Known(story_id, cluster_id, published_at, fingerprint, from_bytes(blob))
-            for story_id, cluster_id, published_at, fingerprint, blob in rows
-            if story_id not in pending
-        ]
+        for story_id, cluster_id, published_at, fingerprint, blob, first, last in rows:
+            spans[cluster_id] = (driver.from_db(first), driver.from_db(last))
+            if blob is not None and story_id not in pending:
+                at = driver.from_db(published_at)
+                found.append(_Known(story_id, cluster_id, at, fingerprint, from_bytes(blob)))
     return found, spans
+
+
+class _Driver:
+    """Statements of this session's transaction straight to the DB-API driver.
+
+    Why: clustering's reads and writes are few statements with many
+    parameters or rows; SQLAlchemy's compiling, binding and row wrapping
+    cost more than the database's work. Times are converted by the
+    column's own processors, so they compare as SQLAlchemy stores them.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.connection = session.connection()
+        dialect = self.connection.dialect
+        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        column = _STORIES.c.published_at.type
+        # As `_write_signatures` binds the bands' times (on SQLite, the driver's own format).
+        self.to_db = column.bind_processor(dialect) or _same
+        self.from_db = column.dialect_impl(dialect).result_processor(dialect, None) or _same
+
+    def marks(self, count: int) -> str:
+        """`count` parameter marks, comma-separated."""
+        return ", ".join([self.mark] * count)
+
+    def rows(self, statement: str, params: Sequence[object]) -> list[Any]:
+        """Every row of one SELECT (through `exec_driver_sql`: no compiling, events still fire)."""
+        return list(self.connection.exec_driver_sql(statement, tuple(params)).fetchall())
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _write_signatures(
@@ -500,22 +505,21 @@ def _take(sizes: dict[tuple[int, int], int], key: tuple[int, int]) -> bool:
 def _write_cluster_ids(session: Session, assigned: dict[int, int]) -> None:
     """Most stories are events of their own: one UPDATE for those, not one a story.
 
-    Straight to the driver: through Core, binding each of the thousands of
-    ids of a batch cost more than the UPDATE.
+    Through the driver: through Core, binding each of the thousands of ids of
+    a batch cost more than the UPDATE.
     """
-    connection = session.connection()
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    driver = _Driver(session)
     own = sorted(story_id for story_id, cluster in assigned.items() if story_id == cluster)
     for start in range(0, len(own), MAX_PARAMETERS):
         part = own[start : start + MAX_PARAMETERS]
-        connection.exec_driver_sql(
-            f"UPDATE stories SET cluster_id = id WHERE id IN ({', '.join([mark] * len(part))})",
+        driver.connection.exec_driver_sql(
+            f"UPDATE stories SET cluster_id = id WHERE id IN ({driver.marks(len(part))})",
             tuple(part),
         )
     joined = [(cluster, story_id) for story_id, cluster in assigned.items() if story_id != cluster]
     if joined:
-        connection.exec_driver_sql(
-            f"UPDATE stories SET cluster_id = {mark} WHERE id = {mark}", joined
+        driver.connection.exec_driver_sql(
+            f"UPDATE stories SET cluster_id = {driver.mark} WHERE id = {driver.mark}", joined
         )
 
 
