@@ -46,9 +46,7 @@ import numpy as np
 from sqlalchemy import (
     Table,
     delete,
-    func,
     insert,
-    or_,
     select,
 )
 from sqlalchemy.orm import Session
@@ -74,6 +72,7 @@ MAX_CANDIDATES = 32  # candidates a story is compared with: those sharing the mo
 MAX_MEMBERS = 16  # members of a cluster a story joining it is compared with: the newest
 MAX_JOINABLE = 3  # stored clusters a story may join: those of its most similar candidates
 TITLE_CAP = 8  # stories of one title read in a window: the first and the newest this many
+COMPOUND = 200  # SELECTs a UNION ALL joins (SQLite allows 500)
 DEFAULT_WINDOW = timedelta(days=3)
 DEFAULT_THRESHOLD = 0.2
 
@@ -334,25 +333,26 @@ def _titled(session: Session, fingerprints: set[str], low: datetime, high: datet
     A wire story's title, or a templated feed's, recurs hundreds of times in
     a window: reading every one (and its signature) for every new report was
     quadratic. The first ones hold the oldest cluster, the newest the
-    clusters still open.
+    clusters still open. Each is a walk of TITLE_CAP rows along the
+    (fingerprint, published_at) index, however often the title recurs.
     """
-    ranked = (
-        select(
-            StoryRow.id,
-            func.row_number()
-            .over(partition_by=StoryRow.fingerprint, order_by=StoryRow.id)
-            .label("first"),
-            func.row_number()
-            .over(partition_by=StoryRow.fingerprint, order_by=StoryRow.id.desc())
-            .label("newest"),
-        )
-        .where(StoryRow.fingerprint.in_(sorted(fingerprints)))
-        .where(StoryRow.published_at.between(low, high))
-        .subquery()
-    )
-    few = or_(ranked.c.first <= TITLE_CAP, ranked.c.newest <= TITLE_CAP)
-    query = select(ranked.c.id).where(few)
-    return set(session.scalars(query))
+    driver = _Driver(session)
+    window = (driver.story_time(low), driver.story_time(high))
+    found: set[int] = set()
+    ordered = sorted(fingerprints)
+    for start in range(0, len(ordered), COMPOUND // 2):
+        parts: list[str] = []
+        params: list[object] = []
+        for fingerprint in ordered[start : start + COMPOUND // 2]:
+            for way in ("", " DESC"):
+                parts.append(
+                    f"SELECT * FROM (SELECT id FROM stories WHERE fingerprint = {driver.mark}"
+                    f" AND published_at BETWEEN {driver.mark} AND {driver.mark}"
+                    f" ORDER BY published_at{way}, id{way} LIMIT {TITLE_CAP}) AS few"
+                )
+                params += [fingerprint, *window]
+        found.update(story_id for (story_id,) in driver.rows(" UNION ALL ".join(parts), params))
+    return found
 
 
 def _read(session: Session, story_ids: set[int]) -> dict[int, _Known]:
@@ -391,24 +391,34 @@ def _members(
     spans: dict[int, tuple[datetime, datetime]] = {}
     driver = _Driver(session)
     ordered = sorted(clusters)
-    for start in range(0, len(ordered), MAX_PARAMETERS):
-        part = ordered[start : start + MAX_PARAMETERS]
-        # One statement: the span over every member, the newest signed ones ranked first.
-        rows = driver.rows(
-            "SELECT id, cluster_id, published_at, fingerprint, signature, first, last FROM ("
-            " SELECT s.id, s.cluster_id, s.published_at, s.fingerprint, g.signature,"
-            "  row_number() OVER (PARTITION BY s.cluster_id"
-            "   ORDER BY g.story_id IS NULL, s.published_at DESC, s.id DESC) AS newest,"
-            "  min(s.published_at) OVER (PARTITION BY s.cluster_id) AS first,"
-            "  max(s.published_at) OVER (PARTITION BY s.cluster_id) AS last"
-            " FROM stories s LEFT JOIN story_signatures g ON g.story_id = s.id"
-            f" WHERE s.cluster_id IN ({driver.marks(len(part))})"
-            f") AS ranked WHERE newest <= {MAX_MEMBERS}",
-            part,
+    # Each a walk along the (cluster_id, published_at) index: the newest signed members,
+    # and the first and last time; never every member.
+    for start in range(0, len(ordered), COMPOUND):
+        part = [int(cluster) for cluster in ordered[start : start + COMPOUND]]
+        span_rows = driver.rows(
+            " UNION ALL ".join(
+                f"SELECT {cluster},"
+                f" (SELECT min(published_at) FROM stories WHERE cluster_id = {cluster}),"
+                f" (SELECT max(published_at) FROM stories WHERE cluster_id = {cluster})"
+                for cluster in part
+            ),
+            (),
         )
-        for story_id, cluster_id, published_at, fingerprint, blob, first, last in rows:
-            spans[cluster_id] = (driver.from_db(first), driver.from_db(last))
-            if blob is not None and story_id not in pending:
+        for cluster, first, last in span_rows:
+            if first is not None:
+                spans[cluster] = (driver.from_db(first), driver.from_db(last))
+        rows = driver.rows(
+            " UNION ALL ".join(
+                "SELECT * FROM (SELECT s.id, s.cluster_id, s.published_at, s.fingerprint,"
+                " g.signature FROM stories s JOIN story_signatures g ON g.story_id = s.id"
+                f" WHERE s.cluster_id = {cluster}"
+                f" ORDER BY s.published_at DESC, s.id DESC LIMIT {MAX_MEMBERS}) AS newest"
+                for cluster in part
+            ),
+            (),
+        )
+        for story_id, cluster_id, published_at, fingerprint, blob in rows:
+            if story_id not in pending:
                 at = driver.from_db(published_at)
                 found.append(_Known(story_id, cluster_id, at, fingerprint, from_bytes(blob)))
     return found, spans
@@ -428,8 +438,10 @@ class _Driver:
         dialect = self.connection.dialect
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         column = _STORIES.c.published_at.type
-        # As `_write_signatures` binds the bands' times (on SQLite, the driver's own format).
+        # Bands' times as `_write_signatures` binds them (on SQLite, the driver's own format),
+        # stories' as SQLAlchemy does: a comparison must see the stored format.
         self.to_db = column.bind_processor(dialect) or _same
+        self.story_time = column.dialect_impl(dialect).bind_processor(dialect) or _same
         self.from_db = column.dialect_impl(dialect).result_processor(dialect, None) or _same
 
     def marks(self, count: int) -> str:
