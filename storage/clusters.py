@@ -19,16 +19,19 @@ database. Two daemons storing reports of one event in transactions that
 overlap cannot see each other's rows, and both start a cluster: at worst
 the alert a cluster would have saved.
 
-Cost: per chunk of `CHUNK` new stories, one SELECT a band (the ids sharing
-it, straight from the driver), and four more (the ids sharing a title; the
-signatures of each story's best candidates; the spans and newest members of
-the clusters it may join), then the writes (signatures, bands, cluster ids).
-Only the stories worth clustering come here (`storage.stories`: what can be
-alerted, or can report an event that was). Every read is bounded whatever the feeds
-look like: a bucket holds BUCKET_CAP stories in a window, a story is compared
-with MAX_CANDIDATES candidates and may join one of MAX_JOINABLE clusters,
-each read as its MAX_MEMBERS newest members; of a title, 2 x TITLE_CAP
-stories are read. bench/feeds.py's templated
+Cost: per chunk of `CHUNK` new stories, five SELECTs, all through the
+driver (`_Driver`): the ids sharing a band (one UNION ALL of a SELECT a
+band), the first and newest ids of each title, the signatures of each
+story's best candidates, and the spans and newest members of the clusters
+it may join (two); then the writes (signatures, bands, cluster ids). Only
+the stories worth clustering come here (`storage.stories`: what can be
+alerted, or can report an event that was). Every read is bounded whatever
+the feeds look like, in rows read and in rows walked: a bucket holds
+BUCKET_CAP stories in a window, a story is compared with MAX_CANDIDATES
+candidates and may join one of MAX_JOINABLE clusters, each read as its
+MAX_MEMBERS newest members; of a title, 2 x TITLE_CAP stories are read (the
+(fingerprint, published_at) and (cluster_id, published_at) indexes make
+those walks as short as what they return). bench/feeds.py's templated
 corpus (every story alike) was quadratic without these bounds: 11 ms a story
 at 49,000 stories and growing, 3 ms with them; bench/archive.py's news-like
 one costs about 1.2 ms a story, insert and search index included.
