@@ -17,6 +17,7 @@ from storage import sources, stories, subscribers
 from storage.clusters import (
     BUCKET_CAP,
     MAX_CANDIDATES,
+    MAX_MEMBERS,
     TITLE_CAP,
     ClusterSettings,
     assign_clusters,
@@ -431,3 +432,28 @@ def test_an_event_folds_across_batches_writers_and_a_restart(database_url: str) 
     finally:
         restarted.dispose()
     assert clusters == {jinhua: jinhua, zhengzhou: zhengzhou, again: jinhua, late: jinhua}
+
+
+def test_a_cluster_closes_a_window_after_its_first_report_however_many_came_since(
+    db: Database,
+) -> None:
+    """The span is every member's, not the newest MAX_MEMBERS' that a joining story is read with.
+
+    Seventeen reworded reports join the first over two and a half days; a
+    report three and a half days after the first is within the window of
+    every member read for the complete link, but not of the first: a new
+    event.
+    """
+    setup(db)
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike"
+    names = [*words.split(), "november", "oscar", "papa", "quebec"]
+    assert len(names) > MAX_MEMBERS
+    ((first, cluster),) = store(db, [make(0, JINHUA)]).items()
+    assert cluster == first
+    for n, name in enumerate(names, start=1):
+        at = T0 + timedelta(days=1, hours=2 * n)
+        report = make(n, (f"{JINHUA[0]} {name}", JINHUA[1]), source="abcd"[n % 4], at=at)
+        assert list(store(db, [report]).values()) == [first]
+    late = make(99, (f"{JINHUA[0]} romeo", JINHUA[1]), source="b", at=T0 + timedelta(days=3.5))
+    ((late_id, late_cluster),) = store(db, [late]).items()
+    assert late_cluster == late_id
