@@ -283,6 +283,9 @@ class App:
 
 
 PLACE_CATEGORIES = ("china", "foreign")  # watchlist categories that say where, not what
+# Rule-only keys of these categories, and actions of a kind (`act`), say what happened or
+# who acted; the other rule-only keys are background to clustering (`_worth_clustering`).
+EVENT_CATEGORIES = ("enforcer", "regulator", "activity")
 
 
 def cluster_settings(config: Config, watchlist: Watchlist) -> ClusterSettings:
@@ -319,6 +322,11 @@ def cluster_settings(config: Config, watchlist: Watchlist) -> ClusterSettings:
         enabled=cluster.enabled,
         families=families,
         places=frozenset(e.key for e in watchlist.entities if e.category in PLACE_CATEGORIES),
+        background=frozenset(
+            e.key
+            for e in watchlist.entities
+            if not (e.report or e.act or e.category in (*EVENT_CATEGORIES, *PLACE_CATEGORIES))
+        ),
     )
 
 

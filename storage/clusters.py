@@ -19,14 +19,19 @@ database. Two daemons storing reports of one event in transactions that
 overlap cannot see each other's rows, and both start a cluster: at worst
 the alert a cluster would have saved.
 
-Cost: per chunk of `CHUNK` new stories, four SELECTs (the ids sharing a band
-or a title; the signatures of each story's best candidates; the spans and
-newest members of the clusters it may join) and three executemany writes
-(signatures, bands, cluster ids). Every read is bounded whatever the feeds
-look like: a bucket holds BUCKET_CAP stories in a window, a story is compared
-with MAX_CANDIDATES candidates and may join one of MAX_JOINABLE clusters,
-each read as its MAX_MEMBERS newest members; of a title, 2 x TITLE_CAP
-stories are read. bench/feeds.py's templated
+Cost: per chunk of `CHUNK` new stories, five SELECTs, all through the
+driver (`_Driver`): the ids sharing a band (one UNION ALL of a SELECT a
+band), the first and newest ids of each title, the signatures of each
+story's best candidates, and the spans and newest members of the clusters
+it may join (two); then the writes (signatures, bands, cluster ids). Only
+the stories worth clustering come here (`storage.stories`: what can be
+alerted, or can report an event that was). Every read is bounded whatever
+the feeds look like, in rows read and in rows walked: a bucket holds
+BUCKET_CAP stories in a window, a story is compared with MAX_CANDIDATES
+candidates and may join one of MAX_JOINABLE clusters, each read as its
+MAX_MEMBERS newest members; of a title, 2 x TITLE_CAP stories are read (the
+(fingerprint, published_at) and (cluster_id, published_at) indexes make
+those walks as short as what they return). bench/feeds.py's templated
 corpus (every story alike) was quadratic without these bounds: 11 ms a story
 at 49,000 stories and growing, 3 ms with them; bench/archive.py's news-like
 one costs about 1.2 ms a story, insert and search index included.
@@ -38,25 +43,15 @@ from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from sqlalchemy import (
-    BigInteger,
-    SmallInteger,
     Table,
-    and_,
-    bindparam,
     delete,
-    func,
     insert,
-    null,
-    or_,
     select,
-    union_all,
-    update,
 )
-from sqlalchemy import cast as sql_cast
 from sqlalchemy.orm import Session
 
 from crawler.cluster import (
@@ -80,6 +75,7 @@ MAX_CANDIDATES = 32  # candidates a story is compared with: those sharing the mo
 MAX_MEMBERS = 16  # members of a cluster a story joining it is compared with: the newest
 MAX_JOINABLE = 3  # stored clusters a story may join: those of its most similar candidates
 TITLE_CAP = 8  # stories of one title read in a window: the first and the newest this many
+COMPOUND = 200  # SELECTs a UNION ALL joins (SQLite allows 500)
 DEFAULT_WINDOW = timedelta(days=3)
 DEFAULT_THRESHOLD = 0.2
 
@@ -97,6 +93,9 @@ class ClusterSettings:
     # Watchlist keys that say where, not what ("china"): a story that names only these is
     # not clustered unless a chat follows one (`storage.stories.store_stories`).
     places: frozenset[str] = frozenset()
+    # Rule-only keys that say neither what happened nor who acted ("prices", "licence",
+    # "ordered", "ethereum"): the same, for a story that names only these and places.
+    background: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -259,15 +258,6 @@ def _title_match(
     return None
 
 
-_COLUMNS = (
-    StoryRow.id,
-    StoryRow.cluster_id,
-    StoryRow.published_at,
-    StoryRow.fingerprint,
-    StorySignature.signature,
-)
-
-
 def _candidates(
     session: Session,
     keys: dict[int, list[tuple[int, int]]],
@@ -279,61 +269,15 @@ def _candidates(
     """Stored stories within [low, high]: each new story's LSH candidates, and title matches.
 
     Also the size of each bucket (band key) in the window, for
-    `_write_signatures`. Two queries. The first finds the stored stories
-    sharing a band with `keys` (at most BUCKET_CAP a bucket) or a title
-    fingerprint, as ids. Each new story keeps its MAX_CANDIDATES candidates
-    sharing the most bands (the count estimates the similarity: a band is
-    shared with probability s^2); the second reads those and the title
-    matches, with their signatures.
+    `_write_signatures`. The stored stories sharing a band with `keys` (at
+    most BUCKET_CAP a bucket) and those with a title fingerprint are found as
+    ids; each new story keeps its MAX_CANDIDATES candidates sharing the most
+    bands (the count estimates the similarity: a band is shared with
+    probability s^2); then those and the title matches are read with their
+    signatures.
     """
-    by_band: dict[int, set[int]] = {}
-    for story_keys in keys.values():
-        for band, value in story_keys:
-            by_band.setdefault(band, set()).add(value)
-    # A wire story's title, or a templated feed's, recurs hundreds of times in a window:
-    # reading every one (and its signature) for every new report was quadratic. The
-    # first ones hold the oldest cluster, the newest the clusters still open.
-    ranked = (
-        select(
-            StoryRow.id,
-            func.row_number()
-            .over(partition_by=StoryRow.fingerprint, order_by=StoryRow.id)
-            .label("first"),
-            func.row_number()
-            .over(partition_by=StoryRow.fingerprint, order_by=StoryRow.id.desc())
-            .label("newest"),
-        )
-        .where(StoryRow.fingerprint.in_(sorted(fingerprints)))
-        .where(StoryRow.published_at.between(low, high))
-        .subquery()
-    )
-    title_ids = select(
-        sql_cast(null(), SmallInteger).label("band"),
-        sql_cast(null(), BigInteger).label("hash"),
-        ranked.c.id,
-    ).where(or_(ranked.c.first <= TITLE_CAP, ranked.c.newest <= TITLE_CAP))
-    query = title_ids
-    if by_band:
-        # One IN list per band, OR-ed: each is a lookup on (band, hash), and the statement's
-        # shape is the same every time, so SQLAlchemy compiles it once (a VALUES list of
-        # 6,400 rows took 0.3 s to compile, each chunk).
-        shared = or_(
-            *(
-                and_(StoryBand.band == band, StoryBand.hash.in_(sorted(hashes)))
-                for band, hashes in sorted(by_band.items())
-            )
-        )
-        band_ids = select(StoryBand.band, StoryBand.hash, StoryBand.story_id).where(
-            shared, StoryBand.published_at.between(low, high)
-        )
-        query = union_all(band_ids, title_ids)
-    bucket: dict[tuple[int, int], list[int]] = {}
-    titled: set[int] = set()
-    for band, value, story_id in session.execute(query).all():  # one fetch, not one a row
-        if band is not None:
-            bucket.setdefault((band, value), []).append(story_id)
-        elif story_id not in pending:  # (inserted by this call and not clustered yet)
-            titled.add(story_id)
+    bucket = _buckets(session, keys, low, high)
+    titled = _titled(session, fingerprints, low, high) - pending  # pending: not clustered yet
     chosen: dict[int, list[int]] = {}
     for new_id, story_keys in keys.items():
         shared_bands = Counter(s for key in story_keys for s in bucket.get(key, ()))
@@ -348,19 +292,89 @@ def _candidates(
     return near, by_title, sizes
 
 
+def _buckets(
+    session: Session, keys: dict[int, list[tuple[int, int]]], low: datetime, high: datetime
+) -> dict[tuple[int, int], list[int]]:
+    """The stored stories (ids, ascending) of each bucket `keys` fall in, published in [low, high].
+
+    One statement through the driver, a UNION ALL of one SELECT a band: each
+    IN list is a set of ranges of the (band, hash, published_at) index.
+    Through SQLAlchemy, one OR of 32 IN lists (up to 6,400 parameters a
+    chunk) cost five times what the database took to answer it, in rendering
+    and binding the parameters and wrapping the rows. The database stays
+    the only index: a restarted daemon, or a second one writing to the same
+    PostgreSQL, finds what the others stored.
+    """
+    by_band: dict[int, set[int]] = {}
+    for story_keys in keys.values():
+        for band, value in story_keys:
+            by_band.setdefault(band, set()).add(value)
+    if not by_band:
+        return {}
+    driver = _Driver(session)
+    window = (driver.to_db(low), driver.to_db(high))
+    parts: list[str] = []
+    params: list[object] = []
+    for band, values in sorted(by_band.items()):
+        parts.append(
+            f"SELECT band, hash, story_id FROM story_bands WHERE band = {int(band)}"
+            f" AND hash IN ({driver.marks(len(values))})"
+            f" AND published_at BETWEEN {driver.mark} AND {driver.mark}"
+        )
+        params += [*sorted(values), *window]
+    found: dict[tuple[int, int], list[int]] = {}
+    for band, value, story_id in driver.rows(" UNION ALL ".join(parts), params):
+        found.setdefault((band, value), []).append(story_id)
+    for members in found.values():
+        members.sort()  # the same candidates, whatever order the database answers in
+    return found
+
+
+def _titled(session: Session, fingerprints: set[str], low: datetime, high: datetime) -> set[int]:
+    """Stored stories with one of `fingerprints` in [low, high]: of each, the first and newest few.
+
+    A wire story's title, or a templated feed's, recurs hundreds of times in
+    a window: reading every one (and its signature) for every new report was
+    quadratic. The first ones hold the oldest cluster, the newest the
+    clusters still open. Each is a walk of TITLE_CAP rows along the
+    (fingerprint, published_at) index, however often the title recurs.
+    """
+    driver = _Driver(session)
+    window = (driver.story_time(low), driver.story_time(high))
+    found: set[int] = set()
+    ordered = sorted(fingerprints)
+    for start in range(0, len(ordered), COMPOUND // 2):
+        parts: list[str] = []
+        params: list[object] = []
+        for fingerprint in ordered[start : start + COMPOUND // 2]:
+            for way in ("", " DESC"):
+                parts.append(
+                    f"SELECT * FROM (SELECT id FROM stories WHERE fingerprint = {driver.mark}"
+                    f" AND published_at BETWEEN {driver.mark} AND {driver.mark}"
+                    f" ORDER BY published_at{way}, id{way} LIMIT {TITLE_CAP}) AS few"
+                )
+                params += [fingerprint, *window]
+        found.update(story_id for (story_id,) in driver.rows(" UNION ALL ".join(parts), params))
+    return found
+
+
 def _read(session: Session, story_ids: set[int]) -> dict[int, _Known]:
     """Stored stories by id, with their signatures (None: a story with too little text)."""
     found: dict[int, _Known] = {}
+    driver = _Driver(session)
     ordered = sorted(story_ids)
     for start in range(0, len(ordered), MAX_PARAMETERS):
-        rows = session.execute(
-            select(*_COLUMNS)
-            .outerjoin(StorySignature, StorySignature.story_id == StoryRow.id)
-            .where(StoryRow.id.in_(ordered[start : start + MAX_PARAMETERS]))
+        part = ordered[start : start + MAX_PARAMETERS]
+        rows = driver.rows(
+            "SELECT s.id, s.cluster_id, s.published_at, s.fingerprint, g.signature"
+            " FROM stories s LEFT JOIN story_signatures g ON g.story_id = s.id"
+            f" WHERE s.id IN ({driver.marks(len(part))})",
+            part,
         )
         for story_id, cluster_id, published_at, fingerprint, blob in rows:
             sig = from_bytes(blob) if blob is not None else None
-            found[story_id] = _Known(story_id, cluster_id, published_at, fingerprint, sig)
+            at = driver.from_db(published_at)
+            found[story_id] = _Known(story_id, cluster_id, at, fingerprint, sig)
     return found
 
 
@@ -378,46 +392,72 @@ def _members(
     """
     found: list[_Known] = []
     spans: dict[int, tuple[datetime, datetime]] = {}
+    driver = _Driver(session)
     ordered = sorted(clusters)
-    for start in range(0, len(ordered), MAX_PARAMETERS):
-        part = ordered[start : start + MAX_PARAMETERS]
-        spans.update(
-            (cluster, (first, last))
-            for cluster, first, last in session.execute(
-                select(
-                    StoryRow.cluster_id,
-                    func.min(StoryRow.published_at),
-                    func.max(StoryRow.published_at),
-                )
-                .where(StoryRow.cluster_id.in_(part))
-                .group_by(StoryRow.cluster_id)
-            )
+    # Each a walk along the (cluster_id, published_at) index: the newest signed members,
+    # and the first and last time; never every member.
+    for start in range(0, len(ordered), COMPOUND):
+        part = [int(cluster) for cluster in ordered[start : start + COMPOUND]]
+        span_rows = driver.rows(
+            " UNION ALL ".join(
+                f"SELECT {cluster},"
+                f" (SELECT min(published_at) FROM stories WHERE cluster_id = {cluster}),"
+                f" (SELECT max(published_at) FROM stories WHERE cluster_id = {cluster})"
+                for cluster in part
+            ),
+            (),
         )
-        newest = func.row_number().over(
-            partition_by=StoryRow.cluster_id,
-            order_by=(StoryRow.published_at.desc(), StoryRow.id.desc()),
+        for cluster, first, last in span_rows:
+            if first is not None:
+                spans[cluster] = (driver.from_db(first), driver.from_db(last))
+        rows = driver.rows(
+            " UNION ALL ".join(
+                "SELECT * FROM (SELECT s.id, s.cluster_id, s.published_at, s.fingerprint,"
+                " g.signature FROM stories s JOIN story_signatures g ON g.story_id = s.id"
+                f" WHERE s.cluster_id = {cluster}"
+                f" ORDER BY s.published_at DESC, s.id DESC LIMIT {MAX_MEMBERS}) AS newest"
+                for cluster in part
+            ),
+            (),
         )
-        ranked = (
-            select(*_COLUMNS, newest.label("rank"))
-            .join(StorySignature, StorySignature.story_id == StoryRow.id)
-            .where(StoryRow.cluster_id.in_(part))
-            .subquery()
-        )
-        rows = session.execute(
-            select(
-                ranked.c.id,
-                ranked.c.cluster_id,
-                ranked.c.published_at,
-                ranked.c.fingerprint,
-                ranked.c.signature,
-            ).where(ranked.c.rank <= MAX_MEMBERS)
-        )
-        found += [
-            _Known(story_id, cluster_id, published_at, fingerprint, from_bytes(blob))
-            for story_id, cluster_id, published_at, fingerprint, blob in rows
-            if story_id not in pending
-        ]
+        for story_id, cluster_id, published_at, fingerprint, blob in rows:
+            if story_id not in pending:
+                at = driver.from_db(published_at)
+                found.append(_Known(story_id, cluster_id, at, fingerprint, from_bytes(blob)))
     return found, spans
+
+
+class _Driver:
+    """Statements of this session's transaction straight to the DB-API driver.
+
+    Why: clustering's reads and writes are few statements with many
+    parameters or rows; SQLAlchemy's compiling, binding and row wrapping
+    cost more than the database's work. Times are converted by the
+    column's own processors, so they compare as SQLAlchemy stores them.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self.connection = session.connection()
+        dialect = self.connection.dialect
+        self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        column = _STORIES.c.published_at.type
+        # Bands' times as `_write_signatures` binds them (on SQLite, the driver's own format),
+        # stories' as SQLAlchemy does: a comparison must see the stored format.
+        self.to_db = column.bind_processor(dialect) or _same
+        self.story_time = column.dialect_impl(dialect).bind_processor(dialect) or _same
+        self.from_db = column.dialect_impl(dialect).result_processor(dialect, None) or _same
+
+    def marks(self, count: int) -> str:
+        """`count` parameter marks, comma-separated."""
+        return ", ".join([self.mark] * count)
+
+    def rows(self, statement: str, params: Sequence[object]) -> list[Any]:
+        """Every row of one SELECT (through `exec_driver_sql`: no compiling, events still fire)."""
+        return list(self.connection.exec_driver_sql(statement, tuple(params)).fetchall())
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _write_signatures(
@@ -478,21 +518,23 @@ def _take(sizes: dict[tuple[int, int], int], key: tuple[int, int]) -> bool:
 
 
 def _write_cluster_ids(session: Session, assigned: dict[int, int]) -> None:
-    """Most stories are events of their own: one UPDATE for those, not one a story."""
+    """Most stories are events of their own: one UPDATE for those, not one a story.
+
+    Through the driver: through Core, binding each of the thousands of ids of
+    a batch cost more than the UPDATE.
+    """
+    driver = _Driver(session)
     own = sorted(story_id for story_id, cluster in assigned.items() if story_id == cluster)
     for start in range(0, len(own), MAX_PARAMETERS):
-        session.execute(
-            update(_STORIES)
-            .where(_STORIES.c.id.in_(own[start : start + MAX_PARAMETERS]))
-            .values(cluster_id=_STORIES.c.id)
+        part = own[start : start + MAX_PARAMETERS]
+        driver.connection.exec_driver_sql(
+            f"UPDATE stories SET cluster_id = id WHERE id IN ({driver.marks(len(part))})",
+            tuple(part),
         )
-    joined = [(story_id, cluster) for story_id, cluster in assigned.items() if story_id != cluster]
+    joined = [(cluster, story_id) for story_id, cluster in assigned.items() if story_id != cluster]
     if joined:
-        session.execute(
-            update(_STORIES)
-            .where(_STORIES.c.id == bindparam("story"))
-            .values(cluster_id=bindparam("cluster")),
-            [{"story": story_id, "cluster": cluster} for story_id, cluster in joined],
+        driver.connection.exec_driver_sql(
+            f"UPDATE stories SET cluster_id = {driver.mark} WHERE id = {driver.mark}", joined
         )
 
 

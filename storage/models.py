@@ -93,6 +93,10 @@ class StoryRow(Base):
     __table_args__ = (
         Index("ix_stories_published_at", "published_at"),
         Index("ix_stories_source_fetched", "source_id", "fetched_at"),  # a source's weekly rate
+        # A title's first and newest stories in a window, a cluster's newest members and span,
+        # walking only the rows read (storage/clusters.py).
+        Index("ix_stories_fingerprint_published", "fingerprint", "published_at"),
+        Index("ix_stories_cluster_published", "cluster_id", "published_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -105,11 +109,9 @@ class StoryRow(Base):
     lang: Mapped[str] = mapped_column(String(8))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    fingerprint: Mapped[str] = mapped_column(String(64), index=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
     # The cluster (same event, other sources): the id of its first story, which holds its own id.
-    cluster_id: Mapped[int | None] = mapped_column(
-        ForeignKey("stories.id", ondelete="SET NULL"), index=True
-    )
+    cluster_id: Mapped[int | None] = mapped_column(ForeignKey("stories.id", ondelete="SET NULL"))
 
 
 class StorySignature(Base):

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from alembic import command
 from sqlalchemy import delete, event, func, inspect, select, text
 
+from crackdown.app import cluster_settings, load_watchlist
+from crackdown.config import Config
 from crawler.cluster import BANDS
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory, Story
@@ -15,6 +17,7 @@ from storage import sources, stories, subscribers
 from storage.clusters import (
     BUCKET_CAP,
     MAX_CANDIDATES,
+    MAX_MEMBERS,
     TITLE_CAP,
     ClusterSettings,
     assign_clusters,
@@ -332,6 +335,43 @@ def test_store_stories_clusters_only_what_can_be_alerted(db: Database) -> None:
     assert count(db, StorySignature) == 3  # nor signed: clustering's cost is in the alerted
 
 
+def test_background_words_alone_are_not_clustered_but_who_and_what_are(db: Database) -> None:
+    """Prices, licensing, "ordered": background; a court or a sentence may report the event.
+
+    The default watchlist's background (`crackdown.app.cluster_settings`) holds
+    the first kind and not the second.
+    """
+    setup(db)
+    settings = replace(
+        SETTINGS, places=frozenset({"china"}), background=frozenset({"market-talk", "order"})
+    )
+    alerted = MatchResult(topics=("t",), entities=("virtual-currency",), signals=("arrest",))
+    with db.session() as session:
+        session.info["clustering"] = settings
+        outcomes = stories.store_stories(
+            session,
+            [
+                (make(1, JINHUA), alerted),
+                (make(2, JINHUA_AGAIN, source="b"), MatchResult(signals=("court", "china"))),
+                (
+                    make(3, ("Jinhua USDT network broken up", JINHUA_AGAIN[1]), source="c"),
+                    MatchResult(signals=("order", "market-talk")),
+                ),
+            ],
+        )
+    ids = [o.story_id for o in outcomes]
+    assert cluster_ids(db) == {
+        "https://a.example/1": ids[0],
+        "https://b.example/2": ids[0],  # a court: may report the alerted event
+        "https://c.example/3": ids[2],  # background words only: its own event, not signed
+    }
+    assert count(db, StorySignature) == 2
+    watchlist, _ = load_watchlist(Config())
+    default = cluster_settings(Config(), watchlist)
+    assert {"market-talk", "rule-making", "order", "altcoin"} <= default.background
+    assert not {"court", "judgment", "pyramid-selling", "china"} & default.background
+
+
 def test_a_title_carried_by_many_reads_a_bounded_number_of_them(db: Database) -> None:
     """A wire title stored 60 times: a new report reads 2 x TITLE_CAP of them, and joins."""
     setup(db)
@@ -355,3 +395,65 @@ def test_a_title_carried_by_many_reads_a_bounded_number_of_them(db: Database) ->
     finally:
         event.remove(db.engine, "before_cursor_execute", count_ids)
     assert read and max(read) <= 2 * TITLE_CAP + MAX_CANDIDATES
+
+
+def test_an_event_folds_across_batches_writers_and_a_restart(database_url: str) -> None:
+    """The database is the only band index: what one daemon stored, the next one finds.
+
+    Three reports of one event, each its own poll: the first through one
+    `Database`, the second through another open at the same time (a second
+    poller on the same PostgreSQL, or the CLI), the third after both were
+    closed and a new one opened (a restart). A story of another event in
+    the same polls stays apart.
+    """
+    alerted = MatchResult(topics=("t",), entities=("virtual-currency",), signals=("arrest",))
+    first, second = Database(database_url), Database(database_url)
+    first.upgrade()
+    setup(first)
+    retitled = ("Zhejiang: USDT OTC ring busted", JINHUA[1])
+
+    def poll(database: Database, batch: list[Story]) -> list[int]:
+        with database.session() as session:
+            session.info["clustering"] = SETTINGS
+            outcomes = stories.store_stories(session, [(story, alerted) for story in batch])
+        return [o.story_id for o in outcomes if o.story_id is not None]
+
+    try:
+        (jinhua, zhengzhou) = poll(first, [make(1, JINHUA), make(2, ZHENGZHOU)])
+        (again,) = poll(second, [make(3, JINHUA_AGAIN, source="b")])
+    finally:
+        first.dispose()
+        second.dispose()
+    restarted = Database(database_url)
+    try:
+        (late,) = poll(restarted, [make(4, retitled, source="c", at=T0 + timedelta(hours=5))])
+        with restarted.session() as session:
+            clusters = dict(session.execute(select(StoryRow.id, StoryRow.cluster_id)).all())
+    finally:
+        restarted.dispose()
+    assert clusters == {jinhua: jinhua, zhengzhou: zhengzhou, again: jinhua, late: jinhua}
+
+
+def test_a_cluster_closes_a_window_after_its_first_report_however_many_came_since(
+    db: Database,
+) -> None:
+    """The span is every member's, not the newest MAX_MEMBERS' that a joining story is read with.
+
+    Seventeen reworded reports join the first over two and a half days; a
+    report three and a half days after the first is within the window of
+    every member read for the complete link, but not of the first: a new
+    event.
+    """
+    setup(db)
+    words = "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike"
+    names = [*words.split(), "november", "oscar", "papa", "quebec"]
+    assert len(names) > MAX_MEMBERS
+    ((first, cluster),) = store(db, [make(0, JINHUA)]).items()
+    assert cluster == first
+    for n, name in enumerate(names, start=1):
+        at = T0 + timedelta(days=1, hours=2 * n)
+        report = make(n, (f"{JINHUA[0]} {name}", JINHUA[1]), source="abcd"[n % 4], at=at)
+        assert list(store(db, [report]).values()) == [first]
+    late = make(99, (f"{JINHUA[0]} romeo", JINHUA[1]), source="b", at=T0 + timedelta(days=3.5))
+    ((late_id, late_cluster),) = store(db, [late]).items()
+    assert late_cluster == late_id
