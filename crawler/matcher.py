@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import bisect
 import enum
+import operator
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 import ahocorasick_rs
@@ -46,6 +46,7 @@ from crawler.watchlist import Watchlist, WatchlistError
 FIELDS = ("title", "summary", "body")
 FIELD_WEIGHTS = {"title": 3.0, "summary": 1.5, "body": 1.0}
 _TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
+_TOKEN_WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")  # what [a-z0-9]+ runs are made of
 # What ends a clause for CLAUSE/n, in folded text (full-width ，：； are ASCII by then):
 # not the comma of 1,000, the colon of 10:30 or the dots of U.S., $1.9 and Binance.US.
 _CLAUSE_BREAKS = re.compile(r"[;!?。]|[,:](?!\d)|\.(?![a-z0-9])")
@@ -99,70 +100,133 @@ def _is_word_char(char: str) -> bool:
     return char in _WORD_CHARS
 
 
-@dataclass
 class _FieldScan:
-    folded: Folded
-    entity_hits: list[tuple[int, int, str]]  # folded start, end, key
-    phrase_hits: list[tuple[int, int, str]]
-    _token_starts: list[int] | None = None
-    _breaks: list[int] | None = None
+    """One field's folded text and hits; token and clause offsets worked out on demand."""
 
-    def token_index(self, offset: int) -> int:
-        if self._token_starts is None:
-            self._token_starts = [m.start() for m in _TOKENS.finditer(self.folded.text)]
-        return max(0, bisect.bisect_right(self._token_starts, offset) - 1)
+    __slots__ = ("entity_hits", "folded", "phrase_hits")
+
+    def __init__(
+        self,
+        folded: Folded,
+        entity_hits: list[tuple[int, int, str]],  # folded start, end, key
+        phrase_hits: list[tuple[int, int, str]],
+    ) -> None:
+        self.folded = folded
+        self.entity_hits = entity_hits
+        self.phrase_hits = phrase_hits
+
+    def within_tokens(self, after: int, at: int, distance: int) -> bool:
+        """Is token_index(at) - token_index(after) <= distance?
+
+        token_index(o) is the index of the last token starting at or before o
+        (0 if none). Counted on the stretch between the two offsets alone, and
+        only up to `distance`, so a story is never tokenised as a whole.
+        """
+        if at <= after:  # overlapping hits: no tokens between them
+            return True
+        text = self.folded.text
+        # tokens starting in (after, at]; the first is no start if it continues a word
+        limit = distance + 2
+        count = 0
+        for _ in _TOKENS.finditer(text, after + 1, at + 1):
+            count += 1
+            if count > limit:
+                return False
+        if count and text[after] in _TOKEN_WORD and text[after + 1] in _TOKEN_WORD:
+            count -= 1
+        if count and _TOKENS.search(text, 0, after + 1) is None:
+            count -= 1  # no token at or before `after`: both indexes are clamped to 0
+        return count <= distance
 
     def clause_break(self, start: int, end: int) -> bool:
         """Is there clause punctuation in folded text[start:end]?"""
-        if self._breaks is None:
-            self._breaks = [m.start() for m in _CLAUSE_BREAKS.finditer(self.folded.text)]
-        index = bisect.bisect_left(self._breaks, start)
-        return index < len(self._breaks) and self._breaks[index] < end
+        found = _CLAUSE_BREAKS.search(self.folded.text, start)
+        return found is not None and found.start() < end
 
 
-@dataclass
+_Position = tuple[str, int, int]  # field, folded start, end
+
+
 class _Evidence:
-    """Names present in a story; hit positions are worked out only if NEAR asks."""
+    """Names present in a story; hit positions are worked out only if NEAR asks.
 
-    names: set[str]
-    phrases: set[str] = field(default_factory=set)  # the phrase keys among the names
-    counted: list[str] = field(default_factory=list)  # keys the rule may use, title first
-    police_elsewhere: bool = False  # generic police words right after a non-mainland place
-    scans: dict[str, _FieldScan] = field(default_factory=dict)
-    expand: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> keys and categories
-    _positions: dict[str, list[tuple[str, int, int]]] | None = None
+    A plain class with slots: one is built per story, and a dataclass with
+    default factories cost more to build than a story with no hits takes to judge.
+    """
+
+    __slots__ = (
+        "_hits_by_key",
+        "_names_of",
+        "_positions",
+        "counted",
+        "names",
+        "phrases",
+        "police_elsewhere",
+        "scans",
+    )
+
+    def __init__(self, names_of: Mapping[str, frozenset[str]]) -> None:
+        self.names: set[str] = set()
+        self.phrases: set[str] = set()  # the phrase keys among the names
+        self.counted: list[str] = []  # keys the rule may use, title first
+        self.police_elsewhere = False  # generic police words right after a non-mainland place
+        self.scans: dict[str, _FieldScan] = {}
+        self._names_of = names_of  # entity key -> the keys and categories it makes true
+        self._hits_by_key: tuple[dict[str, list[_Position]], dict[str, list[_Position]]] | None
+        self._hits_by_key = None  # (entity key -> hits, phrase key -> hits)
+        self._positions: dict[str, list[_Position]] = {}
 
     def has(self, name: str) -> bool:
         return name in self.names
 
-    def positions(self, name: str) -> list[tuple[str, int, int]]:
-        if self._positions is None:
-            self._positions = {}
+    def positions(self, name: str) -> list[_Position]:
+        """Where `name` was hit: the hits of every key that makes it true, and its phrase's.
+
+        The hits are grouped by key once, then each name a rule asks for is
+        worked out from the few keys a story hits.
+        """
+        found = self._positions.get(name)
+        if found is not None:
+            return found
+        if self._hits_by_key is None:
+            entities: dict[str, list[_Position]] = {}
+            phrases: dict[str, list[_Position]] = {}
             for field_name, scan in self.scans.items():
                 for start, end, key in scan.entity_hits:
-                    for present in self.expand[key]:
-                        self._positions.setdefault(present, []).append((field_name, start, end))
+                    entities.setdefault(key, []).append((field_name, start, end))
                 for start, end, key in scan.phrase_hits:
-                    self._positions.setdefault(key, []).append((field_name, start, end))
-        return self._positions.get(name, [])
+                    phrases.setdefault(key, []).append((field_name, start, end))
+            self._hits_by_key = entities, phrases
+        entities, phrases = self._hits_by_key
+        names_of = self._names_of
+        found = [hit for key, hits in entities.items() if name in names_of[key] for hit in hits]
+        found.extend(phrases.get(name, ()))
+        self._positions[name] = found
+        return found
 
     def near(self, left: str, right: str, distance: int, clause: bool = False) -> bool:
         """A hit of each at most `distance` tokens apart in one field (and clause)."""
-        for field_a, a_start, a_end in self.positions(left):
+        lefts = self.positions(left)
+        if not lefts:
+            return False
+        rights = self.positions(right)
+        for field_a, a_start, a_end in lefts:
             scan = self.scans[field_a]
-            for field_b, b_start, b_end in self.positions(right):
+            for field_b, b_start, b_end in rights:
                 if field_b != field_a:
                     continue
                 first, second = ((a_start, a_end), (b_start, b_end))
                 if a_start > b_start:
                     first, second = second, first
-                gap = scan.token_index(second[0]) - scan.token_index(max(first[0], first[1] - 1))
-                if gap <= distance and not (clause and scan.clause_break(first[1], second[0])):
+                if scan.within_tokens(max(first[0], first[1] - 1), second[0], distance) and not (
+                    clause and scan.clause_break(first[1], second[0])
+                ):
                     return True
         return False
 
 
 _Span = tuple[int, int, str]  # folded start, end, entity key
+_third = operator.itemgetter(2)
 
 
 def _sole(these: dict[str, None] | None, *others: dict[Any, None] | None) -> str | None:
@@ -265,6 +329,7 @@ class Matcher:
             key: tuple(dict.fromkeys(n for k in keys for n in (k, self._entities[k].category)))
             for key, keys in self._implied.items()
         }
+        self._names_of = {key: frozenset(names) for key, names in self._expand.items()}
         self._lead_expand = {
             key: tuple(LEAD + name for name in names) for key, names in self._expand.items()
         }
@@ -280,6 +345,10 @@ class Matcher:
         self._actor_keys = frozenset(k for k, c in self._category.items() if c in ACTOR_CATEGORIES)
         self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
         self._roles = self._make_roles(watchlist)
+        # Per key, what the evidence pass needs of a hit: its role and the reported keys.
+        self._hit_info = {
+            key: (self._roles.get(key), self._reported_of[key]) for key in self._entities
+        }
         # Generic crypto words name crypto even inside a longer reported name
         # ("cryptocurrency exchange"); inside a blocker or a crypto name they do not.
         shown = frozenset(e.key for e in watchlist.entities if e.report)
@@ -296,6 +365,10 @@ class Matcher:
         }
         self.phrases = frozenset(p for p in wanted if p)
         self._patterns, self._terms, self._automaton = self._build()
+        # What the scan loop unpacks per hit: the boundaries and the two common meanings.
+        self._scan_payloads = [
+            (p.left_boundary, p.right_boundary, p.phrase, p.key) for p in self._terms
+        ]
         self._lead_terms, self._lead_automaton = self._build_lead()
         self._forms: dict[str, frozenset[str]] | None = None
 
@@ -435,44 +508,45 @@ class Matcher:
             return _FieldScan(folded, entity_hits, phrase_hits)
         haystack = folded.text
         size = len(haystack)
-        payloads = self._terms
+        payloads, terms = self._scan_payloads, self._terms
         word = _WORD_CHARS
+        add_phrase, add_entity = phrase_hits.append, entity_hits.append
         exact_spans: dict[tuple[int, int], set[str]] = {}
         last_end, tangled = 0, False
         for index, start, end in self._automaton.find_matches_as_indexes(
             haystack, overlapping=True
         ):
-            left, right, phrase, key, keys, exacts, phrases = payloads[index]
+            left, right, phrase, key = payloads[index]
             if left and start and haystack[start - 1] in word:
                 continue
             if right and end < size and haystack[end] in word:
                 continue
             if phrase is not None:
-                phrase_hits.append((start, end, phrase))
-                continue
-            if key is not None:
-                entity_hits.append((start, end, key))
+                add_phrase((start, end, phrase))
+            elif key is not None:
+                add_entity((start, end, key))
                 if start < last_end:
                     tangled = True
                 last_end = end
-                continue
-            for key in phrases:
-                phrase_hits.append((start, end, key))
-            if exacts:
-                original = text[folded.original(start) : folded.original(end)]
-                written = unicodedata.normalize("NFKC", original)
-                for key, exact in exacts:
-                    if written == exact:
-                        entity_hits.append((start, end, key))
-                        exact_spans.setdefault((start, end), set()).add(key)
-                        if start < last_end:
-                            tangled = True
-                        last_end = end  # ends never go down while nothing is tangled
-            for key in keys:
-                entity_hits.append((start, end, key))
-                if start < last_end:
-                    tangled = True
-                last_end = end
+            else:
+                _, _, _, _, keys, exacts, phrases = terms[index]
+                for key in phrases:
+                    add_phrase((start, end, key))
+                if exacts:
+                    original = text[folded.original(start) : folded.original(end)]
+                    written = unicodedata.normalize("NFKC", original)
+                    for key, exact in exacts:
+                        if written == exact:
+                            add_entity((start, end, key))
+                            exact_spans.setdefault((start, end), set()).add(key)
+                            if start < last_end:
+                                tangled = True
+                            last_end = end  # ends never go down while nothing is tangled
+                for key in keys:
+                    add_entity((start, end, key))
+                    if start < last_end:
+                        tangled = True
+                    last_end = end
         if tangled:
             entity_hits = _resolve_overlaps(entity_hits, exact_spans, self._nesting)
         return _FieldScan(folded, entity_hits, phrase_hits)
@@ -491,14 +565,27 @@ class Matcher:
 
     def evidence(self, story: Story) -> tuple[_Evidence, list[Hit]]:
         """Scan every field of a story; the hits of reported entities come back too."""
-        evidence = _Evidence(names=set(), expand=self._expand)
+        evidence, reported, _, _ = self._evidence(story)
+        return evidence, reported
+
+    def _evidence(
+        self, story: Story
+    ) -> tuple[_Evidence, list[Hit], dict[str, str], dict[str, Hit]]:
+        """`evidence`, plus each reported entity's first field and each field's first hit.
+
+        FIELDS run from the heaviest field down, so an entity's first hit has its
+        best weight; a field's first hit is where its snippet goes.
+        """
+        evidence = _Evidence(self._names_of)
+        first_field: dict[str, str] = {}
+        first_hit: dict[str, Hit] = {}
         names = evidence.names
         reported: list[Hit] = []
         found: set[str] = set()
-        reported_of = self._reported_of
         lead_fields = 1  # the title, or the first sentence when there is no title
-        roles, counted = self._roles, evidence.counted
+        hit_info, counted = self._hit_info, evidence.counted
         lead_expand = self._lead_expand
+        new_hit = object.__new__
         for name in FIELDS:
             text = getattr(story, name)
             if not text:
@@ -508,10 +595,11 @@ class Matcher:
             offsets = scan.folded.offsets
             lead_fields -= 1
             lead_end = self._lead_end(scan, whole=name == "title") if lead_fields >= 0 else -1
+            field_hits = len(reported)
             if lead_end > 0:
                 lead_words = self._lead_names(scan.folded.text[:lead_end])
                 names.update(lead_words)
-                names.update(LEAD + n for n in lead_words)
+                names.update([LEAD + n for n in lead_words])
             folded_text = scan.folded.text
             background: list[tuple[int, int]] | None = None  # worked out at the first action
             place_end = -1_000  # folded end of the last foreign or Hong Kong name
@@ -519,7 +607,7 @@ class Matcher:
             police_end = -1_000  # folded end of the last generic police word
             in_lead: set[str] = set()
             for start, end, key in scan.entity_hits:
-                role = roles.get(key)
+                role, shown = hit_info[key]
                 if role is None:  # most hits: nothing to weigh
                     found.add(key)
                 else:
@@ -550,20 +638,31 @@ class Matcher:
                             evidence.police_elsewhere = True  # "Thai police", 香港 警方
                 if start < lead_end:
                     in_lead.add(key)
-                shown = reported_of[key]
                 if shown:
                     if offsets is not None:
                         start, end = offsets[start], offsets[end]
                     term = text[start:end]
                     for shown_key in shown:
-                        reported.append(Hit(shown_key, name, start, end, term))
+                        # Hit(...) without its frozen-dataclass __init__ (an object.__setattr__
+                        # per field, twice the cost); tests/crawler/test_matcher.py checks
+                        # that the two are equal.
+                        hit = new_hit(Hit)
+                        hit.__dict__.update(
+                            entity=shown_key, field=name, start=start, end=end, term=term
+                        )
+                        reported.append(hit)
+                        if shown_key not in first_field:
+                            first_field[shown_key] = name
+            if len(reported) > field_hits:
+                first_hit[name] = reported[field_hits]
             for key in in_lead:
                 names.update(lead_expand[key])
-            evidence.phrases.update([key for _, _, key in scan.phrase_hits])
+            evidence.phrases.update(map(_third, scan.phrase_hits))
         names |= evidence.phrases
+        expand = self._expand
         for key in found:
-            names.update(self._expand[key])
-        return evidence, reported
+            names.update(expand[key])
+        return evidence, reported, first_field, first_hit
 
     @staticmethod
     def _lead_end(scan: _FieldScan, *, whole: bool) -> int:
@@ -577,7 +676,7 @@ class Matcher:
     def _background(self, scan: _FieldScan) -> list[tuple[int, int]]:
         """Background markers in a field, (start, end), in order of start."""
         markers = self._markers
-        return sorted((start, end) for start, end, key in scan.entity_hits if key in markers)
+        return sorted([(start, end) for start, end, key in scan.entity_hits if key in markers])
 
     @staticmethod
     def _in_background(text: str, markers: list[tuple[int, int]], action_start: int) -> bool:
@@ -630,22 +729,14 @@ class Matcher:
         evaluated on the same scan; their phrases must be in this matcher. A
         `QueryIndex` runs only the queries whose necessary names are present.
         """
-        evidence, hits = self.evidence(story)
+        evidence, hits, first_field, first_hit = self._evidence(story)
         counted, act = evidence.counted, self._act
-        # FIELDS run from the heaviest field down, so an entity's first hit has its best weight.
-        first_field: dict[str, str] = {}
         elsewhere = self._elsewhere(evidence)
-        first_hit: dict[str, Hit] = {}  # per field: where its snippet goes
-        for hit in hits:
-            if hit.entity not in first_field:
-                first_field[hit.entity] = hit.field
-            if hit.field not in first_hit:
-                first_hit[hit.field] = hit
         return MatchResult(
-            entities=tuple(k for k in first_field if k not in elsewhere),
-            topics=tuple(key for key, rule in self._topics if rule(evidence)),
+            entities=tuple([k for k in first_field if k not in elsewhere]),
+            topics=tuple([key for key, rule in self._topics if rule(evidence)]),
             hits=tuple(hits),
-            score=round(sum(FIELD_WEIGHTS[field] for field in first_field.values()), 2),
+            score=round(sum([FIELD_WEIGHTS[field] for field in first_field.values()]), 2),
             signals=tuple(sorted(evidence.names & self._entity_keys)),
             phrases=tuple(sorted([key[1:-1] for key in evidence.phrases])),
             snippets=tuple(self._snippets(story, first_hit)),
