@@ -25,6 +25,7 @@ Pure: `(watchlist, phrases, story) -> MatchResult`, no I/O.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import enum
 import operator
 import re
@@ -226,6 +227,14 @@ class _Evidence:
 
 
 _Span = tuple[int, int, str]  # folded start, end, entity key
+# A frozen dataclass's __init__ sets each field with object.__setattr__, twice the cost
+# of filling the instance dict; a story that matches has a dozen hits. Done only while
+# Hit is these five plain fields (tests/crawler/test_matcher.py checks the two are equal).
+_PLAIN_HIT = (
+    tuple(f.name for f in dataclasses.fields(Hit)) == ("entity", "field", "start", "end", "term")
+    and not hasattr(Hit, "__post_init__")
+    and not hasattr(Hit, "__slots__")
+)
 _third = operator.itemgetter(2)
 
 
@@ -264,17 +273,20 @@ class _Nesting(NamedTuple):
 def _resolve_cluster(
     hits: list[_Span], exact: dict[tuple[int, int], set[str]], nesting: _Nesting
 ) -> list[_Span]:
+    inner, outer = nesting
     kept: list[_Span] = []
     for hit in sorted(hits, key=_longest_first):
         start, end, key = hit
-        if exact and (start, end) in exact and key not in exact[start, end]:
-            continue
+        if exact:
+            exact_keys = exact.get((start, end))
+            if exact_keys is not None and key not in exact_keys:
+                continue
         for k0, k1, k_key in kept:
             if start == k0 and end == k1:
                 if key == k_key:  # an acronym that is also its entity's alias
                     break
-            elif k0 <= start and end <= k1 and not nesting.survives(key, k_key):
-                break  # inside a longer kept hit
+            elif k0 <= start and end <= k1 and not (key in inner and k_key in outer):
+                break  # inside a longer kept hit (nesting.survives, inlined)
         else:
             kept.append(hit)
     return kept
@@ -293,19 +305,24 @@ def _resolve_overlaps(
     """
     hits.sort()
     resolved: list[_Span] = []
-    count, first = len(hits), 0
-    while first < count:
-        cluster_end = hits[first][1]
-        after = first + 1
-        while after < count and hits[after][0] < cluster_end:
-            if hits[after][1] > cluster_end:
-                cluster_end = hits[after][1]
-            after += 1
-        if after == first + 1:
-            resolved.append(hits[first])
-        else:
-            resolved.extend(sorted(_resolve_cluster(hits[first:after], exact, nesting)))
-        first = after
+    cluster: list[_Span] = []
+    cluster_end = -1
+    for hit in hits:
+        if hit[0] < cluster_end:
+            cluster.append(hit)
+            if hit[1] > cluster_end:
+                cluster_end = hit[1]
+            continue
+        if len(cluster) == 1:
+            resolved.append(cluster[0])
+        elif cluster:
+            resolved.extend(sorted(_resolve_cluster(cluster, exact, nesting)))
+        cluster = [hit]
+        cluster_end = hit[1]
+    if len(cluster) == 1:
+        resolved.append(cluster[0])
+    elif cluster:
+        resolved.extend(sorted(_resolve_cluster(cluster, exact, nesting)))
     return resolved
 
 
@@ -643,13 +660,13 @@ class Matcher:
                         start, end = offsets[start], offsets[end]
                     term = text[start:end]
                     for shown_key in shown:
-                        # Hit(...) without its frozen-dataclass __init__ (an object.__setattr__
-                        # per field, twice the cost); tests/crawler/test_matcher.py checks
-                        # that the two are equal.
-                        hit = new_hit(Hit)
-                        hit.__dict__.update(
-                            entity=shown_key, field=name, start=start, end=end, term=term
-                        )
+                        if _PLAIN_HIT:  # Hit(...) at half the cost (see _PLAIN_HIT)
+                            hit = new_hit(Hit)
+                            hit.__dict__.update(
+                                entity=shown_key, field=name, start=start, end=end, term=term
+                            )
+                        else:
+                            hit = Hit(shown_key, name, start, end, term)
                         reported.append(hit)
                         if shown_key not in first_field:
                             first_field[shown_key] = name
