@@ -236,6 +236,7 @@ _PLAIN_HIT = (
     and not hasattr(Hit, "__slots__")
 )
 _third = operator.itemgetter(2)
+_OVERLAPPING = True  # find_matches_as_indexes(text, overlapping): positional, as keywords cost
 
 
 def _sole(these: dict[str, None] | None, *others: dict[Any, None] | None) -> str | None:
@@ -487,9 +488,7 @@ class Matcher:
         if self._lead_automaton is None or not lead:
             return found
         word, size = _WORD_CHARS, len(lead)
-        for index, start, end in self._lead_automaton.find_matches_as_indexes(
-            lead, overlapping=True
-        ):
+        for index, start, end in self._lead_automaton.find_matches_as_indexes(lead, _OVERLAPPING):
             if lead[start] in word and start and lead[start - 1] in word:
                 continue
             if lead[end - 1] in word and end < size and lead[end] in word:
@@ -530,9 +529,7 @@ class Matcher:
         add_phrase, add_entity = phrase_hits.append, entity_hits.append
         exact_spans: dict[tuple[int, int], set[str]] = {}
         last_end, tangled = 0, False
-        for index, start, end in self._automaton.find_matches_as_indexes(
-            haystack, overlapping=True
-        ):
+        for index, start, end in self._automaton.find_matches_as_indexes(haystack, _OVERLAPPING):
             left, right, phrase, key = payloads[index]
             if left and start and haystack[start - 1] in word:
                 continue
