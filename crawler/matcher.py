@@ -32,6 +32,7 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from itertools import chain
 from typing import Any, NamedTuple, Protocol
 
 import ahocorasick_rs
@@ -673,9 +674,7 @@ class Matcher:
                 names.update(lead_expand[key])
             evidence.phrases.update(map(_third, scan.phrase_hits))
         names |= evidence.phrases
-        expand = self._expand
-        for key in found:
-            names.update(expand[key])
+        names.update(chain.from_iterable(map(self._expand.__getitem__, found)))
         return evidence, reported, first_field, first_hit
 
     @staticmethod
@@ -750,7 +749,7 @@ class Matcher:
             entities=tuple([k for k in first_field if k not in elsewhere]),
             topics=tuple([key for key, rule in self._topics if rule(evidence)]),
             hits=tuple(hits),
-            score=round(sum([FIELD_WEIGHTS[field] for field in first_field.values()]), 2),
+            score=round(sum(map(FIELD_WEIGHTS.__getitem__, first_field.values())), 2),
             signals=tuple(sorted(evidence.names & self._entity_keys)),
             phrases=tuple(sorted([key[1:-1] for key in evidence.phrases])),
             snippets=tuple(self._snippets(story, first_hit)),
