@@ -600,7 +600,8 @@ class Matcher:
         lead_fields = 1  # the title, or the first sentence when there is no title
         hit_info, counted = self._hit_info, evidence.counted
         lead_expand = self._lead_expand
-        new_hit = object.__new__
+        new_hit, plain_hit = object.__new__, _PLAIN_HIT
+        add_found, add_hit = found.add, reported.append
         for name in FIELDS:
             text = getattr(story, name)
             if not text:
@@ -624,7 +625,7 @@ class Matcher:
             for start, end, key in scan.entity_hits:
                 role, shown = hit_info[key]
                 if role is None:  # most hits: nothing to weigh
-                    found.add(key)
+                    add_found(key)
                 else:
                     if role is _Role.ACTION:
                         if background is None:
@@ -641,7 +642,7 @@ class Matcher:
                     else:
                         counts = True
                     if counts:
-                        found.add(key)
+                        add_found(key)
                         counted.append(key)
                     if role is _Role.PLACE or role is _Role.FOREIGN:
                         place_end, foreign = end, role is _Role.FOREIGN
@@ -658,14 +659,14 @@ class Matcher:
                         start, end = offsets[start], offsets[end]
                     term = text[start:end]
                     for shown_key in shown:
-                        if _PLAIN_HIT:  # Hit(...) at half the cost (see _PLAIN_HIT)
+                        if plain_hit:  # Hit(...) at half the cost (see _PLAIN_HIT)
                             hit = new_hit(Hit)
                             hit.__dict__.update(
                                 entity=shown_key, field=name, start=start, end=end, term=term
                             )
                         else:
                             hit = Hit(shown_key, name, start, end, term)
-                        reported.append(hit)
+                        add_hit(hit)
                         if shown_key not in first_field:
                             first_field[shown_key] = name
             if len(reported) > field_hits:
