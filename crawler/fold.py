@@ -41,14 +41,18 @@ _NARROW_ERRORS = "crackdown-narrow-wide"
 _WIDE_TABLE = str.maketrans(_WIDE_TO_ASCII)
 
 
+_WIDE_RUN = re.compile("[\uff01-\uff5e\u3000]+")
+
+
 def _narrow_run(error: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: a run of full-width ASCII becomes ASCII; anything else fails."""
+    """Codec error handler: a run of full-width ASCII becomes ASCII; anything else fails
+    (at its first character: a run of Chinese is never copied)."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
-    narrowed = error.object[error.start : error.end].translate(_WIDE_TABLE)
-    if not narrowed.isascii():
+    run = _WIDE_RUN.match(error.object, error.start, error.end)
+    if run is None or run.end() != error.end:
         raise error
-    return narrowed, error.end
+    return run.group().translate(_WIDE_TABLE), error.end
 
 
 @lru_cache(maxsize=1)
@@ -57,24 +61,34 @@ def _narrow_errors() -> str:
     return _NARROW_ERRORS
 
 
-def _narrow_wide(text: str) -> str:
-    """Full-width ASCII -> ASCII.
+def _narrow_latin(text: str) -> str | None:
+    """`text` with full-width ASCII made ASCII, if that leaves it all ASCII; else None.
 
     Latin text with full-width words (ＯＴＣ, ＵＳＤＴ) goes through the ASCII
     codec, whose error handler gets each full-width run at once: a call a word
     instead of a regex callback a character, half the time. Text with any other
-    non-ASCII character (Chinese) fails fast there and takes the regex.
+    non-ASCII character (Chinese) fails fast there.
     """
     try:
         return text.encode("ascii", _narrow_errors()).decode("ascii")
     except UnicodeEncodeError:
-        return _WIDE.sub(_narrow, text)
+        return None
+
+
+def _narrow_wide(text: str) -> str:
+    """Full-width ASCII -> ASCII (the codec for Latin text, else the regex)."""
+    narrowed = _narrow_latin(text)
+    return _WIDE.sub(_narrow, text) if narrowed is None else narrowed
 
 
 def _nfkc(text: str) -> str:
     """NFKC, fast for news text: NFKC's quick check (GB/s) decides what work is left."""
     if unicodedata.is_normalized("NFKC", text):
         return text
+    if "。" not in text:  # not Chinese: Latin text with full-width words is ASCII at once
+        narrowed = _narrow_latin(text)
+        if narrowed is not None:  # ASCII, which NFKC leaves alone
+            return narrowed
     for wide, narrow in _COMMON_WIDE:
         if wide in text:
             text = text.replace(wide, narrow)
