@@ -13,7 +13,6 @@ from __future__ import annotations
 import codecs
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
 
 import opencc
@@ -39,15 +38,21 @@ def _narrow(match: re.Match[str]) -> str:
 _NARROW_ERRORS = "crackdown-narrow-wide"
 
 
+_WIDE_TABLE = str.maketrans(_WIDE_TO_ASCII)
+
+
+_WIDE_RUN = re.compile("[\uff01-\uff5e\u3000]+")
+
+
 def _narrow_run(error: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: a run of full-width ASCII becomes ASCII; anything else fails."""
+    """Codec error handler: a run of full-width ASCII becomes ASCII; anything else fails
+    (at its first character: a run of Chinese is never copied)."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
-    run = error.object[error.start : error.end]
-    try:
-        return "".join([_WIDE_TO_ASCII[char] for char in run]), error.end
-    except KeyError:
-        raise error from None
+    run = _WIDE_RUN.match(error.object, error.start, error.end)
+    if run is None or run.end() != error.end:
+        raise error
+    return run.group().translate(_WIDE_TABLE), error.end
 
 
 @lru_cache(maxsize=1)
@@ -56,24 +61,34 @@ def _narrow_errors() -> str:
     return _NARROW_ERRORS
 
 
-def _narrow_wide(text: str) -> str:
-    """Full-width ASCII -> ASCII.
+def _narrow_latin(text: str) -> str | None:
+    """`text` with full-width ASCII made ASCII, if that leaves it all ASCII; else None.
 
     Latin text with full-width words (ＯＴＣ, ＵＳＤＴ) goes through the ASCII
     codec, whose error handler gets each full-width run at once: a call a word
     instead of a regex callback a character, half the time. Text with any other
-    non-ASCII character (Chinese) fails fast there and takes the regex.
+    non-ASCII character (Chinese) fails fast there.
     """
     try:
         return text.encode("ascii", _narrow_errors()).decode("ascii")
     except UnicodeEncodeError:
-        return _WIDE.sub(_narrow, text)
+        return None
+
+
+def _narrow_wide(text: str) -> str:
+    """Full-width ASCII -> ASCII (the codec for Latin text, else the regex)."""
+    narrowed = _narrow_latin(text)
+    return _WIDE.sub(_narrow, text) if narrowed is None else narrowed
 
 
 def _nfkc(text: str) -> str:
     """NFKC, fast for news text: NFKC's quick check (GB/s) decides what work is left."""
     if unicodedata.is_normalized("NFKC", text):
         return text
+    if "。" not in text:  # not Chinese: Latin text with full-width words is ASCII at once
+        narrowed = _narrow_latin(text)
+        if narrowed is not None:  # ASCII, which NFKC leaves alone
+            return narrowed
     for wide, narrow in _COMMON_WIDE:
         if wide in text:
             text = text.replace(wide, narrow)
@@ -164,12 +179,18 @@ def fold(text: str) -> str:
     return _t2s(_latin_fold(text))
 
 
-@dataclass(frozen=True)
 class Folded:
-    """Folded text plus, when lengths changed, folded -> original offsets."""
+    """Folded text plus, when lengths changed, folded -> original offsets.
 
-    text: str
-    offsets: list[int] | None
+    A plain class with slots: one is built per field matched, and a frozen
+    dataclass costs twice as much to build.
+    """
+
+    __slots__ = ("offsets", "text")
+
+    def __init__(self, text: str, offsets: list[int] | None) -> None:
+        self.text = text
+        self.offsets = offsets
 
     def original(self, index: int) -> int:
         return index if self.offsets is None else self.offsets[index]

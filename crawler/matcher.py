@@ -25,12 +25,14 @@ Pure: `(watchlist, phrases, story) -> MatchResult`, no I/O.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import enum
+import operator
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, NamedTuple, Protocol
 
 import ahocorasick_rs
@@ -46,6 +48,7 @@ from crawler.watchlist import Watchlist, WatchlistError
 FIELDS = ("title", "summary", "body")
 FIELD_WEIGHTS = {"title": 3.0, "summary": 1.5, "body": 1.0}
 _TOKENS = re.compile(r"[a-z0-9]+|[\u3400-\u9fff\uf900-\ufaff]")
+_TOKEN_WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")  # what [a-z0-9]+ runs are made of
 # What ends a clause for CLAUSE/n, in folded text (full-width ，：； are ASCII by then):
 # not the comma of 1,000, the colon of 10:30 or the dots of U.S., $1.9 and Binance.US.
 _CLAUSE_BREAKS = re.compile(r"[;!?。]|[,:](?!\d)|\.(?![a-z0-9])")
@@ -103,70 +106,142 @@ def _is_word_char(char: str) -> bool:
     return char in _WORD_CHARS
 
 
-@dataclass
 class _FieldScan:
-    folded: Folded
-    entity_hits: list[tuple[int, int, str]]  # folded start, end, key
-    phrase_hits: list[tuple[int, int, str]]
-    _token_starts: list[int] | None = None
-    _breaks: list[int] | None = None
+    """One field's folded text and hits; token and clause offsets worked out on demand."""
 
-    def token_index(self, offset: int) -> int:
-        if self._token_starts is None:
-            self._token_starts = [m.start() for m in _TOKENS.finditer(self.folded.text)]
-        return max(0, bisect.bisect_right(self._token_starts, offset) - 1)
+    __slots__ = ("entity_hits", "folded", "phrase_hits")
+
+    def __init__(
+        self,
+        folded: Folded,
+        entity_hits: list[tuple[int, int, str]],  # folded start, end, key
+        phrase_hits: list[tuple[int, int, str]],
+    ) -> None:
+        self.folded = folded
+        self.entity_hits = entity_hits
+        self.phrase_hits = phrase_hits
+
+    def within_tokens(self, after: int, at: int, distance: int) -> bool:
+        """Is token_index(at) - token_index(after) <= distance?
+
+        token_index(o) is the index of the last token starting at or before o
+        (0 if none). Counted on the stretch between the two offsets alone, and
+        only up to `distance`, so a story is never tokenised as a whole.
+        """
+        if at <= after:  # overlapping hits: no tokens between them
+            return True
+        text = self.folded.text
+        # tokens starting in (after, at]; the first is no start if it continues a word
+        limit = distance + 2
+        count = 0
+        for _ in _TOKENS.finditer(text, after + 1, at + 1):
+            count += 1
+            if count > limit:
+                return False
+        if count and text[after] in _TOKEN_WORD and text[after + 1] in _TOKEN_WORD:
+            count -= 1
+        if count and _TOKENS.search(text, 0, after + 1) is None:
+            count -= 1  # no token at or before `after`: both indexes are clamped to 0
+        return count <= distance
 
     def clause_break(self, start: int, end: int) -> bool:
         """Is there clause punctuation in folded text[start:end]?"""
-        if self._breaks is None:
-            self._breaks = [m.start() for m in _CLAUSE_BREAKS.finditer(self.folded.text)]
-        index = bisect.bisect_left(self._breaks, start)
-        return index < len(self._breaks) and self._breaks[index] < end
+        found = _CLAUSE_BREAKS.search(self.folded.text, start)
+        return found is not None and found.start() < end
 
 
-@dataclass
+_Position = tuple[str, int, int]  # field, folded start, end
+
+
 class _Evidence:
-    """Names present in a story; hit positions are worked out only if NEAR asks."""
+    """Names present in a story; hit positions are worked out only if NEAR asks.
 
-    names: set[str]
-    phrases: set[str] = field(default_factory=set)  # the phrase keys among the names
-    counted: list[str] = field(default_factory=list)  # keys the rule may use, title first
-    police_elsewhere: bool = False  # generic police words right after a non-mainland place
-    scans: dict[str, _FieldScan] = field(default_factory=dict)
-    expand: dict[str, tuple[str, ...]] = field(default_factory=dict)  # key -> keys and categories
-    _positions: dict[str, list[tuple[str, int, int]]] | None = None
+    A plain class with slots: one is built per story, and a dataclass with
+    default factories cost more to build than a story with no hits takes to judge.
+    """
+
+    __slots__ = (
+        "_hits_by_key",
+        "_names_of",
+        "_positions",
+        "counted",
+        "names",
+        "phrases",
+        "police_elsewhere",
+        "scans",
+    )
+
+    def __init__(self, names_of: Mapping[str, frozenset[str]]) -> None:
+        self.names: set[str] = set()
+        self.phrases: set[str] = set()  # the phrase keys among the names
+        self.counted: list[str] = []  # keys the rule may use, title first
+        self.police_elsewhere = False  # generic police words right after a non-mainland place
+        self.scans: dict[str, _FieldScan] = {}
+        self._names_of = names_of  # entity key -> the keys and categories it makes true
+        self._hits_by_key: tuple[dict[str, list[_Position]], dict[str, list[_Position]]] | None
+        self._hits_by_key = None  # (entity key -> hits, phrase key -> hits)
+        self._positions: dict[str, list[_Position]] = {}
 
     def has(self, name: str) -> bool:
         return name in self.names
 
-    def positions(self, name: str) -> list[tuple[str, int, int]]:
-        if self._positions is None:
-            self._positions = {}
+    def positions(self, name: str) -> list[_Position]:
+        """Where `name` was hit: the hits of every key that makes it true, and its phrase's.
+
+        The hits are grouped by key once, then each name a rule asks for is
+        worked out from the few keys a story hits.
+        """
+        found = self._positions.get(name)
+        if found is not None:
+            return found
+        if self._hits_by_key is None:
+            entities: dict[str, list[_Position]] = {}
+            phrases: dict[str, list[_Position]] = {}
             for field_name, scan in self.scans.items():
                 for start, end, key in scan.entity_hits:
-                    for present in self.expand[key]:
-                        self._positions.setdefault(present, []).append((field_name, start, end))
+                    entities.setdefault(key, []).append((field_name, start, end))
                 for start, end, key in scan.phrase_hits:
-                    self._positions.setdefault(key, []).append((field_name, start, end))
-        return self._positions.get(name, [])
+                    phrases.setdefault(key, []).append((field_name, start, end))
+            self._hits_by_key = entities, phrases
+        entities, phrases = self._hits_by_key
+        names_of = self._names_of
+        found = [hit for key, hits in entities.items() if name in names_of[key] for hit in hits]
+        found.extend(phrases.get(name, ()))
+        self._positions[name] = found
+        return found
 
     def near(self, left: str, right: str, distance: int, clause: bool = False) -> bool:
         """A hit of each at most `distance` tokens apart in one field (and clause)."""
-        for field_a, a_start, a_end in self.positions(left):
+        lefts = self.positions(left)
+        if not lefts:
+            return False
+        rights = self.positions(right)
+        for field_a, a_start, a_end in lefts:
             scan = self.scans[field_a]
-            for field_b, b_start, b_end in self.positions(right):
+            for field_b, b_start, b_end in rights:
                 if field_b != field_a:
                     continue
                 first, second = ((a_start, a_end), (b_start, b_end))
                 if a_start > b_start:
                     first, second = second, first
-                gap = scan.token_index(second[0]) - scan.token_index(max(first[0], first[1] - 1))
-                if gap <= distance and not (clause and scan.clause_break(first[1], second[0])):
+                if scan.within_tokens(max(first[0], first[1] - 1), second[0], distance) and not (
+                    clause and scan.clause_break(first[1], second[0])
+                ):
                     return True
         return False
 
 
 _Span = tuple[int, int, str]  # folded start, end, entity key
+# A frozen dataclass's __init__ sets each field with object.__setattr__, twice the cost
+# of filling the instance dict; a story that matches has a dozen hits. Done only while
+# Hit is these five plain fields (tests/crawler/test_matcher.py checks the two are equal).
+_PLAIN_HIT = (
+    tuple(f.name for f in dataclasses.fields(Hit)) == ("entity", "field", "start", "end", "term")
+    and not hasattr(Hit, "__post_init__")
+    and not hasattr(Hit, "__slots__")
+)
+_third = operator.itemgetter(2)
+_OVERLAPPING = True  # find_matches_as_indexes(text, overlapping): positional, as keywords cost
 
 
 def _sole(these: dict[str, None] | None, *others: dict[Any, None] | None) -> str | None:
@@ -204,17 +279,20 @@ class _Nesting(NamedTuple):
 def _resolve_cluster(
     hits: list[_Span], exact: dict[tuple[int, int], set[str]], nesting: _Nesting
 ) -> list[_Span]:
+    inner, outer = nesting
     kept: list[_Span] = []
     for hit in sorted(hits, key=_longest_first):
         start, end, key = hit
-        if exact and (start, end) in exact and key not in exact[start, end]:
-            continue
+        if exact:
+            exact_keys = exact.get((start, end))
+            if exact_keys is not None and key not in exact_keys:
+                continue
         for k0, k1, k_key in kept:
             if start == k0 and end == k1:
                 if key == k_key:  # an acronym that is also its entity's alias
                     break
-            elif k0 <= start and end <= k1 and not nesting.survives(key, k_key):
-                break  # inside a longer kept hit
+            elif k0 <= start and end <= k1 and not (key in inner and k_key in outer):
+                break  # inside a longer kept hit (nesting.survives, inlined)
         else:
             kept.append(hit)
     return kept
@@ -233,19 +311,24 @@ def _resolve_overlaps(
     """
     hits.sort()
     resolved: list[_Span] = []
-    count, first = len(hits), 0
-    while first < count:
-        cluster_end = hits[first][1]
-        after = first + 1
-        while after < count and hits[after][0] < cluster_end:
-            if hits[after][1] > cluster_end:
-                cluster_end = hits[after][1]
-            after += 1
-        if after == first + 1:
-            resolved.append(hits[first])
-        else:
-            resolved.extend(sorted(_resolve_cluster(hits[first:after], exact, nesting)))
-        first = after
+    cluster: list[_Span] = []
+    cluster_end = -1
+    for hit in hits:
+        if hit[0] < cluster_end:
+            cluster.append(hit)
+            if hit[1] > cluster_end:
+                cluster_end = hit[1]
+            continue
+        if len(cluster) == 1:
+            resolved.append(cluster[0])
+        elif cluster:
+            resolved.extend(sorted(_resolve_cluster(cluster, exact, nesting)))
+        cluster = [hit]
+        cluster_end = hit[1]
+    if len(cluster) == 1:
+        resolved.append(cluster[0])
+    elif cluster:
+        resolved.extend(sorted(_resolve_cluster(cluster, exact, nesting)))
     return resolved
 
 
@@ -269,6 +352,7 @@ class Matcher:
             key: tuple(dict.fromkeys(n for k in keys for n in (k, self._entities[k].category)))
             for key, keys in self._implied.items()
         }
+        self._names_of = {key: frozenset(names) for key, names in self._expand.items()}
         self._lead_expand = {
             key: tuple(LEAD + name for name in names) for key, names in self._expand.items()
         }
@@ -284,6 +368,10 @@ class Matcher:
         self._actor_keys = frozenset(k for k, c in self._category.items() if c in ACTOR_CATEGORIES)
         self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
         self._roles = self._make_roles(watchlist)
+        # Per key, what the evidence pass needs of a hit: its role and the reported keys.
+        self._hit_info = {
+            key: (self._roles.get(key), self._reported_of[key]) for key in self._entities
+        }
         # Generic crypto words name crypto even inside a longer reported name
         # ("cryptocurrency exchange"); inside a blocker or a crypto name they do not.
         shown = frozenset(e.key for e in watchlist.entities if e.report)
@@ -302,6 +390,10 @@ class Matcher:
         }
         self.phrases = frozenset(p for p in wanted if p)
         self._patterns, self._terms, self._automaton = self._build()
+        # What the scan loop unpacks per hit: the boundaries and the two common meanings.
+        self._scan_payloads = [
+            (p.left_boundary, p.right_boundary, p.phrase, p.key) for p in self._terms
+        ]
         self._lead_terms, self._lead_automaton = self._build_lead()
         self._forms: dict[str, frozenset[str]] | None = None
 
@@ -403,9 +495,7 @@ class Matcher:
         if self._lead_automaton is None or not lead:
             return found
         word, size = _WORD_CHARS, len(lead)
-        for index, start, end in self._lead_automaton.find_matches_as_indexes(
-            lead, overlapping=True
-        ):
+        for index, start, end in self._lead_automaton.find_matches_as_indexes(lead, _OVERLAPPING):
             if lead[start] in word and start and lead[start - 1] in word:
                 continue
             if lead[end - 1] in word and end < size and lead[end] in word:
@@ -441,44 +531,43 @@ class Matcher:
             return _FieldScan(folded, entity_hits, phrase_hits)
         haystack = folded.text
         size = len(haystack)
-        payloads = self._terms
+        payloads, terms = self._scan_payloads, self._terms
         word = _WORD_CHARS
+        add_phrase, add_entity = phrase_hits.append, entity_hits.append
         exact_spans: dict[tuple[int, int], set[str]] = {}
         last_end, tangled = 0, False
-        for index, start, end in self._automaton.find_matches_as_indexes(
-            haystack, overlapping=True
-        ):
-            left, right, phrase, key, keys, exacts, phrases = payloads[index]
+        for index, start, end in self._automaton.find_matches_as_indexes(haystack, _OVERLAPPING):
+            left, right, phrase, key = payloads[index]
             if left and start and haystack[start - 1] in word:
                 continue
             if right and end < size and haystack[end] in word:
                 continue
             if phrase is not None:
-                phrase_hits.append((start, end, phrase))
-                continue
-            if key is not None:
-                entity_hits.append((start, end, key))
+                add_phrase((start, end, phrase))
+            elif key is not None:
+                add_entity((start, end, key))
                 if start < last_end:
                     tangled = True
                 last_end = end
-                continue
-            for key in phrases:
-                phrase_hits.append((start, end, key))
-            if exacts:
-                original = text[folded.original(start) : folded.original(end)]
-                written = unicodedata.normalize("NFKC", original)
-                for key, exact in exacts:
-                    if written == exact:
-                        entity_hits.append((start, end, key))
-                        exact_spans.setdefault((start, end), set()).add(key)
-                        if start < last_end:
-                            tangled = True
-                        last_end = end  # ends never go down while nothing is tangled
-            for key in keys:
-                entity_hits.append((start, end, key))
-                if start < last_end:
-                    tangled = True
-                last_end = end
+            else:
+                _, _, _, _, keys, exacts, phrases = terms[index]
+                for key in phrases:
+                    add_phrase((start, end, key))
+                if exacts:
+                    original = text[folded.original(start) : folded.original(end)]
+                    written = unicodedata.normalize("NFKC", original)
+                    for key, exact in exacts:
+                        if written == exact:
+                            add_entity((start, end, key))
+                            exact_spans.setdefault((start, end), set()).add(key)
+                            if start < last_end:
+                                tangled = True
+                            last_end = end  # ends never go down while nothing is tangled
+                for key in keys:
+                    add_entity((start, end, key))
+                    if start < last_end:
+                        tangled = True
+                    last_end = end
         if tangled:
             entity_hits = _resolve_overlaps(entity_hits, exact_spans, self._nesting)
         return _FieldScan(folded, entity_hits, phrase_hits)
@@ -497,14 +586,28 @@ class Matcher:
 
     def evidence(self, story: Story) -> tuple[_Evidence, list[Hit]]:
         """Scan every field of a story; the hits of reported entities come back too."""
-        evidence = _Evidence(names=set(), expand=self._expand)
+        evidence, reported, _, _ = self._evidence(story)
+        return evidence, reported
+
+    def _evidence(
+        self, story: Story
+    ) -> tuple[_Evidence, list[Hit], dict[str, str], dict[str, Hit]]:
+        """`evidence`, plus each reported entity's first field and each field's first hit.
+
+        FIELDS run from the heaviest field down, so an entity's first hit has its
+        best weight; a field's first hit is where its snippet goes.
+        """
+        evidence = _Evidence(self._names_of)
+        first_field: dict[str, str] = {}
+        first_hit: dict[str, Hit] = {}
         names = evidence.names
         reported: list[Hit] = []
         found: set[str] = set()
-        reported_of = self._reported_of
         lead_fields = 1  # the title, or the first sentence when there is no title
-        roles, counted = self._roles, evidence.counted
+        hit_info, counted = self._hit_info, evidence.counted
         lead_expand = self._lead_expand
+        new_hit, plain_hit = object.__new__, _PLAIN_HIT
+        add_found, add_hit = found.add, reported.append
         for name in FIELDS:
             text = getattr(story, name)
             if not text:
@@ -514,10 +617,11 @@ class Matcher:
             offsets = scan.folded.offsets
             lead_fields -= 1
             lead_end = self._lead_end(scan, whole=name == "title") if lead_fields >= 0 else -1
+            field_hits = len(reported)
             if lead_end > 0:
                 lead_words = self._lead_names(scan.folded.text[:lead_end])
                 names.update(lead_words)
-                names.update(LEAD + n for n in lead_words)
+                names.update([LEAD + n for n in lead_words])
             folded_text = scan.folded.text
             background: list[tuple[int, int]] | None = None  # worked out at the first action
             place_end = -1_000  # folded end of the last foreign or Hong Kong name
@@ -525,9 +629,9 @@ class Matcher:
             police_end = -1_000  # folded end of the last generic police word
             in_lead: set[str] = set()
             for start, end, key in scan.entity_hits:
-                role = roles.get(key)
+                role, shown = hit_info[key]
                 if role is None:  # most hits: nothing to weigh
-                    found.add(key)
+                    add_found(key)
                 else:
                     if role is _Role.ACTION:
                         if background is None:
@@ -544,7 +648,7 @@ class Matcher:
                     else:
                         counts = True
                     if counts:
-                        found.add(key)
+                        add_found(key)
                         counted.append(key)
                     if role is _Role.PLACE or role is _Role.FOREIGN:
                         place_end, foreign = end, role is _Role.FOREIGN
@@ -558,20 +662,29 @@ class Matcher:
                 # names only as background ("ahead of China's crackdown") is not its event.
                 if start < lead_end and (role is None or counts):
                     in_lead.add(key)
-                shown = reported_of[key]
                 if shown:
                     if offsets is not None:
                         start, end = offsets[start], offsets[end]
                     term = text[start:end]
                     for shown_key in shown:
-                        reported.append(Hit(shown_key, name, start, end, term))
+                        if plain_hit:  # Hit(...) at half the cost (see _PLAIN_HIT)
+                            hit = new_hit(Hit)
+                            hit.__dict__.update(
+                                entity=shown_key, field=name, start=start, end=end, term=term
+                            )
+                        else:
+                            hit = Hit(shown_key, name, start, end, term)
+                        add_hit(hit)
+                        if shown_key not in first_field:
+                            first_field[shown_key] = name
+            if len(reported) > field_hits:
+                first_hit[name] = reported[field_hits]
             for key in in_lead:
                 names.update(lead_expand[key])
-            evidence.phrases.update([key for _, _, key in scan.phrase_hits])
+            evidence.phrases.update(map(_third, scan.phrase_hits))
         names |= evidence.phrases
-        for key in found:
-            names.update(self._expand[key])
-        return evidence, reported
+        names.update(chain.from_iterable(map(self._expand.__getitem__, found)))
+        return evidence, reported, first_field, first_hit
 
     @staticmethod
     def _lead_end(scan: _FieldScan, *, whole: bool) -> int:
@@ -585,7 +698,7 @@ class Matcher:
     def _background(self, scan: _FieldScan) -> list[tuple[int, int]]:
         """Background markers in a field, (start, end), in order of start."""
         markers = self._markers
-        return sorted((start, end) for start, end, key in scan.entity_hits if key in markers)
+        return sorted([(start, end) for start, end, key in scan.entity_hits if key in markers])
 
     @staticmethod
     def _in_background(text: str, markers: list[tuple[int, int]], action_start: int) -> bool:
@@ -644,22 +757,14 @@ class Matcher:
         evaluated on the same scan; their phrases must be in this matcher. A
         `QueryIndex` runs only the queries whose necessary names are present.
         """
-        evidence, hits = self.evidence(story)
+        evidence, hits, first_field, first_hit = self._evidence(story)
         counted, act = evidence.counted, self._act
-        # FIELDS run from the heaviest field down, so an entity's first hit has its best weight.
-        first_field: dict[str, str] = {}
         elsewhere = self._elsewhere(evidence)
-        first_hit: dict[str, Hit] = {}  # per field: where its snippet goes
-        for hit in hits:
-            if hit.entity not in first_field:
-                first_field[hit.entity] = hit.field
-            if hit.field not in first_hit:
-                first_hit[hit.field] = hit
         return MatchResult(
-            entities=tuple(k for k in first_field if k not in elsewhere),
-            topics=tuple(key for key, rule in self._topics if rule(evidence)),
+            entities=tuple([k for k in first_field if k not in elsewhere]),
+            topics=tuple([key for key, rule in self._topics if rule(evidence)]),
             hits=tuple(hits),
-            score=round(sum(FIELD_WEIGHTS[field] for field in first_field.values()), 2),
+            score=round(sum(map(FIELD_WEIGHTS.__getitem__, first_field.values())), 2),
             signals=tuple(sorted(evidence.names & self._entity_keys)),
             phrases=tuple(sorted([key[1:-1] for key in evidence.phrases])),
             snippets=tuple(self._snippets(story, first_hit)),

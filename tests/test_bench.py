@@ -31,4 +31,7 @@ def test_filter_bench_runs_and_its_oracle_agrees_with_the_matcher() -> None:
     assert result.returncode == 0, result.stderr
     figures = json.loads(result.stdout)
     assert figures["entity_hits"] > 0 and figures["matcher_mbps"] > 0
+    # how noisy the machine was: CPU-time figure, CPU share, load average
+    assert figures["matcher_cpu_mbps"] > 0 and 0 < figures["matcher_cpu_share"] <= 1.5
+    assert " -> " in figures["load_average"]
     assert figures["stories_off"] == 0, "stories where the matcher's hits differ from the oracle"

@@ -53,6 +53,9 @@ def test_converting_stretches_on_random_mixtures() -> None:
         "Ｈｅｌｌｏ　ｗｏｒｌｄ！",
         "ﬁnance ＯＴＣ",  # a ligature: NFKC proper
         "plain ASCII",
+        "ＵＳＤＴ交易（ＯＴＣ）",  # Chinese without 。: the codec tries and fails at 交
+        "Ｔｅｔｈｅｒ中国",  # a full-width run that Chinese follows
+        "ＯＴＣ desks。ＵＳＤＴ",  # Latin text with 。: the Chinese path
     ],
 )
 def test_nfkc_fast_paths_equal_nfkc(text: str) -> None:

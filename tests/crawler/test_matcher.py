@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from crawler.fold import fold
 from crawler.matcher import FIELD_WEIGHTS, FIELDS, LEAD, LEAD_ONLY, Matcher
 from crawler.normalize import normalise
-from crawler.types import RawStory, Story
+from crawler.types import Hit, RawStory, Story
 from crawler.watchlist import Entity, Topic, Watchlist, builtin_watchlist
 
 TOPIC = "china-crypto-enforcement"
@@ -268,3 +269,15 @@ def test_phrases_from_rules_and_subscribers(matcher: Matcher) -> None:
     assert m.match(story("孫宇晨回应")).phrases == ("孙宇晨",)
     with pytest.raises(ValueError, match="not in this matcher"):
         m.matches(m.compile('"unknown phrase"'), story("x"))
+
+
+def test_reported_hits_are_ordinary_hits(matcher: Matcher) -> None:
+    """The matcher builds Hits without Hit.__init__ while it can (for speed): the same Hits."""
+    result = matcher.match(story("Binance and Alipay", "上海警方 OTC 交易所 Binance"))
+    assert len(result.hits) >= 4
+    for hit in result.hits:
+        ordinary = Hit(hit.entity, hit.field, hit.start, hit.end, hit.term)
+        assert hit == ordinary
+        assert hash(hit) == hash(ordinary)
+        assert vars(hit) == vars(ordinary)
+        assert dataclasses.astuple(hit) == dataclasses.astuple(ordinary)
