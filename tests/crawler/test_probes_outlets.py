@@ -28,29 +28,23 @@ from crawler.types import RawStory
 from crawler.watchlist import builtin_watchlist
 
 TOPIC = "china-crypto-enforcement"
-PROBES = Path(__file__).parent.parent / "data" / "probes_outlets.jsonl"
+# probes_outlets.jsonl was written first and the filter fixed on its misses;
+# probes_outlets_2.jsonl was written before those fixes and checked only after them.
+PROBES = sorted((Path(__file__).parent.parent / "data").glob("probes_outlets*.jsonl"))
 
 # id -> why the filter still gets it wrong
 XFAIL: dict[str, str] = {
-    "o-zh-002": "no actor: 发展改革部门 is not a regulator name",
-    "o-zh-016": "本院 (the judgment's own court) is no enforcer",
-    "o-zh-021": "an unsigned regulator's 风险提示 names no actor",
-    "o-zh-043": "两高一部 is no actor",
-    "o-zh-055": "法官 is no enforcer; 認罪 no action",
-    "o-zh-056": "跌破 is no market word; 此前， governs past the comma",
-    "o-zh-080": "三年后 does not look back",
-    "o-en-109": "'suspicious list' is no warning",
-    "o-en-119": "'smash' + syndicate is no action; Hong Kong Customs is a place, not an enforcer",
-    "o-en-124": "'crack' + ring is no action",
-    "o-en-133": "'forces miners offline' is no action",
-    "o-en-152": "'get around the ban' is not background",
-    "o-en-162": "a bare 'China's ban' in a price lead counts as an act",
+    "o-en-133": "'forces miners offline': no action; 'offline' alone fires on hash-rate news",
+    "o-en-162": "a bare 'China's ban' in a price lead counts as the lead's act",
 }
 
 
 def _probes() -> list[dict[str, object]]:
-    with PROBES.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+    probes = []
+    for path in PROBES:
+        with path.open(encoding="utf-8") as lines:
+            probes.extend(json.loads(line) for line in lines if line.strip())
+    return probes
 
 
 def _params() -> list[object]:
