@@ -39,6 +39,7 @@ XFAIL: dict[str, str] = {
     "o3-en-036": "the ban named as a noun in a price lead is an act (dev-003's 'China tells banks"
     " ...; price falls' is one): telling them apart needs tense",
     "o3-zh-003": "a Macau court story naming no Macau place or body (檢察院指, 賭場)",
+    "o4-zh-001": "a Taiwan police story naming no Taiwan place or body (中正一分局)",
 }
 
 
