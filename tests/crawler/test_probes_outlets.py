@@ -35,8 +35,7 @@ PROBES = sorted((Path(__file__).parent.parent / "data").glob("probes_outlets*.js
 # id -> why the filter still gets it wrong
 XFAIL: dict[str, str] = {
     "o-en-133": "'forces miners offline': no action; 'offline' alone fires on hash-rate news",
-    "o-en-162": "a bare 'China's ban' in a price lead counts as the lead's act",
-    "o3-en-036": "the ban named as a noun in a price lead is an act (dev-003's 'China tells banks"
+    "o-en-162": "the ban named as a noun in a price lead is an act (dev-003's 'China tells banks"
     " ...; price falls' is one): telling them apart needs tense",
     "o3-zh-003": "a Macau court story naming no Macau place or body (檢察院指, 賭場)",
     "o4-zh-001": "a Taiwan police story naming no Taiwan place or body (中正一分局)",
