@@ -28,8 +28,9 @@ from crawler.types import RawStory
 from crawler.watchlist import builtin_watchlist
 
 TOPIC = "china-crypto-enforcement"
-# Written in three batches, each before the fixes made on the misses of the ones before
-# it, so each batch measured the last round of fixes on stories they were not made for.
+# Written in batches (the file's number), each before the fixes made on the misses of
+# the ones before it, so each measured the last round of fixes on stories they were not
+# made for (batch 11 excepted: written after a precision hole showed).
 PROBES = sorted((Path(__file__).parent.parent / "data").glob("probes_outlets*.jsonl"))
 
 # id -> why the filter still gets it wrong
