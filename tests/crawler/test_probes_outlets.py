@@ -1,0 +1,92 @@
+"""Fresh probes in the styles of the outlets the hidden sets are drawn from.
+
+`tests/data/probes_outlets.jsonl` holds title+lead stories written for this test
+(none copied from a corpus), labelled by the corpus rule: mainland China or Hong
+Kong; an enforcement or compliance action; concerning crypto. Chinese: state media,
+financial press, police and procuratorate posts, judgments with case numbers,
+regulators' notices, Hong Kong papers in traditional script. English: wires and
+crypto press. Half must alert, half are the near misses of the hidden sets
+(background mentions of the ban, prices and miners, Hong Kong licensing, Macau,
+Taiwan and foreign enforcement, scams warned about with no action, blockchain
+policy, the digital yuan).
+
+A probe the filter still gets wrong is listed in XFAIL with the reason (strict:
+if it starts passing, the test says so and the entry must go).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crawler.matcher import Matcher
+from crawler.normalize import normalise
+from crawler.types import RawStory
+from crawler.watchlist import builtin_watchlist
+
+TOPIC = "china-crypto-enforcement"
+# Written in batches (the file's number), each before the fixes made on the misses of
+# the ones before it, so each measured the last round of fixes on stories they were not
+# made for (batch 11 excepted: written after a precision hole showed).
+PROBES = sorted((Path(__file__).parent.parent / "data").glob("probes_outlets*.jsonl"))
+
+# id -> why the filter still gets it wrong
+XFAIL: dict[str, str] = {
+    "o-en-133": "'forces miners offline': no action; 'offline' alone fires on hash-rate news",
+    "o-en-162": "the ban named as a noun in a price lead is an act (dev-003's 'China tells banks"
+    " ...; price falls' is one): telling them apart needs tense",
+    "o3-zh-003": "a Macau court story naming no Macau place or body (檢察院指, 賭場)",
+    "o4-zh-001": "a Taiwan police story naming no Taiwan place or body (中正一分局)",
+    "o4-zh-020": "a Hong Kong lead naming only the place a suspect fled to (主腦曾潛逃泰國)",
+    "o8-zh-002": "a Taiwan acquittal naming no Taiwan place, body or statute",
+    "o8-zh-006": "a Macau prosecution (檢察院控告) naming no Macau place",
+    "o8-en-020": "a Macau sentence whose only cues are a casino hotel and a Court of First"
+    " Instance (Hong Kong has one too)",
+}
+
+
+def _probes() -> list[dict[str, object]]:
+    probes = []
+    for path in PROBES:
+        with path.open(encoding="utf-8") as lines:
+            probes.extend(json.loads(line) for line in lines if line.strip())
+    return probes
+
+
+def _params() -> list[object]:
+    params = []
+    for probe in _probes():
+        marks = []
+        reason = XFAIL.get(str(probe["id"]))
+        if reason:
+            marks.append(pytest.mark.xfail(reason=reason, strict=True))
+        params.append(pytest.param(probe, id=str(probe["id"]), marks=marks))
+    return params
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(builtin_watchlist())
+
+
+@pytest.mark.parametrize("probe", _params())
+def test_outlet_probe(matcher: Matcher, probe: dict[str, object]) -> None:
+    raw = RawStory("probe", "https://probe.invalid/1", str(probe["title"]), str(probe["text"]))
+    result = matcher.match(normalise(raw, fetched_at=datetime.now(UTC)))
+    alerted = TOPIC in result.topics
+    assert alerted == bool(probe["label"]), (probe["outlet"], probe["title"], probe["text"])
+
+
+def test_the_probe_set_is_balanced() -> None:
+    probes = _probes()
+    counts = {
+        (lang, label): sum(1 for p in probes if p["lang"] == lang and p["label"] == label)
+        for lang in ("en", "zh")
+        for label in (0, 1)
+    }
+    assert all(count >= 20 for count in counts.values()), counts
+    assert len({p["id"] for p in probes}) == len(probes)
+    assert set(XFAIL) <= {p["id"] for p in probes}
