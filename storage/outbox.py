@@ -44,13 +44,6 @@ _DELIVERIES = cast(Table, Delivery.__table__)
 _SUBSCRIBERS = cast(Table, Subscriber.__table__)
 
 
-def _due(now: datetime) -> ColumnElement[bool]:
-    return or_(
-        and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
-        and_(Delivery.status == "sending", Delivery.lease_until < now),
-    )
-
-
 def _oldest(status: str) -> ScalarSelect[int]:
     """The id of the chat's oldest row in `status` (NULL if none): one index seek."""
     row = aliased(Delivery)  # the outer row is Delivery: the subquery correlates on it
@@ -140,16 +133,35 @@ def claim_due(
 
     `exclude` names rows this worker still has in flight (a send that outlived
     its lease must not be claimed twice by the same worker).
+
+    The rows are picked first, by id, in two queries that each walk
+    ix_deliveries_due in due order and stop after `limit` heads: pending rows
+    due by now, and rows whose lease ran out. One query with both (an OR) made
+    SQLite find, join and sort every due row at each claim: 50 ms with 10,000
+    queued, which stalled the sends the claim's event loop also runs.
     """
+    picked: list[tuple[datetime, int]] = []
+    for due in (
+        and_(Delivery.status == "pending", Delivery.next_attempt_at <= now),
+        and_(Delivery.status == "sending", Delivery.lease_until < now),
+    ):
+        query = (
+            select(Delivery.next_attempt_at, Delivery.id)
+            .join(Subscriber, Subscriber.id == Delivery.subscriber_id + 0)
+            .where(due, _chat_head(), Subscriber.active.is_(True))
+            .order_by(Delivery.next_attempt_at, Delivery.id)
+            .limit(limit)
+            .with_for_update(of=Delivery, skip_locked=True)
+        )
+        if exclude:
+            query = query.where(Delivery.id.not_in(list(exclude)))
+        picked.extend((when, delivery_id) for when, delivery_id in session.execute(query))
+    ids = [delivery_id for _, delivery_id in sorted(picked)[:limit]]
+    if not ids:
+        return []
     query = (
-        _with_content()
-        .where(_due(now), _chat_head(), Subscriber.active.is_(True))
-        .order_by(Delivery.next_attempt_at, Delivery.id)
-        .limit(limit)
-        .with_for_update(of=Delivery, skip_locked=True)
+        _with_content().where(Delivery.id.in_(ids)).order_by(Delivery.next_attempt_at, Delivery.id)
     )
-    if exclude:
-        query = query.where(Delivery.id.not_in(list(exclude)))
     return _lease(session, query, now, lease)
 
 
