@@ -21,7 +21,10 @@ record of when each message arrived: "steady" is the middle 80% of sends, "overa
 first to last; "max in any 1 s" is what the stand-in's limiter saw at worst.
 
 Run from the repository root: `python bench/delivery.py [--chats N] [--baseline N]
-[--json]`. About 2 minutes at the defaults. Exits 0 unless the code under test raises.
+[--speedup X] [--clean-only] [--json]`. About 2 minutes at the defaults. The machine's
+noise is reported with the figures: the sender's CPU per alert and share of a core, the
+seconds it waited for a core (Linux run-queue time), the load average. Exits 0 unless
+the code under test raises.
 """
 
 from __future__ import annotations
@@ -44,10 +47,10 @@ from pathlib import Path
 import httpx
 from telegram import Bot
 from telegram.error import RetryAfter
-from telegram.request import HTTPXRequest
 
 from bot.delivery import DeliveryReport, DeliverySettings, DeliveryWorker
 from bot.pacing import Limits
+from bot.transport import AiohttpRequest
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
@@ -79,6 +82,15 @@ class Case:
     max_in_one_second: int
     retries: int = 0
     injected: int = 0
+    # The machine's noise, to read a low rate by: the sender's CPU per alert and its share
+    # of the wall time, the time it was ready to run but waited for a core (run queue),
+    # the stand-in's CPU per message, the load average before and after.
+    cpu_ms_per_alert: float = 0.0
+    cpu_share: float = 0.0
+    runqueue_wait_s: float = 0.0
+    standin_cpu_ms_per_message: float = 0.0
+    load_before: float = 0.0
+    load_after: float = 0.0
 
 
 class StandIn:
@@ -122,6 +134,49 @@ class StandIn:
         response = httpx.get(self.root + path, timeout=60)
         response.raise_for_status()
         return response.json()["result"]
+
+
+class Usage:
+    """CPU and run-queue time of this process and the stand-in, from /proc (Linux)."""
+
+    def __init__(self, child: int) -> None:
+        self.child = child
+        self.started = time.perf_counter()
+        self.load = os.getloadavg()[0]
+        self.cpu = time.process_time()
+        self.waited = _runqueue_wait(os.getpid())
+        self.child_cpu = _cpu_seconds(child)
+
+    def fill(self, case: Case, alerts: int) -> None:
+        wall = time.perf_counter() - self.started
+        cpu = time.process_time() - self.cpu
+        case.cpu_ms_per_alert = 1000 * cpu / max(alerts, 1)
+        case.cpu_share = cpu / wall
+        case.runqueue_wait_s = _runqueue_wait(os.getpid()) - self.waited
+        case.standin_cpu_ms_per_message = (
+            1000 * (_cpu_seconds(self.child) - self.child_cpu) / max(case.messages, 1)
+        )
+        case.load_before, case.load_after = self.load, os.getloadavg()[0]
+
+
+def _runqueue_wait(pid: int) -> float:
+    """Seconds the process's threads were runnable but not running (0 where unknown)."""
+    total = 0.0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            total += int((task / "schedstat").read_text().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process (0 where unknown)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def measure(name: str, standin: StandIn, chats: int, seconds: float) -> Case:
@@ -171,7 +226,7 @@ def prepare(folder: Path, chats: int) -> Database:
 
 
 async def run_worker(db: Database, base_url: str, settings: DeliverySettings) -> DeliveryReport:
-    request = HTTPXRequest(connection_pool_size=settings.concurrency + 2, read_timeout=30)
+    request = AiohttpRequest(settings.concurrency + 2, read_timeout=30)  # as the daemon's
     async with Bot(TOKEN, base_url=base_url, request=request) as bot:
         labels = {"en": {e.key: e.name_en for e in builtin_watchlist().entities}}
         return await DeliveryWorker(db, bot, labels, settings).drain()
@@ -185,16 +240,20 @@ def ours(chats: int, error_rate: float, concurrency: int) -> tuple[Case, Deliver
         max_backoff=8.0,
         max_attempts=12,
         linger=10.0,  # keep draining through the retries' backoff
-        limits=Limits(global_per_second=LIMIT, private_per_second=SCALE, group_per_minute=200),
+        limits=Limits(
+            global_per_second=LIMIT, private_per_second=SCALE, group_per_minute=20.0 * SCALE
+        ),
     )
     with tempfile.TemporaryDirectory() as folder, StandIn(chats, error_rate) as standin:
         db = prepare(Path(folder), chats)
+        usage = Usage(standin.process.pid)
         started = time.perf_counter()
         report = asyncio.run(run_worker(db, standin.base_url, settings))
         elapsed = time.perf_counter() - started
-        db.dispose()
         name = "crackdown" + (f", {error_rate:.0%} 5xx" if error_rate else "")
         case = measure(name, standin, chats, elapsed)
+        usage.fill(case, chats)
+        db.dispose()
     case.retries = report.retried
     return case, report
 
@@ -242,11 +301,12 @@ def show(cases: Sequence[Case], clean: Case, rss_mb: float) -> None:
         f"clean run: {share:.1%} of the {LIMIT:.0f}/s limit with {clean.rate_limited} 429s "
         f"(target >= {TARGET_SHARE:.0%}, 0): {verdict}"
     )
-    base = next(c for c in cases if c.name.startswith("baseline"))
-    print(
-        f"vs baseline: {clean.steady_rate / max(base.steady_rate, 1e-9):.1f}x its rate; "
-        f"baseline took {base.rate_limited} 429s for {base.chats} chats"
-    )
+    base = next((c for c in cases if c.name.startswith("baseline")), None)
+    if base is not None:
+        print(
+            f"vs baseline: {clean.steady_rate / max(base.steady_rate, 1e-9):.1f}x its rate; "
+            f"baseline took {base.rate_limited} 429s for {base.chats} chats"
+        )
     faulty = [c for c in cases if "5xx" in c.name]
     for c in faulty:
         complete = c.distinct_chats == c.chats and c.duplicates == 0
@@ -255,6 +315,25 @@ def show(cases: Sequence[Case], clean: Case, rss_mb: float) -> None:
             f"extra time {c.seconds - clean.seconds:+.1f}s ({c.seconds / clean.seconds:.2f}x)"
         )
     print(f"peak RSS of the sender: {rss_mb:.0f} MB")
+    print()
+    print("noise (a rate below the limit with the sender's CPU share near 1, or much run-queue")
+    print("wait, is the machine; a low share with little wait is the stand-in or the pacing):")
+    for c in cases:
+        if c.cpu_ms_per_alert:
+            print(
+                f"  {c.name}: sender {c.cpu_ms_per_alert:.2f} ms CPU an alert, "
+                f"{c.cpu_share:.0%} of a core, waited {c.runqueue_wait_s:.1f} s of "
+                f"{c.seconds:.1f} s for a core; stand-in {c.standin_cpu_ms_per_message:.2f} ms "
+                f"a message; load average {c.load_before:.2f} -> {c.load_after:.2f} "
+                f"({os.cpu_count()} cores)"
+            )
+
+
+def set_speedup(factor: float) -> None:
+    """Run at Telegram's limits times `factor` (the stand-in's and the pacer's)."""
+    global SCALE, LIMIT
+    SCALE = factor
+    LIMIT = 30.0 * factor
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -263,13 +342,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--baseline", type=int, default=1_000, help="chats for the naive loop")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--error-rate", type=float, default=0.10)
+    parser.add_argument(
+        "--speedup",
+        type=float,
+        default=SCALE,
+        help="Telegram's limits times this (default %(default)s: 300/s; 1: Telegram's own)",
+    )
+    parser.add_argument("--clean-only", action="store_true", help="no 5xx run, no baseline")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    set_speedup(args.speedup)
     clean, _ = ours(args.chats, 0.0, args.concurrency)
-    faulty, _ = ours(args.chats, args.error_rate, args.concurrency)
+    cases = [clean]
+    if not args.clean_only:
+        cases.append(ours(args.chats, args.error_rate, args.concurrency)[0])
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    base = baseline(args.baseline)
-    cases = [base, clean, faulty]
+    if not args.clean_only and args.baseline:
+        cases.insert(0, baseline(args.baseline))
     if args.json:
         print(json.dumps({"cases": [asdict(c) for c in cases], "peak_rss_mb": rss_mb}))
     else:

@@ -122,6 +122,9 @@ class DeliveryWorker:
         self.connected: Callable[[], bool] = lambda: True
         self.on_unreachable: Callable[[TelegramError], None] | None = None
         self._network_failures = 0
+        # Per claim: each story's other sources, and its message per (story, language, zone).
+        self._others: dict[int, list[tuple[str, str]]] = {}
+        self._rendered: dict[tuple[int | None, str, str], list[str]] = {}
 
     def stop(self) -> None:
         """Claim nothing more: a drain running now returns once its sends in flight end."""
@@ -154,6 +157,11 @@ class DeliveryWorker:
                         lease=self.settings.lease,
                         exclude=in_flight.keys(),
                     )
+                    # A story fans out to thousands of chats: its other sources are read, and
+                    # its message rendered, once a claim rather than once a chat. A source
+                    # reported after the claim reaches the chat as an edit, queued behind.
+                    self._others = outbox.also_reported_for(session, alerts)
+                self._rendered = {}
                 if alerts:
                     await self._dispatch(alerts, in_flight, slots, report)
                 elif in_flight:
@@ -254,7 +262,15 @@ class DeliveryWorker:
         """The message parts for a row; for a digest chat, with the rows it collects."""
         labels = self.labels.get(alert.language) or self.labels.get("en", {})
         if alert.digest == "off":
-            return split_html(self._render(alert, labels)), []
+            # What a story's message depends on besides the story: the chat's language
+            # (labels) and time zone (the time shown).
+            key = (alert.story_id, alert.language, alert.timezone)
+            parts = self._rendered.get(key) if alert.story_id is not None else None
+            if parts is None:
+                parts = split_html(self._render(alert, labels))
+                if alert.story_id is not None:
+                    self._rendered[key] = parts
+            return parts, []
         now = self.clock()
         cutoff = last_boundary(now, alert.digest, alert.digest_at, alert.timezone)
         with self.db.session() as session:
@@ -269,13 +285,18 @@ class DeliveryWorker:
         html = format_digest([alert, *batch], labels, alert.language, alert.timezone)
         return split_html(html), batch
 
-    def _render(self, alert: Alert, labels: Mapping[str, str]) -> str:
-        """An alert as sent, with the other sources of its event known by now."""
+    def _render(self, alert: Alert, labels: Mapping[str, str], *, fresh: bool = False) -> str:
+        """An alert as sent, with the other sources of its event known at the claim.
+
+        `fresh`: known now (an edit exists because a source was reported since).
+        """
         message = format_alert(alert, labels)
         if alert.story_id is None:
             return message
-        with self.db.session() as session:
-            others = outbox.also_reported(session, alert.story_id)
+        others = None if fresh else self._others.get(alert.story_id)
+        if others is None:
+            with self.db.session() as session:
+                others = outbox.also_reported(session, alert.story_id)
         return with_also_reported(message, others, alert.language, labels)
 
     async def _edit(self, alert: Alert, report: DeliveryReport) -> None:
@@ -301,7 +322,7 @@ class DeliveryWorker:
             report.skipped += 1
             return
         labels = self.labels.get(alert.language) or self.labels.get("en", {})
-        html = self._render(target.alert, labels)
+        html = self._render(target.alert, labels, fresh=True)
         await self.pacer.acquire(alert.chat_id, alert.chat_type)  # edits count like sends
         try:
             await self.bot.edit_message_text(
@@ -340,10 +361,10 @@ class DeliveryWorker:
                 if index + 1 < len(parts):
                     with self.db.session() as session:
                         outbox.mark_part_sent(session, alert.delivery_id, index + 1, first_id)
-            with self.db.session() as session:
-                outbox.mark_sent(session, alert, first_id, self.clock(), len(parts))
+            with self.db.transaction() as connection:
+                outbox.mark_sent(connection, alert, first_id, self.clock(), len(parts))
                 outbox.mark_batch_sent(
-                    session, [row.delivery_id for row in batch], first_id, self.clock()
+                    connection, [row.delivery_id for row in batch], first_id, self.clock()
                 )
             delivered = True
             self._network_failures = 0

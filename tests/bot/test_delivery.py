@@ -9,11 +9,12 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import event
 from telegram import Bot
-from telegram.request import HTTPXRequest
 
 from bot.delivery import DeliveryReport, DeliverySettings, DeliveryWorker
 from bot.pacing import Limits
+from bot.transport import AiohttpRequest
 from crackdown.standin import BotApiStandIn
 from crackdown.standin.limits import FloodLimits
 from crackdown.standin.state import ApiError
@@ -56,7 +57,7 @@ def drain(
     timeout: float = 5.0,
 ) -> DeliveryReport:
     async def go() -> DeliveryReport:
-        request = HTTPXRequest(connection_pool_size=16, read_timeout=timeout)
+        request = AiohttpRequest(16, read_timeout=timeout)  # the daemon's sending transport
         async with Bot(TOKEN, base_url=standin.base_url, request=request) as bot:
             return await DeliveryWorker(db, bot, LABELS, settings or DeliverySettings()).drain()
 
@@ -230,7 +231,7 @@ def test_a_timeout_is_retried(db: Database, standin: BotApiStandIn) -> None:
         faults.timeout_rate = 0.0
 
     async def go() -> DeliveryReport:
-        request = HTTPXRequest(read_timeout=0.3)
+        request = AiohttpRequest(read_timeout=0.3)
         async with Bot(TOKEN, base_url=standin.base_url, request=request) as bot:
             worker = DeliveryWorker(db, bot, LABELS, replace(FAST, base_backoff=0.5, linger=5))
             return (await asyncio.gather(worker.drain(), heal()))[0]
@@ -389,3 +390,30 @@ def test_a_muted_chat_gets_its_alerts_when_the_mute_ends(
     with db.session() as session:
         (entry,) = outbox.ledger(session, 1)
     assert (entry.status, entry.reason) == ("sent", None)
+
+
+def test_an_alert_costs_one_write_and_a_claim_a_few_statements(
+    db: Database, standin: BotApiStandIn
+) -> None:
+    """A story fanned out to many chats: its sources are read once a claim, not once a chat."""
+    chats = list(range(1, 61))
+    for chat_id in chats:
+        standin.add_user(chat_id, f"user{chat_id}")
+    queue_story(db, chats)
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]).split()[0].upper())
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        report = drain(db, standin, replace(FAST, batch_size=30))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert report.sent == len(chats)
+    # An alert: its UPDATE to `sent`. A claim: 3 SELECTs (the due heads, pending and leased
+    # out; their content), one UPDATE for its rows, the story's sources (2 SELECTs); an empty
+    # one (the rest in flight): 2 SELECTs. Reading the sources per alert was 2 SELECTs more
+    # an alert (over 120 here).
+    assert statements.count("SELECT") <= len(chats), " ".join(statements)
+    assert statements.count("UPDATE") <= len(chats) + 4, " ".join(statements)
