@@ -166,9 +166,7 @@ class PollingConfig(_Section):
 class DeliveryConfig(_Section):
     interval: Duration = 5.0
     batch_size: int = Field(default=50, gt=0, le=1000)
-    # 16 in flight keep 30 sends/s with up to about half a second a round trip (a proxy,
-    # a far server); the pacer, not this, holds the rate to Telegram's limits.
-    concurrency: int = Field(default=16, gt=0, le=100)
+    concurrency: int = Field(default=8, gt=0, le=100)
     max_attempts: int = Field(default=8, gt=0)
     lease: Duration = 120.0
     timeout: Duration = 20.0
