@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import random
-import sys
-from pathlib import Path
 
+from bench.feeds import make_corpus
 from crawler.text import _SPACE, _simple_markup_text, clean_text, collected_text, strip_invisible
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def by_html_parser(markup: str) -> str:
@@ -113,11 +110,6 @@ def test_random_markup_is_read_alike() -> None:
 
 
 def test_feed_summaries_are_read_alike_and_by_the_regex() -> None:
-    sys.path.insert(0, str(ROOT))
-    try:
-        from bench.feeds import make_corpus
-    finally:
-        sys.path.remove(str(ROOT))
     from crawler.fastfeed import parse_fast
 
     corpus = make_corpus(8, 20, seed=5, n_hosts=1)

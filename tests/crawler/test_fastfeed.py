@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import random
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 import feedparser
 import pytest
 
+from bench.feeds import Doc, make_corpus
 from crawler.fastfeed import entry_time_tuple, parse_fast
 from crawler.feeds import as_declared_feed, parse_content, parse_with_feedparser
 
@@ -130,11 +130,6 @@ def test_captured_and_demo_feeds_parse_alike_and_mostly_fast() -> None:
 
 
 def test_bench_feeds_parse_alike_and_all_fast() -> None:
-    sys.path.insert(0, str(ROOT))
-    try:
-        from bench.feeds import Doc, make_corpus
-    finally:
-        sys.path.remove(str(ROOT))
     corpus = make_corpus(24, 12, seed=7, n_hosts=2)
     for spec in corpus.specs:
         content_type = Doc(spec, b"", None, None, None).content_type
@@ -143,11 +138,6 @@ def test_bench_feeds_parse_alike_and_all_fast() -> None:
 
 def test_fast_path_is_several_times_faster_than_feedparser() -> None:
     """The point of it: a 50-entry feed in a fraction of feedparser's time."""
-    sys.path.insert(0, str(ROOT))
-    try:
-        from bench.feeds import make_corpus
-    finally:
-        sys.path.remove(str(ROOT))
     bodies = list(make_corpus(6, 50, seed=3, n_hosts=1).bodies.values())
 
     def cpu(parse: Any) -> float:
