@@ -107,6 +107,19 @@ _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ012
 _LATIN_STR = {code: " " for code in range(128) if chr(code) not in _WORD_CHARS}
 _LATIN_BYTES = bytes(code if chr(code) in _WORD_CHARS else 32 for code in range(256))
 _LatinEntry = tuple[int, int, int, str | None]
+# What the Latin scan unpacks per hit: one pattern's entry plus its sole phrase or key, or
+# (-1, 0, 0, every entry, None, None) when patterns share the Latin form.
+_LatinPayload = tuple[int, int, int, Any, str | None, str | None]
+
+
+def _latin_payload(
+    entries: list[_LatinEntry], payloads: list[tuple[bool, bool, str | None, str | None]]
+) -> _LatinPayload:
+    if len(entries) > 1:
+        return -1, 0, 0, tuple(entries), None, None
+    pattern, start_shift, end_shift, written = entries[0]
+    _, _, phrase, key = payloads[pattern]
+    return pattern, start_shift, end_shift, written, phrase, key
 
 
 def _is_word_char(char: str) -> bool:
@@ -401,7 +414,7 @@ class Matcher:
         self._scan_payloads = [
             (p.left_boundary, p.right_boundary, p.phrase, p.key) for p in self._terms
         ]
-        self._latin, self._latin_payloads = self._build_latin(self._patterns)
+        self._latin, self._latin_payloads = self._build_latin(self._patterns, self._scan_payloads)
         self._lead_terms, self._lead_automaton = self._build_lead()
         self._forms: dict[str, frozenset[str]] | None = None
 
@@ -479,8 +492,8 @@ class Matcher:
 
     @staticmethod
     def _build_latin(
-        patterns: list[str],
-    ) -> tuple[ahocorasick_rs.BytesAhoCorasick | None, list[tuple[_LatinEntry, ...]]]:
+        patterns: list[str], payloads: list[tuple[bool, bool, str | None, str | None]]
+    ) -> tuple[ahocorasick_rs.BytesAhoCorasick | None, list[_LatinPayload]]:
         """An automaton of the ASCII patterns with their word boundaries built in.
 
         In the text it runs on, every character but [a-z0-9] is a space; a pattern
@@ -504,7 +517,7 @@ class Matcher:
         automaton = ahocorasick_rs.BytesAhoCorasick(
             [key.encode("ascii") for key in shared], matchkind=ahocorasick_rs.MatchKind.Standard
         )
-        return automaton, [tuple(entries) for entries in shared.values()]
+        return automaton, [_latin_payload(entries, payloads) for entries in shared.values()]
 
     def _build_lead(self) -> tuple[list[tuple[str, ...]], ahocorasick_rs.AhoCorasick | None]:
         """A small automaton for the words only a lead is searched for (LEAD_ONLY)."""
@@ -572,33 +585,11 @@ class Matcher:
         if not text or self._automaton is None:
             return _FieldScan(folded, entity_hits, phrase_hits)
         haystack = folded.text
-        if self._latin is not None and haystack.isascii():
-            found, checked = self._latin_hits(haystack), True
-        else:
-            found = self._automaton.find_matches_as_indexes(haystack, _OVERLAPPING)
-            checked = False
-        size = len(haystack)
-        payloads = self._scan_payloads
-        word = _WORD_CHARS
         other: list[tuple[int, int, int]] = []  # patterns of several meanings or exact forms
-        add_phrase, add_entity, add_other = phrase_hits.append, entity_hits.append, other.append
-        last_end, tangled = 0, False
-        for index, start, end in found:
-            left, right, phrase, key = payloads[index]
-            if not checked:
-                if left and start and haystack[start - 1] in word:
-                    continue
-                if right and end < size and haystack[end] in word:
-                    continue
-            if phrase is not None:
-                add_phrase((start, end, phrase))
-            elif key is not None:
-                add_entity((start, end, key))
-                if start < last_end:
-                    tangled = True
-                last_end = end
-            else:
-                add_other((index, start, end))
+        if self._latin is not None and haystack.isascii():
+            tangled, last_end = self._scan_latin(haystack, entity_hits, phrase_hits, other)
+        else:
+            tangled, last_end = self._scan_all(haystack, entity_hits, phrase_hits, other)
         exact_spans: dict[tuple[int, int], set[str]] = {}
         if other:
             tangled = self._add_other(
@@ -608,8 +599,47 @@ class Matcher:
             entity_hits = _resolve_overlaps(entity_hits, exact_spans, self._nesting)
         return _FieldScan(folded, entity_hits, phrase_hits)
 
-    def _latin_hits(self, haystack: str) -> list[tuple[int, int, int]]:
-        """Hits of the Latin automaton in an all-ASCII folded text, as (pattern, start, end).
+    def _scan_all(
+        self,
+        haystack: str,
+        entity_hits: list[_Span],
+        phrase_hits: list[tuple[int, int, str]],
+        other: list[tuple[int, int, int]],
+    ) -> tuple[bool, int]:
+        """The automaton of every pattern, word boundaries checked per hit.
+
+        Fills the lists; returns whether the entity hits are out of order or
+        overlap (`tangled`), and the furthest end among them.
+        """
+        size, payloads, word = len(haystack), self._scan_payloads, _WORD_CHARS
+        add_phrase, add_entity, add_other = phrase_hits.append, entity_hits.append, other.append
+        last_end, tangled = 0, False
+        for index, start, end in self._automaton.find_matches_as_indexes(haystack, _OVERLAPPING):
+            left, right, phrase, key = payloads[index]
+            if left and start and haystack[start - 1] in word:
+                continue
+            if right and end < size and haystack[end] in word:
+                continue
+            if phrase is not None:
+                add_phrase((start, end, phrase))
+            elif key is not None:
+                add_entity((start, end, key))
+                if start < last_end:
+                    tangled = True
+                if end > last_end:
+                    last_end = end
+            else:
+                add_other((index, start, end))
+        return tangled, last_end
+
+    def _scan_latin(
+        self,
+        haystack: str,
+        entity_hits: list[_Span],
+        phrase_hits: list[tuple[int, int, str]],
+        other: list[tuple[int, int, int]],
+    ) -> tuple[bool, int]:
+        """`_scan_all` for an all-ASCII folded text, by the Latin automaton.
 
         The text's non-word characters become spaces (a byte table, C speed) and a
         space pads each end, so a pattern's boundary spaces match any boundary. The
@@ -618,17 +648,31 @@ class Matcher:
         padded = b" " + haystack.encode("ascii").translate(_LATIN_BYTES) + b" "
         assert self._latin is not None
         size, payloads = len(haystack), self._latin_payloads
-        found: list[tuple[int, int, int]] = []
-        add_found = found.append
+        add_phrase, add_entity, add_other = phrase_hits.append, entity_hits.append, other.append
+        last_end, tangled = 0, False
         for index, start, end in self._latin.find_matches_as_indexes(padded, _OVERLAPPING):
-            for pattern, start_shift, end_shift, written in payloads[index]:
-                first, last = start + start_shift, end + end_shift
-                if written is not None and (
-                    first < 0 or last > size or haystack[first:last] != written
-                ):
-                    continue
-                add_found((pattern, first, last))
-        return found
+            pattern, start_shift, end_shift, written, phrase, key = payloads[index]
+            if pattern < 0:  # patterns that differ only in non-word characters
+                for shared, start_shift, end_shift, form in written:
+                    first, last = start + start_shift, end + end_shift
+                    if first >= 0 and last <= size and haystack[first:last] == form:
+                        add_other((shared, first, last))
+                continue
+            start += start_shift
+            end += end_shift
+            if written is not None and (start < 0 or end > size or haystack[start:end] != written):
+                continue
+            if phrase is not None:
+                add_phrase((start, end, phrase))
+            elif key is not None:
+                add_entity((start, end, key))
+                if start < last_end:
+                    tangled = True
+                if end > last_end:
+                    last_end = end
+            else:
+                add_other((pattern, start, end))
+        return tangled, last_end
 
     def _add_other(
         self,
