@@ -655,7 +655,9 @@ class Matcher:
             if pattern < 0:  # patterns that differ only in non-word characters
                 for shared, start_shift, end_shift, form in written:
                     first, last = start + start_shift, end + end_shift
-                    if first >= 0 and last <= size and haystack[first:last] == form:
+                    if form is None or (
+                        first >= 0 and last <= size and haystack[first:last] == form
+                    ):
                         add_other((shared, first, last))
                 continue
             start += start_shift
