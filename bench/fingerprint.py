@@ -4,9 +4,9 @@ Why: the matcher is tuned for speed (folding, the automaton, the scan and eviden
 loops), and every such change must leave its decisions byte-identical. This runs the
 built-in watchlist with the bench's 10,000 subscriber phrases and a fixed set of
 random subscriber queries (names, phrases, AND/OR/NOT, NEAR/n, CLAUSE/n) over the
-labelled corpora (`/work/shared/corpus` or `$CRACKDOWN_CORPUS_DIR`, when present), the
-probe files in tests/data/ and a slice of the bench's generated corpus, and hashes
-every MatchResult field (topics, entities, hits with offsets, score, signals,
+labelled corpora (`../shared/corpus` beside the repository or `$CRACKDOWN_CORPUS_DIR`,
+when present), the probe files in tests/data/ and a slice of the bench's generated
+corpus, and hashes every MatchResult field (topics, entities, hits with offsets, score, signals,
 phrases, snippets, queries, actions, actors) per set. It also hashes what
 `crawler.matcher.Matcher.find` returns and `crackdown eval`'s JSON per corpus.
 
@@ -51,7 +51,8 @@ except ModuleNotFoundError:  # run as `python bench/fingerprint.py`: bench/ itse
 
 ROOT = Path(__file__).resolve().parent.parent
 STORED = ROOT / "tests" / "data" / "matcher_fingerprint.json"
-CORPUS_DIR = Path(os.environ.get("CRACKDOWN_CORPUS_DIR", "/work/shared/corpus"))
+# the shared corpus beside the repository, as tests/app/test_filter_cli.py finds it
+CORPUS_DIR = Path(os.environ.get("CRACKDOWN_CORPUS_DIR", ROOT.parent / "shared" / "corpus"))
 CORPORA = ("dev.jsonl", "dev-2.jsonl")
 # What decides the decisions apart from the matching machinery: a change here is meant
 # to change them, so the stored fingerprints are only compared while these are unchanged.
@@ -60,6 +61,7 @@ VOCABULARY_FILES = (
     "crawler/rules.py",
     "crawler/inflect.py",
     "crawler/watchlist.py",
+    "crawler/types.py",  # MatchResult's fields
 )
 BENCH_MB = 2.0
 QUERIES = 400
