@@ -102,26 +102,6 @@ class _Pattern(NamedTuple):
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
-# The Latin automaton's view of ASCII text: word characters stay, everything else is a
-# space (a boundary). (pattern index, start and end shifts, the text to compare or None)
-_LATIN_STR = {code: " " for code in range(128) if chr(code) not in _WORD_CHARS}
-_LATIN_BYTES = bytes(code if chr(code) in _WORD_CHARS else 32 for code in range(256))
-_LatinEntry = tuple[int, int, int, str | None]
-# What the Latin scan unpacks per hit: one pattern's entry plus its sole phrase or key, or
-# (-1, 0, 0, every entry, None, None) when patterns share the Latin form.
-_LatinPayload = tuple[int, int, int, Any, str | None, str | None]
-
-
-def _latin_payload(
-    entries: list[_LatinEntry], payloads: list[tuple[bool, bool, str | None, str | None]]
-) -> _LatinPayload:
-    if len(entries) > 1:
-        return -1, 0, 0, tuple(entries), None, None
-    pattern, start_shift, end_shift, written = entries[0]
-    _, _, phrase, key = payloads[pattern]
-    return pattern, start_shift, end_shift, written, phrase, key
-
-
 def _is_word_char(char: str) -> bool:
     return char in _WORD_CHARS
 
@@ -409,14 +389,11 @@ class Matcher:
             p for _, rule in self._topics for p in rule.phrases
         }
         self.phrases = frozenset(p for p in wanted if p)
-        self._patterns, self._terms = self._build()
+        self._patterns, self._terms, self._automaton = self._build()
         # What the scan loop unpacks per hit: the boundaries and the two common meanings.
         self._scan_payloads = [
             (p.left_boundary, p.right_boundary, p.phrase, p.key) for p in self._terms
         ]
-        self._latin, self._latin_payloads = self._build_latin(self._patterns, self._scan_payloads)
-        # The other patterns (any non-ASCII character: Chinese) in an automaton of their own.
-        self._automaton, self._wide_payloads = self._build_wide(self._patterns, self._scan_payloads)
         self._lead_terms, self._lead_automaton = self._build_lead()
         self._forms: dict[str, frozenset[str]] | None = None
 
@@ -441,7 +418,9 @@ class Matcher:
             seen.extend(k for k in self._entities[current].implies if k not in seen)
         return tuple(seen)
 
-    def _build(self) -> tuple[list[str], list[_Pattern]]:
+    def _build(
+        self,
+    ) -> tuple[list[str], list[_Pattern], ahocorasick_rs.AhoCorasick | None]:
         keys: dict[str, dict[str, None]] = defaultdict(dict)
         exacts: dict[str, dict[tuple[str, str], None]] = defaultdict(dict)
         phrases: dict[str, dict[str, None]] = defaultdict(dict)
@@ -482,51 +461,13 @@ class Matcher:
             )
             for pattern in patterns
         ]
-        return patterns, payloads
-
-    @staticmethod
-    def _build_wide(
-        patterns: list[str], payloads: list[tuple[bool, bool, str | None, str | None]]
-    ) -> tuple[
-        ahocorasick_rs.AhoCorasick | None, list[tuple[bool, bool, str | None, str | None, int]]
-    ]:
-        """An automaton of the patterns that are not all ASCII; (payload..., pattern index)."""
-        wide = [index for index, pattern in enumerate(patterns) if not pattern.isascii()]
-        if not wide:
-            return None, []
+        if not patterns:
+            return patterns, payloads, None
         automaton = ahocorasick_rs.AhoCorasick(
-            [patterns[index] for index in wide], matchkind=ahocorasick_rs.MatchKind.Standard
+            patterns,
+            matchkind=ahocorasick_rs.MatchKind.Standard,
         )
-        return automaton, [(*payloads[index], index) for index in wide]
-
-    @staticmethod
-    def _build_latin(
-        patterns: list[str], payloads: list[tuple[bool, bool, str | None, str | None]]
-    ) -> tuple[ahocorasick_rs.BytesAhoCorasick | None, list[_LatinPayload]]:
-        """An automaton of the ASCII patterns with their word boundaries built in.
-
-        In the text it runs on, every character but [a-z0-9] is a space; a pattern
-        gets the same treatment plus a space on each side that needs a boundary
-        ("us" -> " us "), so it matches only as a whole word. Patterns that differ
-        only in their non-word characters ("hong kong", "hong-kong") share one; a
-        hit of such a pattern is compared with the folded text (`written`).
-        """
-        shared: dict[str, list[_LatinEntry]] = {}
-        for index, pattern in enumerate(patterns):
-            if not pattern.isascii():
-                continue
-            left, right = _is_word_char(pattern[0]), _is_word_char(pattern[-1])
-            body = pattern.translate(_LATIN_STR)
-            written = None if left and right and " " not in body else pattern
-            shared.setdefault((" " if left else "") + body + (" " if right else ""), []).append(
-                (index, 0 if left else -1, -2 if right else -1, written)
-            )
-        if not shared:
-            return None, []
-        automaton = ahocorasick_rs.BytesAhoCorasick(
-            [key.encode("ascii") for key in shared], matchkind=ahocorasick_rs.MatchKind.Standard
-        )
-        return automaton, [_latin_payload(entries, payloads) for entries in shared.values()]
+        return patterns, payloads, automaton
 
     def _build_lead(self) -> tuple[list[tuple[str, ...]], ahocorasick_rs.AhoCorasick | None]:
         """A small automaton for the words only a lead is searched for (LEAD_ONLY)."""
@@ -578,61 +519,25 @@ class Matcher:
     def _scan(self, text: str) -> _FieldScan:
         """Fold, run the automaton, keep the hits that pass their checks.
 
-        The ASCII patterns are in a Latin automaton whose patterns carry their word
-        boundaries (see `_build_latin`): a hit inside a word ("us" in "campus",
-        44% of raw English hits) never reaches Python. The other patterns (Chinese)
-        are in a second automaton, run only on text that is not all ASCII. The two
-        hold each pattern once, so they are no larger than one automaton of all.
-
-        Each automaton reports hits in order of their end. A hit that starts before an earlier one
-        ended (an overlap, or any disorder) sends the hits through the
-        longest-wins pass; without one they are already sorted and disjoint, and
-        the pass is skipped.
+        The automaton reports hits in order of their end. A hit that starts
+        before the previous one ended (an overlap, or any disorder) sends the
+        hits through the longest-wins pass; without one they are already
+        sorted and disjoint, and the pass is skipped.
         """
         folded = fold_with_offsets(text)
         entity_hits: list[_Span] = []
         phrase_hits: list[tuple[int, int, str]] = []
-        if not text or not self._patterns:
+        if not text or self._automaton is None:
             return _FieldScan(folded, entity_hits, phrase_hits)
         haystack = folded.text
-        other: list[tuple[int, int, int]] = []  # patterns of several meanings or exact forms
-        tangled, last_end = False, 0
-        if self._latin is not None:
-            tangled, last_end = self._scan_latin(haystack, entity_hits, phrase_hits, other)
-        if self._automaton is not None and not haystack.isascii():
-            latin_hits = len(entity_hits)
-            wide_tangled, wide_end = self._scan_wide(haystack, entity_hits, phrase_hits, other)
-            # two runs, each in order of end: the longest-wins pass sorts them
-            tangled = tangled or wide_tangled or 0 < latin_hits < len(entity_hits)
-            last_end = max(last_end, wide_end)
+        size = len(haystack)
+        payloads, terms = self._scan_payloads, self._terms
+        word = _WORD_CHARS
+        add_phrase, add_entity = phrase_hits.append, entity_hits.append
         exact_spans: dict[tuple[int, int], set[str]] = {}
-        if other:
-            tangled = self._add_other(
-                text, folded, other, phrase_hits, entity_hits, exact_spans, tangled, last_end
-            )
-        if tangled:
-            entity_hits = _resolve_overlaps(entity_hits, exact_spans, self._nesting)
-        return _FieldScan(folded, entity_hits, phrase_hits)
-
-    def _scan_wide(
-        self,
-        haystack: str,
-        entity_hits: list[_Span],
-        phrase_hits: list[tuple[int, int, str]],
-        other: list[tuple[int, int, int]],
-    ) -> tuple[bool, int]:
-        """The automaton of the non-ASCII patterns, word boundaries checked per hit
-        (a Latin end of a mixed pattern such as "otc市场").
-
-        Fills the lists; returns whether the entity hits are out of order or
-        overlap (`tangled`), and the furthest end among them.
-        """
-        assert self._automaton is not None
-        size, payloads, word = len(haystack), self._wide_payloads, _WORD_CHARS
-        add_phrase, add_entity, add_other = phrase_hits.append, entity_hits.append, other.append
         last_end, tangled = 0, False
-        for found, start, end in self._automaton.find_matches_as_indexes(haystack, _OVERLAPPING):
-            left, right, phrase, key, index = payloads[found]
+        for index, start, end in self._automaton.find_matches_as_indexes(haystack, _OVERLAPPING):
+            left, right, phrase, key = payloads[index]
             if left and start and haystack[start - 1] in word:
                 continue
             if right and end < size and haystack[end] in word:
@@ -643,88 +548,29 @@ class Matcher:
                 add_entity((start, end, key))
                 if start < last_end:
                     tangled = True
-                if end > last_end:
-                    last_end = end
+                last_end = end
             else:
-                add_other((index, start, end))
-        return tangled, last_end
-
-    def _scan_latin(
-        self,
-        haystack: str,
-        entity_hits: list[_Span],
-        phrase_hits: list[tuple[int, int, str]],
-        other: list[tuple[int, int, int]],
-    ) -> tuple[bool, int]:
-        """`_scan_wide` for the ASCII patterns, by the Latin automaton.
-
-        The text's non-word characters become spaces (non-ASCII ones by way of the
-        codec's "?", then a byte table: C speed, one byte a character, so offsets
-        stay those of the text) and a space pads each end, so a pattern's boundary
-        spaces match any boundary. The hits of patterns that hold non-word
-        characters are compared with the text.
-        """
-        padded = b" " + haystack.encode("ascii", "replace").translate(_LATIN_BYTES) + b" "
-        assert self._latin is not None
-        size, payloads = len(haystack), self._latin_payloads
-        add_phrase, add_entity, add_other = phrase_hits.append, entity_hits.append, other.append
-        last_end, tangled = 0, False
-        for index, start, end in self._latin.find_matches_as_indexes(padded, _OVERLAPPING):
-            pattern, start_shift, end_shift, written, phrase, key = payloads[index]
-            if pattern < 0:  # patterns that differ only in non-word characters
-                for shared, start_shift, end_shift, form in written:
-                    first, last = start + start_shift, end + end_shift
-                    if form is None or (
-                        first >= 0 and last <= size and haystack[first:last] == form
-                    ):
-                        add_other((shared, first, last))
-                continue
-            start += start_shift
-            end += end_shift
-            if written is not None and (start < 0 or end > size or haystack[start:end] != written):
-                continue
-            if phrase is not None:
-                add_phrase((start, end, phrase))
-            elif key is not None:
-                add_entity((start, end, key))
-                if start < last_end:
-                    tangled = True
-                if end > last_end:
+                _, _, _, _, keys, exacts, phrases = terms[index]
+                for key in phrases:
+                    add_phrase((start, end, key))
+                if exacts:
+                    original = text[folded.original(start) : folded.original(end)]
+                    written = unicodedata.normalize("NFKC", original)
+                    for key, exact in exacts:
+                        if written == exact:
+                            add_entity((start, end, key))
+                            exact_spans.setdefault((start, end), set()).add(key)
+                            if start < last_end:
+                                tangled = True
+                            last_end = end  # ends never go down while nothing is tangled
+                for key in keys:
+                    add_entity((start, end, key))
+                    if start < last_end:
+                        tangled = True
                     last_end = end
-            else:
-                add_other((pattern, start, end))
-        return tangled, last_end
-
-    def _add_other(
-        self,
-        text: str,
-        folded: Folded,
-        other: list[tuple[int, int, int]],
-        phrase_hits: list[tuple[int, int, str]],
-        entity_hits: list[_Span],
-        exact_spans: dict[tuple[int, int], set[str]],
-        tangled: bool,
-        last_end: int,
-    ) -> bool:
-        """Hits of patterns with several meanings or an exact form; returns `tangled`."""
-        for index, start, end in other:
-            _, _, _, _, keys, exacts, phrases = self._terms[index]
-            for key in phrases:
-                phrase_hits.append((start, end, key))
-            spans = [(start, end, key) for key in keys]
-            if exacts:
-                original = text[folded.original(start) : folded.original(end)]
-                written = unicodedata.normalize("NFKC", original)
-                for key, exact in exacts:
-                    if written == exact:
-                        spans.append((start, end, key))
-                        exact_spans.setdefault((start, end), set()).add(key)
-            for span in spans:
-                entity_hits.append(span)
-                if start < last_end:
-                    tangled = True
-                last_end = max(last_end, end)
-        return tangled
+        if tangled:
+            entity_hits = _resolve_overlaps(entity_hits, exact_spans, self._nesting)
+        return _FieldScan(folded, entity_hits, phrase_hits)
 
     def find(self, text: str, field: str = "text") -> list[Hit]:
         """Entity hits in `text` (reported and signal), offsets into the original."""
