@@ -1,0 +1,71 @@
+"""Chinese title+lead probes written blind in session 8, with their entity labels.
+
+`tests/data/probes_zh_s8.jsonl` is in the corpus format (`crackdown eval` reads it):
+stories written for this test in the styles of Xinhua and People's Daily, the
+financial press, police and procuratorate WeChat posts, judgments, regulators'
+notices, Hong Kong papers in traditional script and crypto media, with phrasing
+the vocabulary had not seen (链游, 云算力, 助记词, U队, 双开, 入稟...). Half must alert,
+half are near misses (prices, licensing, Macau, Taiwan and foreign enforcement,
+Chinese enforcement with no crypto, retrospectives). Each batch (id prefix
+s8bN) was scored before the fixes it prompted; the figures are in the README.
+Entities follow the corpus README's naming rule.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crawler.matcher import Matcher
+from crawler.normalize import normalise
+from crawler.types import RawStory
+from crawler.watchlist import builtin_watchlist
+
+TOPIC = "china-crypto-enforcement"
+PROBES = Path(__file__).parent.parent / "data" / "probes_zh_s8.jsonl"
+
+
+def _probes() -> list[dict[str, object]]:
+    with PROBES.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(builtin_watchlist())
+
+
+def _match(matcher: Matcher, probe: dict[str, object]) -> tuple[bool, set[str]]:
+    raw = RawStory("probe", "https://probe.invalid/1", str(probe["title"]), str(probe["text"]))
+    result = matcher.match(normalise(raw, fetched_at=datetime.now(UTC)))
+    return TOPIC in result.topics, set(result.entities)
+
+
+@pytest.mark.parametrize("probe", _probes(), ids=lambda p: str(p["id"]))
+def test_zh_probe(matcher: Matcher, probe: dict[str, object]) -> None:
+    alerted, _ = _match(matcher, probe)
+    assert alerted == bool(probe["label"]), (probe["outlet"], probe["title"], probe["text"])
+
+
+def test_entities_micro_f1(matcher: Matcher) -> None:
+    """Entity micro-F1 over the keys the probes label stays at the issue's 0.90 or more."""
+    probes = _probes()
+    vocabulary = {key for probe in probes for key in probe["entities"]}  # type: ignore[attr-defined]
+    tp = fp = fn = 0
+    for probe in probes:
+        gold = set(probe["entities"])  # type: ignore[call-overload]
+        found = _match(matcher, probe)[1] & vocabulary
+        tp, fp, fn = tp + len(found & gold), fp + len(found - gold), fn + len(gold - found)
+    f1 = 2 * tp / (2 * tp + fp + fn)
+    assert f1 >= 0.90, f1
+
+
+def test_the_probe_set_is_balanced() -> None:
+    probes = _probes()
+    assert all(p["lang"] == "zh" for p in probes)
+    positives = sum(1 for p in probes if p["label"])
+    assert 0.4 <= positives / len(probes) <= 0.6
+    assert len({p["id"] for p in probes}) == len(probes)
