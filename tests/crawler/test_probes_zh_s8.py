@@ -31,6 +31,8 @@ PROBES = Path(__file__).parent.parent / "data" / "probes_zh_s8.jsonl"
 XFAIL: dict[str, str] = {
     "s8b3-zh-005": "fundraising 'under the metaverse's cloak' names no crypto word; 元宇宙 alone"
     " is as often industrial policy",
+    "s8b5-zh-026": "a price lead naming a past clean-up as the cause of a fall (清退……的决定曾让"
+    "币价腰斩): the ban as a noun needs tense to tell apart (like o-en-162)",
 }
 
 
