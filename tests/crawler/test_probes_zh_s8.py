@@ -87,3 +87,25 @@ def test_the_probe_set_is_balanced() -> None:
     assert 0.4 <= positives / len(probes) <= 0.6
     assert len({p["id"] for p in probes}) == len(probes)
     assert set(XFAIL) <= {p["id"] for p in probes}
+
+
+# Everyday words holding a short foreign or out-of-scope name, in mainland stories that
+# name no place: the name must not send the story abroad.
+EMBEDDED = [
+    ("近日警方破获一起利用虚拟币洗钱案，抓获嫌疑人5名。", "japan"),  # 日警
+    ("12月3日警方通报：男子用USDT帮诈骗团伙转移赃款被刑拘。", "japan"),
+    ("当地检察机关对利用虚拟币洗钱的被告人提起公诉。", "taiwan"),  # 地检
+    ("投资者在该交易平台中充值比特币后无法提现，警方已立案侦查。", "taiwan"),  # 台中
+    ("某平台币一夜暴跌，警方已对其高管立案调查。", "taiwan"),  # 台币
+    ("交易所上线新币后，警方冻结涉案虚拟币。", "singapore"),  # 新币
+    ("该公司警示：有人冒用其名义发行虚拟币，警方已立案。", "macau-police"),  # 司警
+    ("云南非法集资案：被告人以虚拟币为名吸收资金被判刑。", "other-foreign"),  # 南非
+]
+
+
+@pytest.mark.parametrize(("text", "place"), EMBEDDED, ids=[p for _, p in EMBEDDED])
+def test_a_name_inside_a_word_is_no_place(matcher: Matcher, text: str, place: str) -> None:
+    raw = RawStory("probe", "https://probe.invalid/1", "", text)
+    result = matcher.match(normalise(raw, fetched_at=datetime.now(UTC)))
+    assert place not in result.signals, text
+    assert TOPIC in result.topics, text
