@@ -109,3 +109,22 @@ def test_a_name_inside_a_word_is_no_place(matcher: Matcher, text: str, place: st
     result = matcher.match(normalise(raw, fetched_at=datetime.now(UTC)))
     assert place not in result.signals, text
     assert TOPIC in result.topics, text
+
+
+# A lead's market or rule-making word inside a longer word is part of that word: the
+# lead is no price story (云算力, 网站上) and no rule-making (违法案件), and the
+# enforcement in the text decides.
+NESTED_LEAD_WORDS = [
+    ("“云算力”理财平台爆雷", "市公安局经侦支队已对该平台负责人立案侦查，涉案虚拟币价值逾亿元。"),
+    ("一批违法案件背后的“币圈”套路", "某区人民检察院近日对利用虚拟币洗钱的被告人提起公诉。"),
+    ("网站上的“币圈”陷阱", "近日公安机关破获一起虚拟币投资诈骗案，抓获嫌疑人12名。"),
+]
+
+
+@pytest.mark.parametrize(("title", "text"), NESTED_LEAD_WORDS, ids=["算力", "法案", "站上"])
+def test_a_lead_word_inside_a_longer_word_is_no_frame(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    raw = RawStory("probe", "https://probe.invalid/1", title, text)
+    result = matcher.match(normalise(raw, fetched_at=datetime.now(UTC)))
+    assert TOPIC in result.topics, (title, text)
