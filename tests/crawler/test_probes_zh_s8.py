@@ -33,6 +33,8 @@ XFAIL: dict[str, str] = {
     " is as often industrial policy",
     "s8b5-zh-026": "a price lead naming a past clean-up as the cause of a fall (清退……的决定曾让"
     "币价腰斩): the ban as a noun needs tense to tell apart (like o-en-162)",
+    "s8b7-zh-026": "a crypto firm's trade-secret suit (比特大陆起诉前员工, 法院判赔): a court"
+    " judgment and mining words, but the case is commercial, not about crypto activity",
 }
 
 
