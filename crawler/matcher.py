@@ -489,16 +489,23 @@ class Matcher:
         )
         return [tuple(keys[p]) for p in patterns], automaton
 
-    def _lead_names(self, lead: str) -> set[str]:
-        """Keys and categories of the LEAD_ONLY words in a folded lead, boundaries checked."""
+    def _lead_names(self, lead: str, hits: Iterable[_Span] = ()) -> set[str]:
+        """Keys and categories of the LEAD_ONLY words in a folded lead, boundaries checked.
+
+        A word inside a longer entity hit is part of that word, as a main hit nested in
+        a longer one is: 行情 in 执行情况, 法案 in 违法案件, 算力 in 云算力, 批准 in 批准逮捕.
+        """
         found: set[str] = set()
         if self._lead_automaton is None or not lead:
             return found
         word, size = _WORD_CHARS, len(lead)
+        spans = [(s, e) for s, e, _ in hits if s < size]
         for index, start, end in self._lead_automaton.find_matches_as_indexes(lead, _OVERLAPPING):
             if lead[start] in word and start and lead[start - 1] in word:
                 continue
             if lead[end - 1] in word and end < size and lead[end] in word:
+                continue
+            if any(s <= start and end <= e and e - s > end - start for s, e in spans):
                 continue
             for key in self._lead_terms[index]:
                 found.update(self._expand[key])
@@ -619,7 +626,7 @@ class Matcher:
             lead_end = self._lead_end(scan, whole=name == "title") if lead_fields >= 0 else -1
             field_hits = len(reported)
             if lead_end > 0:
-                lead_words = self._lead_names(scan.folded.text[:lead_end])
+                lead_words = self._lead_names(scan.folded.text[:lead_end], scan.entity_hits)
                 names.update(lead_words)
                 names.update([LEAD + n for n in lead_words])
             folded_text = scan.folded.text

@@ -40,7 +40,6 @@ XFAIL: dict[str, str] = {
     " ...; price falls' is one): telling them apart needs tense",
     "o3-zh-003": "a Macau court story naming no Macau place or body (檢察院指, 賭場)",
     "o4-zh-001": "a Taiwan police story naming no Taiwan place or body (中正一分局)",
-    "o4-zh-020": "a Hong Kong lead naming only the place a suspect fled to (主腦曾潛逃泰國)",
     "o8-zh-002": "a Taiwan acquittal naming no Taiwan place, body or statute",
     "o8-zh-006": "a Macau prosecution (檢察院控告) naming no Macau place",
     "o8-en-020": "a Macau sentence whose only cues are a casino hotel and a Court of First"

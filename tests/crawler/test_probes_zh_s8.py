@@ -1,0 +1,136 @@
+"""Chinese title+lead probes written blind in session 8, with their entity labels.
+
+`tests/data/probes_zh_s8.jsonl` is in the corpus format (`crackdown eval` reads it):
+stories written for this test in the styles of Xinhua and People's Daily, the
+financial press, police and procuratorate WeChat posts, judgments, regulators'
+notices, Hong Kong papers in traditional script and crypto media, with phrasing
+the vocabulary had not seen (链游, 云算力, 助记词, U队, 双开, 入稟...). Half must alert,
+half are near misses (prices, licensing, Macau, Taiwan and foreign enforcement,
+Chinese enforcement with no crypto, retrospectives). Each batch (id prefix
+s8bN) was scored before the fixes it prompted; the figures are in the README.
+Entities follow the corpus README's naming rule.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crawler.matcher import Matcher
+from crawler.normalize import normalise
+from crawler.types import RawStory
+from crawler.watchlist import builtin_watchlist
+
+TOPIC = "china-crypto-enforcement"
+PROBES = Path(__file__).parent.parent / "data" / "probes_zh_s8.jsonl"
+
+# id -> why the filter still gets it wrong (strict: a probe that starts passing must leave)
+XFAIL: dict[str, str] = {
+    "s8b3-zh-005": "fundraising 'under the metaverse's cloak' names no crypto word; 元宇宙 alone"
+    " is as often industrial policy",
+    "s8b5-zh-026": "a price lead naming a past clean-up as the cause of a fall (清退……的决定曾让"
+    "币价腰斩): the ban as a noun needs tense to tell apart (like o-en-162)",
+    "s8b7-zh-026": "a crypto firm's trade-secret suit (比特大陆起诉前员工, 法院判赔): a court"
+    " judgment and mining words, but the case is commercial, not about crypto activity",
+    "s8b10-zh-005": "a headline's two parts split by a space (绕过实名认证 被监管约谈): the"
+    " space is no clause break, so 绕过 ('get around') frames the summons as background",
+    "s8b10-zh-021": "Vietnam's police are 公安 in Chinese (越南公安部), and the topic rule takes"
+    " the phrase 公安 as mainland police wherever it stands",
+}
+
+
+def _probes() -> list[dict[str, object]]:
+    with PROBES.open(encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(builtin_watchlist())
+
+
+def _match(matcher: Matcher, probe: dict[str, object]) -> tuple[bool, set[str]]:
+    raw = RawStory("probe", "https://probe.invalid/1", str(probe["title"]), str(probe["text"]))
+    result = matcher.match(normalise(raw, fetched_at=datetime.now(UTC)))
+    return TOPIC in result.topics, set(result.entities)
+
+
+def _params() -> list[object]:
+    params = []
+    for probe in _probes():
+        reason = XFAIL.get(str(probe["id"]))
+        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+        params.append(pytest.param(probe, id=str(probe["id"]), marks=marks))
+    return params
+
+
+@pytest.mark.parametrize("probe", _params())
+def test_zh_probe(matcher: Matcher, probe: dict[str, object]) -> None:
+    alerted, _ = _match(matcher, probe)
+    assert alerted == bool(probe["label"]), (probe["outlet"], probe["title"], probe["text"])
+
+
+def test_entities_micro_f1(matcher: Matcher) -> None:
+    """Entity micro-F1 over the keys the probes label stays at the issue's 0.90 or more."""
+    probes = _probes()
+    vocabulary = {key for probe in probes for key in probe["entities"]}  # type: ignore[attr-defined]
+    tp = fp = fn = 0
+    for probe in probes:
+        gold = set(probe["entities"])  # type: ignore[call-overload]
+        found = _match(matcher, probe)[1] & vocabulary
+        tp, fp, fn = tp + len(found & gold), fp + len(found - gold), fn + len(gold - found)
+    f1 = 2 * tp / (2 * tp + fp + fn)
+    assert f1 >= 0.90, f1
+
+
+def test_the_probe_set_is_balanced() -> None:
+    probes = _probes()
+    assert all(p["lang"] == "zh" for p in probes)
+    positives = sum(1 for p in probes if p["label"])
+    assert 0.4 <= positives / len(probes) <= 0.6
+    assert len({p["id"] for p in probes}) == len(probes)
+    assert set(XFAIL) <= {p["id"] for p in probes}
+
+
+# Everyday words holding a short foreign or out-of-scope name, in mainland stories that
+# name no place: the name must not send the story abroad.
+EMBEDDED = [
+    ("近日警方破获一起利用虚拟币洗钱案，抓获嫌疑人5名。", "japan"),  # 日警
+    ("12月3日警方通报：男子用USDT帮诈骗团伙转移赃款被刑拘。", "japan"),
+    ("当地检察机关对利用虚拟币洗钱的被告人提起公诉。", "taiwan"),  # 地检
+    ("投资者在该交易平台中充值比特币后无法提现，警方已立案侦查。", "taiwan"),  # 台中
+    ("某平台币一夜暴跌，警方已对其高管立案调查。", "taiwan"),  # 台币
+    ("交易所上线新币后，警方冻结涉案虚拟币。", "singapore"),  # 新币
+    ("该公司警示：有人冒用其名义发行虚拟币，警方已立案。", "macau-police"),  # 司警
+    ("云南非法集资案：被告人以虚拟币为名吸收资金被判刑。", "other-foreign"),  # 南非
+]
+
+
+@pytest.mark.parametrize(("text", "place"), EMBEDDED, ids=[p for _, p in EMBEDDED])
+def test_a_name_inside_a_word_is_no_place(matcher: Matcher, text: str, place: str) -> None:
+    raw = RawStory("probe", "https://probe.invalid/1", "", text)
+    result = matcher.match(normalise(raw, fetched_at=datetime.now(UTC)))
+    assert place not in result.signals, text
+    assert TOPIC in result.topics, text
+
+
+# A lead's market or rule-making word inside a longer word is part of that word: the
+# lead is no price story (云算力, 网站上) and no rule-making (违法案件), and the
+# enforcement in the text decides.
+NESTED_LEAD_WORDS = [
+    ("“云算力”理财平台爆雷", "市公安局经侦支队已对该平台负责人立案侦查，涉案虚拟币价值逾亿元。"),
+    ("一批违法案件背后的“币圈”套路", "某区人民检察院近日对利用虚拟币洗钱的被告人提起公诉。"),
+    ("网站上的“币圈”陷阱", "近日公安机关破获一起虚拟币投资诈骗案，抓获嫌疑人12名。"),
+]
+
+
+@pytest.mark.parametrize(("title", "text"), NESTED_LEAD_WORDS, ids=["算力", "法案", "站上"])
+def test_a_lead_word_inside_a_longer_word_is_no_frame(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    raw = RawStory("probe", "https://probe.invalid/1", title, text)
+    result = matcher.match(normalise(raw, fetched_at=datetime.now(UTC)))
+    assert TOPIC in result.topics, (title, text)
