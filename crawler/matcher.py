@@ -66,6 +66,12 @@ LEAD_CHARS = 240  # a lead sentence longer than this is cut here
 # default one spells out its place and lead checks: a longer bound than queries get.
 TOPIC_RULE_LENGTH = 3000
 BACKGROUND_TOKENS = 8  # an action this close after a background marker is context
+# Markers that govern the action just before them alone ("China crackdown fears", "ban
+# long priced in"), over a shorter reach than the Chinese markers that govern both ways.
+BACKGROUND_AFTER, AFTER_TOKENS = "background-after", 3
+FLIGHT = "flight"  # the category of "fled to", 潜逃: a foreign place after one is no actor's
+FLIGHT_TOKENS = 2
+_BEFORE, _BOTH, _AFTER = 0, 1, 2  # which actions a background marker governs
 
 
 _BACKGROUND_CHARS = 80  # no need to count tokens across a longer gap
@@ -367,6 +373,7 @@ class Matcher:
         self._act = {e.key: e.act for e in watchlist.entities if e.act}
         self._actor_keys = frozenset(k for k, c in self._category.items() if c in ACTOR_CATEGORIES)
         self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
+        self._flights = frozenset(e.key for e in watchlist.entities if e.category == FLIGHT)
         self._roles = self._make_roles(watchlist)
         # Per key, what the evidence pass needs of a hit: its role and the reported keys.
         self._hit_info = {
@@ -623,7 +630,8 @@ class Matcher:
                 names.update(lead_words)
                 names.update([LEAD + n for n in lead_words])
             folded_text = scan.folded.text
-            background: list[tuple[int, int]] | None = None  # worked out at the first action
+            background: list[tuple[int, int, int]] | None = None  # worked out at the first action
+            flights: list[tuple[int, int]] | None = None  # worked out at the first foreign name
             place_end = -1_000  # folded end of the last foreign or Hong Kong name
             foreign = False  # is that name foreign (not Hong Kong)?
             police_end = -1_000  # folded end of the last generic police word
@@ -645,12 +653,16 @@ class Matcher:
                             and start - place_end < 16
                             and _close(folded_text, place_end, start, 2)
                         )
+                    elif role is _Role.FOREIGN:  # not where a suspect fled to (潜逃泰国)
+                        if flights is None:
+                            flights = self._flight_markers(scan)
+                        counts = not (flights and self._fled_to(folded_text, flights, start))
                     else:
                         counts = True
                     if counts:
                         add_found(key)
                         counted.append(key)
-                    if role is _Role.PLACE or role is _Role.FOREIGN:
+                    if role is _Role.PLACE or (role is _Role.FOREIGN and counts):
                         place_end, foreign = end, role is _Role.FOREIGN
                         if start - police_end < 16 and _close(folded_text, police_end, start, 2):
                             evidence.police_elsewhere = True  # "police in Seoul"
@@ -695,35 +707,66 @@ class Matcher:
         first = _SENTENCE_ENDS.search(text, 0, LEAD_CHARS)
         return first.end() if first else min(len(text), LEAD_CHARS)
 
-    def _background(self, scan: _FieldScan) -> list[tuple[int, int]]:
-        """Background markers in a field, (start, end), in order of start."""
-        markers = self._markers
-        return sorted([(start, end) for start, end, key in scan.entity_hits if key in markers])
+    def _background(self, scan: _FieldScan) -> list[tuple[int, int, int]]:
+        """Background markers in a field, (start, end, which actions they govern), by start."""
+        markers, text = self._markers, scan.folded.text
+        return sorted(
+            [
+                (
+                    start,
+                    end,
+                    _AFTER
+                    if key == BACKGROUND_AFTER
+                    else _BEFORE
+                    if text[start].isascii()
+                    else _BOTH,
+                )
+                for start, end, key in scan.entity_hits
+                if key in markers
+            ]
+        )
 
     @staticmethod
-    def _in_background(text: str, markers: list[tuple[int, int]], action_start: int) -> bool:
+    def _in_background(text: str, markers: list[tuple[int, int, int]], action_start: int) -> bool:
         """Is an action hit context ("despite Beijing's ban", 自2021年禁令以来)?
 
         The nearest marker before an action governs it if the gap is short and
         has no clause break; a Chinese marker (以来, 此前) also governs the
-        action just before it.
+        action just before it, and an after-marker ("crackdown fears") only that.
         """
         index = bisect.bisect_right(markers, (action_start, action_start))
-        if index:
-            _, end = markers[index - 1]
+        before = index - 1
+        if before >= 0 and markers[before][2] == _AFTER:
+            before -= 1  # "fears ... since the ban": the after-marker governs nothing here
+        if before >= 0:
+            _, end, _ = markers[before]
             if action_start - end <= _BACKGROUND_CHARS and _close(
                 text, end, action_start, BACKGROUND_TOKENS
             ):
                 return True
         if index < len(markers):
-            start, _ = markers[index]
-            if (
-                start - action_start <= _BACKGROUND_CHARS
-                and not text[start].isascii()
-                and _close(text, action_start, start, BACKGROUND_TOKENS)
-            ):
-                return True
+            start, _, governs = markers[index]
+            if governs != _BEFORE and start - action_start <= _BACKGROUND_CHARS:
+                reach = BACKGROUND_TOKENS if governs == _BOTH else AFTER_TOKENS
+                if _close(text, action_start, start, reach):
+                    return True
         return False
+
+    def _flight_markers(self, scan: _FieldScan) -> list[tuple[int, int]]:
+        """ "fled to", 潜逃 in a field, (start, end), in order of start."""
+        flights = self._flights
+        return sorted([(start, end) for start, end, key in scan.entity_hits if key in flights])
+
+    @staticmethod
+    def _fled_to(text: str, flights: list[tuple[int, int]], place_start: int) -> bool:
+        """Is a foreign place where someone fled or hid ("fled to Dubai", 潜逃泰国)?"""
+        index = bisect.bisect_right(flights, (place_start, place_start))
+        if not index:
+            return False
+        _, end = flights[index - 1]
+        return place_start - end <= _BACKGROUND_CHARS and _close(
+            text, end, place_start, FLIGHT_TOKENS
+        )
 
     def _elsewhere(self, evidence: _Evidence) -> frozenset[str]:
         """Reported keys that only mean mainland China but were used of another place.

@@ -31,20 +31,16 @@ TOPIC = "china-crypto-enforcement"
 # Written in batches (the file's number), each before the fixes made on the misses of
 # the ones before it, so each measured the last round of fixes on stories they were not
 # made for (batch 11 excepted: written after a precision hole showed).
-PROBES = sorted((Path(__file__).parent.parent / "data").glob("probes_outlets*.jsonl"))
+# probes_scope_*: the same, aimed at place scope and precision (Macau and Taiwan stories
+# naming only their own agencies, foreign enforcement in Chinese, Hong Kong licensing,
+# the ban as background), each batch scored before the fixes it led to.
+_DATA = Path(__file__).parent.parent / "data"
+PROBES = sorted(_DATA.glob("probes_outlets*.jsonl")) + sorted(_DATA.glob("probes_scope*.jsonl"))
 
 # id -> why the filter still gets it wrong
 XFAIL: dict[str, str] = {
     "o-en-133": "'forces miners offline': no action; 'offline' alone fires on hash-rate news",
-    "o-en-162": "the ban named as a noun in a price lead is an act (dev-003's 'China tells banks"
-    " ...; price falls' is one): telling them apart needs tense",
-    "o3-zh-003": "a Macau court story naming no Macau place or body (檢察院指, 賭場)",
-    "o4-zh-001": "a Taiwan police story naming no Taiwan place or body (中正一分局)",
-    "o4-zh-020": "a Hong Kong lead naming only the place a suspect fled to (主腦曾潛逃泰國)",
     "o8-zh-002": "a Taiwan acquittal naming no Taiwan place, body or statute",
-    "o8-zh-006": "a Macau prosecution (檢察院控告) naming no Macau place",
-    "o8-en-020": "a Macau sentence whose only cues are a casino hotel and a Court of First"
-    " Instance (Hong Kong has one too)",
 }
 
 
