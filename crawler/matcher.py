@@ -632,6 +632,7 @@ class Matcher:
             folded_text = scan.folded.text
             background: list[tuple[int, int, int]] | None = None  # worked out at the first action
             flights: list[tuple[int, int]] | None = None  # worked out at the first foreign name
+            fled_to: list[tuple[int, int, str]] = []  # foreign names that are no actor's place
             place_end = -1_000  # folded end of the last foreign or Hong Kong name
             foreign = False  # is that name foreign (not Hong Kong)?
             police_end = -1_000  # folded end of the last generic police word
@@ -657,6 +658,8 @@ class Matcher:
                         if flights is None:
                             flights = self._flight_markers(scan)
                         counts = not (flights and self._fled_to(folded_text, flights, start))
+                        if not counts:
+                            fled_to.append((start, end, key))
                     else:
                         counts = True
                     if counts:
@@ -691,6 +694,8 @@ class Matcher:
                             first_field[shown_key] = name
             if len(reported) > field_hits:
                 first_hit[name] = reported[field_hits]
+            if fled_to:  # nor a place for NEAR ("suspect from Cambodia" is no Cambodian act)
+                scan.entity_hits = [hit for hit in scan.entity_hits if hit not in fled_to]
             for key in in_lead:
                 names.update(lead_expand[key])
             evidence.phrases.update(map(_third, scan.phrase_hits))

@@ -41,6 +41,8 @@ PROBES = sorted(_DATA.glob("probes_outlets*.jsonl")) + sorted(_DATA.glob("probes
 XFAIL: dict[str, str] = {
     "o-en-133": "'forces miners offline': no action; 'offline' alone fires on hash-rate news",
     "o8-zh-002": "a Taiwan acquittal naming no Taiwan place, body or statute",
+    "s8b-zh-012": "miners weighing a shutdown of their own (考虑关停) in a revenue lead: the"
+    " act is hedged and no enforcer's, but 'considering' also heads real policy news",
 }
 
 
