@@ -69,8 +69,11 @@ BACKGROUND_TOKENS = 8  # an action this close after a background marker is conte
 # Markers that govern the action just before them alone ("China crackdown fears", "ban
 # long priced in"), over a shorter reach than the Chinese markers that govern both ways.
 BACKGROUND_AFTER, AFTER_TOKENS = "background-after", 3
-FLIGHT = "flight"  # the category of "fled to", 潜逃: a foreign place after one is no actor's
-FLIGHT_TOKENS = 2
+# The category of "fled to", 潜逃, from: a foreign place right after one is no actor's. Looked
+# for only before a foreign name (a regular expression), never by the main automaton,
+# since "from" is in every story.
+FLIGHT = "flight"
+FLIGHT_TOKENS, _FLIGHT_CHARS = 2, 40
 _BEFORE, _BOTH, _AFTER = 0, 1, 2  # which actions a background marker governs
 
 
@@ -373,7 +376,7 @@ class Matcher:
         self._act = {e.key: e.act for e in watchlist.entities if e.act}
         self._actor_keys = frozenset(k for k, c in self._category.items() if c in ACTOR_CATEGORIES)
         self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
-        self._flights = frozenset(e.key for e in watchlist.entities if e.category == FLIGHT)
+        self._flight = self._flight_words(watchlist)
         self._roles = self._make_roles(watchlist)
         # Per key, what the evidence pass needs of a hit: its role and the reported keys.
         self._hit_info = {
@@ -431,7 +434,11 @@ class Matcher:
         keys: dict[str, dict[str, None]] = defaultdict(dict)
         exacts: dict[str, dict[tuple[str, str], None]] = defaultdict(dict)
         phrases: dict[str, dict[str, None]] = defaultdict(dict)
-        main = [e for e in self.watchlist.entities if e.category not in LEAD_ONLY]
+        main = [
+            e
+            for e in self.watchlist.entities
+            if e.category not in LEAD_ONLY and e.category != FLIGHT
+        ]
         for entity in main:
             for alias in entity.aliases:
                 folded = fold(alias).strip()
@@ -631,7 +638,6 @@ class Matcher:
                 names.update([LEAD + n for n in lead_words])
             folded_text = scan.folded.text
             background: list[tuple[int, int, int]] | None = None  # worked out at the first action
-            flights: list[tuple[int, int]] | None = None  # worked out at the first foreign name
             fled_to: list[tuple[int, int, str]] = []  # foreign names that are no actor's place
             place_end = -1_000  # folded end of the last foreign or Hong Kong name
             foreign = False  # is that name foreign (not Hong Kong)?
@@ -655,9 +661,7 @@ class Matcher:
                             and _close(folded_text, place_end, start, 2)
                         )
                     elif role is _Role.FOREIGN:  # not where a suspect fled to (潜逃泰国)
-                        if flights is None:
-                            flights = self._flight_markers(scan)
-                        counts = not (flights and self._fled_to(folded_text, flights, start))
+                        counts = not self._fled_to(folded_text, start)
                         if not counts:
                             fled_to.append((start, end, key))
                     else:
@@ -732,6 +736,30 @@ class Matcher:
         )
 
     @staticmethod
+    def _flight_words(watchlist: Watchlist) -> re.Pattern[str] | None:
+        """The FLIGHT aliases as one expression over folded text (Latin ones whole words)."""
+        words = {
+            fold(a).strip() for e in watchlist.entities if e.category == FLIGHT for a in e.aliases
+        }
+        words.discard("")
+        if not words:
+            return None
+        return re.compile(
+            "|".join(
+                rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if w.isascii() else re.escape(w)
+                for w in sorted(words, key=len, reverse=True)
+            )
+        )
+
+    def _fled_to(self, text: str, place_start: int) -> bool:
+        """Is a foreign place where someone fled, hid or came from ("fled to Dubai", 潜逃泰国)?"""
+        if self._flight is None:
+            return False
+        found = list(self._flight.finditer(text, max(0, place_start - _FLIGHT_CHARS), place_start))
+        last = found[-1] if found else None
+        return last is not None and _close(text, last.end(), place_start, FLIGHT_TOKENS)
+
+    @staticmethod
     def _in_background(text: str, markers: list[tuple[int, int, int]], action_start: int) -> bool:
         """Is an action hit context ("despite Beijing's ban", 自2021年禁令以来)?
 
@@ -756,22 +784,6 @@ class Matcher:
                 if _close(text, action_start, start, reach):
                     return True
         return False
-
-    def _flight_markers(self, scan: _FieldScan) -> list[tuple[int, int]]:
-        """ "fled to", 潜逃 in a field, (start, end), in order of start."""
-        flights = self._flights
-        return sorted([(start, end) for start, end, key in scan.entity_hits if key in flights])
-
-    @staticmethod
-    def _fled_to(text: str, flights: list[tuple[int, int]], place_start: int) -> bool:
-        """Is a foreign place where someone fled or hid ("fled to Dubai", 潜逃泰国)?"""
-        index = bisect.bisect_right(flights, (place_start, place_start))
-        if not index:
-            return False
-        _, end = flights[index - 1]
-        return place_start - end <= _BACKGROUND_CHARS and _close(
-            text, end, place_start, FLIGHT_TOKENS
-        )
 
     def _elsewhere(self, evidence: _Evidence) -> frozenset[str]:
         """Reported keys that only mean mainland China but were used of another place.
