@@ -736,28 +736,33 @@ class Matcher:
         )
 
     @staticmethod
-    def _flight_words(watchlist: Watchlist) -> re.Pattern[str] | None:
-        """The FLIGHT aliases as one expression over folded text (Latin ones whole words)."""
+    def _flight_words(watchlist: Watchlist) -> ahocorasick_rs.AhoCorasick | None:
+        """A small automaton for the FLIGHT aliases, run on the few characters before a
+        foreign name."""
         words = {
             fold(a).strip() for e in watchlist.entities if e.category == FLIGHT for a in e.aliases
         }
         words.discard("")
         if not words:
             return None
-        return re.compile(
-            "|".join(
-                rf"(?<![a-z0-9]){re.escape(w)}(?![a-z0-9])" if w.isascii() else re.escape(w)
-                for w in sorted(words, key=len, reverse=True)
-            )
+        return ahocorasick_rs.AhoCorasick(
+            sorted(words), matchkind=ahocorasick_rs.MatchKind.Standard
         )
 
     def _fled_to(self, text: str, place_start: int) -> bool:
         """Is a foreign place where someone fled, hid or came from ("fled to Dubai", 潜逃泰国)?"""
         if self._flight is None:
             return False
-        found = list(self._flight.finditer(text, max(0, place_start - _FLIGHT_CHARS), place_start))
-        last = found[-1] if found else None
-        return last is not None and _close(text, last.end(), place_start, FLIGHT_TOKENS)
+        offset = max(0, place_start - _FLIGHT_CHARS)
+        window = text[offset:place_start]
+        word, last = _WORD_CHARS, -1
+        for _, start, end in self._flight.find_matches_as_indexes(window, _OVERLAPPING):
+            if window[start] in word and start and window[start - 1] in word:
+                continue  # inside a word (the "from" of "therefrom")
+            if window[end - 1] in word and end < len(window) and window[end] in word:
+                continue
+            last = max(last, end)
+        return last >= 0 and _close(text, offset + last, place_start, FLIGHT_TOKENS)
 
     @staticmethod
     def _in_background(text: str, markers: list[tuple[int, int, int]], action_start: int) -> bool:
