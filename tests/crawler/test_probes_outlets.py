@@ -50,6 +50,10 @@ XFAIL: dict[str, str] = {
     "s8e-zh-016": "监管窗口指导 (window guidance) names no enforcer the vocabulary knows",
     "s8e-en-012": "'digital collectibles' is no crypto word (NFTs by their Chinese name)",
     "s8e-en-016": "'told not to' is no action form and \"China's securities regulator\" no CSRC",
+    "s8f-en-003": "a firm's own shutdown of its Chinese arm, the ban in a 'when' clause of the"
+    " body: no marker tells it from an act",
+    "s8f-en-011": "a standing ban ('remains banned on the mainland') in a savings story; a"
+    " regulator saying the same (o6-en-025) is news",
 }
 
 
