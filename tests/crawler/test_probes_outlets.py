@@ -54,6 +54,8 @@ XFAIL: dict[str, str] = {
     " body: no marker tells it from an act",
     "s8f-en-011": "a standing ban ('remains banned on the mainland') in a savings story; a"
     " regulator saying the same (o6-en-025) is news",
+    "s8g-zh-015": "混币器 (a coin mixer) is no crypto word in the vocabulary",
+    "s8g-en-012": "'coin mixer' is no crypto word in the vocabulary",
 }
 
 
