@@ -69,11 +69,13 @@ BACKGROUND_TOKENS = 8  # an action this close after a background marker is conte
 # Markers that govern the action just before them alone ("China crackdown fears", "ban
 # long priced in"), over a shorter reach than the Chinese markers that govern both ways.
 BACKGROUND_AFTER, AFTER_TOKENS = "background-after", 3
-# The category of "fled to", 潜逃, from: a foreign place right after one is no actor's. Looked
-# for only before a foreign name (a regular expression), never by the main automaton,
-# since "from" is in every story.
-FLIGHT = "flight"
-FLIGHT_TOKENS, _FLIGHT_CHARS = 2, 40
+# "fled to", 潜逃 (category FLIGHT): a foreign place right after one is no actor's; after
+# 从 (FLIGHT_FROM) only when a word of FLIGHT_RETURN follows the place (从柬埔寨押解回国,
+# not 从新加坡金管局获得牌照). Looked for around a foreign name alone, by small automata,
+# never by the main scan.
+FLIGHT, FLIGHT_FROM, FLIGHT_RETURN = "flight", "flightfrom", "flightreturn"
+FLIGHT_CATEGORIES = frozenset({FLIGHT, FLIGHT_FROM, FLIGHT_RETURN})
+FLIGHT_TOKENS, _FLIGHT_CHARS, _RETURN_CHARS = 2, 40, 16
 _BEFORE, _BOTH, _AFTER = 0, 1, 2  # which actions a background marker governs
 
 
@@ -376,7 +378,7 @@ class Matcher:
         self._act = {e.key: e.act for e in watchlist.entities if e.act}
         self._actor_keys = frozenset(k for k, c in self._category.items() if c in ACTOR_CATEGORIES)
         self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
-        self._flight = self._flight_words(watchlist)
+        self._flight, self._flight_from, self._flight_return = self._flight_words(watchlist)
         self._roles = self._make_roles(watchlist)
         # Per key, what the evidence pass needs of a hit: its role and the reported keys.
         self._hit_info = {
@@ -437,7 +439,7 @@ class Matcher:
         main = [
             e
             for e in self.watchlist.entities
-            if e.category not in LEAD_ONLY and e.category != FLIGHT
+            if e.category not in LEAD_ONLY and e.category not in FLIGHT_CATEGORIES
         ]
         for entity in main:
             for alias in entity.aliases:
@@ -661,7 +663,7 @@ class Matcher:
                             and _close(folded_text, place_end, start, 2)
                         )
                     elif role is _Role.FOREIGN:  # not where a suspect fled to (潜逃泰国)
-                        counts = not self._fled_to(folded_text, start)
+                        counts = not self._fled_to(folded_text, start, end)
                         if not counts:
                             fled_to.append((start, end, key))
                     else:
@@ -736,33 +738,56 @@ class Matcher:
         )
 
     @staticmethod
-    def _flight_words(watchlist: Watchlist) -> ahocorasick_rs.AhoCorasick | None:
-        """A small automaton for the FLIGHT aliases, run on the few characters before a
-        foreign name."""
-        words = {
-            fold(a).strip() for e in watchlist.entities if e.category == FLIGHT for a in e.aliases
-        }
-        words.discard("")
-        if not words:
-            return None
-        return ahocorasick_rs.AhoCorasick(
-            sorted(words), matchkind=ahocorasick_rs.MatchKind.Standard
+    def _flight_words(
+        watchlist: Watchlist,
+    ) -> tuple[ahocorasick_rs.AhoCorasick | None, list[bool], ahocorasick_rs.AhoCorasick | None]:
+        """Automata for the flight markers (and which need a return word) and return words."""
+
+        def words(*categories: str) -> list[str]:
+            found = {
+                fold(a).strip()
+                for e in watchlist.entities
+                if e.category in categories
+                for a in e.aliases
+            }
+            found.discard("")
+            return sorted(found)
+
+        def automaton(patterns: list[str]) -> ahocorasick_rs.AhoCorasick | None:
+            if not patterns:
+                return None
+            return ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+
+        markers = words(FLIGHT, FLIGHT_FROM)
+        needs_return = set(words(FLIGHT_FROM)) - set(words(FLIGHT))
+        return (
+            automaton(markers),
+            [m in needs_return for m in markers],
+            automaton(words(FLIGHT_RETURN)),
         )
 
-    def _fled_to(self, text: str, place_start: int) -> bool:
+    def _fled_to(self, text: str, place_start: int, place_end: int) -> bool:
         """Is a foreign place where someone fled, hid or came from ("fled to Dubai", 潜逃泰国)?"""
         if self._flight is None:
             return False
         offset = max(0, place_start - _FLIGHT_CHARS)
         window = text[offset:place_start]
-        word, last = _WORD_CHARS, -1
-        for _, start, end in self._flight.find_matches_as_indexes(window, _OVERLAPPING):
+        word, last, needs_return = _WORD_CHARS, -1, False
+        for index, start, end in self._flight.find_matches_as_indexes(window, _OVERLAPPING):
             if window[start] in word and start and window[start - 1] in word:
                 continue  # inside a word (the "from" of "therefrom")
             if window[end - 1] in word and end < len(window) and window[end] in word:
                 continue
-            last = max(last, end)
-        return last >= 0 and _close(text, offset + last, place_start, FLIGHT_TOKENS)
+            if end > last:
+                last, needs_return = end, self._flight_from[index]
+        if last < 0 or not _close(text, offset + last, place_start, FLIGHT_TOKENS):
+            return False
+        if not needs_return:
+            return True
+        after = text[place_end : place_end + _RETURN_CHARS]
+        return self._flight_return is not None and bool(
+            self._flight_return.find_matches_as_indexes(after)
+        )
 
     @staticmethod
     def _in_background(text: str, markers: list[tuple[int, int, int]], action_start: int) -> bool:
