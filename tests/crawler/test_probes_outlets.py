@@ -33,7 +33,8 @@ TOPIC = "china-crypto-enforcement"
 # made for (batch 11 excepted: written after a precision hole showed).
 # probes_scope_*: the same, aimed at place scope and precision (Macau and Taiwan stories
 # naming only their own agencies, foreign enforcement in Chinese, Hong Kong licensing,
-# the ban as background), each batch scored before the fixes it led to.
+# the ban as background), each batch scored before the fixes it led to; s8p is not blind:
+# mainland stories whose words contain a short Taiwan or foreign name (湖南投资, 人員警告).
 _DATA = Path(__file__).parent.parent / "data"
 PROBES = sorted(_DATA.glob("probes_outlets*.jsonl")) + sorted(_DATA.glob("probes_scope*.jsonl"))
 
