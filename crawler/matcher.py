@@ -66,6 +66,17 @@ LEAD_CHARS = 240  # a lead sentence longer than this is cut here
 # default one spells out its place and lead checks: a longer bound than queries get.
 TOPIC_RULE_LENGTH = 3000
 BACKGROUND_TOKENS = 8  # an action this close after a background marker is context
+# Markers that govern the action just before them alone ("China crackdown fears", "ban
+# long priced in"), over a shorter reach than the Chinese markers that govern both ways.
+BACKGROUND_AFTER, AFTER_TOKENS = "background-after", 3
+# "fled to", 潜逃 (category FLIGHT): a foreign place right after one is no actor's; after
+# 从 (FLIGHT_FROM) only when a word of FLIGHT_RETURN follows the place (从柬埔寨押解回国,
+# not 从新加坡金管局获得牌照). Looked for around a foreign name alone, by small automata,
+# never by the main scan.
+FLIGHT, FLIGHT_FROM, FLIGHT_RETURN = "flight", "flightfrom", "flightreturn"
+FLIGHT_CATEGORIES = frozenset({FLIGHT, FLIGHT_FROM, FLIGHT_RETURN})
+FLIGHT_TOKENS, _FLIGHT_CHARS, _RETURN_CHARS = 2, 40, 16
+_BEFORE, _BOTH, _AFTER = 0, 1, 2  # which actions a background marker governs
 
 
 _BACKGROUND_CHARS = 80  # no need to count tokens across a longer gap
@@ -367,6 +378,7 @@ class Matcher:
         self._act = {e.key: e.act for e in watchlist.entities if e.act}
         self._actor_keys = frozenset(k for k, c in self._category.items() if c in ACTOR_CATEGORIES)
         self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
+        self._flight, self._flight_from, self._flight_return = self._flight_words(watchlist)
         self._roles = self._make_roles(watchlist)
         # Per key, what the evidence pass needs of a hit: its role and the reported keys.
         self._hit_info = {
@@ -424,7 +436,11 @@ class Matcher:
         keys: dict[str, dict[str, None]] = defaultdict(dict)
         exacts: dict[str, dict[tuple[str, str], None]] = defaultdict(dict)
         phrases: dict[str, dict[str, None]] = defaultdict(dict)
-        main = [e for e in self.watchlist.entities if e.category not in LEAD_ONLY]
+        main = [
+            e
+            for e in self.watchlist.entities
+            if e.category not in LEAD_ONLY and e.category not in FLIGHT_CATEGORIES
+        ]
         for entity in main:
             for alias in entity.aliases:
                 folded = fold(alias).strip()
@@ -630,7 +646,8 @@ class Matcher:
                 names.update(lead_words)
                 names.update([LEAD + n for n in lead_words])
             folded_text = scan.folded.text
-            background: list[tuple[int, int]] | None = None  # worked out at the first action
+            background: list[tuple[int, int, int]] | None = None  # worked out at the first action
+            fled_to: list[tuple[int, int, str]] = []  # foreign names that are no actor's place
             place_end = -1_000  # folded end of the last foreign or Hong Kong name
             foreign = False  # is that name foreign (not Hong Kong)?
             police_end = -1_000  # folded end of the last generic police word
@@ -652,12 +669,16 @@ class Matcher:
                             and start - place_end < 16
                             and _close(folded_text, place_end, start, 2)
                         )
+                    elif role is _Role.FOREIGN:  # not where a suspect fled to (潜逃泰国)
+                        counts = not self._fled_to(folded_text, start, end)
+                        if not counts:
+                            fled_to.append((start, end, key))
                     else:
                         counts = True
                     if counts:
                         add_found(key)
                         counted.append(key)
-                    if role is _Role.PLACE or role is _Role.FOREIGN:
+                    if role is _Role.PLACE or (role is _Role.FOREIGN and counts):
                         place_end, foreign = end, role is _Role.FOREIGN
                         if start - police_end < 16 and _close(folded_text, police_end, start, 2):
                             evidence.police_elsewhere = True  # "police in Seoul"
@@ -686,6 +707,8 @@ class Matcher:
                             first_field[shown_key] = name
             if len(reported) > field_hits:
                 first_hit[name] = reported[field_hits]
+            if fled_to:  # nor a place for NEAR ("suspect from Cambodia" is no Cambodian act)
+                scan.entity_hits = [hit for hit in scan.entity_hits if hit not in fled_to]
             for key in in_lead:
                 names.update(lead_expand[key])
             evidence.phrases.update(map(_third, scan.phrase_hits))
@@ -702,34 +725,101 @@ class Matcher:
         first = _SENTENCE_ENDS.search(text, 0, LEAD_CHARS)
         return first.end() if first else min(len(text), LEAD_CHARS)
 
-    def _background(self, scan: _FieldScan) -> list[tuple[int, int]]:
-        """Background markers in a field, (start, end), in order of start."""
-        markers = self._markers
-        return sorted([(start, end) for start, end, key in scan.entity_hits if key in markers])
+    def _background(self, scan: _FieldScan) -> list[tuple[int, int, int]]:
+        """Background markers in a field, (start, end, which actions they govern), by start."""
+        markers, text = self._markers, scan.folded.text
+        return sorted(
+            [
+                (
+                    start,
+                    end,
+                    _AFTER
+                    if key == BACKGROUND_AFTER
+                    else _BEFORE
+                    if text[start].isascii()
+                    else _BOTH,
+                )
+                for start, end, key in scan.entity_hits
+                if key in markers
+            ]
+        )
 
     @staticmethod
-    def _in_background(text: str, markers: list[tuple[int, int]], action_start: int) -> bool:
+    def _flight_words(
+        watchlist: Watchlist,
+    ) -> tuple[ahocorasick_rs.AhoCorasick | None, list[bool], ahocorasick_rs.AhoCorasick | None]:
+        """Automata for the flight markers (and which need a return word) and return words."""
+
+        def words(*categories: str) -> list[str]:
+            found = {
+                fold(a).strip()
+                for e in watchlist.entities
+                if e.category in categories
+                for a in e.aliases
+            }
+            found.discard("")
+            return sorted(found)
+
+        def automaton(patterns: list[str]) -> ahocorasick_rs.AhoCorasick | None:
+            if not patterns:
+                return None
+            return ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+
+        markers = words(FLIGHT, FLIGHT_FROM)
+        needs_return = set(words(FLIGHT_FROM)) - set(words(FLIGHT))
+        return (
+            automaton(markers),
+            [m in needs_return for m in markers],
+            automaton(words(FLIGHT_RETURN)),
+        )
+
+    def _fled_to(self, text: str, place_start: int, place_end: int) -> bool:
+        """Is a foreign place where someone fled, hid or came from ("fled to Dubai", 潜逃泰国)?"""
+        if self._flight is None:
+            return False
+        offset = max(0, place_start - _FLIGHT_CHARS)
+        window = text[offset:place_start]
+        word, last, needs_return = _WORD_CHARS, -1, False
+        for index, start, end in self._flight.find_matches_as_indexes(window, _OVERLAPPING):
+            if window[start] in word and start and window[start - 1] in word:
+                continue  # inside a word (the "from" of "therefrom")
+            if window[end - 1] in word and end < len(window) and window[end] in word:
+                continue
+            if end > last:
+                last, needs_return = end, self._flight_from[index]
+        if last < 0 or not _close(text, offset + last, place_start, FLIGHT_TOKENS):
+            return False
+        if not needs_return:
+            return True
+        after = text[place_end : place_end + _RETURN_CHARS]
+        return self._flight_return is not None and bool(
+            self._flight_return.find_matches_as_indexes(after)
+        )
+
+    @staticmethod
+    def _in_background(text: str, markers: list[tuple[int, int, int]], action_start: int) -> bool:
         """Is an action hit context ("despite Beijing's ban", 自2021年禁令以来)?
 
         The nearest marker before an action governs it if the gap is short and
         has no clause break; a Chinese marker (以来, 此前) also governs the
-        action just before it.
+        action just before it, and an after-marker ("crackdown fears") only that.
         """
         index = bisect.bisect_right(markers, (action_start, action_start))
-        if index:
-            _, end = markers[index - 1]
+        before = index - 1
+        if before >= 0 and markers[before][2] == _AFTER:
+            before -= 1  # "fears ... since the ban": the after-marker governs nothing here
+        if before >= 0:
+            _, end, _ = markers[before]
             if action_start - end <= _BACKGROUND_CHARS and _close(
                 text, end, action_start, BACKGROUND_TOKENS
             ):
                 return True
         if index < len(markers):
-            start, _ = markers[index]
-            if (
-                start - action_start <= _BACKGROUND_CHARS
-                and not text[start].isascii()
-                and _close(text, action_start, start, BACKGROUND_TOKENS)
-            ):
-                return True
+            start, _, governs = markers[index]
+            if governs != _BEFORE and start - action_start <= _BACKGROUND_CHARS:
+                reach = BACKGROUND_TOKENS if governs == _BOTH else AFTER_TOKENS
+                if _close(text, action_start, start, reach):
+                    return True
         return False
 
     def _elsewhere(self, evidence: _Evidence) -> frozenset[str]:

@@ -31,19 +31,38 @@ TOPIC = "china-crypto-enforcement"
 # Written in batches (the file's number), each before the fixes made on the misses of
 # the ones before it, so each measured the last round of fixes on stories they were not
 # made for (batch 11 excepted: written after a precision hole showed).
-PROBES = sorted((Path(__file__).parent.parent / "data").glob("probes_outlets*.jsonl"))
+# probes_scope_*: the same, aimed at place scope and precision (Macau and Taiwan stories
+# naming only their own agencies, foreign enforcement in Chinese, Hong Kong licensing,
+# the ban as background), each batch scored before the fixes it led to; s8p is not blind:
+# mainland stories whose words contain a short Taiwan or foreign name (湖南投资, 人員警告).
+_DATA = Path(__file__).parent.parent / "data"
+PROBES = sorted(_DATA.glob("probes_outlets*.jsonl")) + sorted(_DATA.glob("probes_scope*.jsonl"))
 
 # id -> why the filter still gets it wrong
 XFAIL: dict[str, str] = {
     "o-en-133": "'forces miners offline': no action; 'offline' alone fires on hash-rate news",
-    "o-en-162": "the ban named as a noun in a price lead is an act (dev-003's 'China tells banks"
-    " ...; price falls' is one): telling them apart needs tense",
-    "o3-zh-003": "a Macau court story naming no Macau place or body (檢察院指, 賭場)",
-    "o4-zh-001": "a Taiwan police story naming no Taiwan place or body (中正一分局)",
     "o8-zh-002": "a Taiwan acquittal naming no Taiwan place, body or statute",
-    "o8-zh-006": "a Macau prosecution (檢察院控告) naming no Macau place",
-    "o8-en-020": "a Macau sentence whose only cues are a casino hotel and a Court of First"
-    " Instance (Hong Kong has one too)",
+    "s8b-zh-012": "miners weighing a shutdown of their own (考虑关停) in a revenue lead: the"
+    " act is hedged and no enforcer's, but 'considering' also heads real policy news",
+    "s8c-en-022": "'sues' is no action word: a regulator's suit is enforcement, an investor's"
+    " is not (action vocabulary, left to the recall work)",
+    "s8d-en-016": "'order' as a verb is no action word (the noun is everywhere: order books,"
+    " court orders); action vocabulary, left to the recall work",
+    "s8e-zh-016": "监管窗口指导 (window guidance) names no enforcer the vocabulary knows",
+    "s8e-en-012": "'digital collectibles' is no crypto word (NFTs by their Chinese name)",
+    "s8e-en-016": "'told not to' is no action form and \"China's securities regulator\" no CSRC",
+    "s8f-en-003": "a firm's own shutdown of its Chinese arm, the ban in a 'when' clause of the"
+    " body: no marker tells it from an act",
+    "s8f-en-011": "a standing ban ('remains banned on the mainland') in a savings story; a"
+    " regulator saying the same (o6-en-025) is news",
+    "s8g-zh-015": "混币器 (a coin mixer) is no crypto word in the vocabulary",
+    "s8g-en-012": "'coin mixer' is no crypto word in the vocabulary",
+    "s8h-en-011": "'held' (detained) is no action word in a robbery headline",
+    "s8h-zh-012": "禁 alone (禁前交易員重投業界: a ban from the industry) is no action word",
+    "s8j-zh-005": "判…囚十年 split by the defendant (判 and 囚 alone are no action words)",
+    "s8l-zh-002": "十部门 (ten ministries, a joint notice) names no enforcer the vocabulary knows",
+    "s8m-zh-006": "拘 alone (廉署拘銀行經理) is no action word",
+    "s8n-en-006": "'launch campaign against' is no action phrase",
 }
 
 

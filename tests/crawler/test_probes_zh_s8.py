@@ -37,8 +37,6 @@ XFAIL: dict[str, str] = {
     " judgment and mining words, but the case is commercial, not about crypto activity",
     "s8b10-zh-005": "a headline's two parts split by a space (绕过实名认证 被监管约谈): the"
     " space is no clause break, so 绕过 ('get around') frames the summons as background",
-    "s8b10-zh-021": "Vietnam's police are 公安 in Chinese (越南公安部), and the topic rule takes"
-    " the phrase 公安 as mainland police wherever it stands",
 }
 
 
