@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from crawler.matcher import Matcher
 from crawler.rules import Needs, Rule
-from crawler.search_text import document, phrase, terms
+from crawler.search_text import document, phrase, term_set
 from crawler.types import Story
 from storage.archive import stored_story
 from storage.models import MatchRow, Source, StoryRow, has_topics, is_flagged
@@ -84,19 +84,26 @@ class SearchResults:
 def index_stories(
     connection: Connection | Session, stories: Iterable[tuple[int, str, str, str]]
 ) -> None:
-    """Index (story id, title, summary, body) rows, in the caller's transaction."""
+    """Index (story id, title, summary, body) rows, in the caller's transaction.
+
+    The terms are `crawler.search_text`'s (pure, computed once a story); the
+    rows go to the driver in one executemany, as `storage.rows` does.
+    """
     rows = list(stories)
     if not rows:
         return
-    if _dialect(connection) == "sqlite":
-        connection.execute(
-            text("INSERT INTO story_fts (rowid, doc) VALUES (:id, :doc)"),
-            [{"id": i, "doc": document(t, s, b)} for i, t, s, b in rows],
+    if isinstance(connection, Session):
+        connection = connection.connection()
+    if connection.dialect.name == "sqlite":
+        connection.exec_driver_sql(
+            "INSERT INTO story_fts (rowid, doc) VALUES (?, ?)",
+            [(i, document(t, s, b)) for i, t, s, b in rows],
         )
     else:
-        connection.execute(
-            postgresql.insert(_terms_table).on_conflict_do_nothing(),
-            [{"story_id": i, "terms": sorted(set(terms(f"{t}\n{s}\n{b}")))} for i, t, s, b in rows],
+        connection.exec_driver_sql(
+            "INSERT INTO story_terms (story_id, terms) VALUES (%s, %s::text[])"
+            " ON CONFLICT DO NOTHING",
+            [(i, term_set(t, s, b)) for i, t, s, b in rows],
         )
 
 
