@@ -59,12 +59,13 @@ def record_also_reported(session: Session, source_key: str, urls: dict[str, str]
             )
         )
     )
-    added = 0
-    for story_id, canonical in rows:
-        if story_id not in known:
-            session.add(StorySource(story_id=story_id, source_id=source_id, url=urls[canonical]))
-            added += 1
-    return added
+    added = [
+        {"story_id": story_id, "source_id": source_id, "url": urls[canonical]}
+        for story_id, canonical in rows
+        if story_id not in known
+    ]
+    insert_rows(session.connection(), _STORY_SOURCES, added)  # seen_at: the model's default
+    return len(added)
 
 
 def reporting_sources(session: Session, story_id: int) -> list[str]:
