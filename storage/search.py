@@ -86,25 +86,27 @@ def index_stories(
 ) -> None:
     """Index (story id, title, summary, body) rows, in the caller's transaction.
 
-    The terms are `crawler.search_text`'s (pure, computed once a story); the
-    rows go to the driver in one executemany, as `storage.rows` does.
+    The index values are `crawler.search_text`'s, pure and computed once a
+    story (`document` for SQLite, `term_set` for PostgreSQL): a caller that
+    has them already (a parse worker) can hand them to `write_index`.
     """
-    rows = list(stories)
-    if not rows:
+    connection = connection.connection() if isinstance(connection, Session) else connection
+    value = document if connection.dialect.name == "sqlite" else term_set
+    write_index(connection, [(i, value(t, s, b)) for i, t, s, b in stories])
+
+
+def write_index(connection: Connection, entries: Sequence[tuple[int, str | list[str]]]) -> None:
+    """Store (story id, index value) rows with one executemany through the driver."""
+    if not entries:
         return
-    if isinstance(connection, Session):
-        connection = connection.connection()
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql(
-            "INSERT INTO story_fts (rowid, doc) VALUES (?, ?)",
-            [(i, document(t, s, b)) for i, t, s, b in rows],
-        )
+        statement = "INSERT INTO story_fts (rowid, doc) VALUES (?, ?)"
     else:
-        connection.exec_driver_sql(
+        statement = (
             "INSERT INTO story_terms (story_id, terms) VALUES (%s, %s::text[])"
-            " ON CONFLICT DO NOTHING",
-            [(i, term_set(t, s, b)) for i, t, s, b in rows],
+            " ON CONFLICT DO NOTHING"
         )
+    connection.exec_driver_sql(statement, list(entries))
 
 
 def reindex_all(connection: Connection, batch: int = 1000) -> int:
