@@ -130,15 +130,14 @@ def assign_clusters(
 
     `names` holds, by story id, the entity families its title names
     (`crawler.cluster.title_names`), which keep other platforms' stories out.
-    Writes `stories.cluster_id`, the signatures and the bands. Stories of one
-    call cluster with each other as well as with stored ones. With
-    clustering off, every story is a cluster of its own and nothing else is
-    written.
+    The stories were inserted as events of their own (`cluster_id` = their
+    id, `storage.stories`); this writes the cluster id of those that join
+    another event, the signatures and the bands. Stories of one call
+    cluster with each other as well as with stored ones. With clustering
+    off, every story is a cluster of its own and nothing is written.
     """
     if not settings.enabled:
-        assigned = {story_id: story_id for story_id, _ in stories}
-        _write_cluster_ids(session, assigned)
-        return assigned
+        return {story_id: story_id for story_id, _ in stories}
     pending = {story_id for story_id, _ in stories}
     assigned = {}
     for start in range(0, len(stories), CHUNK):
@@ -205,7 +204,8 @@ def _assign_chunk(
         if sig is not None:
             pool.add(cluster, sig, story.published_at)
     _write_signatures(session, chunk, signatures, keys, sizes)
-    _write_cluster_ids(session, assigned | adopted)
+    joined = {story_id: cluster for story_id, cluster in assigned.items() if story_id != cluster}
+    _write_cluster_ids(session, joined | adopted)
     return assigned
 
 
@@ -517,24 +517,20 @@ def _take(sizes: dict[tuple[int, int], int], key: tuple[int, int]) -> bool:
     return True
 
 
-def _write_cluster_ids(session: Session, assigned: dict[int, int]) -> None:
-    """Most stories are events of their own: one UPDATE for those, not one a story.
+def _write_cluster_ids(session: Session, changed: dict[int, int]) -> None:
+    """Cluster ids of stories that joined another event, and of headless ones adopted.
 
-    Through the driver: through Core, binding each of the thousands of ids of
-    a batch cost more than the UPDATE.
+    A story of its own event holds its id from its INSERT (`storage.stories`):
+    rewriting every new row (body included) once more was 14% of a growing
+    archive's storing time (bench/archive.py). An adopted headless story (its
+    first story was deleted) holds NULL and gets its own id here. Through the
+    driver: through Core, binding each id cost more than the UPDATE.
     """
-    driver = _Driver(session)
-    own = sorted(story_id for story_id, cluster in assigned.items() if story_id == cluster)
-    for start in range(0, len(own), MAX_PARAMETERS):
-        part = own[start : start + MAX_PARAMETERS]
+    if changed:
+        driver = _Driver(session)
         driver.connection.exec_driver_sql(
-            f"UPDATE stories SET cluster_id = id WHERE id IN ({driver.marks(len(part))})",
-            tuple(part),
-        )
-    joined = [(cluster, story_id) for story_id, cluster in assigned.items() if story_id != cluster]
-    if joined:
-        driver.connection.exec_driver_sql(
-            f"UPDATE stories SET cluster_id = {driver.mark} WHERE id = {driver.mark}", joined
+            f"UPDATE stories SET cluster_id = {driver.mark} WHERE id = {driver.mark}",
+            [(cluster, story_id) for story_id, cluster in changed.items()],
         )
 
 

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from crawler.matcher import Matcher
 from crawler.rules import Needs, Rule
-from crawler.search_text import document, phrase, terms
+from crawler.search_text import document, phrase, term_set
 from crawler.types import Story
 from storage.archive import stored_story
 from storage.models import MatchRow, Source, StoryRow, has_topics, is_flagged
@@ -84,20 +84,29 @@ class SearchResults:
 def index_stories(
     connection: Connection | Session, stories: Iterable[tuple[int, str, str, str]]
 ) -> None:
-    """Index (story id, title, summary, body) rows, in the caller's transaction."""
-    rows = list(stories)
-    if not rows:
+    """Index (story id, title, summary, body) rows, in the caller's transaction.
+
+    The index values are `crawler.search_text`'s, pure and computed once a
+    story (`document` for SQLite, `term_set` for PostgreSQL): a caller that
+    has them already (a parse worker) can hand them to `write_index`.
+    """
+    connection = connection.connection() if isinstance(connection, Session) else connection
+    value = document if connection.dialect.name == "sqlite" else term_set
+    write_index(connection, [(i, value(t, s, b)) for i, t, s, b in stories])
+
+
+def write_index(connection: Connection, entries: Sequence[tuple[int, str | list[str]]]) -> None:
+    """Store (story id, index value) rows with one executemany through the driver."""
+    if not entries:
         return
-    if _dialect(connection) == "sqlite":
-        connection.execute(
-            text("INSERT INTO story_fts (rowid, doc) VALUES (:id, :doc)"),
-            [{"id": i, "doc": document(t, s, b)} for i, t, s, b in rows],
-        )
+    if connection.dialect.name == "sqlite":
+        statement = "INSERT INTO story_fts (rowid, doc) VALUES (?, ?)"
     else:
-        connection.execute(
-            postgresql.insert(_terms_table).on_conflict_do_nothing(),
-            [{"story_id": i, "terms": sorted(set(terms(f"{t}\n{s}\n{b}")))} for i, t, s, b in rows],
+        statement = (
+            "INSERT INTO story_terms (story_id, terms) VALUES (%s, %s::text[])"
+            " ON CONFLICT DO NOTHING"
         )
+    connection.exec_driver_sql(statement, list(entries))
 
 
 def reindex_all(connection: Connection, batch: int = 1000) -> int:

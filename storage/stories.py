@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import Session
 
 from crawler.cluster import title_names
@@ -26,6 +26,7 @@ from storage.models import (
     utcnow,
 )
 from storage.records import IngestOutcome
+from storage.rows import insert_rows
 
 
 def known_urls(session: Session, canonical_urls: list[str]) -> set[str]:
@@ -58,12 +59,13 @@ def record_also_reported(session: Session, source_key: str, urls: dict[str, str]
             )
         )
     )
-    added = 0
-    for story_id, canonical in rows:
-        if story_id not in known:
-            session.add(StorySource(story_id=story_id, source_id=source_id, url=urls[canonical]))
-            added += 1
-    return added
+    added = [
+        {"story_id": story_id, "source_id": source_id, "url": urls[canonical]}
+        for story_id, canonical in rows
+        if story_id not in known
+    ]
+    insert_rows(session.connection(), _STORY_SOURCES, added)  # seen_at: the model's default
+    return len(added)
 
 
 def reporting_sources(session: Session, story_id: int) -> list[str]:
@@ -150,19 +152,18 @@ def store_stories(
     )
     fetched_at = utcnow()
     rows = [_story_values(items[i][0], source_ids, fetched_at) for i in chosen]
-    inserted = session.execute(
-        insert(_STORIES).returning(_STORIES.c.id, sort_by_parameter_order=True), rows
-    )
-    story_ids = dict(zip(chosen, inserted.scalars(), strict=True))
+    connection = session.connection()
+    story_ids = dict(zip(chosen, _insert_stories(connection, rows), strict=True))
     search.index_stories(
-        session,
+        connection,
         [
             (story_ids[i], row["title"], row["summary"], row["body"])
             for i, row in zip(chosen, rows, strict=True)
         ],
     )
-    session.execute(
-        insert(_STORY_SOURCES),
+    insert_rows(
+        connection,
+        _STORY_SOURCES,
         [
             {
                 "story_id": story_ids[i],
@@ -174,10 +175,7 @@ def store_stories(
         ],
     )
     matches = [i for i in chosen if _has_match(items[i][1])]
-    if matches:
-        session.execute(
-            insert(_MATCHES), [_match_values(story_ids[i], items[i][1]) for i in matches]
-        )
+    insert_rows(connection, _MATCHES, [_match_values(story_ids[i], items[i][1]) for i in matches])
     # Clustering is the config's choice (`Database(settings={"clustering": ...})`); without
     # one, every story is an event of its own.
     clustering: ClusterSettings = session.info.get("clustering") or UNCLUSTERED
@@ -201,8 +199,8 @@ def store_stories(
         session, [(story_ids[i], items[i][0]) for i in worth], clustering, names
     )
     queued, outbox = _fan_out(session, items, chosen, matches, story_ids, cluster_of, followers)
-    if outbox:  # the stories are new in this transaction: no row for them exists yet
-        session.execute(insert(_DELIVERIES), outbox)
+    # The stories are new in this transaction: no outbox row for them exists yet.
+    insert_rows(connection, _DELIVERIES, outbox)
     return [
         IngestOutcome(story_id=story_ids[i], deliveries=queued.get(i, 0))
         if i in story_ids
@@ -330,6 +328,36 @@ def _worth_clustering(
 def _has_match(match: MatchResult) -> bool:
     """A match row is kept for anything found, not only a topic: the alert shows entities."""
     return bool(match.topics or match.entities or match.signals or match.queries)
+
+
+def _insert_stories(connection: Connection, rows: list[dict[str, object]]) -> list[int]:
+    """Insert story rows, each its own event (`cluster_id` = its id); their ids, in order.
+
+    The id is chosen with the row, so the cluster id is written with it, not
+    by an UPDATE rewriting each new row (clustering updates the few that join
+    another event). On PostgreSQL the ids come from the table's sequence
+    first; on SQLite each row takes the next rowid, max(id) + 1, as SQLite
+    itself would, and the batch holds the write lock from its first row,
+    so the ids are consecutive and end at the new max(id).
+    """
+    if connection.dialect.name == "postgresql":
+        ids = sorted(
+            connection.exec_driver_sql(
+                "SELECT nextval(pg_get_serial_sequence('stories', 'id'))"
+                " FROM generate_series(1, %s)",
+                (len(rows),),
+            ).scalars()
+        )
+        insert_rows(
+            connection,
+            _STORIES,
+            [row | {"id": id_, "cluster_id": id_} for row, id_ in zip(rows, ids, strict=True)],
+        )
+        return ids
+    following = "(SELECT coalesce(max(id), 0) + 1 FROM stories)"
+    insert_rows(connection, _STORIES, rows, expressions={"id": following, "cluster_id": following})
+    last = connection.exec_driver_sql("SELECT max(id) FROM stories").scalar_one()
+    return list(range(last - len(rows) + 1, last + 1))
 
 
 def _story_values(

@@ -1,0 +1,106 @@
+"""Rows straight to the DB-API driver: one executemany a table, bound as SQLAlchemy binds them.
+
+Why: a polling cycle stores thousands of rows in a few tables. Through Core,
+compiling the INSERT, filling each row's defaults and binding its
+parameters cost more than the database's inserting them (bench/feeds.py);
+the driver's executemany does the same work in C (psycopg 3 pipelines it).
+The rows are the same: each column's value goes through its type's own
+bind processor for the dialect (UTC times, JSON), and a column left out
+gets the model's Python default, as Core's INSERT fills it. Errors are
+SQLAlchemy's (`exec_driver_sql` wraps them): a duplicate is an
+IntegrityError, as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Column, Connection, Table
+
+_Getter = Callable[[Mapping[str, Any]], Any]
+_PLANS: dict[tuple[object, ...], tuple[str, list[_Getter]]] = {}
+
+
+def insert_rows(
+    connection: Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    expressions: Mapping[str, str] | None = None,
+    suffix: str = "",
+) -> None:
+    """INSERT `rows` (column key -> value; every row the same keys) with one executemany.
+
+    `expressions` gives columns an SQL expression instead of a value (the
+    same for every row); `suffix` follows the VALUES list ("ON CONFLICT DO NOTHING").
+    """
+    if not rows:
+        return
+    statement, getters = _plan(connection, table, frozenset(rows[0]), expressions or {}, suffix)
+    params = [tuple(get(row) for get in getters) for row in rows]
+    connection.exec_driver_sql(statement, params if len(params) > 1 else params[0])
+
+
+def bind(connection: Connection, column: Column[Any]) -> Callable[[Any], Any]:
+    """The function that turns a Python value into what the driver gets for `column`."""
+    dialect = connection.dialect
+    processor = column.type.dialect_impl(dialect).bind_processor(dialect)
+    return processor or _same
+
+
+def mark(connection: Connection) -> str:
+    """The driver's parameter mark ("?" for sqlite3, "%s" for psycopg)."""
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+
+def _plan(
+    connection: Connection,
+    table: Table,
+    keys: frozenset[str],
+    expressions: Mapping[str, str],
+    suffix: str,
+) -> tuple[str, list[_Getter]]:
+    dialect = connection.dialect
+    cache_key = (table.name, dialect.name, keys, tuple(sorted(expressions.items())), suffix)
+    plan = _PLANS.get(cache_key)
+    if plan is not None:
+        return plan
+    columns = [
+        column
+        for column in table.columns
+        if column.key in keys
+        or column.key in expressions
+        or (column.default is not None and not column.primary_key)
+    ]
+    unknown = (keys | set(expressions)) - {column.key for column in columns}
+    if unknown:
+        raise KeyError(f"{table.name} has no column {sorted(unknown)}")
+    valued = [column for column in columns if column.key not in expressions]
+    getters = [_getter(connection, column, column.key in keys) for column in valued]
+    quote = dialect.identifier_preparer.quote
+    names = ", ".join(quote(column.name) for column in columns)
+    marks = ", ".join(expressions.get(column.key, mark(connection)) for column in columns)
+    statement = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks}){suffix}"
+    _PLANS[cache_key] = (statement, getters)
+    return statement, getters
+
+
+def _getter(connection: Connection, column: Column[Any], given: bool) -> _Getter:
+    """A row's value for `column`, bound: the row's own, or the column's Python default."""
+    process = bind(connection, column)
+    key = column.key
+    if given:
+        return lambda row: process(row[key])
+    default: Any = column.default
+    if default.is_scalar:
+        value = process(default.arg)
+        return lambda row: value
+    if default.is_callable:
+        make = default.arg  # SQLAlchemy's wrapper takes the execution context; ours ignore it
+        return lambda row: process(make(None))
+    raise TypeError(f"{column}: only scalar and callable defaults are filled here")
+
+
+def _same(value: Any) -> Any:
+    return value
