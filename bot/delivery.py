@@ -52,9 +52,6 @@ from storage.records import Alert
 
 log = logging.getLogger(__name__)
 
-# A claimed batch: its rows, and each story's other sources (`outbox.also_reported_for`).
-Claim = tuple[list[Alert], dict[int, list[tuple[str, str]]]]
-
 # Forbidden texts after which a chat will never accept messages again.
 PERMANENT_FORBIDDEN = ("blocked by the user", "user is deactivated")
 # Errors that may mean the chat is gone, or may pass (a group being recreated...).
@@ -150,18 +147,22 @@ class DeliveryWorker:
             self._seed_pacer()
         in_flight = self._in_flight = {}
         slots = asyncio.Semaphore(self.settings.concurrency)
-        claiming: asyncio.Future[Claim] | None = None
         try:
             while not self._stopping and self.connected():
-                claiming = claiming or self._claim_next(in_flight)
-                alerts, self._others = await asyncio.shield(claiming)
-                claiming = None
+                with self.db.session() as session:
+                    alerts = outbox.claim_due(
+                        session,
+                        self.clock(),
+                        limit=self.settings.batch_size,
+                        lease=self.settings.lease,
+                        exclude=in_flight.keys(),
+                    )
+                    # A story fans out to thousands of chats: its other sources are read, and
+                    # its message rendered, once a claim rather than once a chat. A source
+                    # reported after the claim reaches the chat as an edit, queued behind.
+                    self._others = outbox.also_reported_for(session, alerts)
                 self._rendered = {}
                 if alerts:
-                    # The next batch is claimed, in a thread, while this one is sent: a claim
-                    # on the loop (40 ms for 200 rows) stopped every send, and the senders
-                    # ran dry waiting for it.
-                    claiming = self._claim_next(in_flight)
                     await self._dispatch(alerts, in_flight, slots, report)
                 elif in_flight:
                     await asyncio.wait(in_flight.values(), return_when=asyncio.FIRST_COMPLETED)
@@ -169,41 +170,8 @@ class DeliveryWorker:
                     return report
             return report
         finally:
-            if claiming is not None:  # stopped, cancelled or failed: unsent rows go back
-                await self._hand_back(claiming)
             if in_flight:  # cancelled (shutdown): let the sends in flight record their outcome
                 await asyncio.gather(*in_flight.values(), return_exceptions=True)
-
-    def _claim_next(self, in_flight: Mapping[int, object]) -> asyncio.Future[Claim]:
-        """Start claiming the next batch in a worker thread, so the loop goes on sending."""
-        return asyncio.ensure_future(asyncio.to_thread(self._claim, list(in_flight)))
-
-    def _claim(self, exclude: list[int]) -> Claim:
-        """Lease the next due rows, with their stories' other sources (read once a story).
-
-        A story fans out to thousands of chats: its other sources are read, and its
-        message rendered, once a claim rather than once a chat. A source reported after
-        the claim reaches the chat as an edit, queued behind.
-        """
-        with self.db.session() as session:
-            alerts = outbox.claim_due(
-                session,
-                self.clock(),
-                limit=self.settings.batch_size,
-                lease=self.settings.lease,
-                exclude=exclude,
-            )
-            return alerts, outbox.also_reported_for(session, alerts)
-
-    async def _hand_back(self, claiming: asyncio.Future[Claim]) -> None:
-        """Release a batch claimed ahead that will not be sent now; no attempt used."""
-        try:
-            alerts, _ = await claiming
-        except Exception:  # the claim failed (the database): it leased nothing
-            return
-        if alerts:
-            with self.db.session() as session:
-                outbox.release(session, [alert.delivery_id for alert in alerts])
 
     def _seed_pacer(self) -> None:
         """Load the last minute of sends, so a restart does not burst past Telegram's windows."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -418,35 +417,3 @@ def test_an_alert_costs_one_write_and_a_claim_a_few_statements(
     # an alert (over 120 here).
     assert statements.count("SELECT") <= len(chats), " ".join(statements)
     assert statements.count("UPDATE") <= len(chats) + 4, " ".join(statements)
-
-
-def test_sends_go_on_while_the_next_batch_is_claimed(db: Database, standin: BotApiStandIn) -> None:
-    """A slow claim (a big outbox, a far database) must not stop the sends already claimed.
-
-    The claim ran on the event loop: every send waited for it, and at 300/s a 40 ms
-    claim of 200 rows was 12 sends lost each batch (bench/delivery.py).
-    """
-    chats = list(range(1, 91))
-    for chat_id in chats:
-        standin.add_user(chat_id, f"user{chat_id}")
-    queue_story(db, chats)
-
-    def slow_claim(*args: object) -> None:
-        statement = str(args[2])
-        if (
-            statement.startswith("SELECT")
-            and "LIMIT" in statement
-            and "next_attempt_at" in statement
-        ):
-            time.sleep(0.125)  # the database, slow to pick the due rows (2 queries a claim)
-
-    settings = replace(FAST, batch_size=30, limits=Limits(global_per_second=50, margin=0.0))
-    event.listen(db.engine, "before_cursor_execute", slow_claim)
-    try:
-        report = drain(db, standin, settings)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", slow_claim)
-    assert report.sent == len(chats) and standin.summary()["duplicates"] == 0
-    arrivals = [m.sent_at for m in standin.sent_messages()]
-    gaps = [b - a for a, b in itertools.pairwise(arrivals)]
-    assert max(gaps) < 0.16  # 20 ms apart at 50/s (5 after a burst); a claim on the loop: 0.25 s
