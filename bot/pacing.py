@@ -87,6 +87,8 @@ class Pacer:
         self._paused_until = 0.0
         self._recorded = 0
         self._first: dict[int, int] = {}  # chat -> replies waiting for it (they go first)
+        self._turn = asyncio.Lock()
+        self._turn_loop: asyncio.AbstractEventLoop | None = None
 
     def _chat_window(self, chat_id: int, chat_type: str) -> SlidingWindow:
         window = self._chats.get(chat_id)
@@ -118,31 +120,58 @@ class Pacer:
         """Wait until the pause, the global window and the chat's window allow a send; take it.
 
         `first` (a reply to a command) goes ahead of every send that is not.
+
+        Sends that are not `first` wait their turn in line, and only the one at
+        the head watches the clock: with every waiter sleeping to the same next
+        slot, all of them woke at each slot for one to take it (a dozen wake-ups
+        a send at 300/s, on the loop that also sends), and the one that took it
+        was whichever woke first. A head whose own chat must wait steps out of
+        line for that time, so it holds back no one else.
         """
         chat = self._chat_window(chat_id, chat_type)
         if first:
             self._first[chat_id] = self._first.get(chat_id, 0) + 1
-        try:
-            while True:
-                now = self.clock()
-                wait = max(
-                    self._paused_until - now,
-                    self.global_window.wait(now),
-                    self._next_at - self._tolerance - now,
-                    chat.wait(now),
-                )
-                if wait <= 0 and (first or not self._yields_to_first(chat_id, now)):
-                    self.global_window.record(now)
-                    self._next_at = max(self._next_at, now) + self._interval
-                    chat.record(now)
-                    self._forget_idle_chats(now)
-                    return
-                await asyncio.sleep(wait if wait > 0 else self._interval)
-        finally:
-            if first:
+            try:
+                await self._take(chat, chat_id, first=True)
+            finally:
                 self._first[chat_id] -= 1
                 if not self._first[chat_id]:
                     del self._first[chat_id]
+            return
+        while True:
+            async with self._line():
+                wait = await self._take(chat, chat_id, first=False)
+                if wait == 0:
+                    return
+            await asyncio.sleep(wait)  # out of line: this chat's window, or a reply to it
+
+    async def _take(self, chat: SlidingWindow, chat_id: int, *, first: bool) -> float:
+        """Take a slot once the limits allow (0); or, not `first`, the chat's own wait (> 0)."""
+        while True:
+            now = self.clock()
+            own = chat.wait(now)
+            if not first and (own > 0 or chat_id in self._first):
+                return max(own, self._interval)
+            wait = max(
+                self._paused_until - now,
+                self.global_window.wait(now),
+                self._next_at - self._tolerance - now,
+                own,
+            )
+            if wait <= 0 and (first or not self._yields_to_first(chat_id, now)):
+                self.global_window.record(now)
+                self._next_at = max(self._next_at, now) + self._interval
+                chat.record(now)
+                self._forget_idle_chats(now)
+                return 0.0
+            await asyncio.sleep(wait if wait > 0 else self._interval)
+
+    def _line(self) -> asyncio.Lock:
+        """The line of sends waiting their turn (FIFO), one per event loop."""
+        loop = asyncio.get_running_loop()
+        if self._turn_loop is not loop:
+            self._turn, self._turn_loop = asyncio.Lock(), loop
+        return self._turn
 
     def _yields_to_first(self, chat_id: int, now: float) -> bool:
         """A reply waits for this chat, or one whose own chat window is open waits anywhere."""

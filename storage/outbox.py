@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -54,8 +55,12 @@ def _oldest(status: str) -> ScalarSelect[int]:
     )
 
 
+@cache
 def _chat_head() -> ColumnElement[bool]:
     """True for the oldest open row of its chat: no open row of the chat is older.
+
+    Built once: its aliased subqueries took two-thirds of a claim's CPU when built at
+    each claim (6 of 9 ms), on the loop that sends.
 
     Compared with the chat's oldest row of each open status, each found by equality on
     ix_deliveries_chat_queue. Not "NOT EXISTS an earlier open row (status IN (...) AND
@@ -67,6 +72,7 @@ def _chat_head() -> ColumnElement[bool]:
     return and_(*(Delivery.id <= func.coalesce(_oldest(status), Delivery.id) for status in OPEN))
 
 
+@cache
 def _with_content() -> Select[Any]:
     """Deliveries with their chat, and their story (source, match) or notice, as plain columns.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -83,6 +84,37 @@ def test_sends_are_spread_not_bunched(clock: Clock) -> None:
 
     asyncio.run(go())
     assert count_in_any_window(sent, 0.1) <= 10 + 5  # the even rate plus a small burst, not 100
+
+
+def test_many_waiters_wake_about_once_a_send_not_all_at_every_slot() -> None:
+    """The delivery worker keeps a dozen sends waiting; one should watch the clock, not all.
+
+    On the real clock (the simulated one moves at every sleep, which hides this):
+    all of them sleeping to the same next slot woke all of them at every slot, a
+    dozen wake-ups a send on the loop that also sends them, at 300 sends a second.
+    """
+    reads = 0
+
+    def clock() -> float:
+        nonlocal reads
+        reads += 1
+        return time.monotonic()
+
+    pacer = Pacer(Limits(global_per_second=200, margin=0.0), clock=clock)
+    sent: list[float] = []
+
+    async def sender(first_chat: int) -> None:
+        for chat in range(first_chat, first_chat + 10):
+            await pacer.acquire(chat, "private")
+            sent.append(time.monotonic())
+
+    async def go() -> None:
+        await asyncio.gather(*(sender(1000 * n) for n in range(16)))
+
+    asyncio.run(go())
+    assert len(sent) == 160
+    assert reads <= 3 * len(sent)  # a read a wake-up: 12-16 a send before
+    assert count_in_any_window(sent, 1.0) <= 200
 
 
 def test_a_chat_waits_its_own_window_while_others_go_on(clock: Clock) -> None:
