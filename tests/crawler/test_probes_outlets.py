@@ -35,8 +35,14 @@ TOPIC = "china-crypto-enforcement"
 # naming only their own agencies, foreign enforcement in Chinese, Hong Kong licensing,
 # the ban as background), each batch scored before the fixes it led to; s8p is not blind:
 # mainland stories whose words contain a short Taiwan or foreign name (湖南投资, 人員警告).
+# probes_en_*: English near misses (explainers, foreign enforcement naming Chinese people,
+# civil suits, Hong Kong licensing) and their in-scope twins, each batch scored blind.
 _DATA = Path(__file__).parent.parent / "data"
-PROBES = sorted(_DATA.glob("probes_outlets*.jsonl")) + sorted(_DATA.glob("probes_scope*.jsonl"))
+PROBES = [
+    *sorted(_DATA.glob("probes_outlets*.jsonl")),
+    *sorted(_DATA.glob("probes_scope*.jsonl")),
+    *sorted(_DATA.glob("probes_en_*.jsonl")),
+]
 
 # id -> why the filter still gets it wrong
 XFAIL: dict[str, str] = {
