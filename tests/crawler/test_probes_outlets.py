@@ -35,8 +35,14 @@ TOPIC = "china-crypto-enforcement"
 # naming only their own agencies, foreign enforcement in Chinese, Hong Kong licensing,
 # the ban as background), each batch scored before the fixes it led to; s8p is not blind:
 # mainland stories whose words contain a short Taiwan or foreign name (湖南投资, 人員警告).
+# probes_en_*: English near misses (explainers, foreign enforcement naming Chinese people,
+# civil suits, Hong Kong licensing) and their in-scope twins, each batch scored blind.
 _DATA = Path(__file__).parent.parent / "data"
-PROBES = sorted(_DATA.glob("probes_outlets*.jsonl")) + sorted(_DATA.glob("probes_scope*.jsonl"))
+PROBES = [
+    *sorted(_DATA.glob("probes_outlets*.jsonl")),
+    *sorted(_DATA.glob("probes_scope*.jsonl")),
+    *sorted(_DATA.glob("probes_en_*.jsonl")),
+]
 
 # id -> why the filter still gets it wrong
 XFAIL: dict[str, str] = {
@@ -62,7 +68,11 @@ XFAIL: dict[str, str] = {
     "s8j-zh-005": "判…囚十年 split by the defendant (判 and 囚 alone are no action words)",
     "s8l-zh-002": "十部门 (ten ministries, a joint notice) names no enforcer the vocabulary knows",
     "s8m-zh-006": "拘 alone (廉署拘銀行經理) is no action word",
-    "s8n-en-006": "'launch campaign against' is no action phrase",
+    "en8d-007": "no crypto word: 'unlicensed exchange' alone is as often a stock or forex one",
+    "en8g-027": "the ban as the cause of a market shift ('ban pushes investors into stocks'):"
+    " 'pushes' also heads news (the challenge set's c28 'ban pushes exchanges to Dubai')",
+    "en8c-036": "a police warning about scams in general, crypto one item of a list in the"
+    " body: no marker tells a story about crypto from one that mentions it",
 }
 
 
