@@ -87,8 +87,7 @@ class Pacer:
         self._paused_until = 0.0
         self._recorded = 0
         self._first: dict[int, int] = {}  # chat -> replies waiting for it (they go first)
-        self._turn = asyncio.Lock()
-        self._turn_loop: asyncio.AbstractEventLoop | None = None
+        self._turn: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None  # see _line
 
     def _chat_window(self, chat_id: int, chat_type: str) -> SlidingWindow:
         window = self._chats.get(chat_id)
@@ -169,9 +168,9 @@ class Pacer:
     def _line(self) -> asyncio.Lock:
         """The line of sends waiting their turn (FIFO), one per event loop."""
         loop = asyncio.get_running_loop()
-        if self._turn_loop is not loop:
-            self._turn, self._turn_loop = asyncio.Lock(), loop
-        return self._turn
+        if self._turn is None or self._turn[0] is not loop:
+            self._turn = (loop, asyncio.Lock())
+        return self._turn[1]
 
     def _yields_to_first(self, chat_id: int, now: float) -> bool:
         """A reply waits for this chat, or one whose own chat window is open waits anywhere."""
