@@ -1,0 +1,78 @@
+"""The compiled matcher (mypyc, setup.py) and the interpreted one decide alike.
+
+Which build runs is said, not guessed: CI sets CRACKDOWN_EXPECT_COMPILED=1 (.ci/run),
+so a build that silently fell back to the .py fails there. The other build runs in a
+child process (crawler.compiled.INTERPRETED_ENV) over the whole fingerprint set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import crawler.matcher
+from crawler import compiled
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPECT = "CRACKDOWN_EXPECT_COMPILED"
+_CHILD = (
+    "import json, crawler.compiled, crawler.matcher\n"
+    "from bench.fingerprint import fingerprints\n"
+    "found = fingerprints(with_eval=False)\n"
+    "found['compiled'] = crawler.compiled.is_compiled(crawler.matcher)\n"
+    "print(json.dumps(found))\n"
+)
+
+
+def _fingerprints(interpreted: bool) -> dict[str, object]:
+    env = {k: v for k, v in os.environ.items() if k != compiled.INTERPRETED_ENV}
+    if interpreted:
+        env[compiled.INTERPRETED_ENV] = "1"
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-c", _CHILD],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+        env=env,
+    )
+    return dict(json.loads(done.stdout))
+
+
+def test_the_build_that_runs_is_the_one_expected() -> None:
+    source = Path(crawler.matcher.__file__).parent / "matcher.py"
+    stamp = compiled.stamp_path(source)
+    if compiled.is_compiled(crawler.matcher):
+        assert stamp.read_text().strip() == compiled.source_hash(source)
+    if os.environ.get(EXPECT):
+        assert compiled.is_compiled(crawler.matcher), (
+            f"{EXPECT} is set but the interpreted matcher runs: did setup.py's mypyc build fail?"
+        )
+
+
+def test_a_stale_extension_is_not_used(tmp_path: Path) -> None:
+    """An extension compiled from another matcher.py (an edit, a merge) gives way to the .py."""
+    package = tmp_path / "crawler"
+    package.mkdir()
+    (package / "matcher.py").write_text("BUILD = 'source'\n")
+    compiled.stamp_path(package / "matcher.py").write_text("0" * 64 + "\n")
+    spec = compiled.InterpretedWhenStale().find_spec("crawler.matcher", [str(package)])
+    assert spec is not None and spec.origin == str(package / "matcher.py")
+    compiled.stamp_path(package / "matcher.py").write_text(
+        compiled.source_hash(package / "matcher.py")
+    )
+    assert compiled.InterpretedWhenStale().find_spec("crawler.matcher", [str(package)]) is None
+
+
+def test_compiled_and_interpreted_builds_decide_alike() -> None:
+    if not compiled.is_compiled(crawler.matcher):
+        pytest.skip("no compiled matcher here (setup.py's mypyc build did not run)")
+    interpreted, built = _fingerprints(interpreted=True), _fingerprints(interpreted=False)
+    assert (interpreted.pop("compiled"), built.pop("compiled")) == (False, True)
+    assert interpreted == built
