@@ -1,4 +1,4 @@
-"""The filter's hot module compiled with mypyc from its own source, when it can be.
+"""The filter's hot modules compiled with mypyc from their own source, when they can be.
 
 Why: `crawler/matcher.py` does Python work for every automaton hit (bench/filter.py);
 mypyc, the compiler mypy and black ship with, turns the same typed source into a C
@@ -17,8 +17,15 @@ from pathlib import Path
 from setuptools import setup
 from setuptools.command.build_ext import build_ext
 
-COMPILED = ["crawler/matcher.py"]  # crawler.compiled.COMPILED_MODULES
-STAMP = ".compiled-from"  # crawler.compiled.STAMP_SUFFIX
+# crawler.compiled.COMPILED_MODULES, in its order, and its STAMP.
+COMPILED = [
+    "crawler/matcher.py",
+    "crawler/fold.py",
+    "crawler/queryindex.py",
+    "crawler/rules.py",
+    "crawler/snippets.py",
+]
+STAMP = "compiled-from.sha256"
 
 
 class OptionalBuildExt(build_ext):
@@ -33,10 +40,12 @@ class OptionalBuildExt(build_ext):
             for ext in self.extensions:
                 Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
             return
-        for source in COMPILED:  # what crawler.compiled checks before using the extension
-            module = source.removesuffix(".py").replace("/", ".")
-            stamp = Path(self.get_ext_fullpath(module)).with_name(Path(source).stem + STAMP)
-            stamp.write_text(hashlib.sha256(Path(source).read_bytes()).hexdigest() + "\n")
+        # What crawler.compiled checks before it lets the extensions be imported.
+        digest = hashlib.sha256()
+        for source in COMPILED:
+            digest.update(Path(source).read_bytes())
+        stamp = Path(self.get_ext_fullpath("crawler.matcher")).with_name(STAMP)
+        stamp.write_text(digest.hexdigest() + "\n")
 
 
 BUILDS = {"build", "build_ext", "bdist_wheel", "editable_wheel", "develop", "install"}
@@ -55,7 +64,7 @@ def compiled_extensions() -> list:
         # The build environment holds mypy alone: third-party imports are typed Any, and
         # the modules matcher.py imports are read for their types, not checked.
         args = ["--ignore-missing-imports", "--follow-imports=silent", *COMPILED]
-        extensions = mypycify(args, opt_level="3")
+        extensions = mypycify(args, opt_level="3", group_name="crawler")
     except (Exception, SystemExit) as exc:  # a type error stops mypyc with SystemExit
         print(f"warning: mypyc could not compile {COMPILED} ({exc})", file=sys.stderr)
         return []

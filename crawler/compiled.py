@@ -1,11 +1,12 @@
-"""Which build of the filter's hot module runs: the mypyc-compiled one or the .py.
+"""Which build of the filter's hot modules runs: the mypyc-compiled one or the .py.
 
-setup.py compiles `crawler/matcher.py` with mypyc when it can and writes the source's
-hash beside the extension (STAMP_SUFFIX). Python would import an extension before the
-.py beside it even after the .py changed (an editable install after an edit or a
-merge), so `crawler/__init__.py` installs `InterpretedWhenStale`: the extension is
-used only while its stamp matches the source, and never when INTERPRETED_ENV is set
-(tests/crawler/test_compiled.py compares both builds' decisions that way).
+setup.py compiles COMPILED_MODULES with mypyc when it can and writes a hash of their
+sources beside them (STAMP). Python would import an extension before the .py beside
+it even after the .py changed (an editable install after an edit or a merge), so
+`crawler/__init__.py` installs `InterpretedWhenStale`: the extensions are used only
+while the stamp matches the sources, all or none (compiled modules call each other
+natively), and never when INTERPRETED_ENV is set (tests/crawler/test_compiled.py
+compares both builds' decisions that way).
 """
 
 from __future__ import annotations
@@ -20,17 +21,24 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import ModuleType
 
-COMPILED_MODULES = ("crawler.matcher",)
-STAMP_SUFFIX = ".compiled-from"  # matcher.compiled-from: sha256 of the compiled matcher.py
+# setup.py's COMPILED lists the same modules, in this order.
+COMPILED_MODULES = (
+    "crawler.matcher",
+    "crawler.fold",
+    "crawler.queryindex",
+    "crawler.rules",
+    "crawler.snippets",
+)
+STAMP = "compiled-from.sha256"  # in the package: sources_hash() of the compiled sources
 INTERPRETED_ENV = "CRACKDOWN_INTERPRETED"  # set (non-empty): always run the .py
 
 
-def source_hash(source: Path) -> str:
-    return hashlib.sha256(source.read_bytes()).hexdigest()
-
-
-def stamp_path(source: Path) -> Path:
-    return source.with_suffix(STAMP_SUFFIX)
+def sources_hash(package: Path) -> str:
+    """One hash over the sources of COMPILED_MODULES in `package` (setup.py writes it)."""
+    digest = hashlib.sha256()
+    for name in COMPILED_MODULES:
+        digest.update((package / (name.rpartition(".")[2] + ".py")).read_bytes())
+    return digest.hexdigest()
 
 
 def is_compiled(module: ModuleType) -> bool:
@@ -39,25 +47,34 @@ def is_compiled(module: ModuleType) -> bool:
 
 
 class InterpretedWhenStale(importlib.abc.MetaPathFinder):
-    """Load COMPILED_MODULES from their .py when told to, or when the extension beside
-    it was compiled from another version of it (or has no stamp)."""
+    """Load COMPILED_MODULES from their .py when told to, or when the extensions beside
+    them were compiled from other versions of them (or have no stamp)."""
+
+    def __init__(self) -> None:
+        self._fresh: dict[Path, bool] = {}  # package directory -> stamp matches sources
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname not in COMPILED_MODULES or not path:
             return None
-        source = Path(path[0]) / (fullname.rpartition(".")[2] + ".py")
+        package = Path(path[0])
+        source = package / (fullname.rpartition(".")[2] + ".py")
         if not source.is_file():
             return None
-        if not os.environ.get(INTERPRETED_ENV):
-            stamp = stamp_path(source)
-            try:
-                if stamp.read_text().strip() == source_hash(source):
-                    return None  # the ordinary import: the extension if there is one
-            except OSError:
-                pass  # no stamp: no extension built by setup.py, or a broken one
+        if not os.environ.get(INTERPRETED_ENV) and self._stamp_matches(package):
+            return None  # the ordinary import: the extension if there is one
         return importlib.util.spec_from_file_location(fullname, source)
+
+    def _stamp_matches(self, package: Path) -> bool:
+        fresh = self._fresh.get(package)
+        if fresh is None:
+            try:
+                fresh = (package / STAMP).read_text().strip() == sources_hash(package)
+            except OSError:  # no stamp (no extensions built by setup.py), a missing source
+                fresh = False
+            self._fresh[package] = fresh
+        return fresh
 
 
 def install() -> None:

@@ -7,6 +7,7 @@ child process (crawler.compiled.INTERPRETED_ENV) over the whole fingerprint set.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -46,28 +47,29 @@ def _fingerprints(interpreted: bool) -> dict[str, object]:
 
 
 def test_the_build_that_runs_is_the_one_expected() -> None:
-    source = Path(crawler.matcher.__file__).parent / "matcher.py"
-    stamp = compiled.stamp_path(source)
-    if compiled.is_compiled(crawler.matcher):
-        assert stamp.read_text().strip() == compiled.source_hash(source)
+    modules = [importlib.import_module(name) for name in compiled.COMPILED_MODULES]
+    built = [compiled.is_compiled(module) for module in modules]
+    assert len(set(built)) == 1, (
+        f"all or none compiled: {dict(zip(compiled.COMPILED_MODULES, built, strict=True))}"
+    )
+    if built[0]:
+        package = Path(crawler.matcher.__file__).parent
+        assert (package / compiled.STAMP).read_text().strip() == compiled.sources_hash(package)
     if os.environ.get(EXPECT):
-        assert compiled.is_compiled(crawler.matcher), (
+        assert built[0], (
             f"{EXPECT} is set but the interpreted matcher runs: did setup.py's mypyc build fail?"
         )
 
 
-def test_a_stale_extension_is_not_used(tmp_path: Path) -> None:
-    """An extension compiled from another matcher.py (an edit, a merge) gives way to the .py."""
-    package = tmp_path / "crawler"
-    package.mkdir()
-    (package / "matcher.py").write_text("BUILD = 'source'\n")
-    compiled.stamp_path(package / "matcher.py").write_text("0" * 64 + "\n")
-    spec = compiled.InterpretedWhenStale().find_spec("crawler.matcher", [str(package)])
-    assert spec is not None and spec.origin == str(package / "matcher.py")
-    compiled.stamp_path(package / "matcher.py").write_text(
-        compiled.source_hash(package / "matcher.py")
-    )
-    assert compiled.InterpretedWhenStale().find_spec("crawler.matcher", [str(package)]) is None
+def test_stale_extensions_are_not_used(tmp_path: Path) -> None:
+    """Extensions compiled from other sources (an edit, a merge) give way to the .py files."""
+    for name in compiled.COMPILED_MODULES:
+        (tmp_path / (name.rpartition(".")[2] + ".py")).write_text(f"NAME = {name!r}\n")
+    (tmp_path / compiled.STAMP).write_text("0" * 64 + "\n")
+    spec = compiled.InterpretedWhenStale().find_spec("crawler.fold", [str(tmp_path)])
+    assert spec is not None and spec.origin == str(tmp_path / "fold.py")
+    (tmp_path / compiled.STAMP).write_text(compiled.sources_hash(tmp_path))
+    assert compiled.InterpretedWhenStale().find_spec("crawler.fold", [str(tmp_path)]) is None
 
 
 def test_compiled_and_interpreted_builds_decide_alike() -> None:
