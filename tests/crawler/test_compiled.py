@@ -61,8 +61,9 @@ def test_the_build_that_runs_is_the_one_expected() -> None:
         )
 
 
-def test_stale_extensions_are_not_used(tmp_path: Path) -> None:
+def test_stale_extensions_are_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Extensions compiled from other sources (an edit, a merge) give way to the .py files."""
+    monkeypatch.delenv(compiled.INTERPRETED_ENV, raising=False)
     for name in compiled.COMPILED_MODULES:
         (tmp_path / (name.rpartition(".")[2] + ".py")).write_text(f"NAME = {name!r}\n")
     (tmp_path / compiled.STAMP).write_text("0" * 64 + "\n")
