@@ -23,7 +23,6 @@ COMPILED = [
     "crawler/fold.py",
     "crawler/queryindex.py",
     "crawler/rules.py",
-    "crawler/snippets.py",
 ]
 STAMP = "compiled-from.sha256"
 

@@ -10,14 +10,20 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import pickle
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 import crawler.matcher
 from crawler import compiled
+from crawler.matcher import Matcher
+from crawler.normalize import normalise
+from crawler.types import RawStory
+from crawler.watchlist import builtin_watchlist
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECT = "CRACKDOWN_EXPECT_COMPILED"
@@ -71,6 +77,15 @@ def test_stale_extensions_are_not_used(tmp_path: Path, monkeypatch: pytest.Monke
     assert spec is not None and spec.origin == str(tmp_path / "fold.py")
     (tmp_path / compiled.STAMP).write_text(compiled.sources_hash(tmp_path))
     assert compiled.InterpretedWhenStale().find_spec("crawler.fold", [str(tmp_path)]) is None
+
+
+def test_a_match_result_crosses_process_boundaries() -> None:
+    """The parse worker sends results back pickled: every object in one must unpickle."""
+    matcher = Matcher(builtin_watchlist())
+    raw = RawStory("s", "https://x.example/1", "China bans crypto", "Binance halts OTC in China.")
+    result = matcher.match(normalise(raw, fetched_at=datetime(2024, 6, 1, tzinfo=UTC)))
+    assert result.snippets and result.hits
+    assert pickle.loads(pickle.dumps(result)) == result
 
 
 def test_compiled_and_interpreted_builds_decide_alike() -> None:
