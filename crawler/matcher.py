@@ -343,6 +343,14 @@ def _resolve_overlaps(
     return resolved
 
 
+def _score(first_field: dict[str, str]) -> int | float:
+    """The field weights of the reported entities' first hits; 0 (an int) for none, as
+    interpreted `round(sum([]), 2)` gives, where mypyc's float `sum` would give 0.0."""
+    if not first_field:
+        return 0
+    return round(sum(map(FIELD_WEIGHTS.__getitem__, first_field.values())), 2)
+
+
 class StoryFilter(Protocol):
     """What the pipeline needs of a filter: a verdict per story (a Matcher, or one that also
     runs subscriber queries)."""
@@ -861,7 +869,7 @@ class Matcher:
             entities=tuple([k for k in first_field if k not in elsewhere]),
             topics=tuple([key for key, rule in self._topics if rule(evidence)]),
             hits=tuple(hits),
-            score=round(sum(map(FIELD_WEIGHTS.__getitem__, first_field.values())), 2),
+            score=_score(first_field),
             signals=tuple(sorted(evidence.names & self._entity_keys)),
             phrases=tuple(sorted([key[1:-1] for key in evidence.phrases])),
             snippets=tuple(self._snippets(story, first_hit)),
