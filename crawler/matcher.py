@@ -652,6 +652,7 @@ class Matcher:
             foreign = False  # is that name foreign (not Hong Kong)?
             police_end = -1_000  # folded end of the last generic police word
             in_lead: set[str] = set()
+            set_aside = False  # did a background marker set aside an action of the lead?
             for start, end, key in scan.entity_hits:
                 role, shown = hit_info[key]
                 if role is None:  # most hits: nothing to weigh
@@ -688,8 +689,11 @@ class Matcher:
                             evidence.police_elsewhere = True  # "Thai police", 香港 警方
                 # The lead's evidence is what its main clause says: an action the lead
                 # names only as background ("ahead of China's crackdown") is not its event.
-                if start < lead_end and (role is None or counts):
-                    in_lead.add(key)
+                if start < lead_end:
+                    if role is None or counts:
+                        in_lead.add(key)
+                    elif role is _Role.ACTION:
+                        set_aside = True
                 if shown:
                     if offsets is not None:
                         start, end = offsets[start], offsets[end]
@@ -709,6 +713,11 @@ class Matcher:
                 first_hit[name] = reported[field_hits]
             if fled_to:  # nor a place for NEAR ("suspect from Cambodia" is no Cambodian act)
                 scan.entity_hits = [hit for hit in scan.entity_hits if hit not in fled_to]
+            # A marker is the lead's frame only when it set an action of the lead aside
+            # ("despite Beijing's ban"); one that governs none ("crypto used to dodge
+            # capital controls") says nothing about the lead's event.
+            if not set_aside:
+                in_lead -= self._markers
             for key in in_lead:
                 names.update(lead_expand[key])
             evidence.phrases.update(map(_third, scan.phrase_hits))
