@@ -73,6 +73,7 @@ XFAIL: dict[str, str] = {
     " 'pushes' also heads news (the challenge set's c28 'ban pushes exchanges to Dubai')",
     "en9e-027": "no crypto word: an SFC-licensed 'exchange' and a 'platform' alone (as"
     " en8d-007: the SFC licenses securities firms too)",
+    "en9f-030": "no crypto word: an 'offshore exchange' the SFC warns about (as en9e-027)",
     "en8c-036": "a police warning about scams in general, crypto one item of a list in the"
     " body: no marker tells a story about crypto from one that mentions it",
 }
