@@ -407,7 +407,35 @@ class Matcher:
             (p.left_boundary, p.right_boundary, p.phrase, p.key) for p in self._terms
         ]
         self._lead_terms, self._lead_automaton = self._build_lead()
+        self._marker_acts = self._markers_with_actions()
         self._forms: dict[str, frozenset[str]] | None = None
+
+    def _markers_with_actions(self) -> frozenset[str]:
+        """Background-marker patterns that hold an action word ("after the arrests",
+        "pre-ban", 禁令下): the marker claims the action's span, so it sets that action
+        aside itself. Read off the built patterns (their inflected forms included)."""
+        action_keys = {e.key for e in self.watchlist.entities if e.category == "action"}
+        actions, markers = set(), []
+        for pattern, payload in zip(self._patterns, self._terms, strict=True):
+            if action_keys.intersection(payload.keys):
+                actions.add(pattern)
+            if self._markers.intersection(payload.keys):
+                markers.append(pattern)
+        cjk = [a for a in actions if not a.isascii()]
+        found = set()
+        for form in markers:
+            if not form.isascii():
+                if any(a in form for a in cjk):
+                    found.add(form)
+                continue
+            words = _TOKENS.findall(form)
+            if any(
+                " ".join(words[i:j]) in actions
+                for i in range(len(words))
+                for j in range(i + 1, min(len(words), i + 4) + 1)
+            ):
+                found.add(form)
+        return frozenset(found)
 
     @staticmethod
     def _make_roles(watchlist: Watchlist) -> dict[str, _Role]:
@@ -629,6 +657,7 @@ class Matcher:
         lead_fields = 1  # the title, or the first sentence when there is no title
         hit_info, counted = self._hit_info, evidence.counted
         lead_expand = self._lead_expand
+        markers, marker_acts = self._markers, self._marker_acts
         new_hit, plain_hit = object.__new__, _PLAIN_HIT
         add_found, add_hit = found.add, reported.append
         for name in FIELDS:
@@ -692,6 +721,8 @@ class Matcher:
                 if start < lead_end:
                     if role is None or counts:
                         in_lead.add(key)
+                        if key in markers and folded_text[start:end] in marker_acts:
+                            set_aside = True  # "after the arrests": the marker holds the act
                     elif role is _Role.ACTION:
                         set_aside = True
                 if shown:

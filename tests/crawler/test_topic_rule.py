@@ -79,6 +79,12 @@ def test_a_foreign_enforcer_vetoes_even_with_chinese_names(matcher: Matcher, tit
     [
         # the marker sets the lead's only action aside: background, not the event
         ("Bitcoin rallies despite Beijing's crypto ban", "Traders shrugged off the news.", False),
+        # a marker that holds the action word itself sets it aside too
+        (
+            "Hong Kong's crypto influencers go quiet after arrests",
+            "Many promoters have deleted posts about unlicensed exchanges.",
+            False,
+        ),
         # the marker governs no action: the lead's event stands
         (
             "China's FX regulator targets crypto used to dodge capital controls",
