@@ -415,7 +415,35 @@ class Matcher:
             (p.left_boundary, p.right_boundary, p.phrase, p.key) for p in self._terms
         ]
         self._lead_terms, self._lead_automaton = self._build_lead()
+        self._marker_acts = self._markers_with_actions()
         self._forms: dict[str, frozenset[str]] | None = None
+
+    def _markers_with_actions(self) -> frozenset[str]:
+        """Background-marker patterns that hold an action word ("after the arrests",
+        "pre-ban", 禁令下): the marker claims the action's span, so it sets that action
+        aside itself. Read off the built patterns (their inflected forms included)."""
+        action_keys = {e.key for e in self.watchlist.entities if e.category == "action"}
+        actions, markers = set(), []
+        for pattern, payload in zip(self._patterns, self._terms, strict=True):
+            if action_keys.intersection(payload.keys):
+                actions.add(pattern)
+            if self._markers.intersection(payload.keys):
+                markers.append(pattern)
+        cjk = [a for a in actions if not a.isascii()]
+        found = set()
+        for form in markers:
+            if not form.isascii():
+                if any(a in form for a in cjk):
+                    found.add(form)
+                continue
+            words = _TOKENS.findall(form)
+            if any(
+                " ".join(words[i:j]) in actions
+                for i in range(len(words))
+                for j in range(i + 1, min(len(words), i + 4) + 1)
+            ):
+                found.add(form)
+        return frozenset(found)
 
     @staticmethod
     def _make_roles(watchlist: Watchlist) -> dict[str, _Role]:
@@ -637,6 +665,7 @@ class Matcher:
         lead_fields = 1  # the title, or the first sentence when there is no title
         hit_info, counted = self._hit_info, evidence.counted
         lead_expand = self._lead_expand
+        markers, marker_acts = self._markers, self._marker_acts
         new_hit, plain_hit = object.__new__, _PLAIN_HIT
         add_found, add_hit = found.add, reported.append
         for name in FIELDS:
@@ -660,6 +689,7 @@ class Matcher:
             foreign = False  # is that name foreign (not Hong Kong)?
             police_end = -1_000  # folded end of the last generic police word
             in_lead: set[str] = set()
+            set_aside = False  # did a background marker set aside an action of the lead?
             for start, end, key in scan.entity_hits:
                 role, shown = hit_info[key]
                 if role is None:  # most hits: nothing to weigh
@@ -696,8 +726,13 @@ class Matcher:
                             evidence.police_elsewhere = True  # "Thai police", 香港 警方
                 # The lead's evidence is what its main clause says: an action the lead
                 # names only as background ("ahead of China's crackdown") is not its event.
-                if start < lead_end and (role is None or counts):
-                    in_lead.add(key)
+                if start < lead_end:
+                    if role is None or counts:
+                        in_lead.add(key)
+                        if key in markers and folded_text[start:end] in marker_acts:
+                            set_aside = True  # "after the arrests": the marker holds the act
+                    elif role is _Role.ACTION:
+                        set_aside = True
                 if shown:
                     if offsets is not None:
                         start, end = offsets[start], offsets[end]
@@ -717,6 +752,11 @@ class Matcher:
                 first_hit[name] = reported[field_hits]
             if fled_to:  # nor a place for NEAR ("suspect from Cambodia" is no Cambodian act)
                 scan.entity_hits = [hit for hit in scan.entity_hits if hit not in fled_to]
+            # A marker is the lead's frame only when it set an action of the lead aside
+            # ("despite Beijing's ban"); one that governs none ("crypto used to dodge
+            # capital controls") says nothing about the lead's event.
+            if not set_aside:
+                in_lead -= self._markers
             for key in in_lead:
                 names.update(lead_expand[key])
             evidence.phrases.update(map(_third, scan.phrase_hits))

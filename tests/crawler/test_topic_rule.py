@@ -72,3 +72,28 @@ def test_a_foreign_place_in_passing_does_not_veto(matcher: Matcher, title: str, 
 )
 def test_a_foreign_enforcer_vetoes_even_with_chinese_names(matcher: Matcher, title: str) -> None:
     assert not alerts(matcher, title)
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "expected"),
+    [
+        # the marker sets the lead's only action aside: background, not the event
+        ("Bitcoin rallies despite Beijing's crypto ban", "Traders shrugged off the news.", False),
+        # a marker that holds the action word itself sets it aside too
+        (
+            "Hong Kong's crypto influencers go quiet after arrests",
+            "Many promoters have deleted posts about unlicensed exchanges.",
+            False,
+        ),
+        # the marker governs no action: the lead's event stands
+        (
+            "China's FX regulator targets crypto used to dodge capital controls",
+            "SAFE said it would punish underground banks that settle trades in virtual currency.",
+            True,
+        ),
+    ],
+)
+def test_a_lead_marker_frames_the_lead_only_when_it_sets_an_action_aside(
+    matcher: Matcher, title: str, text: str, expected: bool
+) -> None:
+    assert alerts(matcher, title, text) is expected
