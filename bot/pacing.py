@@ -13,6 +13,13 @@ spread evenly (GCRA, a burst of a few): a burst of a whole window's worth
 leaves under load with delays the next burst does not have, and that
 difference, not the average rate, is what breaks a window at the far end.
 
+A send is counted until a window after its answer, not after its grant: the
+transport calls `answered()` when the Bot API's answer is in, and the grant's
+time moves there. Telegram counted the send somewhere between the grant and
+the answer; counted from the grant alone, a send the loop held up (a claim, a
+GC pause) or the far end read late was counted there later than our windows
+assumed, and the sends after it made one window too many: a 429.
+
 Replies to commands share these windows with alerts and go first: an alert
 waits while a reply to its chat is waiting, or while a reply that only the
 global budget holds back is waiting (someone is looking at their screen).
@@ -22,8 +29,11 @@ from __future__ import annotations
 
 import asyncio
 import time
+from bisect import insort
 from collections import deque
 from collections.abc import Callable
+from contextlib import suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 GROUP_TYPES = frozenset({"group", "supergroup", "channel"})
@@ -38,6 +48,37 @@ class Limits:
     private_per_second: float = 1.0
     group_per_minute: float = 20.0
     margin: float = 0.02
+
+
+class _Grant:
+    """A slot taken and not yet answered: the windows it was recorded in, and when."""
+
+    __slots__ = ("at", "chat", "pacer")
+
+    def __init__(self, pacer: Pacer, chat: SlidingWindow, at: float) -> None:
+        self.pacer: Pacer | None = pacer
+        self.chat = chat
+        self.at = at
+
+
+# The slot this task took last, until its request is answered (`answered`).
+_granted: ContextVar[_Grant | None] = ContextVar("pacing_granted", default=None)
+
+
+def answered() -> None:
+    """This task's last slot was answered (or failed) now: count its send until a window from now.
+
+    Called by the transport (`bot.transport`) after each request. A no-op
+    outside a paced send, and for a slot already moved.
+    """
+    grant = _granted.get()
+    if grant is None or grant.pacer is None:
+        return
+    pacer, grant.pacer = grant.pacer, None
+    now = pacer.clock()
+    if now > grant.at:
+        pacer.global_window.restamp(grant.at, now)
+        grant.chat.restamp(grant.at, now)
 
 
 class SlidingWindow:
@@ -68,6 +109,16 @@ class SlidingWindow:
 
     def record(self, now: float) -> None:
         self.times.append(now)
+
+    def restamp(self, then: float, now: float) -> None:
+        """An event recorded at `then` happened at `now` (later): count it from there."""
+        times = self.times
+        with suppress(ValueError):  # not there: already out of the window, counts again
+            times.remove(then)
+        if not times or times[-1] <= now:
+            times.append(now)
+        else:
+            insort(times, now)
 
     def idle(self, now: float) -> bool:
         return not self.times or self.times[-1] <= now - self.period
@@ -161,6 +212,7 @@ class Pacer:
                 self.global_window.record(now)
                 self._next_at = max(self._next_at, now) + self._interval
                 chat.record(now)
+                _granted.set(_Grant(self, chat, now))
                 self._forget_idle_chats(now)
                 return 0.0
             await asyncio.sleep(wait if wait > 0 else self._interval)

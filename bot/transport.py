@@ -11,6 +11,9 @@ Kept from `HTTPXRequest`: the same timeouts (per call or the defaults given
 here), proxies from the environment (HTTPS_PROXY, ALL_PROXY, NO_PROXY),
 multipart for files, and the same errors (`TimedOut`, `NetworkError`). Error
 texts never carry the request URL's token.
+
+Each answer (or failure) tells the pacer (`bot.pacing.answered`): Telegram
+counted the send somewhere before it, so the pacer counts it from there.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from urllib.parse import urlsplit
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+from bot.pacing import answered
 
 _TOKEN_IN_URL = re.compile(r"/bot[^/\s'\"]+")
 
@@ -116,6 +121,8 @@ class AiohttpRequest(BaseRequest):
             raise TimedOut(f"aiohttp: {type(exc).__name__}") from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {_redacted(exc)}") from exc
+        finally:
+            answered()
 
 
 def _default(value: object) -> bool:

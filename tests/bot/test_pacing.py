@@ -6,8 +6,13 @@ import asyncio
 import time
 
 import pytest
+from telegram import Bot
 
 from bot.pacing import Limits, Pacer, SlidingWindow
+from bot.transport import AiohttpRequest
+from crackdown.standin import BotApiStandIn
+from crackdown.standin.limits import FloodLimits
+from tests.conftest import TOKEN
 
 
 class Clock:
@@ -152,3 +157,48 @@ def test_a_restarted_pacer_remembers_the_sends_before_it(clock: Clock) -> None:
     assert 0.59 <= pacer.chat_wait(1, "private") <= 0.61
     assert 29 <= pacer.chat_wait(-5, "group") <= 30.01  # 20 in the last minute already
     assert pacer.chat_wait(2, "private") == 0
+
+
+def test_a_stalled_loop_never_makes_the_server_see_a_window_over_the_limit(
+    standin: BotApiStandIn,
+) -> None:
+    """Real clock, real PTB sends, the loop stalled on purpose between grants and writes.
+
+    A stall (a claim, a GC pause) holds up requests already granted: they reach
+    the server later than their slot, and counted from the slot, the sends a
+    window after them made one window too many. With no margin at all the
+    server (same clock) must still never count more than the limit in a second.
+    """
+    rate, sends, stall = 40, 120, 0.12
+    for user in range(1, sends + 1):
+        standin.add_user(user, f"u{user}")
+    standin.enforce_limits(FloodLimits(global_per_second=rate, penalty=1))
+    pacer = Pacer(Limits(global_per_second=rate, private_per_second=1000, margin=0.0))
+    granted: list[float] = []
+
+    async def send(bot: Bot, chat_id: int) -> None:
+        await pacer.acquire(chat_id, "private")
+        granted.append(time.monotonic())
+        message = bot.send_message(chat_id, "x")
+        if chat_id % 10 == 0:  # the loop stalls before this request is written
+            asyncio.get_running_loop().call_soon(time.sleep, stall)
+        await message
+
+    async def go() -> None:
+        async with Bot(TOKEN, base_url=standin.base_url, request=AiohttpRequest(16)) as bot:
+            lanes = asyncio.Semaphore(8)
+
+            async def lane(chat_id: int) -> None:
+                async with lanes:
+                    await send(bot, chat_id)
+
+            await asyncio.gather(*(lane(chat_id) for chat_id in range(1, sends + 1)))
+
+    asyncio.run(go())
+    arrived = sorted(m.sent_at for m in standin.sent_messages())
+    summary = standin.summary()
+    assert summary["messages"] == sends and summary["duplicates"] == 0
+    assert summary["rate_limited"] == 0
+    assert count_in_any_window(arrived, 1.0) <= rate
+    # and the pacing still runs at the limit, not far below it
+    assert (sends - 1) / (granted[-1] - granted[0]) >= 0.8 * rate
