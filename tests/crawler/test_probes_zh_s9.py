@@ -8,7 +8,7 @@ script. They aim at phrasing the vocabulary had not seen: procedure (取保候�
 罚金, 追缴, 冻结涉案资金), slang (U商, 搬砖, 卡农, 承兑商, 空气币) and regulators' wording
 (风险提示, 约谈, 责令整改, 下架), against near misses: prices and mining that cite the ban,
 Hong Kong licensing and ordinances, Macau, Taiwan and foreign enforcement, crypto-free
-Chinese crime, e-CNY and commentary. Each batch (id prefix s9bN, seven so far) was scored before the
+Chinese crime, e-CNY and commentary. Each batch (id prefix s9bN, eight so far) was scored before the
 fixes it prompted; the figures are in the README.
 """
 
