@@ -67,14 +67,14 @@ def test_subscriber_queries_treat_unknown_words_as_phrases() -> None:
 
 
 def test_hostile_queries_are_refused_quickly() -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: other processes on the machine do not count
     with pytest.raises(RuleError, match="longer than 500 characters"):
         compile_rule("crypto OR " * 10_000, NAMES, max_length=500)  # 100 KB
     with pytest.raises(RuleError, match="nested too deeply"):
         compile_rule("(" * 1000 + "crypto" + ")" * 1000, NAMES, max_length=10_000)
     with pytest.raises(RuleError, match="nested too deeply"):
         compile_rule("NOT " * 1000 + "crypto", NAMES, max_length=10_000)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 def test_depth_limit_allows_reasonable_nesting() -> None:
