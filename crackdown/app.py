@@ -294,7 +294,8 @@ def cluster_settings(config: Config, watchlist: Watchlist) -> ClusterSettings:
 
     A distinct category stands for its entities less the generic ones that
     others of the category imply ("exchange", which every named exchange
-    implies, would make all exchange stories agree).
+    implies, would make all exchange stories agree). Only reported entities make a key
+    generic: an unreported one (民警, bare 最高法院) is another spelling of the key it implies.
     """
     cluster = config.cluster
     known = watchlist.names()
@@ -307,6 +308,7 @@ def cluster_settings(config: Config, watchlist: Watchlist) -> ClusterSettings:
     generic = {
         key
         for entity in watchlist.entities
+        if entity.report  # an unreported entity is a spelling of what it implies (民警 -> mps)
         for key in entity.implies
         if category[key] == entity.category
     }

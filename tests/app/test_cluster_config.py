@@ -38,7 +38,7 @@ def _families(**cluster: Any) -> dict[str, str]:
 
 def test_the_default_tells_events_apart_by_who_acted() -> None:
     families = _families()
-    for key in ("pboc", "csrc", "mps", "binance", "huobi", "okx"):
+    for key in ("pboc", "csrc", "mps", "court", "binance", "huobi", "okx"):
         assert families[key] == key
     assert families["alipay"] == families["ant-group"] == "alibaba"
     assert families["wechat-pay"] == families["tenpay"] == "tencent"
