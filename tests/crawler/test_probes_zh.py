@@ -1,6 +1,7 @@
-"""Chinese title+lead probes written blind in session 8, with their entity labels.
+"""Chinese title+lead probes written blind in sessions 8 and 9, with their entity labels.
 
-`tests/data/probes_zh_s8.jsonl` is in the corpus format (`crackdown eval` reads it):
+`tests/data/probes_zh_s8.jsonl` and `probes_zh_s9*.jsonl` are in the corpus format
+(`crackdown eval` reads them). Session 8's:
 stories written for this test in the styles of Xinhua and People's Daily, the
 financial press, police and procuratorate WeChat posts, judgments, regulators'
 notices, Hong Kong papers in traditional script and crypto media, with phrasing
@@ -8,7 +9,9 @@ the vocabulary had not seen (链游, 云算力, 助记词, U队, 双开, 入稟.
 half are near misses (prices, licensing, Macau, Taiwan and foreign enforcement,
 Chinese enforcement with no crypto, retrospectives). Each batch (id prefix
 s8bN) was scored before the fixes it prompted; the figures are in the README.
-Entities follow the corpus README's naming rule.
+Session 9's (s9bN) aim at procedure (取保候审, 不起诉决定, 罚金, 追缴), slang (U商, 搬砖,
+卡农, 承兑商) and regulators' wording (风险提示, 约谈, 责令整改, 下架), against the same near
+misses plus commentary and e-CNY. Entities follow the corpus README's naming rule.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from crawler.types import RawStory
 from crawler.watchlist import builtin_watchlist
 
 TOPIC = "china-crypto-enforcement"
-PROBES = Path(__file__).parent.parent / "data" / "probes_zh_s8.jsonl"
+DATA = Path(__file__).parent.parent / "data"
 
 # id -> why the filter still gets it wrong (strict: a probe that starts passing must leave)
 XFAIL: dict[str, str] = {
@@ -37,12 +40,19 @@ XFAIL: dict[str, str] = {
     " judgment and mining words, but the case is commercial, not about crypto activity",
     "s8b10-zh-005": "a headline's two parts split by a space (绕过实名认证 被监管约谈): the"
     " space is no clause break, so 绕过 ('get around') frames the summons as background",
+    "s9b2-zh-041": "a founder's past prison term as the setting (曾因非法经营入狱……出狱后再创业):"
+    " 曾因 marks background, but 入狱 is an enforcer word, not an action a marker governs",
+    "s9b4-zh-006": "a mining clean-up whose only place is the anonymised 某市 and whose actor is"
+    " unnamed: no Chinese cue is left (a real story names its city)",
 }
 
 
 def _probes() -> list[dict[str, object]]:
-    with PROBES.open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines if line.strip()]
+    probes = []
+    for path in sorted(DATA.glob("probes_zh_s[0-9]*.jsonl")):
+        with path.open(encoding="utf-8") as lines:
+            probes.extend(json.loads(line) for line in lines if line.strip())
+    return probes
 
 
 @pytest.fixture(scope="module")
