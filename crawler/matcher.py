@@ -343,6 +343,98 @@ def _resolve_overlaps(
     return resolved
 
 
+_ACRONYM_WORD = re.compile(r"[a-z0-9]+")
+_ACRONYM_EXACT = re.compile(r"[A-Za-z0-9]+")
+
+
+class _Acronyms:
+    """Patterns that only name an entity when written exactly, as a whole ASCII word.
+
+    In the main automaton, "ed" (India's ED) matched at the end of every past-tense
+    verb of folded text and "us" inside words: more than half of all raw hits, each
+    dropped by a boundary or exact-form check. Found here instead: in ASCII text
+    (folded = lower-cased, offsets unchanged, NFKC the identity) the exact forms are
+    searched for in the original text, case kept (`Folded.cased`; Latin text with
+    full-width words too); in other text the folded forms in the folded text, checked
+    against the original as before. A pattern and its exact
+    forms being whole alphanumeric words, a hit that passes its boundary checks is a
+    whole word, which no other hit overlaps: a leftmost-longest search misses none.
+    """
+
+    __slots__ = ("_exact", "_exact_keys", "_folded", "_folded_exacts", "patterns")
+
+    def __init__(self, patterns: list[str], terms: list[_Pattern]) -> None:
+        exact_keys: dict[str, list[str]] = {}
+        folded: dict[str, tuple[tuple[str, str], ...]] = {}
+        for pattern, term in zip(patterns, terms, strict=True):
+            if term.keys or term.phrases or not term.exacts:
+                continue
+            if not _ACRONYM_WORD.fullmatch(pattern) or not all(
+                _ACRONYM_EXACT.fullmatch(exact) and exact.lower() == pattern
+                for _, exact in term.exacts
+            ):
+                continue
+            folded[pattern] = term.exacts
+            for key, exact in term.exacts:
+                exact_keys.setdefault(exact, []).append(key)
+        self.patterns = frozenset(folded)
+        self._exact_keys = [tuple(keys) for keys in exact_keys.values()]
+        self._folded_exacts = list(folded.values())
+        longest = ahocorasick_rs.MatchKind.LeftmostLongest
+        self._exact = (
+            ahocorasick_rs.AhoCorasick(list(exact_keys), matchkind=longest) if folded else None
+        )
+        self._folded = (
+            ahocorasick_rs.AhoCorasick(list(folded), matchkind=longest) if folded else None
+        )
+
+    def find(self, text: str, folded: Folded) -> list[_Span]:
+        """Hits (folded start, end, key) of these acronyms, boundaries and exact forms checked."""
+        found: list[_Span] = []
+        if self._exact is None or self._folded is None:
+            return found
+        word = _WORD_CHARS
+        cased = folded.cased
+        if cased is not None:  # cased.lower() is the folded text, its slices NFKC's
+            size = len(cased)
+            for index, start, end in self._exact.find_matches_as_indexes(cased):
+                if (start and cased[start - 1] in word) or (end < size and cased[end] in word):
+                    continue
+                for key in self._exact_keys[index]:
+                    found.append((start, end, key))
+            return found
+        haystack = folded.text
+        size = len(haystack)
+        for index, start, end in self._folded.find_matches_as_indexes(haystack):
+            if (start and haystack[start - 1] in word) or (end < size and haystack[end] in word):
+                continue
+            original = text[folded.original(start) : folded.original(end)]
+            written = unicodedata.normalize("NFKC", original)
+            for key, exact in self._folded_exacts[index]:
+                if written == exact:
+                    found.append((start, end, key))
+        return found
+
+
+def _merge(hits: list[_Span], more: list[_Span], tangled: bool) -> list[_Span]:
+    """Both lists of hits as one, in order of start when none overlap (as the scan keeps them)."""
+    merged = hits + more
+    if not tangled:
+        merged.sort()
+    return merged
+
+
+def _overlapping(hits: list[_Span]) -> bool:
+    """Do any two of these hits (sorted by start) overlap?"""
+    last_end = -1
+    for start, end, _ in hits:
+        if start < last_end:
+            return True
+        if end > last_end:
+            last_end = end
+    return False
+
+
 def _score(first_field: dict[str, str]) -> int | float:
     """The field weights of the reported entities' first hits; 0 (an int) for none, as
     interpreted `round(sum([]), 2)` gives, where mypyc's float `sum` would give 0.0."""
@@ -410,9 +502,26 @@ class Matcher:
         }
         self.phrases = frozenset(p for p in wanted if p)
         self._patterns, self._terms, self._automaton = self._build()
+        # Whole-word acronyms that mean nothing else ("ED", "US", "SEC") are found apart
+        # (_Acronyms): folded, "ed" ends every past-tense verb, half of all raw hits.
+        self._acronyms = _Acronyms(self._patterns, self._terms)
+        main = [
+            (pattern, term)
+            for pattern, term in zip(self._patterns, self._terms, strict=True)
+            if pattern not in self._acronyms.patterns
+        ]
+        self._main_terms = [term for _, term in main]
+        if len(main) < len(self._patterns):
+            self._automaton = (
+                ahocorasick_rs.AhoCorasick(
+                    [pattern for pattern, _ in main], matchkind=ahocorasick_rs.MatchKind.Standard
+                )
+                if main
+                else None
+            )
         # What the scan loop unpacks per hit: the boundaries and the two common meanings.
         self._scan_payloads = [
-            (p.left_boundary, p.right_boundary, p.phrase, p.key) for p in self._terms
+            (p.left_boundary, p.right_boundary, p.phrase, p.key) for p in self._main_terms
         ]
         self._lead_terms, self._lead_automaton = self._build_lead()
         self._marker_acts = self._markers_with_actions()
@@ -586,11 +695,16 @@ class Matcher:
         folded = fold_with_offsets(text)
         entity_hits: list[_Span] = []
         phrase_hits: list[tuple[int, int, str]] = []
-        if not text or self._automaton is None:
+        if not text:
             return _FieldScan(folded, entity_hits, phrase_hits)
         haystack = folded.text
+        acronym_hits = self._acronyms.find(text, folded)
+        if self._automaton is None:
+            if acronym_hits:
+                return _FieldScan(folded, _merge(entity_hits, acronym_hits, False), phrase_hits)
+            return _FieldScan(folded, entity_hits, phrase_hits)
         size = len(haystack)
-        payloads, terms = self._scan_payloads, self._terms
+        payloads, terms = self._scan_payloads, self._main_terms
         word = _WORD_CHARS
         add_phrase, add_entity = phrase_hits.append, entity_hits.append
         exact_spans: dict[tuple[int, int], set[str]] = {}
@@ -627,6 +741,11 @@ class Matcher:
                     if start < last_end:
                         tangled = True
                     last_end = end
+        if acronym_hits:
+            for start, end, key in acronym_hits:
+                exact_spans.setdefault((start, end), set()).add(key)
+            entity_hits = _merge(entity_hits, acronym_hits, tangled)
+            tangled = tangled or _overlapping(entity_hits)
         if tangled:
             entity_hits = _resolve_overlaps(entity_hits, exact_spans, self._nesting)
         return _FieldScan(folded, entity_hits, phrase_hits)
