@@ -27,12 +27,10 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import enum
-import operator
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from itertools import chain
 from typing import Any, NamedTuple, Protocol
 
 import ahocorasick_rs
@@ -251,7 +249,6 @@ _PLAIN_HIT = (
     and not hasattr(Hit, "__post_init__")
     and not hasattr(Hit, "__slots__")
 )
-_third = operator.itemgetter(2)
 _OVERLAPPING = True  # find_matches_as_indexes(text, overlapping): positional, as keywords cost
 
 
@@ -706,7 +703,6 @@ class Matcher:
         size = len(haystack)
         payloads, terms = self._scan_payloads, self._main_terms
         word = _WORD_CHARS
-        add_phrase, add_entity = phrase_hits.append, entity_hits.append
         exact_spans: dict[tuple[int, int], set[str]] = {}
         last_end, tangled = 0, False
         for index, start, end in self._automaton.find_matches_as_indexes(haystack, _OVERLAPPING):
@@ -716,28 +712,28 @@ class Matcher:
             if right and end < size and haystack[end] in word:
                 continue
             if phrase is not None:
-                add_phrase((start, end, phrase))
+                phrase_hits.append((start, end, phrase))
             elif key is not None:
-                add_entity((start, end, key))
+                entity_hits.append((start, end, key))
                 if start < last_end:
                     tangled = True
                 last_end = end
             else:
                 _, _, _, _, keys, exacts, phrases = terms[index]
                 for key in phrases:
-                    add_phrase((start, end, key))
+                    phrase_hits.append((start, end, key))
                 if exacts:
                     original = text[folded.original(start) : folded.original(end)]
                     written = unicodedata.normalize("NFKC", original)
                     for key, exact in exacts:
                         if written == exact:
-                            add_entity((start, end, key))
+                            entity_hits.append((start, end, key))
                             exact_spans.setdefault((start, end), set()).add(key)
                             if start < last_end:
                                 tangled = True
                             last_end = end  # ends never go down while nothing is tangled
                 for key in keys:
-                    add_entity((start, end, key))
+                    entity_hits.append((start, end, key))
                     if start < last_end:
                         tangled = True
                     last_end = end
@@ -785,8 +781,7 @@ class Matcher:
         hit_info, counted = self._hit_info, evidence.counted
         lead_expand = self._lead_expand
         markers, marker_acts = self._markers, self._marker_acts
-        new_hit, plain_hit = object.__new__, _PLAIN_HIT
-        add_found, add_hit = found.add, reported.append
+        plain_hit = _PLAIN_HIT
         for name in FIELDS:
             text = getattr(story, name)
             if not text:
@@ -812,7 +807,7 @@ class Matcher:
             for start, end, key in scan.entity_hits:
                 role, shown = hit_info[key]
                 if role is None:  # most hits: nothing to weigh
-                    add_found(key)
+                    found.add(key)
                 else:
                     if role is _Role.ACTION:
                         if background is None:
@@ -833,7 +828,7 @@ class Matcher:
                     else:
                         counts = True
                     if counts:
-                        add_found(key)
+                        found.add(key)
                         counted.append(key)
                     if role is _Role.PLACE or (role is _Role.FOREIGN and counts):
                         place_end, foreign = end, role is _Role.FOREIGN
@@ -858,13 +853,16 @@ class Matcher:
                     term = text[start:end]
                     for shown_key in shown:
                         if plain_hit:  # Hit(...) at half the cost (see _PLAIN_HIT)
-                            hit = new_hit(Hit)
-                            hit.__dict__.update(
-                                entity=shown_key, field=name, start=start, end=end, term=term
-                            )
+                            hit = object.__new__(Hit)
+                            state: dict[str, object] = hit.__dict__
+                            state["entity"] = shown_key
+                            state["field"] = name
+                            state["start"] = start
+                            state["end"] = end
+                            state["term"] = term
                         else:
                             hit = Hit(shown_key, name, start, end, term)
-                        add_hit(hit)
+                        reported.append(hit)
                         if shown_key not in first_field:
                             first_field[shown_key] = name
             if len(reported) > field_hits:
@@ -878,9 +876,12 @@ class Matcher:
                 in_lead -= self._markers
             for key in in_lead:
                 names.update(lead_expand[key])
-            evidence.phrases.update(map(_third, scan.phrase_hits))
+            for _, _, phrase in scan.phrase_hits:
+                evidence.phrases.add(phrase)
         names |= evidence.phrases
-        names.update(chain.from_iterable(map(self._expand.__getitem__, found)))
+        expand = self._expand
+        for key in found:
+            names.update(expand[key])
         return evidence, reported, first_field, first_hit
 
     @staticmethod
