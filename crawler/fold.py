@@ -41,18 +41,18 @@ _NARROW_ERRORS = "crackdown-narrow-wide"
 _WIDE_TABLE = str.maketrans(_WIDE_TO_ASCII)
 
 
-_WIDE_RUN = re.compile("[\uff01-\uff5e\u3000]+")
-
-
 def _narrow_run(error: UnicodeError) -> tuple[str, int]:
     """Codec error handler: a run of full-width ASCII becomes ASCII; anything else fails
     (at its first character: a run of Chinese is never copied)."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
-    run = _WIDE_RUN.match(error.object, error.start, error.end)
-    if run is None or run.end() != error.end:
+    text, start, end = error.object, error.start, error.end
+    if text[start] not in _WIDE_TO_ASCII or text[end - 1] not in _WIDE_TO_ASCII:
         raise error
-    return run.group().translate(_WIDE_TABLE), error.end
+    narrowed = text[start:end].translate(_WIDE_TABLE)  # no regex: a run is a word or two
+    if not narrowed.isascii():  # something other than full-width ASCII inside the run
+        raise error
+    return narrowed, end
 
 
 @lru_cache(maxsize=1)

@@ -249,6 +249,35 @@ _PLAIN_HIT = (
     and not hasattr(Hit, "__post_init__")
     and not hasattr(Hit, "__slots__")
 )
+# The same for MatchResult, built once per story: its fields filled as one dict.
+_RESULT_FIELDS = (
+    "entities",
+    "topics",
+    "hits",
+    "score",
+    "signals",
+    "phrases",
+    "snippets",
+    "queries",
+    "actions",
+    "actors",
+)
+_PLAIN_RESULT = (
+    tuple(f.name for f in dataclasses.fields(MatchResult)) == _RESULT_FIELDS
+    and not hasattr(MatchResult, "__post_init__")
+    and not hasattr(MatchResult, "__slots__")
+)
+
+
+def _match_result(fields: dict[str, object]) -> MatchResult:
+    """MatchResult(**fields), without the frozen dataclass's per-field __setattr__."""
+    if not _PLAIN_RESULT:
+        return MatchResult(**fields)  # type: ignore[arg-type]
+    result: MatchResult = object.__new__(MatchResult)
+    result.__dict__.update(fields)
+    return result
+
+
 _OVERLAPPING = True  # find_matches_as_indexes(text, overlapping): positional, as keywords cost
 
 
@@ -1025,17 +1054,19 @@ class Matcher:
         evidence, hits, first_field, first_hit = self._evidence(story)
         counted, act = evidence.counted, self._act
         elsewhere = self._elsewhere(evidence)
-        return MatchResult(
-            entities=tuple([k for k in first_field if k not in elsewhere]),
-            topics=tuple([key for key, rule in self._topics if rule(evidence)]),
-            hits=tuple(hits),
-            score=_score(first_field),
-            signals=tuple(sorted(evidence.names & self._entity_keys)),
-            phrases=tuple(sorted([key[1:-1] for key in evidence.phrases])),
-            snippets=tuple(self._snippets(story, first_hit)),
-            queries=tuple(self._holding(queries, evidence)),
-            actions=tuple(dict.fromkeys([act[k] for k in counted if k in act])),
-            actors=tuple(dict.fromkeys([k for k in counted if k in self._actor_keys])),
+        return _match_result(
+            {
+                "entities": tuple([k for k in first_field if k not in elsewhere]),
+                "topics": tuple([key for key, rule in self._topics if rule(evidence)]),
+                "hits": tuple(hits),
+                "score": _score(first_field),
+                "signals": tuple(sorted(evidence.names & self._entity_keys)),
+                "phrases": tuple(sorted([key[1:-1] for key in evidence.phrases])),
+                "snippets": tuple(self._snippets(story, first_hit)),
+                "queries": tuple(self._holding(queries, evidence)),
+                "actions": tuple(dict.fromkeys([act[k] for k in counted if k in act])),
+                "actors": tuple(dict.fromkeys([k for k in counted if k in self._actor_keys])),
+            }
         )
 
     @staticmethod
