@@ -407,8 +407,14 @@ class _Acronyms:
         self._exact_keys = [tuple(keys) for keys in exact_keys.values()]
         self._folded_exacts = list(folded.values())
         longest = ahocorasick_rs.MatchKind.LeftmostLongest
+        # Over bytes: the case-kept text is ASCII, so byte offsets are character offsets,
+        # and the str automaton's byte -> character table (8 bytes a byte) is not built.
         self._exact = (
-            ahocorasick_rs.AhoCorasick(list(exact_keys), matchkind=longest) if folded else None
+            ahocorasick_rs.BytesAhoCorasick(
+                [exact.encode("ascii") for exact in exact_keys], matchkind=longest
+            )
+            if folded
+            else None
         )
         self._folded = (
             ahocorasick_rs.AhoCorasick(list(folded), matchkind=longest) if folded else None
@@ -423,7 +429,7 @@ class _Acronyms:
         cased = folded.cased
         if cased is not None:  # cased.lower() is the folded text, its slices NFKC's
             size = len(cased)
-            for index, start, end in self._exact.find_matches_as_indexes(cased):
+            for index, start, end in self._exact.find_matches_as_indexes(cased.encode("ascii")):
                 if (start and cased[start - 1] in word) or (end < size and cased[end] in word):
                     continue
                 for key in self._exact_keys[index]:
