@@ -41,18 +41,18 @@ _NARROW_ERRORS = "crackdown-narrow-wide"
 _WIDE_TABLE = str.maketrans(_WIDE_TO_ASCII)
 
 
-_WIDE_RUN = re.compile("[\uff01-\uff5e\u3000]+")
-
-
 def _narrow_run(error: UnicodeError) -> tuple[str, int]:
     """Codec error handler: a run of full-width ASCII becomes ASCII; anything else fails
     (at its first character: a run of Chinese is never copied)."""
     if not isinstance(error, UnicodeEncodeError):
         raise error
-    run = _WIDE_RUN.match(error.object, error.start, error.end)
-    if run is None or run.end() != error.end:
+    text, start, end = error.object, error.start, error.end
+    if text[start] not in _WIDE_TO_ASCII or text[end - 1] not in _WIDE_TO_ASCII:
         raise error
-    return run.group().translate(_WIDE_TABLE), error.end
+    narrowed = text[start:end].translate(_WIDE_TABLE)  # no regex: a run is a word or two
+    if not narrowed.isascii():  # something other than full-width ASCII inside the run
+        raise error
+    return narrowed, end
 
 
 @lru_cache(maxsize=1)
@@ -99,7 +99,12 @@ def _nfkc(text: str) -> str:
 
 
 def _latin_fold(text: str) -> str:
-    folded = _nfkc(text).casefold()
+    return _case_fold(_nfkc(text))
+
+
+def _case_fold(normal: str) -> str:
+    """Case-fold NFKC text and straighten curly apostrophes."""
+    folded = normal.casefold()
     if "’" in folded or "‘" in folded:
         folded = folded.replace("’", "'").replace("‘", "'")
     return folded
@@ -186,11 +191,15 @@ class Folded:
     dataclass costs twice as much to build.
     """
 
-    __slots__ = ("offsets", "text")
+    __slots__ = ("cased", "offsets", "text")
 
-    def __init__(self, text: str, offsets: list[int] | None) -> None:
+    def __init__(self, text: str, offsets: list[int] | None, cased: str | None = None) -> None:
         self.text = text
         self.offsets = offsets
+        # ASCII text, case kept, whose lower() is `text` and whose every slice is NFKC of
+        # the same slice of the original (offsets unchanged): exact-case acronyms are
+        # searched for in it. None when the original has more than ASCII and full-width.
+        self.cased = cased
 
     def original(self, index: int) -> int:
         return index if self.offsets is None else self.offsets[index]
@@ -203,8 +212,14 @@ def fold_with_offsets(text: str) -> Folded:
     1:1 mapping; otherwise each character is folded on its own and mapped.
     """
     if text.isascii():  # NFKC leaves ASCII alone; casefold is lower; nothing traditional
-        return Folded(text.lower(), None)
-    latin = _latin_fold(text)
+        return Folded(text.lower(), None, text)
+    normal = _nfkc(text)
+    if len(normal) == len(text) and normal.isascii():
+        # Latin text with full-width words (ＯＴＣ): NFKC mapped each character to one
+        # ASCII character (a composition would have left a non-ASCII one), so offsets
+        # hold, casefold is lower and nothing is traditional.
+        return Folded(normal.lower(), None, normal)
+    latin = _case_fold(normal)
     folded = _t2s(latin)
     if len(folded) == len(text) and len(latin) == len(text):
         return Folded(folded, None)

@@ -27,12 +27,10 @@ from __future__ import annotations
 import bisect
 import dataclasses
 import enum
-import operator
 import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from itertools import chain
 from typing import Any, NamedTuple, Protocol
 
 import ahocorasick_rs
@@ -251,7 +249,35 @@ _PLAIN_HIT = (
     and not hasattr(Hit, "__post_init__")
     and not hasattr(Hit, "__slots__")
 )
-_third = operator.itemgetter(2)
+# The same for MatchResult, built once per story: its fields filled as one dict.
+_RESULT_FIELDS = (
+    "entities",
+    "topics",
+    "hits",
+    "score",
+    "signals",
+    "phrases",
+    "snippets",
+    "queries",
+    "actions",
+    "actors",
+)
+_PLAIN_RESULT = (
+    tuple(f.name for f in dataclasses.fields(MatchResult)) == _RESULT_FIELDS
+    and not hasattr(MatchResult, "__post_init__")
+    and not hasattr(MatchResult, "__slots__")
+)
+
+
+def _match_result(fields: dict[str, object]) -> MatchResult:
+    """MatchResult(**fields), without the frozen dataclass's per-field __setattr__."""
+    if not _PLAIN_RESULT:
+        return MatchResult(**fields)  # type: ignore[arg-type]
+    result: MatchResult = object.__new__(MatchResult)
+    result.__dict__.update(fields)
+    return result
+
+
 _OVERLAPPING = True  # find_matches_as_indexes(text, overlapping): positional, as keywords cost
 
 
@@ -343,6 +369,104 @@ def _resolve_overlaps(
     return resolved
 
 
+_ACRONYM_WORD = re.compile(r"[a-z0-9]+")
+_ACRONYM_EXACT = re.compile(r"[A-Za-z0-9]+")
+
+
+class _Acronyms:
+    """Patterns that only name an entity when written exactly, as a whole ASCII word.
+
+    In the main automaton, "ed" (India's ED) matched at the end of every past-tense
+    verb of folded text and "us" inside words: more than half of all raw hits, each
+    dropped by a boundary or exact-form check. Found here instead: in ASCII text
+    (folded = lower-cased, offsets unchanged, NFKC the identity) the exact forms are
+    searched for in the original text, case kept (`Folded.cased`; Latin text with
+    full-width words too); in other text the folded forms in the folded text, checked
+    against the original as before. A pattern and its exact
+    forms being whole alphanumeric words, a hit that passes its boundary checks is a
+    whole word, which no other hit overlaps: a leftmost-longest search misses none.
+    """
+
+    __slots__ = ("_exact", "_exact_keys", "_folded", "_folded_exacts", "patterns")
+
+    def __init__(self, patterns: list[str], terms: list[_Pattern]) -> None:
+        exact_keys: dict[str, list[str]] = {}
+        folded: dict[str, tuple[tuple[str, str], ...]] = {}
+        for pattern, term in zip(patterns, terms, strict=True):
+            if term.keys or term.phrases or not term.exacts:
+                continue
+            if not _ACRONYM_WORD.fullmatch(pattern) or not all(
+                _ACRONYM_EXACT.fullmatch(exact) and exact.lower() == pattern
+                for _, exact in term.exacts
+            ):
+                continue
+            folded[pattern] = term.exacts
+            for key, exact in term.exacts:
+                exact_keys.setdefault(exact, []).append(key)
+        self.patterns = frozenset(folded)
+        self._exact_keys = [tuple(keys) for keys in exact_keys.values()]
+        self._folded_exacts = list(folded.values())
+        longest = ahocorasick_rs.MatchKind.LeftmostLongest
+        # Over bytes: the case-kept text is ASCII, so byte offsets are character offsets,
+        # and the str automaton's byte -> character table (8 bytes a byte) is not built.
+        self._exact = (
+            ahocorasick_rs.BytesAhoCorasick(
+                [exact.encode("ascii") for exact in exact_keys], matchkind=longest
+            )
+            if folded
+            else None
+        )
+        self._folded = (
+            ahocorasick_rs.AhoCorasick(list(folded), matchkind=longest) if folded else None
+        )
+
+    def find(self, text: str, folded: Folded) -> list[_Span]:
+        """Hits (folded start, end, key) of these acronyms, boundaries and exact forms checked."""
+        found: list[_Span] = []
+        if self._exact is None or self._folded is None:
+            return found
+        word = _WORD_CHARS
+        cased = folded.cased
+        if cased is not None:  # cased.lower() is the folded text, its slices NFKC's
+            size = len(cased)
+            for index, start, end in self._exact.find_matches_as_indexes(cased.encode("ascii")):
+                if (start and cased[start - 1] in word) or (end < size and cased[end] in word):
+                    continue
+                for key in self._exact_keys[index]:
+                    found.append((start, end, key))
+            return found
+        haystack = folded.text
+        size = len(haystack)
+        for index, start, end in self._folded.find_matches_as_indexes(haystack):
+            if (start and haystack[start - 1] in word) or (end < size and haystack[end] in word):
+                continue
+            original = text[folded.original(start) : folded.original(end)]
+            written = unicodedata.normalize("NFKC", original)
+            for key, exact in self._folded_exacts[index]:
+                if written == exact:
+                    found.append((start, end, key))
+        return found
+
+
+def _merge(hits: list[_Span], more: list[_Span], tangled: bool) -> list[_Span]:
+    """Both lists of hits as one, in order of start when none overlap (as the scan keeps them)."""
+    merged = hits + more
+    if not tangled:
+        merged.sort()
+    return merged
+
+
+def _overlapping(hits: list[_Span]) -> bool:
+    """Do any two of these hits (sorted by start) overlap?"""
+    last_end = -1
+    for start, end, _ in hits:
+        if start < last_end:
+            return True
+        if end > last_end:
+            last_end = end
+    return False
+
+
 def _score(first_field: dict[str, str]) -> int | float:
     """The field weights of the reported entities' first hits; 0 (an int) for none, as
     interpreted `round(sum([]), 2)` gives, where mypyc's float `sum` would give 0.0."""
@@ -410,9 +534,26 @@ class Matcher:
         }
         self.phrases = frozenset(p for p in wanted if p)
         self._patterns, self._terms, self._automaton = self._build()
+        # Whole-word acronyms that mean nothing else ("ED", "US", "SEC") are found apart
+        # (_Acronyms): folded, "ed" ends every past-tense verb, half of all raw hits.
+        self._acronyms = _Acronyms(self._patterns, self._terms)
+        main = [
+            (pattern, term)
+            for pattern, term in zip(self._patterns, self._terms, strict=True)
+            if pattern not in self._acronyms.patterns
+        ]
+        self._main_terms = [term for _, term in main]
+        if len(main) < len(self._patterns):
+            self._automaton = (
+                ahocorasick_rs.AhoCorasick(
+                    [pattern for pattern, _ in main], matchkind=ahocorasick_rs.MatchKind.Standard
+                )
+                if main
+                else None
+            )
         # What the scan loop unpacks per hit: the boundaries and the two common meanings.
         self._scan_payloads = [
-            (p.left_boundary, p.right_boundary, p.phrase, p.key) for p in self._terms
+            (p.left_boundary, p.right_boundary, p.phrase, p.key) for p in self._main_terms
         ]
         self._lead_terms, self._lead_automaton = self._build_lead()
         self._marker_acts = self._markers_with_actions()
@@ -586,13 +727,17 @@ class Matcher:
         folded = fold_with_offsets(text)
         entity_hits: list[_Span] = []
         phrase_hits: list[tuple[int, int, str]] = []
-        if not text or self._automaton is None:
+        if not text:
             return _FieldScan(folded, entity_hits, phrase_hits)
         haystack = folded.text
+        acronym_hits = self._acronyms.find(text, folded)
+        if self._automaton is None:
+            if acronym_hits:
+                return _FieldScan(folded, _merge(entity_hits, acronym_hits, False), phrase_hits)
+            return _FieldScan(folded, entity_hits, phrase_hits)
         size = len(haystack)
-        payloads, terms = self._scan_payloads, self._terms
+        payloads, terms = self._scan_payloads, self._main_terms
         word = _WORD_CHARS
-        add_phrase, add_entity = phrase_hits.append, entity_hits.append
         exact_spans: dict[tuple[int, int], set[str]] = {}
         last_end, tangled = 0, False
         for index, start, end in self._automaton.find_matches_as_indexes(haystack, _OVERLAPPING):
@@ -602,31 +747,36 @@ class Matcher:
             if right and end < size and haystack[end] in word:
                 continue
             if phrase is not None:
-                add_phrase((start, end, phrase))
+                phrase_hits.append((start, end, phrase))
             elif key is not None:
-                add_entity((start, end, key))
+                entity_hits.append((start, end, key))
                 if start < last_end:
                     tangled = True
                 last_end = end
             else:
                 _, _, _, _, keys, exacts, phrases = terms[index]
                 for key in phrases:
-                    add_phrase((start, end, key))
+                    phrase_hits.append((start, end, key))
                 if exacts:
                     original = text[folded.original(start) : folded.original(end)]
                     written = unicodedata.normalize("NFKC", original)
                     for key, exact in exacts:
                         if written == exact:
-                            add_entity((start, end, key))
+                            entity_hits.append((start, end, key))
                             exact_spans.setdefault((start, end), set()).add(key)
                             if start < last_end:
                                 tangled = True
                             last_end = end  # ends never go down while nothing is tangled
                 for key in keys:
-                    add_entity((start, end, key))
+                    entity_hits.append((start, end, key))
                     if start < last_end:
                         tangled = True
                     last_end = end
+        if acronym_hits:
+            for start, end, key in acronym_hits:
+                exact_spans.setdefault((start, end), set()).add(key)
+            entity_hits = _merge(entity_hits, acronym_hits, tangled)
+            tangled = tangled or _overlapping(entity_hits)
         if tangled:
             entity_hits = _resolve_overlaps(entity_hits, exact_spans, self._nesting)
         return _FieldScan(folded, entity_hits, phrase_hits)
@@ -666,8 +816,7 @@ class Matcher:
         hit_info, counted = self._hit_info, evidence.counted
         lead_expand = self._lead_expand
         markers, marker_acts = self._markers, self._marker_acts
-        new_hit, plain_hit = object.__new__, _PLAIN_HIT
-        add_found, add_hit = found.add, reported.append
+        plain_hit = _PLAIN_HIT
         for name in FIELDS:
             text = getattr(story, name)
             if not text:
@@ -693,7 +842,7 @@ class Matcher:
             for start, end, key in scan.entity_hits:
                 role, shown = hit_info[key]
                 if role is None:  # most hits: nothing to weigh
-                    add_found(key)
+                    found.add(key)
                 else:
                     if role is _Role.ACTION:
                         if background is None:
@@ -714,7 +863,7 @@ class Matcher:
                     else:
                         counts = True
                     if counts:
-                        add_found(key)
+                        found.add(key)
                         counted.append(key)
                     if role is _Role.PLACE or (role is _Role.FOREIGN and counts):
                         place_end, foreign = end, role is _Role.FOREIGN
@@ -739,13 +888,16 @@ class Matcher:
                     term = text[start:end]
                     for shown_key in shown:
                         if plain_hit:  # Hit(...) at half the cost (see _PLAIN_HIT)
-                            hit = new_hit(Hit)
-                            hit.__dict__.update(
-                                entity=shown_key, field=name, start=start, end=end, term=term
-                            )
+                            hit = object.__new__(Hit)
+                            state: dict[str, object] = hit.__dict__
+                            state["entity"] = shown_key
+                            state["field"] = name
+                            state["start"] = start
+                            state["end"] = end
+                            state["term"] = term
                         else:
                             hit = Hit(shown_key, name, start, end, term)
-                        add_hit(hit)
+                        reported.append(hit)
                         if shown_key not in first_field:
                             first_field[shown_key] = name
             if len(reported) > field_hits:
@@ -759,9 +911,12 @@ class Matcher:
                 in_lead -= self._markers
             for key in in_lead:
                 names.update(lead_expand[key])
-            evidence.phrases.update(map(_third, scan.phrase_hits))
+            for _, _, phrase in scan.phrase_hits:
+                evidence.phrases.add(phrase)
         names |= evidence.phrases
-        names.update(chain.from_iterable(map(self._expand.__getitem__, found)))
+        expand = self._expand
+        for key in found:
+            names.update(expand[key])
         return evidence, reported, first_field, first_hit
 
     @staticmethod
@@ -905,17 +1060,19 @@ class Matcher:
         evidence, hits, first_field, first_hit = self._evidence(story)
         counted, act = evidence.counted, self._act
         elsewhere = self._elsewhere(evidence)
-        return MatchResult(
-            entities=tuple([k for k in first_field if k not in elsewhere]),
-            topics=tuple([key for key, rule in self._topics if rule(evidence)]),
-            hits=tuple(hits),
-            score=_score(first_field),
-            signals=tuple(sorted(evidence.names & self._entity_keys)),
-            phrases=tuple(sorted([key[1:-1] for key in evidence.phrases])),
-            snippets=tuple(self._snippets(story, first_hit)),
-            queries=tuple(self._holding(queries, evidence)),
-            actions=tuple(dict.fromkeys([act[k] for k in counted if k in act])),
-            actors=tuple(dict.fromkeys([k for k in counted if k in self._actor_keys])),
+        return _match_result(
+            {
+                "entities": tuple([k for k in first_field if k not in elsewhere]),
+                "topics": tuple([key for key, rule in self._topics if rule(evidence)]),
+                "hits": tuple(hits),
+                "score": _score(first_field),
+                "signals": tuple(sorted(evidence.names & self._entity_keys)),
+                "phrases": tuple(sorted([key[1:-1] for key in evidence.phrases])),
+                "snippets": tuple(self._snippets(story, first_hit)),
+                "queries": tuple(self._holding(queries, evidence)),
+                "actions": tuple(dict.fromkeys([act[k] for k in counted if k in act])),
+                "actors": tuple(dict.fromkeys([k for k in counted if k in self._actor_keys])),
+            }
         )
 
     @staticmethod
