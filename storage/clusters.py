@@ -47,8 +47,9 @@ one costs about 1.2 ms a story, insert and search index included.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -159,8 +160,7 @@ def assign_clusters(
         return {story_id: story_id for story_id, _ in stories}
     batch = _Batch(session, settings, stories)
     assigned: dict[int, int] = {}
-    for start in range(0, len(stories), CHUNK):
-        chunk = stories[start : start + CHUNK]
+    for chunk in _chunks(stories, alone):
         clustered = [(story_id, story) for story_id, story in chunk if story_id not in alone]
         signatures = {
             story_id: signature(story, (names or {}).get(story_id, ()))
@@ -178,7 +178,24 @@ def assign_clusters(
     return assigned
 
 
+def _chunks(
+    stories: Sequence[tuple[int, Story]], alone: Collection[int]
+) -> Iterator[Sequence[tuple[int, Story]]]:
+    """`stories` in order, in runs holding CHUNK stories to cluster (and any number alone)."""
+    start = count = 0
+    for end, (story_id, _) in enumerate(stories, start=1):
+        count += story_id not in alone
+        if count == CHUNK:
+            yield stories[start:end]
+            start = end
+            count = 0
+    if start < len(stories):
+        yield stories[start:]
+
+
 Key = tuple[int, int]  # (band, hash): one LSH bucket
+Rank = tuple[int, int, int]  # (-buckets shared, first bucket's index, story id): `_ranked`
+_LAST = 1 << 62  # above every story id: a title's last row at a time
 
 
 class _Batch:
@@ -203,14 +220,18 @@ class _Batch:
         self.titles_ours = Counter(story.fingerprint for _, story in stories)
         # Stored before the call (the chunk's reads, and what earlier chunks read).
         self.buckets: dict[Key, list[tuple[int, Any]]] = {}  # (story id, band time as stored)
-        self.near: dict[int, list[int]] = {}  # new story -> stored candidates, best first
+        self.bounds: dict[Key, tuple[Any, Any]] = {}  # a bucket's first and last time
+        self.stored_bucket: dict[int, dict[Key, list[int]]] = {}  # new story -> its rows
+        self.ranked: dict[int, list[Rank]] = {}  # new story -> stored candidates, best first
+        self.scores: dict[int, dict[int, float]] = {}  # new story -> their similarity
+        self.joinable: dict[int, set[int]] = {}  # new story -> stored clusters it may join
         self.titled: dict[int, set[int]] = {}  # new story -> stored stories of its title
         self.known: dict[int, _Known] = {}  # stored stories read, and the call's clustered
         self.stored_members: dict[int, list[_Known]] = {}  # cluster -> newest signed members
         self.stored_spans: dict[int, tuple[datetime, datetime]] = {}
         # The call's stories so far, as the database would hold them.
         self.bands: dict[Key, list[tuple[int, Any]]] = {}
-        self.by_title: dict[str, list[_Known]] = {}
+        self.by_title: dict[str, tuple[list[tuple[datetime, int]], list[_Known]]] = {}  # sorted
         self.members: dict[int, list[_Known]] = {}
         self.spans: dict[int, tuple[datetime, datetime]] = {}
         # What to write at the end.
@@ -230,19 +251,29 @@ class _Batch:
         window = self.settings.window
         times = [story.published_at for _, story in chunk]
         self.buckets = _candidates(self.session, keys, min(times) - window, max(times) + window)
+        self.bounds = {
+            key: (min(at for _, at in rows), max(at for _, at in rows))
+            for key, rows in self.buckets.items()
+        }
         for story_id, story in chunk:
-            stored = self._bucket_rows(story, keys.get(story_id, []), ours=False)
-            shared = Counter(s for key in keys.get(story_id, []) for s in stored.get(key, ()))
-            self.near[story_id] = [s for s, _ in shared.most_common(MAX_CANDIDATES)]
+            stored = self._in_window(story, keys.get(story_id, []), self.buckets)
+            self.stored_bucket[story_id] = stored
+            self.ranked[story_id] = _ranked(keys.get(story_id, []), stored)
         self.titled.update(_titled(self.session, chunk, window, self.titles_ours, self.ours))
-        wanted = set().union(*self.near.values(), *self.titled.values()) - self.known.keys()
-        self.known.update(_read(self.session, wanted))
+        wanted = set().union(
+            *({rank[2] for rank in ranked} for ranked in self.ranked.values()),
+            *self.titled.values(),
+        )
+        self.known.update(_read(self.session, wanted - self.known.keys()))
         clusters: set[int] = set()
         for story_id, story in chunk:
             sig = signatures[story_id]
-            near = [self.known[s] for s in self.near.get(story_id, ())]
+            near = [self.known[rank[2]] for rank in self.ranked[story_id]]
             if sig is not None and near:
-                clusters |= _joinable(story, sig, near, self.settings)
+                self.scores[story_id] = _similarities(sig, near)
+                joinable = _joinable(story, sig, near, self.scores[story_id], self.settings)
+                self.joinable[story_id] = joinable
+                clusters |= joinable
         self._fetch_members(clusters)
 
     def _fetch_members(self, clusters: set[int]) -> None:
@@ -257,73 +288,89 @@ class _Batch:
             self.stored_members[known.cluster_id or known.story_id].append(known)
         self.stored_spans.update(spans)
 
-    def _bucket_rows(self, story: Story, keys: list[Key], *, ours: bool) -> dict[Key, list[int]]:
-        """The ids in each of the story's buckets within its window (ascending), as SELECTed."""
+    def _in_window(
+        self, story: Story, keys: list[Key], rows: Mapping[Key, list[tuple[int, Any]]]
+    ) -> dict[Key, list[int]]:
+        """The ids of `rows` in each of the story's buckets within its window, as SELECTed."""
         window = self.settings.window
         low = self.driver.to_db(story.published_at - window)
         high = self.driver.to_db(story.published_at + window)
         found: dict[Key, list[int]] = {}
         for key in keys:
-            rows = self.buckets.get(key, [])
-            if ours:
-                rows = rows + self.bands.get(key, [])
-            ids = [story_id for story_id, at in rows if low <= at <= high]
+            bounds = self.bounds.get(key) if rows is self.buckets else None
+            if bounds is not None and low <= bounds[0] and bounds[1] <= high:  # all of it
+                found[key] = [story_id for story_id, _ in rows[key]]
+                continue
+            ids = [story_id for story_id, at in rows.get(key, ()) if low <= at <= high]
             if ids:
-                found[key] = sorted(ids)
+                found[key] = ids
         return found
 
     def assign(self, story_id: int, story: Story, sig: Signature | None, keys: list[Key]) -> int:
         """The story's cluster, from what was stored and the call's stories before it."""
         settings = self.settings
-        bucket = self._bucket_rows(story, keys, ours=True)
-        shared = Counter(s for key in keys for s in bucket.get(key, ()))
-        near = [self.known[s] for s, _ in shared.most_common(MAX_CANDIDATES)]
+        stored = self.stored_bucket.pop(story_id, {})
+        ranked = self.ranked.pop(story_id, [])
+        scores = self.scores.pop(story_id, {})
+        joinable = self.joinable.pop(story_id, set())
+        ours = self._in_window(story, [k for k in keys if k in self.bands], self.bands)
+        sizes = {key: len(stored.get(key, ())) + len(ours.get(key, ())) for key in keys}
+        near = [self.known[rank[2]] for rank in ranked]
+        if ours:  # the call's stories before it share its buckets: they may rank among them
+            ranked = sorted(ranked + _ranked(keys, ours))[:MAX_CANDIDATES]
+            near = [self.known[rank[2]] for rank in ranked]
+            if sig is not None and near:
+                scores |= _similarities(sig, [k for k in near if k.story_id not in scores])
+                joinable = _joinable(story, sig, near, scores, settings)
         by_title = self._title_rows(story_id, story)
-        joinable = _joinable(story, sig, near, settings) if sig is not None and near else set()
-        self._fetch_members(joinable)  # clusters the call's stories joined, found through them
-        members: list[_Known] = []
-        pool = Pool()
-        for cluster in sorted(joinable):
-            newest = sorted(
-                (*self.stored_members.get(cluster, ()), *self.members.get(cluster, ())),
-                key=lambda k: (k.published_at, k.story_id),
-                reverse=True,
-            )
-            members += newest[:MAX_MEMBERS]
-            span = _merge(self.stored_spans.get(cluster), self.spans.get(cluster))
-            if span is not None:
-                pool.span(cluster, *span)
-        pooled: set[int] = set()
-        for known in (*members, *near):
-            cluster = known.cluster_id or known.story_id
-            if cluster in joinable and known.signature is not None and known.story_id not in pooled:
-                pooled.add(known.story_id)
-                pool.add(cluster, known.signature, known.published_at)
         match = _title_match(story, sig, by_title, settings)
         if match is not None:
             cluster = match.cluster_id or match.story_id
         else:
             chosen = None
             if sig is not None and joinable:
-                chosen = pool.choose(
+                chosen = self._pool(joinable, near).choose(
                     sig, story.published_at, settings.window, settings.threshold, joinable
                 )
             cluster = chosen[0] if chosen is not None else story_id
-        headless = {k.story_id for k in (*members, *near, *by_title) if k.cluster_id is None}
+        headless = {k.story_id for k in (*near, *by_title) if k.cluster_id is None}
         if cluster in headless:  # its first story was deleted: now its own cluster's first
             self._adopt(self.known[cluster])
         self._add(_Known(story_id, cluster, story.published_at, story.fingerprint, sig))
         if sig is not None:
-            self._write_later(story_id, story, sig, keys, bucket)
+            self._write_later(story_id, story, sig, keys, sizes)
         return cluster
+
+    def _pool(self, joinable: set[int], near: list[_Known]) -> Pool:
+        """What a story is compared with: the newest members of each cluster, its candidates."""
+        pool = Pool()
+        for cluster in sorted(joinable):
+            newest = sorted(
+                (*self.stored_members.get(cluster, ()), *self.members.get(cluster, ())),
+                key=lambda k: (k.published_at, k.story_id),
+                reverse=True,
+            )[:MAX_MEMBERS]
+            rows = {k.story_id: k for k in newest}
+            for k in near:
+                if (k.cluster_id or k.story_id) == cluster and k.signature is not None:
+                    rows.setdefault(k.story_id, k)
+            span = _merge(self.stored_spans.get(cluster), self.spans.get(cluster))
+            if span is not None:
+                pool.span(cluster, *span)
+            pool.add_many(
+                cluster,
+                [k.signature for k in rows.values() if k.signature is not None],
+                [k.published_at for k in rows.values() if k.signature is not None],
+            )
+        return pool
 
     def _title_rows(self, story_id: int, story: Story) -> list[_Known]:
         """Stories of its title in its window: the first and newest TITLE_CAP, by id."""
         window = self.settings.window
         low, high = story.published_at - window, story.published_at + window
-        ours = [
-            k for k in self.by_title.get(story.fingerprint, ()) if low <= k.published_at <= high
-        ]
+        times, knowns = self.by_title.get(story.fingerprint, ([], []))
+        inside = knowns[bisect_left(times, (low, -1)) : bisect_right(times, (high, _LAST))]
+        ours = inside[:TITLE_CAP] + inside[TITLE_CAP:][-TITLE_CAP:]
         stored = [self.known[s] for s in self.titled.get(story_id, ())]
         found = sorted((*stored, *ours), key=lambda k: (k.published_at, k.story_id))
         chosen = {k.story_id: k for k in (*found[:TITLE_CAP], *found[-TITLE_CAP:])}
@@ -337,7 +384,10 @@ class _Batch:
     def _add(self, known: _Known) -> None:
         cluster = known.cluster_id or known.story_id
         self.known[known.story_id] = known
-        self.by_title.setdefault(known.fingerprint, []).append(known)
+        times, knowns = self.by_title.setdefault(known.fingerprint, ([], []))
+        at = bisect_right(times, (known.published_at, known.story_id))
+        times.insert(at, (known.published_at, known.story_id))
+        knowns.insert(at, known)
         self._widen(cluster, known.published_at)
         if known.signature is not None:
             self.members.setdefault(cluster, []).append(known)
@@ -362,7 +412,7 @@ class _Batch:
         story: Story,
         sig: Signature,
         keys: list[Key],
-        bucket: Mapping[Key, list[int]],
+        sizes: Mapping[Key, int],
     ) -> None:
         """The signature, and the bands but in buckets that hold BUCKET_CAP in the window.
 
@@ -378,7 +428,7 @@ class _Batch:
         self.signature_rows.append({"story_id": story_id, "signature": signature_bytes(sig)})
         at = self.driver.to_db(story.published_at)
         for key in keys:
-            if len(bucket.get(key, ())) < BUCKET_CAP:
+            if sizes[key] < BUCKET_CAP:
                 self.bands.setdefault(key, []).append((story_id, at))
                 self.band_rows.append((story_id, key[0], key[1], at))
 
@@ -397,8 +447,40 @@ def _merge(
     return min(a[0], b[0]), max(a[1], b[1])
 
 
+def _ranked(keys: list[Key], bucket: Mapping[Key, list[int]]) -> list[Rank]:
+    """The MAX_CANDIDATES ids sharing the most of the story's buckets, best first.
+
+    As (-buckets shared, index of the first, id): the order in which
+    `Counter.most_common` ranked them (ties in the order first listed, a
+    bucket's ids ascending), which two parts' ranks merge into exactly.
+    """
+    shared: dict[int, int] = {}
+    first: dict[int, int] = {}
+    for index, key in enumerate(keys):
+        for story_id in bucket.get(key, ()):
+            shared[story_id] = shared.get(story_id, 0) + 1
+            first.setdefault(story_id, index)
+    return sorted((-n, first[story_id], story_id) for story_id, n in shared.items())[
+        :MAX_CANDIDATES
+    ]
+
+
+def _similarities(sig: Signature, near: list[_Known]) -> dict[int, float]:
+    """Estimated similarity of `sig` to each signed story of `near`, by id."""
+    found = [k for k in near if k.signature is not None]
+    if not found:
+        return {}
+    values = np.stack([k.signature.values for k in found])  # type: ignore[union-attr]
+    scores = np.count_nonzero(values == sig.values, axis=1) / NUM_PERM
+    return dict(zip((k.story_id for k in found), scores.tolist(), strict=True))
+
+
 def _joinable(
-    story: Story, sig: Signature, near: list[_Known], settings: ClusterSettings
+    story: Story,
+    sig: Signature,
+    near: list[_Known],
+    similarity: Mapping[int, float],
+    settings: ClusterSettings,
 ) -> set[int]:
     """The clusters a story may join: those of candidates that reach the threshold.
 
@@ -411,8 +493,7 @@ def _joinable(
     found = [k for k in near if k.signature is not None]
     if not found:
         return set()
-    values = np.stack([k.signature.values for k in found])  # type: ignore[union-attr]
-    scores = np.count_nonzero(values == sig.values, axis=1) / NUM_PERM
+    scores = np.array([similarity[k.story_id] for k in found])
     times = np.fromiter((k.published_at.timestamp() for k in found), dtype=np.float64)
     close = np.abs(times - story.published_at.timestamp()) <= settings.window.total_seconds()
     clusters: dict[int, None] = {}
@@ -472,10 +553,9 @@ def _candidates(
         params += [*sorted(values), *window]
     found: dict[Key, list[tuple[int, Any]]] = {}
     for band, value, story_id, at in driver.rows(" UNION ALL ".join(parts), params):
-        # SQLite answers the text its driver stored (a datetime's isoformat, which sorts as
-        # the times do); read back, it compares with `to_db`'s values as SQLite compared it.
-        at = datetime.fromisoformat(at) if isinstance(at, str) else at
         found.setdefault((band, value), []).append((story_id, at))
+    for rows in found.values():
+        rows.sort()  # by id: the same candidates, whatever order the database answers in
     return found
 
 
@@ -492,11 +572,15 @@ def _titled(
     a window: reading every one (and its signature) for every new report was
     quadratic. The first ones hold the oldest cluster, the newest the
     clusters still open. Each is a walk of TITLE_CAP rows along the
-    (fingerprint, published_at) index, however often the title recurs, plus
-    as many as the call has stories of the title (`ours`: inserted already,
-    left out here).
+    (fingerprint, published_at) index, however often the title recurs. The
+    call's own stories (`our_ids`, inserted already) are left out: by their
+    range of ids when they hold one whole (no other writer's id can be in
+    it), else by reading as many more of a title as the call has (`ours`).
     """
     driver = _Driver(session)
+    low_id, high_id = min(our_ids, default=0), max(our_ids, default=0)
+    whole = high_id - low_id + 1 == len(our_ids)
+    skip = f" AND id NOT BETWEEN {int(low_id)} AND {int(high_id)}" if whole else ""
     found: dict[int, set[int]] = {}
     asks: dict[tuple[str, datetime], list[int]] = {}  # one SELECT pair a title and time
     for story_id, story in chunk:
@@ -506,12 +590,12 @@ def _titled(
         parts: list[str] = []
         params: list[object] = []
         for index, ((fingerprint, at), _) in enumerate(ordered[start : start + COMPOUND // 2]):
-            cap = TITLE_CAP + ours.get(fingerprint, 0)
+            cap = TITLE_CAP if whole else TITLE_CAP + ours.get(fingerprint, 0)
             for way in ("", " DESC"):
                 parts.append(
                     f"SELECT {index}, id FROM (SELECT id FROM stories"
                     f" WHERE fingerprint = {driver.mark}"
-                    f" AND published_at BETWEEN {driver.mark} AND {driver.mark}"
+                    f" AND published_at BETWEEN {driver.mark} AND {driver.mark}{skip}"
                     f" ORDER BY published_at{way}, id{way} LIMIT {cap}) AS few"
                 )
                 params += [
@@ -613,9 +697,14 @@ class _Driver:
         dialect = self.connection.dialect
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         column = _STORIES.c.published_at.type
-        # Bands' times as `_write_signatures` binds them (on SQLite, the driver's own format),
-        # stories' as SQLAlchemy does: a comparison must see the stored format.
-        self.to_db = column.bind_processor(dialect) or _same
+        # Bands' times as `_write_signatures` binds them, stories' as SQLAlchemy does: a
+        # comparison must see the stored format. On SQLite a band's time is the text the
+        # driver makes of a datetime (isoformat), bound as that text, so that the rows read
+        # back compare in Python as SQLite compares them (`_Batch._in_window`).
+        bind = column.bind_processor(dialect) or _same
+        self.to_db: Callable[[datetime], Any] = (
+            (lambda value: bind(value).isoformat(" ")) if dialect.name == "sqlite" else bind
+        )
         self.story_time = column.dialect_impl(dialect).bind_processor(dialect) or _same
         self.from_db = column.dialect_impl(dialect).result_processor(dialect, None) or _same
 
