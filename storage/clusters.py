@@ -52,6 +52,7 @@ from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any, cast
 
 import numpy as np
@@ -220,11 +221,9 @@ class _Batch:
         self.titles_ours = Counter(story.fingerprint for _, story in stories)
         # Stored before the call (the chunk's reads, and what earlier chunks read).
         self.buckets: dict[Key, list[tuple[int, Any]]] = {}  # (story id, band time as stored)
-        self.bounds: dict[Key, tuple[Any, Any]] = {}  # a bucket's first and last time
         self.stored_bucket: dict[int, dict[Key, list[int]]] = {}  # new story -> its rows
         self.ranked: dict[int, list[Rank]] = {}  # new story -> stored candidates, best first
         self.scores: dict[int, dict[int, float]] = {}  # new story -> their similarity
-        self.joinable: dict[int, set[int]] = {}  # new story -> stored clusters it may join
         self.titled: dict[int, set[int]] = {}  # new story -> stored stories of its title
         self.known: dict[int, _Known] = {}  # stored stories read, and the call's clustered
         self.stored_members: dict[int, list[_Known]] = {}  # cluster -> newest signed members
@@ -251,10 +250,6 @@ class _Batch:
         window = self.settings.window
         times = [story.published_at for _, story in chunk]
         self.buckets = _candidates(self.session, keys, min(times) - window, max(times) + window)
-        self.bounds = {
-            key: (min(at for _, at in rows), max(at for _, at in rows))
-            for key, rows in self.buckets.items()
-        }
         for story_id, story in chunk:
             stored = self._in_window(story, keys.get(story_id, []), self.buckets)
             self.stored_bucket[story_id] = stored
@@ -265,15 +260,19 @@ class _Batch:
             *self.titled.values(),
         )
         self.known.update(_read(self.session, wanted - self.known.keys()))
+        # The members of the clusters each story may join, read for all at once: those of
+        # its candidates that reach the threshold (`_joinable` keeps a few of them).
         clusters: set[int] = set()
-        for story_id, story in chunk:
+        for story_id, _ in chunk:
             sig = signatures[story_id]
             near = [self.known[rank[2]] for rank in self.ranked[story_id]]
             if sig is not None and near:
-                self.scores[story_id] = _similarities(sig, near)
-                joinable = _joinable(story, sig, near, self.scores[story_id], self.settings)
-                self.joinable[story_id] = joinable
-                clusters |= joinable
+                scores = self.scores[story_id] = _similarities(sig, near)
+                clusters.update(
+                    k.cluster_id or k.story_id
+                    for k in near
+                    if scores.get(k.story_id, 0.0) >= self.settings.threshold
+                )
         self._fetch_members(clusters)
 
     def _fetch_members(self, clusters: set[int]) -> None:
@@ -297,10 +296,6 @@ class _Batch:
         high = self.driver.to_db(story.published_at + window)
         found: dict[Key, list[int]] = {}
         for key in keys:
-            bounds = self.bounds.get(key) if rows is self.buckets else None
-            if bounds is not None and low <= bounds[0] and bounds[1] <= high:  # all of it
-                found[key] = [story_id for story_id, _ in rows[key]]
-                continue
             ids = [story_id for story_id, at in rows.get(key, ()) if low <= at <= high]
             if ids:
                 found[key] = ids
@@ -312,22 +307,22 @@ class _Batch:
         stored = self.stored_bucket.pop(story_id, {})
         ranked = self.ranked.pop(story_id, [])
         scores = self.scores.pop(story_id, {})
-        joinable = self.joinable.pop(story_id, set())
         ours = self._in_window(story, [k for k in keys if k in self.bands], self.bands)
         sizes = {key: len(stored.get(key, ())) + len(ours.get(key, ())) for key in keys}
-        near = [self.known[rank[2]] for rank in ranked]
         if ours:  # the call's stories before it share its buckets: they may rank among them
             ranked = sorted(ranked + _ranked(keys, ours))[:MAX_CANDIDATES]
-            near = [self.known[rank[2]] for rank in ranked]
-            if sig is not None and near:
-                scores |= _similarities(sig, [k for k in near if k.story_id not in scores])
-                joinable = _joinable(story, sig, near, scores, settings)
+        near = [self.known[rank[2]] for rank in ranked]
         by_title = self._title_rows(story_id, story)
         match = _title_match(story, sig, by_title, settings)
         if match is not None:
             cluster = match.cluster_id or match.story_id
         else:
             chosen = None
+            joinable: set[int] = set()
+            if sig is not None and near:
+                scores |= _similarities(sig, [k for k in near if k.story_id not in scores])
+                joinable = _joinable(story, sig, near, scores, settings)
+                self._fetch_members(joinable)  # one the call's stories joined, if not read
             if sig is not None and joinable:
                 chosen = self._pool(joinable, near).choose(
                     sig, story.published_at, settings.window, settings.threshold, joinable
@@ -454,15 +449,12 @@ def _ranked(keys: list[Key], bucket: Mapping[Key, list[int]]) -> list[Rank]:
     `Counter.most_common` ranked them (ties in the order first listed, a
     bucket's ids ascending), which two parts' ranks merge into exactly.
     """
-    shared: dict[int, int] = {}
+    shared = Counter(chain.from_iterable(bucket[key] for key in keys if key in bucket))
     first: dict[int, int] = {}
-    for index, key in enumerate(keys):
-        for story_id in bucket.get(key, ()):
-            shared[story_id] = shared.get(story_id, 0) + 1
-            first.setdefault(story_id, index)
-    return sorted((-n, first[story_id], story_id) for story_id, n in shared.items())[
-        :MAX_CANDIDATES
-    ]
+    for index in range(len(keys) - 1, -1, -1):  # the lowest index written last
+        if keys[index] in bucket:
+            first.update(dict.fromkeys(bucket[keys[index]], index))
+    return [(-n, first[s], s) for s, n in shared.most_common(MAX_CANDIDATES)]
 
 
 def _similarities(sig: Signature, near: list[_Known]) -> dict[int, float]:
