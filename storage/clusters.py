@@ -25,7 +25,8 @@ that end at about one time, so that is network timing. Each new story is
 clustered as if stored alone right after those before it in the call
 (`_Batch`; tests/app/test_poll_batching.py); before, one transaction's
 stories saw each other through uncapped in-memory buckets and later polls'
-titles, and the same polls queued 161 or 183 alerts by how they were batched.
+titles: the same 40 feeds put 6 of 1,000 stories in other events, and
+queued other alerts, stored one poll a transaction or several.
 
 Cost: per chunk of `CHUNK` new stories, five SELECTs, all through the
 driver (`_Driver`): the ids sharing a band (one UNION ALL of a SELECT a
@@ -144,7 +145,7 @@ def assign_clusters(
     stories and this call's earlier ones through the same bounded reads
     (buckets, titles, candidates, members), and never a later one. So which
     polls share a transaction changes nothing (the poller batches them by
-    timing): the alerts queued were 161 or 183 for the same polls before.
+    network timing; tests/app/test_poll_batching.py).
     The database is read once a chunk; this call's stories are laid over
     what it returned (`_Batch`), and written when all are clustered.
 
