@@ -52,7 +52,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -311,6 +311,22 @@ class Pool:
         self._signatures.append(sig)
         self._rows.setdefault(cluster_id, []).append(size)
         self.span(cluster_id, published_at, published_at)
+
+    def add_many(
+        self, cluster_id: int, signatures: Sequence[Signature], times: Sequence[datetime]
+    ) -> None:
+        """Stories of cluster `cluster_id` (signatures, publication times): `add`, in one copy."""
+        if not signatures:
+            return
+        size, count = len(self._signatures), len(signatures)
+        if size + count > len(self._values):
+            grown = np.empty((max(2 * len(self._values), size + count), NUM_PERM), np.uint32)
+            grown[:size] = self._values[:size]
+            self._values = grown
+        self._values[size : size + count] = np.stack([sig.values for sig in signatures])
+        self._signatures.extend(signatures)
+        self._rows.setdefault(cluster_id, []).extend(range(size, size + count))
+        self.span(cluster_id, min(times), max(times))
 
     def span(self, cluster_id: int, first: datetime, last: datetime) -> None:
         """Reports of `cluster_id` were published from `first` to `last` (members not added too)."""

@@ -19,9 +19,18 @@ database. Two daemons storing reports of one event in transactions that
 overlap cannot see each other's rows, and both start a cluster: at worst
 the alert a cluster would have saved.
 
+A story's cluster depends on the stories stored before it and not on
+which of them share its transaction: the poller stores together the polls
+that end at about one time, so that is network timing. Each new story is
+clustered as if stored alone right after those before it in the call
+(`_Batch`; tests/app/test_poll_batching.py); before, one transaction's
+stories saw each other through uncapped in-memory buckets and later polls'
+titles: the same 40 feeds put 6 of 1,000 stories in other events, and
+queued other alerts, stored one poll a transaction or several.
+
 Cost: per chunk of `CHUNK` new stories, five SELECTs, all through the
 driver (`_Driver`): the ids sharing a band (one UNION ALL of a SELECT a
-band), the first and newest ids of each title, the signatures of each
+band), the first and newest ids of each story's title, the signatures of each
 story's best candidates, and the spans and newest members of the clusters
 it may join (two); then the writes (signatures, bands, cluster ids). Only
 the stories worth clustering come here (`storage.stories`: what can be
@@ -39,10 +48,12 @@ one costs about 1.2 ms a story, insert and search index included.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import Counter
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any, cast
 
 import numpy as np
@@ -125,123 +136,366 @@ def assign_clusters(
     stories: Sequence[tuple[int, Story]],
     settings: ClusterSettings,
     names: Mapping[int, Collection[str]] | None = None,
+    alone: Collection[int] = (),
 ) -> dict[int, int]:
-    """Cluster newly inserted stories (id, story), in insertion order; story id -> cluster id.
+    """Cluster newly inserted stories (id, story), in the order they were stored; id -> cluster.
+
+    Each story is clustered as if it had been stored in a transaction of its
+    own, right after the ones before it in `stories`: it finds the stored
+    stories and this call's earlier ones through the same bounded reads
+    (buckets, titles, candidates, members), and never a later one. So which
+    polls share a transaction changes nothing (the poller batches them by
+    network timing; tests/app/test_poll_batching.py).
+    The database is read once a chunk; this call's stories are laid over
+    what it returned (`_Batch`), and written when all are clustered.
 
     `names` holds, by story id, the entity families its title names
     (`crawler.cluster.title_names`), which keep other platforms' stories out.
-    The stories were inserted as events of their own (`cluster_id` = their
-    id, `storage.stories`); this writes the cluster id of those that join
-    another event, the signatures and the bands. Stories of one call
-    cluster with each other as well as with stored ones. With clustering
-    off, every story is a cluster of its own and nothing is written.
+    The stories in `alone` are each their own event (`storage.stories`: not
+    worth clustering), but later ones may still join theirs by title, as
+    they join a stored one. The stories were inserted as events of their own
+    (`cluster_id` = their id); this writes the cluster id of those that join
+    another event, the signatures and the bands. With clustering off, every
+    story is a cluster of its own and nothing is written.
     """
     if not settings.enabled:
         return {story_id: story_id for story_id, _ in stories}
-    pending = {story_id for story_id, _ in stories}
-    assigned = {}
-    for start in range(0, len(stories), CHUNK):
-        chunk = stories[start : start + CHUNK]
-        assigned |= _assign_chunk(session, chunk, settings, pending, names or {})
-        pending -= {story_id for story_id, _ in chunk}
+    batch = _Batch(session, settings, stories)
+    assigned: dict[int, int] = {}
+    for chunk in _chunks(stories, alone):
+        clustered = [(story_id, story) for story_id, story in chunk if story_id not in alone]
+        signatures = {
+            story_id: signature(story, (names or {}).get(story_id, ()))
+            for story_id, story in clustered
+        }
+        keys = {sid: band_keys(sig) for sid, sig in signatures.items() if sig is not None}
+        batch.read(clustered, signatures, keys)
+        for story_id, story in chunk:
+            if story_id in alone:
+                assigned[story_id] = batch.own_event(story_id, story)
+            else:
+                sig, story_keys = signatures[story_id], keys.get(story_id, [])
+                assigned[story_id] = batch.assign(story_id, story, sig, story_keys)
+    batch.write()
     return assigned
 
 
-def _assign_chunk(
-    session: Session,
-    chunk: Sequence[tuple[int, Story]],
-    settings: ClusterSettings,
-    pending: set[int],
-    names: Mapping[int, Collection[str]],
-) -> dict[int, int]:
-    signatures = {sid: signature(story, names.get(sid, ())) for sid, story in chunk}
-    keys = {sid: band_keys(sig) for sid, sig in signatures.items() if sig is not None}
-    times = [story.published_at for _, story in chunk]
-    low, high = min(times) - settings.window, max(times) + settings.window
-    fingerprints = {story.fingerprint for _, story in chunk}
-    near, by_title, sizes = _candidates(session, keys, fingerprints, low, high, pending)
-    joinable = _joinable(chunk, signatures, near, settings)
-    members, spans = _members(session, set().union(*joinable.values()), pending)
-    pool = Pool()
-    for cluster, (first, last) in spans.items():
-        pool.span(cluster, first, last)
-    pooled: set[int] = set()
-    clusters = set().union(*joinable.values())
-    for known in members + [k for found in near.values() for k in found]:
-        cluster = known.cluster_id or known.story_id
-        if cluster in clusters and known.signature is not None and known.story_id not in pooled:
-            pooled.add(known.story_id)
-            pool.add(cluster, known.signature, known.published_at)
-    stored = [*members, *(k for found in (*near.values(), *by_title.values()) for k in found)]
-    headless = {k.story_id for k in stored if k.cluster_id is None}  # a deleted first story
-    # This call's stories meet each other as stored ones do: through a shared band.
-    buckets: dict[tuple[int, int], set[int]] = {}  # band key -> clusters of the call's stories
-    assigned: dict[int, int] = {}
-    adopted: dict[int, int] = {}  # headless stories a new one joined: now their own cluster
-    for story_id, story in chunk:
-        sig = signatures[story_id]
-        match = _title_match(story, sig, by_title.get(story.fingerprint, []), settings)
+def _chunks(
+    stories: Sequence[tuple[int, Story]], alone: Collection[int]
+) -> Iterator[Sequence[tuple[int, Story]]]:
+    """`stories` in order, in runs holding CHUNK stories to cluster (and any number alone)."""
+    start = count = 0
+    for end, (story_id, _) in enumerate(stories, start=1):
+        count += story_id not in alone
+        if count == CHUNK:
+            yield stories[start:end]
+            start = end
+            count = 0
+    if start < len(stories):
+        yield stories[start:]
+
+
+Key = tuple[int, int]  # (band, hash): one LSH bucket
+Rank = tuple[int, int, int]  # (-buckets shared, first bucket's index, story id): `_ranked`
+_LAST = 1 << 62  # above every story id: a title's last row at a time
+
+
+class _Batch:
+    """One call's stories, each shown what the database would show it stored alone.
+
+    What was stored before the call is read once a chunk, for every story of
+    the chunk, wide enough for each (`read`); each story then takes its part
+    of it (its window, the caps) plus the call's stories before it, as the
+    same SELECTs would have returned them had those been committed first.
+    Nothing is written until the call's end, so the database holds only what
+    was stored before (and the call's own story rows, which every read
+    leaves out). A cap over the union of two parts is the cap over the
+    union of each part's capped rows, so the caps hold exactly.
+    """
+
+    def __init__(
+        self, session: Session, settings: ClusterSettings, stories: Sequence[tuple[int, Story]]
+    ) -> None:
+        self.session, self.settings = session, settings
+        self.driver = _Driver(session)
+        self.ours = {story_id for story_id, _ in stories}
+        self.titles_ours = Counter(story.fingerprint for _, story in stories)
+        # Stored before the call (the chunk's reads, and what earlier chunks read).
+        self.buckets: dict[Key, list[tuple[int, Any]]] = {}  # (story id, band time as stored)
+        self.stored_bucket: dict[int, dict[Key, list[int]]] = {}  # new story -> its rows
+        self.ranked: dict[int, list[Rank]] = {}  # new story -> stored candidates, best first
+        self.scores: dict[int, dict[int, float]] = {}  # new story -> their similarity
+        self.titled: dict[int, set[int]] = {}  # new story -> stored stories of its title
+        self.known: dict[int, _Known] = {}  # stored stories read, and the call's clustered
+        self.stored_members: dict[int, list[_Known]] = {}  # cluster -> newest signed members
+        self.stored_spans: dict[int, tuple[datetime, datetime]] = {}
+        # The call's stories so far, as the database would hold them.
+        self.bands: dict[Key, list[tuple[int, Any]]] = {}
+        self.by_title: dict[str, tuple[list[tuple[datetime, int]], list[_Known]]] = {}  # sorted
+        self.members: dict[int, list[_Known]] = {}
+        self.spans: dict[int, tuple[datetime, datetime]] = {}
+        # What to write at the end.
+        self.signature_rows: list[dict[str, object]] = []
+        self.band_rows: list[tuple[int, int, int, Any]] = []
+        self.cluster_ids: dict[int, int] = {}
+
+    def read(
+        self,
+        chunk: Sequence[tuple[int, Story]],
+        signatures: Mapping[int, Signature | None],
+        keys: Mapping[int, list[Key]],
+    ) -> None:
+        """What each story of `chunk` may find stored: its candidates, titles, their clusters."""
+        if not chunk:
+            return
+        window = self.settings.window
+        times = [story.published_at for _, story in chunk]
+        self.buckets = _candidates(self.session, keys, min(times) - window, max(times) + window)
+        for story_id, story in chunk:
+            stored = self._in_window(story, keys.get(story_id, []), self.buckets)
+            self.stored_bucket[story_id] = stored
+            self.ranked[story_id] = _ranked(keys.get(story_id, []), stored)
+        self.titled.update(_titled(self.session, chunk, window, self.titles_ours, self.ours))
+        wanted = set().union(
+            *({rank[2] for rank in ranked} for ranked in self.ranked.values()),
+            *self.titled.values(),
+        )
+        self.known.update(_read(self.session, wanted - self.known.keys()))
+        # The members of the clusters each story may join, read for all at once: those of
+        # its candidates that reach the threshold (`_joinable` keeps a few of them).
+        clusters: set[int] = set()
+        for story_id, _ in chunk:
+            sig = signatures[story_id]
+            near = [self.known[rank[2]] for rank in self.ranked[story_id]]
+            if sig is not None and near:
+                scores = self.scores[story_id] = _similarities(sig, near)
+                clusters.update(
+                    k.cluster_id or k.story_id
+                    for k in near
+                    if scores.get(k.story_id, 0.0) >= self.settings.threshold
+                )
+        self._fetch_members(clusters)
+
+    def _fetch_members(self, clusters: set[int]) -> None:
+        """The stored members and spans of `clusters` not read yet (not the call's own)."""
+        wanted = clusters - self.stored_members.keys() - self.ours
+        if not wanted:
+            return
+        members, spans = _members(self.session, wanted, self.ours)
+        for cluster in wanted:
+            self.stored_members[cluster] = []
+        for known in members:
+            self.stored_members[known.cluster_id or known.story_id].append(known)
+        self.stored_spans.update(spans)
+
+    def _in_window(
+        self, story: Story, keys: list[Key], rows: Mapping[Key, list[tuple[int, Any]]]
+    ) -> dict[Key, list[int]]:
+        """The ids of `rows` in each of the story's buckets within its window, as SELECTed."""
+        window = self.settings.window
+        low = self.driver.to_db(story.published_at - window)
+        high = self.driver.to_db(story.published_at + window)
+        found: dict[Key, list[int]] = {}
+        for key in keys:
+            ids = [story_id for story_id, at in rows.get(key, ()) if low <= at <= high]
+            if ids:
+                found[key] = ids
+        return found
+
+    def assign(self, story_id: int, story: Story, sig: Signature | None, keys: list[Key]) -> int:
+        """The story's cluster, from what was stored and the call's stories before it."""
+        settings = self.settings
+        stored = self.stored_bucket.pop(story_id, {})
+        ranked = self.ranked.pop(story_id, [])
+        scores = self.scores.pop(story_id, {})
+        ours = self._in_window(story, [k for k in keys if k in self.bands], self.bands)
+        sizes = {key: len(stored.get(key, ())) + len(ours.get(key, ())) for key in keys}
+        if ours:  # the call's stories before it share its buckets: they may rank among them
+            ranked = sorted(ranked + _ranked(keys, ours))[:MAX_CANDIDATES]
+        near = [self.known[rank[2]] for rank in ranked]
+        by_title = self._title_rows(story_id, story)
+        match = _title_match(story, sig, by_title, settings)
         if match is not None:
             cluster = match.cluster_id or match.story_id
         else:
-            among = set(joinable.get(story_id, set()))
-            for key in keys.get(story_id, ()):
-                among |= buckets.get(key, set())
             chosen = None
-            if sig is not None:
-                chosen = pool.choose(
-                    sig, story.published_at, settings.window, settings.threshold, among
+            joinable: set[int] = set()
+            if sig is not None and near:
+                scores |= _similarities(sig, [k for k in near if k.story_id not in scores])
+                joinable = _joinable(story, sig, near, scores, settings)
+                self._fetch_members(joinable)  # one the call's stories joined, if not read
+            if sig is not None and joinable:
+                chosen = self._pool(joinable, near).choose(
+                    sig, story.published_at, settings.window, settings.threshold, joinable
                 )
             cluster = chosen[0] if chosen is not None else story_id
-        if cluster in headless:
-            adopted[cluster] = cluster
-        assigned[story_id] = cluster
-        for key in keys.get(story_id, ()):
-            buckets.setdefault(key, set()).add(cluster)
-        by_title.setdefault(story.fingerprint, []).append(
-            _Known(story_id, cluster, story.published_at, story.fingerprint, sig)
-        )
+        headless = {k.story_id for k in (*near, *by_title) if k.cluster_id is None}
+        if cluster in headless:  # its first story was deleted: now its own cluster's first
+            self._adopt(self.known[cluster])
+        self._add(_Known(story_id, cluster, story.published_at, story.fingerprint, sig))
         if sig is not None:
-            pool.add(cluster, sig, story.published_at)
-    _write_signatures(session, chunk, signatures, keys, sizes)
-    joined = {story_id: cluster for story_id, cluster in assigned.items() if story_id != cluster}
-    _write_cluster_ids(session, joined | adopted)
-    return assigned
+            self._write_later(story_id, story, sig, keys, sizes)
+        return cluster
+
+    def _pool(self, joinable: set[int], near: list[_Known]) -> Pool:
+        """What a story is compared with: the newest members of each cluster, its candidates."""
+        pool = Pool()
+        for cluster in sorted(joinable):
+            newest = sorted(
+                (*self.stored_members.get(cluster, ()), *self.members.get(cluster, ())),
+                key=lambda k: (k.published_at, k.story_id),
+                reverse=True,
+            )[:MAX_MEMBERS]
+            rows = {k.story_id: k for k in newest}
+            for k in near:
+                if (k.cluster_id or k.story_id) == cluster and k.signature is not None:
+                    rows.setdefault(k.story_id, k)
+            span = _merge(self.stored_spans.get(cluster), self.spans.get(cluster))
+            if span is not None:
+                pool.span(cluster, *span)
+            pool.add_many(
+                cluster,
+                [k.signature for k in rows.values() if k.signature is not None],
+                [k.published_at for k in rows.values() if k.signature is not None],
+            )
+        return pool
+
+    def _title_rows(self, story_id: int, story: Story) -> list[_Known]:
+        """Stories of its title in its window: the first and newest TITLE_CAP, by id."""
+        window = self.settings.window
+        low, high = story.published_at - window, story.published_at + window
+        times, knowns = self.by_title.get(story.fingerprint, ([], []))
+        inside = knowns[bisect_left(times, (low, -1)) : bisect_right(times, (high, _LAST))]
+        ours = inside[:TITLE_CAP] + inside[TITLE_CAP:][-TITLE_CAP:]
+        stored = [self.known[s] for s in self.titled.get(story_id, ())]
+        found = sorted((*stored, *ours), key=lambda k: (k.published_at, k.story_id))
+        chosen = {k.story_id: k for k in (*found[:TITLE_CAP], *found[-TITLE_CAP:])}
+        return [chosen[s] for s in sorted(chosen)]
+
+    def own_event(self, story_id: int, story: Story) -> int:
+        """A story not worth clustering: its own event, which later ones may join by title."""
+        self._add(_Known(story_id, story_id, story.published_at, story.fingerprint, None))
+        return story_id
+
+    def _add(self, known: _Known) -> None:
+        cluster = known.cluster_id or known.story_id
+        self.known[known.story_id] = known
+        times, knowns = self.by_title.setdefault(known.fingerprint, ([], []))
+        at = bisect_right(times, (known.published_at, known.story_id))
+        times.insert(at, (known.published_at, known.story_id))
+        knowns.insert(at, known)
+        self._widen(cluster, known.published_at)
+        if known.signature is not None:
+            self.members.setdefault(cluster, []).append(known)
+        if cluster != known.story_id:
+            self.cluster_ids[known.story_id] = cluster
+
+    def _widen(self, cluster: int, at: datetime) -> None:
+        first, last = self.spans.get(cluster, (at, at))
+        self.spans[cluster] = (min(first, at), max(last, at))
+
+    def _adopt(self, known: _Known) -> None:
+        """A headless stored story a new one joins: its cluster id becomes its own id."""
+        known.cluster_id = known.story_id
+        self.cluster_ids[known.story_id] = known.story_id
+        self._widen(known.story_id, known.published_at)
+        if known.signature is not None:
+            self.members.setdefault(known.story_id, []).append(known)
+
+    def _write_later(
+        self,
+        story_id: int,
+        story: Story,
+        sig: Signature,
+        keys: list[Key],
+        sizes: Mapping[Key, int],
+    ) -> None:
+        """The signature, and the bands but in buckets that hold BUCKET_CAP in the window.
+
+        A full bucket takes no more: like a stopword, a band that many stories
+        share says nothing about which event one reports (chance collisions
+        fill buckets in proportion to the stories in the window, and one
+        field's vocabulary fills some fast). Uncapped, a templated feed made
+        every story fetch and compare most of the window: 11 ms a story at
+        49,000 stories, growing with them. A report of an event still finds
+        its siblings through its other bands, and through the first
+        BUCKET_CAP of a full one.
+        """
+        self.signature_rows.append({"story_id": story_id, "signature": signature_bytes(sig)})
+        at = self.driver.to_db(story.published_at)
+        for key in keys:
+            if sizes[key] < BUCKET_CAP:
+                self.bands.setdefault(key, []).append((story_id, at))
+                self.band_rows.append((story_id, key[0], key[1], at))
+
+    def write(self) -> None:
+        """Signatures, bands and cluster ids of the call's stories, in this transaction."""
+        _write_signatures(self.session, self.signature_rows, self.band_rows)
+        _write_cluster_ids(self.session, self.cluster_ids)
+
+
+def _merge(
+    a: tuple[datetime, datetime] | None, b: tuple[datetime, datetime] | None
+) -> tuple[datetime, datetime] | None:
+    """The span covering both (either may be None)."""
+    if a is None or b is None:
+        return a or b
+    return min(a[0], b[0]), max(a[1], b[1])
+
+
+def _ranked(keys: list[Key], bucket: Mapping[Key, list[int]]) -> list[Rank]:
+    """The MAX_CANDIDATES ids sharing the most of the story's buckets, best first.
+
+    As (-buckets shared, index of the first, id): the order in which
+    `Counter.most_common` ranked them (ties in the order first listed, a
+    bucket's ids ascending), which two parts' ranks merge into exactly.
+    """
+    shared = Counter(chain.from_iterable(bucket[key] for key in keys if key in bucket))
+    first: dict[int, int] = {}
+    for index in range(len(keys) - 1, -1, -1):  # the lowest index written last
+        if keys[index] in bucket:
+            first.update(dict.fromkeys(bucket[keys[index]], index))
+    return [(-n, first[s], s) for s, n in shared.most_common(MAX_CANDIDATES)]
+
+
+def _similarities(sig: Signature, near: list[_Known]) -> dict[int, float]:
+    """Estimated similarity of `sig` to each signed story of `near`, by id."""
+    found = [k for k in near if k.signature is not None]
+    if not found:
+        return {}
+    values = np.stack([k.signature.values for k in found])  # type: ignore[union-attr]
+    scores = np.count_nonzero(values == sig.values, axis=1) / NUM_PERM
+    return dict(zip((k.story_id for k in found), scores.tolist(), strict=True))
 
 
 def _joinable(
-    chunk: Sequence[tuple[int, Story]],
-    signatures: dict[int, Signature | None],
-    near: dict[int, list[_Known]],
+    story: Story,
+    sig: Signature,
+    near: list[_Known],
+    similarity: Mapping[int, float],
     settings: ClusterSettings,
-) -> dict[int, set[int]]:
-    """For each new story, the stored clusters it may join: a candidate reaches the threshold.
+) -> set[int]:
+    """The clusters a story may join: those of candidates that reach the threshold.
 
-    Only their members are fetched (for the complete link): most band hits
+    Only their members are read (for the complete link): most band hits
     are chance collisions far below the threshold. At most MAX_JOINABLE
-    clusters a story, those of its most similar candidates: the story joins
-    the most similar cluster that takes it, and in a field's templated
-    items (a price ticker, a results season) dozens reach the threshold.
+    clusters, those of its most similar candidates: the story joins the
+    most similar cluster that takes it, and in a field's templated items
+    (a price ticker, a results season) dozens reach the threshold.
     """
-    joinable: dict[int, set[int]] = {}
-    window = settings.window.total_seconds()
-    for story_id, story in chunk:
-        sig = signatures[story_id]
-        found = [k for k in near.get(story_id, ()) if k.signature is not None]
-        if sig is None or not found:
-            continue
-        values = np.stack([k.signature.values for k in found])  # type: ignore[union-attr]
-        scores = np.count_nonzero(values == sig.values, axis=1) / NUM_PERM
-        times = np.fromiter((k.published_at.timestamp() for k in found), dtype=np.float64)
-        close = np.abs(times - story.published_at.timestamp()) <= window
-        clusters: dict[int, None] = {}
-        for i in np.argsort(-scores, kind="stable").tolist():
-            if len(clusters) == MAX_JOINABLE or scores[i] < settings.threshold:
-                break
-            if close[i] and not conflict(sig, found[i].signature):  # type: ignore[arg-type]
-                clusters.setdefault(found[i].cluster_id or found[i].story_id)
-        joinable[story_id] = set(clusters)
-    return joinable
+    found = [k for k in near if k.signature is not None]
+    if not found:
+        return set()
+    scores = np.array([similarity[k.story_id] for k in found])
+    times = np.fromiter((k.published_at.timestamp() for k in found), dtype=np.float64)
+    close = np.abs(times - story.published_at.timestamp()) <= settings.window.total_seconds()
+    clusters: dict[int, None] = {}
+    for i in np.argsort(-scores, kind="stable").tolist():
+        if len(clusters) == MAX_JOINABLE or scores[i] < settings.threshold:
+            break
+        if close[i] and not conflict(sig, found[i].signature):  # type: ignore[arg-type]
+            clusters.setdefault(found[i].cluster_id or found[i].story_id)
+    return set(clusters)
 
 
 def _title_match(
@@ -259,43 +513,9 @@ def _title_match(
 
 
 def _candidates(
-    session: Session,
-    keys: dict[int, list[tuple[int, int]]],
-    fingerprints: set[str],
-    low: datetime,
-    high: datetime,
-    pending: set[int],
-) -> tuple[dict[int, list[_Known]], dict[str, list[_Known]], dict[tuple[int, int], int]]:
-    """Stored stories within [low, high]: each new story's LSH candidates, and title matches.
-
-    Also the size of each bucket (band key) in the window, for
-    `_write_signatures`. The stored stories sharing a band with `keys` (at
-    most BUCKET_CAP a bucket) and those with a title fingerprint are found as
-    ids; each new story keeps its MAX_CANDIDATES candidates sharing the most
-    bands (the count estimates the similarity: a band is shared with
-    probability s^2); then those and the title matches are read with their
-    signatures.
-    """
-    bucket = _buckets(session, keys, low, high)
-    titled = _titled(session, fingerprints, low, high) - pending  # pending: not clustered yet
-    chosen: dict[int, list[int]] = {}
-    for new_id, story_keys in keys.items():
-        shared_bands = Counter(s for key in story_keys for s in bucket.get(key, ()))
-        chosen[new_id] = [s for s, _ in shared_bands.most_common(MAX_CANDIDATES)]
-    known = _read(session, set().union(titled, *chosen.values()))
-    near = {new_id: [known[s] for s in ids if s in known] for new_id, ids in chosen.items()}
-    by_title: dict[str, list[_Known]] = {}
-    for story_id in sorted(titled):
-        if story_id in known:
-            by_title.setdefault(known[story_id].fingerprint, []).append(known[story_id])
-    sizes = {key: len(members) for key, members in bucket.items()}
-    return near, by_title, sizes
-
-
-def _buckets(
-    session: Session, keys: dict[int, list[tuple[int, int]]], low: datetime, high: datetime
-) -> dict[tuple[int, int], list[int]]:
-    """The stored stories (ids, ascending) of each bucket `keys` fall in, published in [low, high].
+    session: Session, keys: Mapping[int, list[Key]], low: datetime, high: datetime
+) -> dict[Key, list[tuple[int, Any]]]:
+    """The stored stories of each bucket `keys` fall in, published in [low, high], with the time.
 
     One statement through the driver, a UNION ALL of one SELECT a band: each
     IN list is a set of ranges of the (band, hash, published_at) index.
@@ -303,7 +523,9 @@ def _buckets(
     chunk) cost five times what the database took to answer it, in rendering
     and binding the parameters and wrapping the rows. The database stays
     the only index: a restarted daemon, or a second one writing to the same
-    PostgreSQL, finds what the others stored.
+    PostgreSQL, finds what the others stored. The time is the band's, as
+    stored, so that each story keeps the rows of its own window as the
+    database would (`_Batch._bucket_rows`).
     """
     by_band: dict[int, set[int]] = {}
     for story_keys in keys.values():
@@ -317,44 +539,71 @@ def _buckets(
     params: list[object] = []
     for band, values in sorted(by_band.items()):
         parts.append(
-            f"SELECT band, hash, story_id FROM story_bands WHERE band = {int(band)}"
+            f"SELECT band, hash, story_id, published_at FROM story_bands WHERE band = {int(band)}"
             f" AND hash IN ({driver.marks(len(values))})"
             f" AND published_at BETWEEN {driver.mark} AND {driver.mark}"
         )
         params += [*sorted(values), *window]
-    found: dict[tuple[int, int], list[int]] = {}
-    for band, value, story_id in driver.rows(" UNION ALL ".join(parts), params):
-        found.setdefault((band, value), []).append(story_id)
-    for members in found.values():
-        members.sort()  # the same candidates, whatever order the database answers in
+    found: dict[Key, list[tuple[int, Any]]] = {}
+    for band, value, story_id, at in driver.rows(" UNION ALL ".join(parts), params):
+        found.setdefault((band, value), []).append((story_id, at))
+    for rows in found.values():
+        rows.sort()  # by id: the same candidates, whatever order the database answers in
     return found
 
 
-def _titled(session: Session, fingerprints: set[str], low: datetime, high: datetime) -> set[int]:
-    """Stored stories with one of `fingerprints` in [low, high]: of each, the first and newest few.
+def _titled(
+    session: Session,
+    chunk: Sequence[tuple[int, Story]],
+    window: timedelta,
+    ours: Mapping[str, int],
+    our_ids: Collection[int],
+) -> dict[int, set[int]]:
+    """For each new story, stored stories of its title in its window: the first and newest few.
 
     A wire story's title, or a templated feed's, recurs hundreds of times in
     a window: reading every one (and its signature) for every new report was
     quadratic. The first ones hold the oldest cluster, the newest the
     clusters still open. Each is a walk of TITLE_CAP rows along the
-    (fingerprint, published_at) index, however often the title recurs.
+    (fingerprint, published_at) index, however often the title recurs. The
+    call's own stories (`our_ids`, inserted already) are left out: by their
+    range of ids when they hold one whole (no other writer's id can be in
+    it), else by reading as many more of a title as the call has (`ours`).
     """
     driver = _Driver(session)
-    window = (driver.story_time(low), driver.story_time(high))
-    found: set[int] = set()
-    ordered = sorted(fingerprints)
+    low_id, high_id = min(our_ids, default=0), max(our_ids, default=0)
+    whole = high_id - low_id + 1 == len(our_ids)
+    skip = f" AND id NOT BETWEEN {int(low_id)} AND {int(high_id)}" if whole else ""
+    found: dict[int, set[int]] = {}
+    asks: dict[tuple[str, datetime], list[int]] = {}  # one SELECT pair a title and time
+    for story_id, story in chunk:
+        asks.setdefault((story.fingerprint, story.published_at), []).append(story_id)
+    ordered = list(asks.items())
     for start in range(0, len(ordered), COMPOUND // 2):
         parts: list[str] = []
         params: list[object] = []
-        for fingerprint in ordered[start : start + COMPOUND // 2]:
+        for index, ((fingerprint, at), _) in enumerate(ordered[start : start + COMPOUND // 2]):
+            cap = TITLE_CAP if whole else TITLE_CAP + ours.get(fingerprint, 0)
             for way in ("", " DESC"):
                 parts.append(
-                    f"SELECT * FROM (SELECT id FROM stories WHERE fingerprint = {driver.mark}"
-                    f" AND published_at BETWEEN {driver.mark} AND {driver.mark}"
-                    f" ORDER BY published_at{way}, id{way} LIMIT {TITLE_CAP}) AS few"
+                    f"SELECT {index}, id FROM (SELECT id FROM stories"
+                    f" WHERE fingerprint = {driver.mark}"
+                    f" AND published_at BETWEEN {driver.mark} AND {driver.mark}{skip}"
+                    f" ORDER BY published_at{way}, id{way} LIMIT {cap}) AS few"
                 )
-                params += [fingerprint, *window]
-        found.update(story_id for (story_id,) in driver.rows(" UNION ALL ".join(parts), params))
+                params += [
+                    fingerprint,
+                    driver.story_time(at - window),
+                    driver.story_time(at + window),
+                ]
+        rows = driver.rows(" UNION ALL ".join(parts), params)
+        titled: dict[int, set[int]] = {}
+        for index, story_id in rows:
+            if story_id not in our_ids:
+                titled.setdefault(index, set()).add(story_id)
+        for index, (_, asked_by) in enumerate(ordered[start : start + COMPOUND // 2]):
+            for new_id in asked_by:
+                found[new_id] = titled.get(index, set())
     return found
 
 
@@ -441,9 +690,14 @@ class _Driver:
         dialect = self.connection.dialect
         self.mark = "?" if dialect.paramstyle == "qmark" else "%s"
         column = _STORIES.c.published_at.type
-        # Bands' times as `_write_signatures` binds them (on SQLite, the driver's own format),
-        # stories' as SQLAlchemy does: a comparison must see the stored format.
-        self.to_db = column.bind_processor(dialect) or _same
+        # Bands' times as `_write_signatures` binds them, stories' as SQLAlchemy does: a
+        # comparison must see the stored format. On SQLite a band's time is the text the
+        # driver makes of a datetime (isoformat), bound as that text, so that the rows read
+        # back compare in Python as SQLite compares them (`_Batch._in_window`).
+        bind = column.bind_processor(dialect) or _same
+        self.to_db: Callable[[datetime], Any] = (
+            (lambda value: bind(value).isoformat(" ")) if dialect.name == "sqlite" else bind
+        )
         self.story_time = column.dialect_impl(dialect).bind_processor(dialect) or _same
         self.from_db = column.dialect_impl(dialect).result_processor(dialect, None) or _same
 
@@ -462,59 +716,21 @@ def _same(value: Any) -> Any:
 
 def _write_signatures(
     session: Session,
-    chunk: Sequence[tuple[int, Story]],
-    signatures: dict[int, Signature | None],
-    keys: dict[int, list[tuple[int, int]]],
-    sizes: dict[tuple[int, int], int],
+    signature_rows: list[dict[str, object]],
+    band_rows: list[tuple[int, int, int, Any]],
 ) -> None:
-    """Store the chunk's signatures, and their bands but in buckets already full.
-
-    A bucket holding BUCKET_CAP stories in the window takes no more: like a
-    stopword, a band that many stories share says nothing about which event
-    one reports (chance collisions fill buckets in proportion to the
-    stories in the window, and one field's vocabulary fills some fast).
-    Uncapped, a templated feed made every story fetch and compare most of
-    the window: 11 ms a story at 49,000 stories, growing with them. A report
-    of an event still finds its siblings through its other bands, and
-    through the first BUCKET_CAP of a full one.
-    """
-    rows = [
-        {"story_id": sid, "signature": signature_bytes(sig)}
-        for sid, sig in signatures.items()
-        if sig is not None
-    ]
-    if not rows:
-        return
-    session.execute(insert(_SIGNATURES), rows)
-    # 32 rows a story: straight to the driver, the time converted once a story by the
-    # column's own bind processor (through Core, binding each row's parameters cost as
-    # much as SQLite's inserting them).
-    connection = session.connection()
-    dialect = connection.dialect
-    to_db = _BANDS.c.published_at.type.bind_processor(dialect) or (lambda value: value)
-    published = {story_id: to_db(story.published_at) for story_id, story in chunk}
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    bands = [
-        (sid, band, value, published[sid])
-        for sid, story_keys in keys.items()
-        for band, value in story_keys
-        if _take(sizes, (band, value))
-    ]
-    if bands:
-        connection.exec_driver_sql(
-            f"INSERT INTO story_bands (story_id, band, hash, published_at)"
-            f" VALUES ({mark}, {mark}, {mark}, {mark})",
-            bands,
+    """Store signatures and band rows (story id, band, hash, time as the driver binds it)."""
+    if signature_rows:
+        session.execute(insert(_SIGNATURES), signature_rows)
+    # 32 rows a story: straight to the driver (through Core, binding each row's parameters
+    # cost as much as SQLite's inserting them).
+    if band_rows:
+        driver = _Driver(session)
+        driver.connection.exec_driver_sql(
+            "INSERT INTO story_bands (story_id, band, hash, published_at)"
+            f" VALUES ({driver.marks(4)})",
+            band_rows,
         )
-
-
-def _take(sizes: dict[tuple[int, int], int], key: tuple[int, int]) -> bool:
-    """Whether a bucket has room for one more story; counts it if so."""
-    held = sizes.get(key, 0)
-    if held >= BUCKET_CAP:
-        return False
-    sizes[key] = held + 1
-    return True
 
 
 def _write_cluster_ids(session: Session, changed: dict[int, int]) -> None:

@@ -183,20 +183,20 @@ def store_stories(
     # Clustering folds alerts (issue 20): only a story that can be alerted, or can report
     # an event that was, is clustered; the rest of a general feed (most of it names no more
     # than a country) is each its own event, at no cost.
-    worth = [i for i in matches if _worth_clustering(items[i][1], clustering, followers)]
+    worth = {i for i in matches if _worth_clustering(items[i][1], clustering, followers)}
     names = {
         story_ids[i]: title_names(items[i][0], items[i][1], clustering.families)
         for i in worth
         if clustering.enabled and clustering.families
     }
-    clustered = set(worth)
+    # In the order stored, each seeing only those before it: which polls share this
+    # transaction must not change the clusters (`assign_clusters`).
     cluster_of = assign_clusters(
         session,
-        [(story_ids[i], items[i][0]) for i in chosen if i not in clustered],
-        UNCLUSTERED,
-    )
-    cluster_of |= assign_clusters(
-        session, [(story_ids[i], items[i][0]) for i in worth], clustering, names
+        [(story_ids[i], items[i][0]) for i in chosen],
+        clustering,
+        names,
+        alone={story_ids[i] for i in chosen if i not in worth},
     )
     queued, outbox = _fan_out(session, items, chosen, matches, story_ids, cluster_of, followers)
     # The stories are new in this transaction: no outbox row for them exists yet.

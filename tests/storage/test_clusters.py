@@ -286,6 +286,31 @@ def test_a_templated_feed_fills_no_bucket_past_its_cap_and_copies_still_join(
     assert copy_cluster == clusters["https://a.example/30"] != copy_id
 
 
+def test_a_story_finds_by_title_only_the_stories_stored_before_it(db: Database) -> None:
+    """One transaction or three, the same events: a report never joins a later story.
+
+    The second story is not worth clustering (nothing matched), and was
+    published earlier; before, all such stories of a transaction were
+    visible to the clustered ones, so the first report joined it when both
+    polls shared a transaction, and did not when they did not.
+    """
+    setup(db)
+    alerted = MatchResult(topics=("t",), entities=("virtual-currency",), signals=("arrest",))
+    items = [
+        (make(1, JINHUA), alerted),
+        (make(2, JINHUA, source="b", at=T0 - timedelta(hours=1)), MatchResult()),
+        (make(3, JINHUA, source="c"), alerted),
+    ]
+    with db.session() as session:
+        session.info["clustering"] = SETTINGS
+        first, quiet, _ = (o.story_id for o in stories.store_stories(session, items))
+    assert cluster_ids(db) == {
+        "https://a.example/1": first,
+        "https://b.example/2": quiet,
+        "https://c.example/3": first,
+    }
+
+
 def test_store_stories_clusters_only_what_can_be_alerted(db: Database) -> None:
     """Clustering folds alerts: a story naming no more than a place is its own event.
 
