@@ -1,9 +1,10 @@
 """A parse worker's job for the poller: parse a feed, normalise its stories, match them.
 
 Why: in a first cycle the poller's process did the per-story work (normalise,
-match) on the same GIL as the event loop and the storing thread, while the
-parse worker idled. The worker does that work now and hands over what the
-storing thread would have computed; storing only dedups, inserts and fans out.
+match, the search index's text) on the same GIL as the event loop and the
+storing thread, while the parse worker idled. The worker does that work now
+and hands over what the storing thread would have computed; storing only
+dedups, clusters, inserts and fans out.
 
 The worker matches with a copy of the poller's filter built from the spec it
 had when the pool started (`FilterBook.from_spec`). The poller uses those
@@ -25,6 +26,7 @@ from crackdown.runtime import filters
 from crackdown.runtime.filters import FilterBook, FilterSpec
 from crackdown.runtime.pipeline import normalised
 from crawler.feeds import ParsedFeed, init_parse_worker, parse_content
+from crawler.search_text import document
 from crawler.types import MatchResult, Story
 
 _filter: FilterBook | None = None  # this worker's copy of the poller's filter
@@ -41,6 +43,7 @@ class PreparedFeed:
     batch: dict[str, Story]
     dropped: list[str]  # the source of each item dropped for a non-web link
     matches: dict[str, MatchResult] | None
+    search_docs: dict[str, str]  # `crawler.search_text.document` of each story
     spec: FilterSpec | None = None
 
 
@@ -77,7 +80,8 @@ def parse_and_prepare(
     book, matches = _filter, None
     if book is not None:
         matches = {url: book.match(story) for url, story in batch.items()}
-    return parsed, PreparedFeed(batch, dropped, matches)
+    docs = {url: document(s.title, s.summary, s.body) for url, s in batch.items()}
+    return parsed, PreparedFeed(batch, dropped, matches, docs)
 
 
 def has_filter() -> bool:

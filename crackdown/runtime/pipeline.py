@@ -99,6 +99,7 @@ def store_found(
     batches: Sequence[dict[str, Story]],
     *,
     matches: Sequence[Mapping[str, MatchResult] | None] = (),
+    search_docs: Sequence[Mapping[str, str] | None] = (),
 ) -> list[IngestReport]:
     """Dedup, match, store and fan out several sources' stories in the caller's transaction.
 
@@ -107,7 +108,9 @@ def store_found(
     "also reported" by the other, exactly as if they had been ingested one
     after the other. Only stories not stored yet are matched, unless
     `matches` (one per batch, or None) has their verdict already: a parse
-    worker's, by `matcher` as it is now (`runtime.parse_pool`). A story stored
+    worker's, by `matcher` as it is now (`runtime.parse_pool`); `search_docs`
+    (one per batch, or None) are their search documents, by canonical URL,
+    made there too. A story stored
     by another writer since the check raises IntegrityError (the unique
     canonical URL); the caller rolls back and uses `ingest_one_by_one`.
     """
@@ -120,17 +123,23 @@ def store_found(
     owners: list[int] = []
     also: list[dict[str, dict[str, str]]] = [{} for _ in batches]  # source -> {canonical: url}
     verdicts = list(matches) + [None] * (len(batches) - len(matches))
-    for index, (batch, verdict) in enumerate(zip(batches, verdicts, strict=True)):
+    made = list(search_docs) + [None] * (len(batches) - len(search_docs))
+    docs: dict[str, str] = {}  # of the stories to store, where made already
+    for index, (batch, verdict, made_docs) in enumerate(zip(batches, verdicts, made, strict=True)):
         for url, story in batch.items():
             if url in known or url in first:
                 if first.get(url) != story.source_key:  # a repeat by its own source is no news
                     also[index].setdefault(story.source_key, {})[url] = story.url
                 continue
             first[url] = story.source_key
+            if made_docs is not None and url in made_docs:
+                docs[url] = made_docs[url]
             match = verdict.get(url) if verdict is not None else None
             new.append((story, matcher.match(story) if match is None else match))
             owners.append(index)
-    outcomes = story_store.store_stories(session, new, skip_known=False) if new else []
+    outcomes = (
+        story_store.store_stories(session, new, skip_known=False, search_docs=docs) if new else []
+    )
     for (story, match), owner, outcome in zip(new, owners, outcomes, strict=True):
         _count(reports[owner], story, match, outcome)
     for report, by_source in zip(reports, also, strict=True):

@@ -299,18 +299,19 @@ class Poller:
 
     def _record_together(self, polls: Sequence[PollSuccess]) -> list[SourcePoll]:
         spec = self._filter_spec()
-        prepared = [self._prepared(poll, spec) for poll in polls]
-        found = [(batch, verdicts) for batch, verdicts in prepared if batch]
+        prepared = [(self._prepared(poll, spec), poll.prepared) for poll in polls]
+        found = [(batch, verdicts, ready) for (batch, verdicts), ready in prepared if batch]
         with self.db.session() as session:
             stored = iter(
                 store_found(
                     session,
                     self.matcher,
-                    [batch for batch, _ in found],
-                    matches=[verdicts for _, verdicts in found],
+                    [batch for batch, _, _ in found],
+                    matches=[verdicts for _, verdicts, _ in found],
+                    search_docs=[ready.search_docs if ready else None for _, _, ready in found],
                 )
             )
-            reports = [next(stored) if batch else IngestReport() for batch, _ in prepared]
+            reports = [next(stored) if batch else IngestReport() for (batch, _), _ in prepared]
             outcomes = self._record_health(session, polls, reports)
         return [
             self._polled(poll, report, *outcome)

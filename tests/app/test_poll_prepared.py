@@ -1,9 +1,10 @@
 """Stories normalised and matched in the parse worker are stored as if done in-line.
 
-A first cycle's per-story work (normalise, match) runs in the parse worker
-(`crackdown.runtime.feed_work`). What is stored must be exactly what the
-in-line path stores: the same stories, matches, clusters and outbox rows,
-and a /watch query added after the workers started must still be matched.
+A first cycle's per-story work (normalise, match, search text) runs in the
+parse worker (`crackdown.runtime.feed_work`). What is stored must be exactly
+what the in-line path stores: the same stories, matches, clusters, search
+index and outbox rows, and a /watch query added after the workers started
+must still be matched.
 Feeds are polled one at a time here (`http.concurrency = 1`), so that both
 runs store in the same order and even row ids and clusters compare equal.
 """
@@ -93,6 +94,7 @@ def contents(db: Database) -> dict[str, list[tuple[Any, ...]]]:
         "alerts": "SELECT id, story_id, subscriber_id, edit_of_id, status FROM deliveries "
         "ORDER BY id",
         "health": "SELECT key, etag, consecutive_failures, items_seen FROM sources ORDER BY key",
+        "search": "SELECT rowid, doc FROM story_fts ORDER BY rowid",
     }
     with db.engine.connect() as connection:
         return {k: [tuple(r) for r in connection.execute(text(q))] for k, q in queries.items()}
