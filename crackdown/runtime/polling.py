@@ -112,6 +112,9 @@ class Poller:
             max_batch=STORE_BATCH if store_batch is None else store_batch,
             delay=STORE_DELAY if store_delay is None else store_delay,
         )
+        # polls waiting to be stored with their fetch slots handed back: a batch being
+        # stored and the next one filling
+        self._waiting = asyncio.Semaphore(2 * self._recorder.max_batch)
         self._claims = Claims(db)
 
     def due(
@@ -170,10 +173,13 @@ class Poller:
         on_result: Callable[[SourcePoll], None] | None = None,
     ) -> SourcePoll:
         host = urlsplit(source.url).hostname or ""
-        async with self._hosts[host], self._all:  # host first: a busy host holds no global slot
+        async with contextlib.AsyncExitStack() as slots:
+            # host first: a busy host holds no global slot; both are handed back before storing
+            await slots.enter_async_context(self._hosts[host])
+            await slots.enter_async_context(self._all)
             started = time.perf_counter()
             try:
-                result = await self.poll_one(source, pool=pool, target=target)
+                result = await self.poll_one(source, pool=pool, target=target, slots=slots)
             except DBAPIError as exc:  # the database's trouble (a full disk, a server away)
                 # Not the source's failure: no streak, no backoff. Its claim is handed back
                 # (`poll`), so the next tick polls it again, until the database takes it.
@@ -194,6 +200,7 @@ class Poller:
         *,
         pool: ParsePool | None = None,
         target: tuple[str, FetchState] | None = None,
+        slots: contextlib.AsyncExitStack | None = None,
     ) -> SourcePoll:
         """Poll one feed, ingest what it had, record health and the next poll.
 
@@ -202,6 +209,8 @@ class Poller:
         `target` is the URL and validators if the caller has read them. What
         the poll found is stored with the source's health record, in one
         transaction with the polls that finish at about the same time.
+        `slots` (the fetch limits held for this poll) are closed once the
+        fetching is done and the poll has room to wait for storing.
         """
         if target is None:
             with self.db.session() as session:
@@ -210,11 +219,16 @@ class Poller:
         # Its own configured host may be private; a redirect or item link elsewhere may not.
         with fetching_for(source.key, source.configured_urls):
             if source.kind == "json":
-                return await self._poll_api(source, url, state)
-            return await self._fetch_and_record(source, url, state, pool)
+                return await self._poll_api(source, url, state, slots)
+            return await self._fetch_and_record(source, url, state, pool, slots)
 
     async def _fetch_and_record(
-        self, source: SourceConfig, url: str, state: FetchState, pool: ParsePool | None
+        self,
+        source: SourceConfig,
+        url: str,
+        state: FetchState,
+        pool: ParsePool | None,
+        slots: contextlib.AsyncExitStack | None,
     ) -> SourcePoll:
         parse: FeedParser | None = None
         if pool is not None:  # full text changes stories after parsing: prepared when stored
@@ -245,9 +259,15 @@ class Poller:
                 self.db, self.client, self.http, found, self.full_text_per_poll
             )
         prepared = parse.prepared if isinstance(parse, PreparingParser) else None
-        return await self._recorder.record(PollSuccess(source, fetched, found, now, prepared))
+        return await self._record_freeing(PollSuccess(source, fetched, found, now, prepared), slots)
 
-    async def _poll_api(self, source: SourceConfig, url: str, state: FetchState) -> SourcePoll:
+    async def _poll_api(
+        self,
+        source: SourceConfig,
+        url: str,
+        state: FetchState,
+        slots: contextlib.AsyncExitStack | None = None,
+    ) -> SourcePoll:
         """A JSON-API source: one request, items by config, bodies by detail request if set."""
         assert source.api is not None  # validated: kind = "json" has an api table
         spec = source.api.spec()
@@ -282,7 +302,24 @@ class Poller:
             )
             bodies = {s.url: s for s in filled}
             found = [bodies.get(s.url, s) for s in found]
-        return await self._recorder.record(PollSuccess(source, fetched, found, datetime.now(UTC)))
+        return await self._record_freeing(
+            PollSuccess(source, fetched, found, datetime.now(UTC)), slots
+        )
+
+    async def _record_freeing(
+        self, poll: PollSuccess, slots: contextlib.AsyncExitStack | None
+    ) -> SourcePoll:
+        """Record `poll`, its fetch slots handed back while it waits to be stored.
+
+        Why: a poll waiting for its transaction held a connection slot, so
+        fetching stopped while a batch filled or was stored. At most
+        `_waiting`'s bound of polls wait (their stories in memory); beyond it a
+        poll keeps its slots, which holds fetching back when storing is behind.
+        """
+        async with self._waiting:
+            if slots is not None:
+                await slots.aclose()
+            return await self._recorder.record(poll)
 
     def _record(self, polls: Sequence[PollSuccess]) -> list[SourcePoll | Exception]:
         """Store several successful polls in one transaction: stories, alerts, health.
