@@ -64,8 +64,10 @@ _NO_HINTS = CacheHints()
 # A poll of fewer sources parses in-line: starting a worker process (a forkserver the first
 # time, then a worker that imports the program: 0.2-0.5 s of CPU) costs more than it saves.
 PARSE_POOL_MIN_SOURCES = 50
-# Successful polls stored per transaction, and how long one waits for others to join it.
-STORE_BATCH, STORE_DELAY = 16, 0.02
+# Successful polls stored per transaction, and how long one waits for others to join it:
+# a transaction of 16-64 first-cycle polls costs 10 ms of CPU a feed to store, one of 4 polls
+# 14 ms and one of 1 poll 23 ms (bench/README.md, session 9); an alert waits 0.25 s at most.
+STORE_BATCH, STORE_DELAY = 64, 0.25
 # How long a claimed source is left to the daemon that claimed it before another may poll it:
 # longer than a poll takes (timeouts, full-text pages, waiting for a per-host slot).
 POLL_LEASE = timedelta(minutes=10)
