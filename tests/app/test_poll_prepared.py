@@ -138,6 +138,8 @@ class WorkerVerdicts:
 
 def in_workers(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     monkeypatch.setattr(polling, "PARSE_POOL_MIN_SOURCES", 2)
+    # one poll a transaction: clusters (and so alerts) depend on which stories share one
+    monkeypatch.setattr(polling, "STORE_BATCH", 1)
     monkeypatch.setattr(polling, "default_parse_workers", lambda: workers)
 
 
