@@ -19,7 +19,11 @@ from crackdown.runtime.filters import FilterSpec
 from crawler.feeds import FeedError, FeedParser, ParsedFeed, parse_content
 
 log = logging.getLogger(__name__)
-WORKER_NICENESS = 5  # parse workers run below the event loop (crawler.feeds.init_parse_worker)
+# Parse workers run at the event loop's priority: they normalise and match too (feed_work), so
+# a first cycle waits for them as much as for the loop, and a niced worker starved behind other
+# processes became its bound (bench/README.md, sessions 8 and 9). There is one per spare CPU, so
+# the loop keeps one of its own.
+WORKER_NICENESS = 0
 _T = TypeVar("_T")
 
 
