@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime
 from typing import cast
@@ -123,6 +123,7 @@ def store_stories(
     items: Sequence[tuple[Story, MatchResult]],
     *,
     skip_known: bool = True,
+    search_docs: Mapping[str, str] | None = None,
 ) -> list[IngestOutcome]:
     """Insert new stories, their matches and their outbox rows, in the caller's transaction.
 
@@ -136,7 +137,8 @@ def store_stories(
     multi-row INSERT ... RETURNING per table costs a fraction of a unit of
     work with a flush per story (the first polling cycle's biggest cost).
     Outbox rows are inserted in story order, then subscriber order, as
-    `enqueue` would: a chat's queue is served in id order.
+    `enqueue` would: a chat's queue is served in id order. `search_docs` are
+    stories' search documents made already, by canonical URL (`search.index_stories`).
     """
     known = known_urls(session, [s.canonical_url for s, _ in items]) if skip_known else set()
     fresh: dict[str, int] = {}  # canonical URL -> index in `items` of the one to insert
@@ -160,6 +162,7 @@ def store_stories(
             (story_ids[i], row["title"], row["summary"], row["body"])
             for i, row in zip(chosen, rows, strict=True)
         ],
+        [search_docs.get(items[i][0].canonical_url) for i in chosen] if search_docs else (),
     )
     insert_rows(
         connection,
