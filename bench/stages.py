@@ -28,6 +28,8 @@ from crawler.cluster import Pool
 # (owner, attribute, stage name): functions wrapped where their callers look them up.
 _STAGES: list[tuple[Any, str, str]] = [
     (crackdown.runtime.polling, "prepare", "normalise (prepare)"),
+    (crackdown.runtime.polling.Poller, "_record_together", "storing a batch, all (thread)"),
+    (crackdown.runtime.polling.Poller, "_record_health", "health records"),
     (crackdown.runtime.polling, "store_found", "store_found, all"),
     (FilterBook, "match", "match (FilterBook.match)"),
     (storage.stories, "known_urls", "dedup check (known_urls)"),
