@@ -46,6 +46,7 @@ _STAGES: list[tuple[Any, str, str]] = [
     (storage.search, "index_stories", "search index (index_stories)"),
     (storage.stories, "_fan_out", "fan-out reads (_fan_out)"),
     (crackdown.runtime.pipeline, "_note_also_reported", "also reported"),
+    (crackdown.runtime.pipeline, "_note_all_also_reported", "also reported"),
     (Session, "commit", "commit"),
 ]
 

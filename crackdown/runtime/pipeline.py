@@ -142,8 +142,8 @@ def store_found(
     )
     for (story, match), owner, outcome in zip(new, owners, outcomes, strict=True):
         _count(reports[owner], story, match, outcome)
-    for report, by_source in zip(reports, also, strict=True):
-        report.also_reported += _note_also_reported(session, by_source)
+    for report, count in zip(reports, _note_all_also_reported(session, also), strict=True):
+        report.also_reported += count
     return reports
 
 
@@ -168,6 +168,15 @@ def ingest_one_by_one(db: Database, matcher: StoryFilter, batch: dict[str, Story
             (outcome,) = story_store.store_stories(session, [(story, match)])
         _count(report, story, match, outcome)
     return report
+
+
+def _note_all_also_reported(
+    session: Session, batches: Sequence[dict[str, dict[str, str]]]
+) -> list[int]:
+    """`_note_also_reported` for each batch's sources, in one round of queries for all."""
+    pairs = [(source_key, urls) for by_source in batches for source_key, urls in by_source.items()]
+    counts = iter(story_store.record_also_reported_many(session, pairs))
+    return [sum(next(counts) for _ in by_source) for by_source in batches]
 
 
 def _note_also_reported(session: Session, by_source: dict[str, dict[str, str]]) -> int:
