@@ -24,7 +24,7 @@ from multiprocessing.connection import Connection
 
 from crackdown.runtime import filters
 from crackdown.runtime.filters import FilterBook, FilterSpec
-from crackdown.runtime.pipeline import normalised
+from crackdown.runtime.normalising import normalised
 from crawler.feeds import ParsedFeed, init_parse_worker, parse_content
 from crawler.search_text import document
 from crawler.types import MatchResult, Story

@@ -13,14 +13,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from crawler.matcher import Matcher
 from crawler.queryindex import QueryIndex
 from crawler.rules import Rule, RuleError
 from crawler.types import MatchResult, Story
 from crawler.watchlist import Watchlist
-from storage import subscribers
-from storage.db import Database
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +76,8 @@ class FilterBook:
 
     def refresh(self, db: Database) -> bool:
         """Reload the watched queries; rebuild the matcher if their phrases changed."""
+        from storage import subscribers  # here: a parse worker builds a book and never refreshes
+
         with db.session() as session:
             wanted = subscribers.watched_queries(session)
         if set(wanted) == set(self.queries):

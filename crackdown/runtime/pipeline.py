@@ -17,10 +17,9 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crackdown.runtime.normalising import normalised
 from crawler.matcher import StoryFilter
-from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory, Story
-from crawler.urls import is_web_url
 from storage import stories as story_store
 from storage.db import Database
 from storage.records import IngestOutcome
@@ -53,19 +52,6 @@ def prepare(raw: Iterable[RawStory], fetched_at: datetime) -> dict[str, Story]:
     batch, dropped = normalised(raw, fetched_at)
     log_dropped(dropped)
     return batch
-
-
-def normalised(raw: Iterable[RawStory], fetched_at: datetime) -> tuple[dict[str, Story], list[str]]:
-    """`prepare` without its log lines (a parse worker's): the batch, and whose items it dropped."""
-    batch: dict[str, Story] = {}
-    dropped: list[str] = []
-    for item in raw:
-        if not is_web_url(item.url):
-            dropped.append(item.source_key)
-            continue
-        story = normalise(item, fetched_at=fetched_at)
-        batch[story.canonical_url] = story
-    return batch, dropped
 
 
 def log_dropped(dropped: Iterable[str]) -> None:
