@@ -28,6 +28,8 @@ from crawler.cluster import Pool
 # (owner, attribute, stage name): functions wrapped where their callers look them up.
 _STAGES: list[tuple[Any, str, str]] = [
     (crackdown.runtime.polling, "prepare", "normalise (prepare)"),
+    (crackdown.runtime.polling.Poller, "_record_together", "storing a batch, all (thread)"),
+    (crackdown.runtime.polling.Poller, "_record_health", "health records"),
     (crackdown.runtime.polling, "store_found", "store_found, all"),
     (FilterBook, "match", "match (FilterBook.match)"),
     (storage.stories, "known_urls", "dedup check (known_urls)"),
@@ -45,6 +47,7 @@ _STAGES: list[tuple[Any, str, str]] = [
     (storage.search, "index_stories", "search index (index_stories)"),
     (storage.stories, "_fan_out", "fan-out reads (_fan_out)"),
     (crackdown.runtime.pipeline, "_note_also_reported", "also reported"),
+    (crackdown.runtime.pipeline, "_note_all_also_reported", "also reported"),
     (Session, "commit", "commit"),
 ]
 

@@ -39,6 +39,7 @@ import httpcore
 import httpx
 
 from crawler.addresses import Address, is_public, literal
+from crawler.linearpool import LinearPool
 from crawler.pooledstream import PooledStream
 
 log = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ class GuardedTransport(httpx.AsyncHTTPTransport):
         self.guard = guard
         # httpx builds its httpcore pool without a way to pass a network backend:
         # build the same pool (as AsyncHTTPTransport does with no proxy) with ours.
-        self._pool = httpcore.AsyncConnectionPool(
+        self._pool = LinearPool(
             ssl_context=httpx.create_ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,

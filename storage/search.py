@@ -82,17 +82,31 @@ class SearchResults:
 
 
 def index_stories(
-    connection: Connection | Session, stories: Iterable[tuple[int, str, str, str]]
+    connection: Connection | Session,
+    stories: Iterable[tuple[int, str, str, str]],
+    docs: Sequence[str | None] = (),
 ) -> None:
     """Index (story id, title, summary, body) rows, in the caller's transaction.
 
     The index values are `crawler.search_text`'s, pure and computed once a
     story (`document` for SQLite, `term_set` for PostgreSQL): a caller that
-    has them already (a parse worker) can hand them to `write_index`.
+    has them already (a parse worker) can hand them to `write_index`. `docs`
+    may hold rows' `document(title, summary, body)` made already, None where
+    not; only SQLite's index uses them.
     """
     connection = connection.connection() if isinstance(connection, Session) else connection
-    value = document if connection.dialect.name == "sqlite" else term_set
-    write_index(connection, [(i, value(t, s, b)) for i, t, s, b in stories])
+    if connection.dialect.name != "sqlite":
+        write_index(connection, [(i, term_set(t, s, b)) for i, t, s, b in stories])
+        return
+    rows = list(stories)
+    made = list(docs) + [None] * (len(rows) - len(docs))
+    write_index(
+        connection,
+        [
+            (i, document(t, s, b) if doc is None else doc)
+            for (i, t, s, b), doc in zip(rows, made, strict=True)
+        ],
+    )
 
 
 def write_index(connection: Connection, entries: Sequence[tuple[int, str | list[str]]]) -> None:

@@ -11,16 +11,35 @@ can satisfy are evaluated on that scan.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from crawler.matcher import Matcher
 from crawler.queryindex import QueryIndex
 from crawler.rules import Rule, RuleError
 from crawler.types import MatchResult, Story
 from crawler.watchlist import Watchlist
-from storage import subscribers
-from storage.db import Database
+
+if TYPE_CHECKING:
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, eq=False)
+class FilterSpec:
+    """What a FilterBook is made of: enough to build the same one in another process.
+
+    A parse worker matches with a copy built from the spec the poller had
+    when the worker started (`FilterBook.from_spec`). Every change to the
+    book makes a new spec object, so `is` tells whether a copy is current.
+    """
+
+    watchlist: Watchlist
+    base_phrases: frozenset[str]  # the base matcher's (`Matcher(watchlist, phrases=...)`)
+    queries: tuple[str, ...]
+    max_query_length: int
 
 
 class FilterBook:
@@ -33,6 +52,16 @@ class FilterBook:
         self.queries: dict[str, Rule] = {}
         self.index = QueryIndex({})
         self.max_query_length = max_query_length
+        self.spec = FilterSpec(watchlist, matcher.phrases, (), max_query_length)
+
+    @classmethod
+    def from_spec(cls, spec: FilterSpec) -> FilterBook:
+        """A book that matches as the one `spec` was taken from (in a parse worker)."""
+        base = Matcher(spec.watchlist, phrases=spec.base_phrases)
+        book = cls(spec.watchlist, base, spec.max_query_length)
+        book._install(spec.queries)
+        book.spec = spec
+        return book
 
     def match(self, story: Story) -> MatchResult:
         """The watchlist's verdict on a story, plus which watched queries hold."""
@@ -43,13 +72,22 @@ class FilterBook:
         self.watchlist, self.base, self.matcher = watchlist, matcher, matcher
         self.max_query_length = max_query_length
         self.queries, self.index = {}, QueryIndex({})
+        self.spec = FilterSpec(watchlist, matcher.phrases, (), max_query_length)
 
     def refresh(self, db: Database) -> bool:
         """Reload the watched queries; rebuild the matcher if their phrases changed."""
+        from storage import subscribers  # here: a parse worker builds a book and never refreshes
+
         with db.session() as session:
             wanted = subscribers.watched_queries(session)
         if set(wanted) == set(self.queries):
             return False
+        self._install(wanted)
+        return True
+
+    def _install(self, wanted: Iterable[str]) -> None:
+        """Compile the watched queries; a new automaton if their phrases need one."""
+        wanted = tuple(wanted)
         compiled: dict[str, Rule] = {}
         for query in wanted:
             try:
@@ -63,5 +101,5 @@ class FilterBook:
             self.matcher = Matcher(self.watchlist, phrases=phrases) if phrases else self.base
         self.queries = compiled
         self.index = QueryIndex(compiled, common=self.matcher.categories)
+        self.spec = FilterSpec(self.watchlist, self.base.phrases, wanted, self.max_query_length)
         log.info("filter: %d watched queries, %d phrases", len(compiled), len(phrases))
-        return True

@@ -8,14 +8,23 @@ import logging
 import multiprocessing
 import os
 import pickle
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import BrokenExecutor, ProcessPoolExecutor
+from datetime import UTC, datetime
 from multiprocessing.connection import Connection
+from typing import Any, TypeVar
 
-from crawler.feeds import FeedError, FeedParser, ParsedFeed, init_parse_worker, parse_content
+from crackdown.runtime.feed_work import PreparedFeed, init_worker, parse_and_prepare
+from crackdown.runtime.filters import FilterSpec
+from crawler.feeds import FeedError, FeedParser, ParsedFeed, parse_content
 
 log = logging.getLogger(__name__)
-WORKER_NICENESS = 5  # parse workers run below the event loop (crawler.feeds.init_parse_worker)
+# Parse workers run at the event loop's priority: they normalise and match too (feed_work), so
+# a first cycle waits for them as much as for the loop, and a niced worker starved behind other
+# processes became its bound (bench/README.md, sessions 8 and 9). There is one per spare CPU, so
+# the loop keeps one of its own.
+WORKER_NICENESS = 0
+_T = TypeVar("_T")
 
 
 def default_parse_workers() -> int:
@@ -45,6 +54,9 @@ class ParsePool:
     polling a few feeds per tick keeps no idle processes. If processes cannot
     be started or a worker dies, the rest of that poll parses in-line:
     slower, nothing lost.
+
+    Workers also normalise and match (`parse_prepared`, `runtime.feed_work`)
+    with the filter of the spec given to `using` when they started.
     """
 
     def __init__(self, workers: int) -> None:
@@ -53,10 +65,17 @@ class ParsePool:
         self._alive: tuple[Connection, Connection] | None = None
         self._failed = False
         self._users = 0
+        self._spec: FilterSpec | None = None  # the filter the workers (will) match with
 
     @contextlib.asynccontextmanager
-    async def using(self) -> AsyncIterator[FeedParser]:
-        """A parser for one poll; the workers stop when no poll uses them any more."""
+    async def using(self, spec: FilterSpec | None = None) -> AsyncIterator[FeedParser]:
+        """A parser for one poll; the workers stop when no poll uses them any more.
+
+        `spec` is the filter workers started now match with; workers already
+        running keep theirs (`PreparedFeed.spec` says which).
+        """
+        if self._starting is None:
+            self._spec = spec
         self._users += 1
         try:
             yield self.parse
@@ -75,20 +94,46 @@ class ParsePool:
     ) -> ParsedFeed:
         """`parse_content` in a worker; in-line if the pool is off or broken."""
         args = (content, source_key, base_url, dict(headers or {}), lang)
+        _, parsed = await self._in_worker(parse_content, args, source_key)
+        return parsed if parsed is not None else parse_content(*args)
+
+    async def parse_prepared(
+        self,
+        content: bytes,
+        source_key: str,
+        base_url: str,
+        headers: Mapping[str, str] | None,
+        lang: str | None,
+    ) -> tuple[ParsedFeed, PreparedFeed | None]:
+        """`parse`, and in a worker the stories normalised and matched too (None: in-line)."""
+        args = (content, source_key, base_url, dict(headers or {}), lang)
+        spec, done = await self._in_worker(
+            parse_and_prepare, (*args, datetime.now(UTC)), source_key
+        )
+        if done is None:
+            return parse_content(*args), None
+        parsed, prepared = done
+        prepared.spec = spec
+        return parsed, prepared
+
+    async def _in_worker(
+        self, function: Callable[..., _T], args: tuple[Any, ...], source_key: str
+    ) -> tuple[FilterSpec | None, _T | None]:
+        """`function(*args)` in a worker, with the spec its filter has; None: do it in-line."""
         executor = await self._ready()
-        if executor is not None:
-            try:
-                return await asyncio.get_running_loop().run_in_executor(
-                    executor, parse_content, *args
-                )
-            except FeedError:
-                raise
-            except Exception as exc:  # the in-line parse below says whose fault
-                if isinstance(exc, (BrokenExecutor, OSError, RuntimeError, pickle.PicklingError)):
-                    self._fail(exc)  # the pool's, not the feed's
-                else:
-                    log.debug("source %s: parse failed in a worker: %r", source_key, exc)
-        return parse_content(*args)
+        if executor is None:
+            return None, None
+        spec = self._spec
+        try:
+            return spec, await asyncio.get_running_loop().run_in_executor(executor, function, *args)
+        except FeedError:
+            raise
+        except Exception as exc:  # the in-line parse says whose fault
+            if isinstance(exc, (BrokenExecutor, OSError, RuntimeError, pickle.PicklingError)):
+                self._fail(exc)  # the pool's, not the feed's
+            else:
+                log.debug("source %s: parse failed in a worker: %r", source_key, exc)
+        return None, None
 
     async def _ready(self) -> ProcessPoolExecutor | None:
         """The pool with its workers running, or None: parse in-line.
@@ -113,14 +158,14 @@ class ParsePool:
             # imported instead of ours. PYTHONSAFEPATH is -P for it and every worker.
             os.environ.setdefault("PYTHONSAFEPATH", "1")
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["crawler.feeds"])
+            context.set_forkserver_preload(["crackdown.runtime.feed_work"])
             # The workers read EOF from this pipe when this process is gone (init_parse_worker).
             self._alive = context.Pipe(duplex=False)
             executor = ProcessPoolExecutor(
                 self.workers,
                 mp_context=context,
-                initializer=init_parse_worker,
-                initargs=(WORKER_NICENESS, self._alive[0]),
+                initializer=init_worker,
+                initargs=(WORKER_NICENESS, self._alive[0], self._spec),
             )
             for started in [executor.submit(os.getpid) for _ in range(self.workers)]:
                 started.result(timeout=60)
@@ -147,3 +192,24 @@ class ParsePool:
         alive, self._alive = self._alive, None
         for end in alive or ():
             end.close()
+
+
+class PreparingParser:
+    """`ParsePool.parse_prepared` as a one-feed `FeedParser` that keeps what the worker prepared."""
+
+    def __init__(self, pool: ParsePool) -> None:
+        self.pool = pool
+        self.prepared: PreparedFeed | None = None
+
+    async def __call__(
+        self,
+        content: bytes,
+        source_key: str,
+        base_url: str,
+        headers: Mapping[str, str] | None,
+        lang: str | None,
+    ) -> ParsedFeed:
+        parsed, self.prepared = await self.pool.parse_prepared(
+            content, source_key, base_url, headers, lang
+        )
+        return parsed

@@ -10,17 +10,16 @@ than one each.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crackdown.runtime.normalising import normalised
 from crawler.matcher import StoryFilter
-from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory, Story
-from crawler.urls import is_web_url
 from storage import stories as story_store
 from storage.db import Database
 from storage.records import IngestOutcome
@@ -50,14 +49,15 @@ def prepare(raw: Iterable[RawStory], fetched_at: datetime) -> dict[str, Story]:
     An item whose link is not http(s) (`javascript:`, `data:`, `tg:`) is
     dropped with a log line: its link would reach subscribers' messages.
     """
-    batch: dict[str, Story] = {}
-    for item in raw:
-        if not is_web_url(item.url):
-            log.info("source %s: dropped an item linking to a non-web URL", item.source_key)
-            continue
-        story = normalise(item, fetched_at=fetched_at)
-        batch[story.canonical_url] = story
+    batch, dropped = normalised(raw, fetched_at)
+    log_dropped(dropped)
     return batch
+
+
+def log_dropped(dropped: Iterable[str]) -> None:
+    """`prepare`'s line for each item dropped for a non-web link, by its source."""
+    for source_key in dropped:
+        log.info("source %s: dropped an item linking to a non-web URL", source_key)
 
 
 def ingest(
@@ -80,14 +80,23 @@ def ingest(
 
 
 def store_found(
-    session: Session, matcher: StoryFilter, batches: Sequence[dict[str, Story]]
+    session: Session,
+    matcher: StoryFilter,
+    batches: Sequence[dict[str, Story]],
+    *,
+    matches: Sequence[Mapping[str, MatchResult] | None] = (),
+    search_docs: Sequence[Mapping[str, str] | None] = (),
 ) -> list[IngestReport]:
     """Dedup, match, store and fan out several sources' stories in the caller's transaction.
 
     `batches` are `prepare`d, one per source, in the order they were
     collected: a story in two of them is stored for the first and noted as
     "also reported" by the other, exactly as if they had been ingested one
-    after the other. Only stories not stored yet are matched. A story stored
+    after the other. Only stories not stored yet are matched, unless
+    `matches` (one per batch, or None) has their verdict already: a parse
+    worker's, by `matcher` as it is now (`runtime.parse_pool`); `search_docs`
+    (one per batch, or None) are their search documents, by canonical URL,
+    made there too. A story stored
     by another writer since the check raises IntegrityError (the unique
     canonical URL); the caller rolls back and uses `ingest_one_by_one`.
     """
@@ -99,20 +108,28 @@ def store_found(
     new: list[tuple[Story, MatchResult]] = []
     owners: list[int] = []
     also: list[dict[str, dict[str, str]]] = [{} for _ in batches]  # source -> {canonical: url}
-    for index, batch in enumerate(batches):
+    verdicts = list(matches) + [None] * (len(batches) - len(matches))
+    made = list(search_docs) + [None] * (len(batches) - len(search_docs))
+    docs: dict[str, str] = {}  # of the stories to store, where made already
+    for index, (batch, verdict, made_docs) in enumerate(zip(batches, verdicts, made, strict=True)):
         for url, story in batch.items():
             if url in known or url in first:
                 if first.get(url) != story.source_key:  # a repeat by its own source is no news
                     also[index].setdefault(story.source_key, {})[url] = story.url
                 continue
             first[url] = story.source_key
-            new.append((story, matcher.match(story)))
+            if made_docs is not None and url in made_docs:
+                docs[url] = made_docs[url]
+            match = verdict.get(url) if verdict is not None else None
+            new.append((story, matcher.match(story) if match is None else match))
             owners.append(index)
-    outcomes = story_store.store_stories(session, new, skip_known=False) if new else []
+    outcomes = (
+        story_store.store_stories(session, new, skip_known=False, search_docs=docs) if new else []
+    )
     for (story, match), owner, outcome in zip(new, owners, outcomes, strict=True):
         _count(reports[owner], story, match, outcome)
-    for report, by_source in zip(reports, also, strict=True):
-        report.also_reported += _note_also_reported(session, by_source)
+    for report, count in zip(reports, _note_all_also_reported(session, also), strict=True):
+        report.also_reported += count
     return reports
 
 
@@ -137,6 +154,15 @@ def ingest_one_by_one(db: Database, matcher: StoryFilter, batch: dict[str, Story
             (outcome,) = story_store.store_stories(session, [(story, match)])
         _count(report, story, match, outcome)
     return report
+
+
+def _note_all_also_reported(
+    session: Session, batches: Sequence[dict[str, dict[str, str]]]
+) -> list[int]:
+    """`_note_also_reported` for each batch's sources, in one round of queries for all."""
+    pairs = [(source_key, urls) for by_source in batches for source_key, urls in by_source.items()]
+    counts = iter(story_store.record_also_reported_many(session, pairs))
+    return [sum(next(counts) for _ in by_source) for by_source in batches]
 
 
 def _note_also_reported(session: Session, by_source: dict[str, dict[str, str]]) -> int:

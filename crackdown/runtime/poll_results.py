@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from crackdown.config import SourceConfig
+from crackdown.runtime.feed_work import PreparedFeed
 from crackdown.runtime.pipeline import IngestReport
 from crawler.types import FeedFetch, RawStory
 
@@ -45,3 +46,4 @@ class PollSuccess:
     fetched: FeedFetch
     found: list[RawStory]
     now: datetime
+    prepared: PreparedFeed | None = None  # `found` normalised (and matched) by a parse worker

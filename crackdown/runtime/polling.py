@@ -17,7 +17,7 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -28,9 +28,16 @@ from sqlalchemy.orm import Session
 from crackdown.config import POLLED_KINDS, SourceConfig
 from crackdown.runtime import health_notices as notices
 from crackdown.runtime.claims import Claims
+from crackdown.runtime.filters import FilterBook, FilterSpec
 from crackdown.runtime.fulltext import fill_bodies
-from crackdown.runtime.parse_pool import ParsePool, default_parse_workers
-from crackdown.runtime.pipeline import IngestReport, ingest_one_by_one, prepare, store_found
+from crackdown.runtime.parse_pool import ParsePool, PreparingParser, default_parse_workers
+from crackdown.runtime.pipeline import (
+    IngestReport,
+    ingest_one_by_one,
+    log_dropped,
+    prepare,
+    store_found,
+)
 from crackdown.runtime.poll_results import PollReport, PollSuccess, SourcePoll
 from crackdown.runtime.recorder import BatchRecorder
 from crawler.feeds import FeedError, FeedParser, poll_feed
@@ -45,7 +52,7 @@ from crawler.schedule import (
     success_interval,
     with_jitter,
 )
-from crawler.types import FetchState, RawStory
+from crawler.types import FetchState, MatchResult, RawStory, Story
 from storage import sources as source_store
 from storage.db import Database, database_error
 from storage.notices import queue_notice
@@ -57,8 +64,11 @@ _NO_HINTS = CacheHints()
 # A poll of fewer sources parses in-line: starting a worker process (a forkserver the first
 # time, then a worker that imports the program: 0.2-0.5 s of CPU) costs more than it saves.
 PARSE_POOL_MIN_SOURCES = 50
-# Successful polls stored per transaction, and how long one waits for others to join it.
-STORE_BATCH, STORE_DELAY = 16, 0.02
+# Successful polls stored per transaction, and how long one waits for others to join it:
+# a transaction of 16-64 first-cycle polls costs 10 ms of CPU a feed to store, one of 4 polls
+# 14 ms and one of 1 poll 23 ms (bench/README.md, session 9); an alert waits 0.25 s at most.
+# 64 a transaction took the first cycle's peak RSS past 250 MB.
+STORE_BATCH, STORE_DELAY = 32, 0.25
 # How long a claimed source is left to the daemon that claimed it before another may poll it:
 # longer than a poll takes (timeouts, full-text pages, waiting for a per-host slot).
 POLL_LEASE = timedelta(minutes=10)
@@ -105,6 +115,9 @@ class Poller:
             max_batch=STORE_BATCH if store_batch is None else store_batch,
             delay=STORE_DELAY if store_delay is None else store_delay,
         )
+        # polls waiting to be stored with their fetch slots handed back: a batch being
+        # stored and the next one filling
+        self._waiting = asyncio.Semaphore(2 * self._recorder.max_batch)
         self._claims = Claims(db)
 
     def due(
@@ -136,12 +149,13 @@ class Poller:
             targets = source_store.poll_targets(session, [s.key for s in sources])
         try:
             async with contextlib.AsyncExitStack() as stack:
-                parse = None
+                pool = None
                 if len(sources) >= PARSE_POOL_MIN_SOURCES:
-                    parse = await stack.enter_async_context(self._parse_pool.using())
+                    await stack.enter_async_context(self._parse_pool.using(self._filter_spec()))
+                    pool = self._parse_pool
                 results = await asyncio.gather(
                     *(
-                        self._limited(source, targets[source.key], parse, on_result)
+                        self._limited(source, targets[source.key], pool, on_result)
                         for source in sources
                     )
                 )
@@ -158,14 +172,17 @@ class Poller:
         self,
         source: SourceConfig,
         target: tuple[str, FetchState],
-        parse: FeedParser | None,
+        pool: ParsePool | None,
         on_result: Callable[[SourcePoll], None] | None = None,
     ) -> SourcePoll:
         host = urlsplit(source.url).hostname or ""
-        async with self._hosts[host], self._all:  # host first: a busy host holds no global slot
+        async with contextlib.AsyncExitStack() as slots:
+            # host first: a busy host holds no global slot; both are handed back before storing
+            await slots.enter_async_context(self._hosts[host])
+            await slots.enter_async_context(self._all)
             started = time.perf_counter()
             try:
-                result = await self.poll_one(source, parse=parse, target=target)
+                result = await self.poll_one(source, pool=pool, target=target, slots=slots)
             except DBAPIError as exc:  # the database's trouble (a full disk, a server away)
                 # Not the source's failure: no streak, no backoff. Its claim is handed back
                 # (`poll`), so the next tick polls it again, until the database takes it.
@@ -184,15 +201,19 @@ class Poller:
         self,
         source: SourceConfig,
         *,
-        parse: FeedParser | None = None,
+        pool: ParsePool | None = None,
         target: tuple[str, FetchState] | None = None,
+        slots: contextlib.AsyncExitStack | None = None,
     ) -> SourcePoll:
         """Poll one feed, ingest what it had, record health and the next poll.
 
-        `parse` parses the feed elsewhere (`ParsePool`); by default in-line.
+        `pool` parses the feed, normalises and matches its stories in a
+        worker process (`ParsePool`); by default all is done in-line.
         `target` is the URL and validators if the caller has read them. What
         the poll found is stored with the source's health record, in one
         transaction with the polls that finish at about the same time.
+        `slots` (the fetch limits held for this poll) are closed once the
+        fetching is done and the poll has room to wait for storing.
         """
         if target is None:
             with self.db.session() as session:
@@ -201,12 +222,20 @@ class Poller:
         # Its own configured host may be private; a redirect or item link elsewhere may not.
         with fetching_for(source.key, source.configured_urls):
             if source.kind == "json":
-                return await self._poll_api(source, url, state)
-            return await self._fetch_and_record(source, url, state, parse)
+                return await self._poll_api(source, url, state, slots)
+            return await self._fetch_and_record(source, url, state, pool, slots)
 
     async def _fetch_and_record(
-        self, source: SourceConfig, url: str, state: FetchState, parse: FeedParser | None
+        self,
+        source: SourceConfig,
+        url: str,
+        state: FetchState,
+        pool: ParsePool | None,
+        slots: contextlib.AsyncExitStack | None,
     ) -> SourcePoll:
+        parse: FeedParser | None = None
+        if pool is not None:  # full text changes stories after parsing: prepared when stored
+            parse = pool.parse if source.full_text else PreparingParser(pool)
         try:
             fetched = await poll_feed(
                 self.client,
@@ -232,9 +261,16 @@ class Poller:
             found = await fill_bodies(
                 self.db, self.client, self.http, found, self.full_text_per_poll
             )
-        return await self._recorder.record(PollSuccess(source, fetched, found, now))
+        prepared = parse.prepared if isinstance(parse, PreparingParser) else None
+        return await self._record_freeing(PollSuccess(source, fetched, found, now, prepared), slots)
 
-    async def _poll_api(self, source: SourceConfig, url: str, state: FetchState) -> SourcePoll:
+    async def _poll_api(
+        self,
+        source: SourceConfig,
+        url: str,
+        state: FetchState,
+        slots: contextlib.AsyncExitStack | None = None,
+    ) -> SourcePoll:
         """A JSON-API source: one request, items by config, bodies by detail request if set."""
         assert source.api is not None  # validated: kind = "json" has an api table
         spec = source.api.spec()
@@ -269,7 +305,24 @@ class Poller:
             )
             bodies = {s.url: s for s in filled}
             found = [bodies.get(s.url, s) for s in found]
-        return await self._recorder.record(PollSuccess(source, fetched, found, datetime.now(UTC)))
+        return await self._record_freeing(
+            PollSuccess(source, fetched, found, datetime.now(UTC)), slots
+        )
+
+    async def _record_freeing(
+        self, poll: PollSuccess, slots: contextlib.AsyncExitStack | None
+    ) -> SourcePoll:
+        """Record `poll`, its fetch slots handed back while it waits to be stored.
+
+        Why: a poll waiting for its transaction held a connection slot, so
+        fetching stopped while a batch filled or was stored. At most
+        `_waiting`'s bound of polls wait (their stories in memory); beyond it a
+        poll keeps its slots, which holds fetching back when storing is behind.
+        """
+        async with self._waiting:
+            if slots is not None:
+                await slots.aclose()
+            return await self._recorder.record(poll)
 
     def _record(self, polls: Sequence[PollSuccess]) -> list[SourcePoll | Exception]:
         """Store several successful polls in one transaction: stories, alerts, health.
@@ -285,10 +338,20 @@ class Poller:
         return [self._record_alone(poll) for poll in polls]
 
     def _record_together(self, polls: Sequence[PollSuccess]) -> list[SourcePoll]:
-        batches = [prepare(poll.found, poll.now) for poll in polls]
+        spec = self._filter_spec()
+        prepared = [(self._prepared(poll, spec), poll.prepared) for poll in polls]
+        found = [(batch, verdicts, ready) for (batch, verdicts), ready in prepared if batch]
         with self.db.session() as session:
-            stored = iter(store_found(session, self.matcher, [b for b in batches if b]))
-            reports = [next(stored) if b else IngestReport() for b in batches]
+            stored = iter(
+                store_found(
+                    session,
+                    self.matcher,
+                    [batch for batch, _, _ in found],
+                    matches=[verdicts for _, verdicts, _ in found],
+                    search_docs=[ready.search_docs if ready else None for _, _, ready in found],
+                )
+            )
+            reports = [next(stored) if batch else IngestReport() for (batch, _), _ in prepared]
             outcomes = self._record_health(session, polls, reports)
         return [
             self._polled(poll, report, *outcome)
@@ -304,12 +367,34 @@ class Poller:
         except Exception as exc:
             return exc
         try:  # one story at a time, skipping those, then the health record
-            report = ingest_one_by_one(self.db, self.matcher, prepare(poll.found, poll.now))
+            batch, _ = self._prepared(poll, None)
+            report = ingest_one_by_one(self.db, self.matcher, batch)
             with self.db.session() as session:
                 (outcome,) = self._record_health(session, [poll], [report])
             return self._polled(poll, report, *outcome)
         except Exception as exc:
             return exc
+
+    def _filter_spec(self) -> FilterSpec | None:
+        """What a parse worker needs to match as `self.matcher` does now; None: it cannot."""
+        return self.matcher.spec if isinstance(self.matcher, FilterBook) else None
+
+    @staticmethod
+    def _prepared(
+        poll: PollSuccess, spec: FilterSpec | None
+    ) -> tuple[dict[str, Story], Mapping[str, MatchResult] | None]:
+        """A poll's stories normalised, and their verdicts if a worker's are current.
+
+        A worker's verdicts count only if they were made by the filter as it
+        is now (`spec`): a /watch added or a watchlist reloaded since the
+        workers started means matching again here.
+        """
+        ready = poll.prepared
+        if ready is None:
+            return prepare(poll.found, poll.now), None
+        log_dropped(ready.dropped)
+        current = spec is not None and ready.spec is spec
+        return ready.batch, ready.matches if current else None
 
     def _record_health(
         self, session: Session, polls: Sequence[PollSuccess], reports: Sequence[IngestReport]

@@ -17,6 +17,14 @@ class BatchRecorder:
     quiet tick) and a batch holds at most `max_batch` polls, so the write
     lock is held for a few tens of milliseconds at most.
 
+    When a batch is stored, the polls that arrived meanwhile are stored at
+    once only if they fill a batch or the first of them has waited `delay`
+    already; otherwise they wait out the rest of it. Why: when storing keeps
+    up (the parse workers do the per-story work), storing whatever had
+    arrived made transactions of one or two polls, and a transaction's fixed
+    costs (clustering's reads, the statements, the commit) then cost more a
+    feed than the work saved (bench/README.md, session 9).
+
     Batches are stored in a worker thread, one at a time: storing (matching,
     clustering, the database's round trips) takes from milliseconds to a
     second or two in a first cycle, and on the event loop it held up every
@@ -35,6 +43,7 @@ class BatchRecorder:
         self.max_batch = max_batch
         self.delay = delay
         self._pending: list[tuple[PollSuccess, asyncio.Future[SourcePoll]]] = []
+        self._first_wait: float = 0.0  # loop time at which the oldest pending poll arrived
         self._timer: asyncio.TimerHandle | None = None
         self._timer_loop: asyncio.AbstractEventLoop | None = None
         self._storing: set[asyncio.Task[None]] = set()  # batches being stored, by thread
@@ -43,6 +52,8 @@ class BatchRecorder:
         """Store `poll` with the others that arrive within `delay`; its line in `crackdown poll`."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[SourcePoll] = loop.create_future()
+        if not self._pending:
+            self._first_wait = loop.time()
         self._pending.append((poll, done))
         if len(self._pending) >= self.max_batch:
             self._reschedule(loop, 0.0)
@@ -73,7 +84,10 @@ class BatchRecorder:
     def _stored(self, task: asyncio.Task[None]) -> None:
         self._storing.discard(task)
         if self._pending:
-            self._reschedule(asyncio.get_running_loop(), 0.0)
+            loop = asyncio.get_running_loop()
+            full = len(self._pending) >= self.max_batch
+            waited = loop.time() - self._first_wait
+            self._reschedule(loop, 0.0 if full else max(self.delay - waited, 0.0))
 
     async def _store_batch(
         self, live: list[tuple[PollSuccess, asyncio.Future[SourcePoll]]]

@@ -175,11 +175,11 @@ def test_a_source_whose_stories_fail_to_store_fails_alone(
     real_store = polling.store_found
     calls: list[int] = []
 
-    def store_found(session: Any, matcher: Any, batches: Any) -> Any:
+    def store_found(session: Any, matcher: Any, batches: Any, **kwargs: Any) -> Any:
         calls.append(len(batches))
         if any(story.source_key == "s2" for batch in batches for story in batch.values()):
             raise RuntimeError("a bad row")
-        return real_store(session, matcher, batches)
+        return real_store(session, matcher, batches, **kwargs)
 
     monkeypatch.setattr(polling, "store_found", store_found)
     app = make_app(tmp_path, site, 5)

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 
+from crackdown.runtime.pipeline import store_found
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory, Story
@@ -157,3 +158,50 @@ def test_a_duplicate_url_still_raises_integrity_error_and_stores_nothing(
     with seeded.session() as session:
         assert session.execute(text("SELECT count(*) FROM stories")).scalar_one() == 1
         assert session.execute(text("SELECT count(*) FROM deliveries")).scalar_one() == 2
+
+
+def test_also_reported_by_many_sources_costs_one_round_of_queries(seeded: Database) -> None:
+    """Ten polls repeating stored stories: their "also reported" rows in 3 reads and 1 INSERT.
+
+    Each source's count and rows are what noting them one source at a time gave,
+    a repeat by the story's own source and one already noted count nothing.
+    """
+    keys = [f"wire{i}" for i in range(10)]
+    with seeded.session() as session:
+        sources.sync_sources(
+            session,
+            [("feed", "feed", "https://a.example/feed")]
+            + [(key, key, f"https://{key}.example/feed") for key in keys],
+        )
+        stories.store_stories(
+            session, [(story(n, f"Wire story {n}"), MatchResult()) for n in range(5)]
+        )
+        stories.record_also_reported(session, "wire0", {story(0, "x").canonical_url: "https://w/0"})
+    matcher = Matcher(builtin_watchlist())
+    polls = [
+        {
+            s.canonical_url: Story(**{**s.__dict__, "source_key": key, "url": f"{s.url}?via={key}"})
+            for n in range(5)
+            for s in [story(n, f"Wire story {n}")]
+        }
+        for key in keys
+    ] + [{story(1, "x").canonical_url: story(1, "Wire story 1")}]  # its own source again
+    with statements(seeded) as seen, seeded.session() as session:
+        reports = store_found(session, matcher, polls)
+    assert [r.also_reported for r in reports] == [4] + [5] * 9 + [0]
+    reads = [sql for sql, _ in seen if sql.startswith("SELECT") and "story_sources" in sql]
+    inserts = [sql for sql, _ in seen if sql.startswith("INSERT INTO story_sources")]
+    assert len(reads) == 1 and len(inserts) == 1, seen
+    with seeded.session() as session:
+        rows = session.execute(
+            select(StorySource.url).order_by(StorySource.seen_at, StorySource.id)
+        ).scalars()
+        urls = list(rows)
+    assert urls[:5] == [f"https://n.example/{n}" for n in range(5)]
+    assert urls[5] == "https://w/0"
+    assert urls[6:] == [
+        f"https://n.example/{n}?via={key}"
+        for key in keys
+        for n in range(5)
+        if (key, n) != ("wire0", 0)
+    ]
