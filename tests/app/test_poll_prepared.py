@@ -138,7 +138,8 @@ class WorkerVerdicts:
 
 def in_workers(monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
     monkeypatch.setattr(polling, "PARSE_POOL_MIN_SOURCES", 2)
-    # one poll a transaction: clusters (and so alerts) depend on which stories share one
+    # one poll a transaction: events and alerts no longer depend on it (test_poll_batching.py),
+    # but edits do: an event's later reports stored with its first are listed in that alert
     monkeypatch.setattr(polling, "STORE_BATCH", 1)
     monkeypatch.setattr(polling, "default_parse_workers", lambda: workers)
 
