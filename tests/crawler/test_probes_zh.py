@@ -40,8 +40,6 @@ XFAIL: dict[str, str] = {
     " judgment and mining words, but the case is commercial, not about crypto activity",
     "s8b10-zh-005": "a headline's two parts split by a space (绕过实名认证 被监管约谈): the"
     " space is no clause break, so 绕过 ('get around') frames the summons as background",
-    "s9b2-zh-041": "a founder's past prison term as the setting (曾因非法经营入狱……出狱后再创业):"
-    " 曾因 marks background, but 入狱 is an enforcer word, not an action a marker governs",
     "s9b4-zh-006": "a mining clean-up whose only place is the anonymised 某市 and whose actor is"
     " unnamed: no Chinese cue is left (a real story names its city)",
 }
