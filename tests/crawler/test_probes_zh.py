@@ -45,6 +45,8 @@ XFAIL: dict[str, str] = {
     "s10e-zh-021": "a regulator's yearly enforcement count (stock cases, 調查) that names crypto"
     " only as a future focus in a later clause (將加強監察虛擬資產): nothing ties the crypto"
     " word to an act",
+    "s10i-zh-024": "a police reminder about impersonation scams that names 虚拟币 as one thing"
+    " police never ask for (as en8c-036): crypto is in the body's list, not the warning's subject",
     "s9b4-zh-006": "a mining clean-up whose only place is the anonymised 某市 and whose actor is"
     " unnamed: no Chinese cue is left (a real story names its city)",
 }
