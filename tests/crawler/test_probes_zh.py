@@ -1,4 +1,4 @@
-"""Chinese title+lead probes written blind in sessions 8 and 9, with their entity labels.
+"""Chinese title+lead probes written blind in sessions 8 to 10, with their entity labels.
 
 `tests/data/probes_zh_s8.jsonl` and `probes_zh_s9*.jsonl` are in the corpus format
 (`crackdown eval` reads them). Session 8's:
@@ -11,7 +11,10 @@ Chinese enforcement with no crypto, retrospectives). Each batch (id prefix
 s8bN) was scored before the fixes it prompted; the figures are in the README.
 Session 9's (s9bN) aim at procedure (取保候审, 不起诉决定, 罚金, 追缴), slang (U商, 搬砖,
 卡农, 承兑商) and regulators' wording (风险提示, 约谈, 责令整改, 下架), against the same near
-misses plus commentary and e-CNY. Entities follow the corpus README's naming rule.
+misses plus commentary and e-CNY. Session 10's (s10a-s10k) aim at structure: background
+told with outcome words and frames (曾被判, 在……的背景下), rule-making and guidance in
+Hong Kong, civil claims, drama and look-backs, Taiwan's and Macau's bodies. Entities
+follow the corpus README's naming rule.
 """
 
 from __future__ import annotations
