@@ -67,6 +67,9 @@ BACKGROUND_TOKENS = 8  # an action this close after a background marker is conte
 # Markers that govern the action just before them alone ("China crackdown fears", "ban
 # long priced in"), over a shorter reach than the Chinese markers that govern both ways.
 BACKGROUND_AFTER, AFTER_TOKENS = "background-after", 3
+# A Chinese frame's closing word (在……的背景下, 在……情况下) governs the whole clause it
+# closes, which may be longer than BACKGROUND_TOKENS, and nothing after it.
+BACKGROUND_FRAME, FRAME_TOKENS = "background-frame", 30
 # "fled to", 潜逃 (category FLIGHT): a foreign place right after one is no actor's; after
 # 从 (FLIGHT_FROM) only when a word of FLIGHT_RETURN follows the place (从柬埔寨押解回国,
 # not 从新加坡金管局获得牌照). Looked for around a foreign name alone, by small automata,
@@ -74,7 +77,11 @@ BACKGROUND_AFTER, AFTER_TOKENS = "background-after", 3
 FLIGHT, FLIGHT_FROM, FLIGHT_RETURN = "flight", "flightfrom", "flightreturn"
 FLIGHT_CATEGORIES = frozenset({FLIGHT, FLIGHT_FROM, FLIGHT_RETURN})
 FLIGHT_TOKENS, _FLIGHT_CHARS, _RETURN_CHARS = 2, 40, 16
-_BEFORE, _BOTH, _AFTER = 0, 1, 2  # which actions a background marker governs
+_BEFORE, _BOTH, _AFTER, _FRAME = 0, 1, 2, 3  # which actions a background marker governs
+# Markers whose reach is not their script's default (English: after; Chinese: both ways):
+# a Chinese hypothetical (一经定罪, 最高可) governs only what follows it.
+BACKGROUND_AHEAD = "background-ahead"
+_MARKER_GOVERNS = {BACKGROUND_AFTER: _AFTER, BACKGROUND_FRAME: _FRAME, BACKGROUND_AHEAD: _BEFORE}
 
 
 _BACKGROUND_CHARS = 80  # no need to count tokens across a longer gap
@@ -589,6 +596,7 @@ class Matcher:
     @staticmethod
     def _make_roles(watchlist: Watchlist) -> dict[str, _Role]:
         roles = {}
+        by_key = {entity.key: entity for entity in watchlist.entities}
         for entity in watchlist.entities:
             if entity.key == MAINLAND_POLICE:
                 roles[entity.key] = _Role.POLICE
@@ -596,6 +604,10 @@ class Matcher:
                 roles[entity.key] = _Role.PLACE
             elif entity.category in ("action", "regulator", "foreign"):
                 roles[entity.key] = _Role(entity.category)
+            elif entity.category in ACTOR_CATEGORIES and any(
+                by_key[k].category == "action" for k in entity.implies if k in by_key
+            ):  # an outcome (入狱, 被判, 刑拘): an act, weighed against background as one
+                roles[entity.key] = _Role.ACTION
             elif entity.category in ACTOR_CATEGORIES:
                 roles[entity.key] = _Role.ACTOR
         return roles
@@ -936,11 +948,7 @@ class Matcher:
                 (
                     start,
                     end,
-                    _AFTER
-                    if key == BACKGROUND_AFTER
-                    else _BEFORE
-                    if text[start].isascii()
-                    else _BOTH,
+                    _MARKER_GOVERNS.get(key, _BEFORE if text[start].isascii() else _BOTH),
                 )
                 for start, end, key in scan.entity_hits
                 if key in markers
@@ -1005,11 +1013,12 @@ class Matcher:
 
         The nearest marker before an action governs it if the gap is short and
         has no clause break; a Chinese marker (以来, 此前) also governs the
-        action just before it, and an after-marker ("crackdown fears") only that.
+        action just before it, an after-marker ("crackdown fears") only that, and a
+        frame's closing word (在……的背景下) all of the clause before it.
         """
         index = bisect.bisect_right(markers, (action_start, action_start))
         before = index - 1
-        if before >= 0 and markers[before][2] == _AFTER:
+        if before >= 0 and markers[before][2] in (_AFTER, _FRAME):
             before -= 1  # "fears ... since the ban": the after-marker governs nothing here
         if before >= 0:
             _, end, _ = markers[before]
@@ -1020,7 +1029,13 @@ class Matcher:
         if index < len(markers):
             start, _, governs = markers[index]
             if governs != _BEFORE and start - action_start <= _BACKGROUND_CHARS:
-                reach = BACKGROUND_TOKENS if governs == _BOTH else AFTER_TOKENS
+                reach = (
+                    BACKGROUND_TOKENS
+                    if governs == _BOTH
+                    else FRAME_TOKENS
+                    if governs == _FRAME
+                    else AFTER_TOKENS
+                )
                 if _close(text, action_start, start, reach):
                     return True
         return False

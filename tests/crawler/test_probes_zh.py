@@ -1,4 +1,4 @@
-"""Chinese title+lead probes written blind in sessions 8 and 9, with their entity labels.
+"""Chinese title+lead probes written blind in sessions 8 to 10, with their entity labels.
 
 `tests/data/probes_zh_s8.jsonl` and `probes_zh_s9*.jsonl` are in the corpus format
 (`crackdown eval` reads them). Session 8's:
@@ -11,7 +11,10 @@ Chinese enforcement with no crypto, retrospectives). Each batch (id prefix
 s8bN) was scored before the fixes it prompted; the figures are in the README.
 Session 9's (s9bN) aim at procedure (取保候审, 不起诉决定, 罚金, 追缴), slang (U商, 搬砖,
 卡农, 承兑商) and regulators' wording (风险提示, 约谈, 责令整改, 下架), against the same near
-misses plus commentary and e-CNY. Entities follow the corpus README's naming rule.
+misses plus commentary and e-CNY. Session 10's (s10a-s10k) aim at structure: background
+told with outcome words and frames (曾被判, 在……的背景下), rule-making and guidance in
+Hong Kong, civil claims, drama and look-backs, Taiwan's and Macau's bodies. Entities
+follow the corpus README's naming rule.
 """
 
 from __future__ import annotations
@@ -40,8 +43,13 @@ XFAIL: dict[str, str] = {
     " judgment and mining words, but the case is commercial, not about crypto activity",
     "s8b10-zh-005": "a headline's two parts split by a space (绕过实名认证 被监管约谈): the"
     " space is no clause break, so 绕过 ('get around') frames the summons as background",
-    "s9b2-zh-041": "a founder's past prison term as the setting (曾因非法经营入狱……出狱后再创业):"
-    " 曾因 marks background, but 入狱 is an enforcer word, not an action a marker governs",
+    "s10d-zh-024": "a game firm fined over game coins (游戏币) whose title also says 代币 (token):"
+    " 代币 is the ICO rules' own word for crypto tokens, and nothing marks the game sense",
+    "s10e-zh-021": "a regulator's yearly enforcement count (stock cases, 調查) that names crypto"
+    " only as a future focus in a later clause (將加強監察虛擬資產): nothing ties the crypto"
+    " word to an act",
+    "s10i-zh-024": "a police reminder about impersonation scams that names 虚拟币 as one thing"
+    " police never ask for (as en8c-036): crypto is in the body's list, not the warning's subject",
     "s9b4-zh-006": "a mining clean-up whose only place is the anonymised 某市 and whose actor is"
     " unnamed: no Chinese cue is left (a real story names its city)",
 }
