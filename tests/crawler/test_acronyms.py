@@ -79,7 +79,7 @@ CASES = [
         [
             ("united-states", 0, 2, "美国"),
             ("us-regulators", 2, 5, "SEC"),
-            ("prosecute-sentence", 5, 7, "起诉"),
+            ("sue-or-prosecute", 5, 7, "起诉"),
             ("binance", 7, 9, "币安"),
             ("united-states", 10, 12, "ＵＳ"),
             ("enforcer-generic", 12, 16, "监管机构"),
