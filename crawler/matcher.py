@@ -61,6 +61,9 @@ ACTOR_CATEGORIES = frozenset({"regulator", "enforcer", "platform"})  # who acts
 # main scan nothing.
 LEAD_ONLY = frozenset({"market", "rulemaking"})
 LEAD = "lead:"  # a name in the title (or the first sentence if none): the story's main event
+# A name in the first sentence of the text under a title: the lead paragraph, which says
+# what kind of news the headline is ("in a circular", "under the ordinance").
+OPENING = "opening:"
 LEAD_CHARS = 240  # a lead sentence longer than this is cut here
 # Topic rules come from the watchlist (trusted config), not from subscribers, and the
 # default one spells out its place and lead checks: a longer bound than queries get.
@@ -379,7 +382,12 @@ class Matcher:
             key: tuple(k for k in keys if self._entities[k].report)
             for key, keys in self._implied.items()
         }
-        self._names = watchlist.names() | {LEAD + name for name in watchlist.names()}
+        self._opening_expand = {
+            key: tuple(OPENING + name for name in names) for key, names in self._expand.items()
+        }
+        self._names = watchlist.names() | {
+            prefix + name for prefix in (LEAD, OPENING) for name in watchlist.names()
+        }
         # Names most matched stories have: a query index avoids keying on them.
         self.categories = watchlist.categories
         self._category = {e.key: e.category for e in watchlist.entities}
@@ -677,6 +685,11 @@ class Matcher:
             offsets = scan.folded.offsets
             lead_fields -= 1
             lead_end = self._lead_end(scan, whole=name == "title") if lead_fields >= 0 else -1
+            opening_end = -1
+            if lead_fields == -1 and "title" in evidence.scans:  # the text under a title
+                opening_end = self._lead_end(scan, whole=False)
+                opening_words = self._lead_names(scan.folded.text[:opening_end], scan.entity_hits)
+                names.update([OPENING + n for n in opening_words])
             field_hits = len(reported)
             if lead_end > 0:
                 lead_words = self._lead_names(scan.folded.text[:lead_end], scan.entity_hits)
@@ -689,6 +702,7 @@ class Matcher:
             foreign = False  # is that name foreign (not Hong Kong)?
             police_end = -1_000  # folded end of the last generic police word
             in_lead: set[str] = set()
+            in_opening: set[str] = set()
             set_aside = False  # did a background marker set aside an action of the lead?
             for start, end, key in scan.entity_hits:
                 role, shown = hit_info[key]
@@ -733,6 +747,8 @@ class Matcher:
                             set_aside = True  # "after the arrests": the marker holds the act
                     elif role is _Role.ACTION:
                         set_aside = True
+                elif start < opening_end and (role is None or counts):
+                    in_opening.add(key)
                 if shown:
                     if offsets is not None:
                         start, end = offsets[start], offsets[end]
@@ -759,6 +775,8 @@ class Matcher:
                 in_lead -= self._markers
             for key in in_lead:
                 names.update(lead_expand[key])
+            for key in in_opening - self._markers:
+                names.update(self._opening_expand[key])
             evidence.phrases.update(map(_third, scan.phrase_hits))
         names |= evidence.phrases
         names.update(chain.from_iterable(map(self._expand.__getitem__, found)))

@@ -74,9 +74,6 @@ XFAIL: dict[str, str] = {
     "en9e-027": "no crypto word: an SFC-licensed 'exchange' and a 'platform' alone (as"
     " en8d-007: the SFC licenses securities firms too)",
     "en9f-030": "no crypto word: an 'offshore exchange' the SFC warns about (as en9e-027)",
-    "en9h-002": "a Hong Kong regulator's warning to banks in a circular ('warns banks to do"
-    " more checks'): the circular is named only in the body, and the PBoC's warnings to banks"
-    " are news",
     "en9k-024": "'names an app as a pyramid scheme' (a designation split by its object) is no"
     " action form, and 'the Jiangsu financial regulator' no regulator the vocabulary knows",
     "en8c-036": "a police warning about scams in general, crypto one item of a list in the"
