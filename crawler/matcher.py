@@ -701,6 +701,7 @@ class Matcher:
             place_end = -1_000  # folded end of the last foreign or Hong Kong name
             foreign = False  # is that name foreign (not Hong Kong)?
             police_end = -1_000  # folded end of the last generic police word
+            aside_end = -1_000  # folded end of the last action set aside as background
             in_lead: set[str] = set()
             in_opening: set[str] = set()
             set_aside = False  # did a background marker set aside an action of the lead?
@@ -713,8 +714,19 @@ class Matcher:
                         if background is None:
                             background = self._background(scan)
                         counts = not (
-                            background and self._in_background(folded_text, background, start)
+                            background
+                            and (
+                                self._in_background(folded_text, background, start)
+                                # the act coordinated with a background one is background
+                                # too ("when Beijing banned ICOs and ordered exchanges to close")
+                                or (
+                                    start - aside_end <= _BACKGROUND_CHARS
+                                    and _close(folded_text, aside_end, start, BACKGROUND_TOKENS)
+                                )
+                            )
                         )
+                        if not counts:
+                            aside_end = end
                     elif role is _Role.REGULATOR:  # not right after a foreign name (印度最高法院)
                         counts = not (
                             foreign
