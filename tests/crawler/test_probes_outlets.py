@@ -79,6 +79,8 @@ XFAIL: dict[str, str] = {
     "en10d-014": "a policy story ('stablecoin push stalls on capital control fears') whose body"
     " tells what capital controls are for ('tightened to stop illegal outflows'): the acts"
     " are the controls', not crypto's, and no marker says so",
+    "en10i-010": "a police awareness warning about fake investment apps, crypto one item of a"
+    " list ('stocks, gold and cryptocurrency'), as en8c-036",
     "en8c-036": "a police warning about scams in general, crypto one item of a list in the"
     " body: no marker tells a story about crypto from one that mentions it",
 }
