@@ -72,6 +72,9 @@ BACKGROUND_TOKENS = 8  # an action this close after a background marker is conte
 # Markers that govern the action just before them alone ("China crackdown fears", "ban
 # long priced in"), over a shorter reach than the Chinese markers that govern both ways.
 BACKGROUND_AFTER, AFTER_TOKENS = "background-after", 3
+# Markers that govern only in the text, not in a headline: "Bitcoin slides after China
+# bans..." reports the ban, "founded in Singapore after Beijing banned..." recalls it.
+BACKGROUND_BODY = "background-body"
 # "fled to", 潜逃 (category FLIGHT): a foreign place right after one is no actor's; after
 # 从 (FLIGHT_FROM) only when a word of FLIGHT_RETURN follows the place (从柬埔寨押解回国,
 # not 从新加坡金管局获得牌照). Looked for around a foreign name alone, by small automata,
@@ -712,7 +715,7 @@ class Matcher:
                 else:
                     if role is _Role.ACTION:
                         if background is None:
-                            background = self._background(scan)
+                            background = self._background(scan, headline=name == "title")
                         counts = not (
                             background
                             and (
@@ -803,9 +806,11 @@ class Matcher:
         first = _SENTENCE_ENDS.search(text, 0, LEAD_CHARS)
         return first.end() if first else min(len(text), LEAD_CHARS)
 
-    def _background(self, scan: _FieldScan) -> list[tuple[int, int, int]]:
+    def _background(self, scan: _FieldScan, *, headline: bool) -> list[tuple[int, int, int]]:
         """Background markers in a field, (start, end, which actions they govern), by start."""
         markers, text = self._markers, scan.folded.text
+        if headline:
+            markers = markers - {BACKGROUND_BODY}
         return sorted(
             [
                 (
