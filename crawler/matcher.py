@@ -72,9 +72,11 @@ BACKGROUND_TOKENS = 8  # an action this close after a background marker is conte
 # Markers that govern the action just before them alone ("China crackdown fears", "ban
 # long priced in"), over a shorter reach than the Chinese markers that govern both ways.
 BACKGROUND_AFTER, AFTER_TOKENS = "background-after", 3
-# Markers that govern only in the text, not in a headline: "Bitcoin slides after China
-# bans..." reports the ban, "founded in Singapore after Beijing banned..." recalls it.
-BACKGROUND_BODY = "background-body"
+# Markers that govern only in the text, not in a headline ("Bitcoin slides after China
+# bans..." reports the ban, "founded in Singapore after Beijing banned..." recalls it), and
+# common words ("after", "when"): looked for just before an action of the text by a small
+# automaton, never by the main scan.
+BACKGROUND_TEXT = "backgroundtext"
 # "fled to", 潜逃 (category FLIGHT): a foreign place right after one is no actor's; after
 # 从 (FLIGHT_FROM) only when a word of FLIGHT_RETURN follows the place (从柬埔寨押解回国,
 # not 从新加坡金管局获得牌照). Looked for around a foreign name alone, by small automata,
@@ -398,6 +400,7 @@ class Matcher:
         self._actor_keys = frozenset(k for k, c in self._category.items() if c in ACTOR_CATEGORIES)
         self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
         self._flight, self._flight_from, self._flight_return = self._flight_words(watchlist)
+        self._text_markers = self._text_marker_words(watchlist)
         self._roles = self._make_roles(watchlist)
         # Per key, what the evidence pass needs of a hit: its role and the reported keys.
         self._hit_info = {
@@ -486,7 +489,9 @@ class Matcher:
         main = [
             e
             for e in self.watchlist.entities
-            if e.category not in LEAD_ONLY and e.category not in FLIGHT_CATEGORIES
+            if e.category not in LEAD_ONLY
+            and e.category not in FLIGHT_CATEGORIES
+            and e.category != BACKGROUND_TEXT
         ]
         for entity in main:
             for alias in entity.aliases:
@@ -674,6 +679,7 @@ class Matcher:
         reported: list[Hit] = []
         found: set[str] = set()
         lead_fields = 1  # the title, or the first sentence when there is no title
+        opening: tuple[_FieldScan, int] | None = None  # the text's first sentence under a title
         hit_info, counted = self._hit_info, evidence.counted
         lead_expand = self._lead_expand
         markers, marker_acts = self._markers, self._marker_acts
@@ -691,8 +697,7 @@ class Matcher:
             opening_end = -1
             if lead_fields == -1 and "title" in evidence.scans:  # the text under a title
                 opening_end = self._lead_end(scan, whole=False)
-                opening_words = self._lead_names(scan.folded.text[:opening_end], scan.entity_hits)
-                names.update([OPENING + n for n in opening_words])
+                opening = scan, opening_end
             field_hits = len(reported)
             if lead_end > 0:
                 lead_words = self._lead_names(scan.folded.text[:lead_end], scan.entity_hits)
@@ -705,6 +710,7 @@ class Matcher:
             foreign = False  # is that name foreign (not Hong Kong)?
             police_end = -1_000  # folded end of the last generic police word
             aside_end = -1_000  # folded end of the last action set aside as background
+            in_text = name != "title"  # BACKGROUND_TEXT markers govern here
             in_lead: set[str] = set()
             in_opening: set[str] = set()
             set_aside = False  # did a background marker set aside an action of the lead?
@@ -715,18 +721,16 @@ class Matcher:
                 else:
                     if role is _Role.ACTION:
                         if background is None:
-                            background = self._background(scan, headline=name == "title")
+                            background = self._background(scan)
                         counts = not (
-                            background
-                            and (
-                                self._in_background(folded_text, background, start)
-                                # the act coordinated with a background one is background
-                                # too ("when Beijing banned ICOs and ordered exchanges to close")
-                                or (
-                                    start - aside_end <= _BACKGROUND_CHARS
-                                    and _close(folded_text, aside_end, start, BACKGROUND_TOKENS)
-                                )
+                            (background and self._in_background(folded_text, background, start))
+                            # the act coordinated with a background one is background too
+                            # ("when Beijing banned ICOs and ordered exchanges to close")
+                            or (
+                                start - aside_end <= _BACKGROUND_CHARS
+                                and _close(folded_text, aside_end, start, BACKGROUND_TOKENS)
                             )
+                            or (in_text and self._after_text_marker(folded_text, start))
                         )
                         if not counts:
                             aside_end = end
@@ -795,6 +799,10 @@ class Matcher:
             evidence.phrases.update(map(_third, scan.phrase_hits))
         names |= evidence.phrases
         names.update(chain.from_iterable(map(self._expand.__getitem__, found)))
+        if opening is not None and "action" in names:  # only a story with an act needs it
+            scan, opening_end = opening
+            opening_words = self._lead_names(scan.folded.text[:opening_end], scan.entity_hits)
+            names.update([OPENING + n for n in opening_words])
         return evidence, reported, first_field, first_hit
 
     @staticmethod
@@ -806,11 +814,9 @@ class Matcher:
         first = _SENTENCE_ENDS.search(text, 0, LEAD_CHARS)
         return first.end() if first else min(len(text), LEAD_CHARS)
 
-    def _background(self, scan: _FieldScan, *, headline: bool) -> list[tuple[int, int, int]]:
+    def _background(self, scan: _FieldScan) -> list[tuple[int, int, int]]:
         """Background markers in a field, (start, end, which actions they govern), by start."""
         markers, text = self._markers, scan.folded.text
-        if headline:
-            markers = markers - {BACKGROUND_BODY}
         return sorted(
             [
                 (
@@ -826,6 +832,38 @@ class Matcher:
                 if key in markers
             ]
         )
+
+    @staticmethod
+    def _text_marker_words(watchlist: Watchlist) -> ahocorasick_rs.AhoCorasick | None:
+        """An automaton for the BACKGROUND_TEXT markers (searched before a text's actions)."""
+        words = sorted(
+            {
+                fold(alias).strip()
+                for e in watchlist.entities
+                if e.category == BACKGROUND_TEXT
+                for alias in e.aliases
+            }
+            - {""}
+        )
+        if not words:
+            return None
+        return ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.Standard)
+
+    def _after_text_marker(self, text: str, action_start: int) -> bool:
+        """Is an action of the text right after a BACKGROUND_TEXT marker ("after Beijing
+        banned", "when regulators banned"), within BACKGROUND_TOKENS and one clause?"""
+        if self._text_markers is None:
+            return False
+        offset = max(0, action_start - _BACKGROUND_CHARS)
+        window = text[offset:action_start]
+        word, last = _WORD_CHARS, -1
+        for _, start, end in self._text_markers.find_matches_as_indexes(window, _OVERLAPPING):
+            if window[start] in word and start and window[start - 1] in word:
+                continue  # inside a word ("thereafter")
+            if window[end - 1] in word and end < len(window) and window[end] in word:
+                continue  # "aftermath", "whenever"
+            last = max(last, end)
+        return last >= 0 and _close(text, offset + last, action_start, BACKGROUND_TOKENS)
 
     @staticmethod
     def _flight_words(
