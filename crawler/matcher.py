@@ -77,6 +77,7 @@ BACKGROUND_AFTER, AFTER_TOKENS = "background-after", 3
 # common words ("after", "when"): looked for just before an action of the text by a small
 # automaton, never by the main scan.
 BACKGROUND_TEXT = "backgroundtext"
+RELATIVE, RELATIVE_TOKENS = "background-relative", 4  # a relative pronoun's shorter reach
 # "fled to", 潜逃 (category FLIGHT): a foreign place right after one is no actor's; after
 # 从 (FLIGHT_FROM) only when a word of FLIGHT_RETURN follows the place (从柬埔寨押解回国,
 # not 从新加坡金管局获得牌照). Looked for around a foreign name alone, by small automata,
@@ -400,7 +401,7 @@ class Matcher:
         self._actor_keys = frozenset(k for k, c in self._category.items() if c in ACTOR_CATEGORIES)
         self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
         self._flight, self._flight_from, self._flight_return = self._flight_words(watchlist)
-        self._text_markers = self._text_marker_words(watchlist)
+        self._text_markers, self._text_reach = self._text_marker_words(watchlist)
         self._roles = self._make_roles(watchlist)
         # Per key, what the evidence pass needs of a hit: its role and the reported keys.
         self._hit_info = {
@@ -730,10 +731,13 @@ class Matcher:
                                 start - aside_end <= _BACKGROUND_CHARS
                                 and _close(folded_text, aside_end, start, BACKGROUND_TOKENS)
                             )
-                            or (in_text and self._after_text_marker(folded_text, start))
                         )
                         if not counts:
                             aside_end = end
+                        elif in_text and (reach := self._after_text_marker(folded_text, start)):
+                            counts = False  # a relative clause's act leads no chain
+                            if reach != RELATIVE_TOKENS:
+                                aside_end = end
                     elif role is _Role.REGULATOR:  # not right after a foreign name (印度最高法院)
                         counts = not (
                             foreign
@@ -834,36 +838,40 @@ class Matcher:
         )
 
     @staticmethod
-    def _text_marker_words(watchlist: Watchlist) -> ahocorasick_rs.AhoCorasick | None:
-        """An automaton for the BACKGROUND_TEXT markers (searched before a text's actions)."""
-        words = sorted(
-            {
-                fold(alias).strip()
-                for e in watchlist.entities
-                if e.category == BACKGROUND_TEXT
-                for alias in e.aliases
-            }
-            - {""}
-        )
-        if not words:
-            return None
-        return ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.Standard)
+    def _text_marker_words(
+        watchlist: Watchlist,
+    ) -> tuple[ahocorasick_rs.AhoCorasick | None, list[int]]:
+        """An automaton for the BACKGROUND_TEXT markers (searched before a text's actions),
+        and each pattern's reach in tokens."""
+        reach: dict[str, int] = {}
+        for entity in watchlist.entities:
+            if entity.category == BACKGROUND_TEXT:
+                tokens = RELATIVE_TOKENS if entity.key == RELATIVE else BACKGROUND_TOKENS
+                for alias in entity.aliases:
+                    if folded := fold(alias).strip():
+                        reach[folded] = max(reach.get(folded, 0), tokens)
+        if not reach:
+            return None, []
+        words = sorted(reach)
+        automaton = ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.Standard)
+        return automaton, [reach[w] for w in words]
 
-    def _after_text_marker(self, text: str, action_start: int) -> bool:
-        """Is an action of the text right after a BACKGROUND_TEXT marker ("after Beijing
-        banned", "when regulators banned"), within BACKGROUND_TOKENS and one clause?"""
+    def _after_text_marker(self, text: str, action_start: int) -> int:
+        """The reach of the BACKGROUND_TEXT marker that an action of the text is right after
+        ("after Beijing banned", "which closed"), within that reach and one clause; else 0."""
         if self._text_markers is None:
-            return False
+            return 0
         offset = max(0, action_start - _BACKGROUND_CHARS)
         window = text[offset:action_start]
-        word, last = _WORD_CHARS, -1
-        for _, start, end in self._text_markers.find_matches_as_indexes(window, _OVERLAPPING):
+        word, last, reach = _WORD_CHARS, -1, 0
+        for index, start, end in self._text_markers.find_matches_as_indexes(window, _OVERLAPPING):
             if window[start] in word and start and window[start - 1] in word:
                 continue  # inside a word ("thereafter")
             if window[end - 1] in word and end < len(window) and window[end] in word:
                 continue  # "aftermath", "whenever"
-            last = max(last, end)
-        return last >= 0 and _close(text, offset + last, action_start, BACKGROUND_TOKENS)
+            if end > last:
+                last, reach = end, self._text_reach[index]
+        return reach if last >= 0 and _close(text, offset + last, action_start, reach) else 0
 
     @staticmethod
     def _flight_words(
