@@ -78,6 +78,7 @@ BACKGROUND_AFTER, AFTER_TOKENS = "background-after", 3
 # automaton, never by the main scan.
 BACKGROUND_TEXT = "backgroundtext"
 RELATIVE, RELATIVE_TOKENS = "background-relative", 4  # a relative pronoun's shorter reach
+MAX_REACH = 1 << 30  # above any reach: sorts after every mark that ends at an offset
 # "fled to", 潜逃 (category FLIGHT): a foreign place right after one is no actor's; after
 # 从 (FLIGHT_FROM) only when a word of FLIGHT_RETURN follows the place (从柬埔寨押解回国,
 # not 从新加坡金管局获得牌照). Looked for around a foreign name alone, by small automata,
@@ -712,6 +713,7 @@ class Matcher:
             police_end = -1_000  # folded end of the last generic police word
             aside_end = -1_000  # folded end of the last action set aside as background
             in_text = name != "title"  # BACKGROUND_TEXT markers govern here
+            text_marks: list[tuple[int, int]] | None = None  # worked out at the first action
             in_lead: set[str] = set()
             in_opening: set[str] = set()
             set_aside = False  # did a background marker set aside an action of the lead?
@@ -734,10 +736,14 @@ class Matcher:
                         )
                         if not counts:
                             aside_end = end
-                        elif in_text and (reach := self._after_text_marker(folded_text, start)):
-                            counts = False  # a relative clause's act leads no chain
-                            if reach != RELATIVE_TOKENS:
-                                aside_end = end
+                        elif in_text and self._text_markers is not None:
+                            if text_marks is None:
+                                text_marks = self._text_marks(folded_text)
+                            reach = self._after_text_marker(folded_text, text_marks, start)
+                            if reach:
+                                counts = False  # a relative clause's act leads no chain
+                                if reach != RELATIVE_TOKENS:
+                                    aside_end = end
                     elif role is _Role.REGULATOR:  # not right after a foreign name (印度最高法院)
                         counts = not (
                             foreign
@@ -856,22 +862,33 @@ class Matcher:
         automaton = ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.Standard)
         return automaton, [reach[w] for w in words]
 
-    def _after_text_marker(self, text: str, action_start: int) -> int:
+    def _text_marks(self, text: str) -> list[tuple[int, int]]:
+        """(end, reach) of the BACKGROUND_TEXT markers in a folded text, by end: one pass
+        per text that has an action."""
+        if self._text_markers is None:
+            return []
+        word, size, reach = _WORD_CHARS, len(text), self._text_reach
+        marks = []
+        for index, start, end in self._text_markers.find_matches_as_indexes(text, _OVERLAPPING):
+            if text[start] in word and start and text[start - 1] in word:
+                continue  # inside a word ("thereafter")
+            if text[end - 1] in word and end < size and text[end] in word:
+                continue  # "aftermath", "whenever"
+            marks.append((end, reach[index]))
+        marks.sort()
+        return marks
+
+    @staticmethod
+    def _after_text_marker(text: str, marks: list[tuple[int, int]], action_start: int) -> int:
         """The reach of the BACKGROUND_TEXT marker that an action of the text is right after
         ("after Beijing banned", "which closed"), within that reach and one clause; else 0."""
-        if self._text_markers is None:
+        index = bisect.bisect_right(marks, (action_start, MAX_REACH)) - 1
+        if index < 0:
             return 0
-        offset = max(0, action_start - _BACKGROUND_CHARS)
-        window = text[offset:action_start]
-        word, last, reach = _WORD_CHARS, -1, 0
-        for index, start, end in self._text_markers.find_matches_as_indexes(window, _OVERLAPPING):
-            if window[start] in word and start and window[start - 1] in word:
-                continue  # inside a word ("thereafter")
-            if window[end - 1] in word and end < len(window) and window[end] in word:
-                continue  # "aftermath", "whenever"
-            if end > last:
-                last, reach = end, self._text_reach[index]
-        return reach if last >= 0 and _close(text, offset + last, action_start, reach) else 0
+        end, reach = marks[index]
+        if action_start - end > _BACKGROUND_CHARS or not _close(text, end, action_start, reach):
+            return 0
+        return reach
 
     @staticmethod
     def _flight_words(
