@@ -87,6 +87,14 @@ XFAIL: dict[str, str] = {
     "en10k-010": "a regime described in the present perfect ('requires platforms to list only"
     " approved tokens, and has fined platforms for breaches'): a habit of the regulator, not an"
     " act the story reports; tense is not read",
+    "en10m-002": "a foreign enforcer two words from its country ('Paraguay's own prosecutors"
+    " have raided'): the foreign-actor test reaches two tokens, so the Chinese founders of the"
+    " firms make it a Chinese story",
+    "en10m-004": "an advertiser's own removal of crypto posters in Hong Kong after complaints:"
+    " the act has no enforcer, but a Hong Kong place and an act make a Chinese one",
+    "en10m-005": "a standing prohibition in a business story's body ('mainland companies are"
+    " not permitted to hold crypto'); read as no act of the story's own it cost dev-2 recall"
+    " (0.984 -> 0.968), where such states head real news",
     "en8c-036": "a police warning about scams in general, crypto one item of a list in the"
     " body: no marker tells a story about crypto from one that mentions it",
 }
