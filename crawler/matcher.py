@@ -59,6 +59,9 @@ ACTOR_CATEGORIES = frozenset({"regulator", "enforcer", "platform"})  # who acts
 # main scan nothing.
 LEAD_ONLY = frozenset({"market", "rulemaking"})
 LEAD = "lead:"  # a name in the title (or the first sentence if none): the story's main event
+# A name in the first sentence of the text under a title: the lead paragraph, which says
+# what kind of news the headline is ("in a circular", "under the ordinance").
+OPENING = "opening:"
 LEAD_CHARS = 240  # a lead sentence longer than this is cut here
 # Topic rules come from the watchlist (trusted config), not from subscribers, and the
 # default one spells out its place and lead checks: a longer bound than queries get.
@@ -70,6 +73,13 @@ BACKGROUND_AFTER, AFTER_TOKENS = "background-after", 3
 # A Chinese frame's closing word (在……的背景下, 在……情况下) governs the whole clause it
 # closes, which may be longer than BACKGROUND_TOKENS, and nothing after it.
 BACKGROUND_FRAME, FRAME_TOKENS = "background-frame", 30
+# Markers that govern only in the text, not in a headline ("Bitcoin slides after China
+# bans..." reports the ban, "founded in Singapore after Beijing banned..." recalls it), and
+# common words ("after", "when"): looked for just before an action of the text by a small
+# automaton, never by the main scan.
+BACKGROUND_TEXT = "backgroundtext"
+RELATIVE, RELATIVE_TOKENS = "background-relative", 4  # a relative pronoun's shorter reach
+MAX_REACH = 1 << 30  # above any reach: sorts after every mark that ends at an offset
 # "fled to", 潜逃 (category FLIGHT): a foreign place right after one is no actor's; after
 # 从 (FLIGHT_FROM) only when a word of FLIGHT_RETURN follows the place (从柬埔寨押解回国,
 # not 从新加坡金管局获得牌照). Looked for around a foreign name alone, by small automata,
@@ -510,7 +520,12 @@ class Matcher:
             key: tuple(k for k in keys if self._entities[k].report)
             for key, keys in self._implied.items()
         }
-        self._names = watchlist.names() | {LEAD + name for name in watchlist.names()}
+        self._opening_expand = {
+            key: tuple(OPENING + name for name in names) for key, names in self._expand.items()
+        }
+        self._names = watchlist.names() | {
+            prefix + name for prefix in (LEAD, OPENING) for name in watchlist.names()
+        }
         # Names most matched stories have: a query index avoids keying on them.
         self.categories = watchlist.categories
         self._category = {e.key: e.category for e in watchlist.entities}
@@ -518,6 +533,7 @@ class Matcher:
         self._actor_keys = frozenset(k for k, c in self._category.items() if c in ACTOR_CATEGORIES)
         self._markers = frozenset(e.key for e in watchlist.entities if e.category == "background")
         self._flight, self._flight_from, self._flight_return = self._flight_words(watchlist)
+        self._text_markers, self._text_reach = self._text_marker_words(watchlist)
         self._roles = self._make_roles(watchlist)
         # Per key, what the evidence pass needs of a hit: its role and the reported keys.
         self._hit_info = {
@@ -628,7 +644,9 @@ class Matcher:
         main = [
             e
             for e in self.watchlist.entities
-            if e.category not in LEAD_ONLY and e.category not in FLIGHT_CATEGORIES
+            if e.category not in LEAD_ONLY
+            and e.category not in FLIGHT_CATEGORIES
+            and e.category != BACKGROUND_TEXT
         ]
         for entity in main:
             for alias in entity.aliases:
@@ -825,6 +843,7 @@ class Matcher:
         reported: list[Hit] = []
         found: set[str] = set()
         lead_fields = 1  # the title, or the first sentence when there is no title
+        opening: tuple[_FieldScan, int] | None = None  # the text's first sentence under a title
         hit_info, counted = self._hit_info, evidence.counted
         lead_expand = self._lead_expand
         markers, marker_acts = self._markers, self._marker_acts
@@ -838,6 +857,10 @@ class Matcher:
             offsets = scan.folded.offsets
             lead_fields -= 1
             lead_end = self._lead_end(scan, whole=name == "title") if lead_fields >= 0 else -1
+            opening_end = -1
+            if lead_fields == -1 and "title" in evidence.scans:  # the text under a title
+                opening_end = self._lead_end(scan, whole=False)
+                opening = scan, opening_end
             field_hits = len(reported)
             if lead_end > 0:
                 lead_words = self._lead_names(scan.folded.text[:lead_end], scan.entity_hits)
@@ -849,7 +872,11 @@ class Matcher:
             place_end = -1_000  # folded end of the last foreign or Hong Kong name
             foreign = False  # is that name foreign (not Hong Kong)?
             police_end = -1_000  # folded end of the last generic police word
+            aside_end = -1_000  # folded end of the last action set aside as background
+            in_text = name != "title"  # BACKGROUND_TEXT markers govern here
+            text_marks: list[tuple[int, int]] | None = None  # worked out at the first action
             in_lead: set[str] = set()
+            in_opening: set[str] = set()
             set_aside = False  # did a background marker set aside an action of the lead?
             for start, end, key in scan.entity_hits:
                 role, shown = hit_info[key]
@@ -860,8 +887,24 @@ class Matcher:
                         if background is None:
                             background = self._background(scan)
                         counts = not (
-                            background and self._in_background(folded_text, background, start)
+                            (background and self._in_background(folded_text, background, start))
+                            # the act coordinated with a background one is background too
+                            # ("when Beijing banned ICOs and ordered exchanges to close")
+                            or (
+                                start - aside_end <= _BACKGROUND_CHARS
+                                and _close(folded_text, aside_end, start, BACKGROUND_TOKENS)
+                            )
                         )
+                        if not counts:
+                            aside_end = end
+                        elif in_text and self._text_markers is not None:
+                            if text_marks is None:
+                                text_marks = self._text_marks(folded_text)
+                            reach = self._after_text_marker(folded_text, text_marks, start)
+                            if reach:
+                                counts = False  # a relative clause's act leads no chain
+                                if reach != RELATIVE_TOKENS:
+                                    aside_end = end
                     elif role is _Role.REGULATOR:  # not right after a foreign name (印度最高法院)
                         counts = not (
                             foreign
@@ -894,6 +937,8 @@ class Matcher:
                             set_aside = True  # "after the arrests": the marker holds the act
                     elif role is _Role.ACTION:
                         set_aside = True
+                elif start < opening_end and (role is None or counts):
+                    in_opening.add(key)
                 if shown:
                     if offsets is not None:
                         start, end = offsets[start], offsets[end]
@@ -923,12 +968,18 @@ class Matcher:
                 in_lead -= self._markers
             for key in in_lead:
                 names.update(lead_expand[key])
+            for key in in_opening - self._markers:
+                names.update(self._opening_expand[key])
             for _, _, phrase in scan.phrase_hits:
                 evidence.phrases.add(phrase)
         names |= evidence.phrases
         expand = self._expand
         for key in found:
             names.update(expand[key])
+        if opening is not None and "action" in names:  # only a story with an act needs it
+            scan, opening_end = opening
+            opening_words = self._lead_names(scan.folded.text[:opening_end], scan.entity_hits)
+            names.update([OPENING + n for n in opening_words])
         return evidence, reported, first_field, first_hit
 
     @staticmethod
@@ -954,6 +1005,53 @@ class Matcher:
                 if key in markers
             ]
         )
+
+    @staticmethod
+    def _text_marker_words(
+        watchlist: Watchlist,
+    ) -> tuple[ahocorasick_rs.AhoCorasick | None, list[int]]:
+        """An automaton for the BACKGROUND_TEXT markers (searched before a text's actions),
+        and each pattern's reach in tokens."""
+        reach: dict[str, int] = {}
+        for entity in watchlist.entities:
+            if entity.category == BACKGROUND_TEXT:
+                tokens = RELATIVE_TOKENS if entity.key == RELATIVE else BACKGROUND_TOKENS
+                for alias in entity.aliases:
+                    if folded := fold(alias).strip():
+                        reach[folded] = max(reach.get(folded, 0), tokens)
+        if not reach:
+            return None, []
+        words = sorted(reach)
+        automaton = ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.Standard)
+        return automaton, [reach[w] for w in words]
+
+    def _text_marks(self, text: str) -> list[tuple[int, int]]:
+        """(end, reach) of the BACKGROUND_TEXT markers in a folded text, by end: one pass
+        per text that has an action."""
+        if self._text_markers is None:
+            return []
+        word, size, reach = _WORD_CHARS, len(text), self._text_reach
+        marks = []
+        for index, start, end in self._text_markers.find_matches_as_indexes(text, _OVERLAPPING):
+            if text[start] in word and start and text[start - 1] in word:
+                continue  # inside a word ("thereafter")
+            if text[end - 1] in word and end < size and text[end] in word:
+                continue  # "aftermath", "whenever"
+            marks.append((end, reach[index]))
+        marks.sort()
+        return marks
+
+    @staticmethod
+    def _after_text_marker(text: str, marks: list[tuple[int, int]], action_start: int) -> int:
+        """The reach of the BACKGROUND_TEXT marker that an action of the text is right after
+        ("after Beijing banned", "which closed"), within that reach and one clause; else 0."""
+        index = bisect.bisect_right(marks, (action_start, MAX_REACH)) - 1
+        if index < 0:
+            return 0
+        end, reach = marks[index]
+        if action_start - end > _BACKGROUND_CHARS or not _close(text, end, action_start, reach):
+            return 0
+        return reach
 
     @staticmethod
     def _flight_words(
