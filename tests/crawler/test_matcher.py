@@ -50,6 +50,7 @@ def keys(matcher: Matcher, text: str) -> list[str]:
         ("美國國民警衞隊", "mps"),  # Hong Kong's 衞 folds to 卫: the National Guard, not 民警
         ("上海证券交易所暂停交易", "exchange"),  # a stock exchange, not a crypto one
         ("xuni huobi (virtual currencies)", "huobi"),  # pinyin for 虚拟货币
+        ("央行将封堵监管漏洞", "block"),  # plugging a loophole, not blocking a site
     ],
 )
 def test_near_misses_do_not_match(matcher: Matcher, text: str, absent: str) -> None:
