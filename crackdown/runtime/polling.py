@@ -67,8 +67,9 @@ PARSE_POOL_MIN_SOURCES = 50
 # Successful polls stored per transaction, and how long one waits for others to join it:
 # a transaction of 16-64 first-cycle polls costs 10 ms of CPU a feed to store, one of 4 polls
 # 14 ms and one of 1 poll 23 ms (bench/README.md, session 9); an alert waits 0.25 s at most.
-# 64 a transaction took the first cycle's peak RSS past 250 MB.
-STORE_BATCH, STORE_DELAY = 32, 0.25
+# 16: 32 cost the same CPU but held the first cycle's peak RSS at 246-249 MB, against the
+# 250 MB target (233 MB with 16, session 10); 64 took it past 250 MB.
+STORE_BATCH, STORE_DELAY = 16, 0.25
 # How long a claimed source is left to the daemon that claimed it before another may poll it:
 # longer than a poll takes (timeouts, full-text pages, waiting for a per-host slot).
 POLL_LEASE = timedelta(minutes=10)
