@@ -13,7 +13,8 @@ Modes: `direct` predicts relevance from every feature; `veto` keeps the
 rule's verdict except that a story the rule alerts on is dropped when a model
 trained on the rule's alerts only says no (a precision layer); `names` learns
 from the evidence names alone, without the rule's or its clauses' verdicts
-(does the rule's logic add anything a linear model cannot find?).
+(does the rule's logic add anything a linear model cannot find?); `names-veto`
+keeps the rule's alerts that the `names` model also accepts.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ from crawler.rules import Rule
 from crawler.types import RawStory
 
 RULE = "rule"  # the feature that says the topic rule alerts
-MODES = ("direct", "veto", "names")  # names: no rule verdicts at all, for comparison
+# names: no rule verdicts at all, for comparison; names-veto: the rule, dropped when that
+# rule-blind model says no (a second opinion that did not learn to copy the rule)
+MODES = ("direct", "veto", "names", "names-veto")
 _RULE_FEATURES = re.compile(r"rule$|fails:")
 _REPO = Path(__file__).resolve().parents[2]
 PROBES = _REPO / "tests" / "data"
@@ -181,10 +184,10 @@ class Layer:
     model: Model
 
     def decide(self, row: Row) -> bool:
-        if self.mode == "veto" and not row.verdict:
+        if self.mode in ("veto", "names-veto") and not row.verdict:
             return False
         features = row.features
-        if self.mode == "names":
+        if self.mode in ("names", "names-veto"):
             features = tuple(f for f in features if not _RULE_FEATURES.match(f))
         return self.model.probability(features) >= 0.5
 
@@ -194,7 +197,7 @@ def fit(rows: Sequence[Row], mode: str, l2: float = 1.0) -> Layer:
         raise ValueError(f"mode must be one of {MODES}")
     used = [r for r in rows if r.verdict] if mode == "veto" else list(rows)
     features = [r.features for r in used]
-    if mode == "names":
+    if mode in ("names", "names-veto"):
         features = [[f for f in row if not _RULE_FEATURES.match(f)] for row in features]
     model = train(features, [r.example.label for r in used], l2=l2)
     return Layer(mode, model)
@@ -242,8 +245,8 @@ def run_learned(
     layers = {mode: fit(training, mode, l2) for mode in MODES}
     for mode, layer in layers.items():
         lines.append(table(f"rule+{mode}", score(scored, layer.decide)))
-    lines.append("top weights (direct): " + top_weights(layers["direct"].model))
-    lines.append("top weights (veto): " + top_weights(layers["veto"].model))
+    for mode in ("direct", "veto", "names"):
+        lines.append(f"top weights ({mode}): " + top_weights(layers[mode].model))
     if explain:
         for row in scored:
             for mode, layer in layers.items():
