@@ -17,6 +17,7 @@ from crackdown.commands.learned import (
     PROBES,
     SHARED_CORPUS,
     Featuriser,
+    Layer,
     Row,
     fit,
     held_out_experiment,
@@ -33,6 +34,13 @@ TOPIC = "china-crypto-enforcement"
 def batch_of(name: str) -> str:
     """probes_en_s10c.jsonl -> probes_en_s10; probes_outlets_12.jsonl -> probes_outlets."""
     return re.sub(r"(_s\d+)[a-z]$|_\d+$", r"\1", name.removesuffix(".jsonl"))
+
+
+def fit_all(rows: list[Row], l2: float) -> dict[str, Layer]:
+    """Every mode's layer; names-veto reuses the names model (same training)."""
+    layers = {mode: fit(rows, mode, l2) for mode in MODES if mode != "names-veto"}
+    layers["names-veto"] = Layer("names-veto", layers["names"].model)
+    return layers
 
 
 def merge(total: dict[str, Counts], part: dict[str, Counts]) -> None:
@@ -56,8 +64,7 @@ def main() -> None:
     tune = [r for r, h in zip(dev_rows, held, strict=True) if not h]
     print(f"held-out fold of dev+dev-2: {len(test)} stories; trained on {len(tune)} + probes")
     print(table("rule only", score(test, lambda r: r.verdict)))
-    for mode in MODES:
-        layer = fit(tune + every_probe, mode, args.l2)
+    for mode, layer in fit_all(tune + every_probe, args.l2).items():
         print(table(f"rule+{mode}", score(test, layer.decide)))
         print(f"    top weights: {top_weights(layer.model, 10)}")
 
@@ -70,8 +77,8 @@ def main() -> None:
         rest = dev_rows + [r for other, rs in groups.items() if other != name for r in rs]
         merge(totals["rule only"], score(rows, lambda r: r.verdict))
         line = [table("rule only", score(rows, lambda r: r.verdict))]
-        for mode in MODES:
-            part = score(rows, fit(rest, mode, args.l2).decide)
+        for mode, layer in fit_all(rest, args.l2).items():
+            part = score(rows, layer.decide)
             merge(totals[mode], part)
             line.append(table(f"rule+{mode}", part))
         print(f"  {name} ({len(rows)})")
