@@ -1,6 +1,10 @@
 """Rule-only vs rule + learned layer: held-out fold of dev+dev-2, and probes left out by batch.
 
     python bench/learned.py [--by file|batch] [--l2 1.0]
+    PYTHONPATH=<old worktree> python bench/learned.py --probes tests/data --later 'probes_*_s10*'
+
+`--later GLOB`: a temporal hold-out. Run on an older checkout's rule (one that
+never saw those probe files), train on everything else, score the later files.
 
 Trains `crackdown/commands/learned.py`'s logistic layer on everything but the
 part scored, and prints P/R/F1 per language for the rule alone and each mode.
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import re
+from pathlib import Path
 
 from crackdown.commands.evaluate import Counts
 from crackdown.commands.learned import (
@@ -53,11 +58,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--by", choices=("file", "batch"), default="batch")
     parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--probes", type=Path, default=PROBES, help="probe files' folder")
+    parser.add_argument("--later", metavar="GLOB", help="score only these probe files")
     args = parser.parse_args()
     featuriser = Featuriser(Matcher(builtin_watchlist()), TOPIC)
     dev = [SHARED_CORPUS / "dev.jsonl", SHARED_CORPUS / "dev-2.jsonl"]
-    probes = sorted(PROBES.glob("probes_*.jsonl"))
+    probes = sorted(args.probes.glob("probes_*.jsonl"))
     dev_rows, probe_rows, held = held_out_experiment(featuriser, dev, probes)
+    if args.later:
+        later = {p.name for p in args.probes.glob(args.later)}
+        test = [r for name, rows in probe_rows.items() if name in later for r in rows]
+        train = dev_rows + [r for n, rows in probe_rows.items() if n not in later for r in rows]
+        print(f"later files {args.later}: {len(test)} stories; trained on {len(train)}")
+        print(table("rule only", score(test, lambda r: r.verdict)))
+        for mode, layer in fit_all(train, args.l2).items():
+            print(table(f"rule+{mode}", score(test, layer.decide)))
+        return
     every_probe = [r for rows in probe_rows.values() for r in rows]
 
     test = [r for r, h in zip(dev_rows, held, strict=True) if h]
