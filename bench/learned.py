@@ -18,13 +18,11 @@ from pathlib import Path
 
 from crackdown.commands.evaluate import Counts
 from crackdown.commands.learned import (
-    MODES,
     PROBES,
     SHARED_CORPUS,
     Featuriser,
-    Layer,
     Row,
-    fit,
+    fit_all,
     held_out_experiment,
     score,
     table,
@@ -39,13 +37,6 @@ TOPIC = "china-crypto-enforcement"
 def batch_of(name: str) -> str:
     """probes_en_s10c.jsonl -> probes_en_s10; probes_outlets_12.jsonl -> probes_outlets."""
     return re.sub(r"(_s\d+)[a-z]$|_\d+$", r"\1", name.removesuffix(".jsonl"))
-
-
-def fit_all(rows: list[Row], l2: float) -> dict[str, Layer]:
-    """Every mode's layer; names-veto reuses the names model (same training)."""
-    layers = {mode: fit(rows, mode, l2) for mode in MODES if mode != "names-veto"}
-    layers["names-veto"] = Layer("names-veto", layers["names"].model)
-    return layers
 
 
 def merge(total: dict[str, Counts], part: dict[str, Counts]) -> None:
@@ -88,14 +79,14 @@ def main() -> None:
     for name, rows in probe_rows.items():
         groups.setdefault(name if args.by == "file" else batch_of(name), []).extend(rows)
     print(f"probes, each {args.by} left out in turn ({len(groups)} groups), pooled counts:")
-    totals: dict[str, dict[str, Counts]] = {"rule only": {}, **{m: {} for m in MODES}}
+    totals: dict[str, dict[str, Counts]] = {"rule only": {}}
     for name, rows in sorted(groups.items()):
         rest = dev_rows + [r for other, rs in groups.items() if other != name for r in rs]
         merge(totals["rule only"], score(rows, lambda r: r.verdict))
         line = [table("rule only", score(rows, lambda r: r.verdict))]
         for mode, layer in fit_all(rest, args.l2).items():
             part = score(rows, layer.decide)
-            merge(totals[mode], part)
+            merge(totals.setdefault(mode, {}), part)
             line.append(table(f"rule+{mode}", part))
         print(f"  {name} ({len(rows)})")
         print("\n".join("  " + x for x in line), flush=True)

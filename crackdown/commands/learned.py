@@ -182,6 +182,7 @@ class Layer:
 
     mode: str
     model: Model
+    threshold: float = 0.5  # the probability at or above which a story is relevant
 
     def decide(self, row: Row) -> bool:
         if self.mode in ("veto", "names-veto") and not row.verdict:
@@ -189,7 +190,7 @@ class Layer:
         features = row.features
         if self.mode in ("names", "names-veto"):
             features = tuple(f for f in features if not _RULE_FEATURES.match(f))
-        return self.model.probability(features) >= 0.5
+        return self.model.probability(features) >= self.threshold
 
 
 def fit(rows: Sequence[Row], mode: str, l2: float = 1.0) -> Layer:
@@ -201,6 +202,18 @@ def fit(rows: Sequence[Row], mode: str, l2: float = 1.0) -> Layer:
         features = [[f for f in row if not _RULE_FEATURES.match(f)] for row in features]
     model = train(features, [r.example.label for r in used], l2=l2)
     return Layer(mode, model)
+
+
+VETO_THRESHOLDS = (0.5, 0.3)  # names-veto drops a rule alert whose names-only p is below
+
+
+def fit_all(rows: Sequence[Row], l2: float = 1.0) -> dict[str, Layer]:
+    """Every mode's layer, by label; the names-veto rows share the names model."""
+    layers = {mode: fit(rows, mode, l2) for mode in MODES if mode != "names-veto"}
+    for threshold in VETO_THRESHOLDS:
+        label = "names-veto" if threshold == 0.5 else f"names-veto<{threshold}"
+        layers[label] = Layer("names-veto", layers["names"].model, threshold)
+    return layers
 
 
 def score(rows: Iterable[Row], decide: object) -> dict[str, Counts]:
@@ -242,7 +255,7 @@ def run_learned(
         f"({len(scored)} scored; l2 {l2})"
     ]
     lines.append(table("rule only", score(scored, lambda r: r.verdict)))
-    layers = {mode: fit(training, mode, l2) for mode in MODES}
+    layers = fit_all(training, l2)
     for mode, layer in layers.items():
         lines.append(table(f"rule+{mode}", score(scored, layer.decide)))
     for mode in ("direct", "veto", "names"):
@@ -267,7 +280,7 @@ def table(name: str, counts: dict[str, Counts]) -> str:
         f"{lang} P {c.precision:.3f} R {c.recall:.3f} F1 {c.f1:.3f}"
         for lang, c in sorted(counts.items())
     ]
-    return f"  {name:<12} " + " | ".join(parts)
+    return f"  {name:<20} " + " | ".join(parts)
 
 
 def top_weights(model: Model, count: int = 12) -> str:
