@@ -14,7 +14,9 @@ rule's verdict except that a story the rule alerts on is dropped when a model
 trained on the rule's alerts only says no (a precision layer); `names` learns
 from the evidence names alone, without the rule's or its clauses' verdicts
 (does the rule's logic add anything a linear model cannot find?); `names-veto`
-keeps the rule's alerts that the `names` model also accepts.
+keeps the rule's alerts that the `names` model also accepts; `clauses` learns
+from the names and the verdict of each of the rule's clauses but not the rule's
+own (a soft rule), and `clauses-veto` keeps the rule's alerts that it accepts.
 """
 
 from __future__ import annotations
@@ -38,9 +40,25 @@ from crawler.types import RawStory
 
 RULE = "rule"  # the feature that says the topic rule alerts
 # names: no rule verdicts at all, for comparison; names-veto: the rule, dropped when that
-# rule-blind model says no (a second opinion that did not learn to copy the rule)
-MODES = ("direct", "veto", "names", "names-veto")
-_RULE_FEATURES = re.compile(r"rule$|fails:")
+# rule-blind model says no (a second opinion that did not learn to copy the rule);
+# clauses: without the rule's verdict but with each clause's; clauses-veto: the rule, dropped
+# when that model says no
+MODES = ("direct", "veto", "names", "names-veto", "clauses", "clauses-veto")
+_HIDDEN = {  # the features a mode does not see
+    "names": re.compile(r"rule$|fails:"),
+    "names-veto": re.compile(r"rule$|fails:"),
+    "clauses": re.compile(r"rule$"),
+    "clauses-veto": re.compile(r"rule$"),
+}
+_VETOES = ("veto", "names-veto", "clauses-veto")  # modes that only drop the rule's alerts
+
+
+def visible(mode: str, features: Iterable[str]) -> tuple[str, ...]:
+    """The features a mode's model sees."""
+    hidden = _HIDDEN.get(mode)
+    return tuple(f for f in features if hidden is None or not hidden.match(f))
+
+
 _REPO = Path(__file__).resolve().parents[2]
 PROBES = _REPO / "tests" / "data"
 SHARED_CORPUS = _REPO.parent / "shared" / "corpus"  # ../shared/corpus, as the issues name it
@@ -185,11 +203,9 @@ class Layer:
     threshold: float = 0.5  # the probability at or above which a story is relevant
 
     def decide(self, row: Row) -> bool:
-        if self.mode in ("veto", "names-veto") and not row.verdict:
+        if self.mode in _VETOES and not row.verdict:
             return False
-        features = row.features
-        if self.mode in ("names", "names-veto"):
-            features = tuple(f for f in features if not _RULE_FEATURES.match(f))
+        features = visible(self.mode, row.features)
         return self.model.probability(features) >= self.threshold
 
 
@@ -197,22 +213,21 @@ def fit(rows: Sequence[Row], mode: str, l2: float = 1.0) -> Layer:
     if mode not in MODES:
         raise ValueError(f"mode must be one of {MODES}")
     used = [r for r in rows if r.verdict] if mode == "veto" else list(rows)
-    features = [r.features for r in used]
-    if mode in ("names", "names-veto"):
-        features = [[f for f in row if not _RULE_FEATURES.match(f)] for row in features]
+    features = [visible(mode, r.features) for r in used]
     model = train(features, [r.example.label for r in used], l2=l2)
     return Layer(mode, model)
 
 
-VETO_THRESHOLDS = (0.5, 0.3)  # names-veto drops a rule alert whose names-only p is below
+VETO_THRESHOLDS = (0.5, 0.3)  # a *-veto drops a rule alert whose probability is below
 
 
 def fit_all(rows: Sequence[Row], l2: float = 1.0) -> dict[str, Layer]:
-    """Every mode's layer, by label; the names-veto rows share the names model."""
-    layers = {mode: fit(rows, mode, l2) for mode in MODES if mode != "names-veto"}
-    for threshold in VETO_THRESHOLDS:
-        label = "names-veto" if threshold == 0.5 else f"names-veto<{threshold}"
-        layers[label] = Layer("names-veto", layers["names"].model, threshold)
+    """Every mode's layer, by label; a *-veto shares the model of its base mode."""
+    layers = {mode: fit(rows, mode, l2) for mode in ("direct", "veto", "names", "clauses")}
+    for base in ("names", "clauses"):
+        for threshold in VETO_THRESHOLDS:
+            label = f"{base}-veto" if threshold == 0.5 else f"{base}-veto<{threshold}"
+            layers[label] = Layer(f"{base}-veto", layers[base].model, threshold)
     return layers
 
 
@@ -258,7 +273,7 @@ def run_learned(
     layers = fit_all(training, l2)
     for mode, layer in layers.items():
         lines.append(table(f"rule+{mode}", score(scored, layer.decide)))
-    for mode in ("direct", "veto", "names"):
+    for mode in ("direct", "veto", "names", "clauses"):
         lines.append(f"top weights ({mode}): " + top_weights(layers[mode].model))
     if explain:
         for row in scored:

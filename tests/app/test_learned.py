@@ -50,12 +50,14 @@ def test_features_are_the_rules_own_evidence_and_deterministic(featuriser: Featu
 def test_training_twice_gives_the_same_weights(featuriser: Featuriser) -> None:
     rows = featurise(featuriser, read_corpus(PROBES / "probes_scope_s8a.jsonl"))
     rows += featurise(featuriser, read_corpus(PROBES / "probes_en_s9a.jsonl"))
-    for mode in ("direct", "veto", "names"):
+    for mode in ("direct", "veto", "names", "clauses"):
         one, two = fit(rows, mode), fit(list(rows), mode)
         assert one.model.weights == two.model.weights and one.model.bias == two.model.bias
     layer = fit(rows, "direct")
     assert layer.model.weights[RULE] > 0  # the rule's verdict is evidence for relevance
     assert all(f not in fit(rows, "names").model.weights for f in (RULE, "fails:0"))
+    clauses = fit(rows, "clauses").model.weights
+    assert RULE not in clauses and any(f.startswith("fails:") for f in clauses)
 
 
 def test_eval_learned_scores_a_corpus_without_training_on_it(tmp_path: Path) -> None:
