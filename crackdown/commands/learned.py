@@ -136,9 +136,14 @@ class Model:
         z = self.bias + sum(self.weights.get(f, 0.0) for f in features)
         return 1.0 / (1.0 + math.exp(-z))
 
-    def explain(self, features: Iterable[str], top: int = 6) -> list[tuple[str, float]]:
-        """The fired features with the largest weights, either sign."""
+    def explain(
+        self, features: Iterable[str], top: int = 6, toward: bool | None = None
+    ) -> list[tuple[str, float]]:
+        """The fired features with the largest weights: either sign, or those that push
+        toward relevance (`toward=True`) or away from it (`toward=False`)."""
         fired = [(f, self.weights[f]) for f in features if f in self.weights]
+        if toward is not None:
+            fired = [(f, w) for f, w in fired if (w > 0) == toward]
         return sorted(fired, key=lambda fw: (-abs(fw[1]), fw[0]))[:top]
 
 
@@ -218,6 +223,7 @@ def fit(rows: Sequence[Row], mode: str, l2: float = 1.0) -> Layer:
     return Layer(mode, model)
 
 
+EXPLAINED = ("clauses-veto", "names-veto<0.3", "direct")  # the candidates, primary first
 VETO_THRESHOLDS = (0.5, 0.3)  # a *-veto drops a rule alert whose probability is below
 
 
@@ -275,13 +281,16 @@ def run_learned(
         lines.append(table(f"rule+{mode}", score(scored, layer.decide)))
     for mode in ("direct", "veto", "names", "clauses"):
         lines.append(f"top weights ({mode}): " + top_weights(layers[mode].model))
-    if explain:
+    if explain:  # why the candidate layers overrule the rule, story by story
         for row in scored:
-            for mode, layer in layers.items():
+            for mode in EXPLAINED:
+                layer = layers[mode]
                 decided = layer.decide(row)
                 if decided != row.verdict:
+                    fired = visible(layer.mode, row.features)
                     why = ", ".join(
-                        f"{f} {w:+.2f}" for f, w in layer.model.explain(row.features, explain)
+                        f"{f} {w:+.2f}"
+                        for f, w in layer.model.explain(fired, explain, toward=decided)
                     )
                     lines.append(
                         f"  {mode} flips {row.example.id} (label {row.example.label}) "

@@ -56,6 +56,8 @@ def test_training_twice_gives_the_same_weights(featuriser: Featuriser) -> None:
     layer = fit(rows, "direct")
     assert layer.model.weights[RULE] > 0  # the rule's verdict is evidence for relevance
     assert all(f not in fit(rows, "names").model.weights for f in (RULE, "fails:0"))
+    against = layer.model.explain(["n:foreign", "n:crypto", RULE], toward=False)
+    assert against and all(w < 0 for _, w in against)
     clauses = fit(rows, "clauses").model.weights
     assert RULE not in clauses and any(f.startswith("fails:") for f in clauses)
 
