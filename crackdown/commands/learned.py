@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -237,11 +237,11 @@ def fit_all(rows: Sequence[Row], l2: float = 1.0) -> dict[str, Layer]:
     return layers
 
 
-def score(rows: Iterable[Row], decide: object) -> dict[str, Counts]:
+def score(rows: Iterable[Row], decide: Callable[[Row], bool]) -> dict[str, Counts]:
     """Counts per language (and `all`) of a decision function over rows."""
     counts: dict[str, Counts] = {"all": Counts()}
     for row in rows:
-        predicted = bool(decide(row))  # type: ignore[operator]
+        predicted = bool(decide(row))
         actual = bool(row.example.label)
         counts["all"].add(predicted, actual)
         counts.setdefault(row.example.lang, Counts()).add(predicted, actual)
