@@ -219,6 +219,20 @@ def _parser() -> argparse.ArgumentParser:
         "--folds", type=int, default=4, metavar="K", help="folds for --split (default 4)"
     )
     evaluation.add_argument("--json", action="store_true", help="print one JSON object")
+    evaluation.add_argument(
+        "--learned",
+        action="store_true",
+        help="experiment: also score a logistic layer over the rule's evidence, trained on "
+        "--train (see crackdown/commands/learned.py); the filter's decisions are unchanged",
+    )
+    evaluation.add_argument(
+        "--train",
+        type=Path,
+        nargs="+",
+        metavar="FILE.jsonl",
+        help="training corpora for --learned (default: ../shared/corpus/dev*.jsonl and "
+        "tests/data/probes_*.jsonl; stories also in CORPUS are left out)",
+    )
 
     completion = commands.add_parser(
         "completion",
@@ -365,6 +379,12 @@ def _cmd_eval(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     config = _optional_config(args, environ)
     setup_logging(args.log_level or "WARNING")
     _watchlist, matcher = load_watchlist(config)
+    if args.learned:
+        from crackdown.commands.learned import run_learned
+
+        topic = config.telegram.default_topic
+        print(run_learned(matcher, topic, args.corpus, train_files=args.train, explain=6))
+        return 0
     return run_eval(config, matcher, args.corpus, args.json, split=args.split, folds=args.folds)
 
 

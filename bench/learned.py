@@ -1,0 +1,99 @@
+"""Rule-only vs rule + learned layer: held-out fold of dev+dev-2, and probes left out by batch.
+
+    python bench/learned.py [--by file|batch] [--l2 1.0]
+    PYTHONPATH=<old worktree> python bench/learned.py --probes tests/data --later 'probes_*_s10*'
+
+`--later GLOB`: a temporal hold-out. Run on an older checkout's rule (one that
+never saw those probe files), train on everything else, score the later files.
+
+Trains `crackdown/commands/learned.py`'s logistic layer on everything but the
+part scored, and prints P/R/F1 per language for the rule alone and each mode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+from crackdown.commands.evaluate import Counts
+from crackdown.commands.learned import (
+    PROBES,
+    SHARED_CORPUS,
+    Featuriser,
+    Row,
+    fit_all,
+    held_out_experiment,
+    score,
+    table,
+    top_weights,
+)
+from crawler.matcher import Matcher
+from crawler.watchlist import builtin_watchlist
+
+TOPIC = "china-crypto-enforcement"
+
+
+def batch_of(name: str) -> str:
+    """probes_en_s10c.jsonl -> probes_en_s10; probes_outlets_12.jsonl -> probes_outlets."""
+    return re.sub(r"(_s\d+)[a-z]$|_\d+$", r"\1", name.removesuffix(".jsonl"))
+
+
+def merge(total: dict[str, Counts], part: dict[str, Counts]) -> None:
+    for lang, c in part.items():
+        t = total.setdefault(lang, Counts())
+        t.tp, t.fp, t.fn = t.tp + c.tp, t.fp + c.fp, t.fn + c.fn
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--by", choices=("file", "batch"), default="batch")
+    parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--probes", type=Path, default=PROBES, help="probe files' folder")
+    parser.add_argument("--later", metavar="GLOB", help="score only these probe files")
+    args = parser.parse_args()
+    featuriser = Featuriser(Matcher(builtin_watchlist()), TOPIC)
+    dev = [SHARED_CORPUS / "dev.jsonl", SHARED_CORPUS / "dev-2.jsonl"]
+    probes = sorted(args.probes.glob("probes_*.jsonl"))
+    dev_rows, probe_rows, held = held_out_experiment(featuriser, dev, probes)
+    if args.later:
+        later = {p.name for p in args.probes.glob(args.later)}
+        test = [r for name, rows in probe_rows.items() if name in later for r in rows]
+        train = dev_rows + [r for n, rows in probe_rows.items() if n not in later for r in rows]
+        print(f"later files {args.later}: {len(test)} stories; trained on {len(train)}")
+        print(table("rule only", score(test, lambda r: r.verdict)))
+        for mode, layer in fit_all(train, args.l2).items():
+            print(table(f"rule+{mode}", score(test, layer.decide)))
+        return
+    every_probe = [r for rows in probe_rows.values() for r in rows]
+
+    test = [r for r, h in zip(dev_rows, held, strict=True) if h]
+    tune = [r for r, h in zip(dev_rows, held, strict=True) if not h]
+    print(f"held-out fold of dev+dev-2: {len(test)} stories; trained on {len(tune)} + probes")
+    print(table("rule only", score(test, lambda r: r.verdict)))
+    for mode, layer in fit_all(tune + every_probe, args.l2).items():
+        print(table(f"rule+{mode}", score(test, layer.decide)))
+        print(f"    top weights: {top_weights(layer.model, 10)}")
+
+    groups: dict[str, list[Row]] = {}
+    for name, rows in probe_rows.items():
+        groups.setdefault(name if args.by == "file" else batch_of(name), []).extend(rows)
+    print(f"probes, each {args.by} left out in turn ({len(groups)} groups), pooled counts:")
+    totals: dict[str, dict[str, Counts]] = {"rule only": {}}
+    for name, rows in sorted(groups.items()):
+        rest = dev_rows + [r for other, rs in groups.items() if other != name for r in rs]
+        merge(totals["rule only"], score(rows, lambda r: r.verdict))
+        line = [table("rule only", score(rows, lambda r: r.verdict))]
+        for mode, layer in fit_all(rest, args.l2).items():
+            part = score(rows, layer.decide)
+            merge(totals.setdefault(mode, {}), part)
+            line.append(table(f"rule+{mode}", part))
+        print(f"  {name} ({len(rows)})")
+        print("\n".join("  " + x for x in line), flush=True)
+    print("pooled:")
+    for name, counts in totals.items():
+        print(table(name if name == "rule only" else f"rule+{name}", counts))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,323 @@
+"""An experiment: a small learned layer over the topic rule's own evidence.
+
+The topic rule is hand-written boolean logic over the names the matcher's
+evidence pass makes true (entity keys, categories, `lead:`/`opening:` names,
+phrases). This module asks whether an L2-regularised logistic regression over
+those same names, plus the rule's verdict and the verdict of each of its
+top-level clauses, generalises better to stories nobody tuned on. It changes
+no decision of the filter: it is reached only through `crackdown eval
+--learned` and `bench/learned.py`, and every weight it learns can be read
+back as "these fired, with these weights".
+
+Modes: `direct` predicts relevance from every feature; `veto` keeps the
+rule's verdict except that a story the rule alerts on is dropped when a model
+trained on the rule's alerts only says no (a precision layer); `names` learns
+from the evidence names alone, without the rule's or its clauses' verdicts
+(does the rule's logic add anything a linear model cannot find?); `names-veto`
+keeps the rule's alerts that the `names` model also accepts; `clauses` learns
+from the names and the verdict of each of the rule's clauses but not the rule's
+own (a soft rule), and `clauses-veto` keeps the rule's alerts that it accepts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from crackdown.commands.evaluate import Counts, Example, read_corpus
+from crackdown.commands.folds import HELD_OUT, assign_folds
+from crawler.matcher import Matcher
+from crawler.normalize import normalise
+from crawler.rules import Rule
+from crawler.types import RawStory
+
+RULE = "rule"  # the feature that says the topic rule alerts
+# names: no rule verdicts at all, for comparison; names-veto: the rule, dropped when that
+# rule-blind model says no (a second opinion that did not learn to copy the rule);
+# clauses: without the rule's verdict but with each clause's; clauses-veto: the rule, dropped
+# when that model says no
+MODES = ("direct", "veto", "names", "names-veto", "clauses", "clauses-veto")
+_HIDDEN = {  # the features a mode does not see
+    "names": re.compile(r"rule$|fails:"),
+    "names-veto": re.compile(r"rule$|fails:"),
+    "clauses": re.compile(r"rule$"),
+    "clauses-veto": re.compile(r"rule$"),
+}
+_VETOES = ("veto", "names-veto", "clauses-veto")  # modes that only drop the rule's alerts
+
+
+def visible(mode: str, features: Iterable[str]) -> tuple[str, ...]:
+    """The features a mode's model sees."""
+    hidden = _HIDDEN.get(mode)
+    return tuple(f for f in features if hidden is None or not hidden.match(f))
+
+
+_REPO = Path(__file__).resolve().parents[2]
+PROBES = _REPO / "tests" / "data"
+SHARED_CORPUS = _REPO.parent / "shared" / "corpus"  # ../shared/corpus, as the issues name it
+
+
+def default_training_files() -> list[Path]:
+    """dev.jsonl and dev-2.jsonl (where present) and every labelled probe file in the repo."""
+    shared = [SHARED_CORPUS / name for name in ("dev.jsonl", "dev-2.jsonl")]
+    return [p for p in shared if p.exists()] + sorted(PROBES.glob("probes_*.jsonl"))
+
+
+def top_level_clauses(rule: str) -> list[str]:
+    """The rule's conjuncts: split on AND outside parentheses and quotes."""
+    clauses, depth, quoted, start = [], 0, False, 0
+    i = 0
+    while i < len(rule):
+        char = rule[i]
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char == "(":
+            depth += 1
+        elif not quoted and char == ")":
+            depth -= 1
+        elif not quoted and depth == 0 and re.match(r"\sAND\s", rule[i : i + 5]):
+            clauses.append(rule[start:i].strip())
+            start = i + 5
+            i += 5
+            continue
+        i += 1
+    clauses.append(rule[start:].strip())
+    return [c for c in clauses if c]
+
+
+class Featuriser:
+    """Turns a story into the set of names the topic rule sees (deterministic, sorted)."""
+
+    def __init__(self, matcher: Matcher, topic: str) -> None:
+        self.matcher = matcher
+        self.topic = topic
+        source = next(t.rule for t in matcher.watchlist.topics if t.key == topic)
+        clauses = top_level_clauses(source)
+        # "fails:N": the rule's Nth conjunct does not hold (for a NOT clause: its veto fired)
+        self.clause_text = {f"fails:{i}": text for i, text in enumerate(clauses)}
+        self._clauses: list[tuple[str, Rule]] = [
+            (name, matcher.compile(text, max_length=len(source) + 1))
+            for name, text in self.clause_text.items()
+        ]
+
+    def features(self, example: Example) -> tuple[bool, list[str]]:
+        """The rule's verdict and the sorted feature names of one story."""
+        story = normalise(
+            RawStory("learned", f"https://eval.invalid/{example.id}", example.title, example.text),
+            fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
+        )
+        match = self.matcher.match(story)
+        evidence, _ = self.matcher.evidence(story)
+        verdict = self.topic in match.topics
+        names = {f"n:{name}" for name in evidence.names}
+        names.update(name for name, rule in self._clauses if not rule(evidence))
+        names.add(f"lang:{example.lang or '?'}")
+        names.update(f"action:{a}" for a in match.actions)
+        if verdict:
+            names.add(RULE)
+        return verdict, sorted(names)
+
+
+@dataclass
+class Model:
+    """Logistic regression weights by feature name, plus a bias."""
+
+    weights: dict[str, float]
+    bias: float
+
+    def probability(self, features: Iterable[str]) -> float:
+        z = self.bias + sum(self.weights.get(f, 0.0) for f in features)
+        return 1.0 / (1.0 + math.exp(-z))
+
+    def explain(
+        self, features: Iterable[str], top: int = 6, toward: bool | None = None
+    ) -> list[tuple[str, float]]:
+        """The fired features with the largest weights: either sign, or those that push
+        toward relevance (`toward=True`) or away from it (`toward=False`)."""
+        fired = [(f, self.weights[f]) for f in features if f in self.weights]
+        if toward is not None:
+            fired = [(f, w) for f, w in fired if (w > 0) == toward]
+        return sorted(fired, key=lambda fw: (-abs(fw[1]), fw[0]))[:top]
+
+
+def train(
+    rows: Sequence[Sequence[str]],
+    labels: Sequence[int],
+    *,
+    l2: float = 1.0,
+    min_count: int = 2,
+    iterations: int = 60,
+) -> Model:
+    """Fit by Newton's method (IRLS) with an L2 penalty on the weights, not the bias.
+
+    Only features seen in at least `min_count` training stories are kept. The
+    order of features is sorted, so the same data gives the same weights.
+    """
+    counts = Counter(f for row in rows for f in set(row))
+    vocabulary = sorted(f for f, n in counts.items() if n >= min_count)
+    index = {f: i for i, f in enumerate(vocabulary)}
+    x = np.zeros((len(rows), len(vocabulary) + 1))
+    x[:, -1] = 1.0  # bias column
+    for r, row in enumerate(rows):
+        for f in row:
+            if f in index:
+                x[r, index[f]] = 1.0
+    y = np.asarray(labels, dtype=float)
+    penalty = np.full(len(vocabulary) + 1, l2)
+    penalty[-1] = 1e-6
+    w = np.zeros(len(vocabulary) + 1)
+    for _ in range(iterations):
+        p = 1.0 / (1.0 + np.exp(-(x @ w)))
+        gradient = x.T @ (p - y) + penalty * w
+        hessian = (x.T * (p * (1 - p))) @ x + np.diag(penalty)
+        step = np.linalg.solve(hessian, gradient)
+        w -= step
+        if float(np.max(np.abs(step))) < 1e-8:
+            break
+    return Model({f: float(w[i]) for f, i in index.items()}, float(w[-1]))
+
+
+@dataclass(frozen=True)
+class Row:
+    example: Example
+    verdict: bool
+    features: tuple[str, ...]
+
+
+def featurise(featuriser: Featuriser, examples: Iterable[Example]) -> list[Row]:
+    rows = []
+    for example in examples:
+        verdict, names = featuriser.features(example)
+        rows.append(Row(example, verdict, tuple(names)))
+    return rows
+
+
+@dataclass
+class Layer:
+    """A trained layer in one mode; `decide` gives the final verdict of a story."""
+
+    mode: str
+    model: Model
+    threshold: float = 0.5  # the probability at or above which a story is relevant
+
+    def decide(self, row: Row) -> bool:
+        if self.mode in _VETOES and not row.verdict:
+            return False
+        features = visible(self.mode, row.features)
+        return self.model.probability(features) >= self.threshold
+
+
+def fit(rows: Sequence[Row], mode: str, l2: float = 1.0) -> Layer:
+    if mode not in MODES:
+        raise ValueError(f"mode must be one of {MODES}")
+    used = [r for r in rows if r.verdict] if mode == "veto" else list(rows)
+    features = [visible(mode, r.features) for r in used]
+    model = train(features, [r.example.label for r in used], l2=l2)
+    return Layer(mode, model)
+
+
+EXPLAINED = ("clauses-veto", "names-veto<0.3", "direct")  # the candidates, primary first
+VETO_THRESHOLDS = (0.5, 0.3)  # a *-veto drops a rule alert whose probability is below
+
+
+def fit_all(rows: Sequence[Row], l2: float = 1.0) -> dict[str, Layer]:
+    """Every mode's layer, by label; a *-veto shares the model of its base mode."""
+    layers = {mode: fit(rows, mode, l2) for mode in ("direct", "veto", "names", "clauses")}
+    for base in ("names", "clauses"):
+        for threshold in VETO_THRESHOLDS:
+            label = f"{base}-veto" if threshold == 0.5 else f"{base}-veto<{threshold}"
+            layers[label] = Layer(f"{base}-veto", layers[base].model, threshold)
+    return layers
+
+
+def score(rows: Iterable[Row], decide: Callable[[Row], bool]) -> dict[str, Counts]:
+    """Counts per language (and `all`) of a decision function over rows."""
+    counts: dict[str, Counts] = {"all": Counts()}
+    for row in rows:
+        predicted = bool(decide(row))
+        actual = bool(row.example.label)
+        counts["all"].add(predicted, actual)
+        counts.setdefault(row.example.lang, Counts()).add(predicted, actual)
+    return counts
+
+
+def _same_story(row: Row) -> tuple[str, str, str]:
+    return row.example.id, row.example.title, row.example.text
+
+
+def run_learned(
+    matcher: Matcher,
+    topic: str,
+    corpora: list[Path],
+    *,
+    train_files: list[Path] | None = None,
+    l2: float = 1.0,
+    explain: int = 0,
+) -> str:
+    """Train on the training files, score the corpora rule-only and with each layer."""
+    featuriser = Featuriser(matcher, topic)
+    scored = featurise(featuriser, (e for p in corpora for e in read_corpus(p)))
+    seen = {_same_story(r) for r in scored}
+    files = train_files if train_files is not None else default_training_files()
+    training = [
+        r
+        for r in featurise(featuriser, (e for p in files for e in read_corpus(p)))
+        if _same_story(r) not in seen  # a corpus is never scored by a model that saw it
+    ]
+    lines = [
+        f"learned layer: trained on {len(training)} stories from {len(files)} files "
+        f"({len(scored)} scored; l2 {l2})"
+    ]
+    lines.append(table("rule only", score(scored, lambda r: r.verdict)))
+    layers = fit_all(training, l2)
+    for mode, layer in layers.items():
+        lines.append(table(f"rule+{mode}", score(scored, layer.decide)))
+    for mode in ("direct", "veto", "names", "clauses"):
+        lines.append(f"top weights ({mode}): " + top_weights(layers[mode].model))
+    if explain:  # why the candidate layers overrule the rule, story by story
+        for row in scored:
+            for mode in EXPLAINED:
+                layer = layers[mode]
+                decided = layer.decide(row)
+                if decided != row.verdict:
+                    fired = visible(layer.mode, row.features)
+                    why = ", ".join(
+                        f"{f} {w:+.2f}"
+                        for f, w in layer.model.explain(fired, explain, toward=decided)
+                    )
+                    lines.append(
+                        f"  {mode} flips {row.example.id} (label {row.example.label}) "
+                        f"to {int(decided)}: {why}"
+                    )
+    return "\n".join(lines)
+
+
+def table(name: str, counts: dict[str, Counts]) -> str:
+    parts = [
+        f"{lang} P {c.precision:.3f} R {c.recall:.3f} F1 {c.f1:.3f}"
+        for lang, c in sorted(counts.items())
+    ]
+    return f"  {name:<20} " + " | ".join(parts)
+
+
+def top_weights(model: Model, count: int = 12) -> str:
+    ranked = sorted(model.weights.items(), key=lambda fw: (-abs(fw[1]), fw[0]))[:count]
+    return ", ".join(f"{f} {w:+.2f}" for f, w in ranked)
+
+
+def held_out_experiment(
+    featuriser: Featuriser, dev: list[Path], probes: list[Path], l2: float = 1.0
+) -> tuple[list[Row], dict[str, list[Row]], list[bool]]:
+    """Featurised dev rows, probe rows per file, and which dev rows are the held-out fold."""
+    dev_examples = [e for p in dev for e in read_corpus(p)]
+    folds = assign_folds(dev_examples, 4)
+    dev_rows = featurise(featuriser, dev_examples)
+    probe_rows = {p.name: featurise(featuriser, read_corpus(p)) for p in probes}
+    return dev_rows, probe_rows, [f == HELD_OUT for f in folds]

@@ -1,0 +1,82 @@
+"""The learned-layer experiment: deterministic features and weights, and eval --learned runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crackdown.commands.evaluate import read_corpus
+from crackdown.commands.learned import (
+    RULE,
+    Featuriser,
+    featurise,
+    fit,
+    top_level_clauses,
+)
+from crawler.matcher import Matcher
+from crawler.watchlist import builtin_watchlist
+
+TOPIC = "china-crypto-enforcement"
+PROBES = Path(__file__).resolve().parents[1] / "data"
+
+
+@pytest.fixture(scope="module")
+def featuriser() -> Featuriser:
+    return Featuriser(Matcher(builtin_watchlist()), TOPIC)
+
+
+def test_top_level_clauses_split_only_outside_parentheses_and_quotes() -> None:
+    rule = '(a OR b) AND "x AND y" AND NOT (c AND d)\n  AND e'
+    assert top_level_clauses(rule) == ["(a OR b)", '"x AND y"', "NOT (c AND d)", "e"]
+
+
+def test_features_are_the_rules_own_evidence_and_deterministic(featuriser: Featuriser) -> None:
+    examples = read_corpus(PROBES / "probes_en_s10a.jsonl")[:20]
+    first = featurise(featuriser, examples)
+    again = featurise(Featuriser(Matcher(builtin_watchlist()), TOPIC), examples)
+    assert [r.features for r in first] == [r.features for r in again]
+    assert all(list(r.features) == sorted(r.features) for r in first)
+    for row in first:
+        # the rule feature is the filter's own verdict, and no conjunct fails when it alerts
+        assert (RULE in row.features) == row.verdict
+        assert row.verdict == (not any(f.startswith("fails:") for f in row.features))
+    alert = next(r for r in first if r.verdict)
+    assert "n:crypto" in alert.features and "n:lead:action" in alert.features
+
+
+def test_training_twice_gives_the_same_weights(featuriser: Featuriser) -> None:
+    rows = featurise(featuriser, read_corpus(PROBES / "probes_scope_s8a.jsonl"))
+    rows += featurise(featuriser, read_corpus(PROBES / "probes_en_s9a.jsonl"))
+    for mode in ("direct", "veto", "names", "clauses"):
+        one, two = fit(rows, mode), fit(list(rows), mode)
+        assert one.model.weights == two.model.weights and one.model.bias == two.model.bias
+    layer = fit(rows, "direct")
+    assert layer.model.weights[RULE] > 0  # the rule's verdict is evidence for relevance
+    assert all(f not in fit(rows, "names").model.weights for f in (RULE, "fails:0"))
+    against = layer.model.explain(["n:foreign", "n:crypto", RULE], toward=False)
+    assert against and all(w < 0 for _, w in against)
+    clauses = fit(rows, "clauses").model.weights
+    assert RULE not in clauses and any(f.startswith("fails:") for f in clauses)
+
+
+def test_eval_learned_scores_a_corpus_without_training_on_it(tmp_path: Path) -> None:
+    corpus = PROBES / "probes_zh_s10a.jsonl"
+    train = [PROBES / "probes_zh_s10a.jsonl", PROBES / "probes_zh_s9a.jsonl"]
+    result = subprocess.run(
+        [sys.executable, "-m", "crackdown", "eval", "--learned", str(corpus), "--train"]
+        + [str(p) for p in train],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    trained = sum(1 for _ in read_corpus(train[1]))
+    assert lines[0].startswith(f"learned layer: trained on {trained} stories")
+    assert any(line.strip().startswith("rule only") for line in lines)
+    assert any(line.strip().startswith("rule+veto") for line in lines)
