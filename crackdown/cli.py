@@ -380,10 +380,14 @@ def _cmd_eval(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     setup_logging(args.log_level or "WARNING")
     _watchlist, matcher = load_watchlist(config)
     if args.learned:
+        from crackdown.commands.evaluate import CorpusError
         from crackdown.commands.learned import run_learned
 
         topic = config.telegram.default_topic
-        print(run_learned(matcher, topic, args.corpus, train_files=args.train, explain=6))
+        try:
+            print(run_learned(matcher, topic, args.corpus, train_files=args.train, explain=6))
+        except CorpusError as exc:
+            raise CommandError(str(exc), exitcodes.USAGE) from exc
         return 0
     return run_eval(config, matcher, args.corpus, args.json, split=args.split, folds=args.folds)
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from crackdown.commands.evaluate import Counts, Example, read_corpus
+from crackdown.commands.evaluate import CorpusError, Counts, Example, read_corpus
 from crackdown.commands.folds import HELD_OUT, assign_folds
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
@@ -266,6 +266,8 @@ def run_learned(
     scored = featurise(featuriser, (e for p in corpora for e in read_corpus(p)))
     seen = {_same_story(r) for r in scored}
     files = train_files if train_files is not None else default_training_files()
+    if not files:  # an installed package carries neither the probes nor ../shared/corpus
+        raise CorpusError("no training corpora found: give --train FILE.jsonl ...")
     training = [
         r
         for r in featurise(featuriser, (e for p in files for e in read_corpus(p)))

@@ -21,6 +21,7 @@ from crawler.watchlist import builtin_watchlist
 
 TOPIC = "china-crypto-enforcement"
 PROBES = Path(__file__).resolve().parents[1] / "data"
+SAMPLE = Path(__file__).resolve().parents[2] / "crackdown" / "data" / "sample-corpus.jsonl"
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +81,25 @@ def test_eval_learned_scores_a_corpus_without_training_on_it(tmp_path: Path) -> 
     assert lines[0].startswith(f"learned layer: trained on {trained} stories")
     assert any(line.strip().startswith("rule only") for line in lines)
     assert any(line.strip().startswith("rule+veto") for line in lines)
+
+
+def test_an_unreadable_training_file_is_a_one_line_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "crackdown",
+            "eval",
+            "--learned",
+            str(SAMPLE),
+            "--train",
+            str(tmp_path / "missing.jsonl"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().startswith("crackdown: ") and "missing.jsonl" in result.stderr
