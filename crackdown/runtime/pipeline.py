@@ -145,7 +145,7 @@ def ingest_one_by_one(db: Database, matcher: StoryFilter, batch: dict[str, Story
         by_source: dict[str, dict[str, str]] = {}
         for url in known:
             by_source.setdefault(batch[url].source_key, {})[url] = batch[url].url
-        report.also_reported += _note_also_reported(session, by_source)
+        report.also_reported += _note_all_also_reported(session, [by_source])[0]
     for url, story in batch.items():
         if url in known:
             continue
@@ -159,18 +159,13 @@ def ingest_one_by_one(db: Database, matcher: StoryFilter, batch: dict[str, Story
 def _note_all_also_reported(
     session: Session, batches: Sequence[dict[str, dict[str, str]]]
 ) -> list[int]:
-    """`_note_also_reported` for each batch's sources, in one round of queries for all."""
+    """One story, one alert: a stored story seen from another source just notes the source.
+
+    For each batch's sources, in one round of queries for all; a count a batch.
+    """
     pairs = [(source_key, urls) for by_source in batches for source_key, urls in by_source.items()]
     counts = iter(story_store.record_also_reported_many(session, pairs))
     return [sum(next(counts) for _ in by_source) for by_source in batches]
-
-
-def _note_also_reported(session: Session, by_source: dict[str, dict[str, str]]) -> int:
-    """One story, one alert: a stored story seen from another source just notes the source."""
-    return sum(
-        story_store.record_also_reported(session, source_key, urls)
-        for source_key, urls in by_source.items()
-    )
 
 
 def _count(report: IngestReport, story: Story, match: MatchResult, outcome: IngestOutcome) -> None:
