@@ -3,6 +3,9 @@
     python bench/learned.py [--by file|batch] [--l2 1.0]
     PYTHONPATH=<old worktree> python bench/learned.py --probes tests/data --later 'probes_*_s10*'
 
+    python bench/learned.py --write-weights   # retrain the shipped veto (after a vocabulary
+                                              # or rule change): crawler/data/learned-veto.json
+
 `--later GLOB`: a temporal hold-out. Run on an older checkout's rule (one that
 never saw those probe files), train on everything else, score the later files.
 
@@ -19,6 +22,7 @@ from pathlib import Path
 from crackdown.commands.evaluate import Counts
 from crackdown.commands.learned import (
     PROBES,
+    train_shipped,
     SHARED_CORPUS,
     Featuriser,
     Row,
@@ -32,6 +36,7 @@ from crawler.matcher import Matcher
 from crawler.watchlist import builtin_watchlist
 
 TOPIC = "china-crypto-enforcement"
+WEIGHTS = Path(__file__).resolve().parents[1] / "crawler" / "data" / "learned-veto.json"
 
 
 def batch_of(name: str) -> str:
@@ -51,7 +56,19 @@ def main() -> None:
     parser.add_argument("--l2", type=float, default=1.0)
     parser.add_argument("--probes", type=Path, default=PROBES, help="probe files' folder")
     parser.add_argument("--later", metavar="GLOB", help="score only these probe files")
+    parser.add_argument(
+        "--write-weights",
+        action="store_true",
+        help=f"train the shipped layer (dev + dev-2 less the held-out fold, every probe file) "
+        f"and write {WEIGHTS.name}",
+    )
     args = parser.parse_args()
+    if args.write_weights:
+        weights = train_shipped(Matcher(builtin_watchlist()), TOPIC)
+        WEIGHTS.write_text(weights.as_json())
+        used = sum(int(f["used"]) for f in weights.trained_on)
+        print(f"wrote {WEIGHTS} ({len(weights.weights)} weights, {used} stories)")
+        return
     featuriser = Featuriser(Matcher(builtin_watchlist()), TOPIC)
     dev = [SHARED_CORPUS / "dev.jsonl", SHARED_CORPUS / "dev-2.jsonl"]
     probes = sorted(args.probes.glob("probes_*.jsonl"))

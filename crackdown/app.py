@@ -29,6 +29,7 @@ from crackdown.runtime.heap import settle_long_lived
 from crackdown.runtime.polling import Poller
 from crackdown.storage_open import open_database
 from crawler.http import HttpPolicy
+from crawler.learned import LearnedVeto
 from crawler.matcher import Matcher
 from crawler.rules import RuleError
 from crawler.schedule import PollPolicy
@@ -57,6 +58,14 @@ def load_watchlist(config: Config) -> tuple[Watchlist, Matcher]:
     return watchlist, matcher
 
 
+def load_veto(config: Config, matcher: Matcher) -> LearnedVeto | None:
+    """The learned veto on the default topic's alerts, unless `[filter] learned_veto` is off
+    or its weights do not fit this watchlist (then it logs why, once)."""
+    if not config.filter.learned_veto:
+        return None
+    return LearnedVeto.for_matcher(matcher, config.telegram.default_topic)
+
+
 @dataclass
 class App:
     """Everything a command needs, built once from the config."""
@@ -71,7 +80,10 @@ class App:
 
     def __post_init__(self) -> None:
         self.filters = FilterBook(
-            self.watchlist, self.matcher, self.config.telegram.max_query_length
+            self.watchlist,
+            self.matcher,
+            self.config.telegram.max_query_length,
+            load_veto(self.config, self.matcher),
         )
 
     def reload(self, config: Config) -> list[str]:
@@ -104,7 +116,9 @@ class App:
             log.info("%s", synced.summary())
         self.config, self.watchlist, self.matcher = config, watchlist, matcher
         self.db.configure(clustering=clustering)
-        self.filters.rebase(watchlist, matcher, config.telegram.max_query_length)
+        self.filters.rebase(
+            watchlist, matcher, config.telegram.max_query_length, load_veto(config, matcher)
+        )
         self.filters.refresh(self.db)
         if self._deps is not None:  # the running bot's handlers see the new names at once
             fresh = self.bot_deps()

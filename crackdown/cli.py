@@ -356,7 +356,7 @@ def _optional_config(args: argparse.Namespace, environ: Mapping[str, str]) -> Co
 
 
 def _cmd_match(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from crackdown.app import App, load_watchlist
+    from crackdown.app import App, load_veto, load_watchlist
     from crackdown.commands.filtering import run_match
 
     config = _optional_config(args, environ)
@@ -364,6 +364,7 @@ def _cmd_match(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     _watchlist, matcher = load_watchlist(config)
     return run_match(
         matcher,
+        veto=load_veto(config, matcher),
         text=args.text,
         file=args.file,
         url=args.url,
@@ -373,7 +374,7 @@ def _cmd_match(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
-    from crackdown.app import load_watchlist
+    from crackdown.app import load_veto, load_watchlist
     from crackdown.commands.filtering import run_eval
 
     config = _optional_config(args, environ)
@@ -389,7 +390,10 @@ def _cmd_eval(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         except CorpusError as exc:
             raise CommandError(str(exc), exitcodes.USAGE) from exc
         return 0
-    return run_eval(config, matcher, args.corpus, args.json, split=args.split, folds=args.folds)
+    veto = load_veto(config, matcher)
+    return run_eval(
+        config, matcher, args.corpus, args.json, split=args.split, folds=args.folds, veto=veto
+    )
 
 
 def _cmd_sources_import(args: argparse.Namespace, environ: Mapping[str, str]) -> int:

@@ -421,6 +421,12 @@ class ClusterConfig(_Section):
     distinct: list[str] = ["platform", "exchange", "regulator", "enforcer"]
 
 
+class FilterConfig(_Section):
+    """The default topic's filter: the rule, then the learned veto (crawler/learned.py)."""
+
+    learned_veto: bool = True
+
+
 class RetentionConfig(_Section):
     unmatched_days: float = Field(default=30.0, ge=0)
     ledger_days: float = Field(default=90.0, ge=0)
@@ -437,6 +443,7 @@ class Config(_Section):
     metrics: MetricsConfig = MetricsConfig()
     retention: RetentionConfig = RetentionConfig()
     cluster: ClusterConfig = ClusterConfig()
+    filter: FilterConfig = FilterConfig()
     crawl: CrawlConfig = CrawlConfig()
     watchlist: dict[str, Any] = {}
     sources: list[SourceConfig] = []

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.fold import fold
+from crawler.learned import LearnedVeto
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
@@ -82,6 +83,10 @@ class Evaluation:
     unnamed_misses: int = 0  # missed labels no alias of which appears in the text at all
     # why each wrong decision was wrong, as far as the evidence shows: class -> ids
     error_classes: dict[str, list[str]] = field(default_factory=dict)
+    # with the learned veto on: the rule's own figures, and each story it vetoed (id, p, label)
+    rule_only: Counts | None = None
+    rule_only_by_lang: dict[str, Counts] = field(default_factory=dict)
+    vetoed: list[tuple[str, float, int]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -99,6 +104,22 @@ class Evaluation:
             "entity_errors": self.entity_errors,
             "entity_misses_unnamed": self.unnamed_misses,
             "error_classes": self.error_classes,
+            **(
+                {
+                    "rule_only": {
+                        **self.rule_only.as_dict(),
+                        "by_lang": {
+                            lang: c.as_dict() for lang, c in sorted(self.rule_only_by_lang.items())
+                        },
+                    },
+                    "vetoed": [
+                        {"id": i, "probability": round(p, 4), "label": label}
+                        for i, p, label in self.vetoed
+                    ],
+                }
+                if self.rule_only is not None
+                else {}
+            ),
         }
 
 
@@ -134,6 +155,8 @@ def evaluate(
     examples: Iterable[Example],
     topic: str,
     on_example: Callable[[], None] | None = None,
+    *,
+    veto: LearnedVeto | None = None,
 ) -> Evaluation:
     """Score the matcher's topic decisions and reported entities against labels.
 
@@ -141,10 +164,14 @@ def evaluate(
     that appear in some example's `entities`): a corpus labelled with 25
     keys cannot say whether our `spc` is right, so it is not counted for or
     against us there. `entities_all_keys` counts every key we report.
+    With `veto` (the product's learned layer), the figures are the rule's and the layer's
+    together, as the daemon decides; the rule's own are kept beside them.
     """
     examples = list(examples)
     vocabulary = frozenset(key for example in examples for key in example.entities)
     result = Evaluation(topic=topic, vocabulary=vocabulary)
+    if veto is not None:
+        result.rule_only = Counts()
     now = datetime.now(UTC)
     for example in examples:
         story = normalise(
@@ -154,7 +181,17 @@ def evaluate(
         match = matcher.match(story)
         if on_example is not None:  # progress, for a large corpus
             on_example()
-        predicted, actual = topic in match.topics, bool(example.label)
+        actual = bool(example.label)
+        if veto is not None and result.rule_only is not None:
+            by_rule = topic in match.topics
+            result.rule_only.add(by_rule, actual)
+            result.rule_only_by_lang.setdefault(example.lang, Counts()).add(by_rule, actual)
+            verdict = veto.judge(matcher, story, match)
+            if verdict is not None and verdict.vetoed:
+                result.vetoed.append((example.id, verdict.probability, example.label))
+                match = veto.drop(match)
+        predicted = topic in match.topics
+        vetoed = bool(result.vetoed) and result.vetoed[-1][0] == example.id
         result.size += 1
         result.relevance.add(predicted, actual)
         result.by_lang.setdefault(example.lang, Counts()).add(predicted, actual)
@@ -163,7 +200,11 @@ def evaluate(
         elif actual and not predicted:
             result.false_negatives.append(example.id)
         if predicted != actual:
-            kind = error_class(matcher, example, match.signals, predicted)
+            kind = (
+                "learned veto"
+                if vetoed
+                else error_class(matcher, example, match.signals, predicted)
+            )
             result.error_classes.setdefault(kind, []).append(example.id)
         reported = set(match.entities)
         result.entities_all_keys.tp += len(reported & example.entities)
@@ -241,6 +282,24 @@ def _unnamed(matcher: Matcher, example: Example, keys: Iterable[str]) -> list[st
     return unnamed
 
 
+def _rule_only_lines(evaluation: Evaluation) -> str:
+    """Rule alone against rule + learned veto, per language (P/R/F1)."""
+    assert evaluation.rule_only is not None
+
+    def prf(c: Counts) -> str:
+        return f"{c.precision:.3f}/{c.recall:.3f}/{c.f1:.3f}"
+
+    lines = ["  P/R/F1      rule only            rule + learned veto"]
+    rows = [("all", evaluation.rule_only, evaluation.relevance)]
+    rows += [
+        (lang, c, evaluation.by_lang.get(lang, Counts()))
+        for lang, c in sorted(evaluation.rule_only_by_lang.items())
+    ]
+    for lang, rule, final in rows:
+        lines.append(f"  {lang:<10}  {prf(rule):<20} {prf(final)}")
+    return "\n".join(lines)
+
+
 def report(evaluation: Evaluation) -> str:
     """The human-readable summary printed by `crackdown eval`."""
     r = evaluation.relevance
@@ -264,8 +323,19 @@ def report(evaluation: Evaluation) -> str:
         f"              {e.fn} labelled entities missed, {evaluation.unnamed_misses} of them"
         " named nowhere in their story's text"
     )
+    if evaluation.rule_only is not None:
+        lines.append(_rule_only_lines(evaluation))
     for kind, ids in sorted(evaluation.error_classes.items()):
         lines.append(f"  errors, {kind} ({len(ids)}): {' '.join(ids)}")
+    if evaluation.rule_only is not None:
+        right = [i for i, _, label in evaluation.vetoed if not label]
+        wrong = [i for i, _, label in evaluation.vetoed if label]
+        lines.append(
+            f"  vetoed by the learned layer, rightly ({len(right)}): {' '.join(right) or '-'}"
+        )
+        lines.append(
+            f"  vetoed by the learned layer, wrongly ({len(wrong)}): {' '.join(wrong) or '-'}"
+        )
     lines.append(f"  false positives: {' '.join(evaluation.false_positives) or '-'}")
     lines.append(f"  false negatives: {' '.join(evaluation.false_negatives) or '-'}")
     for example_id, errors in evaluation.entity_errors.items():

@@ -16,6 +16,7 @@ from crackdown.console.progress import Meter
 from crackdown.exitcodes import FAILURE, OK, USAGE, CommandError
 from crawler.extract import fetch_article
 from crawler.http import FetchError, HttpPolicy, make_client
+from crawler.learned import LearnedVeto, Verdict
 from crawler.matcher import Matcher
 from crawler.netguard import fetching_for
 from crawler.normalize import normalise
@@ -65,6 +66,42 @@ def describe(result: MatchResult, matcher: Matcher) -> str:
     return "\n".join(lines)
 
 
+def describe_veto(verdict: Verdict, veto: LearnedVeto) -> list[str]:
+    """What the learned layer made of a matched story, with the evidence pushing away from
+    relevance, in English and Chinese."""
+    threshold = veto.weights.threshold
+    if verdict.vetoed:
+        head = (
+            f"learned:  vetoed {veto.topic} (p {verdict.probability:.2f} < {threshold:.2f})"
+            f" / 学习层否决 (p {verdict.probability:.2f})"
+        )
+    else:
+        head = f"learned:  kept (p {verdict.probability:.2f} >= {threshold:.2f}) / 学习层保留"
+    lines = [head]
+    if verdict.against:
+        for lang, label in (("en", "against"), ("zh", "反向证据")):
+            why = ", ".join(f"{veto.describe(f, lang)} {w:+.1f}" for f, w in verdict.against)
+            lines.append(f"  {label}: {why}")
+    return lines
+
+
+def veto_json(verdict: Verdict, veto: LearnedVeto) -> dict[str, object]:
+    return {
+        "probability": round(verdict.probability, 4),
+        "threshold": veto.weights.threshold,
+        "vetoed": verdict.vetoed,
+        "against": [
+            {
+                "feature": f,
+                "weight": round(w, 3),
+                "en": veto.describe(f),
+                "zh": veto.describe(f, "zh"),
+            }
+            for f, w in verdict.against
+        ],
+    }
+
+
 def run_match(
     matcher: Matcher,
     *,
@@ -73,18 +110,30 @@ def run_match(
     url: str | None,
     policy: HttpPolicy,
     as_json: bool,
+    veto: LearnedVeto | None = None,
 ) -> int:
-    """Match one text, file or fetched page; 0 when a topic matched, 1 when none did (as search)."""
+    """Match one text, file or fetched page; 0 when a topic matched, 1 when none did (as search).
+
+    With the learned veto on, a story the default topic matched is judged again by it, and
+    what it decided is shown."""
     title, body = read_input(text, file, url, policy)
     story = normalise(
         RawStory("cli", url or "https://cli.invalid/", title, "", body),
         fetched_at=datetime.now(UTC),
     )
-    result = matcher.match(story)
+    rule = matcher.match(story)
+    verdict = veto.judge(matcher, story, rule) if veto is not None else None
+    result = veto.drop(rule) if veto is not None and verdict and verdict.vetoed else rule
     if as_json:
-        print(json.dumps(asdict(result), ensure_ascii=False, indent=2))
+        shown = asdict(result)
+        if veto is not None and verdict is not None:
+            shown["learned_veto"] = veto_json(verdict, veto)
+        print(json.dumps(shown, ensure_ascii=False, indent=2))
     else:
-        print(describe(result, matcher))
+        lines = [describe(result, matcher)]
+        if veto is not None and verdict is not None:
+            lines += describe_veto(verdict, veto)
+        print("\n".join(lines))
     return OK if result.matched else FAILURE
 
 
@@ -96,6 +145,7 @@ def run_eval(
     *,
     split: str = "all",
     folds: int = 4,
+    veto: LearnedVeto | None = None,
 ) -> int:
     """Score the default topic on labelled corpora (or one split of them) and print the figures."""
     paths = [corpora] if isinstance(corpora, Path) else corpora
@@ -112,7 +162,7 @@ def run_eval(
         pairs = zip(examples, assigned, strict=True)
         examples = [e for e, f in pairs if (f == HELD_OUT) == held_out]
     meter = Meter(sys.stderr, "examples matched", len(examples))
-    evaluation = evaluate(matcher, examples, config.telegram.default_topic, meter.step)
+    evaluation = evaluate(matcher, examples, config.telegram.default_topic, meter.step, veto=veto)
     meter.close()
     if as_json:
         json.dump(evaluation.as_dict(), sys.stdout, ensure_ascii=False, indent=2)

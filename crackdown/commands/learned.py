@@ -21,6 +21,7 @@ own (a soft rule), and `clauses-veto` keeps the rule's alerts that it accepts.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections import Counter
@@ -33,12 +34,11 @@ import numpy as np
 
 from crackdown.commands.evaluate import CorpusError, Counts, Example, read_corpus
 from crackdown.commands.folds import HELD_OUT, assign_folds
+from crawler.learned import VetoFeatures, VetoWeights, rule_hash, vocabulary_hash
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
-from crawler.rules import Rule
 from crawler.types import RawStory
 
-RULE = "rule"  # the feature that says the topic rule alerts
 # names: no rule verdicts at all, for comparison; names-veto: the rule, dropped when that
 # rule-blind model says no (a second opinion that did not learn to copy the rule);
 # clauses: without the rule's verdict but with each clause's; clauses-veto: the rule, dropped
@@ -70,42 +70,15 @@ def default_training_files() -> list[Path]:
     return [p for p in shared if p.exists()] + sorted(PROBES.glob("probes_*.jsonl"))
 
 
-def top_level_clauses(rule: str) -> list[str]:
-    """The rule's conjuncts: split on AND outside parentheses and quotes."""
-    clauses, depth, quoted, start = [], 0, False, 0
-    i = 0
-    while i < len(rule):
-        char = rule[i]
-        if char == '"':
-            quoted = not quoted
-        elif not quoted and char == "(":
-            depth += 1
-        elif not quoted and char == ")":
-            depth -= 1
-        elif not quoted and depth == 0 and re.match(r"\sAND\s", rule[i : i + 5]):
-            clauses.append(rule[start:i].strip())
-            start = i + 5
-            i += 5
-            continue
-        i += 1
-    clauses.append(rule[start:].strip())
-    return [c for c in clauses if c]
-
-
 class Featuriser:
-    """Turns a story into the set of names the topic rule sees (deterministic, sorted)."""
+    """Turns a labelled story into the layer's features, as the product computes them
+    (`crawler.learned.VetoFeatures`), from the story `crackdown eval` would judge."""
 
     def __init__(self, matcher: Matcher, topic: str) -> None:
         self.matcher = matcher
         self.topic = topic
-        source = next(t.rule for t in matcher.watchlist.topics if t.key == topic)
-        clauses = top_level_clauses(source)
-        # "fails:N": the rule's Nth conjunct does not hold (for a NOT clause: its veto fired)
-        self.clause_text = {f"fails:{i}": text for i, text in enumerate(clauses)}
-        self._clauses: list[tuple[str, Rule]] = [
-            (name, matcher.compile(text, max_length=len(source) + 1))
-            for name, text in self.clause_text.items()
-        ]
+        self.featurer = VetoFeatures(matcher, topic)
+        self.clause_text = self.featurer.clause_text
 
     def features(self, example: Example) -> tuple[bool, list[str]]:
         """The rule's verdict and the sorted feature names of one story."""
@@ -114,15 +87,7 @@ class Featuriser:
             fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
         )
         match = self.matcher.match(story)
-        evidence, _ = self.matcher.evidence(story)
-        verdict = self.topic in match.topics
-        names = {f"n:{name}" for name in evidence.names}
-        names.update(name for name, rule in self._clauses if not rule(evidence))
-        names.add(f"lang:{example.lang or '?'}")
-        names.update(f"action:{a}" for a in match.actions)
-        if verdict:
-            names.add(RULE)
-        return verdict, sorted(names)
+        return self.topic in match.topics, self.featurer.features(self.matcher, story, match)
 
 
 @dataclass
@@ -323,3 +288,58 @@ def held_out_experiment(
     dev_rows = featurise(featuriser, dev_examples)
     probe_rows = {p.name: featurise(featuriser, read_corpus(p)) for p in probes}
     return dev_rows, probe_rows, [f == HELD_OUT for f in folds]
+
+
+# The shipped layer (crawler/data/learned-veto.json): `direct` applied as a veto.
+SHIPPED_MODE = "direct"
+SHIPPED_THRESHOLD = 0.5
+SHIPPED_L2 = 1.0
+DEV_FILES = ("dev.jsonl", "dev-2.jsonl")
+RETRAIN = "python bench/learned.py --write-weights"
+
+
+def shipped_training_files(corpus_dir: Path = SHARED_CORPUS) -> tuple[list[Path], list[Path]]:
+    """(dev corpora, probe files) the shipped weights are trained on; the dev ones must exist."""
+    dev = [corpus_dir / name for name in DEV_FILES]
+    missing = [str(p) for p in dev if not p.exists()]
+    if missing:
+        raise CorpusError(f"training needs the shared corpus: {', '.join(missing)} not found")
+    return dev, sorted(PROBES.glob("probes_*.jsonl"))
+
+
+def _file_record(path: Path, used: int, total: int) -> dict[str, object]:
+    name = f"tests/data/{path.name}" if path.parent == PROBES else f"../shared/corpus/{path.name}"
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return {"file": name, "sha256": digest, "stories": total, "used": used}
+
+
+def train_shipped(matcher: Matcher, topic: str, corpus_dir: Path = SHARED_CORPUS) -> VetoWeights:
+    """The shipped layer's weights, trained on dev + dev-2 without their held-out fold (so
+    `crackdown eval --split held-out` stays honest) and on every probe file."""
+    dev, probes = shipped_training_files(corpus_dir)
+    featuriser = Featuriser(matcher, topic)
+    per_file = [read_corpus(p) for p in dev]
+    pooled = [e for examples in per_file for e in examples]
+    kept = iter(f != HELD_OUT for f in assign_folds(pooled, 4))  # as `eval --split` splits
+    rows: list[Row] = []
+    trained_on = []
+    for path, examples in zip(dev, per_file, strict=True):
+        used = [e for e in examples if next(kept)]
+        rows += featurise(featuriser, used)
+        trained_on.append(_file_record(path, len(used), len(examples)))
+    for path in probes:
+        examples = read_corpus(path)
+        rows += featurise(featuriser, examples)
+        trained_on.append(_file_record(path, len(examples), len(examples)))
+    layer = fit(rows, SHIPPED_MODE, SHIPPED_L2)
+    rule = next(t.rule for t in matcher.watchlist.topics if t.key == topic)
+    return VetoWeights(
+        mode=f"{SHIPPED_MODE} as veto (final = rule and p >= threshold)",
+        topic=topic,
+        rule_sha256=rule_hash(rule),
+        vocabulary_sha256=vocabulary_hash(matcher.watchlist),
+        bias=layer.model.bias,
+        threshold=SHIPPED_THRESHOLD,
+        weights=layer.model.weights,
+        trained_on=trained_on,
+    )

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from crawler.learned import LearnedVeto
 from crawler.matcher import Matcher
 from crawler.queryindex import QueryIndex
 from crawler.rules import Rule, RuleError
@@ -40,39 +41,70 @@ class FilterSpec:
     base_phrases: frozenset[str]  # the base matcher's (`Matcher(watchlist, phrases=...)`)
     queries: tuple[str, ...]
     max_query_length: int
+    # the default topic, when the poller's learned veto is on (its weights fit the watchlist)
+    veto_topic: str | None = None
 
 
 class FilterBook:
-    """The current matcher and compiled subscriber queries; `refresh` picks up changes."""
+    """The current matcher and compiled subscriber queries; `refresh` picks up changes.
 
-    def __init__(self, watchlist: Watchlist, matcher: Matcher, max_query_length: int) -> None:
+    `veto` (crawler.learned) may drop the default topic from a story the rule
+    matched; it runs after the rule, on matched stories only.
+    """
+
+    def __init__(
+        self,
+        watchlist: Watchlist,
+        matcher: Matcher,
+        max_query_length: int,
+        veto: LearnedVeto | None = None,
+    ) -> None:
         self.watchlist = watchlist
         self.base = matcher
         self.matcher = matcher
+        self.veto = veto
         self.queries: dict[str, Rule] = {}
         self.index = QueryIndex({})
         self.max_query_length = max_query_length
-        self.spec = FilterSpec(watchlist, matcher.phrases, (), max_query_length)
+        self.spec = self._spec(())
 
     @classmethod
     def from_spec(cls, spec: FilterSpec) -> FilterBook:
         """A book that matches as the one `spec` was taken from (in a parse worker)."""
         base = Matcher(spec.watchlist, phrases=spec.base_phrases)
-        book = cls(spec.watchlist, base, spec.max_query_length)
+        veto = None
+        if spec.veto_topic is not None:
+            veto = LearnedVeto.for_matcher(base, spec.veto_topic)
+        book = cls(spec.watchlist, base, spec.max_query_length, veto)
         book._install(spec.queries)
         book.spec = spec
         return book
 
     def match(self, story: Story) -> MatchResult:
-        """The watchlist's verdict on a story, plus which watched queries hold."""
-        return self.matcher.match(story, self.index)
+        """The watchlist's verdict on a story (after the learned veto), plus which watched
+        queries hold."""
+        result = self.matcher.match(story, self.index)
+        if self.veto is not None:
+            result = self.veto.apply(self.matcher, story, result)
+        return result
 
-    def rebase(self, watchlist: Watchlist, matcher: Matcher, max_query_length: int) -> None:
+    def rebase(
+        self,
+        watchlist: Watchlist,
+        matcher: Matcher,
+        max_query_length: int,
+        veto: LearnedVeto | None = None,
+    ) -> None:
         """Switch to a reloaded watchlist; the next `refresh` recompiles every query on it."""
         self.watchlist, self.base, self.matcher = watchlist, matcher, matcher
+        self.veto = veto
         self.max_query_length = max_query_length
         self.queries, self.index = {}, QueryIndex({})
-        self.spec = FilterSpec(watchlist, matcher.phrases, (), max_query_length)
+        self.spec = self._spec(())
+
+    def _spec(self, queries: tuple[str, ...]) -> FilterSpec:
+        topic = self.veto.topic if self.veto is not None else None
+        return FilterSpec(self.watchlist, self.base.phrases, queries, self.max_query_length, topic)
 
     def refresh(self, db: Database) -> bool:
         """Reload the watched queries; rebuild the matcher if their phrases changed."""
@@ -101,5 +133,5 @@ class FilterBook:
             self.matcher = Matcher(self.watchlist, phrases=phrases) if phrases else self.base
         self.queries = compiled
         self.index = QueryIndex(compiled, common=self.matcher.categories)
-        self.spec = FilterSpec(self.watchlist, self.base.phrases, wanted, self.max_query_length)
+        self.spec = self._spec(wanted)
         log.info("filter: %d watched queries, %d phrases", len(compiled), len(phrases))

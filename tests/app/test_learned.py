@@ -10,12 +10,11 @@ import pytest
 
 from crackdown.commands.evaluate import read_corpus
 from crackdown.commands.learned import (
-    RULE,
     Featuriser,
     featurise,
     fit,
-    top_level_clauses,
 )
+from crawler.learned import RULE, top_level_clauses
 from crawler.matcher import Matcher
 from crawler.watchlist import builtin_watchlist
 
