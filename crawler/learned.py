@@ -263,6 +263,17 @@ _CATEGORY_NAMES = {
     "regulator": ("a regulator", "监管机构"),
     "rulemaking": ("rule-making", "立法或规则制定"),
 }
+_ACTION_NAMES = {  # as bot/texts.py's act_* say them
+    "ban": ("a ban", "禁令"),
+    "warning": ("a warning", "警示"),
+    "investigation": ("an investigation", "调查"),
+    "arrest": ("an arrest", "抓捕"),
+    "prosecution": ("a prosecution", "起诉"),
+    "judgment": ("a sentence or judgment", "判决"),
+    "freeze-seizure": ("a freeze or seizure", "冻结/查扣"),
+    "shutdown-block": ("a shutdown or block", "关停/封禁"),
+    "penalty": ("a penalty", "处罚"),
+}
 _WHERE = {LEAD: ("in the headline", "标题中"), OPENING: ("in the opening", "导语中")}
 _OTHER = {
     RULE: ("the rule's verdict", "规则判定"),
@@ -277,7 +288,8 @@ def describe_feature(watchlist: Watchlist, feature: str, lang: str = "en") -> st
     if feature in _OTHER:
         return _OTHER[feature][zh]
     if feature.startswith("action:"):
-        return ("action: " if not zh else "行动：") + feature.removeprefix("action:")
+        kind = feature.removeprefix("action:")
+        return _ACTION_NAMES[kind][zh] if kind in _ACTION_NAMES else kind
     if feature.startswith("fails:"):
         return ("clause fails: " if not zh else "条款不成立：") + feature.removeprefix("fails:")
     name = feature.removeprefix("n:")

@@ -1,0 +1,223 @@
+"""The shipped learned veto: where it applies, when it switches itself off, that it is current."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from crackdown.app import load_veto
+from crackdown.commands.learned import RETRAIN, SHARED_CORPUS, train_shipped
+from crackdown.config import build_config
+from crackdown.runtime import feed_work
+from crackdown.runtime.filters import FilterBook
+from crawler.learned import LearnedVeto, VetoWeights, weights_path
+from crawler.matcher import Matcher
+from crawler.normalize import normalise
+from crawler.types import RawStory, Story
+from crawler.watchlist import Watchlist, build_watchlist, builtin_watchlist
+
+TOPIC = "china-crypto-enforcement"
+VETOED = (
+    "China's crypto miners find new home in Paraguay",
+    "Paraguay's state utility signed deals with three mining companies founded by Chinese"
+    " entrepreneurs. Paraguay's own prosecutors have raided illegal farms that stole electricity.",
+)
+KEPT = ("Alipay to cut off accounts used for bitcoin OTC trading", "")
+
+
+def story(title: str, text: str) -> Story:
+    raw = RawStory("wire", "https://wire.example/1", title, text)
+    return normalise(raw, fetched_at=datetime.now(UTC))
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(builtin_watchlist())
+
+
+@pytest.fixture(scope="module")
+def veto(matcher: Matcher) -> LearnedVeto:
+    layer = LearnedVeto.for_matcher(matcher, TOPIC)
+    assert layer is not None
+    return layer
+
+
+def test_the_veto_drops_the_default_topic_of_a_foreign_led_story_only(
+    matcher: Matcher, veto: LearnedVeto
+) -> None:
+    foreign = story(*VETOED)
+    rule = matcher.match(foreign)
+    assert TOPIC in rule.topics  # the rule alone alerts
+    verdict = veto.judge(matcher, foreign, rule)
+    assert verdict is not None and verdict.vetoed and verdict.probability < 0.5
+    assert "n:foreign" in dict(verdict.against)
+    after = veto.apply(matcher, foreign, rule)
+    assert TOPIC not in after.topics and after.entities == rule.entities
+    kept = story(*KEPT)
+    assert TOPIC in veto.apply(matcher, kept, matcher.match(kept)).topics
+    unmatched = story("Bitcoin price climbs above $11,000", "")
+    assert veto.judge(matcher, unmatched, matcher.match(unmatched)) is None
+
+
+def test_the_parse_workers_copy_of_the_filter_vetoes_too(
+    matcher: Matcher, veto: LearnedVeto
+) -> None:
+    """The worker builds its filter from the poller's spec: the veto must travel with it."""
+    watchlist = matcher.watchlist
+    on, off = FilterBook(watchlist, matcher, 200, veto), FilterBook(watchlist, matcher, 200)
+    feed = (
+        '<rss version="2.0"><channel><title>t</title><item><title>{}</title>'
+        "<link>https://news.example/1</link><description>{}</description></item>"
+        "</channel></rss>"
+    ).format(*VETOED)
+    topics = {}
+    for name, book in (("on", on), ("off", off)):
+        feed_work._build(book.spec)  # what the worker's start-up thread does
+        try:
+            _, prepared = feed_work.parse_and_prepare(
+                feed.encode(), "wire", "https://news.example/", None, "en", datetime.now(UTC)
+            )
+        finally:
+            feed_work._filter = None
+        assert prepared.matches is not None
+        (result,) = prepared.matches.values()
+        topics[name] = result.topics
+        assert book.match(next(iter(prepared.batch.values()))).topics == result.topics
+    assert TOPIC not in topics["on"] and TOPIC in topics["off"]
+
+
+def _with_topic_rule(rule: str) -> Watchlist:
+    return build_watchlist(
+        {"topics": [{"key": TOPIC, "rule": rule}]}, base=builtin_watchlist(), where="config"
+    )
+
+
+def test_a_changed_rule_or_vocabulary_switches_the_layer_off_with_one_log_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    builtin = builtin_watchlist()
+    rule = next(t.rule for t in builtin.topics if t.key == TOPIC)
+    changed = _with_topic_rule(rule + " AND NOT hong-kong")
+    new = {
+        "key": "newex",
+        "category": "exchange",
+        "name_en": "N",
+        "name_zh": "N",
+        "aliases": ["NewEx"],
+    }
+    extra = build_watchlist(
+        {"entities": [new]},
+        base=builtin,
+    )
+    for watchlist, why in ((changed, "rule"), (extra, "entities")):
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="crawler.learned"):
+            assert LearnedVeto.for_matcher(Matcher(watchlist), TOPIC) is None
+        lines = [r.getMessage() for r in caplog.records]
+        assert len(lines) == 1 and "learned veto off" in lines[0] and why in lines[0], lines
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="crawler.learned"):
+        assert LearnedVeto.for_matcher(Matcher(builtin), TOPIC) is not None
+    assert caplog.records == []
+
+
+def test_the_config_switch_turns_it_off(matcher: Matcher) -> None:
+    assert load_veto(build_config({}, {}), matcher) is not None
+    off = build_config({"filter": {"learned_veto": False}}, {})
+    assert load_veto(off, matcher) is None
+    from_env = build_config({}, {"CRACKDOWN_FILTER__LEARNED_VETO": "false"})
+    assert load_veto(from_env, matcher) is None
+
+
+@pytest.mark.skipif(
+    not (SHARED_CORPUS / "dev-2.jsonl").exists(),
+    reason="the shared corpus (../shared/corpus) is not beside the repository",
+)
+def test_the_shipped_weights_are_what_training_gives_now(matcher: Matcher) -> None:
+    shipped = VetoWeights.load()
+    fresh = train_shipped(matcher, TOPIC)
+    stale = f"crawler/data/learned-veto.json is stale: retrain with `{RETRAIN}` and commit it"
+    assert (fresh.rule_sha256, fresh.vocabulary_sha256) == (
+        shipped.rule_sha256,
+        shipped.vocabulary_sha256,
+    ), stale
+    assert fresh.trained_on == shipped.trained_on, stale
+    assert set(fresh.weights) == set(shipped.weights), stale
+    assert math.isclose(fresh.bias, shipped.bias, abs_tol=1e-6), stale
+    differ = [
+        f for f, w in fresh.weights.items() if not math.isclose(w, shipped.weights[f], abs_tol=1e-6)
+    ]
+    assert not differ, f"{stale} (weights differ: {differ[:5]})"
+    assert (fresh.mode, fresh.threshold, fresh.topic) == (
+        shipped.mode,
+        shipped.threshold,
+        shipped.topic,
+    )
+
+
+def test_the_shipped_weights_name_their_training_files_and_exclude_the_held_out_fold() -> None:
+    raw = json.loads(weights_path().read_text("utf-8"))
+    files = {f["file"]: f for f in raw["trained_on"]}
+    assert {"../shared/corpus/dev.jsonl", "../shared/corpus/dev-2.jsonl"} <= set(files)
+    for name in ("../shared/corpus/dev.jsonl", "../shared/corpus/dev-2.jsonl"):
+        assert files[name]["used"] < files[name]["stories"]  # the held-out fold is left out
+    probes = sorted(p.name for p in (Path(__file__).parents[1] / "data").glob("probes_*.jsonl"))
+    assert sorted(n.removeprefix("tests/data/") for n in files if "probes_" in n) == probes
+    assert all(len(f["sha256"]) == 64 for f in raw["trained_on"])
+
+
+def test_crackdown_match_says_why_it_vetoed_in_both_languages() -> None:
+    # a Korean regulator's sanction (probe o-zh-098, as one text): the rule alone alerts
+    text = "韩国金融委员会对Upbit处以部分停业处分\n\n金融委员会称，Upbit违反了客户身份识别义务。"
+    run = subprocess.run(
+        [sys.executable, "-m", "crackdown", "match", "--text", text],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 1, run.stdout + run.stderr  # no topic left: as an unmatched story
+    assert "topics:   -" in run.stdout
+    assert "learned:  vetoed china-crypto-enforcement" in run.stdout, run.stdout
+    assert "against: " in run.stdout and "反向证据: " in run.stdout
+    off = subprocess.run(
+        [sys.executable, "-m", "crackdown", "match", "--text", text, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "CRACKDOWN_FILTER__LEARNED_VETO": "false"},
+    )
+    assert off.returncode == 0 and "learned_veto" not in json.loads(off.stdout)
+
+
+def test_eval_scores_rule_and_layer_side_by_side_and_lists_the_vetoed(tmp_path: Path) -> None:
+    corpus = tmp_path / "c.jsonl"
+    lines = [
+        {"id": "miners", "lang": "en", "title": VETOED[0], "text": VETOED[1], "label": 0},
+        {"id": "alipay", "lang": "en", "title": KEPT[0], "text": KEPT[1], "label": 1},
+    ]
+    corpus.write_text("".join(json.dumps(line) + "\n" for line in lines), "utf-8")
+
+    def run(*extra: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "crackdown", "eval", str(corpus), *extra],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=True,
+        )
+        return done.stdout
+
+    text = run()
+    assert "rule only            rule + learned veto" in text
+    assert "  en          0.500/1.000/0.667    1.000/1.000/1.000" in text, text
+    assert "vetoed by the learned layer, rightly (1): miners" in text
+    figures = json.loads(run("--json"))
+    assert figures["f1"] == 1.0 and figures["rule_only"]["precision"] == 0.5
+    assert [v["id"] for v in figures["vetoed"]] == ["miners"]
