@@ -7,7 +7,8 @@ random subscriber queries (names, phrases, AND/OR/NOT, NEAR/n, CLAUSE/n) over th
 labelled corpora (`../shared/corpus` beside the repository or `$CRACKDOWN_CORPUS_DIR`,
 when present), the probe files in tests/data/ and a slice of the bench's generated
 corpus, and hashes every MatchResult field (topics, entities, hits with offsets, score, signals,
-phrases, snippets, queries, actions, actors) per set. It also hashes what
+phrases, snippets, queries, actions, actors) and the learned veto's verdict on the default
+topic (`crawler/learned.py`: probability and veto) per set. It also hashes what
 `crawler.matcher.Matcher.find` returns and `crackdown eval`'s JSON per corpus.
 
 Run from the repository root:
@@ -37,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.learned import LearnedVeto
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.queryindex import QueryIndex
@@ -66,6 +68,7 @@ VOCABULARY_FILES = (
 BENCH_MB = 2.0
 QUERIES = 400
 FETCHED_AT = datetime(2024, 6, 1, tzinfo=UTC)
+TOPIC = "china-crypto-enforcement"  # the default topic, which the learned veto judges
 
 
 def vocabulary_key() -> str:
@@ -145,10 +148,15 @@ def make_queries(matcher: Matcher, phrases: Sequence[str], count: int) -> dict[s
     return compiled
 
 
-def result_line(story: Story, matcher: Matcher, index: QueryIndex) -> dict[str, Any]:
+def result_line(
+    story: Story, matcher: Matcher, index: QueryIndex, veto: LearnedVeto | None = None
+) -> dict[str, Any]:
     result = matcher.match(story, index)
     line = dataclasses.asdict(result)
     line["matched"] = result.matched
+    verdict = veto.judge(matcher, story, result) if veto is not None else None
+    if verdict is not None:  # rounded: the sum's last bits are no decision
+        line["learned"] = [round(verdict.probability, 6), verdict.vetoed]
     line["find"] = [
         dataclasses.asdict(hit)
         for name in ("title", "summary", "body")
@@ -176,10 +184,11 @@ def fingerprints(dump: Path | None = None, with_eval: bool = True) -> dict[str, 
     phrases = make_phrases(10_000, random.Random(SEED))
     matcher = Matcher(watchlist, phrases)
     index = QueryIndex(make_queries(matcher, phrases, QUERIES), common=matcher.categories)
+    veto = LearnedVeto.for_matcher(matcher, TOPIC)
     found: dict[str, Any] = {"vocabulary": vocabulary_key(), "queries": len(index), "sets": {}}
     for name, stories in story_sets(watchlist, phrases).items():
         digest = hashlib.sha256()
-        lines = _lines(stories, matcher, index)
+        lines = _lines(stories, matcher, index, veto)
         out = (dump / f"{name}.results.jsonl").open("w") if dump else None
         for line in lines:
             digest.update(line.encode())
@@ -199,9 +208,11 @@ def fingerprints(dump: Path | None = None, with_eval: bool = True) -> dict[str, 
     return found
 
 
-def _lines(stories: Sequence[Story], matcher: Matcher, index: QueryIndex) -> Iterator[str]:
+def _lines(
+    stories: Sequence[Story], matcher: Matcher, index: QueryIndex, veto: LearnedVeto | None
+) -> Iterator[str]:
     for story in stories:
-        line = result_line(story, matcher, index)
+        line = result_line(story, matcher, index, veto)
         yield json.dumps(line, ensure_ascii=False, sort_keys=True) + "\n"
 
 

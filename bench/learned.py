@@ -22,7 +22,6 @@ from pathlib import Path
 from crackdown.commands.evaluate import Counts
 from crackdown.commands.learned import (
     PROBES,
-    train_shipped,
     SHARED_CORPUS,
     Featuriser,
     Row,
@@ -31,6 +30,7 @@ from crackdown.commands.learned import (
     score,
     table,
     top_weights,
+    train_shipped,
 )
 from crawler.matcher import Matcher
 from crawler.watchlist import builtin_watchlist

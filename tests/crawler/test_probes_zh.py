@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from crawler.learned import LearnedVeto
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
@@ -68,9 +69,22 @@ def matcher() -> Matcher:
     return Matcher(builtin_watchlist())
 
 
-def _match(matcher: Matcher, probe: dict[str, object]) -> tuple[bool, set[str]]:
+@pytest.fixture(scope="module")
+def veto(matcher: Matcher) -> LearnedVeto:
+    """The product decides with the rule and then the learned veto (crawler/learned.py)."""
+    layer = LearnedVeto.for_matcher(matcher, TOPIC)
+    assert layer is not None
+    return layer
+
+
+def _match(
+    matcher: Matcher, probe: dict[str, object], veto: LearnedVeto | None = None
+) -> tuple[bool, set[str]]:
     raw = RawStory("probe", "https://probe.invalid/1", str(probe["title"]), str(probe["text"]))
-    result = matcher.match(normalise(raw, fetched_at=datetime.now(UTC)))
+    story = normalise(raw, fetched_at=datetime.now(UTC))
+    result = matcher.match(story)
+    if veto is not None:
+        result = veto.apply(matcher, story, result)
     return TOPIC in result.topics, set(result.entities)
 
 
@@ -84,8 +98,8 @@ def _params() -> list[object]:
 
 
 @pytest.mark.parametrize("probe", _params())
-def test_zh_probe(matcher: Matcher, probe: dict[str, object]) -> None:
-    alerted, _ = _match(matcher, probe)
+def test_zh_probe(matcher: Matcher, veto: LearnedVeto, probe: dict[str, object]) -> None:
+    alerted, _ = _match(matcher, probe, veto)
     assert alerted == bool(probe["label"]), (probe["outlet"], probe["title"], probe["text"])
 
 
