@@ -57,6 +57,11 @@ def main() -> None:
     parser.add_argument("--probes", type=Path, default=PROBES, help="probe files' folder")
     parser.add_argument("--later", metavar="GLOB", help="score only these probe files")
     parser.add_argument(
+        "--bases",
+        default="direct,veto,names,clauses",
+        help="models to fit, comma-separated (direct gives direct-veto, the shipped layer)",
+    )
+    parser.add_argument(
         "--write-weights",
         action="store_true",
         help=f"train the shipped layer (dev + dev-2 less the held-out fold, every probe file) "
@@ -69,6 +74,7 @@ def main() -> None:
         used = sum(int(f["used"]) for f in weights.trained_on)
         print(f"wrote {WEIGHTS} ({len(weights.weights)} weights, {used} stories)")
         return
+    bases = tuple(args.bases.split(","))
     featuriser = Featuriser(Matcher(builtin_watchlist()), TOPIC)
     dev = [SHARED_CORPUS / "dev.jsonl", SHARED_CORPUS / "dev-2.jsonl"]
     probes = sorted(args.probes.glob("probes_*.jsonl"))
@@ -79,7 +85,7 @@ def main() -> None:
         train = dev_rows + [r for n, rows in probe_rows.items() if n not in later for r in rows]
         print(f"later files {args.later}: {len(test)} stories; trained on {len(train)}")
         print(table("rule only", score(test, lambda r: r.verdict)))
-        for mode, layer in fit_all(train, args.l2).items():
+        for mode, layer in fit_all(train, args.l2, bases).items():
             print(table(f"rule+{mode}", score(test, layer.decide)))
         return
     every_probe = [r for rows in probe_rows.values() for r in rows]
@@ -88,7 +94,7 @@ def main() -> None:
     tune = [r for r, h in zip(dev_rows, held, strict=True) if not h]
     print(f"held-out fold of dev+dev-2: {len(test)} stories; trained on {len(tune)} + probes")
     print(table("rule only", score(test, lambda r: r.verdict)))
-    for mode, layer in fit_all(tune + every_probe, args.l2).items():
+    for mode, layer in fit_all(tune + every_probe, args.l2, bases).items():
         print(table(f"rule+{mode}", score(test, layer.decide)))
         print(f"    top weights: {top_weights(layer.model, 10)}")
 
@@ -98,10 +104,11 @@ def main() -> None:
     print(f"probes, each {args.by} left out in turn ({len(groups)} groups), pooled counts:")
     totals: dict[str, dict[str, Counts]] = {"rule only": {}}
     for name, rows in sorted(groups.items()):
-        rest = dev_rows + [r for other, rs in groups.items() if other != name for r in rs]
+        # as the shipped layer: dev and dev-2 without their held-out fold
+        rest = tune + [r for other, rs in groups.items() if other != name for r in rs]
         merge(totals["rule only"], score(rows, lambda r: r.verdict))
         line = [table("rule only", score(rows, lambda r: r.verdict))]
-        for mode, layer in fit_all(rest, args.l2).items():
+        for mode, layer in fit_all(rest, args.l2, bases).items():
             part = score(rows, layer.decide)
             merge(totals.setdefault(mode, {}), part)
             line.append(table(f"rule+{mode}", part))

@@ -50,7 +50,8 @@ _HIDDEN = {  # the features a mode does not see
     "clauses": re.compile(r"rule$"),
     "clauses-veto": re.compile(r"rule$"),
 }
-_VETOES = ("veto", "names-veto", "clauses-veto")  # modes that only drop the rule's alerts
+# modes that only drop the rule's alerts; direct-veto is the shipped layer (crawler/learned.py)
+_VETOES = ("veto", "names-veto", "clauses-veto", "direct-veto")
 
 
 def visible(mode: str, features: Iterable[str]) -> tuple[str, ...]:
@@ -192,10 +193,18 @@ EXPLAINED = ("clauses-veto", "names-veto<0.3", "direct")  # the candidates, prim
 VETO_THRESHOLDS = (0.5, 0.3)  # a *-veto drops a rule alert whose probability is below
 
 
-def fit_all(rows: Sequence[Row], l2: float = 1.0) -> dict[str, Layer]:
+def fit_all(
+    rows: Sequence[Row],
+    l2: float = 1.0,
+    bases: Sequence[str] = ("direct", "veto", "names", "clauses"),
+) -> dict[str, Layer]:
     """Every mode's layer, by label; a *-veto shares the model of its base mode."""
-    layers = {mode: fit(rows, mode, l2) for mode in ("direct", "veto", "names", "clauses")}
+    layers = {mode: fit(rows, mode, l2) for mode in bases}
+    if "direct" in layers:  # the shipped layer: direct's model, applied to the rule's alerts
+        layers["direct-veto"] = Layer("direct-veto", layers["direct"].model, SHIPPED_THRESHOLD)
     for base in ("names", "clauses"):
+        if base not in layers:
+            continue
         for threshold in VETO_THRESHOLDS:
             label = f"{base}-veto" if threshold == 0.5 else f"{base}-veto<{threshold}"
             layers[label] = Layer(f"{base}-veto", layers[base].model, threshold)
