@@ -3,6 +3,7 @@
     python bench/learned.py [--by file|batch] [--l2 1.0]
     PYTHONPATH=<old worktree> python bench/learned.py --probes tests/data --later 'probes_*_s10*'
 
+    python bench/learned.py --speed 5         # the veto's cost on bench/filter.py's corpus
     python bench/learned.py --write-weights   # retrain the shipped veto (after a vocabulary
                                               # or rule change): crawler/data/learned-veto.json
 
@@ -50,6 +51,42 @@ def merge(total: dict[str, Counts], part: dict[str, Counts]) -> None:
         t.tp, t.fp, t.fn = t.tp + c.tp, t.fp + c.fp, t.fn + c.fn
 
 
+def speed(mb: float, runs: int = 3) -> None:
+    """CPU seconds a pass of `matcher.match` with and without the veto (alternated, median):
+    only stories the default topic matches pay the veto's extra evidence pass."""
+    import random
+    import statistics
+    import time
+
+    from bench.filter import MB, SEED, make_corpus, make_phrases
+    from crawler.learned import LearnedVeto
+
+    watchlist = builtin_watchlist()
+    phrases = make_phrases(10_000, random.Random(SEED))
+    matcher = Matcher(watchlist, phrases)
+    veto = LearnedVeto.for_matcher(matcher, TOPIC)
+    assert veto is not None
+    stories, _ = make_corpus(int(mb * MB), watchlist, phrases, random.Random(SEED))
+    size = sum(len((s.title + s.summary + s.body).encode()) for s in stories) / MB
+    times: dict[str, list[float]] = {"rule": [], "rule+veto": []}
+    for _ in range(runs):
+        for name in times:
+            started = time.process_time()
+            for story in stories:
+                result = matcher.match(story)
+                if name == "rule+veto":
+                    veto.apply(matcher, story, result)
+            times[name].append(time.process_time() - started)
+    matched = [s for s in stories if TOPIC in matcher.match(s).topics]
+    vetoed = sum(TOPIC not in veto.apply(matcher, s, matcher.match(s)).topics for s in matched)
+    rule, both = statistics.median(times["rule"]), statistics.median(times["rule+veto"])
+    print(
+        f"{len(stories)} stories, {size:.2f} MB; topic matched {len(matched)}, vetoed {vetoed}\n"
+        f"rule {size / rule:.1f} MB/s CPU, rule+veto {size / both:.1f} MB/s CPU "
+        f"(ratio {rule / both:.3f}; {runs} alternated passes, medians)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--by", choices=("file", "batch"), default="batch")
@@ -67,7 +104,16 @@ def main() -> None:
         help=f"train the shipped layer (dev + dev-2 less the held-out fold, every probe file) "
         f"and write {WEIGHTS.name}",
     )
+    parser.add_argument(
+        "--speed",
+        type=float,
+        metavar="MB",
+        help="time the rule alone and rule + shipped veto on bench/filter.py's corpus",
+    )
     args = parser.parse_args()
+    if args.speed:
+        speed(args.speed)
+        return
     if args.write_weights:
         weights = train_shipped(Matcher(builtin_watchlist()), TOPIC)
         WEIGHTS.write_text(weights.as_json())

@@ -301,7 +301,9 @@ def held_out_experiment(
 
 # The shipped layer (crawler/data/learned-veto.json): `direct` applied as a veto.
 SHIPPED_MODE = "direct"
-SHIPPED_THRESHOLD = 0.5
+# Veto below 0.4, not 0.5: at 0.5 the layer dropped one labelled positive left out of its
+# training (s8b6-zh-004, p 0.46) and no false alert; see bench/README.md, session 11.
+SHIPPED_THRESHOLD = 0.4
 SHIPPED_L2 = 1.0
 DEV_FILES = ("dev.jsonl", "dev-2.jsonl")
 RETRAIN = "python bench/learned.py --write-weights"
