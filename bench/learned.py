@@ -73,9 +73,11 @@ def speed(mb: float, runs: int = 3) -> None:
         for name in times:
             started = time.process_time()
             for story in stories:
-                result = matcher.match(story)
-                if name == "rule+veto":
-                    veto.apply(matcher, story, result)
+                if name == "rule+veto":  # as the daemon's FilterBook: one scan
+                    result, evidence = matcher.match_with_evidence(story)
+                    veto.apply(matcher, story, result, evidence)
+                else:
+                    matcher.match(story)
             times[name].append(time.process_time() - started)
     matched = [s for s in stories if TOPIC in matcher.match(s).topics]
     vetoed = sum(TOPIC not in veto.apply(matcher, s, matcher.match(s)).topics for s in matched)

@@ -33,7 +33,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from crawler.matcher import LEAD, OPENING, Matcher
+from crawler.matcher import LEAD, OPENING, Matcher, _Evidence
 from crawler.normalize import guess_lang
 from crawler.rules import Rule
 from crawler.types import MatchResult, Story
@@ -132,10 +132,9 @@ class VetoWeights:
 
 
 def evidence_features(
-    matcher: Matcher, clauses: Iterable[tuple[str, Rule]], story: Story, result: MatchResult
+    evidence: _Evidence, clauses: Iterable[tuple[str, Rule]], story: Story, result: MatchResult
 ) -> set[str]:
     """The names the rule's evidence makes true, the clauses that fail, actions, language."""
-    evidence, _ = matcher.evidence(story)
     names = {f"n:{name}" for name in evidence.names}
     names.update(name for name, rule in clauses if not rule(evidence))
     names.add(f"lang:{story_lang(story)}")
@@ -165,9 +164,14 @@ class VetoFeatures:
             for name, text in self.clause_text.items()
         ]
 
-    def features(self, matcher: Matcher, story: Story, result: MatchResult) -> list[str]:
-        """The sorted features of a story (any story: training sees unmatched ones too)."""
-        names = evidence_features(matcher, self.clauses, story, result)
+    def features(
+        self, matcher: Matcher, story: Story, result: MatchResult, evidence: _Evidence | None = None
+    ) -> list[str]:
+        """The sorted features of a story (any story: training sees unmatched ones too);
+        `evidence` is the one `result` was decided on, else the story is scanned again."""
+        if evidence is None:
+            evidence, _ = matcher.evidence(story)
+        names = evidence_features(evidence, self.clauses, story, result)
         if self.topic in result.topics:
             names.add(RULE)
         return sorted(names)
@@ -198,11 +202,13 @@ class LearnedVeto:
             return None
         return cls(matcher, weights)
 
-    def judge(self, matcher: Matcher, story: Story, result: MatchResult) -> Verdict | None:
+    def judge(
+        self, matcher: Matcher, story: Story, result: MatchResult, evidence: _Evidence | None = None
+    ) -> Verdict | None:
         """The layer's verdict on a story the topic matched (None for any other story)."""
         if self.topic not in result.topics:
             return None
-        features = self.featurer.features(matcher, story, result)
+        features = self.featurer.features(matcher, story, result, evidence)
         probability = self.weights.probability(features)
         return Verdict(
             probability, probability < self.weights.threshold, self.pushing_away(features)
@@ -213,9 +219,12 @@ class LearnedVeto:
         fired = [(f, weights[f]) for f in features if weights.get(f, 0.0) < 0]
         return tuple(sorted(fired, key=lambda fw: (fw[1], fw[0]))[:top])
 
-    def apply(self, matcher: Matcher, story: Story, result: MatchResult) -> MatchResult:
-        """`result` without the default topic when the layer vetoes it, else `result` itself."""
-        verdict = self.judge(matcher, story, result)
+    def apply(
+        self, matcher: Matcher, story: Story, result: MatchResult, evidence: _Evidence | None = None
+    ) -> MatchResult:
+        """`result` without the default topic when the layer vetoes it, else `result` itself
+        (`evidence`: what `Matcher.match_with_evidence` gave with it, saving a second scan)."""
+        verdict = self.judge(matcher, story, result, evidence)
         return self.drop(result) if verdict is not None and verdict.vetoed else result
 
     def drop(self, result: MatchResult) -> MatchResult:

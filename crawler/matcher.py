@@ -1170,10 +1170,17 @@ class Matcher:
         evaluated on the same scan; their phrases must be in this matcher. A
         `QueryIndex` runs only the queries whose necessary names are present.
         """
+        return self.match_with_evidence(story, queries)[0]
+
+    def match_with_evidence(
+        self, story: Story, queries: Mapping[str, Rule] | QueryIndex | None = None
+    ) -> tuple[MatchResult, _Evidence]:
+        """`match`, and the evidence it decided on: a layer after the rule (the learned veto,
+        crawler/learned.py) reads it instead of scanning the story again."""
         evidence, hits, first_field, first_hit = self._evidence(story)
         counted, act = evidence.counted, self._act
         elsewhere = self._elsewhere(evidence)
-        return _match_result(
+        result = _match_result(
             {
                 "entities": tuple([k for k in first_field if k not in elsewhere]),
                 "topics": tuple([key for key, rule in self._topics if rule(evidence)]),
@@ -1187,6 +1194,7 @@ class Matcher:
                 "actors": tuple(dict.fromkeys([k for k in counted if k in self._actor_keys])),
             }
         )
+        return result, evidence
 
     @staticmethod
     def _holding(queries: Mapping[str, Rule] | QueryIndex | None, evidence: _Evidence) -> list[str]:

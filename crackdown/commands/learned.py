@@ -87,8 +87,9 @@ class Featuriser:
             RawStory("learned", f"https://eval.invalid/{example.id}", example.title, example.text),
             fetched_at=datetime(2026, 1, 1, tzinfo=UTC),
         )
-        match = self.matcher.match(story)
-        return self.topic in match.topics, self.featurer.features(self.matcher, story, match)
+        match, evidence = self.matcher.match_with_evidence(story)
+        features = self.featurer.features(self.matcher, story, match, evidence)
+        return self.topic in match.topics, features
 
 
 @dataclass

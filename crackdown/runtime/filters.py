@@ -83,10 +83,10 @@ class FilterBook:
     def match(self, story: Story) -> MatchResult:
         """The watchlist's verdict on a story (after the learned veto), plus which watched
         queries hold."""
-        result = self.matcher.match(story, self.index)
-        if self.veto is not None:
-            result = self.veto.apply(self.matcher, story, result)
-        return result
+        if self.veto is None:
+            return self.matcher.match(story, self.index)
+        result, evidence = self.matcher.match_with_evidence(story, self.index)
+        return self.veto.apply(self.matcher, story, result, evidence)
 
     def rebase(
         self,
