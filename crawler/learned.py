@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 from crawler.matcher import LEAD, OPENING, Matcher, _Evidence
-from crawler.normalize import guess_lang
 from crawler.rules import Rule
 from crawler.types import MatchResult, Story
 from crawler.watchlist import Watchlist
@@ -43,7 +42,9 @@ log = logging.getLogger(__name__)
 
 WEIGHTS_RESOURCE = "data/learned-veto.json"
 RULE = "rule"  # the feature that says the topic rule alerts
-LANG_CHARS = 2000  # the text `story_lang` reads, when title and summary are empty
+LANG_CHARS = 200  # of the summary (or body, when title and summary are empty) `story_lang` reads
+_LETTERS = re.compile(r"[^\W\d_]")  # letters (str.isalpha's, bar rare marks)
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # as crawler.normalize's
 
 
 def weights_path() -> Path:
@@ -86,12 +87,14 @@ def vocabulary_hash(watchlist: Watchlist) -> str:
 
 
 def story_lang(story: Story) -> str:
-    """'zh' or 'en' from the story's own text, as `normalise` guesses it from title and summary
-    (the body's start when those are empty, as for `crackdown match --text`)."""
-    lead = f"{story.title} {story.summary}"
+    """'zh' or 'en' from the story's own text, by `normalise`'s rule (`guess_lang`) over the
+    title and the summary's start (a whole 4 KB summary cost more than the rest of the
+    layer); the body's start when those are empty, as for `crackdown match --text`."""
+    lead = f"{story.title} {story.summary[:LANG_CHARS]}"
     if not lead.strip():
         lead = story.body[:LANG_CHARS]
-    return guess_lang(lead)
+    letters = len(_LETTERS.findall(lead))  # guess_lang's rule, counted by regex: 20x faster
+    return "zh" if letters and len(_CJK.findall(lead)) / letters > 0.3 else "en"
 
 
 @dataclass(frozen=True)
@@ -132,11 +135,16 @@ class VetoWeights:
 
 
 def evidence_features(
-    evidence: _Evidence, clauses: Iterable[tuple[str, Rule]], story: Story, result: MatchResult
+    evidence: _Evidence,
+    clauses: Iterable[tuple[str, Rule]],
+    topic: str,
+    story: Story,
+    result: MatchResult,
 ) -> set[str]:
     """The names the rule's evidence makes true, the clauses that fail, actions, language."""
     names = {f"n:{name}" for name in evidence.names}
-    names.update(name for name, rule in clauses if not rule(evidence))
+    if topic not in result.topics:  # when the rule holds, each of its conjuncts does
+        names.update(name for name, rule in clauses if not rule(evidence))
     names.add(f"lang:{story_lang(story)}")
     names.update(f"action:{a}" for a in result.actions)
     return names
@@ -171,7 +179,7 @@ class VetoFeatures:
         `evidence` is the one `result` was decided on, else the story is scanned again."""
         if evidence is None:
             evidence, _ = matcher.evidence(story)
-        names = evidence_features(evidence, self.clauses, story, result)
+        names = evidence_features(evidence, self.clauses, self.topic, story, result)
         if self.topic in result.topics:
             names.add(RULE)
         return sorted(names)
