@@ -221,3 +221,24 @@ def test_eval_scores_rule_and_layer_side_by_side_and_lists_the_vetoed(tmp_path: 
     figures = json.loads(run("--json"))
     assert figures["f1"] == 1.0 and figures["rule_only"]["precision"] == 0.5
     assert [v["id"] for v in figures["vetoed"]] == ["miners"]
+
+
+def test_an_operators_changed_rule_turns_the_layer_off_in_the_cli(tmp_path: Path) -> None:
+    rule = next(t.rule for t in builtin_watchlist().topics if t.key == TOPIC)
+    config = tmp_path / "config.toml"
+    changed = rule + " AND NOT hong-kong"
+    config.write_text(
+        f"[[watchlist.topics]]\nkey = {json.dumps(TOPIC)}\nrule = {json.dumps(changed)}\n",
+        encoding="utf-8",
+    )
+    text = "韩国金融委员会对Upbit处以部分停业处分\n\n金融委员会称，Upbit违反了客户身份识别义务。"
+    run = subprocess.run(
+        [sys.executable, "-m", "crackdown", "--config", str(config), "match", "--text", text],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr  # the rule alone decides: it alerts
+    assert "learned:" not in run.stdout
+    off = [line for line in run.stderr.splitlines() if "learned veto off" in line]
+    assert len(off) == 1 and "differs" in off[0], run.stderr
