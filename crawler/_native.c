@@ -264,6 +264,7 @@ typedef struct {
      * pattern be this (hash, length), start with this first word, this bigram, this
      * character (below U+10000)? */
     uint8_t *pattern_filter, *word_filter, *bigram_filter, *first_filter;
+    int singles; /* is any pattern one character long (not a letter or digit)? */
 } Index;
 
 #define PATTERN_BITS 20
@@ -311,6 +312,13 @@ static inline uint64_t
 bigram_key(Py_UCS4 a, Py_UCS4 b)
 {
     return mix(((uint64_t)a << 21) | (uint64_t)b) | 1;
+}
+
+/* A cheaper hash of the same pair, for the filter that most characters stop at. */
+static inline uint64_t
+bigram_cheap(Py_UCS4 a, Py_UCS4 b)
+{
+    return ((uint64_t)a * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)b * 0xC2B2AE3D27D4EB4FULL);
 }
 
 static size_t
@@ -468,7 +476,8 @@ Index_init(Index *self, PyObject *args, PyObject *kwargs)
             Py_UCS4 second = length > 1 ? c[1] : NO_CHAR;
             uint64_t key = bigram_key(c[0], second);
             pending[i] = (Pending){key, (int32_t)length, c[length - 1], 0};
-            filter_add(self->bigram_filter, BIGRAM_BITS, key);
+            filter_add(self->bigram_filter, BIGRAM_BITS, bigram_cheap(c[0], second));
+            self->singles |= length == 1;
             if (c[0] < 0x10000) {
                 self->first_filter[c[0] >> 3] |= (uint8_t)(1 << (c[0] & 7));
             }
@@ -672,11 +681,13 @@ Index_scan(Index *self, PyObject *const *args, Py_ssize_t nargs)
             continue; /* no pattern starts with this character */
         }
         Py_UCS4 next = start + 1 < size ? PyUnicode_READ(kind, data, start + 1) : NO_CHAR;
-        for (int pass = next == NO_CHAR; pass < 2; pass++) { /* two or more chars, then one */
-            uint64_t key = bigram_key(c, pass ? NO_CHAR : next);
-            if (!filter_has(self->bigram_filter, BIGRAM_BITS, key)) {
+        int passes = self->singles ? 2 : 1;
+        for (int pass = next == NO_CHAR; pass < passes; pass++) { /* two+ chars, then one */
+            Py_UCS4 second = pass ? NO_CHAR : next;
+            if (!filter_has(self->bigram_filter, BIGRAM_BITS, bigram_cheap(c, second))) {
                 continue;
             }
+            uint64_t key = bigram_key(c, second);
             const LengthSlot *slot = length_slot(self->bigrams, self->bigrams_mask, key, 0);
             if (slot != NULL &&
                 try_lengths(self, slot, terms, 0, start, kind, data, size, start, &found) < 0) {
@@ -728,7 +739,165 @@ static PyTypeObject IndexType = {
     .tp_methods = Index_methods,
 };
 
+/* ------------------------------------------------------------------------------------ */
+/* Folding helpers (crawler.fold): full-width ASCII narrowed, and a set of characters.    */
+
+static inline Py_UCS4
+narrowed(Py_UCS4 c)
+{
+    if (c >= 0xFF01 && c <= 0xFF5E) {
+        return c - 0xFF01 + 0x21;
+    }
+    return c == 0x3000 ? 0x20 : c;
+}
+
+/* narrow(text): full-width ASCII (U+FF01-FF5E) and the ideographic space as ASCII, in
+ * one pass; the text itself when it has none. NFKC maps them so, one to one. */
+static PyObject *
+narrow(PyObject *module, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "narrow(text: str)");
+        return NULL;
+    }
+    if (PyUnicode_READY(text) < 0) {
+        return NULL;
+    }
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    if (kind == PyUnicode_1BYTE_KIND) {
+        return Py_NewRef(text); /* nothing above U+00FF */
+    }
+    Py_UCS4 most = 0;
+    int changed = 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i), n = narrowed(c);
+        changed |= n != c;
+        most = n > most ? n : most;
+    }
+    if (!changed) {
+        return Py_NewRef(text);
+    }
+    PyObject *result = PyUnicode_New(size, most);
+    if (result == NULL) {
+        return NULL;
+    }
+    const int out_kind = PyUnicode_KIND(result);
+    void *out = PyUnicode_DATA(result);
+    for (Py_ssize_t i = 0; i < size; i++) {
+        PyUnicode_WRITE(out_kind, out, i, narrowed(PyUnicode_READ(kind, data, i)));
+    }
+    return result;
+}
+
+typedef struct {
+    PyObject_HEAD
+    uint8_t bits[0x10000 / 8]; /* the set's characters below U+10000 */
+    PyObject *astral;          /* a frozenset of the rest */
+} CharSet;
+
+static void
+CharSet_dealloc(CharSet *self)
+{
+    Py_XDECREF(self->astral);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+CharSet_init(CharSet *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *chars;
+    if (!PyArg_ParseTuple(args, "U:CharSet", &chars) || PyUnicode_READY(chars) < 0) {
+        return -1;
+    }
+    PyObject *astral = PySet_New(NULL);
+    if (astral == NULL) {
+        return -1;
+    }
+    memset(self->bits, 0, sizeof(self->bits));
+    for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(chars); i++) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(chars, i);
+        if (c < 0x10000) {
+            self->bits[c >> 3] |= (uint8_t)(1 << (c & 7));
+            continue;
+        }
+        PyObject *one = PyUnicode_FromOrdinal(c);
+        if (one == NULL || PySet_Add(astral, one) < 0) {
+            Py_XDECREF(one);
+            Py_DECREF(astral);
+            return -1;
+        }
+        Py_DECREF(one);
+    }
+    Py_XSETREF(self->astral, astral);
+    return 0;
+}
+
+/* CharSet.find(text, start): the index of the first of the set's characters in
+ * text[start:], or -1 (what re.search with a character class gives, faster). */
+static PyObject *
+CharSet_find(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyLong_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "find(text: str, start: int)");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    if (PyUnicode_READY(text) < 0) {
+        return NULL;
+    }
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    int astral = self->astral != NULL && PySet_GET_SIZE(self->astral) > 0;
+    for (Py_ssize_t i = start < 0 ? 0 : start; i < size; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 0x10000) {
+            if (self->bits[c >> 3] & (1 << (c & 7))) {
+                return PyLong_FromSsize_t(i);
+            }
+            continue;
+        }
+        if (astral) {
+            PyObject *one = PyUnicode_FromOrdinal(c);
+            int found = one == NULL ? -1 : PySet_Contains(self->astral, one);
+            Py_XDECREF(one);
+            if (found < 0) {
+                return NULL;
+            }
+            if (found) {
+                return PyLong_FromSsize_t(i);
+            }
+        }
+    }
+    return PyLong_FromLong(-1);
+}
+
+static PyMethodDef CharSet_methods[] = {
+    {"find", (PyCFunction)(void (*)(void))CharSet_find, METH_FASTCALL,
+     "find(text, start) -> the index of the first character of the set at or after start, or -1"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CharSetType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "crawler._native.CharSet",
+    .tp_basicsize = sizeof(CharSet),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "CharSet(chars): a set of characters, searched for in a text.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)CharSet_init,
+    .tp_dealloc = (destructor)CharSet_dealloc,
+    .tp_methods = CharSet_methods,
+};
+
 static PyMethodDef methods[] = {
+    {"narrow", (PyCFunction)narrow, METH_O,
+     "narrow(text) -> text with full-width ASCII and U+3000 as ASCII (itself if none)"},
     {NULL, NULL, 0, NULL},
 };
 
@@ -741,16 +910,15 @@ static struct PyModuleDef native_module = {
 PyMODINIT_FUNC
 PyInit__native(void)
 {
-    if (PyType_Ready(&IndexType) < 0) {
+    if (PyType_Ready(&IndexType) < 0 || PyType_Ready(&CharSetType) < 0) {
         return NULL;
     }
     PyObject *module = PyModule_Create(&native_module);
     if (module == NULL) {
         return NULL;
     }
-    Py_INCREF(&IndexType);
-    if (PyModule_AddObject(module, "Index", (PyObject *)&IndexType) < 0) {
-        Py_DECREF(&IndexType);
+    if (PyModule_AddObjectRef(module, "Index", (PyObject *)&IndexType) < 0 ||
+        PyModule_AddObjectRef(module, "CharSet", (PyObject *)&CharSetType) < 0) {
         Py_DECREF(module);
         return NULL;
     }

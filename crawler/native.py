@@ -1,7 +1,8 @@
-"""Which scan loop runs: the C one (crawler/_native.c, built by setup.py) or the Python one.
+"""Which scan runs: the C one (crawler/_native.c, built by setup.py) or the Python one.
 
-crawler.matcher._scan_hits is the reference and the fallback: it runs where no C
-compiler built the extension, under CRACKDOWN_INTERPRETED (crawler.compiled.INTERPRETED_ENV,
+crawler.matcher's automaton and _scan_hits, and crawler.fold's own narrowing and
+searches, are the reference and the fallback: they run where no C compiler built the
+extension, under CRACKDOWN_INTERPRETED (crawler.compiled.INTERPRETED_ENV,
 so the interpreted build stays all Python), and when the extension was built from
 another version of _native.c (an editable install after an edit or a merge: the
 extension carries the hash of the source it was built from).
@@ -50,3 +51,7 @@ _module = load()
 # phrase hits, exact spans, tangled): what crawler.matcher's automaton and _scan_hits give.
 # None: those run.
 Index: Callable[[list[str]], Any] | None = None if _module is None else _module.Index
+# Folding (crawler.fold): full-width ASCII and U+3000 narrowed to ASCII in one pass, and
+# CharSet(chars).find(text, start) -> index or -1, a character class searched for.
+narrow: Callable[[str], str] | None = None if _module is None else _module.narrow
+CharSet: Callable[[str], Any] | None = None if _module is None else _module.CharSet

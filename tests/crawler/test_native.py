@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import string
+import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,6 +24,8 @@ import pytest
 import crawler.native
 from bench.filter import MB, SEED, make_corpus, make_phrases
 from bench.fingerprint import CORPORA, CORPUS_DIR
+from crawler.fold import _nfkc as _nfkc_fold
+from crawler.fold import _traditional_chars
 from crawler.matcher import Matcher, _is_word_char, _nfkc, _Pattern, _scan_hits
 from crawler.watchlist import builtin_watchlist
 
@@ -189,3 +193,32 @@ def test_the_index_equals_the_automaton_on_a_small_alphabet() -> None:
         raw = automaton.find_matches_as_indexes(text, True)
         want = _scan_hits(text, raw, terms, text, None, _nfkc)
         assert index.scan(text, terms, text, None, _nfkc) == want, text
+
+
+def test_narrowing_then_nfkc_is_nfkc() -> None:
+    """crawler.fold._nfkc narrows full-width ASCII in C first: NFKC all the same."""
+    assert crawler.native.narrow is not None
+    rng = random.Random(3)
+    pool = [*HARD_CASES, "ＡＢＣ\u0301ｄ\u3000", "，：（）；！？　％＋－／。", "Ａ\u030a ｶﾞ ㍿ ①"]
+    pool += [
+        "".join(rng.choices("ＡａＺ０９！～\u3000\u0301\u0308ǅßﬁ中國a .𝐚", k=12))
+        for _ in range(3000)
+    ]
+    for text in pool:
+        assert _nfkc_fold(text) == unicodedata.normalize("NFKC", text), text
+        narrowed = crawler.native.narrow(text)
+        assert unicodedata.normalize("NFKC", narrowed) == unicodedata.normalize("NFKC", text)
+
+
+def test_a_charset_finds_what_the_character_class_finds() -> None:
+    assert crawler.native.CharSet is not None
+    chars = _traditional_chars() or ""
+    finder = crawler.native.CharSet(chars + "𠀀")
+    pattern = re.compile(f"[{re.escape(chars + '𠀀')}]")
+    rng = random.Random(9)
+    pool = list(chars[:50]) + list("中国银行比特币 ,.a𠀀𠀁")
+    for _ in range(2000):
+        text = "".join(rng.choices(pool, k=rng.randrange(0, 20)))
+        start = rng.randrange(0, len(text) + 2)
+        found = pattern.search(text, start)
+        assert finder.find(text, start) == (-1 if found is None else found.start()), text
