@@ -245,7 +245,7 @@ typedef struct {
     int32_t used;
     int32_t first;  /* ends[first : first + count], by length */
     int32_t count;
-    int32_t pad;
+    int32_t split; /* more candidates under the key one word (or character) longer */
 } LengthSlot;
 
 typedef struct {
@@ -253,6 +253,7 @@ typedef struct {
     Py_ssize_t n_patterns;
     Py_UCS4 **chars;  /* each pattern's code points */
     int32_t *lengths_of; /* each pattern's length */
+    uint8_t *longer;     /* is the pattern filed under its longer key? */
     PatternSlot *patterns;
     size_t patterns_mask;
     LengthSlot *words, *bigrams; /* first word (ASCII letter/digit start) / first two chars */
@@ -316,6 +317,12 @@ bigram_key(Py_UCS4 a, Py_UCS4 b)
 
 /* A cheaper hash of the same pair, for the filter that most characters stop at. */
 static inline uint64_t
+trigram_key(Py_UCS4 a, Py_UCS4 b, Py_UCS4 c)
+{
+    return mix(bigram_key(a, b) ^ ((uint64_t)c * 0x9E3779B97F4A7C15ULL)) | 1;
+}
+
+static inline uint64_t
 bigram_cheap(Py_UCS4 a, Py_UCS4 b)
 {
     return ((uint64_t)a * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)b * 0xC2B2AE3D27D4EB4FULL);
@@ -359,6 +366,7 @@ Index_dealloc(Index *self)
     }
     PyMem_Free(self->chars);
     PyMem_Free(self->lengths_of);
+    PyMem_Free(self->longer);
     PyMem_Free(self->patterns);
     PyMem_Free(self->words);
     PyMem_Free(self->bigrams);
@@ -373,10 +381,27 @@ Index_dealloc(Index *self)
 /* Candidate (pattern, length) pairs of one table, gathered before the lengths are laid out. */
 typedef struct {
     uint64_t key;
+    uint64_t longer; /* the key through the second word (or third character); 0: none */
+    Py_ssize_t index; /* the pattern's */
     int32_t length;
     Py_UCS4 last;
     int32_t word; /* 1: the words table, 0: bigrams */
+    int32_t split; /* filed under `longer`: its `key` slot says so */
 } Pending;
+
+/* Keys with more candidates than this file those that have a longer key under it (the
+ * first two words, the first three characters): "the", "in", 稳定 start hundreds. */
+#define SPLIT_OVER 8
+
+static int
+compare_keys(const void *a, const void *b)
+{
+    const Pending *x = a, *y = b;
+    if (x->word != y->word) {
+        return x->word - y->word;
+    }
+    return x->key == y->key ? 0 : (x->key < y->key ? -1 : 1);
+}
 
 static int
 compare_pending(const void *a, const void *b)
@@ -409,6 +434,7 @@ Index_init(Index *self, PyObject *args, PyObject *kwargs)
     self->n_patterns = n;
     self->chars = PyMem_Calloc(n ? n : 1, sizeof(Py_UCS4 *));
     self->lengths_of = PyMem_Calloc(n ? n : 1, sizeof(int32_t));
+    self->longer = PyMem_Calloc(n ? n : 1, 1);
     self->patterns_mask = table_size(n) - 1;
     self->patterns = PyMem_Calloc(self->patterns_mask + 1, sizeof(PatternSlot));
     self->pattern_filter = PyMem_Calloc(1 << (PATTERN_BITS - 3), 1);
@@ -416,8 +442,9 @@ Index_init(Index *self, PyObject *args, PyObject *kwargs)
     self->bigram_filter = PyMem_Calloc(1 << (BIGRAM_BITS - 3), 1);
     self->first_filter = PyMem_Calloc(1 << (16 - 3), 1);
     Pending *pending = PyMem_Calloc(n ? n : 1, sizeof(Pending));
-    if (!self->chars || !self->lengths_of || !self->patterns || !self->pattern_filter ||
-        !self->word_filter || !self->bigram_filter || !self->first_filter || !pending) {
+    if (!self->chars || !self->lengths_of || !self->longer || !self->patterns ||
+        !self->pattern_filter || !self->word_filter || !self->bigram_filter ||
+        !self->first_filter || !pending) {
         PyMem_Free(pending);
         PyErr_NoMemory();
         return -1;
@@ -467,15 +494,27 @@ Index_init(Index *self, PyObject *args, PyObject *kwargs)
             }
         }
         if (word_length > 0) { /* starts with an ASCII letter or digit: at word starts only */
-            pending[i] = (Pending){word_key(first_word, word_length), (int32_t)length,
-                                   c[length - 1], 1};
+            uint64_t longer = 0, through = first_word;
+            Py_ssize_t k = word_length;
+            while (k < length && !is_word(c[k])) {
+                through = through * HASH_BASE + c[k++];
+            }
+            if (k < length) { /* a second word: the key through it */
+                while (k < length && is_word(c[k])) {
+                    through = through * HASH_BASE + c[k++];
+                }
+                longer = word_key(through, k);
+            }
+            pending[i] = (Pending){word_key(first_word, word_length), longer, i,
+                                   (int32_t)length, c[length - 1], 1, 0};
             filter_add(self->word_filter, WORD_BITS, pending[i].key);
             n_words++;
         }
         else {
             Py_UCS4 second = length > 1 ? c[1] : NO_CHAR;
             uint64_t key = bigram_key(c[0], second);
-            pending[i] = (Pending){key, (int32_t)length, c[length - 1], 0};
+            uint64_t longer = length > 2 ? trigram_key(c[0], c[1], c[2]) : 0;
+            pending[i] = (Pending){key, longer, i, (int32_t)length, c[length - 1], 0, 0};
             filter_add(self->bigram_filter, BIGRAM_BITS, bigram_cheap(c[0], second));
             self->singles |= length == 1;
             if (c[0] < 0x10000) {
@@ -484,6 +523,24 @@ Index_init(Index *self, PyObject *args, PyObject *kwargs)
             n_bigrams++;
         }
     }
+    /* A key with many candidates files those with a longer key under that one. */
+    qsort(pending, n, sizeof(Pending), compare_keys);
+    Py_ssize_t n_split = 0;
+    for (Py_ssize_t i = 0, j; i < n; i = j) {
+        for (j = i; j < n && compare_keys(&pending[i], &pending[j]) == 0; j++) {
+        }
+        if (j - i <= SPLIT_OVER) {
+            continue;
+        }
+        for (Py_ssize_t k = i; k < j; k++) {
+            if (pending[k].longer != 0) {
+                pending[k].split = 1;
+                n_split++;
+            }
+        }
+    }
+    n_words += n_split; /* room for the longer keys (an upper bound) */
+    n_bigrams += n_split;
     qsort(pending, n, sizeof(Pending), compare_pending);
     self->words_mask = table_size(n_words) - 1;
     self->bigrams_mask = table_size(n_bigrams) - 1;
@@ -495,6 +552,17 @@ Index_init(Index *self, PyObject *args, PyObject *kwargs)
         goto fail;
     }
     self->longest = longest;
+    for (Py_ssize_t i = 0; i < n; i++) { /* the split keys first: their slots say so */
+        Pending *p = &pending[i];
+        if (p->split) {
+            LengthSlot *table = p->word ? self->words : self->bigrams;
+            length_slot(table, p->word ? self->words_mask : self->bigrams_mask, p->key, 1)
+                ->split = 1;
+            p->key = p->longer;
+            self->longer[p->index] = 1;
+        }
+    }
+    qsort(pending, n, sizeof(Pending), compare_pending);
     for (Py_ssize_t i = 0; i < n; i++) { /* distinct (length, last) per key, by length */
         Pending *p = &pending[i];
         LengthSlot *slot = p->word ? length_slot(self->words, self->words_mask, p->key, 1)
@@ -580,10 +648,12 @@ found_add(FoundList *list, Py_ssize_t start, Py_ssize_t end, Py_ssize_t index)
 
 /* Try each candidate length at `start`; keep the patterns whose boundaries hold. */
 static int
-try_lengths(Index *self, const LengthSlot *slot, PyObject *terms, uint64_t hash,
+try_lengths(Index *self, const LengthSlot *slot, int longer, PyObject *terms, uint64_t hash,
             Py_ssize_t hashed, int kind, const void *data, Py_ssize_t size, Py_ssize_t start,
             FoundList *found)
 {
+    /* longer: the slot of a longer key, which finds only the patterns filed there (a
+     * candidate length is a length, and the other slot may hold it too) */
     /* hash: of text[start:hashed], extended as the (ascending) lengths need */
     const struct End *ends = self->ends + slot->first;
     for (int32_t j = 0; j < slot->count; j++) {
@@ -603,7 +673,7 @@ try_lengths(Index *self, const LengthSlot *slot, PyObject *terms, uint64_t hash,
             hash = hash * HASH_BASE + PyUnicode_READ(kind, data, hashed);
         }
         Py_ssize_t index = find_pattern(self, hash, kind, data, start, ends[j].length);
-        if (index < 0) {
+        if (index < 0 || self->longer[index] != longer) {
             continue;
         }
         PyObject *term = PyList_GET_ITEM(terms, index);
@@ -670,9 +740,35 @@ Index_scan(Index *self, PyObject *const *args, Py_ssize_t nargs)
                 continue;
             }
             const LengthSlot *slot = length_slot(self->words, self->words_mask, key, 0);
-            if (slot != NULL && try_lengths(self, slot, terms, hash, end, kind, data, size, start,
-                                            &found) < 0) {
+            if (slot == NULL) {
+                continue;
+            }
+            if (slot->count > 0 && try_lengths(self, slot, 0, terms, hash, end, kind, data, size,
+                                               start, &found) < 0) {
                 goto fail;
+            }
+            if (slot->split) { /* the candidates filed under the first two words */
+                Py_ssize_t k = end;
+                while (k < size && k - start < self->longest &&
+                       !is_word(more = PyUnicode_READ(kind, data, k))) {
+                    hash = hash * HASH_BASE + more;
+                    k++;
+                }
+                if (k == end || k >= size || k - start >= self->longest) {
+                    continue;
+                }
+                while (k < size && is_word(more = PyUnicode_READ(kind, data, k))) {
+                    hash = hash * HASH_BASE + more;
+                    k++;
+                }
+                if (k - start > self->longest) {
+                    continue;
+                }
+                slot = length_slot(self->words, self->words_mask, word_key(hash, k - start), 0);
+                if (slot != NULL && try_lengths(self, slot, 1, terms, hash, k, kind, data, size,
+                                                start, &found) < 0) {
+                    goto fail;
+                }
             }
             continue;
         }
@@ -689,9 +785,20 @@ Index_scan(Index *self, PyObject *const *args, Py_ssize_t nargs)
             }
             uint64_t key = bigram_key(c, second);
             const LengthSlot *slot = length_slot(self->bigrams, self->bigrams_mask, key, 0);
-            if (slot != NULL &&
-                try_lengths(self, slot, terms, 0, start, kind, data, size, start, &found) < 0) {
+            if (slot == NULL) {
+                continue;
+            }
+            if (slot->count > 0 &&
+                try_lengths(self, slot, 0, terms, 0, start, kind, data, size, start, &found) < 0) {
                 goto fail;
+            }
+            if (slot->split && start + 2 < size) { /* those filed under three characters */
+                key = trigram_key(c, second, PyUnicode_READ(kind, data, start + 2));
+                slot = length_slot(self->bigrams, self->bigrams_mask, key, 0);
+                if (slot != NULL && try_lengths(self, slot, 1, terms, 0, start, kind, data, size,
+                                                start, &found) < 0) {
+                    goto fail;
+                }
             }
         }
     }
