@@ -241,11 +241,10 @@ typedef struct {
 } PatternSlot;
 
 typedef struct {
-    uint64_t key;   /* a first word's hash (with its length mixed in), or a bigram */
-    int32_t used;
+    uint64_t key;   /* a first word's hash (with its length mixed in), or a bigram; 0: unused */
     int32_t first;  /* ends[first : first + count], by length */
-    int32_t count;
-    int32_t split; /* more candidates under the key one word (or character) longer */
+    uint32_t count : 31;
+    uint32_t split : 1; /* more candidates under the key one word (or character) longer */
 } LengthSlot;
 
 typedef struct {
@@ -342,14 +341,13 @@ static LengthSlot *
 length_slot(LengthSlot *table, size_t mask, uint64_t key, int create)
 {
     for (size_t at = (size_t)key & mask;; at = (at + 1) & mask) {
-        if (table[at].used && table[at].key == key) {
+        if (table[at].key == key) {
             return &table[at];
         }
-        if (!table[at].used) {
+        if (table[at].key == 0) {
             if (!create) {
                 return NULL;
             }
-            table[at].used = 1;
             table[at].key = key;
             return &table[at];
         }
@@ -560,6 +558,8 @@ Index_init(Index *self, PyObject *args, PyObject *kwargs)
                 ->split = 1;
             p->key = p->longer;
             self->longer[p->index] = 1;
+            filter_add(p->word ? self->word_filter : self->bigram_filter,
+                       p->word ? WORD_BITS : BIGRAM_BITS, p->key);
         }
     }
     qsort(pending, n, sizeof(Pending), compare_pending);
@@ -764,7 +764,11 @@ Index_scan(Index *self, PyObject *const *args, Py_ssize_t nargs)
                 if (k - start > self->longest) {
                     continue;
                 }
-                slot = length_slot(self->words, self->words_mask, word_key(hash, k - start), 0);
+                key = word_key(hash, k - start);
+                if (!filter_has(self->word_filter, WORD_BITS, key)) {
+                    continue;
+                }
+                slot = length_slot(self->words, self->words_mask, key, 0);
                 if (slot != NULL && try_lengths(self, slot, 1, terms, hash, k, kind, data, size,
                                                 start, &found) < 0) {
                     goto fail;
@@ -794,6 +798,9 @@ Index_scan(Index *self, PyObject *const *args, Py_ssize_t nargs)
             }
             if (slot->split && start + 2 < size) { /* those filed under three characters */
                 key = trigram_key(c, second, PyUnicode_READ(kind, data, start + 2));
+                if (!filter_has(self->bigram_filter, BIGRAM_BITS, key)) {
+                    continue;
+                }
                 slot = length_slot(self->bigrams, self->bigrams_mask, key, 0);
                 if (slot != NULL && try_lengths(self, slot, 1, terms, 0, start, kind, data, size,
                                                 start, &found) < 0) {
