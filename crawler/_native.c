@@ -251,7 +251,6 @@ typedef struct {
     PyObject_HEAD
     Py_ssize_t n_patterns;
     Py_UCS4 **chars;  /* each pattern's code points */
-    int32_t *lengths_of; /* each pattern's length */
     uint8_t *longer;     /* is the pattern filed under its longer key? */
     PatternSlot *patterns;
     size_t patterns_mask;
@@ -363,7 +362,6 @@ Index_dealloc(Index *self)
         }
     }
     PyMem_Free(self->chars);
-    PyMem_Free(self->lengths_of);
     PyMem_Free(self->longer);
     PyMem_Free(self->patterns);
     PyMem_Free(self->words);
@@ -431,7 +429,6 @@ Index_init(Index *self, PyObject *args, PyObject *kwargs)
     Py_ssize_t n = PyList_GET_SIZE(patterns);
     self->n_patterns = n;
     self->chars = PyMem_Calloc(n ? n : 1, sizeof(Py_UCS4 *));
-    self->lengths_of = PyMem_Calloc(n ? n : 1, sizeof(int32_t));
     self->longer = PyMem_Calloc(n ? n : 1, 1);
     self->patterns_mask = table_size(n) - 1;
     self->patterns = PyMem_Calloc(self->patterns_mask + 1, sizeof(PatternSlot));
@@ -440,7 +437,7 @@ Index_init(Index *self, PyObject *args, PyObject *kwargs)
     self->bigram_filter = PyMem_Calloc(1 << (BIGRAM_BITS - 3), 1);
     self->first_filter = PyMem_Calloc(1 << (16 - 3), 1);
     Pending *pending = PyMem_Calloc(n ? n : 1, sizeof(Pending));
-    if (!self->chars || !self->lengths_of || !self->longer || !self->patterns ||
+    if (!self->chars || !self->longer || !self->patterns ||
         !self->pattern_filter || !self->word_filter || !self->bigram_filter ||
         !self->first_filter || !pending) {
         PyMem_Free(pending);
@@ -463,7 +460,6 @@ Index_init(Index *self, PyObject *args, PyObject *kwargs)
         if (self->chars[i] == NULL) {
             goto fail;
         }
-        self->lengths_of[i] = (int32_t)length;
         longest = length > longest ? length : longest;
         const Py_UCS4 *c = self->chars[i];
         uint64_t hash = 0, first_word = 0;
