@@ -4,7 +4,9 @@ Why: `crawler/matcher.py` does Python work for every automaton hit (bench/filter
 mypyc, the compiler mypy and black ship with, turns the same typed source into a C
 extension. Where it cannot (no C compiler, no mypy, `CRACKDOWN_NO_COMPILE=1`), the
 build goes on without it and the interpreted .py runs, with the same decisions
-(tests/crawler/test_compiled.py). All metadata is in pyproject.toml.
+(tests/crawler/test_compiled.py). The scan loop's C extension (crawler/_native.c, the
+CPython C API alone) is built beside them the same way, on its own: where it cannot be,
+crawler.matcher's Python loop runs (crawler/native.py). All metadata is in pyproject.toml.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from setuptools import setup
+from setuptools import Extension, setup
 from setuptools.command.build_ext import build_ext
 
 # crawler.compiled.COMPILED_MODULES, in its order, and its STAMP.
@@ -25,13 +27,27 @@ COMPILED = [
     "crawler/rules.py",
 ]
 STAMP = "compiled-from.sha256"
+NATIVE, NATIVE_SOURCE = "crawler._native", "crawler/_native.c"  # crawler.native loads it
 
 
 class OptionalBuildExt(build_ext):
     """Build the compiled modules, or none of them: a failed compile warns and leaves the
     interpreted modules (a half-built pair would not import)."""
 
+    def build_extension(self, ext: Extension) -> None:
+        if ext.name != NATIVE:
+            super().build_extension(ext)
+            return
+        try:  # on its own: without it the Python scan loop runs (crawler/native.py)
+            super().build_extension(ext)
+        except Exception as exc:
+            print(f"warning: compiling {NATIVE_SOURCE} failed ({exc})", file=sys.stderr)
+            Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
+
     def run(self) -> None:
+        if not any(ext.name != NATIVE for ext in self.extensions):
+            super().run()  # the C scan loop alone (no mypyc): no stamp to write
+            return
         try:
             super().run()
         except Exception as exc:  # CompileError, a missing gcc or Python.h, ...
@@ -50,10 +66,22 @@ class OptionalBuildExt(build_ext):
 BUILDS = {"build", "build_ext", "bdist_wheel", "editable_wheel", "develop", "install"}
 
 
+def native_extension() -> Extension:
+    """The C scan loop, carrying the hash of its source (crawler.native refuses a stale one)."""
+    digest = hashlib.sha256(Path(NATIVE_SOURCE).read_bytes()).hexdigest()
+    return Extension(
+        NATIVE, [NATIVE_SOURCE], define_macros=[("CRACKDOWN_NATIVE_SOURCE", f'"{digest}"')]
+    )
+
+
 def compiled_extensions() -> list:
     # mypyc type-checks on every call: skip it for the metadata steps of an install.
     if os.environ.get("CRACKDOWN_NO_COMPILE") or not BUILDS.intersection(sys.argv[1:]):
         return []
+    return [*mypyc_extensions(), native_extension()]
+
+
+def mypyc_extensions() -> list:
     try:
         from mypyc.build import mypycify
     except ImportError:

@@ -30,11 +30,12 @@ import enum
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple, Protocol
 
 import ahocorasick_rs
 
+from crawler import native
 from crawler.fold import Folded, fold, fold_with_offsets
 from crawler.inflect import alias_forms
 from crawler.queryindex import QueryIndex
@@ -465,6 +466,66 @@ class _Acronyms:
         return found
 
 
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def _scan_hits(
+    haystack: str,
+    raw: list[tuple[int, int, int]],
+    terms: list[_Pattern],
+    text: str,
+    offsets: list[int] | None,
+    normalize: Callable[[str], str],
+) -> tuple[list[_Span], list[_Span], dict[tuple[int, int], set[str]], bool]:
+    """The automaton's raw hits (pattern index, folded start, end, by end) -> the entity
+    hits and phrase hits that pass their boundary and exact-form checks, the spans
+    exact forms matched, and whether entity hits overlap or are out of order.
+
+    With the automaton, the reference for crawler/_native.c's Index.scan, which runs
+    instead when it is built (crawler.native); tests/crawler/test_native.py holds the
+    two equal.
+    """
+    entity_hits: list[_Span] = []
+    phrase_hits: list[_Span] = []
+    exact_spans: dict[tuple[int, int], set[str]] = {}
+    size = len(haystack)
+    word = _WORD_CHARS
+    last_end, tangled = 0, False
+    for index, start, end in raw:
+        left, right, phrase, key, keys, exacts, phrases = terms[index]
+        if left and start and haystack[start - 1] in word:
+            continue
+        if right and end < size and haystack[end] in word:
+            continue
+        if phrase is not None:
+            phrase_hits.append((start, end, phrase))
+        elif key is not None:
+            entity_hits.append((start, end, key))
+            if start < last_end:
+                tangled = True
+            last_end = end
+        else:
+            for key in phrases:
+                phrase_hits.append((start, end, key))
+            if exacts:
+                span = (start, end) if offsets is None else (offsets[start], offsets[end])
+                written = normalize(text[span[0] : span[1]])
+                for key, exact in exacts:
+                    if written == exact:
+                        entity_hits.append((start, end, key))
+                        exact_spans.setdefault((start, end), set()).add(key)
+                        if start < last_end:
+                            tangled = True
+                        last_end = end  # ends never go down while nothing is tangled
+            for key in keys:
+                entity_hits.append((start, end, key))
+                if start < last_end:
+                    tangled = True
+                last_end = end
+    return entity_hits, phrase_hits, exact_spans, tangled
+
+
 def _merge(hits: list[_Span], more: list[_Span], tangled: bool) -> list[_Span]:
     """Both lists of hits as one, in order of start when none overlap (as the scan keeps them)."""
     merged = hits + more
@@ -574,10 +635,15 @@ class Matcher:
                 if main
                 else None
             )
-        # What the scan loop unpacks per hit: the boundaries and the two common meanings.
-        self._scan_payloads = [
-            (p.left_boundary, p.right_boundary, p.phrase, p.key) for p in self._main_terms
-        ]
+        # The scan in C when it is built (crawler.native): it finds what the automaton and
+        # _scan_hits find, without walking every byte; with it, the automaton is not kept.
+        self._native = (
+            native.Index([pattern for pattern, _ in main])
+            if native.Index is not None and main
+            else None
+        )
+        if self._native is not None:
+            self._automaton = None
         self._lead_terms, self._lead_automaton = self._build_lead()
         self._marker_acts = self._markers_with_actions()
         self._forms: dict[str, frozenset[str]] | None = None
@@ -761,47 +827,19 @@ class Matcher:
             return _FieldScan(folded, entity_hits, phrase_hits)
         haystack = folded.text
         acronym_hits = self._acronyms.find(text, folded)
-        if self._automaton is None:
+        if self._native is not None:
+            entity_hits, phrase_hits, exact_spans, tangled = self._native.scan(
+                haystack, self._main_terms, text, folded.offsets, _nfkc
+            )
+        elif self._automaton is not None:
+            raw = self._automaton.find_matches_as_indexes(haystack, _OVERLAPPING)
+            entity_hits, phrase_hits, exact_spans, tangled = _scan_hits(
+                haystack, raw, self._main_terms, text, folded.offsets, _nfkc
+            )
+        else:
             if acronym_hits:
                 return _FieldScan(folded, _merge(entity_hits, acronym_hits, False), phrase_hits)
             return _FieldScan(folded, entity_hits, phrase_hits)
-        size = len(haystack)
-        payloads, terms = self._scan_payloads, self._main_terms
-        word = _WORD_CHARS
-        exact_spans: dict[tuple[int, int], set[str]] = {}
-        last_end, tangled = 0, False
-        for index, start, end in self._automaton.find_matches_as_indexes(haystack, _OVERLAPPING):
-            left, right, phrase, key = payloads[index]
-            if left and start and haystack[start - 1] in word:
-                continue
-            if right and end < size and haystack[end] in word:
-                continue
-            if phrase is not None:
-                phrase_hits.append((start, end, phrase))
-            elif key is not None:
-                entity_hits.append((start, end, key))
-                if start < last_end:
-                    tangled = True
-                last_end = end
-            else:
-                _, _, _, _, keys, exacts, phrases = terms[index]
-                for key in phrases:
-                    phrase_hits.append((start, end, key))
-                if exacts:
-                    original = text[folded.original(start) : folded.original(end)]
-                    written = unicodedata.normalize("NFKC", original)
-                    for key, exact in exacts:
-                        if written == exact:
-                            entity_hits.append((start, end, key))
-                            exact_spans.setdefault((start, end), set()).add(key)
-                            if start < last_end:
-                                tangled = True
-                            last_end = end  # ends never go down while nothing is tangled
-                for key in keys:
-                    entity_hits.append((start, end, key))
-                    if start < last_end:
-                        tangled = True
-                    last_end = end
         if acronym_hits:
             for start, end, key in acronym_hits:
                 exact_spans.setdefault((start, end), set()).add(key)

@@ -1,4 +1,4 @@
-"""The compiled matcher (mypyc, setup.py) and the interpreted one decide alike.
+"""The compiled matcher (mypyc and the C scan, setup.py) and the interpreted one decide alike.
 
 Which build runs is said, not guessed: CI sets CRACKDOWN_EXPECT_COMPILED=1 (.ci/run),
 so a build that silently fell back to the .py fails there. The other build runs in a
@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import crawler.matcher
+import crawler.native
 from crawler import compiled
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
@@ -32,6 +33,7 @@ _CHILD = (
     "from bench.fingerprint import fingerprints\n"
     "found = fingerprints(with_eval=False)\n"
     "found['compiled'] = crawler.compiled.is_compiled(crawler.matcher)\n"
+    "found['native'] = crawler.native.Index is not None\n"
     "print(json.dumps(found))\n"
 )
 
@@ -67,6 +69,16 @@ def test_the_build_that_runs_is_the_one_expected() -> None:
         )
 
 
+def test_the_c_scan_runs_when_expected() -> None:
+    """setup.py builds crawler/_native.c beside the mypyc modules; CI requires it too."""
+    if os.environ.get(EXPECT) and not os.environ.get(compiled.INTERPRETED_ENV):
+        assert crawler.native.Index is not None, (
+            f"{EXPECT} is set but the Python scan runs: did setup.py build crawler/_native.c?"
+        )
+    matcher = Matcher(builtin_watchlist())
+    assert (matcher._native is not None) == (crawler.native.Index is not None)
+
+
 def test_stale_extensions_are_not_used(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Extensions compiled from other sources (an edit, a merge) give way to the .py files."""
     monkeypatch.delenv(compiled.INTERPRETED_ENV, raising=False)
@@ -93,4 +105,9 @@ def test_compiled_and_interpreted_builds_decide_alike() -> None:
         pytest.skip("no compiled matcher here (setup.py's mypyc build did not run)")
     interpreted, built = _fingerprints(interpreted=True), _fingerprints(interpreted=False)
     assert (interpreted.pop("compiled"), built.pop("compiled")) == (False, True)
+    # the interpreted build scans in Python; the compiled one in C where it is built
+    assert (interpreted.pop("native"), built.pop("native")) == (
+        False,
+        crawler.native.Index is not None,
+    )
     assert interpreted == built

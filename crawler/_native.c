@@ -1,0 +1,1042 @@
+/* The filter's scan in C: folded text -> the entity and phrase hits that count.
+ *
+ * Why: the Aho-Corasick walk (ahocorasick_rs) over every byte was 37% of
+ * Matcher.match and the Python work per raw hit most of the rest of the scan
+ * (bench/README.md, filter, Session 11). A pattern that starts with an ASCII letter or
+ * digit counts only at a word start, and one that ends with one only at a word end, so
+ * this index looks at word starts alone for those (one hash probe of the first word,
+ * then of each candidate length that ends on a word end) and at each character for the
+ * rest (CJK: a bigram filter, then the lengths that start with that bigram). Substrings
+ * are hashed in O(1) from prefix hashes and checked character by character. The hits
+ * that pass their boundary checks are sorted by (end, start), the order the
+ * automaton reports them in, and go through the same loop as crawler.matcher._scan_hits
+ * (the automaton and that loop stay the reference and the fallback: crawler/native.py;
+ * tests/crawler/test_native.py holds the two equal).
+ *
+ * Built by setup.py when a C compiler is there; the CPython C API alone.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ASCII letters and digits: crawler.matcher._WORD_CHARS. */
+static inline int
+is_word(Py_UCS4 c)
+{
+    return c < 128 && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'));
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* The per-hit loop: crawler.matcher._scan_hits after its boundary checks.              */
+
+typedef struct {
+    PyObject *entity_hits, *phrase_hits, *exact_spans; /* owned */
+    PyObject *text, *offsets, *normalize;              /* borrowed */
+    Py_ssize_t last_end;
+    int tangled;
+} Collect;
+
+static int
+append3(PyObject *list, PyObject *a, PyObject *b, PyObject *c)
+{
+    PyObject *item = PyTuple_Pack(3, a, b, c);
+    if (item == NULL) {
+        return -1;
+    }
+    int failed = PyList_Append(list, item);
+    Py_DECREF(item);
+    return failed;
+}
+
+static int
+entity_hit(Collect *out, PyObject *start, PyObject *end, PyObject *key, Py_ssize_t s,
+           Py_ssize_t e)
+{
+    if (append3(out->entity_hits, start, end, key) < 0) {
+        return -1;
+    }
+    if (s < out->last_end) {
+        out->tangled = 1;
+    }
+    out->last_end = e;
+    return 0;
+}
+
+/* text[offsets[s]:offsets[e]] (offsets None: text[s:e]), clamped as a slice is. */
+static PyObject *
+original_slice(Collect *out, Py_ssize_t s, Py_ssize_t e)
+{
+    if (out->offsets != Py_None) {
+        Py_ssize_t n = PyList_GET_SIZE(out->offsets);
+        if (s >= n || e >= n) {
+            PyErr_SetString(PyExc_IndexError, "offset out of range");
+            return NULL;
+        }
+        s = PyLong_AsSsize_t(PyList_GET_ITEM(out->offsets, s));
+        e = PyLong_AsSsize_t(PyList_GET_ITEM(out->offsets, e));
+        if ((s == -1 || e == -1) && PyErr_Occurred()) {
+            return NULL;
+        }
+    }
+    Py_ssize_t size = PyUnicode_GET_LENGTH(out->text);
+    s = s < 0 ? 0 : (s > size ? size : s);
+    e = e < s ? s : (e > size ? size : e);
+    return PyUnicode_Substring(out->text, s, e);
+}
+
+static int
+add_exact_span(Collect *out, PyObject *start, PyObject *end, PyObject *key)
+{
+    PyObject *span = PyTuple_Pack(2, start, end);
+    if (span == NULL) {
+        return -1;
+    }
+    PyObject *keys = PyDict_GetItemWithError(out->exact_spans, span);
+    if (keys == NULL) {
+        if (PyErr_Occurred() || (keys = PySet_New(NULL)) == NULL) {
+            Py_DECREF(span);
+            return -1;
+        }
+        int failed = PyDict_SetItem(out->exact_spans, span, keys);
+        Py_DECREF(keys); /* the dict holds it */
+        if (failed < 0) {
+            Py_DECREF(span);
+            return -1;
+        }
+    }
+    Py_DECREF(span);
+    return PySet_Add(keys, key);
+}
+
+/* One hit that passed its boundary checks; `term` is its 7-field _Pattern. */
+static int
+collect(Collect *out, PyObject *term, PyObject *start, PyObject *end, Py_ssize_t s, Py_ssize_t e)
+{
+    /* left_boundary, right_boundary, phrase, key, keys, exacts, phrases */
+    PyObject *phrase = PyTuple_GET_ITEM(term, 2), *key = PyTuple_GET_ITEM(term, 3);
+    if (phrase != Py_None) {
+        return append3(out->phrase_hits, start, end, phrase);
+    }
+    if (key != Py_None) {
+        return entity_hit(out, start, end, key, s, e);
+    }
+    PyObject *keys = PyTuple_GET_ITEM(term, 4), *exacts = PyTuple_GET_ITEM(term, 5);
+    PyObject *phrases = PyTuple_GET_ITEM(term, 6);
+    if (!PyTuple_Check(keys) || !PyTuple_Check(exacts) || !PyTuple_Check(phrases)) {
+        PyErr_SetString(PyExc_TypeError, "keys, exacts and phrases are tuples");
+        return -1;
+    }
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(phrases); j++) {
+        if (append3(out->phrase_hits, start, end, PyTuple_GET_ITEM(phrases, j)) < 0) {
+            return -1;
+        }
+    }
+    if (PyTuple_GET_SIZE(exacts) > 0) {
+        PyObject *original = original_slice(out, s, e);
+        if (original == NULL) {
+            return -1;
+        }
+        PyObject *written = PyObject_CallOneArg(out->normalize, original);
+        Py_DECREF(original);
+        if (written == NULL) {
+            return -1;
+        }
+        for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(exacts); j++) {
+            PyObject *pair = PyTuple_GET_ITEM(exacts, j);
+            int equal = -1;
+            if (PyTuple_Check(pair) && PyTuple_GET_SIZE(pair) == 2) {
+                equal = PyObject_RichCompareBool(written, PyTuple_GET_ITEM(pair, 1), Py_EQ);
+            }
+            else {
+                PyErr_SetString(PyExc_TypeError, "an exact is (key, form)");
+            }
+            if (equal > 0) {
+                PyObject *exact_key = PyTuple_GET_ITEM(pair, 0);
+                if (entity_hit(out, start, end, exact_key, s, e) < 0 ||
+                    add_exact_span(out, start, end, exact_key) < 0) {
+                    equal = -1;
+                }
+            }
+            if (equal < 0) {
+                Py_DECREF(written);
+                return -1;
+            }
+        }
+        Py_DECREF(written);
+    }
+    for (Py_ssize_t j = 0; j < PyTuple_GET_SIZE(keys); j++) {
+        if (entity_hit(out, start, end, PyTuple_GET_ITEM(keys, j), s, e) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int
+collect_init(Collect *out, PyObject *text, PyObject *offsets, PyObject *normalize)
+{
+    out->entity_hits = PyList_New(0);
+    out->phrase_hits = PyList_New(0);
+    out->exact_spans = PyDict_New();
+    out->text = text;
+    out->offsets = offsets;
+    out->normalize = normalize;
+    out->last_end = 0;
+    out->tangled = 0;
+    return out->entity_hits && out->phrase_hits && out->exact_spans ? 0 : -1;
+}
+
+static PyObject *
+collect_result(Collect *out)
+{
+    PyObject *result = PyTuple_Pack(4, out->entity_hits, out->phrase_hits, out->exact_spans,
+                                    out->tangled ? Py_True : Py_False);
+    Py_DECREF(out->entity_hits);
+    Py_DECREF(out->phrase_hits);
+    Py_DECREF(out->exact_spans);
+    return result;
+}
+
+static void
+collect_drop(Collect *out)
+{
+    Py_XDECREF(out->entity_hits);
+    Py_XDECREF(out->phrase_hits);
+    Py_XDECREF(out->exact_spans);
+}
+
+static int
+check_term(PyObject *term)
+{
+    if (!PyTuple_Check(term) || PyTuple_GET_SIZE(term) != 7) {
+        PyErr_SetString(PyExc_TypeError, "a term is a 7-field _Pattern");
+        return -1;
+    }
+    return 0;
+}
+
+static int
+check_args(PyObject *haystack, PyObject *terms, PyObject *text, PyObject *offsets)
+{
+    if (!PyUnicode_Check(haystack) || !PyList_Check(terms) || !PyUnicode_Check(text) ||
+        (offsets != Py_None && !PyList_Check(offsets))) {
+        PyErr_SetString(PyExc_TypeError, "expected str, ..., list, str, list | None, callable");
+        return -1;
+    }
+    return PyUnicode_READY(haystack) < 0 || PyUnicode_READY(text) < 0 ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* The index: every pattern by (hash, length); candidate lengths by first word or bigram. */
+
+#define HASH_BASE 0x100000001B3ULL /* odd: a polynomial hash over code points, mod 2^64 */
+#define NO_CHAR 0x110000           /* past every code point: "no second character" */
+
+typedef struct {
+    uint64_t hash;
+    int32_t length; /* 0: an empty slot */
+    int32_t index;  /* the pattern's index */
+} PatternSlot;
+
+typedef struct {
+    uint64_t key;   /* a first word's hash (with its length mixed in), or a bigram; 0: unused */
+    int32_t first;  /* ends[first : first + count], by length */
+    uint32_t count : 31;
+    uint32_t split : 1; /* more candidates under the key one word (or character) longer */
+} LengthSlot;
+
+typedef struct {
+    PyObject_HEAD
+    Py_ssize_t n_patterns;
+    Py_UCS4 **chars;  /* each pattern's code points */
+    uint8_t *longer;     /* is the pattern filed under its longer key? */
+    PatternSlot *patterns;
+    size_t patterns_mask;
+    LengthSlot *words, *bigrams; /* first word (ASCII letter/digit start) / first two chars */
+    size_t words_mask, bigrams_mask;
+    struct End { int32_t length; Py_UCS4 last; } *ends; /* a candidate: length, last char */
+    Py_ssize_t n_ends;
+    Py_ssize_t longest;
+    /* Bit sets that keep most probes out of the tables (which miss the cache): may a
+     * pattern be this (hash, length), start with this first word, this bigram, this
+     * character (below U+10000)? */
+    uint8_t *pattern_filter, *word_filter, *bigram_filter, *first_filter;
+    int singles; /* is any pattern one character long (not a letter or digit)? */
+} Index;
+
+#define PATTERN_BITS 20
+#define WORD_BITS 18
+#define BIGRAM_BITS 18
+
+static inline void
+filter_add(uint8_t *filter, int bits, uint64_t key)
+{
+    key = (key >> 7) & ((1ULL << bits) - 1); /* the table probes use the low bits */
+    filter[key >> 3] |= (uint8_t)(1 << (key & 7));
+}
+
+static inline int
+filter_has(const uint8_t *filter, int bits, uint64_t key)
+{
+    key = (key >> 7) & ((1ULL << bits) - 1);
+    return filter[key >> 3] & (1 << (key & 7));
+}
+
+static inline uint64_t
+pattern_key(uint64_t hash, Py_ssize_t length)
+{
+    return hash ^ ((uint64_t)length * 0x9E3779B97F4A7C15ULL);
+}
+
+static inline uint64_t
+mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xFF51AFD7ED558CCDULL;
+    x ^= x >> 33;
+    x *= 0xC4CEB9FE1A85EC53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static inline uint64_t
+word_key(uint64_t hash, Py_ssize_t length)
+{
+    return mix(hash ^ ((uint64_t)length << 48)) | 1; /* never 0 */
+}
+
+static inline uint64_t
+bigram_key(Py_UCS4 a, Py_UCS4 b)
+{
+    return mix(((uint64_t)a << 21) | (uint64_t)b) | 1;
+}
+
+/* A cheaper hash of the same pair, for the filter that most characters stop at. */
+static inline uint64_t
+trigram_key(Py_UCS4 a, Py_UCS4 b, Py_UCS4 c)
+{
+    return mix(bigram_key(a, b) ^ ((uint64_t)c * 0x9E3779B97F4A7C15ULL)) | 1;
+}
+
+static inline uint64_t
+bigram_cheap(Py_UCS4 a, Py_UCS4 b)
+{
+    return ((uint64_t)a * 0x9E3779B97F4A7C15ULL) ^ ((uint64_t)b * 0xC2B2AE3D27D4EB4FULL);
+}
+
+static size_t
+table_size(Py_ssize_t n)
+{
+    size_t size = 16;
+    while (size < (size_t)n * 2 + 1) {
+        size <<= 1;
+    }
+    return size;
+}
+
+static LengthSlot *
+length_slot(LengthSlot *table, size_t mask, uint64_t key, int create)
+{
+    for (size_t at = (size_t)key & mask;; at = (at + 1) & mask) {
+        if (table[at].key == key) {
+            return &table[at];
+        }
+        if (table[at].key == 0) {
+            if (!create) {
+                return NULL;
+            }
+            table[at].key = key;
+            return &table[at];
+        }
+    }
+}
+
+static void
+Index_dealloc(Index *self)
+{
+    if (self->chars != NULL) {
+        for (Py_ssize_t i = 0; i < self->n_patterns; i++) {
+            PyMem_Free(self->chars[i]);
+        }
+    }
+    PyMem_Free(self->chars);
+    PyMem_Free(self->longer);
+    PyMem_Free(self->patterns);
+    PyMem_Free(self->words);
+    PyMem_Free(self->bigrams);
+    PyMem_Free(self->ends);
+    PyMem_Free(self->pattern_filter);
+    PyMem_Free(self->word_filter);
+    PyMem_Free(self->bigram_filter);
+    PyMem_Free(self->first_filter);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Candidate (pattern, length) pairs of one table, gathered before the lengths are laid out. */
+typedef struct {
+    uint64_t key;
+    uint64_t longer; /* the key through the second word (or third character); 0: none */
+    Py_ssize_t index; /* the pattern's */
+    int32_t length;
+    Py_UCS4 last;
+    int32_t word; /* 1: the words table, 0: bigrams */
+    int32_t split; /* filed under `longer`: its `key` slot says so */
+} Pending;
+
+/* Keys with more candidates than this file those that have a longer key under it (the
+ * first two words, the first three characters): "the", "in", 稳定 start hundreds. */
+#define SPLIT_OVER 8
+
+static int
+compare_keys(const void *a, const void *b)
+{
+    const Pending *x = a, *y = b;
+    if (x->word != y->word) {
+        return x->word - y->word;
+    }
+    return x->key == y->key ? 0 : (x->key < y->key ? -1 : 1);
+}
+
+static int
+compare_pending(const void *a, const void *b)
+{
+    const Pending *x = a, *y = b;
+    if (x->word != y->word) {
+        return x->word - y->word;
+    }
+    if (x->key != y->key) {
+        return x->key < y->key ? -1 : 1;
+    }
+    if (x->length != y->length) {
+        return x->length < y->length ? -1 : 1;
+    }
+    return (x->last > y->last) - (x->last < y->last);
+}
+
+static int
+Index_init(Index *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *patterns;
+    if (!PyArg_ParseTuple(args, "O!:Index", &PyList_Type, &patterns)) {
+        return -1;
+    }
+    if (self->chars != NULL) {
+        PyErr_SetString(PyExc_TypeError, "Index is built once");
+        return -1;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(patterns);
+    self->n_patterns = n;
+    self->chars = PyMem_Calloc(n ? n : 1, sizeof(Py_UCS4 *));
+    self->longer = PyMem_Calloc(n ? n : 1, 1);
+    self->patterns_mask = table_size(n) - 1;
+    self->patterns = PyMem_Calloc(self->patterns_mask + 1, sizeof(PatternSlot));
+    self->pattern_filter = PyMem_Calloc(1 << (PATTERN_BITS - 3), 1);
+    self->word_filter = PyMem_Calloc(1 << (WORD_BITS - 3), 1);
+    self->bigram_filter = PyMem_Calloc(1 << (BIGRAM_BITS - 3), 1);
+    self->first_filter = PyMem_Calloc(1 << (16 - 3), 1);
+    Pending *pending = PyMem_Calloc(n ? n : 1, sizeof(Pending));
+    if (!self->chars || !self->longer || !self->patterns ||
+        !self->pattern_filter || !self->word_filter || !self->bigram_filter ||
+        !self->first_filter || !pending) {
+        PyMem_Free(pending);
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t longest = 1, n_words = 0, n_bigrams = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pattern = PyList_GET_ITEM(patterns, i);
+        if (!PyUnicode_Check(pattern) || PyUnicode_READY(pattern) < 0) {
+            PyErr_SetString(PyExc_TypeError, "patterns are str");
+            goto fail;
+        }
+        Py_ssize_t length = PyUnicode_GET_LENGTH(pattern);
+        if (length == 0 || length > INT32_MAX / 2) {
+            PyErr_SetString(PyExc_ValueError, "a pattern is empty or too long");
+            goto fail;
+        }
+        self->chars[i] = PyUnicode_AsUCS4Copy(pattern);
+        if (self->chars[i] == NULL) {
+            goto fail;
+        }
+        longest = length > longest ? length : longest;
+        const Py_UCS4 *c = self->chars[i];
+        uint64_t hash = 0, first_word = 0;
+        Py_ssize_t word_length = 0;
+        for (Py_ssize_t k = 0; k < length; k++) {
+            hash = hash * HASH_BASE + c[k];
+            if (word_length == k && is_word(c[k])) {
+                word_length = k + 1;
+                first_word = hash;
+            }
+        }
+        uint64_t key = mix(pattern_key(hash, length));
+        filter_add(self->pattern_filter, PATTERN_BITS, key);
+        for (size_t at = (size_t)key & self->patterns_mask;; at = (at + 1) & self->patterns_mask) {
+            PatternSlot *slot = &self->patterns[at];
+            if (slot->length == 0) {
+                slot->hash = hash;
+                slot->length = (int32_t)length;
+                slot->index = (int32_t)i;
+                break;
+            }
+            if (slot->hash == hash && slot->length == length &&
+                memcmp(self->chars[slot->index], c, length * sizeof(Py_UCS4)) == 0) {
+                PyErr_SetString(PyExc_ValueError, "patterns are distinct");
+                goto fail;
+            }
+        }
+        if (word_length > 0) { /* starts with an ASCII letter or digit: at word starts only */
+            uint64_t longer = 0, through = first_word;
+            Py_ssize_t k = word_length;
+            while (k < length && !is_word(c[k])) {
+                through = through * HASH_BASE + c[k++];
+            }
+            if (k < length) { /* a second word: the key through it */
+                while (k < length && is_word(c[k])) {
+                    through = through * HASH_BASE + c[k++];
+                }
+                longer = word_key(through, k);
+            }
+            pending[i] = (Pending){word_key(first_word, word_length), longer, i,
+                                   (int32_t)length, c[length - 1], 1, 0};
+            filter_add(self->word_filter, WORD_BITS, pending[i].key);
+            n_words++;
+        }
+        else {
+            Py_UCS4 second = length > 1 ? c[1] : NO_CHAR;
+            uint64_t key = bigram_key(c[0], second);
+            uint64_t longer = length > 2 ? trigram_key(c[0], c[1], c[2]) : 0;
+            pending[i] = (Pending){key, longer, i, (int32_t)length, c[length - 1], 0, 0};
+            filter_add(self->bigram_filter, BIGRAM_BITS, bigram_cheap(c[0], second));
+            self->singles |= length == 1;
+            if (c[0] < 0x10000) {
+                self->first_filter[c[0] >> 3] |= (uint8_t)(1 << (c[0] & 7));
+            }
+            n_bigrams++;
+        }
+    }
+    /* A key with many candidates files those with a longer key under that one. */
+    qsort(pending, n, sizeof(Pending), compare_keys);
+    Py_ssize_t n_split = 0;
+    for (Py_ssize_t i = 0, j; i < n; i = j) {
+        for (j = i; j < n && compare_keys(&pending[i], &pending[j]) == 0; j++) {
+        }
+        if (j - i <= SPLIT_OVER) {
+            continue;
+        }
+        for (Py_ssize_t k = i; k < j; k++) {
+            if (pending[k].longer != 0) {
+                pending[k].split = 1;
+                n_split++;
+            }
+        }
+    }
+    n_words += n_split; /* room for the longer keys (an upper bound) */
+    n_bigrams += n_split;
+    qsort(pending, n, sizeof(Pending), compare_pending);
+    self->words_mask = table_size(n_words) - 1;
+    self->bigrams_mask = table_size(n_bigrams) - 1;
+    self->words = PyMem_Calloc(self->words_mask + 1, sizeof(LengthSlot));
+    self->bigrams = PyMem_Calloc(self->bigrams_mask + 1, sizeof(LengthSlot));
+    self->ends = PyMem_Calloc(n ? n : 1, sizeof(struct End));
+    if (!self->words || !self->bigrams || !self->ends) {
+        PyErr_NoMemory();
+        goto fail;
+    }
+    self->longest = longest;
+    for (Py_ssize_t i = 0; i < n; i++) { /* the split keys first: their slots say so */
+        Pending *p = &pending[i];
+        if (p->split) {
+            LengthSlot *table = p->word ? self->words : self->bigrams;
+            length_slot(table, p->word ? self->words_mask : self->bigrams_mask, p->key, 1)
+                ->split = 1;
+            p->key = p->longer;
+            self->longer[p->index] = 1;
+            filter_add(p->word ? self->word_filter : self->bigram_filter,
+                       p->word ? WORD_BITS : BIGRAM_BITS, p->key);
+        }
+    }
+    qsort(pending, n, sizeof(Pending), compare_pending);
+    for (Py_ssize_t i = 0; i < n; i++) { /* distinct (length, last) per key, by length */
+        Pending *p = &pending[i];
+        LengthSlot *slot = p->word ? length_slot(self->words, self->words_mask, p->key, 1)
+                                   : length_slot(self->bigrams, self->bigrams_mask, p->key, 1);
+        if (slot->count == 0) {
+            slot->first = (int32_t)self->n_ends;
+        }
+        struct End *previous = slot->count ? &self->ends[self->n_ends - 1] : NULL;
+        if (previous == NULL || previous->length != p->length || previous->last != p->last) {
+            self->ends[self->n_ends++] = (struct End){p->length, p->last};
+            slot->count++;
+        }
+    }
+    PyMem_Free(pending);
+    return 0;
+fail:
+    PyMem_Free(pending);
+    return -1;
+}
+
+/* The pattern that text[start:start + length] is (its hash: `hash`), or -1. */
+static inline Py_ssize_t
+find_pattern(Index *self, uint64_t hash, int kind, const void *data, Py_ssize_t start,
+             Py_ssize_t length)
+{
+    uint64_t key = mix(pattern_key(hash, length));
+    if (!filter_has(self->pattern_filter, PATTERN_BITS, key)) {
+        return -1;
+    }
+    for (size_t at = (size_t)key & self->patterns_mask;; at = (at + 1) & self->patterns_mask) {
+        PatternSlot *slot = &self->patterns[at];
+        if (slot->length == 0) {
+            return -1;
+        }
+        if (slot->hash == hash && slot->length == length) {
+            const Py_UCS4 *c = self->chars[slot->index];
+            Py_ssize_t k = 0;
+            while (k < length && PyUnicode_READ(kind, data, start + k) == c[k]) {
+                k++;
+            }
+            if (k == length) {
+                return slot->index;
+            }
+        }
+    }
+}
+
+typedef struct {
+    Py_ssize_t end, start, index;
+} Found;
+
+static int
+compare_found(const void *a, const void *b)
+{
+    const Found *x = a, *y = b;
+    if (x->end != y->end) {
+        return x->end < y->end ? -1 : 1;
+    }
+    return (x->start > y->start) - (x->start < y->start); /* the longer first, as the automaton */
+}
+
+typedef struct {
+    Found *items;
+    Py_ssize_t count, capacity;
+} FoundList;
+
+static int
+found_add(FoundList *list, Py_ssize_t start, Py_ssize_t end, Py_ssize_t index)
+{
+    if (list->count == list->capacity) {
+        Py_ssize_t capacity = list->capacity ? list->capacity * 2 : 64;
+        Found *items = PyMem_Realloc(list->items, capacity * sizeof(Found));
+        if (items == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        list->items = items;
+        list->capacity = capacity;
+    }
+    list->items[list->count++] = (Found){end, start, index};
+    return 0;
+}
+
+/* Try each candidate length at `start`; keep the patterns whose boundaries hold. */
+static int
+try_lengths(Index *self, const LengthSlot *slot, int longer, PyObject *terms, uint64_t hash,
+            Py_ssize_t hashed, int kind, const void *data, Py_ssize_t size, Py_ssize_t start,
+            FoundList *found)
+{
+    /* longer: the slot of a longer key, which finds only the patterns filed there (a
+     * candidate length is a length, and the other slot may hold it too) */
+    /* hash: of text[start:hashed], extended as the (ascending) lengths need */
+    const struct End *ends = self->ends + slot->first;
+    for (int32_t j = 0; j < slot->count; j++) {
+        Py_ssize_t end = start + ends[j].length;
+        if (end > size) {
+            break;
+        }
+        if (PyUnicode_READ(kind, data, end - 1) != ends[j].last) {
+            continue;
+        }
+        /* A pattern ending in a letter or digit needs a word end (right_boundary). */
+        if (end < size && is_word(PyUnicode_READ(kind, data, end)) &&
+            is_word(PyUnicode_READ(kind, data, end - 1))) {
+            continue;
+        }
+        for (; hashed < end; hashed++) {
+            hash = hash * HASH_BASE + PyUnicode_READ(kind, data, hashed);
+        }
+        Py_ssize_t index = find_pattern(self, hash, kind, data, start, ends[j].length);
+        if (index < 0 || self->longer[index] != longer) {
+            continue;
+        }
+        PyObject *term = PyList_GET_ITEM(terms, index);
+        if (check_term(term) < 0) {
+            return -1;
+        }
+        if (PyTuple_GET_ITEM(term, 0) == Py_True && start > 0 &&
+            is_word(PyUnicode_READ(kind, data, start - 1))) {
+            continue;
+        }
+        if (PyTuple_GET_ITEM(term, 1) == Py_True && end < size &&
+            is_word(PyUnicode_READ(kind, data, end))) {
+            continue;
+        }
+        if (found_add(found, start, end, index) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Index.scan(haystack, terms, text, offsets, normalize): what the automaton and
+ * crawler.matcher._scan_hits give for the same patterns (terms: their _Patterns). */
+static PyObject *
+Index_scan(Index *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "scan(haystack, terms, text, offsets, normalize)");
+        return NULL;
+    }
+    PyObject *haystack = args[0], *terms = args[1];
+    if (check_args(haystack, terms, args[2], args[3]) < 0) {
+        return NULL;
+    }
+    if (PyList_GET_SIZE(terms) != self->n_patterns) {
+        PyErr_SetString(PyExc_ValueError, "one term per pattern");
+        return NULL;
+    }
+    const int kind = PyUnicode_KIND(haystack);
+    const void *data = PyUnicode_DATA(haystack);
+    const Py_ssize_t size = PyUnicode_GET_LENGTH(haystack);
+    FoundList found = {NULL, 0, 0};
+    Collect out = {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0};
+    int after_word = 0; /* is the previous character an ASCII letter or digit? */
+    for (Py_ssize_t start = 0; start < size; start++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, start);
+        if (is_word(c)) {
+            if (after_word) {
+                continue; /* inside a word: only patterns that need a word start begin here */
+            }
+            after_word = 1;
+            uint64_t hash = c;
+            Py_ssize_t end = start + 1;
+            Py_UCS4 more;
+            while (end < size && is_word(more = PyUnicode_READ(kind, data, end))) {
+                hash = hash * HASH_BASE + more;
+                end++;
+            }
+            if (end - start > self->longest) {
+                continue;
+            }
+            uint64_t key = word_key(hash, end - start);
+            if (!filter_has(self->word_filter, WORD_BITS, key)) {
+                continue;
+            }
+            const LengthSlot *slot = length_slot(self->words, self->words_mask, key, 0);
+            if (slot == NULL) {
+                continue;
+            }
+            if (slot->count > 0 && try_lengths(self, slot, 0, terms, hash, end, kind, data, size,
+                                               start, &found) < 0) {
+                goto fail;
+            }
+            if (slot->split) { /* the candidates filed under the first two words */
+                Py_ssize_t k = end;
+                while (k < size && k - start < self->longest &&
+                       !is_word(more = PyUnicode_READ(kind, data, k))) {
+                    hash = hash * HASH_BASE + more;
+                    k++;
+                }
+                if (k == end || k >= size || k - start >= self->longest) {
+                    continue;
+                }
+                while (k < size && is_word(more = PyUnicode_READ(kind, data, k))) {
+                    hash = hash * HASH_BASE + more;
+                    k++;
+                }
+                if (k - start > self->longest) {
+                    continue;
+                }
+                key = word_key(hash, k - start);
+                if (!filter_has(self->word_filter, WORD_BITS, key)) {
+                    continue;
+                }
+                slot = length_slot(self->words, self->words_mask, key, 0);
+                if (slot != NULL && try_lengths(self, slot, 1, terms, hash, k, kind, data, size,
+                                                start, &found) < 0) {
+                    goto fail;
+                }
+            }
+            continue;
+        }
+        after_word = 0;
+        if (c < 0x10000 && !(self->first_filter[c >> 3] & (1 << (c & 7)))) {
+            continue; /* no pattern starts with this character */
+        }
+        Py_UCS4 next = start + 1 < size ? PyUnicode_READ(kind, data, start + 1) : NO_CHAR;
+        int passes = self->singles ? 2 : 1;
+        for (int pass = next == NO_CHAR; pass < passes; pass++) { /* two+ chars, then one */
+            Py_UCS4 second = pass ? NO_CHAR : next;
+            if (!filter_has(self->bigram_filter, BIGRAM_BITS, bigram_cheap(c, second))) {
+                continue;
+            }
+            uint64_t key = bigram_key(c, second);
+            const LengthSlot *slot = length_slot(self->bigrams, self->bigrams_mask, key, 0);
+            if (slot == NULL) {
+                continue;
+            }
+            if (slot->count > 0 &&
+                try_lengths(self, slot, 0, terms, 0, start, kind, data, size, start, &found) < 0) {
+                goto fail;
+            }
+            if (slot->split && start + 2 < size) { /* those filed under three characters */
+                key = trigram_key(c, second, PyUnicode_READ(kind, data, start + 2));
+                if (!filter_has(self->bigram_filter, BIGRAM_BITS, key)) {
+                    continue;
+                }
+                slot = length_slot(self->bigrams, self->bigrams_mask, key, 0);
+                if (slot != NULL && try_lengths(self, slot, 1, terms, 0, start, kind, data, size,
+                                                start, &found) < 0) {
+                    goto fail;
+                }
+            }
+        }
+    }
+    if (found.count > 1) {
+        qsort(found.items, found.count, sizeof(Found), compare_found);
+    }
+    if (collect_init(&out, args[2], args[3], args[4]) < 0) {
+        goto fail;
+    }
+    for (Py_ssize_t i = 0; i < found.count; i++) {
+        Found *hit = &found.items[i];
+        PyObject *start = PyLong_FromSsize_t(hit->start), *end = PyLong_FromSsize_t(hit->end);
+        int failed = start == NULL || end == NULL ||
+                     collect(&out, PyList_GET_ITEM(terms, hit->index), start, end, hit->start,
+                             hit->end) < 0;
+        Py_XDECREF(start);
+        Py_XDECREF(end);
+        if (failed) {
+            goto fail;
+        }
+    }
+    PyMem_Free(found.items);
+    return collect_result(&out);
+fail:
+    PyMem_Free(found.items);
+    collect_drop(&out);
+    return NULL;
+}
+
+static PyMethodDef Index_methods[] = {
+    {"scan", (PyCFunction)(void (*)(void))Index_scan, METH_FASTCALL,
+     "scan(haystack, terms, text, offsets, normalize) -> (entity_hits, phrase_hits, "
+     "exact_spans, tangled)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject IndexType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "crawler._native.Index",
+    .tp_basicsize = sizeof(Index),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "Index(patterns): every pattern, found where its boundaries hold.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)Index_init,
+    .tp_dealloc = (destructor)Index_dealloc,
+    .tp_methods = Index_methods,
+};
+
+/* ------------------------------------------------------------------------------------ */
+/* Folding helpers (crawler.fold): full-width ASCII narrowed, and a set of characters.    */
+
+static inline Py_UCS4
+narrowed(Py_UCS4 c)
+{
+    if (c >= 0xFF01 && c <= 0xFF5E) {
+        return c - 0xFF01 + 0x21;
+    }
+    return c == 0x3000 ? 0x20 : c;
+}
+
+/* narrow(text): full-width ASCII (U+FF01-FF5E) and the ideographic space as ASCII, in
+ * one pass; the text itself when it has none. NFKC maps them so, one to one. */
+static PyObject *
+narrow(PyObject *module, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "narrow(text: str)");
+        return NULL;
+    }
+    if (PyUnicode_READY(text) < 0) {
+        return NULL;
+    }
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    if (kind == PyUnicode_1BYTE_KIND) {
+        return Py_NewRef(text); /* nothing above U+00FF */
+    }
+    Py_UCS4 most = 0;
+    int changed = 0;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i), n = narrowed(c);
+        changed |= n != c;
+        most = n > most ? n : most;
+    }
+    if (!changed) {
+        return Py_NewRef(text);
+    }
+    PyObject *result = PyUnicode_New(size, most);
+    if (result == NULL) {
+        return NULL;
+    }
+    const int out_kind = PyUnicode_KIND(result);
+    void *out = PyUnicode_DATA(result);
+    for (Py_ssize_t i = 0; i < size; i++) {
+        PyUnicode_WRITE(out_kind, out, i, narrowed(PyUnicode_READ(kind, data, i)));
+    }
+    return result;
+}
+
+typedef struct {
+    PyObject_HEAD
+    uint8_t bits[0x10000 / 8]; /* the set's characters below U+10000 */
+    PyObject *astral;          /* a frozenset of the rest */
+} CharSet;
+
+static void
+CharSet_dealloc(CharSet *self)
+{
+    Py_XDECREF(self->astral);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+static int
+CharSet_init(CharSet *self, PyObject *args, PyObject *kwargs)
+{
+    PyObject *chars;
+    if (!PyArg_ParseTuple(args, "U:CharSet", &chars) || PyUnicode_READY(chars) < 0) {
+        return -1;
+    }
+    PyObject *astral = PySet_New(NULL);
+    if (astral == NULL) {
+        return -1;
+    }
+    memset(self->bits, 0, sizeof(self->bits));
+    for (Py_ssize_t i = 0; i < PyUnicode_GET_LENGTH(chars); i++) {
+        Py_UCS4 c = PyUnicode_READ_CHAR(chars, i);
+        if (c < 0x10000) {
+            self->bits[c >> 3] |= (uint8_t)(1 << (c & 7));
+            continue;
+        }
+        PyObject *one = PyUnicode_FromOrdinal(c);
+        if (one == NULL || PySet_Add(astral, one) < 0) {
+            Py_XDECREF(one);
+            Py_DECREF(astral);
+            return -1;
+        }
+        Py_DECREF(one);
+    }
+    Py_XSETREF(self->astral, astral);
+    return 0;
+}
+
+/* CharSet.find(text, start): the index of the first of the set's characters in
+ * text[start:], or -1 (what re.search with a character class gives, faster). */
+static PyObject *
+CharSet_find(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyLong_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "find(text: str, start: int)");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    if (PyUnicode_READY(text) < 0) {
+        return NULL;
+    }
+    Py_ssize_t start = PyLong_AsSsize_t(args[1]);
+    if (start == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    int astral = self->astral != NULL && PySet_GET_SIZE(self->astral) > 0;
+    for (Py_ssize_t i = start < 0 ? 0 : start; i < size; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 0x10000) {
+            if (self->bits[c >> 3] & (1 << (c & 7))) {
+                return PyLong_FromSsize_t(i);
+            }
+            continue;
+        }
+        if (astral) {
+            PyObject *one = PyUnicode_FromOrdinal(c);
+            int found = one == NULL ? -1 : PySet_Contains(self->astral, one);
+            Py_XDECREF(one);
+            if (found < 0) {
+                return NULL;
+            }
+            if (found) {
+                return PyLong_FromSsize_t(i);
+            }
+        }
+    }
+    return PyLong_FromLong(-1);
+}
+
+static PyMethodDef CharSet_methods[] = {
+    {"find", (PyCFunction)(void (*)(void))CharSet_find, METH_FASTCALL,
+     "find(text, start) -> the index of the first character of the set at or after start, or -1"},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyTypeObject CharSetType = {
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "crawler._native.CharSet",
+    .tp_basicsize = sizeof(CharSet),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_doc = "CharSet(chars): a set of characters, searched for in a text.",
+    .tp_new = PyType_GenericNew,
+    .tp_init = (initproc)CharSet_init,
+    .tp_dealloc = (destructor)CharSet_dealloc,
+    .tp_methods = CharSet_methods,
+};
+
+static PyMethodDef methods[] = {
+    {"narrow", (PyCFunction)narrow, METH_O,
+     "narrow(text) -> text with full-width ASCII and U+3000 as ASCII (itself if none)"},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef native_module = {
+    PyModuleDef_HEAD_INIT, "crawler._native",
+    "The filter's scan in C (crawler.matcher's automaton and _scan_hits are the reference).",
+    -1, methods,
+};
+
+PyMODINIT_FUNC
+PyInit__native(void)
+{
+    if (PyType_Ready(&IndexType) < 0 || PyType_Ready(&CharSetType) < 0) {
+        return NULL;
+    }
+    PyObject *module = PyModule_Create(&native_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddObjectRef(module, "Index", (PyObject *)&IndexType) < 0 ||
+        PyModule_AddObjectRef(module, "CharSet", (PyObject *)&CharSetType) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+#ifdef CRACKDOWN_NATIVE_SOURCE
+    if (PyModule_AddStringConstant(module, "SOURCE_SHA256", CRACKDOWN_NATIVE_SOURCE) < 0) {
+        Py_DECREF(module);
+        return NULL;
+    }
+#endif
+    return module;
+}

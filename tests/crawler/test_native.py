@@ -1,0 +1,224 @@
+"""The C scan (crawler/_native.c) finds exactly what the automaton and the Python loop find.
+
+Two matchers over the same watchlist and phrases, one built with crawler.native.Index and
+one without it (the ahocorasick_rs automaton and crawler.matcher._scan_hits, the
+reference), must return the same folded text, entity hits (in order) and phrase hits for
+every text: the probe files, the labelled corpora when present, a slice of the bench's
+corpus, hand-made hard cases (combining marks, full-width, astral characters, mixed
+scripts, folding that changes lengths) and random mixtures of the patterns themselves.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import string
+import unicodedata
+from collections.abc import Iterator
+from pathlib import Path
+
+import ahocorasick_rs
+import pytest
+
+import crawler.native
+from bench.filter import MB, SEED, make_corpus, make_phrases
+from bench.fingerprint import CORPORA, CORPUS_DIR
+from crawler.fold import _nfkc as _nfkc_fold
+from crawler.fold import _traditional_chars
+from crawler.matcher import Matcher, _is_word_char, _nfkc, _Pattern, _scan_hits
+from crawler.watchlist import builtin_watchlist
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+
+pytestmark = pytest.mark.skipif(
+    crawler.native.Index is None, reason="the C scan is not built here (crawler/native.py)"
+)
+
+HARD_CASES = [
+    "",
+    "a",
+    "中",
+    "OTC",
+    "otc",
+    "ＯＴＣ交易被叫停",
+    "Ｂｉｎａｎｃｅ halts ＯＴＣ in China",
+    "在OTC市场交易USDT，币安Binance.US暂停",
+    "binancebinance binance binance's #binance binance.",
+    "Bitcoin\u0301 bitcoin\u0301s cafe\u0301 Bitcoin",  # combining marks after a pattern
+    "e\u0301e\u0301 比\u0301特币 BTC\u20dd",
+    "𝐁𝐢𝐭𝐜𝐨𝐢𝐧 𝔹𝕚𝕥𝕔𝕠𝕚𝕟 🚫 bitcoin 🚫比特币🚫 𠀀𠀁 crypto",  # astral, NFKC-folded
+    "ﬁnancial ﬁrms: Straße, STRASSE, İstanbul police, ǅ, ß→ss, ﬀ",  # folding changes lengths
+    "中國人民銀行與證監會聯合打擊虛擬貨幣交易炒作",
+    "國民警衞 香港警務處 澳門司法警察局 臺灣",
+    "China's SEC-like regulator; the U.S. SEC; Sec. 3; SEC.",
+    "ED ED's EDs U.S. US us US-China",
+    "\u3000比特币\u3000ＢＴＣ\u3000",
+    "trailing pattern at the very end: bitcoin",
+    "bitcoin at the start",
+    "a" * 300 + " bitcoin " + "b" * 300,
+    "\x00bitcoin\x00比特币\ufffd",
+    "比特币比特币比特币",
+    "binance-backed, anti-money-laundering, pre-ban, post-ban",
+]
+
+
+@pytest.fixture(scope="module")
+def matchers() -> tuple[Matcher, Matcher]:
+    watchlist = builtin_watchlist()
+    phrases = make_phrases(10_000, random.Random(SEED))
+    native = Matcher(watchlist, phrases)
+    index, crawler.native.Index = crawler.native.Index, None
+    try:
+        reference = Matcher(watchlist, phrases)
+    finally:
+        crawler.native.Index = index
+    assert native._native is not None and reference._native is None
+    return native, reference
+
+
+def _fields(path: Path) -> Iterator[str]:
+    for line in path.read_text("utf-8").splitlines():
+        if line.strip():
+            item = json.loads(line)
+            yield from (str(v) for k, v in item.items() if k in ("title", "text", "summary"))
+
+
+def _assert_same(matchers: tuple[Matcher, Matcher], texts: list[str]) -> None:
+    native, reference = matchers
+    for text in texts:
+        got, want = native._scan(text), reference._scan(text)
+        assert got.folded.text == want.folded.text
+        assert (got.entity_hits, got.phrase_hits) == (want.entity_hits, want.phrase_hits), text
+
+
+def test_the_c_scan_equals_the_automaton_on_probes_and_corpora(
+    matchers: tuple[Matcher, Matcher],
+) -> None:
+    paths = sorted(DATA.glob("*.jsonl")) + [
+        CORPUS_DIR / name for name in CORPORA if (CORPUS_DIR / name).is_file()
+    ]
+    texts = [text for path in paths for text in _fields(path)]
+    assert len(texts) > 1000
+    _assert_same(matchers, texts)
+
+
+def test_the_c_scan_equals_the_automaton_on_the_bench_corpus(
+    matchers: tuple[Matcher, Matcher],
+) -> None:
+    rng = random.Random(SEED)
+    phrases = make_phrases(10_000, rng)
+    stories, _ = make_corpus(int(0.3 * MB), builtin_watchlist(), phrases, rng)
+    _assert_same(matchers, [text for s in stories for text in (s.title, s.summary)])
+
+
+def test_the_c_scan_equals_the_automaton_on_hard_cases(matchers: tuple[Matcher, Matcher]) -> None:
+    _assert_same(matchers, HARD_CASES)
+
+
+def test_the_c_scan_equals_the_automaton_on_random_mixtures(
+    matchers: tuple[Matcher, Matcher],
+) -> None:
+    """Patterns glued to each other, to words, digits, CJK and punctuation, in every case
+    and width: boundaries, overlaps and nesting in every combination."""
+    native, _ = matchers
+    rng = random.Random(11)
+    patterns = native._patterns
+    glue = [" ", "", "", "-", ".", "'", "，", "的", "a", "7", "\u0301", "𝐚", "\u3000", "\n"]
+    wide = {c: chr(ord(c) + 0xFEE0) for c in string.ascii_letters + string.digits}
+
+    def variant(pattern: str) -> str:
+        roll = rng.random()
+        if roll < 0.2:
+            return pattern.upper()
+        if roll < 0.3:
+            return "".join(wide.get(c, c) for c in pattern)
+        if roll < 0.4 and len(pattern) > 2:
+            cut = rng.randrange(1, len(pattern) - 1)
+            return pattern[:cut]  # a near miss
+        return pattern
+
+    texts = []
+    for _ in range(3000):
+        pieces = []
+        for _ in range(rng.randrange(1, 8)):
+            pieces.append(variant(rng.choice(patterns)))
+            pieces.append(rng.choice(glue))
+        texts.append("".join(pieces))
+    _assert_same(matchers, texts)
+
+
+def test_a_stale_extension_is_refused(tmp_path: Path) -> None:
+    """Built from another _native.c (an edit, a merge): the Python scan runs instead."""
+    module = crawler.native.load()
+    assert module is not None
+    source = tmp_path / "_native.c"
+    source.write_text("/* another version */\n")
+    assert not crawler.native.is_fresh(module, source)
+    assert crawler.native.is_fresh(module, crawler.native.SOURCE)
+    assert crawler.native.is_fresh(module, tmp_path / "absent.c")  # a wheel ships no source
+
+
+def test_the_index_equals_the_automaton_on_a_small_alphabet() -> None:
+    """Random patterns over a few characters (one-character ones too, digits, CJK, an astral
+    character, punctuation) in random texts of them: overlaps and nesting everywhere."""
+    rng = random.Random(5)
+    alphabet = "ab1 中国币.-𝐚"
+    patterns = list(
+        dict.fromkeys(
+            word
+            for word in (
+                "".join(rng.choices(alphabet, k=rng.randrange(1, 6))).strip() for _ in range(400)
+            )
+            if word
+        )
+    )
+    terms = [
+        _Pattern(
+            _is_word_char(p[0]),
+            _is_word_char(p[-1]),
+            f'"{p}"' if i % 3 == 0 else None,
+            None if i % 3 == 0 else f"k{i}",
+            (),
+            (),
+            (),
+        )
+        for i, p in enumerate(patterns)
+    ]
+    assert crawler.native.Index is not None
+    index = crawler.native.Index(patterns)
+    automaton = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+    for _ in range(2000):
+        text = "".join(rng.choices(alphabet, k=rng.randrange(0, 40)))
+        raw = automaton.find_matches_as_indexes(text, True)
+        want = _scan_hits(text, raw, terms, text, None, _nfkc)
+        assert index.scan(text, terms, text, None, _nfkc) == want, text
+
+
+def test_narrowing_then_nfkc_is_nfkc() -> None:
+    """crawler.fold._nfkc narrows full-width ASCII in C first: NFKC all the same."""
+    assert crawler.native.narrow is not None
+    rng = random.Random(3)
+    pool = [*HARD_CASES, "ＡＢＣ\u0301ｄ\u3000", "，：（）；！？　％＋－／。", "Ａ\u030a ｶﾞ ㍿ ①"]
+    pool += [
+        "".join(rng.choices("ＡａＺ０９！～\u3000\u0301\u0308ǅßﬁ中國a .𝐚", k=12))
+        for _ in range(3000)
+    ]
+    for text in pool:
+        assert _nfkc_fold(text) == unicodedata.normalize("NFKC", text), text
+        narrowed = crawler.native.narrow(text)
+        assert unicodedata.normalize("NFKC", narrowed) == unicodedata.normalize("NFKC", text)
+
+
+def test_a_charset_finds_what_the_character_class_finds() -> None:
+    assert crawler.native.CharSet is not None
+    chars = _traditional_chars() or ""
+    finder = crawler.native.CharSet(chars + "𠀀")
+    pattern = re.compile(f"[{re.escape(chars + '𠀀')}]")
+    rng = random.Random(9)
+    pool = list(chars[:50]) + list("中国银行比特币 ,.a𠀀𠀁")
+    for _ in range(2000):
+        text = "".join(rng.choices(pool, k=rng.randrange(0, 20)))
+        start = rng.randrange(0, len(text) + 2)
+        found = pattern.search(text, start)
+        assert finder.find(text, start) == (-1 if found is None else found.start()), text
