@@ -1,0 +1,171 @@
+"""A story's genre, read from its headline and the lines under it.
+
+A news report of an act tells who did what, when: "Shenzhen police detained 30 people
+on Tuesday", 日前，东莞警方……抓获犯罪嫌疑人21名. An explainer, guide, Q&A, analysis or
+opinion piece about the rules is written in another shape: a question or a form word in
+the headline ("Is bitcoin legal in China? A 2025 guide", "Explained: ...", 一文读懂,
+律师说法), the reader addressed ("what you need to know", 你), and the act in the
+generic tense, with no date, no count of people held, no named defendant. Both are full
+of the same enforcement words (ban, illegal, crackdown, 禁止, 非法, 打击), which is why
+the topic rule asks this module which one a story is.
+
+The words come from the watchlist (category `genre`); numbers and dates by the day are
+read here. It runs only on a story that has an act (the matcher asks), over a few hundred
+characters of folded text, with its own small automaton: the main scan never sees these
+common words.
+"""
+
+from __future__ import annotations
+
+import re
+
+import ahocorasick_rs
+
+from crawler.fold import fold
+from crawler.watchlist import Watchlist
+
+GENRE = "genre"  # the watchlist category of the words looked for here
+PREFIX = "genre:"  # how the names this module makes true are spelled in a rule
+FORM, QUESTION, ADDRESS = "explainer-form", "question-word", "second-person"
+TIME, SOURCE, TALLY, LISTICLE = "time-cue", "report-cue", "tally-noun", "listicle-noun"
+# Shape names (the story reads as an explainer), act names (it reports a specific act),
+# and the two the topic rule uses.
+SHAPES = ("form", "question", "address", "commentary")
+ACTS = ("dated", "sourced", "tally", "named")
+EXPLAINER, SPECIFIC = PREFIX + "explainer", PREFIX + "specific"
+# A specific act told in an explainer's form ("Explained: police arrest 12 in...", "Why is
+# Beijing going after influencers? Weibo bans 50 accounts"): news, whatever a look-back word
+# of its headline says. Commentary alone (memoirs, "revisited", 回望) is not that form.
+EXPLAINED_ACT = PREFIX + "explained-act"
+_ASKED = ("form", "question", "address")
+NAMES = frozenset([EXPLAINER, SPECIFIC, EXPLAINED_ACT, *(PREFIX + n for n in (*SHAPES, *ACTS))])
+
+_WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_EN_NUMBER = (  # not a year: "banned in 2017 and offshore platforms" counts nothing
+    r"(?!(?:19|20)\d\d\b)\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+    r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty"
+)
+# A number, then at most two words ("30 people", "35 bitcoin mining farms", "1.2 billion yuan")
+_EN_TALLY = re.compile(rf"(?:^|[^a-z0-9])(?:{_EN_NUMBER})(?:\s+[a-z'-]+){{0,2}}\s+$")
+# A headline that opens on a number ("7 crypto scams...", "Five things..."): a listicle
+# when a listicle noun follows within three words
+_EN_OPENING_NUMBER = re.compile(rf"^\W*(?:{_EN_NUMBER})\b")
+# A story of a life or an era (从“比特币首富”到阶下囚, 从狂热到禁止)
+_ZH_ARC = re.compile(r"从[^,.:;!?]{1,12}到")
+_ZH_TALLY = re.compile(r"([\d一二两三四五六七八九十百千万亿]+)\s*[余多]?\s*$")
+_MONEY = re.compile(r"(?:hk\$|us\$|rmb|¥)\s?\d")
+_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
+# A day of a month with no year after it ("on March 5"; "September 24, 2021" is history),
+# and a Chinese day with no year before it (13日, 7 月 16 日; not 2021年9月24日)
+_EN_DAY = re.compile(rf"\b(?:{_MONTHS})[a-z]*\.? \d{{1,2}}\b(?!,? \d{{4}})")
+_ZH_DAY = re.compile(r"(?<![\d年月\s])\s?(?:\d{1,2}\s*月\s*)?\d{1,2}\s*日(?![前内後后常])")
+# A defendant named as the courts and police name them (李某, 万某园), or by age
+_NAMED = re.compile(
+    r"[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
+    r"苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛"
+    r"郝龚邵万钱严覃武戴莫孔向汤佟]某(?![某些种类地市区县省人])|\b\d{1,2}-year-old\b|\bsurnamed\b"
+)
+
+
+class GenreReader:
+    """Reads the genre names of a story from its folded headline and the lines under it."""
+
+    def __init__(self, watchlist: Watchlist) -> None:
+        keys: dict[str, set[str]] = {}
+        for entity in watchlist.entities:
+            if entity.category != GENRE:
+                continue
+            for alias in entity.aliases:
+                folded = fold(alias).strip()
+                if folded:
+                    keys.setdefault(folded, set()).add(entity.key)
+        self._patterns = list(keys)
+        self._keys = [frozenset(keys[p]) for p in self._patterns]
+        self._automaton = (
+            ahocorasick_rs.AhoCorasick(self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+            if self._patterns
+            else None
+        )
+
+    def _hits(self, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, key) of the genre words in a folded text, whole Latin words only."""
+        found: list[tuple[int, int, str]] = []
+        if self._automaton is None or not text:
+            return found
+        size, word = len(text), _WORD
+        for index, start, end in self._automaton.find_matches_as_indexes(text, True):
+            if text[start] in word and start and text[start - 1] in word:
+                continue
+            if text[end - 1] in word and end < size and text[end] in word:
+                continue
+            for key in self._keys[index]:
+                found.append((start, end, key))
+        return found
+
+    def names(self, headline: str, follow: str, commentary: bool = False) -> set[str]:
+        """The `genre:` names of a story: `headline` is its folded title (or first sentence),
+        `follow` the folded lines under it; `commentary` says the lead already reads as
+        analysis or a look back (the watchlist's `retrospective` words)."""
+        found: set[str] = set()
+        if commentary:
+            found.add("commentary")
+        if "?" in headline:
+            found.add("question")
+        if _ZH_ARC.search(headline):
+            found.add("form")
+        for where, text in ((0, headline), (1, follow)):
+            for start, end, key in self._hits(text):
+                if key == FORM and where == 0:
+                    found.add("form")
+                elif key == QUESTION and where == 0:
+                    if not text[start].isascii() or not text[:start].strip(" \"'“‘"):
+                        found.add("question")  # English: only as the headline's first word
+                elif key == ADDRESS and not _quoted(text, start):
+                    found.add("address")  # not a speaker's "you" (“帮我收一笔钱，给你……”)
+                elif key == TIME:
+                    found.add("dated")
+                elif key == SOURCE:
+                    found.add("sourced")
+                elif key == TALLY and _counted(text, start, end):
+                    found.add("tally")
+                elif key == LISTICLE and where == 0 and _listed(text, start):
+                    found.add("form")
+        for text in (headline, follow):
+            if _EN_DAY.search(text) or _ZH_DAY.search(text):
+                found.add("dated")
+            if _MONEY.search(text):
+                found.add("tally")
+            if _NAMED.search(text):
+                found.add("named")
+        names = {PREFIX + name for name in found}
+        if found.intersection(SHAPES):
+            names.add(EXPLAINER)
+        if found.intersection(ACTS):
+            names.add(SPECIFIC)
+            if found.intersection(_ASKED):
+                names.add(EXPLAINED_ACT)
+        return names
+
+
+def _counted(text: str, start: int, end: int) -> bool:
+    """Is a tally noun right after a number ("30 people", 21名, 3000万元)?"""
+    before = text[max(0, start - 32) : start]
+    if text[start].isascii():
+        return _EN_TALLY.search(before) is not None
+    number = _ZH_TALLY.search(before)
+    if number is None:
+        return False
+    # 一 alone before 个, 起, 人 is an article or a word (一个问题, 一起来看), not a count
+    return number.group(1) != "一" or text[start:end] == "名"
+
+
+def _quoted(text: str, at: int) -> bool:
+    """Is `at` inside a quotation (more opening than closing quote marks before it)?"""
+    before = text[:at]
+    return before.count("“") > before.count("”") or before.count("「") > before.count("」")
+
+
+def _listed(headline: str, start: int) -> bool:
+    """Is a listicle noun within three words of a number that opens the headline?"""
+    number = _EN_OPENING_NUMBER.match(headline)
+    return number is not None and len(headline[number.end() : start].split()) <= 3
