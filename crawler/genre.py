@@ -27,10 +27,11 @@ from crawler.watchlist import Watchlist
 GENRE = "genre"  # the watchlist category of the words looked for here
 PREFIX = "genre:"  # how the names this module makes true are spelled in a rule
 FORM, QUESTION, ADDRESS = "explainer-form", "question-word", "second-person"
+GENERIC, VOICE = "generic-tense", "authorial-voice"
 TIME, SOURCE, TALLY, LISTICLE = "time-cue", "report-cue", "tally-noun", "listicle-noun"
 # Shape names (the story reads as an explainer), act names (it reports a specific act),
 # and the two the topic rule uses.
-SHAPES = ("form", "question", "address", "commentary")
+SHAPES = ("form", "question", "address", "generic", "voice", "commentary")
 ACTS = ("dated", "sourced", "tally", "named")
 EXPLAINER, SPECIFIC = PREFIX + "explainer", PREFIX + "specific"
 # A specific act told in an explainer's form ("Explained: police arrest 12 in...", "Why is
@@ -122,6 +123,10 @@ class GenreReader:
                         found.add("question")  # English: only as the headline's first word
                 elif key == ADDRESS and not _quoted(text, start):
                     found.add("address")  # not a speaker's "you" (“帮我收一笔钱，给你……”)
+                elif key == GENERIC and where == 0:
+                    found.add("generic")  # in a headline; a law note's 司法实践中 may head a case
+                elif key == VOICE:
+                    found.add("voice")
                 elif key == TIME:
                     found.add("dated")
                 elif key == SOURCE:

@@ -66,6 +66,9 @@ def test_every_genre_word_is_read(reader: GenreReader) -> None:
         ("持有虚拟货币违法吗？", "", "genre:question"),
         ("為什麼內地一再打擊虛擬貨幣挖礦", "", "genre:question"),
         ("比特币在中国的十年：从狂热到禁止", "", "genre:form"),
+        ("出售U币被认定为帮信罪的常见情形", "", "genre:generic"),
+        ("China can't ban its way out of crypto", "The columnist writes.", "genre:voice"),
+        ("炒币有风险，这些“坑”千万别踩", "", "genre:address"),
     ],
 )
 def test_explainer_shapes(reader: GenreReader, headline: str, follow: str, shape: str) -> None:
