@@ -55,17 +55,30 @@ _EN_OPENING_NUMBER = re.compile(rf"^\W*(?:{_EN_NUMBER})\b")
 _ZH_ARC = re.compile(r"从[^,.:;!?]{1,12}到")
 _ZH_TALLY = re.compile(r"([\d一二两三四五六七八九十百千万亿]+)\s*[余多]?\s*$")
 _MONEY = re.compile(r"(?:hk\$|us\$|rmb|¥)\s?\d")
-_MONTHS = "jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec"
 # A day of a month with no year after it ("on March 5"; "September 24, 2021" is history),
-# and a Chinese day with no year before it (13日, 7 月 16 日; not 2021年9月24日)
-_EN_DAY = re.compile(rf"\b(?:{_MONTHS})[a-z]*\.? \d{{1,2}}\b(?!,? \d{{4}})")
-_ZH_DAY = re.compile(r"(?<![\d年月\s])\s?(?:\d{1,2}\s*月\s*)?\d{1,2}\s*日(?![前内後后常])")
+# and a Chinese day with no year before it (13日, 7 月 16 日; not 2021年9月24日). Each
+# pattern opens on a digit (a fast search); what comes before is checked after.
+_EN_DAY = re.compile(r" (\d{1,2})\b(?!,? \d{4})")
+_MONTH_BEFORE = re.compile(r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?$")
+_ZH_DAY = re.compile(r"\d{1,2}\s*(?:月\s*\d{1,2}\s*)?日(?![前内後后常])")
+_NOT_BEFORE_DAY = frozenset("0123456789年月")
 # A defendant named as the courts and police name them (李某, 万某园), or by age
-_NAMED = re.compile(
+_SURNAME_MOU = re.compile(
     r"[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程"
     r"苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛"
-    r"郝龚邵万钱严覃武戴莫孔向汤佟]某(?![某些种类地市区县省人])|\b\d{1,2}-year-old\b|\bsurnamed\b"
+    r"郝龚邵万钱严覃武戴莫孔向汤佟]某(?![某些种类地市区县省人])"
 )
+_AGED = re.compile(r"\b\d{1,2}-year-old\b")
+
+
+_Automaton = tuple[ahocorasick_rs.AhoCorasick | None, list[frozenset[str]]]
+# Which words are looked for where: a headline is read for every shape, the lines under it
+# only for the reader addressed and an author's voice; the act words (dates, sources,
+# tallies) only once a shape is found, so most stories are read by two small passes.
+_HEADLINE_KEYS = frozenset({FORM, QUESTION, ADDRESS, GENERIC, VOICE, LISTICLE})
+_FOLLOW_KEYS = frozenset({ADDRESS, VOICE})
+_ACT_KEYS = frozenset({TIME, SOURCE, TALLY})
+_OPENING_WORD = re.compile(r"[\W_]*([a-z]+)")
 
 
 class GenreReader:
@@ -80,27 +93,38 @@ class GenreReader:
                 folded = fold(alias).strip()
                 if folded:
                     keys.setdefault(folded, set()).add(entity.key)
-        self._patterns = list(keys)
-        self._keys = [frozenset(keys[p]) for p in self._patterns]
-        self._automaton = (
-            ahocorasick_rs.AhoCorasick(self._patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
-            if self._patterns
-            else None
+        # English question words count only as a headline's first word: a set, not patterns
+        self._question_words = frozenset(
+            p for p, k in keys.items() if QUESTION in k and p.isascii()
         )
+        scanned = {p: k for p, k in keys.items() if p not in self._question_words}
+        self._headline = _automaton(scanned, _HEADLINE_KEYS)
+        self._follow = _automaton(scanned, _FOLLOW_KEYS)
+        self._acts = _automaton(scanned, _ACT_KEYS)
 
-    def _hits(self, text: str) -> list[tuple[int, int, str]]:
-        """(start, end, key) of the genre words in a folded text, whole Latin words only."""
+    @staticmethod
+    def _hits(automaton: _Automaton, text: str) -> list[tuple[int, int, str]]:
+        """(start, end, key) of an automaton's words in a folded text, whole Latin words only."""
         found: list[tuple[int, int, str]] = []
-        if self._automaton is None or not text:
+        search, keys = automaton
+        if search is None or not text:
             return found
         size, word = len(text), _WORD
-        for index, start, end in self._automaton.find_matches_as_indexes(text, True):
+        for index, start, end in search.find_matches_as_indexes(text, True):
             if text[start] in word and start and text[start - 1] in word:
                 continue
             if text[end - 1] in word and end < size and text[end] in word:
                 continue
-            for key in self._keys[index]:
+            for key in keys[index]:
                 found.append((start, end, key))
+        return found
+
+    def words(self, text: str) -> list[tuple[int, int, str]]:
+        """Every genre word in a folded text (start, end, key), for tests and tools."""
+        found = [*self._hits(self._headline, text), *self._hits(self._acts, text)]
+        opening = _OPENING_WORD.match(text)
+        if opening and opening.group(1) in self._question_words:
+            found.append((opening.start(1), opening.end(1), QUESTION))
         return found
 
     def names(self, headline: str, follow: str, commentary: bool = False) -> set[str]:
@@ -112,44 +136,65 @@ class GenreReader:
             found.add("commentary")
         if "?" in headline:
             found.add("question")
+        opening = _OPENING_WORD.match(headline)
+        if opening and opening.group(1) in self._question_words:
+            found.add("question")  # English: only as the headline's first word
         if _ZH_ARC.search(headline):
             found.add("form")
-        for where, text in ((0, headline), (1, follow)):
-            for start, end, key in self._hits(text):
-                if key == FORM and where == 0:
-                    found.add("form")
-                elif key == QUESTION and where == 0:
-                    if not text[start].isascii() or not text[:start].strip(" \"'“‘"):
-                        found.add("question")  # English: only as the headline's first word
-                elif key == ADDRESS and not _quoted(text, start):
-                    found.add("address")  # not a speaker's "you" (“帮我收一笔钱，给你……”)
-                elif key == GENERIC and where == 0:
-                    found.add("generic")  # in a headline; a law note's 司法实践中 may head a case
-                elif key == VOICE:
-                    found.add("voice")
-                elif key == TIME:
+        for start, _, key in self._hits(self._headline, headline):
+            if key == FORM:
+                found.add("form")
+            elif key == QUESTION:
+                found.add("question")  # a Chinese one, anywhere in the headline
+            elif key == ADDRESS and not _quoted(headline, start):
+                found.add("address")  # not a speaker's "you" (“帮我收一笔钱，给你……”)
+            elif key == GENERIC:
+                found.add("generic")  # in a headline; a law note's 司法实践中 may head a case
+            elif key == VOICE:
+                found.add("voice")
+            elif key == LISTICLE and _listed(headline, start):
+                found.add("form")
+        for start, _, key in self._hits(self._follow, follow):
+            if key == VOICE:
+                found.add("voice")
+            elif not _quoted(follow, start):
+                found.add("address")
+        if not found.intersection(SHAPES):
+            return set()  # no explainer's shape: nothing to weigh
+        for text in (headline, follow):
+            for start, end, key in self._hits(self._acts, text):
+                if key == TIME:
                     found.add("dated")
                 elif key == SOURCE:
                     found.add("sourced")
                 elif key == TALLY and _counted(text, start, end):
                     found.add("tally")
-                elif key == LISTICLE and where == 0 and _listed(text, start):
-                    found.add("form")
-        for text in (headline, follow):
-            if _EN_DAY.search(text) or _ZH_DAY.search(text):
+            if "dated" not in found and _dated(text):
                 found.add("dated")
             if _MONEY.search(text):
                 found.add("tally")
-            if _NAMED.search(text):
+            if (
+                ("某" in text and _SURNAME_MOU.search(text))
+                or ("year-old" in text and _AGED.search(text))
+                or "surnamed" in text
+            ):
                 found.add("named")
         names = {PREFIX + name for name in found}
-        if found.intersection(SHAPES):
-            names.add(EXPLAINER)
+        names.add(EXPLAINER)
         if found.intersection(ACTS):
             names.add(SPECIFIC)
             if found.intersection(_ASKED):
                 names.add(EXPLAINED_ACT)
         return names
+
+
+def _automaton(keys: dict[str, set[str]], wanted: frozenset[str]) -> _Automaton:
+    """An automaton for the patterns of the `wanted` keys, and each pattern's keys."""
+    patterns = [p for p, k in keys.items() if k & wanted]
+    if not patterns:
+        return None, []
+    search = ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+    return search, [frozenset(keys[p] & wanted) for p in patterns]
 
 
 def _counted(text: str, start: int, end: int) -> bool:
@@ -174,3 +219,20 @@ def _listed(headline: str, start: int) -> bool:
     """Is a listicle noun within three words of a number that opens the headline?"""
     number = _EN_OPENING_NUMBER.match(headline)
     return number is not None and len(headline[number.end() : start].split()) <= 3
+
+
+def _dated(text: str) -> bool:
+    """A day named with no year: "on March 5" (not "September 24, 2021"), 13日, 7 月 16 日
+    (not 2021年9月24日)."""
+    if "日" in text:
+        for day in _ZH_DAY.finditer(text):
+            at = day.start()
+            before = text[at - 1] if at else ""
+            if before == " " and at > 1:
+                before = text[at - 2]
+            if before not in _NOT_BEFORE_DAY:
+                return True
+    for day in _EN_DAY.finditer(text):
+        if _MONTH_BEFORE.search(text, max(0, day.start() - 12), day.start()):
+            return True
+    return False

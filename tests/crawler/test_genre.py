@@ -49,7 +49,7 @@ def test_every_genre_word_is_read(reader: GenreReader) -> None:
         if entity.category != GENRE:
             continue
         for alias in entity.aliases:
-            if entity.key not in {key for _, _, key in reader._hits(fold(alias).strip())}:
+            if entity.key not in {key for _, _, key in reader.words(fold(alias).strip())}:
                 wrong.append(f"{entity.key}: {alias!r}")
     assert wrong == []
 
