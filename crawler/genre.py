@@ -73,10 +73,9 @@ _AGED = re.compile(r"\b\d{1,2}-year-old\b")
 
 _Automaton = tuple[ahocorasick_rs.AhoCorasick | None, list[frozenset[str]]]
 # Which words are looked for where: a headline is read for every shape, the lines under it
-# only for the reader addressed and an author's voice; the act words (dates, sources,
-# tallies) only once a shape is found, so most stories are read by two small passes.
+# only for the reader addressed and an author's voice (one pass over both); the act words
+# (dates, sources, tallies) only once a shape is found.
 _HEADLINE_KEYS = frozenset({FORM, QUESTION, ADDRESS, GENERIC, VOICE, LISTICLE})
-_FOLLOW_KEYS = frozenset({ADDRESS, VOICE})
 _ACT_KEYS = frozenset({TIME, SOURCE, TALLY})
 _OPENING_WORD = re.compile(r"[\W_]*([a-z]+)")
 
@@ -99,7 +98,6 @@ class GenreReader:
         )
         scanned = {p: k for p, k in keys.items() if p not in self._question_words}
         self._headline = _automaton(scanned, _HEADLINE_KEYS)
-        self._follow = _automaton(scanned, _FOLLOW_KEYS)
         self._acts = _automaton(scanned, _ACT_KEYS)
 
     @staticmethod
@@ -127,10 +125,14 @@ class GenreReader:
             found.append((opening.start(1), opening.end(1), QUESTION))
         return found
 
-    def names(self, headline: str, follow: str, commentary: bool = False) -> set[str]:
+    def names(
+        self, headline: str, follow: str, commentary: bool = False, warning: bool = False
+    ) -> set[str]:
         """The `genre:` names of a story: `headline` is its folded title (or first sentence),
         `follow` the folded lines under it; `commentary` says the lead already reads as
-        analysis or a look back (the watchlist's `retrospective` words)."""
+        analysis or a look back (the watchlist's `retrospective` words), `warning` that it
+        tells a warning, whose "you" is the warner's (公安机关提醒您, "SFC warns: you should
+        not..."), not a guide's."""
         found: set[str] = set()
         if commentary:
             found.add("commentary")
@@ -141,12 +143,19 @@ class GenreReader:
             found.add("question")  # English: only as the headline's first word
         if _ZH_ARC.search(headline):
             found.add("form")
-        for start, _, key in self._hits(self._headline, headline):
-            if key == FORM:
+        # one pass over the headline and the lines under it (the follow's shapes are fewer)
+        split = len(headline)
+        for start, _, key in self._hits(self._headline, f"{headline}\n{follow}"):
+            if start > split:
+                if key == VOICE:
+                    found.add("voice")
+                elif key == ADDRESS and not warning and not _quoted(follow, start - split - 1):
+                    found.add("address")
+            elif key == FORM:
                 found.add("form")
             elif key == QUESTION:
                 found.add("question")  # a Chinese one, anywhere in the headline
-            elif key == ADDRESS and not _quoted(headline, start):
+            elif key == ADDRESS and not warning and not _quoted(headline, start):
                 found.add("address")  # not a speaker's "you" (“帮我收一笔钱，给你……”)
             elif key == GENERIC:
                 found.add("generic")  # in a headline; a law note's 司法实践中 may head a case
@@ -154,11 +163,6 @@ class GenreReader:
                 found.add("voice")
             elif key == LISTICLE and _listed(headline, start):
                 found.add("form")
-        for start, _, key in self._hits(self._follow, follow):
-            if key == VOICE:
-                found.add("voice")
-            elif not _quoted(follow, start):
-                found.add("address")
         if not found.intersection(SHAPES):
             return set()  # no explainer's shape: nothing to weigh
         for text in (headline, follow):

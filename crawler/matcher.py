@@ -1011,7 +1011,8 @@ class Matcher:
         else:
             follow = text[lead_end : lead_end + GENRE_FOLLOW_CHARS]
         commentary = LEAD + "retrospective" in names or OPENING + "retrospective" in names
-        return self._genre.names(text[:lead_end], follow, commentary)
+        warning = LEAD + "warn" in names or OPENING + "warn" in names
+        return self._genre.names(text[:lead_end], follow, commentary, warning)
 
     @staticmethod
     def _lead_end(scan: _FieldScan, *, whole: bool) -> int:

@@ -161,3 +161,22 @@ def test_explainers_do_not_alert(matcher: Matcher, title: str, text: str) -> Non
 )
 def test_news_in_an_explainers_form_alerts(matcher: Matcher, title: str, text: str) -> None:
     assert alerts(matcher, title, text)
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "SFC warns public against fake crypto platform",
+            "The Securities and Futures Commission said you should not deal with the exchange.",
+        ),
+        ("警方提醒：虚拟货币投资骗局要警惕", "公安机关提醒您，要求您用USDT转账的都是诈骗。"),
+        (
+            "央行提醒：你参与的“数字货币”可能是非法集资",
+            "人民银行相关负责人表示，虚拟货币相关业务活动属于非法金融活动。",
+        ),
+    ],
+)
+def test_a_warnings_you_is_the_warners(matcher: Matcher, title: str, text: str) -> None:
+    """An authority's warning speaks to the public: its "you" makes no guide of it."""
+    assert alerts(matcher, title, text)

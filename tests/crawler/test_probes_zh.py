@@ -50,6 +50,9 @@ XFAIL: dict[str, str] = {
     " word to an act",
     "s10i-zh-024": "a police reminder about impersonation scams that names 虚拟币 as one thing"
     " police never ask for (as en8c-036): crypto is in the body's list, not the warning's subject",
+    "s11d-zh-004": "an outlet's advice piece (这些“坑”千万别踩) whose only authority is a generic"
+    " police reminder (公安机关提醒广大群众): a warning's 'you' is taken as the warner's, so the"
+    " reader addressed makes no guide of it",
     "s9b4-zh-006": "a mining clean-up whose only place is the anonymised 某市 and whose actor is"
     " unnamed: no Chinese cue is left (a real story names its city)",
 }
