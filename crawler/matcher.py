@@ -37,6 +37,8 @@ import ahocorasick_rs
 
 from crawler import native
 from crawler.fold import Folded, fold, fold_with_offsets
+from crawler.genre import GENRE, GenreReader
+from crawler.genre import NAMES as GENRE_NAMES
 from crawler.inflect import alias_forms
 from crawler.queryindex import QueryIndex
 from crawler.rules import Rule, RuleError, compile_rule, phrase_key
@@ -64,6 +66,10 @@ LEAD = "lead:"  # a name in the title (or the first sentence if none): the story
 # what kind of news the headline is ("in a circular", "under the ordinance").
 OPENING = "opening:"
 LEAD_CHARS = 240  # a lead sentence longer than this is cut here
+# The genre check (crawler/genre.py: an explainer or a report of an act?) reads the lead
+# and this much text under it, in a story that has an act or an enforcer acting.
+GENRE_FOLLOW_CHARS = 2 * LEAD_CHARS
+GENRE_ACTS = ("action", "enforcerverb", "sentenceverb")
 # Topic rules come from the watchlist (trusted config), not from subscribers, and the
 # default one spells out its place and lead checks: a longer bound than queries get.
 TOPIC_RULE_LENGTH = 3000
@@ -584,9 +590,12 @@ class Matcher:
         self._opening_expand = {
             key: tuple(OPENING + name for name in names) for key, names in self._expand.items()
         }
-        self._names = watchlist.names() | {
-            prefix + name for prefix in (LEAD, OPENING) for name in watchlist.names()
-        }
+        self._names = (
+            watchlist.names()
+            | {prefix + name for prefix in (LEAD, OPENING) for name in watchlist.names()}
+            | GENRE_NAMES
+        )
+        self._genre = GenreReader(watchlist)
         # Names most matched stories have: a query index avoids keying on them.
         self.categories = watchlist.categories
         self._category = {e.key: e.category for e in watchlist.entities}
@@ -713,6 +722,7 @@ class Matcher:
             if e.category not in LEAD_ONLY
             and e.category not in FLIGHT_CATEGORIES
             and e.category != BACKGROUND_TEXT
+            and e.category != GENRE
         ]
         for entity in main:
             for alias in entity.aliases:
@@ -882,6 +892,7 @@ class Matcher:
         found: set[str] = set()
         lead_fields = 1  # the title, or the first sentence when there is no title
         opening: tuple[_FieldScan, int] | None = None  # the text's first sentence under a title
+        lead: tuple[_FieldScan, int] | None = None  # the field the lead is in, and its end
         hit_info, counted = self._hit_info, evidence.counted
         lead_expand = self._lead_expand
         markers, marker_acts = self._markers, self._marker_acts
@@ -901,6 +912,7 @@ class Matcher:
                 opening = scan, opening_end
             field_hits = len(reported)
             if lead_end > 0:
+                lead = scan, lead_end
                 lead_words = self._lead_names(scan.folded.text[:lead_end], scan.entity_hits)
                 names.update(lead_words)
                 names.update([LEAD + n for n in lead_words])
@@ -1018,7 +1030,27 @@ class Matcher:
             scan, opening_end = opening
             opening_words = self._lead_names(scan.folded.text[:opening_end], scan.entity_hits)
             names.update([OPENING + n for n in opening_words])
+        if lead is not None and not names.isdisjoint(GENRE_ACTS):
+            names.update(self._genre_names(lead, opening, names))
         return evidence, reported, first_field, first_hit
+
+    def _genre_names(
+        self,
+        lead: tuple[_FieldScan, int],
+        opening: tuple[_FieldScan, int] | None,
+        names: set[str],
+    ) -> set[str]:
+        """The `genre:` names (crawler/genre.py) of a story with an act: its headline
+        (the lead) read with the text under it, the opening's field or the lead's own."""
+        scan, lead_end = lead
+        text = scan.folded.text
+        if opening is not None:
+            follow = opening[0].folded.text[:GENRE_FOLLOW_CHARS]
+        else:
+            follow = text[lead_end : lead_end + GENRE_FOLLOW_CHARS]
+        commentary = LEAD + "retrospective" in names or OPENING + "retrospective" in names
+        warning = LEAD + "warn" in names or OPENING + "warn" in names
+        return self._genre.names(text[:lead_end], follow, commentary, warning)
 
     @staticmethod
     def _lead_end(scan: _FieldScan, *, whole: bool) -> int:

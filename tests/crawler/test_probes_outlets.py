@@ -38,6 +38,9 @@ TOPIC = "china-crypto-enforcement"
 # mainland stories whose words contain a short Taiwan or foreign name (湖南投资, 人員警告).
 # probes_en_*: English near misses (explainers, foreign enforcement naming Chinese people,
 # civil suits, Hong Kong licensing) and their in-scope twins, each batch scored blind.
+# probes_en_s11*: explainers, guides, Q&As and opinion (label 0) and news told in their
+# shape (label 1: "Explained: police arrest 12..."); a and b scored before the genre check
+# was written, d after its first version, c held out of all tuning (scored once, at the end).
 _DATA = Path(__file__).parent.parent / "data"
 PROBES = [
     *sorted(_DATA.glob("probes_outlets*.jsonl")),
@@ -92,6 +95,16 @@ XFAIL: dict[str, str] = {
     "en10k-010": "a regime described in the present perfect ('requires platforms to list only"
     " approved tokens, and has fined platforms for breaches'): a habit of the regulator, not an"
     " act the story reports; tense is not read",
+    "en11b-005": "an opinion piece in a statement's form ('Beijing's crypto ban is here to stay'):"
+    " no question, no form word, no address; the act's generic tense is not read",
+    "en11b-011": "an analysis headline in a phrase's form ('The crackdown that wasn't: China's"
+    " patchy enforcement'): nothing in its shape says explainer",
+    "en11c-012": "held-out batch, missed before the genre work too: a court refusing a claim"
+    " ('refused to help a bitcoin investor get his money back') is no action word, and the lead"
+    " reads as market talk ('back'), so the lead has no act of its own",
+    "en11d-011": "a court's ruling told in an analysis headline ('Chengdu court's ruling on crypto"
+    " mining debt shows judges' stance'): 'ruling on' is no action word and 'shows'/'stance' read"
+    " as market and rule-making talk in the lead (not the genre check: the act is specific)",
 }
 
 

@@ -13,8 +13,11 @@ Session 9's (s9bN) aim at procedure (取保候审, 不起诉决定, 罚金, 追�
 卡农, 承兑商) and regulators' wording (风险提示, 约谈, 责令整改, 下架), against the same near
 misses plus commentary and e-CNY. Session 10's (s10a-s10k) aim at structure: background
 told with outcome words and frames (曾被判, 在……的背景下), rule-making and guidance in
-Hong Kong, civil claims, drama and look-backs, Taiwan's and Macau's bodies. Entities
-follow the corpus README's naming rule.
+Hong Kong, civil claims, drama and look-backs, Taiwan's and Macau's bodies. Session 11's
+(s11a-s11d) are explainers (持有虚拟货币违法吗？, 一文读懂, 律师说法, 盘点) and news told in
+their shape (揭秘！……破获, 以案说法 with a named case): a and b scored before the genre check,
+d after its first version, c held out of all tuning. Entities follow the corpus README's
+naming rule.
 """
 
 from __future__ import annotations
@@ -51,6 +54,9 @@ XFAIL: dict[str, str] = {
     " word to an act",
     "s10i-zh-024": "a police reminder about impersonation scams that names 虚拟币 as one thing"
     " police never ask for (as en8c-036): crypto is in the body's list, not the warning's subject",
+    "s11d-zh-004": "an outlet's advice piece (这些“坑”千万别踩) whose only authority is a generic"
+    " police reminder (公安机关提醒广大群众): a warning's 'you' is taken as the warner's, so the"
+    " reader addressed makes no guide of it",
     "s9b4-zh-006": "a mining clean-up whose only place is the anonymised 某市 and whose actor is"
     " unnamed: no Chinese cue is left (a real story names its city)",
 }
