@@ -173,7 +173,10 @@ class SlidingWindow:
             insort(times, now)
 
     def idle(self, now: float) -> bool:
-        return not self.out and (not self.times or self.times[-1] <= now - self.period)
+        """Nothing in the window and no request out: forgetting it changes nothing."""
+        if self.out or self.held:
+            return False
+        return not self.times or self.times[-1] <= now - self.period
 
 
 class Pacer:

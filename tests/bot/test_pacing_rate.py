@@ -180,3 +180,20 @@ def test_the_far_end_never_counts_more_than_the_limits_in_any_window(
         assert count_in_any_window([m.sent_at for m in standin.sent_messages(chat_id)], 1.0) <= (
             CHAT_RATE
         )
+
+
+def test_a_chat_with_a_request_out_is_not_forgotten(clock: Clock) -> None:
+    """Idle chats' windows are dropped every 1024 grants; one whose request is out is not idle."""
+    from bot.pacing import sending
+
+    pacer = Pacer(Limits(global_per_second=1e9, margin=0.0), clock=clock)
+
+    async def go() -> None:
+        await pacer.acquire(1, "private")
+        sending()  # out, and never answered while the others go
+        for chat in range(2, 2100):
+            clock.now += 0.01
+            await asyncio.create_task(pacer.acquire(chat, "private"))
+
+    asyncio.run(go())
+    assert pacer.chat_wait(1, "private") > 0  # still counted: its answer is not in
