@@ -17,11 +17,13 @@ window unnecessary: `margin` (default 0) only pads it further, and each
 padding millisecond costs a thousandth of the rate (the 20 ms it was cost 2%).
 
 Global sends are also spread evenly (GCRA). Its tolerance is a few intervals
-and at least `SPREAD_TOLERANCE` seconds: at 300/s a few intervals (13 ms) were
-shorter than the loop's ordinary stalls (a claim of 200 rows, a GC pass), and
-the time a stall took beyond the tolerance was lost for good (a 30 ms claim
-every 200 sends: 2.5% of the rate). The sliding windows, not the spread, are what keep every
-window at Telegram's end within the limit.
+and at least `SPREAD_TOLERANCE` seconds (at Telegram's own 30/s the intervals
+are longer: nothing changes there). At 300/s a few intervals (13 ms) were
+shorter than the loop's ordinary stalls (a claim of 200 rows, a GC pass, a
+wait for a core on a loaded machine), and the time a stall took beyond the
+tolerance was lost for good (a 30 ms claim every 200 sends: 2.5% of the rate).
+The sliding windows, not the spread, are what keep every window at Telegram's
+end within the limit.
 
 Replies to commands share these windows with alerts and go first: an alert
 waits while a reply to its chat is waiting, or while a reply that only the
@@ -41,7 +43,7 @@ from dataclasses import dataclass
 
 GROUP_TYPES = frozenset({"group", "supergroup", "channel"})
 SPREAD_BURST = 4  # global sends may bunch up this many intervals...
-SPREAD_TOLERANCE = 0.05  # ...or this many seconds' worth, whichever is more
+SPREAD_TOLERANCE = 0.1  # ...or this many seconds' worth, whichever is more
 
 
 @dataclass(frozen=True)
