@@ -7,18 +7,23 @@ window, so the stand-in's (and, we expect, Telegram's) counting never trips.
 Token buckets with a burst (aiolimiter's leaky bucket, for one) can put up
 to twice the limit into one window, which is exactly what earns a 429.
 
-Each window is padded by `margin` seconds: a send leaves here a moment
-before Telegram sees it, and that moment varies. Global sends are also
-spread evenly (GCRA, a burst of a few): a burst of a whole window's worth
-leaves under load with delays the next burst does not have, and that
-difference, not the average rate, is what breaks a window at the far end.
+A send is counted from its grant until a window after the Bot API's answer:
+Telegram counted it somewhere between the two, so a window that holds each
+send from its answer (and, while the request is out, for as long as it is
+out) never holds fewer sends than Telegram's does, however late our loop,
+the network or the far end was. The transport says when a request goes out
+(`sending()`) and when its answer is in (`answered()`). That makes a padded
+window unnecessary: `margin` (default 0) only pads it further, and each
+padding millisecond costs a thousandth of the rate (the 20 ms it was cost 2%).
 
-A send is counted until a window after its answer, not after its grant: the
-transport calls `answered()` when the Bot API's answer is in, and the grant's
-time moves there. Telegram counted the send somewhere between the grant and
-the answer; counted from the grant alone, a send the loop held up (a claim, a
-GC pause) or the far end read late was counted there later than our windows
-assumed, and the sends after it made one window too many: a 429.
+Global sends are also spread evenly (GCRA). Its tolerance is a few intervals
+and at least `SPREAD_TOLERANCE` seconds (at Telegram's own 30/s the intervals
+are longer: nothing changes there). At 300/s a few intervals (13 ms) were
+shorter than the loop's ordinary stalls (a claim of 200 rows, a GC pass, a
+wait for a core on a loaded machine), and the time a stall took beyond the
+tolerance was lost for good (a 30 ms claim every 200 sends: 2.5% of the rate).
+The sliding windows, not the spread, are what keep every window at Telegram's
+end within the limit.
 
 Replies to commands share these windows with alerts and go first: an alert
 waits while a reply to its chat is waiting, or while a reply that only the
@@ -37,7 +42,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 
 GROUP_TYPES = frozenset({"group", "supergroup", "channel"})
-SPREAD_BURST = 4  # global sends may bunch up this many intervals, no more
+SPREAD_BURST = 4  # global sends may bunch up this many intervals...
+SPREAD_TOLERANCE = 0.1  # ...or this many seconds' worth, whichever is more
 
 
 @dataclass(frozen=True)
@@ -47,22 +53,37 @@ class Limits:
     global_per_second: float = 30.0
     private_per_second: float = 1.0
     group_per_minute: float = 20.0
-    margin: float = 0.02
+    margin: float = 0.0
 
 
 class _Grant:
     """A slot taken and not yet answered: the windows it was recorded in, and when."""
 
-    __slots__ = ("at", "chat", "pacer")
+    __slots__ = ("at", "chat", "out", "pacer")
 
     def __init__(self, pacer: Pacer, chat: SlidingWindow, at: float) -> None:
         self.pacer: Pacer | None = pacer
         self.chat = chat
         self.at = at
+        self.out = False  # the request went out: it counts until answered
 
 
 # The slot this task took last, until its request is answered (`answered`).
 _granted: ContextVar[_Grant | None] = ContextVar("pacing_granted", default=None)
+
+
+def sending() -> None:
+    """This task's last slot is going out now: count it, however long, until it is answered.
+
+    Called by the transport (`bot.transport`) before each request, which then
+    promises an `answered()`. A no-op outside a paced send, or called again.
+    """
+    grant = _granted.get()
+    if grant is None or grant.pacer is None or grant.out:
+        return
+    grant.out = True
+    grant.pacer.global_window.hold(grant.at)
+    grant.chat.hold(grant.at)
 
 
 def answered() -> None:
@@ -75,21 +96,26 @@ def answered() -> None:
     if grant is None or grant.pacer is None:
         return
     pacer, grant.pacer = grant.pacer, None
-    now = pacer.clock()
-    if now > grant.at:
-        pacer.global_window.restamp(grant.at, now)
-        grant.chat.restamp(grant.at, now)
+    now = max(pacer.clock(), grant.at)
+    pacer.global_window.restamp(grant.at, now, held=grant.out)
+    grant.chat.restamp(grant.at, now, held=grant.out)
 
 
 class SlidingWindow:
-    """At most `limit` events in any `period` seconds."""
+    """At most `limit` events in any `period` seconds.
 
-    __slots__ = ("limit", "period", "times")
+    An event `hold()` marks (a request that went out) does not leave the window
+    with its time: until `restamp()` (its answer) it still counts, as `out`.
+    """
+
+    __slots__ = ("held", "limit", "out", "period", "times")
 
     def __init__(self, limit: int, period: float) -> None:
         self.limit = limit
         self.period = period
         self.times: deque[float] = deque()
+        self.held: dict[float, int] = {}  # times in `times` whose request is out
+        self.out = 0  # requests out whose time has left `times`
 
     @classmethod
     def for_rate(cls, rate: float, unit: float, margin: float) -> SlidingWindow:
@@ -102,25 +128,56 @@ class SlidingWindow:
         """Seconds until one more event fits (0: now)."""
         times = self.times
         while times and times[0] <= now - self.period:
-            times.popleft()
-        if len(times) < self.limit:
+            self._unhold(times.popleft(), out=True)
+        if len(times) + self.out < self.limit:
             return 0.0
+        if not times:  # full of requests still out: the next answer frees one
+            return self.period
         return times[0] + self.period - now
 
     def record(self, now: float) -> None:
         self.times.append(now)
 
-    def restamp(self, then: float, now: float) -> None:
-        """An event recorded at `then` happened at `now` (later): count it from there."""
+    def hold(self, then: float) -> None:
+        """The event recorded at `then` is out: it counts until `restamp`, even past the window."""
+        if self.times and self.times[0] <= then:
+            self.held[then] = self.held.get(then, 0) + 1
+        else:  # already left the window
+            self.out += 1
+
+    def _unhold(self, then: float, *, out: bool) -> bool:
+        """Drop a hold on `then`; `out`: it still counts, apart. Whether there was one."""
+        count = self.held.get(then)
+        if not count:
+            return False
+        if count == 1:
+            del self.held[then]
+        else:
+            self.held[then] = count - 1
+        if out:
+            self.out += 1
+        return True
+
+    def restamp(self, then: float, now: float, *, held: bool = False) -> None:
+        """An event recorded at `then` happened at `now` (later): count it from there.
+
+        `held`: it was marked by `hold` (its request was out until now).
+        """
         times = self.times
-        with suppress(ValueError):  # not there: already out of the window, counts again
-            times.remove(then)
+        if held and not self._unhold(then, out=False) and self.out:
+            self.out -= 1  # it had left `times`, and counted apart
+        else:
+            with suppress(ValueError):  # not there: already out of the window, counts again
+                times.remove(then)
         if not times or times[-1] <= now:
             times.append(now)
         else:
             insort(times, now)
 
     def idle(self, now: float) -> bool:
+        """Nothing in the window and no request out: forgetting it changes nothing."""
+        if self.out or self.held:
+            return False
         return not self.times or self.times[-1] <= now - self.period
 
 
@@ -132,7 +189,7 @@ class Pacer:
         self.clock = clock
         self.global_window = SlidingWindow.for_rate(limits.global_per_second, 1.0, limits.margin)
         self._interval = self.global_window.period / self.global_window.limit
-        self._tolerance = self._interval * SPREAD_BURST
+        self._tolerance = max(self._interval * SPREAD_BURST, SPREAD_TOLERANCE)
         self._next_at = 0.0  # GCRA: the theoretical time of the next global send
         self._chats: dict[int, SlidingWindow] = {}
         self._paused_until = 0.0

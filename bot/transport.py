@@ -12,8 +12,9 @@ here), proxies from the environment (HTTPS_PROXY, ALL_PROXY, NO_PROXY),
 multipart for files, and the same errors (`TimedOut`, `NetworkError`). Error
 texts never carry the request URL's token.
 
-Each answer (or failure) tells the pacer (`bot.pacing.answered`): Telegram
-counted the send somewhere before it, so the pacer counts it from there.
+Each request tells the pacer it goes out (`bot.pacing.sending`) and when its
+answer (or failure) is in (`bot.pacing.answered`): Telegram counted the send
+somewhere between the two, so the pacer counts it until a window after that.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from bot.pacing import answered
+from bot.pacing import answered, sending
 
 _TOKEN_IN_URL = re.compile(r"/bot[^/\s'\"]+")
 
@@ -107,6 +108,7 @@ class AiohttpRequest(BaseRequest):
             sock_connect=connect,
             sock_read=read,  # aiohttp has no write timeout: a Bot API request is small
         )
+        sending()
         try:
             async with self._session.request(
                 method,

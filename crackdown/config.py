@@ -176,7 +176,7 @@ class DeliveryConfig(_Section):
     global_rate: float = Field(default=30.0, gt=0)
     private_rate: float = Field(default=1.0, gt=0)
     group_rate: float = Field(default=20.0, gt=0)
-    rate_margin: Duration = 0.02
+    rate_margin: Duration = 0.0
     shutdown_grace: Duration = 10.0
 
 

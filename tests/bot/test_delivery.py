@@ -163,7 +163,7 @@ def test_the_global_limit_is_reached_but_not_exceeded(db: Database, standin: Bot
     queue_story(db, users)
     # The stand-in counts arrivals: a send that leaves 20 ms late (a slow ledger write on
     # a loaded CI machine) and the one a window after it can land within one second. The
-    # default margin (20 ms) lost that race about one run in five on PostgreSQL under CI.
+    # 20 ms margin (the default then) lost that race about one run in five on PostgreSQL under CI.
     settings = replace(FAST, limits=Limits(global_per_second=20, margin=0.15))
     report = drain(db, standin, settings)
     summary = standin.summary()

@@ -79,6 +79,7 @@ def test_acquire_never_lets_any_window_hold_more_than_the_limit(clock: Clock) ->
 
 
 def test_sends_are_spread_not_bunched(clock: Clock) -> None:
+    """At most the spread's tolerance (100 ms, 10 sends at 100/s) goes out in a bunch."""
     pacer = Pacer(Limits(global_per_second=100, margin=0.0), clock=clock)
     sent: list[float] = []
 
@@ -88,7 +89,7 @@ def test_sends_are_spread_not_bunched(clock: Clock) -> None:
             sent.append(clock.now)
 
     asyncio.run(go())
-    assert count_in_any_window(sent, 0.1) <= 10 + 5  # the even rate plus a small burst, not 100
+    assert count_in_any_window(sent, 0.1) <= 10 + 11  # the even rate plus a small burst, not 100
 
 
 def test_many_waiters_wake_about_once_a_send_not_all_at_every_slot() -> None:
