@@ -55,7 +55,6 @@ XFAIL: dict[str, str] = {
     "s8d-en-016": "'order' as a verb is no action word (the noun is everywhere: order books,"
     " court orders); action vocabulary, left to the recall work",
     "s8e-zh-016": "监管窗口指导 (window guidance) names no enforcer the vocabulary knows",
-    "s8e-en-012": "'digital collectibles' is no crypto word (NFTs by their Chinese name)",
     "s8e-en-016": "'told not to' is no action form and \"China's securities regulator\" no CSRC",
     "s8f-en-003": "a firm's own shutdown of its Chinese arm, the ban in a 'when' clause of the"
     " body: no marker tells it from an act",
