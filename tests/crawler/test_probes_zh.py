@@ -14,8 +14,9 @@ Session 9's (s9bN) aim at procedure (取保候审, 不起诉决定, 罚金, 追�
 misses plus commentary and e-CNY. Session 10's (s10a-s10k) aim at structure: background
 told with outcome words and frames (曾被判, 在……的背景下), rule-making and guidance in
 Hong Kong, civil claims, drama and look-backs, Taiwan's and Macau's bodies. Session 11's
-(s11v1-s11v4) aim at enforcement vocabulary: procedure (取保候审, 监视居住, 领刑, 退赃), charges, platform governance, Hong Kong's police
-and court wording and crypto jargon (链游, 搬砖, 钱包地址); s11v4 was held out of tuning.
+(s11v1-s11v4) aim at enforcement vocabulary: procedure (取保候审, 监视居住, 领刑, 退赃),
+charges, platform governance, Hong Kong's police and court wording and crypto jargon
+(链游, 搬砖, 钱包地址); s11v4 was held out of tuning.
 Entities follow the corpus README's naming rule.
 """
 
