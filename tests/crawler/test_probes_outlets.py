@@ -87,6 +87,8 @@ XFAIL: dict[str, str] = {
     "en10m-005": "a standing prohibition in a business story's body ('mainland companies are"
     " not permitted to hold crypto'); read as no act of the story's own it cost dev-2 recall"
     " (0.984 -> 0.968), where such states head real news",
+    "s11v5-en-008": "'points coins' of a 'blockchain farming' scheme: a project's own coin"
+    " named in words the vocabulary lacks (held-out batch, left untuned)",
     "s11v3-en-014": "crypto named only to say the story is not about it ('without naming any"
     " involving cryptocurrency'): no negation scope for crypto words",
     "en8c-036": "a police warning about scams in general, crypto one item of a list in the"

@@ -16,7 +16,7 @@ told with outcome words and frames (曾被判, 在……的背景下), rule-maki
 Hong Kong, civil claims, drama and look-backs, Taiwan's and Macau's bodies. Session 11's
 (s11v1-s11v4) aim at enforcement vocabulary: procedure (取保候审, 监视居住, 领刑, 退赃),
 charges, platform governance, Hong Kong's police and court wording and crypto jargon
-(链游, 搬砖, 钱包地址); s11v4 was held out of tuning.
+(链游, 搬砖, 钱包地址); s11v4 and s11v5 were held out of tuning.
 Entities follow the corpus README's naming rule.
 """
 
@@ -53,6 +53,8 @@ XFAIL: dict[str, str] = {
     " word to an act",
     "s10i-zh-024": "a police reminder about impersonation scams that names 虚拟币 as one thing"
     " police never ask for (as en8c-036): crypto is in the body's list, not the warning's subject",
+    "s11v5-zh-002": "a project's own coin named bare (积分币, not in quotes) in a 'blockchain"
+    " farming' fundraising case: no crypto word (held-out batch, left untuned)",
     "s9b4-zh-006": "a mining clean-up whose only place is the anonymised 某市 and whose actor is"
     " unnamed: no Chinese cue is left (a real story names its city)",
 }
