@@ -17,7 +17,9 @@ Hong Kong, civil claims, drama and look-backs, Taiwan's and Macau's bodies. Sess
 (s11a-s11d) are explainers (持有虚拟货币违法吗？, 一文读懂, 律师说法, 盘点) and news told in
 their shape (揭秘！……破获, 以案说法 with a named case): a and b scored before the genre check,
 d after its first version, c held out of all tuning. Entities follow the corpus README's
-naming rule.
+naming rule. Its s11v1-s11v5 aim at enforcement vocabulary: procedure (取保候审, 监视居住, 领刑, 退赃),
+charges, platform governance, Hong Kong's police and court wording and crypto jargon
+(链游, 搬砖, 钱包地址); s11v4 and s11v5 were held out of tuning.
 """
 
 from __future__ import annotations
@@ -57,6 +59,8 @@ XFAIL: dict[str, str] = {
     "s11d-zh-004": "an outlet's advice piece (这些“坑”千万别踩) whose only authority is a generic"
     " police reminder (公安机关提醒广大群众): a warning's 'you' is taken as the warner's, so the"
     " reader addressed makes no guide of it",
+    "s11v5-zh-002": "a project's own coin named bare (积分币, not in quotes) in a 'blockchain"
+    " farming' fundraising case: no crypto word (held-out batch, left untuned)",
     "s9b4-zh-006": "a mining clean-up whose only place is the anonymised 某市 and whose actor is"
     " unnamed: no Chinese cue is left (a real story names its city)",
 }
