@@ -17,9 +17,9 @@ Hong Kong, civil claims, drama and look-backs, Taiwan's and Macau's bodies. Sess
 (s11a-s11d) are explainers (持有虚拟货币违法吗？, 一文读懂, 律师说法, 盘点) and news told in
 their shape (揭秘！……破获, 以案说法 with a named case): a and b scored before the genre check,
 d after its first version, c held out of all tuning. Entities follow the corpus README's
-naming rule. Its s11v1-s11v5 aim at enforcement vocabulary: procedure (取保候审, 监视居住, 领刑, 退赃),
-charges, platform governance, Hong Kong's police and court wording and crypto jargon
-(链游, 搬砖, 钱包地址); s11v4 and s11v5 were held out of tuning.
+naming rule. Its s11v1-s11v5 aim at enforcement vocabulary: procedure (取保候审,
+监视居住, 领刑, 退赃), charges, platform governance, Hong Kong's police and court wording
+and crypto jargon (链游, 搬砖, 钱包地址); s11v4 and s11v5 were held out of tuning.
 """
 
 from __future__ import annotations
