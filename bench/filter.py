@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from crawler.fold import fold
+from crawler.genre import GENRE
 from crawler.inflect import alias_forms
 from crawler.matcher import LEAD_ONLY, Matcher
 from crawler.normalize import normalise
@@ -172,7 +173,8 @@ class Oracle:
     a longer one loses (an acronym wins an identical span) unless it is a reported crypto
     word inside a reported non-crypto name, hits that only overlap both stand, an entity
     counts with what it `implies`, only `report` entities count (one hit per entity and
-    occurrence); lead-only words (market talk, rule-making) are no entity hits."""
+    occurrence); lead-only words (market talk, rule-making) and the genre check's words
+    (crawler/genre.py, read apart from the main scan) are no entity hits."""
 
     def __init__(self, watchlist: Watchlist) -> None:
         self.aliases: dict[str, set[str]] = {}  # folded alias -> reported entity keys
@@ -183,7 +185,7 @@ class Oracle:
         self.owner: dict[str, set[str]] = {}  # folded alias -> the entities that list it
         written = {fold(a).strip() for e in watchlist.entities for a in e.aliases}
         for entity in watchlist.entities:
-            if entity.category in LEAD_ONLY:
+            if entity.category in LEAD_ONLY or entity.category == GENRE:
                 continue
             implied = [entity.key]
             for key in implied:
