@@ -4,7 +4,10 @@ Why: in a first cycle the poller's process did the per-story work (normalise,
 match, the search index's text) on the same GIL as the event loop and the
 storing thread, while the parse worker idled. The worker does that work now
 and hands over what the storing thread would have computed; storing only
-dedups, clusters, inserts and fans out.
+dedups, clusters, inserts and fans out. It hands back no raw items (the
+poller needs only their count), and it skips the items the feed had at its
+last poll stored (`known`, by `item_key`): in steady state most items of a
+changed feed are, and storing would only find them known.
 
 The worker matches with a copy of the poller's filter built from the spec it
 had when the pool started (`FilterBook.from_spec`). The poller uses those
@@ -15,6 +18,7 @@ meanwhile is never missed.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 from collections.abc import Mapping
@@ -28,6 +32,7 @@ from crackdown.runtime.normalising import normalised
 from crawler.feeds import ParsedFeed, init_parse_worker, parse_content
 from crawler.search_text import document
 from crawler.types import MatchResult, Story
+from crawler.urls import is_web_url
 
 _filter: FilterBook | None = None  # this worker's copy of the poller's filter
 
@@ -44,6 +49,9 @@ class PreparedFeed:
     dropped: list[str]  # the source of each item dropped for a non-web link
     matches: dict[str, MatchResult] | None
     search_docs: dict[str, str]  # `crawler.search_text.document` of each story
+    items: int = 0  # items the feed had (its raw items stay in the worker)
+    keys: frozenset[int] = frozenset()  # `item_key` of each item kept (a web link)
+    skipped: int = 0  # items left out as known (`parse_and_prepare`'s `known`)
     spec: FilterSpec | None = None
 
 
@@ -73,15 +81,39 @@ def parse_and_prepare(
     headers: Mapping[str, str] | None,
     lang: str | None,
     fetched_at: datetime,
+    known: frozenset[int] = frozenset(),
 ) -> tuple[ParsedFeed, PreparedFeed]:
-    """`parse_content`, and its stories normalised and (if the worker has a filter) matched."""
-    parsed = parse_content(content, source_key, base_url, headers, lang)
-    batch, dropped = normalised(parsed[0], fetched_at)
+    """`parse_content`'s warning and ttl, and its new stories normalised and matched.
+
+    Items whose `item_key` is in `known` (the feed's items at its last poll,
+    stored) are left out: their story is stored, or noted for this source,
+    and the same link makes the same story key. A changed link is a new key.
+    The raw items are not returned (`PreparedFeed.items` counts them).
+    """
+    raw, warning, ttl = parse_content(content, source_key, base_url, headers, lang)
+    keys = [item_key(item.url) for item in raw]
+    fresh = [item for item, key in zip(raw, keys, strict=True) if key not in known]
+    batch, dropped = normalised(fresh, fetched_at)
     book, matches = _filter, None
     if book is not None:
         matches = {url: book.match(story) for url, story in batch.items()}
     docs = {url: document(s.title, s.summary, s.body) for url, s in batch.items()}
-    return parsed, PreparedFeed(batch, dropped, matches, docs)
+    kept = frozenset(
+        key for item, key in zip(raw, keys, strict=True) if key in known or is_web_url(item.url)
+    )
+    skipped = len(raw) - len(fresh)
+    prepared = PreparedFeed(batch, dropped, matches, docs, len(raw), kept, skipped)
+    return ([], warning, ttl), prepared
+
+
+def item_key(url: str) -> int:
+    """A feed item's link as 8 bytes: what the poller keeps of a feed's last items.
+
+    A digest, not the link: a thousand feeds of 50 items are 50,000 links.
+    Keyed by the link as the feed gives it (`normalise` makes the story's key
+    from it alone), so an item whose link changed is never taken for known.
+    """
+    return int.from_bytes(hashlib.blake2b(url.encode(), digest_size=8).digest(), "big")
 
 
 def has_filter() -> bool:

@@ -104,11 +104,16 @@ class ParsePool:
         base_url: str,
         headers: Mapping[str, str] | None,
         lang: str | None,
+        known: frozenset[int] = frozenset(),
     ) -> tuple[ParsedFeed, PreparedFeed | None]:
-        """`parse`, and in a worker the stories normalised and matched too (None: in-line)."""
+        """`parse`, and in a worker the new stories normalised and matched too (None: in-line).
+
+        In a worker the items in `known` are left out and no raw item comes
+        back (`feed_work.parse_and_prepare`); in-line, every item is parsed.
+        """
         args = (content, source_key, base_url, dict(headers or {}), lang)
         spec, done = await self._in_worker(
-            parse_and_prepare, (*args, datetime.now(UTC)), source_key
+            parse_and_prepare, (*args, datetime.now(UTC), known), source_key
         )
         if done is None:
             return parse_content(*args), None
@@ -195,10 +200,14 @@ class ParsePool:
 
 
 class PreparingParser:
-    """`ParsePool.parse_prepared` as a one-feed `FeedParser` that keeps what the worker prepared."""
+    """`ParsePool.parse_prepared` as a one-feed `FeedParser` that keeps what the worker prepared.
 
-    def __init__(self, pool: ParsePool) -> None:
+    `known`: the `feed_work.item_key`s of the feed's items at its last poll stored.
+    """
+
+    def __init__(self, pool: ParsePool, known: frozenset[int] = frozenset()) -> None:
         self.pool = pool
+        self.known = known
         self.prepared: PreparedFeed | None = None
 
     async def __call__(
@@ -210,6 +219,6 @@ class PreparingParser:
         lang: str | None,
     ) -> ParsedFeed:
         parsed, self.prepared = await self.pool.parse_prepared(
-            content, source_key, base_url, headers, lang
+            content, source_key, base_url, headers, lang, self.known
         )
         return parsed

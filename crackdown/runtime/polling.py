@@ -119,6 +119,10 @@ class Poller:
         # polls waiting to be stored with their fetch slots handed back: a batch being
         # stored and the next one filling
         self._waiting = asyncio.Semaphore(2 * self._recorder.max_batch)
+        # Each feed's items (`feed_work.item_key`) at its last poll stored through a worker:
+        # the worker leaves them out next time. In memory only: after a restart every item
+        # is prepared and storing dedups it against the database.
+        self._last_items: dict[str, frozenset[int]] = {}
         self._claims = Claims(db)
 
     def due(
@@ -236,7 +240,11 @@ class Poller:
     ) -> SourcePoll:
         parse: FeedParser | None = None
         if pool is not None:  # full text changes stories after parsing: prepared when stored
-            parse = pool.parse if source.full_text else PreparingParser(pool)
+            parse = (
+                pool.parse
+                if source.full_text
+                else PreparingParser(pool, self._last_items.get(source.key, frozenset()))
+            )
         try:
             fetched = await poll_feed(
                 self.client,
@@ -250,20 +258,20 @@ class Poller:
         except FeedError as exc:
             return self._failed(source, str(exc), exc)
         now = datetime.now(UTC)
+        prepared = parse.prepared if isinstance(parse, PreparingParser) else None
+        poll = PollSuccess(source, fetched, list(fetched.stories), now, prepared)
         if fetched.warning:
             log.warning(
                 "source %s: feed is malformed, kept %d items: %s",
                 source.key,
-                len(fetched.stories),
+                poll.items,
                 fetched.warning,
             )
-        found = list(fetched.stories)
-        if source.full_text and found:
-            found = await fill_bodies(
-                self.db, self.client, self.http, found, self.full_text_per_poll
+        if source.full_text and poll.found:
+            poll.found = await fill_bodies(
+                self.db, self.client, self.http, poll.found, self.full_text_per_poll
             )
-        prepared = parse.prepared if isinstance(parse, PreparingParser) else None
-        return await self._record_freeing(PollSuccess(source, fetched, found, now, prepared), slots)
+        return await self._record_freeing(poll, slots)
 
     async def _poll_api(
         self,
@@ -448,8 +456,10 @@ class Poller:
         ended: int,
         moved: bool,
     ) -> SourcePoll:
-        """The log lines and `crackdown poll` line of a stored poll."""
+        """The log lines and `crackdown poll` line of a stored poll; its items remembered."""
         source, fetched = poll.source, poll.fetched
+        if poll.prepared is not None:  # stored: the next poll's worker may leave these out
+            self._last_items[source.key] = poll.prepared.keys
         if moved:
             log.warning(
                 "source %s: moved permanently to %s; polling it there (update the config)",
@@ -466,12 +476,12 @@ class Poller:
             "source %s: %s, %d items, %d new, %d matched, next in %.0fs",
             source.key,
             status,
-            len(fetched.stories),
+            poll.items,
             report.stories,
             report.matched,
             interval,
         )
-        return SourcePoll(source.key, status, len(fetched.stories), report, next_poll_at=next_poll)
+        return SourcePoll(source.key, status, poll.items, report, next_poll_at=next_poll)
 
     def _failed_unrecorded(self, source: SourceConfig, error: str) -> SourcePoll:
         """A failure, recorded if the database takes it (if not, it is polled again next tick)."""
