@@ -10,7 +10,7 @@ from typing import cast
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import Session
 
-from crawler.cluster import title_names
+from crawler.cluster import Signature, reports_an_event, title_names, with_names
 from crawler.types import MatchResult, Story
 from storage import search
 from storage.clusters import ClusterSettings, assign_clusters
@@ -152,6 +152,7 @@ def store_stories(
     *,
     skip_known: bool = True,
     search_docs: Mapping[str, str] | None = None,
+    signatures: Mapping[str, Signature | None] | None = None,
 ) -> list[IngestOutcome]:
     """Insert new stories, their matches and their outbox rows, in the caller's transaction.
 
@@ -166,7 +167,9 @@ def store_stories(
     work with a flush per story (the first polling cycle's biggest cost).
     Outbox rows are inserted in story order, then subscriber order, as
     `enqueue` would: a chat's queue is served in id order. `search_docs` are
-    stories' search documents made already, by canonical URL (`search.index_stories`).
+    stories' search documents made already, by canonical URL (`search.index_stories`);
+    `signatures` their MinHash signatures made without names (`crawler.cluster.with_names`),
+    where made.
     """
     known = known_urls(session, [s.canonical_url for s, _ in items]) if skip_known else set()
     fresh: dict[str, int] = {}  # canonical URL -> index in `items` of the one to insert
@@ -214,12 +217,18 @@ def store_stories(
     # Clustering folds alerts (issue 20): only a story that can be alerted, or can report
     # an event that was, is clustered; the rest of a general feed (most of it names no more
     # than a country) is each its own event, at no cost.
-    worth = {i for i in matches if _worth_clustering(items[i][1], clustering, followers)}
+    quiet = clustering.places | clustering.background
+    worth = {i for i in matches if _worth_clustering(items[i][1], quiet, followers)}
     names = {
         story_ids[i]: title_names(items[i][0], items[i][1], clustering.families)
         for i in worth
         if clustering.enabled and clustering.families
     }
+    ready: dict[int, Signature | None] = {}  # by story id, the signatures made already
+    for i in worth if clustering.enabled and signatures else ():
+        if (url := items[i][0].canonical_url) in signatures:
+            sig, story_id = signatures[url], story_ids[i]
+            ready[story_id] = None if sig is None else with_names(sig, names.get(story_id, ()))
     # In the order stored, each seeing only those before it: which polls share this
     # transaction must not change the clusters (`assign_clusters`).
     cluster_of = assign_clusters(
@@ -228,6 +237,7 @@ def store_stories(
         clustering,
         names,
         alone={story_ids[i] for i in chosen if i not in worth},
+        signatures=ready,
     )
     queued, outbox = _fan_out(session, items, chosen, matches, story_ids, cluster_of, followers)
     # The stories are new in this transaction: no outbox row for them exists yet.
@@ -333,7 +343,7 @@ _DELIVERIES = cast(Table, Delivery.__table__)
 
 
 def _worth_clustering(
-    match: MatchResult, settings: ClusterSettings, followers: SubscriptionIndex | None
+    match: MatchResult, quiet: frozenset[str], followers: SubscriptionIndex | None
 ) -> bool:
     """Whether a story can be alerted, or can report an event that was (issue 20).
 
@@ -348,10 +358,7 @@ def _worth_clustering(
     corpus those were 5,146 of the 6,636 stories clustered, and leaving them
     out loses no labelled pair (tests/crawler/test_cluster_eval.py).
     """
-    if match.topics or match.queries or match.entities:
-        return True
-    quiet = settings.places | settings.background
-    if any(key not in quiet for key in match.signals):
+    if reports_an_event(match, quiet):  # `quiet`: `ClusterSettings` places and background
         return True
     return bool(followers and followers.interested(match))
 

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING
 
 from crackdown.runtime import filters
 from crackdown.runtime.filters import FilterBook, FilterSpec
@@ -34,7 +35,13 @@ from crawler.search_text import document
 from crawler.types import MatchResult, Story
 from crawler.urls import is_web_url
 
+if TYPE_CHECKING:  # numpy: imported once the worker has started (`_build`)
+    from crawler.cluster import Signature
+
 _filter: FilterBook | None = None  # this worker's copy of the poller's filter
+# The watchlist keys that make no story worth clustering (`crawler.cluster.reports_an_event`);
+# None: clustering is off, no signatures made.
+_quiet: frozenset[str] | None = None
 
 
 @dataclass
@@ -52,25 +59,40 @@ class PreparedFeed:
     items: int = 0  # items the feed had (its raw items stay in the worker)
     keys: frozenset[int] = frozenset()  # `item_key` of each item kept (a web link)
     skipped: int = 0  # items left out as known (`parse_and_prepare`'s `known`)
+    # MinHash signatures without names (`crawler.cluster.with_names`) of the stories whose
+    # verdict reports an event: those storing clusters, unless a chat's following decides
+    signatures: dict[str, Signature | None] | None = None
     spec: FilterSpec | None = None
 
 
-def init_worker(niceness: int, poller_alive: Connection, spec: FilterSpec | None) -> None:
+def init_worker(
+    niceness: int,
+    poller_alive: Connection,
+    spec: FilterSpec | None,
+    quiet: frozenset[str] | None = None,
+) -> None:
     """A pool's initializer: `init_parse_worker`, and this worker's filter built meanwhile.
 
     Building the filter takes about a second; the worker parses and
     normalises from the start, and matches once its filter is there (until
-    then the poller matches).
+    then the poller matches). `quiet`: clustering's places and background
+    (None: clustering is off), for the signatures made with the verdicts.
     """
     init_parse_worker(niceness, poller_alive)
     if spec is not None:
-        threading.Thread(target=_build, args=(spec,), name="filter-build", daemon=True).start()
+        thread = threading.Thread(target=_build, args=(spec, quiet), name="filter-build")
+        thread.daemon = True
+        thread.start()
 
 
-def _build(spec: FilterSpec) -> None:
-    global _filter
+def _build(spec: FilterSpec, quiet: frozenset[str] | None) -> None:
+    global _filter, _quiet
     # The poller has logged which watched queries it ignores; the worker need not repeat it.
     logging.getLogger(filters.__name__).setLevel(logging.ERROR)
+    if quiet is not None:
+        import crawler.cluster  # noqa: F401  numpy, before the first verdict needs it
+
+        _quiet = quiet
     _filter = FilterBook.from_spec(spec)
 
 
@@ -98,11 +120,20 @@ def parse_and_prepare(
     if book is not None:
         matches = {url: book.match(story) for url, story in batch.items()}
     docs = {url: document(s.title, s.summary, s.body) for url, s in batch.items()}
+    quiet, signatures = _quiet, None
+    if quiet is not None and matches is not None:
+        from crawler.cluster import reports_an_event, signature
+
+        signatures = {
+            url: signature(batch[url])
+            for url, match in matches.items()
+            if reports_an_event(match, quiet)
+        }
     kept = frozenset(
         key for item, key in zip(raw, keys, strict=True) if key in known or is_web_url(item.url)
     )
     skipped = len(raw) - len(fresh)
-    prepared = PreparedFeed(batch, dropped, matches, docs, len(raw), kept, skipped)
+    prepared = PreparedFeed(batch, dropped, matches, docs, len(raw), kept, skipped, signatures)
     return ([], warning, ttl), prepared
 
 

@@ -66,16 +66,20 @@ class ParsePool:
         self._failed = False
         self._users = 0
         self._spec: FilterSpec | None = None  # the filter the workers (will) match with
+        self._quiet: frozenset[str] | None = None  # clustering's, for `feed_work.init_worker`
 
     @contextlib.asynccontextmanager
-    async def using(self, spec: FilterSpec | None = None) -> AsyncIterator[FeedParser]:
+    async def using(
+        self, spec: FilterSpec | None = None, quiet: frozenset[str] | None = None
+    ) -> AsyncIterator[FeedParser]:
         """A parser for one poll; the workers stop when no poll uses them any more.
 
         `spec` is the filter workers started now match with; workers already
-        running keep theirs (`PreparedFeed.spec` says which).
+        running keep theirs (`PreparedFeed.spec` says which). `quiet` is
+        clustering's places and background (None: clustering off).
         """
         if self._starting is None:
-            self._spec = spec
+            self._spec, self._quiet = spec, quiet
         self._users += 1
         try:
             yield self.parse
@@ -170,7 +174,7 @@ class ParsePool:
                 self.workers,
                 mp_context=context,
                 initializer=init_worker,
-                initargs=(WORKER_NICENESS, self._alive[0], self._spec),
+                initargs=(WORKER_NICENESS, self._alive[0], self._spec, self._quiet),
             )
             for started in [executor.submit(os.getpid) for _ in range(self.workers)]:
                 started.result(timeout=60)

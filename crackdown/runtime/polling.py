@@ -152,11 +152,16 @@ class Poller:
         sources = list(sources)
         with self.db.session() as session:
             targets = source_store.poll_targets(session, [s.key for s in sources])
+            clustering = session.info.get("clustering")
+        quiet = None  # what makes no story worth clustering: a worker signs the rest
+        if clustering is not None and clustering.enabled:
+            quiet = clustering.places | clustering.background
         try:
             async with contextlib.AsyncExitStack() as stack:
                 pool = None
                 if len(sources) >= PARSE_POOL_MIN_SOURCES:
-                    await stack.enter_async_context(self._parse_pool.using(self._filter_spec()))
+                    using = self._parse_pool.using(self._filter_spec(), quiet)
+                    await stack.enter_async_context(using)
                     pool = self._parse_pool
                 results = await asyncio.gather(
                     *(
@@ -358,6 +363,7 @@ class Poller:
                     [batch for batch, _, _ in found],
                     matches=[verdicts for _, verdicts, _ in found],
                     search_docs=[ready.search_docs if ready else None for _, _, ready in found],
+                    signatures=[ready.signatures if ready else None for _, _, ready in found],
                 )
             )
             reports = [next(stored) if batch else IngestReport() for (batch, _), _ in prepared]

@@ -32,7 +32,7 @@ from crackdown.runtime.parse_pool import ParsePool
 from crackdown.runtime.polling import Poller, PollReport
 from crawler.http import make_client
 from crawler.types import MatchResult, Story
-from storage import subscribers
+from storage import clusters, subscribers
 from storage.db import Database
 
 FEEDS, ENTRIES = 40, 25
@@ -154,9 +154,19 @@ def test_a_poll_prepared_in_the_worker_stores_what_the_in_line_path_stores(
     expected = poll(alone)
     in_workers(monkeypatch, 1)
     pooled = make_app(tmp_path, "pooled", sources)
+    signed_here = []
+    real_signature = clusters.signature
+
+    def signature(story: Story, names: Any = ()) -> Any:
+        signed_here.append(story.canonical_url)
+        return real_signature(story, names)
+
+    monkeypatch.setattr(clusters, "signature", signature)
     report = poll(pooled)
 
     assert spy.started and spy.started[0] is not None and spy.used == FEEDS
+    # the worker made the signatures of the stories clustered (no chat follows an entity)
+    assert signed_here == []
     assert report.failed == expected.failed == []
     assert (report.stories, report.matched, report.queued) == (
         expected.stories,
@@ -194,8 +204,10 @@ def test_a_query_watched_after_the_workers_started_is_matched(
     real_using = ParsePool.using
 
     @contextlib.asynccontextmanager
-    async def using(pool: ParsePool, spec: FilterSpec | None = None) -> AsyncIterator[Any]:
-        async with real_using(pool, spec) as parse:  # the workers get the filter of now ...
+    async def using(
+        pool: ParsePool, spec: FilterSpec | None = None, quiet: frozenset[str] | None = None
+    ) -> AsyncIterator[Any]:
+        async with real_using(pool, spec, quiet) as parse:  # the workers get the filter of now
             watch_late(pooled)  # ... and a chat watches one more query right after
             yield parse
 
