@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from typing import cast
 
@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import Session
 
 from crawler.cluster import Signature, reports_an_event, title_names, with_names
-from crawler.types import MatchResult, Story
+from crawler.types import Hit, MatchResult, Story
 from storage import search
 from storage.clusters import ClusterSettings, assign_clusters
 from storage.db import insert_for
@@ -112,6 +112,8 @@ class SubscriptionIndex:
 
     def __init__(self, session: Session) -> None:
         self._followers: dict[tuple[str, str], set[int]] = {}
+        # by what a verdict names: a general feed's stories name the same few places
+        self._seen: dict[tuple[tuple[str, ...], ...], list[int]] = {}
         query = (
             select(Subscription.kind, Subscription.value, Subscription.subscriber_id)
             .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
@@ -121,7 +123,17 @@ class SubscriptionIndex:
             self._followers.setdefault((kind, value), set()).add(subscriber_id)
 
     def interested(self, match: MatchResult) -> list[int]:
-        """Active chats following one of the matched topics, watchlist keys or queries."""
+        """Active chats following one of the matched topics, watchlist keys or queries.
+
+        The list is shared by verdicts that name the same: read it, do not change it.
+        """
+        named = (match.topics, match.entities, match.signals, match.queries)
+        found = self._seen.get(named)
+        if found is None:
+            found = self._seen[named] = self._interested(match)
+        return found
+
+    def _interested(self, match: MatchResult) -> list[int]:
         wanted = (
             [("topic", t) for t in match.topics]
             + [("entity", key) for key in dict.fromkeys((*match.entities, *match.signals))]
@@ -251,6 +263,7 @@ def store_stories(
 
 
 UNCLUSTERED = ClusterSettings(enabled=False)
+_HIT_FIELDS = tuple(f.name for f in fields(Hit))  # a hit's JSON, as `asdict` made it
 
 
 def _fan_out(
@@ -420,7 +433,7 @@ def _match_values(story_id: int, match: MatchResult) -> dict[str, object]:
         "story_id": story_id,
         "entities": list(match.entities),
         "topics": list(match.topics),
-        "hits": [asdict(hit) for hit in match.hits],
+        "hits": [{name: getattr(hit, name) for name in _HIT_FIELDS} for hit in match.hits],
         "score": match.score,
         "actions": list(match.actions),
         "actors": list(match.actors),
