@@ -42,6 +42,7 @@ _filter: FilterBook | None = None  # this worker's copy of the poller's filter
 # The watchlist keys that make no story worth clustering (`crawler.cluster.reports_an_event`);
 # None: clustering is off, no signatures made.
 _quiet: frozenset[str] | None = None
+KEY_BYTES = 8  # `item_key`'s length
 
 
 @dataclass
@@ -57,7 +58,7 @@ class PreparedFeed:
     matches: dict[str, MatchResult] | None
     search_docs: dict[str, str]  # `crawler.search_text.document` of each story
     items: int = 0  # items the feed had (its raw items stay in the worker)
-    keys: frozenset[int] = frozenset()  # `item_key` of each item kept (a web link)
+    keys: bytes = b""  # `item_key`s of the items kept (a web link), one after another
     skipped: int = 0  # items left out as known (`parse_and_prepare`'s `known`)
     # MinHash signatures without names (`crawler.cluster.with_names`) of the stories whose
     # verdict reports an event: those storing clusters, unless a chat's following decides
@@ -103,18 +104,20 @@ def parse_and_prepare(
     headers: Mapping[str, str] | None,
     lang: str | None,
     fetched_at: datetime,
-    known: frozenset[int] = frozenset(),
+    known: bytes = b"",
 ) -> tuple[ParsedFeed, PreparedFeed]:
     """`parse_content`'s warning and ttl, and its new stories normalised and matched.
 
-    Items whose `item_key` is in `known` (the feed's items at its last poll,
-    stored) are left out: their story is stored, or noted for this source,
-    and the same link makes the same story key. A changed link is a new key.
+    Items whose `item_key` is in `known` (the feed's items at its last poll
+    stored, as `PreparedFeed.keys`) are left out: their story is stored, or
+    noted for this source, and the same link makes the same story key. A
+    changed link is a new key.
     The raw items are not returned (`PreparedFeed.items` counts them).
     """
     raw, warning, ttl = parse_content(content, source_key, base_url, headers, lang)
     keys = [item_key(item.url) for item in raw]
-    fresh = [item for item, key in zip(raw, keys, strict=True) if key not in known]
+    seen = {known[at : at + KEY_BYTES] for at in range(0, len(known), KEY_BYTES)}
+    fresh = [item for item, key in zip(raw, keys, strict=True) if key not in seen]
     batch, dropped = normalised(fresh, fetched_at)
     book, matches = _filter, None
     if book is not None:
@@ -129,22 +132,25 @@ def parse_and_prepare(
             for url, match in matches.items()
             if reports_an_event(match, quiet)
         }
-    kept = frozenset(
-        key for item, key in zip(raw, keys, strict=True) if key in known or is_web_url(item.url)
+    kept = b"".join(
+        dict.fromkeys(
+            key for item, key in zip(raw, keys, strict=True) if key in seen or is_web_url(item.url)
+        )
     )
     skipped = len(raw) - len(fresh)
     prepared = PreparedFeed(batch, dropped, matches, docs, len(raw), kept, skipped, signatures)
     return ([], warning, ttl), prepared
 
 
-def item_key(url: str) -> int:
+def item_key(url: str) -> bytes:
     """A feed item's link as 8 bytes: what the poller keeps of a feed's last items.
 
-    A digest, not the link: a thousand feeds of 50 items are 50,000 links.
+    A digest, not the link, and a feed's keys as one `bytes`, not a set: a
+    thousand feeds of 50 items are 50,000 links (a set of ints was 3-4 MB).
     Keyed by the link as the feed gives it (`normalise` makes the story's key
     from it alone), so an item whose link changed is never taken for known.
     """
-    return int.from_bytes(hashlib.blake2b(url.encode(), digest_size=8).digest(), "big")
+    return hashlib.blake2b(url.encode(), digest_size=KEY_BYTES).digest()
 
 
 def has_filter() -> bool:

@@ -108,7 +108,7 @@ class ParsePool:
         base_url: str,
         headers: Mapping[str, str] | None,
         lang: str | None,
-        known: frozenset[int] = frozenset(),
+        known: bytes = b"",
     ) -> tuple[ParsedFeed, PreparedFeed | None]:
         """`parse`, and in a worker the new stories normalised and matched too (None: in-line).
 
@@ -209,7 +209,7 @@ class PreparingParser:
     `known`: the `feed_work.item_key`s of the feed's items at its last poll stored.
     """
 
-    def __init__(self, pool: ParsePool, known: frozenset[int] = frozenset()) -> None:
+    def __init__(self, pool: ParsePool, known: bytes = b"") -> None:
         self.pool = pool
         self.known = known
         self.prepared: PreparedFeed | None = None

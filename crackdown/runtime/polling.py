@@ -122,7 +122,7 @@ class Poller:
         # Each feed's items (`feed_work.item_key`) at its last poll stored through a worker:
         # the worker leaves them out next time. In memory only: after a restart every item
         # is prepared and storing dedups it against the database.
-        self._last_items: dict[str, frozenset[int]] = {}
+        self._last_items: dict[str, bytes] = {}
         self._claims = Claims(db)
 
     def due(
@@ -248,7 +248,7 @@ class Poller:
             parse = (
                 pool.parse
                 if source.full_text
-                else PreparingParser(pool, self._last_items.get(source.key, frozenset()))
+                else PreparingParser(pool, self._last_items.get(source.key, b""))
             )
         try:
             fetched = await poll_feed(
