@@ -130,5 +130,21 @@ def test_shared_values_and_defaults_bind_as_core_binds_them(db: Database) -> Non
                 MatchRow.story_id
             )
         ).all()
+        # a list changed between two statements is bound as it is now
+        shared: list[str] = ["A"]
+        for sid in story_ids[:2]:
+            connection.execute(MatchRow.__table__.delete().where(MatchRow.story_id == sid))
+            insert_rows(
+                connection,
+                MatchRow.__table__,
+                [{"story_id": sid, "entities": shared, "topics": [], "hits": [], "score": 1.0}],
+            )
+            shared.append("B")
+        again = connection.execute(
+            select(MatchRow.entities)
+            .where(MatchRow.story_id.in_(story_ids[:2]))
+            .order_by(MatchRow.story_id)
+        ).scalars()
+        assert list(again) == [["A"], ["A", "B"]]
     assert [row.entities for row in rows] == entities
     assert len({row.created_at for row in rows}) == 1
