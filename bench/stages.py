@@ -46,7 +46,6 @@ _STAGES: list[tuple[Any, str, str]] = [
     (storage.clusters, "_write_cluster_ids", "  cluster ids (UPDATE)"),
     (storage.search, "index_stories", "search index (index_stories)"),
     (storage.stories, "_fan_out", "fan-out reads (_fan_out)"),
-    (crackdown.runtime.pipeline, "_note_also_reported", "also reported"),
     (crackdown.runtime.pipeline, "_note_all_also_reported", "also reported"),
     (Session, "commit", "commit"),
 ]

@@ -213,6 +213,31 @@ def signature(story: Story, names: Collection[str] = ()) -> Signature | None:
     return Signature(values, numbers(text), _name_hashes(names))
 
 
+def with_names(sig: Signature, names: Collection[str]) -> Signature:
+    """`sig` as `signature(story, names)` makes it: a parse worker's, made without names.
+
+    Why: the MinHash is the costly part and depends on the story alone; the
+    names come from the verdict the storing side uses.
+    """
+    values = sig.values
+    if values.flags.writeable:  # unpickled: read-only again, as `signature` makes it
+        values = values.copy()
+        values.flags.writeable = False
+    return Signature(values, sig.numbers, _name_hashes(names))
+
+
+def reports_an_event(match: MatchResult, quiet: Collection[str]) -> bool:
+    """Whether a verdict names what happened or who acted, not only places and background.
+
+    `quiet`: the watchlist keys that say neither (`[cluster]`'s places and
+    background). Such a story is worth clustering (`storage.stories`), and a
+    parse worker makes its signature ahead.
+    """
+    if match.topics or match.queries or match.entities:
+        return True
+    return any(key not in quiet for key in match.signals)
+
+
 def _name_hashes(names: Collection[str]) -> frozenset[int]:
     return frozenset(zlib.crc32(name.encode()) for name in sorted(names)[:MAX_NAMES])
 

@@ -137,6 +137,7 @@ def assign_clusters(
     settings: ClusterSettings,
     names: Mapping[int, Collection[str]] | None = None,
     alone: Collection[int] = (),
+    signatures: Mapping[int, Signature | None] | None = None,
 ) -> dict[int, int]:
     """Cluster newly inserted stories (id, story), in the order they were stored; id -> cluster.
 
@@ -156,7 +157,8 @@ def assign_clusters(
     they join a stored one. The stories were inserted as events of their own
     (`cluster_id` = their id); this writes the cluster id of those that join
     another event, the signatures and the bands. With clustering off, every
-    story is a cluster of its own and nothing is written.
+    story is a cluster of its own and nothing is written. `signatures` holds,
+    by story id, those made already (`signature(story, names)`, in a parse worker).
     """
     if not settings.enabled:
         return {story_id: story_id for story_id, _ in stories}
@@ -164,17 +166,20 @@ def assign_clusters(
     assigned: dict[int, int] = {}
     for chunk in _chunks(stories, alone):
         clustered = [(story_id, story) for story_id, story in chunk if story_id not in alone]
-        signatures = {
-            story_id: signature(story, (names or {}).get(story_id, ()))
+        made = signatures or {}
+        chunk_signatures = {
+            story_id: made[story_id]
+            if story_id in made
+            else signature(story, (names or {}).get(story_id, ()))
             for story_id, story in clustered
         }
-        keys = {sid: band_keys(sig) for sid, sig in signatures.items() if sig is not None}
-        batch.read(clustered, signatures, keys)
+        keys = {sid: band_keys(sig) for sid, sig in chunk_signatures.items() if sig is not None}
+        batch.read(clustered, chunk_signatures, keys)
         for story_id, story in chunk:
             if story_id in alone:
                 assigned[story_id] = batch.own_event(story_id, story)
             else:
-                sig, story_keys = signatures[story_id], keys.get(story_id, [])
+                sig, story_keys = chunk_signatures[story_id], keys.get(story_id, [])
                 assigned[story_id] = batch.assign(story_id, story, sig, story_keys)
     batch.write()
     return assigned

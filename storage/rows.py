@@ -22,7 +22,22 @@ from sqlalchemy import Column, Connection, Table
 from storage.models import UTCDateTime
 
 _Getter = Callable[[Mapping[str, Any]], Any]
-_PLANS: dict[tuple[object, ...], tuple[str, list[_Getter]]] = {}
+_PLANS: dict[tuple[object, ...], tuple[str, list[_Getter | _Default | _Given]]] = {}
+
+
+class _Default:
+    """A column's callable Python default, bound: made once a statement, not once a row.
+
+    Why: an outbox of thousands of rows called `utcnow` and formatted its time
+    twice a row; the rows of one INSERT are made at one instant anyway.
+    """
+
+    def __init__(self, make: Callable[[Any], Any], process: Callable[[Any], Any]) -> None:
+        self.make, self.process = make, process
+
+    def getter(self) -> _Getter:
+        value = self.process(self.make(None))  # SQLAlchemy's wrapper takes a context; ours not
+        return lambda row: value
 
 
 def insert_rows(
@@ -40,7 +55,8 @@ def insert_rows(
     """
     if not rows:
         return
-    statement, getters = _plan(connection, table, frozenset(rows[0]), expressions or {}, suffix)
+    statement, plan = _plan(connection, table, frozenset(rows[0]), expressions or {}, suffix)
+    getters = [get.getter() if isinstance(get, (_Default, _Given)) else get for get in plan]
     params = [tuple([get(row) for get in getters]) for row in rows]
     connection.exec_driver_sql(statement, params if len(params) > 1 else params[0])
 
@@ -82,7 +98,7 @@ def _plan(
     keys: frozenset[str],
     expressions: Mapping[str, str],
     suffix: str,
-) -> tuple[str, list[_Getter]]:
+) -> tuple[str, list[_Getter | _Default | _Given]]:
     dialect = connection.dialect
     cache_key = (table.name, dialect.name, keys, tuple(sorted(expressions.items())), suffix)
     plan = _PLANS.get(cache_key)
@@ -108,20 +124,56 @@ def _plan(
     return statement, getters
 
 
-def _getter(connection: Connection, column: Column[Any], given: bool) -> _Getter:
+def _getter(
+    connection: Connection, column: Column[Any], given: bool
+) -> _Getter | _Default | _Given:
     """A row's value for `column`, bound: the row's own, or the column's Python default."""
     process = bind(connection, column)
     key = column.key
     if given:
-        return lambda row: process(row[key])
+        return _Given(process, key)
     default: Any = column.default
     if default.is_scalar:
         value = process(default.arg)
         return lambda row: value
     if default.is_callable:
-        make = default.arg  # SQLAlchemy's wrapper takes the execution context; ours ignore it
-        return lambda row: process(make(None))
+        return _Default(default.arg, process)
     raise TypeError(f"{column}: only scalar and callable defaults are filled here")
+
+
+class _Given:
+    """A row's own value for a column, bound; a new getter for each statement.
+
+    Why: a poll's stories share one `fetched_at` object and their sources one
+    `seen_at`, and their match rows are mostly empty lists; binding each
+    again (a time's text, a JSON text) was most of binding them. Within one
+    statement's rows the last value's bound form is kept, by identity (an
+    empty list as any empty list): nothing changes a row while its statement
+    is bound, and no getter outlives its statement or is shared by threads.
+    """
+
+    def __init__(self, process: Callable[[Any], Any], key: str) -> None:
+        self.process, self.key = process, key
+
+    def getter(self) -> _Getter:
+        process, key = self.process, self.key
+        last: tuple[Any, Any] = (object(), None)
+
+        def get(row: Mapping[str, Any]) -> Any:
+            nonlocal last
+            value = row[key]
+            if value.__class__ is list and not value:
+                value = _EMPTY
+            if value is last[0]:
+                return last[1]
+            bound = process(value)
+            last = (value, bound)
+            return bound
+
+        return get
+
+
+_EMPTY: list[Any] = []  # every empty list value, for `_Given`'s identity check; never changed
 
 
 def _same(value: Any) -> Any:

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import Session
 
-from crawler.cluster import title_names
-from crawler.types import MatchResult, Story
+from crawler.cluster import Signature, reports_an_event, title_names, with_names
+from crawler.types import Hit, MatchResult, Story
 from storage import search
 from storage.clusters import ClusterSettings, assign_clusters
 from storage.db import insert_for
@@ -112,6 +112,8 @@ class SubscriptionIndex:
 
     def __init__(self, session: Session) -> None:
         self._followers: dict[tuple[str, str], set[int]] = {}
+        # by what a verdict names: a general feed's stories name the same few places
+        self._seen: dict[tuple[tuple[str, ...], ...], list[int]] = {}
         query = (
             select(Subscription.kind, Subscription.value, Subscription.subscriber_id)
             .join(Subscriber, Subscriber.id == Subscription.subscriber_id)
@@ -121,7 +123,17 @@ class SubscriptionIndex:
             self._followers.setdefault((kind, value), set()).add(subscriber_id)
 
     def interested(self, match: MatchResult) -> list[int]:
-        """Active chats following one of the matched topics, watchlist keys or queries."""
+        """Active chats following one of the matched topics, watchlist keys or queries.
+
+        The list is shared by verdicts that name the same: read it, do not change it.
+        """
+        named = (match.topics, match.entities, match.signals, match.queries)
+        found = self._seen.get(named)
+        if found is None:
+            found = self._seen[named] = self._interested(match)
+        return found
+
+    def _interested(self, match: MatchResult) -> list[int]:
         wanted = (
             [("topic", t) for t in match.topics]
             + [("entity", key) for key in dict.fromkeys((*match.entities, *match.signals))]
@@ -152,6 +164,7 @@ def store_stories(
     *,
     skip_known: bool = True,
     search_docs: Mapping[str, str] | None = None,
+    signatures: Mapping[str, Signature | None] | None = None,
 ) -> list[IngestOutcome]:
     """Insert new stories, their matches and their outbox rows, in the caller's transaction.
 
@@ -166,7 +179,9 @@ def store_stories(
     work with a flush per story (the first polling cycle's biggest cost).
     Outbox rows are inserted in story order, then subscriber order, as
     `enqueue` would: a chat's queue is served in id order. `search_docs` are
-    stories' search documents made already, by canonical URL (`search.index_stories`).
+    stories' search documents made already, by canonical URL (`search.index_stories`);
+    `signatures` their MinHash signatures made without names (`crawler.cluster.with_names`),
+    where made.
     """
     known = known_urls(session, [s.canonical_url for s, _ in items]) if skip_known else set()
     fresh: dict[str, int] = {}  # canonical URL -> index in `items` of the one to insert
@@ -214,12 +229,18 @@ def store_stories(
     # Clustering folds alerts (issue 20): only a story that can be alerted, or can report
     # an event that was, is clustered; the rest of a general feed (most of it names no more
     # than a country) is each its own event, at no cost.
-    worth = {i for i in matches if _worth_clustering(items[i][1], clustering, followers)}
+    quiet = clustering.places | clustering.background
+    worth = {i for i in matches if _worth_clustering(items[i][1], quiet, followers)}
     names = {
         story_ids[i]: title_names(items[i][0], items[i][1], clustering.families)
         for i in worth
         if clustering.enabled and clustering.families
     }
+    ready: dict[int, Signature | None] = {}  # by story id, the signatures made already
+    for i in worth if clustering.enabled and signatures else ():
+        if (url := items[i][0].canonical_url) in signatures:
+            sig, story_id = signatures[url], story_ids[i]
+            ready[story_id] = None if sig is None else with_names(sig, names.get(story_id, ()))
     # In the order stored, each seeing only those before it: which polls share this
     # transaction must not change the clusters (`assign_clusters`).
     cluster_of = assign_clusters(
@@ -228,6 +249,7 @@ def store_stories(
         clustering,
         names,
         alone={story_ids[i] for i in chosen if i not in worth},
+        signatures=ready,
     )
     queued, outbox = _fan_out(session, items, chosen, matches, story_ids, cluster_of, followers)
     # The stories are new in this transaction: no outbox row for them exists yet.
@@ -241,6 +263,7 @@ def store_stories(
 
 
 UNCLUSTERED = ClusterSettings(enabled=False)
+_HIT_FIELDS = tuple(f.name for f in fields(Hit))  # a hit's JSON, as `asdict` made it
 
 
 def _fan_out(
@@ -333,7 +356,7 @@ _DELIVERIES = cast(Table, Delivery.__table__)
 
 
 def _worth_clustering(
-    match: MatchResult, settings: ClusterSettings, followers: SubscriptionIndex | None
+    match: MatchResult, quiet: frozenset[str], followers: SubscriptionIndex | None
 ) -> bool:
     """Whether a story can be alerted, or can report an event that was (issue 20).
 
@@ -348,10 +371,7 @@ def _worth_clustering(
     corpus those were 5,146 of the 6,636 stories clustered, and leaving them
     out loses no labelled pair (tests/crawler/test_cluster_eval.py).
     """
-    if match.topics or match.queries or match.entities:
-        return True
-    quiet = settings.places | settings.background
-    if any(key not in quiet for key in match.signals):
+    if reports_an_event(match, quiet):  # `quiet`: `ClusterSettings` places and background
         return True
     return bool(followers and followers.interested(match))
 
@@ -413,7 +433,7 @@ def _match_values(story_id: int, match: MatchResult) -> dict[str, object]:
         "story_id": story_id,
         "entities": list(match.entities),
         "topics": list(match.topics),
-        "hits": [asdict(hit) for hit in match.hits],
+        "hits": [{name: getattr(hit, name) for name in _HIT_FIELDS} for hit in match.hits],
         "score": match.score,
         "actions": list(match.actions),
         "actors": list(match.actors),

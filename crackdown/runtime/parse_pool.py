@@ -66,16 +66,20 @@ class ParsePool:
         self._failed = False
         self._users = 0
         self._spec: FilterSpec | None = None  # the filter the workers (will) match with
+        self._quiet: frozenset[str] | None = None  # clustering's, for `feed_work.init_worker`
 
     @contextlib.asynccontextmanager
-    async def using(self, spec: FilterSpec | None = None) -> AsyncIterator[FeedParser]:
+    async def using(
+        self, spec: FilterSpec | None = None, quiet: frozenset[str] | None = None
+    ) -> AsyncIterator[FeedParser]:
         """A parser for one poll; the workers stop when no poll uses them any more.
 
         `spec` is the filter workers started now match with; workers already
-        running keep theirs (`PreparedFeed.spec` says which).
+        running keep theirs (`PreparedFeed.spec` says which). `quiet` is
+        clustering's places and background (None: clustering off).
         """
         if self._starting is None:
-            self._spec = spec
+            self._spec, self._quiet = spec, quiet
         self._users += 1
         try:
             yield self.parse
@@ -104,11 +108,16 @@ class ParsePool:
         base_url: str,
         headers: Mapping[str, str] | None,
         lang: str | None,
+        known: bytes = b"",
     ) -> tuple[ParsedFeed, PreparedFeed | None]:
-        """`parse`, and in a worker the stories normalised and matched too (None: in-line)."""
+        """`parse`, and in a worker the new stories normalised and matched too (None: in-line).
+
+        In a worker the items in `known` are left out and no raw item comes
+        back (`feed_work.parse_and_prepare`); in-line, every item is parsed.
+        """
         args = (content, source_key, base_url, dict(headers or {}), lang)
         spec, done = await self._in_worker(
-            parse_and_prepare, (*args, datetime.now(UTC)), source_key
+            parse_and_prepare, (*args, datetime.now(UTC), known), source_key
         )
         if done is None:
             return parse_content(*args), None
@@ -165,7 +174,7 @@ class ParsePool:
                 self.workers,
                 mp_context=context,
                 initializer=init_worker,
-                initargs=(WORKER_NICENESS, self._alive[0], self._spec),
+                initargs=(WORKER_NICENESS, self._alive[0], self._spec, self._quiet),
             )
             for started in [executor.submit(os.getpid) for _ in range(self.workers)]:
                 started.result(timeout=60)
@@ -195,10 +204,14 @@ class ParsePool:
 
 
 class PreparingParser:
-    """`ParsePool.parse_prepared` as a one-feed `FeedParser` that keeps what the worker prepared."""
+    """`ParsePool.parse_prepared` as a one-feed `FeedParser` that keeps what the worker prepared.
 
-    def __init__(self, pool: ParsePool) -> None:
+    `known`: the `feed_work.item_key`s of the feed's items at its last poll stored.
+    """
+
+    def __init__(self, pool: ParsePool, known: bytes = b"") -> None:
         self.pool = pool
+        self.known = known
         self.prepared: PreparedFeed | None = None
 
     async def __call__(
@@ -210,6 +223,6 @@ class PreparingParser:
         lang: str | None,
     ) -> ParsedFeed:
         parsed, self.prepared = await self.pool.parse_prepared(
-            content, source_key, base_url, headers, lang
+            content, source_key, base_url, headers, lang, self.known
         )
         return parsed

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crackdown.runtime.normalising import normalised
+from crawler.cluster import Signature
 from crawler.matcher import StoryFilter
 from crawler.types import MatchResult, RawStory, Story
 from storage import stories as story_store
@@ -86,6 +87,7 @@ def store_found(
     *,
     matches: Sequence[Mapping[str, MatchResult] | None] = (),
     search_docs: Sequence[Mapping[str, str] | None] = (),
+    signatures: Sequence[Mapping[str, Signature | None] | None] = (),
 ) -> list[IngestReport]:
     """Dedup, match, store and fan out several sources' stories in the caller's transaction.
 
@@ -96,7 +98,8 @@ def store_found(
     `matches` (one per batch, or None) has their verdict already: a parse
     worker's, by `matcher` as it is now (`runtime.parse_pool`); `search_docs`
     (one per batch, or None) are their search documents, by canonical URL,
-    made there too. A story stored
+    made there too, and `signatures` (the same) their MinHash signatures without
+    names (`crawler.cluster.with_names`), where made. A story stored
     by another writer since the check raises IntegrityError (the unique
     canonical URL); the caller rolls back and uses `ingest_one_by_one`.
     """
@@ -110,8 +113,11 @@ def store_found(
     also: list[dict[str, dict[str, str]]] = [{} for _ in batches]  # source -> {canonical: url}
     verdicts = list(matches) + [None] * (len(batches) - len(matches))
     made = list(search_docs) + [None] * (len(batches) - len(search_docs))
+    signed = list(signatures) + [None] * (len(batches) - len(signatures))
     docs: dict[str, str] = {}  # of the stories to store, where made already
+    sigs: dict[str, Signature | None] = {}
     for index, (batch, verdict, made_docs) in enumerate(zip(batches, verdicts, made, strict=True)):
+        made_sigs = signed[index]
         for url, story in batch.items():
             if url in known or url in first:
                 if first.get(url) != story.source_key:  # a repeat by its own source is no news
@@ -120,11 +126,15 @@ def store_found(
             first[url] = story.source_key
             if made_docs is not None and url in made_docs:
                 docs[url] = made_docs[url]
+            if made_sigs is not None and url in made_sigs:
+                sigs[url] = made_sigs[url]
             match = verdict.get(url) if verdict is not None else None
             new.append((story, matcher.match(story) if match is None else match))
             owners.append(index)
     outcomes = (
-        story_store.store_stories(session, new, skip_known=False, search_docs=docs) if new else []
+        story_store.store_stories(session, new, skip_known=False, search_docs=docs, signatures=sigs)
+        if new
+        else []
     )
     for (story, match), owner, outcome in zip(new, owners, outcomes, strict=True):
         _count(reports[owner], story, match, outcome)

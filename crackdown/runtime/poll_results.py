@@ -46,4 +46,9 @@ class PollSuccess:
     fetched: FeedFetch
     found: list[RawStory]
     now: datetime
-    prepared: PreparedFeed | None = None  # `found` normalised (and matched) by a parse worker
+    prepared: PreparedFeed | None = None  # the feed's new items prepared by a parse worker
+
+    @property
+    def items(self) -> int:
+        """The feed's items (a worker keeps them: `found` is then empty)."""
+        return self.prepared.items if self.prepared is not None else len(self.fetched.stories)

@@ -119,6 +119,10 @@ class Poller:
         # polls waiting to be stored with their fetch slots handed back: a batch being
         # stored and the next one filling
         self._waiting = asyncio.Semaphore(2 * self._recorder.max_batch)
+        # Each feed's items (`feed_work.item_key`) at its last poll stored through a worker:
+        # the worker leaves them out next time. In memory only: after a restart every item
+        # is prepared and storing dedups it against the database.
+        self._last_items: dict[str, bytes] = {}
         self._claims = Claims(db)
 
     def due(
@@ -148,11 +152,16 @@ class Poller:
         sources = list(sources)
         with self.db.session() as session:
             targets = source_store.poll_targets(session, [s.key for s in sources])
+            clustering = session.info.get("clustering")
+        quiet = None  # what makes no story worth clustering: a worker signs the rest
+        if clustering is not None and clustering.enabled:
+            quiet = clustering.places | clustering.background
         try:
             async with contextlib.AsyncExitStack() as stack:
                 pool = None
                 if len(sources) >= PARSE_POOL_MIN_SOURCES:
-                    await stack.enter_async_context(self._parse_pool.using(self._filter_spec()))
+                    using = self._parse_pool.using(self._filter_spec(), quiet)
+                    await stack.enter_async_context(using)
                     pool = self._parse_pool
                 results = await asyncio.gather(
                     *(
@@ -236,7 +245,11 @@ class Poller:
     ) -> SourcePoll:
         parse: FeedParser | None = None
         if pool is not None:  # full text changes stories after parsing: prepared when stored
-            parse = pool.parse if source.full_text else PreparingParser(pool)
+            parse = (
+                pool.parse
+                if source.full_text
+                else PreparingParser(pool, self._last_items.get(source.key, b""))
+            )
         try:
             fetched = await poll_feed(
                 self.client,
@@ -250,20 +263,20 @@ class Poller:
         except FeedError as exc:
             return self._failed(source, str(exc), exc)
         now = datetime.now(UTC)
+        prepared = parse.prepared if isinstance(parse, PreparingParser) else None
+        poll = PollSuccess(source, fetched, list(fetched.stories), now, prepared)
         if fetched.warning:
             log.warning(
                 "source %s: feed is malformed, kept %d items: %s",
                 source.key,
-                len(fetched.stories),
+                poll.items,
                 fetched.warning,
             )
-        found = list(fetched.stories)
-        if source.full_text and found:
-            found = await fill_bodies(
-                self.db, self.client, self.http, found, self.full_text_per_poll
+        if source.full_text and poll.found:
+            poll.found = await fill_bodies(
+                self.db, self.client, self.http, poll.found, self.full_text_per_poll
             )
-        prepared = parse.prepared if isinstance(parse, PreparingParser) else None
-        return await self._record_freeing(PollSuccess(source, fetched, found, now, prepared), slots)
+        return await self._record_freeing(poll, slots)
 
     async def _poll_api(
         self,
@@ -350,6 +363,7 @@ class Poller:
                     [batch for batch, _, _ in found],
                     matches=[verdicts for _, verdicts, _ in found],
                     search_docs=[ready.search_docs if ready else None for _, _, ready in found],
+                    signatures=[ready.signatures if ready else None for _, _, ready in found],
                 )
             )
             reports = [next(stored) if batch else IngestReport() for (batch, _), _ in prepared]
@@ -448,8 +462,10 @@ class Poller:
         ended: int,
         moved: bool,
     ) -> SourcePoll:
-        """The log lines and `crackdown poll` line of a stored poll."""
+        """The log lines and `crackdown poll` line of a stored poll; its items remembered."""
         source, fetched = poll.source, poll.fetched
+        if poll.prepared is not None:  # stored: the next poll's worker may leave these out
+            self._last_items[source.key] = poll.prepared.keys
         if moved:
             log.warning(
                 "source %s: moved permanently to %s; polling it there (update the config)",
@@ -466,12 +482,12 @@ class Poller:
             "source %s: %s, %d items, %d new, %d matched, next in %.0fs",
             source.key,
             status,
-            len(fetched.stories),
+            poll.items,
             report.stories,
             report.matched,
             interval,
         )
-        return SourcePoll(source.key, status, len(fetched.stories), report, next_poll_at=next_poll)
+        return SourcePoll(source.key, status, poll.items, report, next_poll_at=next_poll)
 
     def _failed_unrecorded(self, source: SourceConfig, error: str) -> SourcePoll:
         """A failure, recorded if the database takes it (if not, it is polled again next tick)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from crackdown.runtime.parse_pool import ParsePool
 from crackdown.runtime.polling import Poller, PollReport
 from crawler.http import make_client
 from crawler.types import MatchResult, Story
-from storage import subscribers
+from storage import clusters, subscribers
 from storage.db import Database
 
 FEEDS, ENTRIES = 40, 25
@@ -154,9 +154,19 @@ def test_a_poll_prepared_in_the_worker_stores_what_the_in_line_path_stores(
     expected = poll(alone)
     in_workers(monkeypatch, 1)
     pooled = make_app(tmp_path, "pooled", sources)
+    signed_here = []
+    real_signature = clusters.signature
+
+    def signature(story: Story, names: Any = ()) -> Any:
+        signed_here.append(story.canonical_url)
+        return real_signature(story, names)
+
+    monkeypatch.setattr(clusters, "signature", signature)
     report = poll(pooled)
 
     assert spy.started and spy.started[0] is not None and spy.used == FEEDS
+    # the worker made the signatures of the stories clustered (no chat follows an entity)
+    assert signed_here == []
     assert report.failed == expected.failed == []
     assert (report.stories, report.matched, report.queued) == (
         expected.stories,
@@ -194,8 +204,10 @@ def test_a_query_watched_after_the_workers_started_is_matched(
     real_using = ParsePool.using
 
     @contextlib.asynccontextmanager
-    async def using(pool: ParsePool, spec: FilterSpec | None = None) -> AsyncIterator[Any]:
-        async with real_using(pool, spec) as parse:  # the workers get the filter of now ...
+    async def using(
+        pool: ParsePool, spec: FilterSpec | None = None, quiet: frozenset[str] | None = None
+    ) -> AsyncIterator[Any]:
+        async with real_using(pool, spec, quiet) as parse:  # the workers get the filter of now
             watch_late(pooled)  # ... and a chat watches one more query right after
             yield parse
 
@@ -232,3 +244,94 @@ def late_alerts(db: Database) -> int:
                 "WHERE s.chat_id = 3001"
             )
         ).scalar_one()
+
+
+KNOWN_FEEDS = 3
+
+
+def rss(items: list[tuple[str, str]]) -> Page:
+    """An RSS feed of (link, title) items, each dated and with a one-line summary."""
+    entries = "".join(
+        f"<item><title>{title}</title><link>{link}</link>"
+        f"<description>{title}. More on the story.</description>"
+        f"<pubDate>Sun, 06 Dec 2026 {10 + n:02d}:00:00 GMT</pubDate></item>"
+        for n, (link, title) in enumerate(items)
+    )
+    channel = f"<channel><title>t</title>{entries}</channel>"
+    body = f'<?xml version="1.0"?><rss version="2.0">{channel}</rss>'
+    return Page(body.encode(), content_type="application/rss+xml; charset=utf-8")
+
+
+def serve_rounds(site: LoopbackSite, prefix: str, round_: int) -> list[dict[str, str]]:
+    """Round 0: items a, b, c. Round 1: a as it was, b retitled (same link), c under a new
+    link, and d new; round 2 (after a restart): one more, e. Topic headlines among them."""
+    sources = []
+    for i in range(KNOWN_FEEDS):
+        host = f"https://n{i}.example"
+        items = [
+            (f"{host}/a", f"Weather report {i}: rain in the north"),
+            (f"{host}/b", f"Local team wins the cup {i}"),
+            (f"{host}/c", "China's central bank bans bitcoin OTC trading"),
+        ]
+        if round_ >= 1:
+            items[1] = (f"{host}/b", "央行：严禁为虚拟货币交易提供服务")  # known: not a new story
+            items[2] = (f"{host}/c?page=2", "China's central bank bans bitcoin OTC trading")
+            items.append((f"{host}/d", f"Police in Shenzhen seize {i + 3} crypto mining rigs"))
+        if round_ >= 2:
+            items.append((f"{host}/e", f"Court jails bitcoin OTC trader {i} for money laundering"))
+        path = f"{prefix}/{i}.xml"
+        site.pages[path] = rss(items)
+        sources.append({"key": f"known-{i}", "url": site.url(path), "lang": "en"})
+    return sources
+
+
+def test_a_feeds_known_items_are_left_out_in_the_worker_and_new_ones_stored(
+    tmp_path: Path, site: LoopbackSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker leaves out the items a feed had at its last poll; what is stored is what
+    the in-line path stores: a changed link is a new story, a changed text of a known link
+    is not, and after a restart (a new poller, no memory) the database dedups."""
+    skipped: list[int] = []
+    items: list[int] = []
+    real_prepared = Poller._prepared
+
+    def prepared(
+        poll: Any, spec: FilterSpec | None
+    ) -> tuple[dict[str, Story], Mapping[str, MatchResult] | None]:
+        if poll.prepared is not None:
+            skipped.append(getattr(poll.prepared, "skipped", 0))
+        items.append(len(poll.found) if poll.prepared is None else poll.items)
+        return real_prepared(poll, spec)
+
+    monkeypatch.setattr(Poller, "_prepared", staticmethod(prepared))
+    WorkerVerdicts(monkeypatch)  # every feed waits for the workers, none parsed in-line
+    runs: dict[str, tuple[App, list[PollReport]]] = {}
+    for name, workers in (("alone", 0), ("pooled", 1)):
+        in_workers(monkeypatch, workers)
+        prefix = f"/{name}"
+        app = make_app(tmp_path, name, serve_rounds(site, prefix, 0))
+        skipped.clear()
+        items.clear()
+
+        async def two_polls(app: App, prefix: str) -> list[PollReport]:
+            async with make_client(app.policy) as client:
+                poller = app.poller(client)  # one poller, as the daemon keeps it
+                first = await poller.poll(app.feeds())
+                serve_rounds(site, prefix, 1)
+                return [first, await poller.poll(app.feeds())]
+
+        reports = asyncio.run(two_polls(app, prefix))
+        serve_rounds(site, prefix, 2)
+        reports.append(poll(app))  # a new poller: a restarted daemon
+        runs[name] = (app, reports)
+        if workers:
+            # round 1: a and b left out in each feed; round 2 (restart): nothing known
+            assert skipped == [0] * KNOWN_FEEDS + [2] * KNOWN_FEEDS + [0] * KNOWN_FEEDS
+        assert items == [3] * KNOWN_FEEDS + [4] * KNOWN_FEEDS + [5] * KNOWN_FEEDS
+    (alone, expected), (pooled, got) = runs["alone"], runs["pooled"]
+    counts = [[(r.stories, r.matched, r.queued) for r in reports] for reports in (got, expected)]
+    assert counts[0] == counts[1]
+    assert [r.stories for r in got] == [3 * KNOWN_FEEDS, 2 * KNOWN_FEEDS, KNOWN_FEEDS]
+    assert got[1].matched > 0  # the new link and the new story matched and alerted
+    ours, theirs = contents(pooled.db), contents(alone.db)
+    assert ours == theirs

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import insert, select, text
 
 from storage.db import Database
-from storage.models import Source, StoryRow, StorySource
+from storage.models import MatchRow, Source, StoryRow, StorySource
 from storage.rows import bind, insert_rows, sqlite_utc_text
 
 TIMES = [
@@ -76,3 +76,75 @@ def test_insert_rows_stores_what_core_stores(db: Database) -> None:
     for i, when in enumerate(TIMES):
         assert raw[f"ours{i}"] == raw[f"core{i}"]
         assert read[f"ours{i}"] == read[f"core{i}"] == when
+
+
+def test_shared_values_and_defaults_bind_as_core_binds_them(db: Database) -> None:
+    """Rows sharing a time object or an empty list, then differing, bind as each alone would;
+    a callable default (the outbox's times) is made once a statement, the same for its rows."""
+    with db.engine.begin() as connection:
+        connection.execute(
+            insert(Source.__table__), [{"key": "s", "url": "https://s.example/", "kind": "rss"}]
+        )
+        (source_id,) = connection.execute(select(Source.id)).scalars()
+        stories = [
+            {
+                "canonical_url": f"c{i}",
+                "url": f"u{i}",
+                "source_id": source_id,
+                "title": "t",
+                "lang": "en",
+                "published_at": when,
+                "fingerprint": "f",
+            }
+            for i, when in enumerate([TIMES[0], TIMES[0], TIMES[2], TIMES[0], TIMES[3]])
+        ]
+        story_ids = [
+            connection.execute(
+                insert(StoryRow.__table__).values(s).returning(StoryRow.id)
+            ).scalar_one()
+            for s in stories
+        ]
+        shared = TIMES[2]
+        seen = [shared, shared, TIMES[4], shared, TIMES[5]]
+        insert_rows(
+            connection,
+            StorySource.__table__,
+            [
+                {"story_id": sid, "source_id": source_id, "url": f"x{i}", "seen_at": when}
+                for i, (sid, when) in enumerate(zip(story_ids, seen, strict=True))
+            ],
+        )
+        read = dict(connection.execute(select(StorySource.url, StorySource.seen_at)).all())
+        assert [read[f"x{i}"] for i in range(5)] == seen
+        entities: list[list[str]] = [[], [], ["PBOC"], [], ["OKX", "PBOC"]]
+        insert_rows(
+            connection,
+            MatchRow.__table__,
+            [
+                {"story_id": sid, "entities": e, "topics": [], "hits": [], "score": 1.0}
+                for sid, e in zip(story_ids, entities, strict=True)
+            ],
+        )
+        rows = connection.execute(
+            select(MatchRow.story_id, MatchRow.entities, MatchRow.created_at).order_by(
+                MatchRow.story_id
+            )
+        ).all()
+        # a list changed between two statements is bound as it is now
+        shared: list[str] = ["A"]
+        for sid in story_ids[:2]:
+            connection.execute(MatchRow.__table__.delete().where(MatchRow.story_id == sid))
+            insert_rows(
+                connection,
+                MatchRow.__table__,
+                [{"story_id": sid, "entities": shared, "topics": [], "hits": [], "score": 1.0}],
+            )
+            shared.append("B")
+        again = connection.execute(
+            select(MatchRow.entities)
+            .where(MatchRow.story_id.in_(story_ids[:2]))
+            .order_by(MatchRow.story_id)
+        ).scalars()
+        assert list(again) == [["A"], ["A", "B"]]
+    assert [row.entities for row in rows] == entities
+    assert len({row.created_at for row in rows}) == 1
