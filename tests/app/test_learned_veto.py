@@ -79,7 +79,7 @@ def test_the_parse_workers_copy_of_the_filter_vetoes_too(
     ).format(*VETOED)
     topics = {}
     for name, book in (("on", on), ("off", off)):
-        feed_work._build(book.spec)  # what the worker's start-up thread does
+        feed_work._build(book.spec, None)  # what the worker's start-up thread does
         try:
             _, prepared = feed_work.parse_and_prepare(
                 feed.encode(), "wire", "https://news.example/", None, "en", datetime.now(UTC)
