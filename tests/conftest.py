@@ -24,6 +24,8 @@ from sqlalchemy.pool import NullPool
 
 from crackdown.demo.site import LoopbackSite
 from crackdown.standin import BotApiStandIn
+from crawler.learned import LearnedVeto
+from crawler.matcher import Matcher
 from storage.db import Database, normalise_url
 from tests.forward_proxy import ForwardProxy
 
@@ -45,6 +47,9 @@ postgresql_only = pytest.mark.parametrize(
 
 
 _PG_LEFT_OUT = pytest.StashKey[int]()
+
+
+DEFAULT_TOPIC = "china-crypto-enforcement"  # the topic the learned veto serves
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -228,3 +233,13 @@ def proxy() -> Iterator[ForwardProxy]:
     """A forward HTTP proxy on loopback that records what it proxied."""
     with ForwardProxy() as server:
         yield server
+
+
+@pytest.fixture(scope="module")
+def veto(matcher: Matcher) -> LearnedVeto:
+    """The product decides with the rule and then the learned veto (crawler/learned.py).
+
+    Needs a `matcher` fixture in the test's module (the built-in watchlist's)."""
+    layer = LearnedVeto.for_matcher(matcher, DEFAULT_TOPIC)
+    assert layer is not None, "the learned veto switched itself off: retrain it"
+    return layer

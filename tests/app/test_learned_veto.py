@@ -42,13 +42,6 @@ def matcher() -> Matcher:
     return Matcher(builtin_watchlist())
 
 
-@pytest.fixture(scope="module")
-def veto(matcher: Matcher) -> LearnedVeto:
-    layer = LearnedVeto.for_matcher(matcher, TOPIC)
-    assert layer is not None
-    return layer
-
-
 def test_the_veto_drops_the_default_topic_of_a_foreign_led_story_only(
     matcher: Matcher, veto: LearnedVeto
 ) -> None:

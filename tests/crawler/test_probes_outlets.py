@@ -130,14 +130,6 @@ def matcher() -> Matcher:
     return Matcher(builtin_watchlist())
 
 
-@pytest.fixture(scope="module")
-def veto(matcher: Matcher) -> LearnedVeto:
-    """The product decides with the rule and then the learned veto (crawler/learned.py)."""
-    layer = LearnedVeto.for_matcher(matcher, TOPIC)
-    assert layer is not None
-    return layer
-
-
 @pytest.mark.parametrize("probe", _params())
 def test_outlet_probe(matcher: Matcher, veto: LearnedVeto, probe: dict[str, object]) -> None:
     raw = RawStory("probe", "https://probe.invalid/1", str(probe["title"]), str(probe["text"]))

@@ -79,14 +79,6 @@ def matcher() -> Matcher:
     return Matcher(builtin_watchlist())
 
 
-@pytest.fixture(scope="module")
-def veto(matcher: Matcher) -> LearnedVeto:
-    """The product decides with the rule and then the learned veto (crawler/learned.py)."""
-    layer = LearnedVeto.for_matcher(matcher, TOPIC)
-    assert layer is not None
-    return layer
-
-
 def _match(
     matcher: Matcher, probe: dict[str, object], veto: LearnedVeto | None = None
 ) -> tuple[bool, set[str]]:
