@@ -5,36 +5,14 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
 from telegram import Bot
 
 from bot.pacing import Limits, Pacer, SlidingWindow
 from bot.transport import AiohttpRequest
 from crackdown.standin import BotApiStandIn
 from crackdown.standin.limits import FloodLimits
+from tests.bot.conftest import Clock
 from tests.conftest import TOKEN
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """A simulated clock; the pacer's sleeps advance it instead of waiting."""
-    fake = Clock()
-    real_sleep = asyncio.sleep
-
-    async def fake_sleep(seconds: float) -> None:
-        fake.now += seconds
-        await real_sleep(0)
-
-    monkeypatch.setattr("bot.pacing.asyncio.sleep", fake_sleep)
-    return fake
 
 
 def count_in_any_window(times: list[float], period: float) -> int:

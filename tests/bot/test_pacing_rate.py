@@ -12,7 +12,6 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
-import pytest
 from telegram import Bot
 
 from bot import pacing
@@ -28,22 +27,9 @@ from crawler.types import RawStory
 from crawler.watchlist import builtin_watchlist
 from storage import sources, stories, subscribers
 from storage.db import Database
-from tests.bot.test_pacing import Clock, count_in_any_window
+from tests.bot.conftest import Clock
+from tests.bot.test_pacing import count_in_any_window
 from tests.conftest import TOKEN
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """A simulated clock; the pacer's sleeps advance it instead of waiting."""
-    fake = Clock()
-    real_sleep = asyncio.sleep
-
-    async def fake_sleep(seconds: float) -> None:
-        fake.now += seconds
-        await real_sleep(0)
-
-    monkeypatch.setattr("bot.pacing.asyncio.sleep", fake_sleep)
-    return fake
 
 
 def paced_sends(
