@@ -672,17 +672,19 @@ try_lengths(Index *self, const LengthSlot *slot, int longer, PyObject *terms, ui
         if (index < 0 || self->longer[index] != longer) {
             continue;
         }
-        PyObject *term = PyList_GET_ITEM(terms, index);
-        if (check_term(term) < 0) {
-            return -1;
-        }
-        if (PyTuple_GET_ITEM(term, 0) == Py_True && start > 0 &&
-            is_word(PyUnicode_READ(kind, data, start - 1))) {
-            continue;
-        }
-        if (PyTuple_GET_ITEM(term, 1) == Py_True && end < size &&
-            is_word(PyUnicode_READ(kind, data, end))) {
-            continue;
+        if (terms != NULL) { /* NULL (find): a pattern's own first and last characters say */
+            PyObject *term = PyList_GET_ITEM(terms, index);
+            if (check_term(term) < 0) {
+                return -1;
+            }
+            if (PyTuple_GET_ITEM(term, 0) == Py_True && start > 0 &&
+                is_word(PyUnicode_READ(kind, data, start - 1))) {
+                continue;
+            }
+            if (PyTuple_GET_ITEM(term, 1) == Py_True && end < size &&
+                is_word(PyUnicode_READ(kind, data, end))) {
+                continue;
+            }
         }
         if (found_add(found, start, end, index) < 0) {
             return -1;
@@ -691,28 +693,16 @@ try_lengths(Index *self, const LengthSlot *slot, int longer, PyObject *terms, ui
     return 0;
 }
 
-/* Index.scan(haystack, terms, text, offsets, normalize): what the automaton and
- * crawler.matcher._scan_hits give for the same patterns (terms: their _Patterns). */
-static PyObject *
-Index_scan(Index *self, PyObject *const *args, Py_ssize_t nargs)
+/* Every pattern in the haystack whose boundaries hold, into `found` sorted by (end,
+ * start): the order of the automaton's overlapping matches. terms: the _Patterns, or
+ * NULL (the patterns' own first and last characters set their boundaries). */
+static int
+walk(Index *self, PyObject *terms, PyObject *haystack, FoundList *found_list)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "scan(haystack, terms, text, offsets, normalize)");
-        return NULL;
-    }
-    PyObject *haystack = args[0], *terms = args[1];
-    if (check_args(haystack, terms, args[2], args[3]) < 0) {
-        return NULL;
-    }
-    if (PyList_GET_SIZE(terms) != self->n_patterns) {
-        PyErr_SetString(PyExc_ValueError, "one term per pattern");
-        return NULL;
-    }
     const int kind = PyUnicode_KIND(haystack);
     const void *data = PyUnicode_DATA(haystack);
     const Py_ssize_t size = PyUnicode_GET_LENGTH(haystack);
-    FoundList found = {NULL, 0, 0};
-    Collect out = {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0};
+    FoundList found = *found_list;
     int after_word = 0; /* is the previous character an ASCII letter or digit? */
     for (Py_ssize_t start = 0; start < size; start++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, start);
@@ -808,6 +798,35 @@ Index_scan(Index *self, PyObject *const *args, Py_ssize_t nargs)
     if (found.count > 1) {
         qsort(found.items, found.count, sizeof(Found), compare_found);
     }
+    *found_list = found;
+    return 0;
+fail:
+    *found_list = found;
+    return -1;
+}
+
+/* Index.scan(haystack, terms, text, offsets, normalize): what the automaton and
+ * crawler.matcher._scan_hits give for the same patterns (terms: their _Patterns). */
+static PyObject *
+Index_scan(Index *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError, "scan(haystack, terms, text, offsets, normalize)");
+        return NULL;
+    }
+    PyObject *haystack = args[0], *terms = args[1];
+    if (check_args(haystack, terms, args[2], args[3]) < 0) {
+        return NULL;
+    }
+    if (PyList_GET_SIZE(terms) != self->n_patterns) {
+        PyErr_SetString(PyExc_ValueError, "one term per pattern");
+        return NULL;
+    }
+    FoundList found = {NULL, 0, 0};
+    Collect out = {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0};
+    if (walk(self, terms, haystack, &found) < 0) {
+        goto fail;
+    }
     if (collect_init(&out, args[2], args[3], args[4]) < 0) {
         goto fail;
     }
@@ -831,10 +850,53 @@ fail:
     return NULL;
 }
 
+/* Index.find(haystack) -> [(pattern index, start, end)]: what an ahocorasick_rs automaton
+ * of the same patterns gives for find_matches_as_indexes(haystack, True), less the hits
+ * whose first character continues a word before them or whose last one a word after
+ * them (ASCII letters and digits): the small automata of crawler.matcher (lead words,
+ * text markers, flight words). */
+static PyObject *
+Index_find(Index *self, PyObject *haystack)
+{
+    if (!PyUnicode_Check(haystack) || PyUnicode_READY(haystack) < 0) {
+        PyErr_SetString(PyExc_TypeError, "find(haystack: str)");
+        return NULL;
+    }
+    FoundList found = {NULL, 0, 0};
+    PyObject *result = NULL;
+    if (walk(self, NULL, haystack, &found) < 0 || (result = PyList_New(found.count)) == NULL) {
+        PyMem_Free(found.items);
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < found.count; i++) {
+        Found *hit = &found.items[i];
+        PyObject *item = PyTuple_New(3);
+        PyObject *index = PyLong_FromSsize_t(hit->index), *start = PyLong_FromSsize_t(hit->start);
+        PyObject *end = PyLong_FromSsize_t(hit->end);
+        if (item == NULL || index == NULL || start == NULL || end == NULL) {
+            Py_XDECREF(item);
+            Py_XDECREF(index);
+            Py_XDECREF(start);
+            Py_XDECREF(end);
+            Py_DECREF(result);
+            PyMem_Free(found.items);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(item, 0, index); /* steals */
+        PyTuple_SET_ITEM(item, 1, start);
+        PyTuple_SET_ITEM(item, 2, end);
+        PyList_SET_ITEM(result, i, item);
+    }
+    PyMem_Free(found.items);
+    return result;
+}
+
 static PyMethodDef Index_methods[] = {
     {"scan", (PyCFunction)(void (*)(void))Index_scan, METH_FASTCALL,
      "scan(haystack, terms, text, offsets, normalize) -> (entity_hits, phrase_hits, "
      "exact_spans, tangled)"},
+    {"find", (PyCFunction)Index_find, METH_O,
+     "find(haystack) -> [(pattern index, start, end)], word boundaries checked"},
     {NULL, NULL, 0, NULL},
 };
 

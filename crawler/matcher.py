@@ -194,18 +194,23 @@ class _Evidence:
     """
 
     __slots__ = (
+        "_genre",
         "_hits_by_key",
+        "_known",
         "_names_of",
         "_positions",
         "counted",
-        "names",
         "phrases",
         "police_elsewhere",
         "scans",
     )
 
     def __init__(self, names_of: Mapping[str, frozenset[str]]) -> None:
-        self.names: set[str] = set()
+        # The names found so far; the `genre:` ones are read only when asked for (`names`,
+        # or a rule asking `has`): most stories with an act fail the rule before its genre
+        # clause, and the genre check is about a tenth of a story's time.
+        self._known: set[str] = set()
+        self._genre: Callable[[], set[str]] | None = None  # reads them, until it has
         self.phrases: set[str] = set()  # the phrase keys among the names
         self.counted: list[str] = []  # keys the rule may use, title first
         self.police_elsewhere = False  # generic police words right after a non-mainland place
@@ -215,8 +220,25 @@ class _Evidence:
         self._hits_by_key = None  # (entity key -> hits, phrase key -> hits)
         self._positions: dict[str, list[_Position]] = {}
 
+    @property
+    def names(self) -> set[str]:
+        """Every name the story makes true (the `genre:` ones read now if they were not)."""
+        if self._genre is not None:
+            self._read_genre()
+        return self._known
+
+    def _read_genre(self) -> None:
+        genre, self._genre = self._genre, None
+        if genre is not None:
+            self._known.update(genre())
+
     def has(self, name: str) -> bool:
-        return name in self.names
+        if name in self._known:
+            return True
+        if self._genre is not None and name in GENRE_NAMES:
+            self._read_genre()
+            return name in self._known
+        return False
 
     def positions(self, name: str) -> list[_Position]:
         """Where `name` was hit: the hits of every key that makes it true, and its phrase's.
@@ -262,6 +284,27 @@ class _Evidence:
                 ):
                     return True
         return False
+
+
+class _GenreLater:
+    """A story's `genre:` names, read when first asked for (Matcher._genre_names)."""
+
+    __slots__ = ("_lead", "_matcher", "_names", "_opening")
+
+    def __init__(
+        self,
+        matcher: Matcher,
+        lead: tuple[_FieldScan, int],
+        opening: tuple[_FieldScan, int] | None,
+        names: set[str],
+    ) -> None:
+        self._matcher = matcher
+        self._lead = lead
+        self._opening = opening
+        self._names = names  # the story's other names, complete by then
+
+    def __call__(self) -> set[str]:
+        return self._matcher._genre_names(self._lead, self._opening, self._names)
 
 
 _Span = tuple[int, int, str]  # folded start, end, entity key
@@ -391,6 +434,43 @@ def _resolve_overlaps(
     elif cluster:
         resolved.extend(sorted(_resolve_cluster(cluster, exact, nesting)))
     return resolved
+
+
+class _Words:
+    """A few patterns (lead words, text markers, flight words) found in folded text, each
+    as a whole word where it starts or ends with an ASCII letter or digit.
+
+    crawler/_native.c's Index.find where it is built (crawler.native): it looks at word
+    starts and CJK bigrams alone, where the automaton, the reference and the fallback,
+    walks every byte and builds a byte -> character table for each non-ASCII text.
+    tests/crawler/test_native.py holds the two equal.
+    """
+
+    __slots__ = ("_automaton", "_index")
+
+    def __init__(self, patterns: list[str], *, use_native: bool = True) -> None:
+        self._index = native.Index(patterns) if use_native and native.Index is not None else None
+        self._automaton = (
+            None
+            if self._index is not None
+            else ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
+        )
+
+    def find(self, text: str) -> list[tuple[int, int, int]]:
+        """(pattern index, start, end) of every whole-word hit, by end (as the automaton)."""
+        if self._index is not None:
+            found: list[tuple[int, int, int]] = self._index.find(text)
+            return found
+        found = []
+        word, size, automaton = _WORD_CHARS, len(text), self._automaton
+        assert automaton is not None  # built when the index is not
+        for index, start, end in automaton.find_matches_as_indexes(text, _OVERLAPPING):
+            if text[start] in word and start and text[start - 1] in word:
+                continue  # inside a word ("thereafter")
+            if text[end - 1] in word and end < size and text[end] in word:
+                continue  # "aftermath", "whenever"
+            found.append((index, start, end))
+        return found
 
 
 _ACRONYM_WORD = re.compile(r"[a-z0-9]+")
@@ -596,6 +676,8 @@ class Matcher:
             | GENRE_NAMES
         )
         self._genre = GenreReader(watchlist)
+        if not GENRE_NAMES.isdisjoint(self._entity_keys):  # signals leave genre names unread
+            raise WatchlistError(f"entity keys taken by the genre check: {sorted(GENRE_NAMES)}")
         # Names most matched stories have: a query index avoids keying on them.
         self.categories = watchlist.categories
         self._category = {e.key: e.category for e in watchlist.entities}
@@ -768,7 +850,7 @@ class Matcher:
         )
         return patterns, payloads, automaton
 
-    def _build_lead(self) -> tuple[list[tuple[str, ...]], ahocorasick_rs.AhoCorasick | None]:
+    def _build_lead(self) -> tuple[list[tuple[str, ...]], _Words | None]:
         """A small automaton for the words only a lead is searched for (LEAD_ONLY)."""
         keys: dict[str, dict[str, None]] = defaultdict(dict)
         for entity in self.watchlist.entities:
@@ -783,10 +865,7 @@ class Matcher:
         if not keys:
             return [], None
         patterns = list(keys)
-        automaton = ahocorasick_rs.AhoCorasick(
-            patterns, matchkind=ahocorasick_rs.MatchKind.Standard
-        )
-        return [tuple(keys[p]) for p in patterns], automaton
+        return [tuple(keys[p]) for p in patterns], _Words(patterns)
 
     def _lead_names(self, lead: str, hits: Iterable[_Span] = ()) -> set[str]:
         """Keys and categories of the LEAD_ONLY words in a folded lead, boundaries checked.
@@ -797,13 +876,9 @@ class Matcher:
         found: set[str] = set()
         if self._lead_automaton is None or not lead:
             return found
-        word, size = _WORD_CHARS, len(lead)
+        size = len(lead)
         spans = [(s, e) for s, e, _ in hits if s < size]
-        for index, start, end in self._lead_automaton.find_matches_as_indexes(lead, _OVERLAPPING):
-            if lead[start] in word and start and lead[start - 1] in word:
-                continue
-            if lead[end - 1] in word and end < size and lead[end] in word:
-                continue
+        for index, start, end in self._lead_automaton.find(lead):
             if any(s <= start and end <= e and e - s > end - start for s, e in spans):
                 continue
             for key in self._lead_terms[index]:
@@ -887,7 +962,7 @@ class Matcher:
         evidence = _Evidence(self._names_of)
         first_field: dict[str, str] = {}
         first_hit: dict[str, Hit] = {}
-        names = evidence.names
+        names = evidence._known
         reported: list[Hit] = []
         found: set[str] = set()
         lead_fields = 1  # the title, or the first sentence when there is no title
@@ -1030,8 +1105,8 @@ class Matcher:
             scan, opening_end = opening
             opening_words = self._lead_names(scan.folded.text[:opening_end], scan.entity_hits)
             names.update([OPENING + n for n in opening_words])
-        if lead is not None and not names.isdisjoint(GENRE_ACTS):
-            names.update(self._genre_names(lead, opening, names))
+        if lead is not None and not names.isdisjoint(GENRE_ACTS):  # read when asked for
+            evidence._genre = _GenreLater(self, lead, opening, names)
         return evidence, reported, first_field, first_hit
 
     def _genre_names(
@@ -1079,9 +1154,9 @@ class Matcher:
     @staticmethod
     def _text_marker_words(
         watchlist: Watchlist,
-    ) -> tuple[ahocorasick_rs.AhoCorasick | None, list[int]]:
-        """An automaton for the BACKGROUND_TEXT markers (searched before a text's actions),
-        and each pattern's reach in tokens."""
+    ) -> tuple[_Words | None, list[int]]:
+        """The BACKGROUND_TEXT markers (searched before a text's actions), and each
+        pattern's reach in tokens."""
         reach: dict[str, int] = {}
         for entity in watchlist.entities:
             if entity.category == BACKGROUND_TEXT:
@@ -1092,22 +1167,15 @@ class Matcher:
         if not reach:
             return None, []
         words = sorted(reach)
-        automaton = ahocorasick_rs.AhoCorasick(words, matchkind=ahocorasick_rs.MatchKind.Standard)
-        return automaton, [reach[w] for w in words]
+        return _Words(words), [reach[w] for w in words]
 
     def _text_marks(self, text: str) -> list[tuple[int, int]]:
         """(end, reach) of the BACKGROUND_TEXT markers in a folded text, by end: one pass
         per text that has an action."""
         if self._text_markers is None:
             return []
-        word, size, reach = _WORD_CHARS, len(text), self._text_reach
-        marks = []
-        for index, start, end in self._text_markers.find_matches_as_indexes(text, _OVERLAPPING):
-            if text[start] in word and start and text[start - 1] in word:
-                continue  # inside a word ("thereafter")
-            if text[end - 1] in word and end < size and text[end] in word:
-                continue  # "aftermath", "whenever"
-            marks.append((end, reach[index]))
+        reach = self._text_reach
+        marks = [(end, reach[index]) for index, _, end in self._text_markers.find(text)]
         marks.sort()
         return marks
 
@@ -1126,8 +1194,9 @@ class Matcher:
     @staticmethod
     def _flight_words(
         watchlist: Watchlist,
-    ) -> tuple[ahocorasick_rs.AhoCorasick | None, list[bool], ahocorasick_rs.AhoCorasick | None]:
-        """Automata for the flight markers (and which need a return word) and return words."""
+    ) -> tuple[_Words | None, list[bool], ahocorasick_rs.AhoCorasick | None]:
+        """The flight markers (and which need a return word), and an automaton for the
+        return words."""
 
         def words(*categories: str) -> list[str]:
             found = {
@@ -1147,7 +1216,7 @@ class Matcher:
         markers = words(FLIGHT, FLIGHT_FROM)
         needs_return = set(words(FLIGHT_FROM)) - set(words(FLIGHT))
         return (
-            automaton(markers),
+            _Words(markers) if markers else None,
             [m in needs_return for m in markers],
             automaton(words(FLIGHT_RETURN)),
         )
@@ -1158,12 +1227,8 @@ class Matcher:
             return False
         offset = max(0, place_start - _FLIGHT_CHARS)
         window = text[offset:place_start]
-        word, last, needs_return = _WORD_CHARS, -1, False
-        for index, start, end in self._flight.find_matches_as_indexes(window, _OVERLAPPING):
-            if window[start] in word and start and window[start - 1] in word:
-                continue  # inside a word (the "from" of "therefrom")
-            if window[end - 1] in word and end < len(window) and window[end] in word:
-                continue
+        last, needs_return = -1, False
+        for index, _, end in self._flight.find(window):  # whole words (not "therefrom")
             if end > last:
                 last, needs_return = end, self._flight_from[index]
         if last < 0 or not _close(text, offset + last, place_start, FLIGHT_TOKENS):
@@ -1216,7 +1281,7 @@ class Matcher:
         "police in Seoul"), nor in a story that names Hong Kong or a foreign place
         and no Chinese one.
         """
-        key, names = MAINLAND_POLICE, evidence.names
+        key, names = MAINLAND_POLICE, evidence._known  # no genre name is asked here
         if key not in names:
             return frozenset()
         if evidence.police_elsewhere:
@@ -1229,7 +1294,7 @@ class Matcher:
     def _names_mainland(evidence: _Evidence) -> bool:
         """Does the story name the mainland itself? (The `china` category also holds for
         Hong Kong; every `china` name implies `mainland`, Hong Kong's do not.)"""
-        return MAINLAND in evidence.names
+        return MAINLAND in evidence._known
 
     def match(
         self, story: Story, queries: Mapping[str, Rule] | QueryIndex | None = None
@@ -1256,7 +1321,7 @@ class Matcher:
                 "topics": tuple([key for key, rule in self._topics if rule(evidence)]),
                 "hits": tuple(hits),
                 "score": _score(first_field),
-                "signals": tuple(sorted(evidence.names & self._entity_keys)),
+                "signals": tuple(sorted(evidence._known & self._entity_keys)),  # no genre
                 "phrases": tuple(sorted([key[1:-1] for key in evidence.phrases])),
                 "snippets": tuple(self._snippets(story, first_hit)),
                 "queries": tuple(self._holding(queries, evidence)),

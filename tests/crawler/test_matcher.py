@@ -302,3 +302,31 @@ def test_reported_hits_are_ordinary_hits(matcher: Matcher) -> None:
         assert hash(hit) == hash(ordinary)
         assert vars(hit) == vars(ordinary)
         assert dataclasses.astuple(hit) == dataclasses.astuple(ordinary)
+
+
+def test_the_genre_check_runs_only_when_a_rule_or_a_reader_asks(
+    matcher: Matcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The genre check (about a tenth of a story's time) is read lazily: not for a story
+    whose rule fails before its genre clause, once when `names` or a rule asks; the names
+    are those the eager check gave."""
+    from crawler.genre import GenreReader
+
+    calls: list[str] = []
+    names = GenreReader.names
+
+    def counted(self: GenreReader, headline: str, *args: object, **kwargs: object) -> set[str]:
+        calls.append(headline)
+        return names(self, headline, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(GenreReader, "names", counted)
+    no_crypto = story("Explained: police arrest 12 over a gambling ring in Shenzhen")
+    result, evidence = matcher.match_with_evidence(no_crypto)
+    assert not result.topics and calls == []  # (crypto OR exchange) failed first
+    assert "genre:explainer" in evidence.names and len(calls) == 1
+    assert "genre:explainer" in evidence.names and len(calls) == 1  # read once
+    calls.clear()
+    crypto = story("Explained: why Shenzhen police arrested 12 over bitcoin fraud")
+    _, evidence = matcher.match_with_evidence(crypto)
+    assert len(calls) == 1  # the rule asked
+    assert evidence.has("genre:explainer") and len(calls) == 1

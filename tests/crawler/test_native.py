@@ -14,6 +14,7 @@ import json
 import random
 import re
 import string
+import sys
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,8 +26,9 @@ import crawler.native
 from bench.filter import MB, SEED, make_corpus, make_phrases
 from bench.fingerprint import CORPORA, CORPUS_DIR
 from crawler.fold import _nfkc as _nfkc_fold
-from crawler.fold import _traditional_chars
-from crawler.matcher import Matcher, _is_word_char, _nfkc, _Pattern, _scan_hits
+from crawler.fold import _traditional_chars, fold
+from crawler.inflect import alias_forms
+from crawler.matcher import Matcher, _is_word_char, _nfkc, _Pattern, _scan_hits, _Words
 from crawler.watchlist import builtin_watchlist
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -222,3 +224,133 @@ def test_a_charset_finds_what_the_character_class_finds() -> None:
         start = rng.randrange(0, len(text) + 2)
         found = pattern.search(text, start)
         assert finder.find(text, start) == (-1 if found is None else found.start()), text
+
+
+def _word_sets(matcher: Matcher) -> dict[str, list[str]]:
+    """The pattern lists of the matcher's small searches (lead words, text markers, flight
+    words), as _Words gets them."""
+    watchlist = matcher.watchlist
+    lead = sorted(
+        {
+            p
+            for e in watchlist.entities
+            if e.category in ("market", "rulemaking")
+            for a in (*e.aliases, *e.acronyms)
+            for p in alias_forms(fold(a).strip())  # with their inflected forms, as built
+            if p
+        }
+    )
+
+    def category(*names: str) -> list[str]:
+        found = {
+            fold(a).strip() for e in watchlist.entities if e.category in names for a in e.aliases
+        }
+        found.discard("")
+        return sorted(found)
+
+    return {
+        "lead": lead,
+        "text": category("backgroundtext"),
+        "flight": category("flight", "flightfrom"),
+        "genre": category("genre"),
+    }
+
+
+def _assert_same_words(patterns: list[str], texts: list[str]) -> None:
+    native, reference = _Words(patterns), _Words(patterns, use_native=False)
+    assert native._index is not None and reference._index is None
+    for text in texts:
+        assert native.find(text) == reference.find(text), text
+
+
+def test_index_find_equals_the_automaton_for_the_small_searches(
+    matchers: tuple[Matcher, Matcher],
+) -> None:
+    """Lead words, text markers, flight and genre words: Index.find gives what the
+    automaton and the boundary checks gave, in the same order, on real and hard texts and
+    on the patterns glued to each other and to words."""
+    native, _ = matchers
+    paths = sorted(DATA.glob("*.jsonl")) + [
+        CORPUS_DIR / name for name in CORPORA if (CORPUS_DIR / name).is_file()
+    ]
+    texts = [fold(text) for path in paths for text in _fields(path)]
+    texts += [fold(text) for text in HARD_CASES] + HARD_CASES
+    rng = random.Random(17)
+    glue = [" ", "", "-", ".", "'", ",", "的", "a", "7", "\u0301", "𝐚", "\n", "x "]
+    sets = _word_sets(native)
+    assert all(sets.values()), sets
+    for patterns in sets.values():
+        mixtures = [
+            "".join(rng.choice(patterns) + rng.choice(glue) for _ in range(rng.randrange(1, 8)))
+            for _ in range(1500)
+        ]
+        _assert_same_words(patterns, texts + mixtures)
+
+
+def test_index_find_equals_the_automaton_on_a_small_alphabet() -> None:
+    rng = random.Random(23)
+    alphabet = "ab1 中国币.-𝐚\u0301"
+    for _ in range(20):
+        patterns = list(
+            dict.fromkeys(
+                w
+                for w in ("".join(rng.choices(alphabet, k=rng.randrange(1, 5))) for _ in range(30))
+                if w
+            )
+        )
+        texts = ["".join(rng.choices(alphabet, k=rng.randrange(0, 30))) for _ in range(300)]
+        _assert_same_words(patterns, texts)
+
+
+def _random_text(rng: random.Random, length: int) -> str:
+    """Any code point: ASCII, Latin, CJK, astral, combining marks, controls, lone surrogates."""
+    pools = [
+        (0, 0x80),
+        (0x80, 0x800),
+        (0x3000, 0xA000),
+        (0xD800, 0xE000),
+        (0xFF00, 0xFFFF),
+        (0x10000, 0x110000),
+    ]
+    chars = []
+    for _ in range(length):
+        low, high = rng.choice(pools)
+        chars.append(chr(rng.randrange(low, high)))
+    return "".join(chars)
+
+
+def test_the_c_code_takes_any_unicode(matchers: tuple[Matcher, Matcher]) -> None:
+    """Fuzz: random code points of every plane (lone surrogates, NUL, astral) mixed with
+    patterns, through the scan, Index.find, narrow and CharSet, and against the reference.
+    Nothing crashes, and reference counts hold (sys.getrefcount of a reused term is steady)."""
+    native, _ = matchers
+    rng = random.Random(29)
+    patterns = native._patterns
+    words = _Words(_word_sets(native)["text"])
+    plain = _Words(_word_sets(native)["text"], use_native=False)
+    assert crawler.native.narrow is not None and crawler.native.CharSet is not None
+    charset = crawler.native.CharSet("中國𠀀\ud800")
+    term = native._main_terms[0]
+    before = sys.getrefcount(term)
+    for _ in range(1500):
+        pieces = [_random_text(rng, rng.randrange(0, 12))]
+        for _ in range(rng.randrange(0, 4)):
+            pieces += [rng.choice(patterns), _random_text(rng, rng.randrange(0, 4))]
+        text = "".join(pieces)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: ahocorasick_rs refuses it, C must not
+            assert native._native is not None
+            native._native.scan(text, native._main_terms, text, None, _nfkc)
+            words._index.find(text)  # type: ignore[union-attr]
+            crawler.native.narrow(text)
+            charset.find(text, 0)
+            continue
+        folded = fold(text)
+        _assert_same(matchers, [text])
+        assert words.find(folded) == plain.find(folded)
+        charset.find(text, rng.randrange(0, len(text) + 2))
+        assert unicodedata.normalize("NFKC", crawler.native.narrow(text)) == unicodedata.normalize(
+            "NFKC", text
+        )
+    assert sys.getrefcount(term) == before
