@@ -623,6 +623,7 @@ compare_found(const void *a, const void *b)
 typedef struct {
     Found *items;
     Py_ssize_t count, capacity;
+    Py_ssize_t limit; /* no hit ends past this */
 } FoundList;
 
 static int
@@ -654,7 +655,7 @@ try_lengths(Index *self, const LengthSlot *slot, int longer, PyObject *terms, ui
     const struct End *ends = self->ends + slot->first;
     for (int32_t j = 0; j < slot->count; j++) {
         Py_ssize_t end = start + ends[j].length;
-        if (end > size) {
+        if (end > found->limit) {
             break;
         }
         if (PyUnicode_READ(kind, data, end - 1) != ends[j].last) {
@@ -697,14 +698,19 @@ try_lengths(Index *self, const LengthSlot *slot, int longer, PyObject *terms, ui
  * start): the order of the automaton's overlapping matches. terms: the _Patterns, or
  * NULL (the patterns' own first and last characters set their boundaries). */
 static int
-walk(Index *self, PyObject *terms, PyObject *haystack, FoundList *found_list)
+walk(Index *self, PyObject *terms, PyObject *haystack, Py_ssize_t lo, Py_ssize_t hi,
+     FoundList *found_list)
 {
+    /* lo, hi: the hits that start at or after lo and end at or before hi (0 <= lo <= hi <=
+     * the size), their boundaries checked against the whole haystack */
     const int kind = PyUnicode_KIND(haystack);
     const void *data = PyUnicode_DATA(haystack);
     const Py_ssize_t size = PyUnicode_GET_LENGTH(haystack);
     FoundList found = *found_list;
-    int after_word = 0; /* is the previous character an ASCII letter or digit? */
-    for (Py_ssize_t start = 0; start < size; start++) {
+    found.limit = hi;
+    /* is the previous character an ASCII letter or digit? */
+    int after_word = lo > 0 && is_word(PyUnicode_READ(kind, data, lo - 1));
+    for (Py_ssize_t start = lo; start < hi; start++) {
         Py_UCS4 c = PyUnicode_READ(kind, data, start);
         if (is_word(c)) {
             if (after_word) {
@@ -822,9 +828,9 @@ Index_scan(Index *self, PyObject *const *args, Py_ssize_t nargs)
         PyErr_SetString(PyExc_ValueError, "one term per pattern");
         return NULL;
     }
-    FoundList found = {NULL, 0, 0};
+    FoundList found = {NULL, 0, 0, 0};
     Collect out = {NULL, NULL, NULL, NULL, NULL, NULL, 0, 0};
-    if (walk(self, terms, haystack, &found) < 0) {
+    if (walk(self, terms, haystack, 0, PyUnicode_GET_LENGTH(haystack), &found) < 0) {
         goto fail;
     }
     if (collect_init(&out, args[2], args[3], args[4]) < 0) {
@@ -850,21 +856,34 @@ fail:
     return NULL;
 }
 
-/* Index.find(haystack) -> [(pattern index, start, end)]: what an ahocorasick_rs automaton
- * of the same patterns gives for find_matches_as_indexes(haystack, True), less the hits
- * whose first character continues a word before them or whose last one a word after
- * them (ASCII letters and digits): the small automata of crawler.matcher (lead words,
- * text markers, flight words). */
+/* Index.find(haystack, lo=0, hi=len(haystack)) -> [(pattern index, start, end)]: what an
+ * ahocorasick_rs automaton of the same patterns gives for
+ * find_matches_as_indexes(haystack, True), less the hits whose first character continues
+ * a word before them or whose last one a word after them (ASCII letters and digits), and
+ * those that start before lo or end after hi (the boundaries are still checked against
+ * the characters beyond): the small automata of crawler.matcher (lead words, text
+ * markers, flight words). */
 static PyObject *
-Index_find(Index *self, PyObject *haystack)
+Index_find(Index *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (!PyUnicode_Check(haystack) || PyUnicode_READY(haystack) < 0) {
-        PyErr_SetString(PyExc_TypeError, "find(haystack: str)");
+    if (nargs < 1 || nargs > 3 || !PyUnicode_Check(args[0]) || PyUnicode_READY(args[0]) < 0) {
+        PyErr_SetString(PyExc_TypeError, "find(haystack: str, lo: int = 0, hi: int = size)");
         return NULL;
     }
-    FoundList found = {NULL, 0, 0};
+    PyObject *haystack = args[0];
+    Py_ssize_t size = PyUnicode_GET_LENGTH(haystack), lo = 0, hi = size;
+    if (nargs > 1 && (lo = PyLong_AsSsize_t(args[1])) == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (nargs > 2 && (hi = PyLong_AsSsize_t(args[2])) == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    hi = hi < 0 ? 0 : (hi > size ? size : hi); /* clamped, never read past the text */
+    lo = lo < 0 ? 0 : (lo > hi ? hi : lo);
+    FoundList found = {NULL, 0, 0, 0};
     PyObject *result = NULL;
-    if (walk(self, NULL, haystack, &found) < 0 || (result = PyList_New(found.count)) == NULL) {
+    if (walk(self, NULL, haystack, lo, hi, &found) < 0 ||
+        (result = PyList_New(found.count)) == NULL) {
         PyMem_Free(found.items);
         return NULL;
     }
@@ -895,8 +914,9 @@ static PyMethodDef Index_methods[] = {
     {"scan", (PyCFunction)(void (*)(void))Index_scan, METH_FASTCALL,
      "scan(haystack, terms, text, offsets, normalize) -> (entity_hits, phrase_hits, "
      "exact_spans, tangled)"},
-    {"find", (PyCFunction)Index_find, METH_O,
-     "find(haystack) -> [(pattern index, start, end)], word boundaries checked"},
+    {"find", (PyCFunction)(void (*)(void))Index_find, METH_FASTCALL,
+     "find(haystack, lo=0, hi=size) -> [(pattern index, start, end)], word boundaries "
+     "checked"},
     {NULL, NULL, 0, NULL},
 };
 

@@ -86,7 +86,6 @@ BACKGROUND_FRAME, FRAME_TOKENS = "background-frame", 30
 # automaton, never by the main scan.
 BACKGROUND_TEXT = "backgroundtext"
 RELATIVE, RELATIVE_TOKENS = "background-relative", 4  # a relative pronoun's shorter reach
-MAX_REACH = 1 << 30  # above any reach: sorts after every mark that ends at an offset
 # "fled to", 潜逃 (category FLIGHT): a foreign place right after one is no actor's; after
 # 从 (FLIGHT_FROM) only when a word of FLIGHT_RETURN follows the place (从柬埔寨押解回国,
 # not 从新加坡金管局获得牌照). Looked for around a foreign name alone, by small automata,
@@ -446,9 +445,10 @@ class _Words:
     tests/crawler/test_native.py holds the two equal.
     """
 
-    __slots__ = ("_automaton", "_index")
+    __slots__ = ("_automaton", "_index", "longest")
 
     def __init__(self, patterns: list[str], *, use_native: bool = True) -> None:
+        self.longest = max(map(len, patterns))  # the longest pattern's length
         self._index = native.Index(patterns) if use_native and native.Index is not None else None
         self._automaton = (
             None
@@ -456,15 +456,26 @@ class _Words:
             else ahocorasick_rs.AhoCorasick(patterns, matchkind=ahocorasick_rs.MatchKind.Standard)
         )
 
-    def find(self, text: str) -> list[tuple[int, int, int]]:
-        """(pattern index, start, end) of every whole-word hit, by end (as the automaton)."""
+    def find(self, text: str, lo: int = 0, hi: int = -1) -> list[tuple[int, int, int]]:
+        """(pattern index, start, end) of every whole-word hit, by end (as the automaton);
+        only those within text[lo:hi] (hi -1: the end) when asked, their boundaries
+        checked against the characters around that stretch all the same."""
+        size = len(text)
+        if hi < 0 or hi > size:
+            hi = size
         if self._index is not None:
-            found: list[tuple[int, int, int]] = self._index.find(text)
+            found: list[tuple[int, int, int]] = self._index.find(text, lo, hi)
             return found
         found = []
-        word, size, automaton = _WORD_CHARS, len(text), self._automaton
+        word, automaton = _WORD_CHARS, self._automaton
         assert automaton is not None  # built when the index is not
-        for index, start, end in automaton.find_matches_as_indexes(text, _OVERLAPPING):
+        offset = max(0, lo - 1)  # the stretch and a character either side of it
+        for index, start, end in automaton.find_matches_as_indexes(
+            text[offset : hi + 1], _OVERLAPPING
+        ):
+            start, end = start + offset, end + offset
+            if start < lo or end > hi:
+                continue
             if text[start] in word and start and text[start - 1] in word:
                 continue  # inside a word ("thereafter")
             if text[end - 1] in word and end < size and text[end] in word:
@@ -999,7 +1010,6 @@ class Matcher:
             police_end = -1_000  # folded end of the last generic police word
             aside_end = -1_000  # folded end of the last action set aside as background
             in_text = name != "title"  # BACKGROUND_TEXT markers govern here
-            text_marks: list[tuple[int, int]] | None = None  # worked out at the first action
             in_lead: set[str] = set()
             in_opening: set[str] = set()
             set_aside = False  # did a background marker set aside an action of the lead?
@@ -1023,9 +1033,7 @@ class Matcher:
                         if not counts:
                             aside_end = end
                         elif in_text and self._text_markers is not None:
-                            if text_marks is None:
-                                text_marks = self._text_marks(folded_text)
-                            reach = self._after_text_marker(folded_text, text_marks, start)
+                            reach = self._after_text_marker(folded_text, start)
                             if reach:
                                 counts = False  # a relative clause's act leads no chain
                                 if reach != RELATIVE_TOKENS:
@@ -1169,24 +1177,22 @@ class Matcher:
         words = sorted(reach)
         return _Words(words), [reach[w] for w in words]
 
-    def _text_marks(self, text: str) -> list[tuple[int, int]]:
-        """(end, reach) of the BACKGROUND_TEXT markers in a folded text, by end: one pass
-        per text that has an action."""
-        if self._text_markers is None:
-            return []
-        reach = self._text_reach
-        marks = [(end, reach[index]) for index, _, end in self._text_markers.find(text)]
-        marks.sort()
-        return marks
-
-    @staticmethod
-    def _after_text_marker(text: str, marks: list[tuple[int, int]], action_start: int) -> int:
+    def _after_text_marker(self, text: str, action_start: int) -> int:
         """The reach of the BACKGROUND_TEXT marker that an action of the text is right after
-        ("after Beijing banned", "which closed"), within that reach and one clause; else 0."""
-        index = bisect.bisect_right(marks, (action_start, MAX_REACH)) - 1
-        if index < 0:
+        ("after Beijing banned", "which closed"), within that reach and one clause; else 0.
+
+        The nearest marker before the action (the latest end, then the longest reach) is
+        looked for in the stretch that can hold one that close, not in the whole text.
+        """
+        markers = self._text_markers
+        if markers is None:
             return 0
-        end, reach = marks[index]
+        lo = max(0, action_start - _BACKGROUND_CHARS - markers.longest)
+        found = markers.find(text, lo, action_start)
+        if not found:
+            return 0
+        reaches = self._text_reach
+        end, reach = max([(end, reaches[index]) for index, _, end in found])
         if action_start - end > _BACKGROUND_CHARS or not _close(text, end, action_start, reach):
             return 0
         return reach

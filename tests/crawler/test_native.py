@@ -257,10 +257,17 @@ def _word_sets(matcher: Matcher) -> dict[str, list[str]]:
 
 
 def _assert_same_words(patterns: list[str], texts: list[str]) -> None:
+    """Index.find equals the automaton on whole texts and on stretches of them (whose hits
+    are the whole text's that fit in the stretch)."""
     native, reference = _Words(patterns), _Words(patterns, use_native=False)
     assert native._index is not None and reference._index is None
+    rng = random.Random(len(texts))
     for text in texts:
-        assert native.find(text) == reference.find(text), text
+        whole = native.find(text)
+        assert whole == reference.find(text), text
+        lo, hi = sorted([rng.randrange(0, len(text) + 1), rng.randrange(0, len(text) + 1)])
+        stretch = [(i, s, e) for i, s, e in whole if lo <= s and e <= hi]
+        assert native.find(text, lo, hi) == stretch == reference.find(text, lo, hi), (text, lo)
 
 
 def test_index_find_equals_the_automaton_for_the_small_searches(
