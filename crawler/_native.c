@@ -644,7 +644,13 @@ found_add(FoundList *list, Py_ssize_t start, Py_ssize_t end, Py_ssize_t index)
 }
 
 /* Try each candidate length at `start`; keep the patterns whose boundaries hold. */
-static int
+#if defined(__GNUC__)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE inline
+#endif
+
+static ALWAYS_INLINE int
 try_lengths(Index *self, const LengthSlot *slot, int longer, PyObject *terms, uint64_t hash,
             Py_ssize_t hashed, int kind, const void *data, Py_ssize_t size, Py_ssize_t start,
             FoundList *found)
@@ -697,13 +703,12 @@ try_lengths(Index *self, const LengthSlot *slot, int longer, PyObject *terms, ui
 /* Every pattern in the haystack whose boundaries hold, into `found` sorted by (end,
  * start): the order of the automaton's overlapping matches. terms: the _Patterns, or
  * NULL (the patterns' own first and last characters set their boundaries). */
-static int
-walk(Index *self, PyObject *terms, PyObject *haystack, Py_ssize_t lo, Py_ssize_t hi,
-     FoundList *found_list)
+static ALWAYS_INLINE int
+walk_kind(Index *self, PyObject *terms, PyObject *haystack, Py_ssize_t lo, Py_ssize_t hi,
+          FoundList *found_list, const int kind)
 {
     /* lo, hi: the hits that start at or after lo and end at or before hi (0 <= lo <= hi <=
      * the size), their boundaries checked against the whole haystack */
-    const int kind = PyUnicode_KIND(haystack);
     const void *data = PyUnicode_DATA(haystack);
     const Py_ssize_t size = PyUnicode_GET_LENGTH(haystack);
     FoundList found = *found_list;
@@ -809,6 +814,21 @@ walk(Index *self, PyObject *terms, PyObject *haystack, Py_ssize_t lo, Py_ssize_t
 fail:
     *found_list = found;
     return -1;
+}
+
+/* walk_kind compiled once per string kind: each character read is then one load. */
+static int
+walk(Index *self, PyObject *terms, PyObject *haystack, Py_ssize_t lo, Py_ssize_t hi,
+     FoundList *found_list)
+{
+    switch (PyUnicode_KIND(haystack)) {
+    case PyUnicode_1BYTE_KIND:
+        return walk_kind(self, terms, haystack, lo, hi, found_list, PyUnicode_1BYTE_KIND);
+    case PyUnicode_2BYTE_KIND:
+        return walk_kind(self, terms, haystack, lo, hi, found_list, PyUnicode_2BYTE_KIND);
+    default:
+        return walk_kind(self, terms, haystack, lo, hi, found_list, PyUnicode_4BYTE_KIND);
+    }
 }
 
 /* Index.scan(haystack, terms, text, offsets, normalize): what the automaton and
