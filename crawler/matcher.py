@@ -502,19 +502,9 @@ class _Acronyms:
     whole word, which no other hit overlaps: a leftmost-longest search misses none.
     """
 
-    __slots__ = (
-        "_exact",
-        "_exact_index",
-        "_exact_keys",
-        "_folded",
-        "_folded_exacts",
-        "_folded_index",
-        "patterns",
-    )
+    __slots__ = ("_exact", "_exact_keys", "_folded", "_folded_exacts", "patterns")
 
-    def __init__(
-        self, patterns: list[str], terms: list[_Pattern], *, use_native: bool = True
-    ) -> None:
+    def __init__(self, patterns: list[str], terms: list[_Pattern]) -> None:
         exact_keys: dict[str, list[str]] = {}
         folded: dict[str, tuple[tuple[str, str], ...]] = {}
         for pattern, term in zip(patterns, terms, strict=True):
@@ -544,12 +534,6 @@ class _Acronyms:
         self._folded = (
             ahocorasick_rs.AhoCorasick(list(folded), matchkind=longest) if folded else None
         )
-        # crawler/_native.c's Index where it is built: its find gives every whole-word hit,
-        # which for these whole-word patterns are the leftmost-longest search's whole-word
-        # hits, in the same order (they never overlap); no bytes copy, no per-call table.
-        build = native.Index if use_native and folded else None
-        self._exact_index = None if build is None else build(list(exact_keys))
-        self._folded_index = None if build is None else build(list(folded))
 
     def find(self, text: str, folded: Folded) -> list[_Span]:
         """Hits (folded start, end, key) of these acronyms, boundaries and exact forms checked."""
@@ -559,11 +543,6 @@ class _Acronyms:
         word = _WORD_CHARS
         cased = folded.cased
         if cased is not None:  # cased.lower() is the folded text, its slices NFKC's
-            if self._exact_index is not None:
-                for index, start, end in self._exact_index.find(cased):
-                    for key in self._exact_keys[index]:
-                        found.append((start, end, key))
-                return found
             size = len(cased)
             for index, start, end in self._exact.find_matches_as_indexes(cased.encode("ascii")):
                 if (start and cased[start - 1] in word) or (end < size and cased[end] in word):
@@ -573,16 +552,9 @@ class _Acronyms:
             return found
         haystack = folded.text
         size = len(haystack)
-        if self._folded_index is not None:
-            hits = self._folded_index.find(haystack)
-        else:
-            hits = [
-                (index, start, end)
-                for index, start, end in self._folded.find_matches_as_indexes(haystack)
-                if not (start and haystack[start - 1] in word)
-                and not (end < size and haystack[end] in word)
-            ]
-        for index, start, end in hits:
+        for index, start, end in self._folded.find_matches_as_indexes(haystack):
+            if (start and haystack[start - 1] in word) or (end < size and haystack[end] in word):
+                continue
             original = text[folded.original(start) : folded.original(end)]
             written = unicodedata.normalize("NFKC", original)
             for key, exact in self._folded_exacts[index]:

@@ -26,17 +26,9 @@ import crawler.native
 from bench.filter import MB, SEED, make_corpus, make_phrases
 from bench.fingerprint import CORPORA, CORPUS_DIR
 from crawler.fold import _nfkc as _nfkc_fold
-from crawler.fold import _traditional_chars, fold, fold_with_offsets
+from crawler.fold import _traditional_chars, fold
 from crawler.inflect import alias_forms
-from crawler.matcher import (
-    Matcher,
-    _Acronyms,
-    _is_word_char,
-    _nfkc,
-    _Pattern,
-    _scan_hits,
-    _Words,
-)
+from crawler.matcher import Matcher, _is_word_char, _nfkc, _Pattern, _scan_hits, _Words
 from crawler.watchlist import builtin_watchlist
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -369,30 +361,3 @@ def test_the_c_code_takes_any_unicode(matchers: tuple[Matcher, Matcher]) -> None
             "NFKC", text
         )
     assert sys.getrefcount(term) == before
-
-
-def test_acronyms_found_by_the_index_equal_the_leftmost_longest_search(
-    matchers: tuple[Matcher, Matcher],
-) -> None:
-    """Exact-case acronyms (ED, US, SEC): Index.find's whole words are the leftmost-longest
-    automaton's whole-word hits, on ASCII (case kept) and on other text (folded)."""
-    native, _ = matchers
-    fast = _Acronyms(native._patterns, native._terms)
-    slow = _Acronyms(native._patterns, native._terms, use_native=False)
-    assert fast._exact_index is not None and slow._exact_index is None
-    words = sorted(fast.patterns)
-    rng = random.Random(31)
-    glue = [" ", "", "-", ".", "'", "，", "的", "a", "7", "\u0301", "ＥＤ", "\n", "ß"]
-    texts = list(HARD_CASES)
-    for _ in range(3000):
-        pieces = []
-        for _ in range(rng.randrange(1, 8)):
-            word = rng.choice(words)
-            pieces.append(rng.choice([word, word.upper(), word.title()]))
-            pieces.append(rng.choice(glue))
-        texts.append("".join(pieces))
-    paths = sorted(DATA.glob("*.jsonl"))
-    texts += [text for path in paths[:4] for text in _fields(path)]
-    for text in texts:
-        folded = fold_with_offsets(text)
-        assert fast.find(text, folded) == slow.find(text, folded), text
