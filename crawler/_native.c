@@ -1107,9 +1107,189 @@ static PyTypeObject CharSetType = {
     .tp_methods = CharSet_methods,
 };
 
+/* ------------------------------------------------------------------------------------ */
+/* Overlapping hits: crawler.matcher._resolve_overlaps (the reference) in C.             */
+
+typedef struct {
+    Py_ssize_t start, end, order; /* order: the place in the (start, end, key) order */
+    PyObject *hit, *key;          /* borrowed from the list */
+} Span;
+
+static int
+compare_spans(const void *a, const void *b) /* (start, end, key): the tuples' order */
+{
+    const Span *x = a, *y = b;
+    if (x->start != y->start) {
+        return x->start < y->start ? -1 : 1;
+    }
+    if (x->end != y->end) {
+        return x->end < y->end ? -1 : 1;
+    }
+    return PyUnicode_Compare(x->key, y->key); /* str and str: cannot fail */
+}
+
+static int
+compare_longest(const void *a, const void *b) /* the longest first, then by start, as sorted */
+{
+    const Span *x = a, *y = b;
+    Py_ssize_t lx = x->end - x->start, ly = y->end - y->start;
+    if (lx != ly) {
+        return lx > ly ? -1 : 1;
+    }
+    if (x->start != y->start) {
+        return x->start < y->start ? -1 : 1;
+    }
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+static int
+compare_order(const void *a, const void *b)
+{
+    const Span *x = a, *y = b;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+/* One cluster of overlapping hits (sorted, at least two): the survivors, appended. */
+static int
+resolve_cluster(Span *cluster, Py_ssize_t n, Span *kept, PyObject *exact, PyObject *inner,
+                PyObject *outer, PyObject *result)
+{
+    qsort(cluster, n, sizeof(Span), compare_longest);
+    Py_ssize_t n_kept = 0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        Span *hit = &cluster[i];
+        if (PyDict_GET_SIZE(exact) > 0) {
+            PyObject *span = PyTuple_Pack(2, PyTuple_GET_ITEM(hit->hit, 0),
+                                          PyTuple_GET_ITEM(hit->hit, 1));
+            if (span == NULL) {
+                return -1;
+            }
+            PyObject *keys = PyDict_GetItemWithError(exact, span); /* borrowed */
+            Py_DECREF(span);
+            if (keys == NULL && PyErr_Occurred()) {
+                return -1;
+            }
+            if (keys != NULL) {
+                int has = PySequence_Contains(keys, hit->key);
+                if (has < 0) {
+                    return -1;
+                }
+                if (!has) {
+                    continue; /* an exact form matched this span, and not this key's */
+                }
+            }
+        }
+        int inner_key = -1, keep = 1;
+        for (Py_ssize_t k = 0; k < n_kept; k++) {
+            Span *other = &kept[k];
+            if (hit->start == other->start && hit->end == other->end) {
+                if (PyUnicode_Compare(hit->key, other->key) == 0) {
+                    keep = 0; /* an acronym that is also its entity's alias */
+                    break;
+                }
+            }
+            else if (other->start <= hit->start && hit->end <= other->end) {
+                if (inner_key < 0 && (inner_key = PySet_Contains(inner, hit->key)) < 0) {
+                    return -1;
+                }
+                int survives = 0;
+                if (inner_key && (survives = PySet_Contains(outer, other->key)) < 0) {
+                    return -1;
+                }
+                if (!survives) {
+                    keep = 0; /* inside a longer kept hit */
+                    break;
+                }
+            }
+        }
+        if (keep) {
+            kept[n_kept++] = *hit;
+        }
+    }
+    qsort(kept, n_kept, sizeof(Span), compare_order);
+    for (Py_ssize_t k = 0; k < n_kept; k++) {
+        if (PyList_Append(result, kept[k].hit) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* resolve_overlaps(hits, exact, inner, outer): crawler.matcher._resolve_overlaps(hits,
+ * exact, _Nesting(inner, outer)) for hits [(start, end, key)], exact {(start, end): keys},
+ * inner and outer frozensets; a new list (hits is left as it is). */
+static PyObject *
+resolve_overlaps(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 4 || !PyList_Check(args[0]) || !PyDict_Check(args[1]) ||
+        !PyAnySet_Check(args[2]) || !PyAnySet_Check(args[3])) {
+        PyErr_SetString(PyExc_TypeError, "resolve_overlaps(list, dict, set, set)");
+        return NULL;
+    }
+    PyObject *hits = args[0], *exact = args[1], *inner = args[2], *outer = args[3];
+    Py_ssize_t n = PyList_GET_SIZE(hits);
+    Span *spans = PyMem_Malloc((n ? n : 1) * 2 * sizeof(Span)); /* the hits, then kept ones */
+    PyObject *result = PyList_New(0);
+    if (spans == NULL || result == NULL) {
+        PyMem_Free(spans);
+        Py_XDECREF(result);
+        return PyErr_NoMemory();
+    }
+    Span *kept = spans + (n ? n : 1);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *hit = PyList_GET_ITEM(hits, i);
+        if (!PyTuple_Check(hit) || PyTuple_GET_SIZE(hit) != 3 ||
+            !PyLong_Check(PyTuple_GET_ITEM(hit, 0)) || !PyLong_Check(PyTuple_GET_ITEM(hit, 1)) ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(hit, 2))) {
+            PyErr_SetString(PyExc_TypeError, "a hit is (start: int, end: int, key: str)");
+            goto fail;
+        }
+        Py_ssize_t start = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 0));
+        Py_ssize_t end = PyLong_AsSsize_t(PyTuple_GET_ITEM(hit, 1));
+        if ((start == -1 || end == -1) && PyErr_Occurred()) {
+            goto fail;
+        }
+        spans[i] = (Span){start, end, 0, hit, PyTuple_GET_ITEM(hit, 2)};
+    }
+    qsort(spans, n, sizeof(Span), compare_spans);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        spans[i].order = i;
+    }
+    Py_ssize_t first = 0, cluster_end = -1;
+    for (Py_ssize_t i = 0; i <= n; i++) {
+        if (i < n && spans[i].start < cluster_end) { /* overlaps the cluster */
+            if (spans[i].end > cluster_end) {
+                cluster_end = spans[i].end;
+            }
+            continue;
+        }
+        if (i - first == 1) {
+            if (PyList_Append(result, spans[first].hit) < 0) {
+                goto fail;
+            }
+        }
+        else if (i - first > 1 &&
+                 resolve_cluster(spans + first, i - first, kept, exact, inner, outer, result) < 0) {
+            goto fail;
+        }
+        if (i < n) {
+            first = i;
+            cluster_end = spans[i].end;
+        }
+    }
+    PyMem_Free(spans);
+    return result;
+fail:
+    PyMem_Free(spans);
+    Py_DECREF(result);
+    return NULL;
+}
+
 static PyMethodDef methods[] = {
     {"narrow", (PyCFunction)narrow, METH_O,
      "narrow(text) -> text with full-width ASCII and U+3000 as ASCII (itself if none)"},
+    {"resolve_overlaps", (PyCFunction)(void (*)(void))resolve_overlaps, METH_FASTCALL,
+     "resolve_overlaps(hits, exact, inner, outer) -> the hits that survive (a new list)"},
     {NULL, NULL, 0, NULL},
 };
 

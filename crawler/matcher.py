@@ -945,7 +945,11 @@ class Matcher:
             entity_hits = _merge(entity_hits, acronym_hits, tangled)
             tangled = tangled or _overlapping(entity_hits)
         if tangled:
-            entity_hits = _resolve_overlaps(entity_hits, exact_spans, self._nesting)
+            if self._native is not None and native.resolve_overlaps is not None:
+                inner, outer = self._nesting
+                entity_hits = native.resolve_overlaps(entity_hits, exact_spans, inner, outer)
+            else:  # the reference
+                entity_hits = _resolve_overlaps(entity_hits, exact_spans, self._nesting)
         return _FieldScan(folded, entity_hits, phrase_hits)
 
     def find(self, text: str, field: str = "text") -> list[Hit]:

@@ -55,3 +55,6 @@ Index: Callable[[list[str]], Any] | None = None if _module is None else _module.
 # CharSet(chars).find(text, start) -> index or -1, a character class searched for.
 narrow: Callable[[str], str] | None = None if _module is None else _module.narrow
 CharSet: Callable[[str], Any] | None = None if _module is None else _module.CharSet
+# resolve_overlaps(hits, exact spans, inner, outer): crawler.matcher._resolve_overlaps in C
+# (a new list; the hits that survive nesting, in order).
+resolve_overlaps: Callable[..., Any] | None = None if _module is None else _module.resolve_overlaps

@@ -28,7 +28,16 @@ from bench.fingerprint import CORPORA, CORPUS_DIR
 from crawler.fold import _nfkc as _nfkc_fold
 from crawler.fold import _traditional_chars, fold
 from crawler.inflect import alias_forms
-from crawler.matcher import Matcher, _is_word_char, _nfkc, _Pattern, _scan_hits, _Words
+from crawler.matcher import (
+    Matcher,
+    _is_word_char,
+    _Nesting,
+    _nfkc,
+    _Pattern,
+    _resolve_overlaps,
+    _scan_hits,
+    _Words,
+)
 from crawler.watchlist import builtin_watchlist
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -361,3 +370,32 @@ def test_the_c_code_takes_any_unicode(matchers: tuple[Matcher, Matcher]) -> None
             "NFKC", text
         )
     assert sys.getrefcount(term) == before
+
+
+def test_overlaps_resolved_in_c_as_in_python(matchers: tuple[Matcher, Matcher]) -> None:
+    """crawler._native.resolve_overlaps equals crawler.matcher._resolve_overlaps: random
+    hits over a few spans and keys (identical spans, nesting, chains of overlaps, exact
+    spans that keep some keys), with random nesting sets, and the matcher's own."""
+    resolve = crawler.native.resolve_overlaps
+    assert resolve is not None
+    rng = random.Random(37)
+    keys = [f"k{i}" for i in range(6)]
+    for round_ in range(4000):
+        hits = []
+        for _ in range(rng.randrange(0, 12)):
+            start = rng.randrange(0, 20)
+            hits.append((start, start + rng.randrange(1, 8), rng.choice(keys)))
+        exact: dict[tuple[int, int], set[str]] = {}
+        for start, end, key in rng.sample(hits, k=min(len(hits), rng.randrange(0, 3))):
+            exact.setdefault((start, end), set()).add(rng.choice([key, *keys]))
+        if round_ % 2:
+            nesting = _Nesting(frozenset(rng.sample(keys, 3)), frozenset(rng.sample(keys, 3)))
+        else:
+            nesting = matchers[0]._nesting
+        want = _resolve_overlaps(list(hits), exact, nesting)
+        got = resolve(list(hits), exact, nesting.inner, nesting.outer)
+        assert got == want, (hits, exact, nesting)
+    with pytest.raises(TypeError):
+        resolve([(1, 2)], {}, frozenset(), frozenset())
+    with pytest.raises(TypeError):
+        resolve([(1, 2, 3)], {}, frozenset(), frozenset())
