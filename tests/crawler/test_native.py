@@ -399,3 +399,19 @@ def test_overlaps_resolved_in_c_as_in_python(matchers: tuple[Matcher, Matcher]) 
         resolve([(1, 2)], {}, frozenset(), frozenset())
     with pytest.raises(TypeError):
         resolve([(1, 2, 3)], {}, frozenset(), frozenset())
+
+
+def test_index_find_clamps_its_stretch_and_refuses_bad_arguments() -> None:
+    """lo and hi out of range are clamped as a slice's are; wrong types raise TypeError."""
+    assert crawler.native.Index is not None
+    index = crawler.native.Index(["after", "when", "以来"])
+    text = "after the ban, when 以来 after"
+    whole = index.find(text)
+    assert [text[s:e] for _, s, e in whole] == ["after", "when", "以来", "after"]
+    assert index.find(text, -5, 10**9) == whole
+    assert index.find(text, 20, 5) == []
+    assert index.find(text, 1) == whole[1:]  # "fter" is no word start
+    assert index.find("") == []
+    for bad in ((b"after",), (text, "1"), (text, 0, None), (), (text, 0, 1, 2)):
+        with pytest.raises(TypeError):
+            index.find(*bad)
