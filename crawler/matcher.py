@@ -1348,8 +1348,9 @@ class Matcher:
     def _holding(queries: Mapping[str, Rule] | QueryIndex | None, evidence: _Evidence) -> list[str]:
         if queries is None:
             return []
-        if isinstance(queries, QueryIndex):
-            return queries.holding(evidence, evidence.names)
+        if isinstance(queries, QueryIndex):  # the `genre:` names only if a query is keyed on one
+            keyed = queries.keyed_on_any(GENRE_NAMES)
+            return queries.holding(evidence, evidence.names if keyed else evidence._known)
         return [key for key, rule in queries.items() if rule(evidence)]
 
     def surface_forms(self, name: str) -> frozenset[str]:

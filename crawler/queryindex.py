@@ -71,6 +71,11 @@ class QueryIndex:
     def __len__(self) -> int:
         return len(self.rules)
 
+    def keyed_on_any(self, names: Collection[str]) -> bool:
+        """Is some query indexed by one of `names`? (If not, `candidates` needs none of
+        them in `present`.)"""
+        return not self._names.isdisjoint(names)
+
     def candidates(self, present: Iterable[str]) -> list[int]:
         """Positions of the queries worth evaluating on a story with the names `present`."""
         found = set(self.always)

@@ -311,6 +311,7 @@ def test_the_genre_check_runs_only_when_a_rule_or_a_reader_asks(
     whose rule fails before its genre clause, once when `names` or a rule asks; the names
     are those the eager check gave."""
     from crawler.genre import GenreReader
+    from crawler.queryindex import QueryIndex
 
     calls: list[str] = []
     names = GenreReader.names
@@ -325,6 +326,11 @@ def test_the_genre_check_runs_only_when_a_rule_or_a_reader_asks(
     assert not result.topics and calls == []  # (crypto OR exchange) failed first
     assert "genre:explainer" in evidence.names and len(calls) == 1
     assert "genre:explainer" in evidence.names and len(calls) == 1  # read once
+    calls.clear()
+    index = QueryIndex({})  # what the poller's filter passes when nobody watches anything
+    assert not matcher.match(no_crypto, index).topics and calls == []
+    queries = {"explainers": matcher.compile("genre:explainer")}  # keyed on a genre name
+    assert matcher.match(no_crypto, QueryIndex(queries)).queries == ("explainers",)
     calls.clear()
     crypto = story("Explained: why Shenzhen police arrested 12 over bitcoin fraud")
     _, evidence = matcher.match_with_evidence(crypto)
