@@ -6,6 +6,8 @@
     python bench/learned.py --speed 5         # the veto's cost on bench/filter.py's corpus
     python bench/learned.py --write-weights   # retrain the shipped veto (after a vocabulary
                                               # or rule change): crawler/data/learned-veto.json
+    python bench/learned.py --cv              # the veto's held-out cost by setting: true alerts
+                                              # lost, false alerts removed (event-grouped folds)
 
 `--later GLOB`: a temporal hold-out. Run on an older checkout's rule (one that
 never saw those probe files), train on everything else, score the later files.
@@ -21,18 +23,25 @@ import re
 from pathlib import Path
 
 from crackdown.commands.evaluate import Counts
+from crackdown.commands.folds import assign_folds
 from crackdown.commands.learned import (
     PROBES,
     SHARED_CORPUS,
+    SHIPPED,
     Featuriser,
     Row,
+    Setting,
+    cross_validate,
     fit_all,
     held_out_experiment,
     score,
+    shipped_rows,
     table,
     top_weights,
     train_shipped,
+    veto_cost,
 )
+from crawler.learned import RESCUED
 from crawler.matcher import Matcher
 from crawler.watchlist import builtin_watchlist
 
@@ -89,6 +98,39 @@ def speed(mb: float, runs: int = 3) -> None:
     )
 
 
+def cv(folds: int, grid: str) -> None:
+    """The veto's held-out cost: event-grouped folds over the shipped layer's training rows,
+    each rule alert judged by a layer trained on the other folds; per setting, the true
+    alerts it loses and the false ones it removes (per language)."""
+    import itertools
+
+    rows, _ = shipped_rows(Matcher(builtin_watchlist()), TOPIC)
+    assigned = assign_folds([r.example for r in rows], folds)
+    alerts = [r for r in rows if r.verdict]
+    print(
+        f"{len(rows)} stories in {folds} event-grouped folds; rule alerts {len(alerts)} "
+        f"({sum(not r.example.label for r in alerts)} false); lost/true alerts, "
+        f"removed/false alerts"
+    )
+    plain = [
+        Row(r.example, r.verdict, tuple(f for f in r.features if not f.startswith(RESCUED)))
+        for r in rows
+    ]
+    modes, l2s, weights, thresholds, cues = (x.split(",") for x in grid.split(";"))
+    for features, mode, l2, weight in itertools.product(("+rescued", "plain"), modes, l2s, weights):
+        base = Setting(mode, float(l2), float(weight))
+        judged = cross_validate(rows if features == "+rescued" else plain, assigned, base)
+        for threshold, cue in itertools.product(thresholds, cues):
+            setting = Setting(mode, float(l2), float(weight), float(threshold), float(cue))
+            cost = veto_cost(judged, setting)
+            said = " | ".join(
+                f"{lang} {lost}/{ta} {removed}/{fa}"
+                for lang, (ta, lost, fa, removed) in cost.items()
+            )
+            mark = " <- shipped" if setting == SHIPPED and features == "+rescued" else ""
+            print(f"  {features:<8} {setting.describe():<62} {said}{mark}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--by", choices=("file", "batch"), default="batch")
@@ -112,7 +154,16 @@ def main() -> None:
         metavar="MB",
         help="time the rule alone and rule + shipped veto on bench/filter.py's corpus",
     )
+    parser.add_argument("--cv", type=int, nargs="?", const=5, metavar="FOLDS")
+    parser.add_argument(
+        "--grid",
+        default="direct,veto;0.3,1,3;1,2,4;0.2,0.3,0.4,0.5;0,0.5,1",
+        help="--cv's settings: modes;l2s;positive weights;thresholds;cues",
+    )
     args = parser.parse_args()
+    if args.cv:
+        cv(args.cv, args.grid)
+        return
     if args.speed:
         speed(args.speed)
         return

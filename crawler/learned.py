@@ -42,6 +42,8 @@ log = logging.getLogger(__name__)
 
 WEIGHTS_RESOURCE = "data/learned-veto.json"
 RULE = "rule"  # the feature that says the topic rule alerts
+RESCUED = "rescued:"  # an exception clause's trigger held, its exception let the story pass
+AGAINST_SHOWN = 3  # reasons a verdict keeps
 LANG_CHARS = 200  # of the summary (or body, when title and summary are empty) `story_lang` reads
 _LETTERS = re.compile(r"[^\W\d_]")  # letters (str.isalpha's, bar rare marks)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # as crawler.normalize's
@@ -74,6 +76,18 @@ def top_level_clauses(rule: str) -> list[str]:
     return [c for c in clauses if c]
 
 
+def exception_trigger(clause: str) -> str:
+    """'NOT (lead:market AND NOT lead:action)' -> 'lead:market' (else ''): what the clause
+    would block on, were it not for its exceptions."""
+    if not (clause.startswith("NOT (") and clause.endswith(")")):
+        return ""
+    inner = clause[len("NOT (") : -1]
+    if top_level_clauses(f"({inner})") != [f"({inner})"]:  # NOT (a) AND (b): not one group
+        return ""
+    parts = top_level_clauses(inner)
+    return parts[0] if len(parts) > 1 and parts[0] != "NOT" else ""
+
+
 def rule_hash(rule: str) -> str:
     """sha256 of a topic rule's text."""
     return hashlib.sha256(rule.encode("utf-8")).hexdigest()
@@ -99,7 +113,12 @@ def story_lang(story: Story) -> str:
 
 @dataclass(frozen=True)
 class VetoWeights:
-    """The shipped layer: logistic weights by feature name, and what they were trained on."""
+    """The shipped layer: logistic weights by feature name, and what they were trained on.
+
+    `alert_means`: each feature's share of the rule's true alerts in training (the typical
+    alert a story is explained against). `cue`: when above 0, a veto also needs an explicit
+    negative cue, a feature the story has (not an action, not its language) that alone
+    lowers its log-odds below the typical alert's by at least `cue`."""
 
     mode: str
     topic: str
@@ -109,6 +128,8 @@ class VetoWeights:
     threshold: float
     weights: dict[str, float]
     trained_on: list[dict[str, Any]]
+    alert_means: dict[str, float] = dataclasses.field(default_factory=dict)
+    cue: float = 0.0
 
     @classmethod
     def load(cls, path: Path | None = None) -> VetoWeights:
@@ -122,16 +143,53 @@ class VetoWeights:
             threshold=float(raw["threshold"]),
             weights={str(k): float(v) for k, v in raw["weights"].items()},
             trained_on=list(raw.get("trained_on", ())),
+            alert_means={str(k): float(v) for k, v in raw.get("alert_means", {}).items()},
+            cue=float(raw.get("cue", 0.0)),
         )
 
     def as_json(self) -> str:
         data = dataclasses.asdict(self)
         data["weights"] = dict(sorted(self.weights.items()))
+        data["alert_means"] = dict(sorted(self.alert_means.items()))
         return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
     def probability(self, features: Iterable[str]) -> float:
         z = self.bias + sum(self.weights.get(f, 0.0) for f in features)
         return 1.0 / (1.0 + math.exp(-z))
+
+    def against(self, features: Iterable[str]) -> list[Reason]:
+        """What makes this story look less like a true alert than the typical one: each
+        feature's w * (x - mean over true alerts), the negative ones, most negative first
+        (a feature the story has and alerts rarely do; one alerts have and it lacks)."""
+        present = set(features)
+        means = self.alert_means
+        reasons = [
+            Reason(f, f in present, w * ((f in present) - means.get(f, 0.0)))
+            for f, w in self.weights.items()
+            if (w < 0 and f in present) or (w > 0 and f not in present and f in means)
+        ]
+        reasons = [r for r in reasons if r.contribution < 0]
+        return sorted(reasons, key=lambda r: (r.contribution, r.feature))
+
+    def vetoes(self, probability: float, against: Iterable[Reason]) -> bool:
+        """Below the threshold, and (with `cue`) with an explicit negative cue."""
+        if probability >= self.threshold:
+            return False
+        return self.cue <= 0 or any(is_cue(r) and r.contribution <= -self.cue for r in against)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One feature's pull on a story, relative to the typical true alert (log-odds)."""
+
+    feature: str
+    present: bool  # the story has it (else: true alerts usually do and this story lacks it)
+    contribution: float
+
+
+def is_cue(reason: Reason) -> bool:
+    """A negative cue the story has: not a missing feature, an action or its language."""
+    return reason.present and not reason.feature.startswith(("action:", "lang:"))
 
 
 def evidence_features(
@@ -156,7 +214,7 @@ class Verdict:
 
     probability: float
     vetoed: bool
-    against: tuple[tuple[str, float], ...]  # fired features pushing toward "not relevant"
+    against: tuple[Reason, ...]  # what sets it below the typical true alert, largest first
 
 
 class VetoFeatures:
@@ -171,6 +229,13 @@ class VetoFeatures:
             (name, matcher.compile(text, max_length=len(rule) + 1))
             for name, text in self.clause_text.items()
         ]
+        # each exception clause NOT (TRIGGER AND NOT ...)'s trigger: when it holds and the
+        # clause still does, the story passed only by an exception (`rescued:N`)
+        self.triggers: list[tuple[str, Rule]] = [
+            (f"{RESCUED}{name.removeprefix('fails:')}", matcher.compile(t, max_length=len(rule)))
+            for name, text in self.clause_text.items()
+            if (t := exception_trigger(text))
+        ]
 
     def features(
         self, matcher: Matcher, story: Story, result: MatchResult, evidence: _Evidence | None = None
@@ -182,6 +247,8 @@ class VetoFeatures:
         names = evidence_features(evidence, self.clauses, self.topic, story, result)
         if self.topic in result.topics:
             names.add(RULE)
+        failed = {f"{RESCUED}{n.removeprefix('fails:')}" for n in names if n.startswith("fails:")}
+        names.update(n for n, t in self.triggers if n not in failed and t(evidence))
         return sorted(names)
 
 
@@ -218,14 +285,9 @@ class LearnedVeto:
             return None
         features = self.featurer.features(matcher, story, result, evidence)
         probability = self.weights.probability(features)
-        return Verdict(
-            probability, probability < self.weights.threshold, self.pushing_away(features)
-        )
-
-    def pushing_away(self, features: Iterable[str], top: int = 3) -> tuple[tuple[str, float], ...]:
-        weights = self.weights.weights
-        fired = [(f, weights[f]) for f in features if weights.get(f, 0.0) < 0]
-        return tuple(sorted(fired, key=lambda fw: (fw[1], fw[0]))[:top])
+        against = self.weights.against(features)
+        vetoed = self.weights.vetoes(probability, against)
+        return Verdict(probability, vetoed, tuple(against[:AGAINST_SHOWN]))
 
     def apply(
         self, matcher: Matcher, story: Story, result: MatchResult, evidence: _Evidence | None = None
@@ -244,6 +306,13 @@ class LearnedVeto:
     def describe(self, feature: str, lang: str = "en") -> str:
         """A feature as a reader would say it, in English or Chinese."""
         return describe_feature(self.watchlist, feature, lang)
+
+    def reason(self, reason: Reason, lang: str = "en") -> str:
+        """'place: Taiwan' (the story has it) or 'no China actor' (alerts have it, it lacks)."""
+        said = describe_feature(self.watchlist, reason.feature, lang, self.featurer.clause_text)
+        if reason.present:
+            return said
+        return f"无{said}" if lang == "zh" else "no " + re.sub(r"^an? ", "", said)
 
 
 def mismatch(weights: VetoWeights, watchlist: Watchlist, topic: str) -> str:
@@ -299,8 +368,30 @@ _OTHER = {
 }
 
 
-def describe_feature(watchlist: Watchlist, feature: str, lang: str = "en") -> str:
-    """'n:lead:foreign' -> 'a foreign place or body in the headline' (or its Chinese)."""
+_GENRE_NAMES = {  # crawler/genre.py's names
+    "explainer": ("explainer shape", "解读类体裁"),
+    "specific": ("a specific act", "具体行动"),
+    "explained-act": ("an act told as an explainer", "以解读体裁报道的行动"),
+    "form": ("an explainer's headline form", "解读式标题"),
+    "question": ("a question headline", "问句标题"),
+    "address": ("the reader addressed", "对读者说话"),
+    "generic": ("the generic tense", "泛指语气"),
+    "voice": ("an author's voice", "作者口吻"),
+    "commentary": ("commentary", "评论"),
+    "dated": ("a dated act", "有日期的行动"),
+    "sourced": ("a sourced report", "有消息来源"),
+    "tally": ("a count of people or things", "人数或数量"),
+    "named": ("a named defendant", "具名当事人"),
+}
+_ACTOR = {"china": ("a China actor", "中国主体")}  # the category, not the place
+_PLACE_CATEGORIES = frozenset({"foreign", "china", "macau-cue"})
+
+
+def describe_feature(
+    watchlist: Watchlist, feature: str, lang: str = "en", clauses: dict[str, str] | None = None
+) -> str:
+    """'n:lead:foreign' -> 'a foreign place or body in the headline' (or its Chinese);
+    'n:taiwan' -> 'place: Taiwan'; 'n:genre:explainer' -> 'explainer shape'."""
     zh = lang == "zh"
     if feature in _OTHER:
         return _OTHER[feature][zh]
@@ -309,14 +400,24 @@ def describe_feature(watchlist: Watchlist, feature: str, lang: str = "en") -> st
         return _ACTION_NAMES[kind][zh] if kind in _ACTION_NAMES else kind
     if feature.startswith("fails:"):
         return ("clause fails: " if not zh else "条款不成立：") + feature.removeprefix("fails:")
+    if feature.startswith(RESCUED):
+        clause = (clauses or {}).get("fails:" + feature.removeprefix(RESCUED), "")
+        trigger = " ".join(exception_trigger(clause).split()) or feature
+        return f"仅因例外放行（{trigger}）" if zh else f"passed only by an exception ({trigger})"
     name = feature.removeprefix("n:")
     where = ""
     for prefix, words in _WHERE.items():
         if name.startswith(prefix):
             name, where = name.removeprefix(prefix), words[zh]
     entity = watchlist.entity(name)
-    if entity is not None:
-        said = entity.name_zh if zh else entity.name_en
+    if name in _ACTOR:
+        said = _ACTOR[name][zh]
+    elif name.startswith("genre:") and name.removeprefix("genre:") in _GENRE_NAMES:
+        said = _GENRE_NAMES[name.removeprefix("genre:")][zh]
+    elif entity is not None:
+        said = (entity.name_zh if zh else entity.name_en).strip("()（）")
+        if entity.category in _PLACE_CATEGORIES:
+            said = f"地点：{said}" if zh else f"place: {said}"
     elif name in _CATEGORY_NAMES:
         said = _CATEGORY_NAMES[name][zh]
     else:
