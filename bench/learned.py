@@ -42,7 +42,6 @@ from crackdown.commands.learned import (
     train_shipped,
     veto_cost,
 )
-from crawler.learned import RESCUED
 from crawler.matcher import Matcher
 from crawler.watchlist import builtin_watchlist
 
@@ -126,14 +125,10 @@ def cv(folds: int, grid: str, rule_from: Path | None, later: str | None) -> None
         f"{len(alerts)} alerts ({sum(not r.example.label for r in alerts)} false); "
         f"lost/true alerts, removed/false alerts"
     )
-    plain = [
-        Row(r.example, r.verdict, tuple(f for f in r.features if not f.startswith(RESCUED)))
-        for r in rows
-    ]
-    features, modes, l2s, weights, thresholds, cues = (x.split(",") for x in grid.split(";"))
-    for feature_set, mode, l2, weight in itertools.product(features, modes, l2s, weights):
+    modes, l2s, weights, thresholds, cues = (x.split(",") for x in grid.split(";"))
+    for mode, l2, weight in itertools.product(modes, l2s, weights):
         base = Setting(mode, float(l2), float(weight))
-        judged = cross_validate(rows if feature_set == "rescued" else plain, assigned, base)
+        judged = cross_validate(rows, assigned, base)
         for threshold, cue in itertools.product(thresholds, cues):
             setting = Setting(mode, float(l2), float(weight), float(threshold), float(cue))
             parts = [("", judged)]
@@ -154,9 +149,9 @@ def cv(folds: int, grid: str, rule_from: Path | None, later: str | None) -> None
                 for j in judged
                 if j.row.example.label and setting_vetoes(setting, j)
             )
-            mark = " <- shipped" if setting == SHIPPED and feature_set == "rescued" else ""
+            mark = " <- shipped" if setting == SHIPPED else ""
             print(
-                f"  {feature_set:<7} {setting.describe():<60} {' ||'.join(said)}"
+                f"  {setting.describe():<60} {' ||'.join(said)}"
                 f" lost: {' '.join(lost[:6]) or '-'}{mark}",
                 flush=True,
             )
@@ -192,9 +187,8 @@ def main() -> None:
     parser.add_argument("--cv", type=int, nargs="?", const=5, metavar="FOLDS")
     parser.add_argument(
         "--grid",
-        default="rescued;direct,veto;1,3;1,2,4;0.2,0.3,0.4,0.5;0,0.5,1",
-        help="--cv's settings: feature sets (rescued,plain);modes;l2s;positive weights;"
-        "thresholds;cues",
+        default="direct,veto;1,3,10;1,2,4;0.3,0.4,0.5;0,0.5",
+        help="--cv's settings: modes;l2s;positive weights;thresholds;cues",
     )
     parser.add_argument(
         "--rule-from",

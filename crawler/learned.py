@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,8 +42,8 @@ from crawler.watchlist import Watchlist
 log = logging.getLogger(__name__)
 
 WEIGHTS_RESOURCE = "data/learned-veto.json"
+WEIGHTS_ENV = "CRACKDOWN_VETO_WEIGHTS"
 RULE = "rule"  # the feature that says the topic rule alerts
-RESCUED = "rescued:"  # an exception clause's trigger held, its exception let the story pass
 AGAINST_SHOWN = 3  # reasons a verdict keeps
 LANG_CHARS = 200  # of the summary (or body, when title and summary are empty) `story_lang` reads
 _LETTERS = re.compile(r"[^\W\d_]")  # letters (str.isalpha's, bar rare marks)
@@ -50,7 +51,12 @@ _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # as crawler.normalize's
 
 
 def weights_path() -> Path:
-    """Where the shipped weights are (inside the installed package)."""
+    """Where the weights are: the shipped ones (inside the installed package), or the file
+    $CRACKDOWN_VETO_WEIGHTS names (a layer retrained or set stricter; the parse workers
+    inherit it). Either is checked against the watchlist alike."""
+    override = os.environ.get(WEIGHTS_ENV)
+    if override:
+        return Path(override)
     return Path(str(resources.files("crawler").joinpath(WEIGHTS_RESOURCE)))
 
 
@@ -74,18 +80,6 @@ def top_level_clauses(rule: str) -> list[str]:
         i += 1
     clauses.append(rule[start:].strip())
     return [c for c in clauses if c]
-
-
-def exception_trigger(clause: str) -> str:
-    """'NOT (lead:market AND NOT lead:action)' -> 'lead:market' (else ''): what the clause
-    would block on, were it not for its exceptions."""
-    if not (clause.startswith("NOT (") and clause.endswith(")")):
-        return ""
-    inner = clause[len("NOT (") : -1]
-    if top_level_clauses(f"({inner})") != [f"({inner})"]:  # NOT (a) AND (b): not one group
-        return ""
-    parts = top_level_clauses(inner)
-    return parts[0] if len(parts) > 1 and parts[0] != "NOT" else ""
 
 
 def rule_hash(rule: str) -> str:
@@ -229,13 +223,6 @@ class VetoFeatures:
             (name, matcher.compile(text, max_length=len(rule) + 1))
             for name, text in self.clause_text.items()
         ]
-        # each exception clause NOT (TRIGGER AND NOT ...)'s trigger: when it holds and the
-        # clause still does, the story passed only by an exception (`rescued:N`)
-        self.triggers: list[tuple[str, Rule]] = [
-            (f"{RESCUED}{name.removeprefix('fails:')}", matcher.compile(t, max_length=len(rule)))
-            for name, text in self.clause_text.items()
-            if (t := exception_trigger(text))
-        ]
 
     def features(
         self, matcher: Matcher, story: Story, result: MatchResult, evidence: _Evidence | None = None
@@ -247,8 +234,6 @@ class VetoFeatures:
         names = evidence_features(evidence, self.clauses, self.topic, story, result)
         if self.topic in result.topics:
             names.add(RULE)
-        failed = {f"{RESCUED}{n.removeprefix('fails:')}" for n in names if n.startswith("fails:")}
-        names.update(n for n, t in self.triggers if n not in failed and t(evidence))
         return sorted(names)
 
 
@@ -309,7 +294,7 @@ class LearnedVeto:
 
     def reason(self, reason: Reason, lang: str = "en") -> str:
         """'place: Taiwan' (the story has it) or 'no China actor' (alerts have it, it lacks)."""
-        said = describe_feature(self.watchlist, reason.feature, lang, self.featurer.clause_text)
+        said = describe_feature(self.watchlist, reason.feature, lang)
         if reason.present:
             return said
         return f"无{said}" if lang == "zh" else "no " + re.sub(r"^an? ", "", said)
@@ -387,9 +372,7 @@ _ACTOR = {"china": ("a China actor", "中国主体")}  # the category, not the p
 _PLACE_CATEGORIES = frozenset({"foreign", "china", "macau-cue"})
 
 
-def describe_feature(
-    watchlist: Watchlist, feature: str, lang: str = "en", clauses: dict[str, str] | None = None
-) -> str:
+def describe_feature(watchlist: Watchlist, feature: str, lang: str = "en") -> str:
     """'n:lead:foreign' -> 'a foreign place or body in the headline' (or its Chinese);
     'n:taiwan' -> 'place: Taiwan'; 'n:genre:explainer' -> 'explainer shape'."""
     zh = lang == "zh"
@@ -400,10 +383,6 @@ def describe_feature(
         return _ACTION_NAMES[kind][zh] if kind in _ACTION_NAMES else kind
     if feature.startswith("fails:"):
         return ("clause fails: " if not zh else "条款不成立：") + feature.removeprefix("fails:")
-    if feature.startswith(RESCUED):
-        clause = (clauses or {}).get("fails:" + feature.removeprefix(RESCUED), "")
-        trigger = " ".join(exception_trigger(clause).split()) or feature
-        return f"仅因例外放行（{trigger}）" if zh else f"passed only by an exception ({trigger})"
     name = feature.removeprefix("n:")
     where = ""
     for prefix, words in _WHERE.items():

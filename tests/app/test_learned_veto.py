@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ from crackdown.commands.learned import RETRAIN, SHARED_CORPUS, train_shipped
 from crackdown.config import build_config
 from crackdown.runtime import feed_work
 from crackdown.runtime.filters import FilterBook
-from crawler.learned import RULE, LearnedVeto, Reason, VetoWeights, weights_path
+from crawler.learned import RULE, WEIGHTS_ENV, LearnedVeto, Reason, VetoWeights, weights_path
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory, Story
@@ -44,13 +45,14 @@ def matcher() -> Matcher:
 
 
 def test_the_veto_drops_the_default_topic_of_a_foreign_led_story_only(
-    matcher: Matcher, veto: LearnedVeto
+    matcher: Matcher, strict_veto: LearnedVeto
 ) -> None:
+    veto = strict_veto
     foreign = story(*VETOED)
     rule = matcher.match(foreign)
     assert TOPIC in rule.topics  # the rule alone alerts
     verdict = veto.judge(matcher, foreign, rule)
-    assert verdict is not None and verdict.vetoed and verdict.probability < 0.5
+    assert verdict is not None and verdict.vetoed and verdict.probability < 0.7
     assert "n:foreign" in {r.feature for r in verdict.against if r.present}
     after = veto.apply(matcher, foreign, rule)
     assert TOPIC not in after.topics and after.entities == rule.entities
@@ -99,8 +101,6 @@ def test_a_missing_feature_reads_as_no_and_places_and_genres_have_names(veto: Le
     lead_act = Reason("n:lead:action", False, -1.0)
     assert veto.reason(lead_act) == "no action in the headline"
     assert veto.reason(lead_act, "zh") == "无标题中行动"
-    rescued = veto.reason(Reason("rescued:6", True, -1.0))
-    assert rescued == "passed only by an exception (genre:explainer)"
 
 
 def test_a_cue_setting_vetoes_only_with_an_explicit_negative_cue() -> None:
@@ -116,11 +116,15 @@ def test_a_cue_setting_vetoes_only_with_an_explicit_negative_cue() -> None:
 
 
 def test_the_parse_workers_copy_of_the_filter_vetoes_too(
-    matcher: Matcher, veto: LearnedVeto
+    matcher: Matcher,
+    strict_veto: LearnedVeto,
+    strict_veto_weights: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The worker builds its filter from the poller's spec: the veto must travel with it."""
+    monkeypatch.setenv(WEIGHTS_ENV, str(strict_veto_weights))  # as a worker inherits it
     watchlist = matcher.watchlist
-    on, off = FilterBook(watchlist, matcher, 200, veto), FilterBook(watchlist, matcher, 200)
+    on, off = FilterBook(watchlist, matcher, 200, strict_veto), FilterBook(watchlist, matcher, 200)
     feed = (
         '<rss version="2.0"><channel><title>t</title><item><title>{}</title>'
         "<link>https://news.example/1</link><description>{}</description></item>"
@@ -204,11 +208,13 @@ def test_the_shipped_weights_are_what_training_gives_now(matcher: Matcher) -> No
         f for f, w in fresh.weights.items() if not math.isclose(w, shipped.weights[f], abs_tol=1e-6)
     ]
     assert not differ, f"{stale} (weights differ: {differ[:5]})"
-    assert (fresh.mode, fresh.threshold, fresh.topic) == (
+    assert (fresh.mode, fresh.threshold, fresh.cue, fresh.topic) == (
         shipped.mode,
         shipped.threshold,
+        shipped.cue,
         shipped.topic,
-    )
+    ), stale
+    assert fresh.alert_means == shipped.alert_means, stale
 
 
 def test_the_shipped_weights_name_their_training_files_and_exclude_the_held_out_fold() -> None:
@@ -222,14 +228,16 @@ def test_the_shipped_weights_name_their_training_files_and_exclude_the_held_out_
     assert all(len(f["sha256"]) == 64 for f in raw["trained_on"])
 
 
-def test_crackdown_match_says_why_it_vetoed_in_both_languages() -> None:
+def test_crackdown_match_says_why_it_vetoed_in_both_languages(strict_veto_weights: Path) -> None:
     # a Korean regulator's sanction (probe o-zh-098, as one text): the rule alone alerts
     text = "韩国金融委员会对Upbit处以部分停业处分\n\n金融委员会称，Upbit违反了客户身份识别义务。"
+    strict = {**os.environ, WEIGHTS_ENV: str(strict_veto_weights)}
     run = subprocess.run(
         [sys.executable, "-m", "crackdown", "match", "--text", text],
         capture_output=True,
         text=True,
         timeout=120,
+        env=strict,
     )
     assert run.returncode == 1, run.stdout + run.stderr  # no topic left: as an unmatched story
     assert "topics:   -" in run.stdout
@@ -240,6 +248,7 @@ def test_crackdown_match_says_why_it_vetoed_in_both_languages() -> None:
         capture_output=True,
         text=True,
         timeout=120,
+        env=strict,
     )
     against = json.loads(shown.stdout)["learned_veto"]["against"]
     assert against and all(r["contribution"] < 0 for r in against), against
@@ -257,7 +266,9 @@ def test_crackdown_match_says_why_it_vetoed_in_both_languages() -> None:
     assert off.returncode == 0 and "learned_veto" not in json.loads(off.stdout)
 
 
-def test_eval_scores_rule_and_layer_side_by_side_and_lists_the_vetoed(tmp_path: Path) -> None:
+def test_eval_scores_rule_and_layer_side_by_side_and_lists_the_vetoed(
+    tmp_path: Path, strict_veto_weights: Path
+) -> None:
     corpus = tmp_path / "c.jsonl"
     lines = [
         {"id": "miners", "lang": "en", "title": VETOED[0], "text": VETOED[1], "label": 0},
@@ -272,6 +283,7 @@ def test_eval_scores_rule_and_layer_side_by_side_and_lists_the_vetoed(tmp_path: 
             text=True,
             timeout=120,
             check=True,
+            env={**os.environ, WEIGHTS_ENV: str(strict_veto_weights)},
         )
         return done.stdout
 
