@@ -6,6 +6,8 @@
     python bench/learned.py --speed 5         # the veto's cost on bench/filter.py's corpus
     python bench/learned.py --write-weights   # retrain the shipped veto (after a vocabulary
                                               # or rule change): crawler/data/learned-veto.json
+    python bench/learned.py --cv              # the veto's held-out cost by setting: true alerts
+                                              # lost, false alerts removed (event-grouped folds)
 
 `--later GLOB`: a temporal hold-out. Run on an older checkout's rule (one that
 never saw those probe files), train on everything else, score the later files.
@@ -20,18 +22,25 @@ import argparse
 import re
 from pathlib import Path
 
-from crackdown.commands.evaluate import Counts
+from crackdown.commands.evaluate import Counts, read_corpus
+from crackdown.commands.folds import assign_folds
 from crackdown.commands.learned import (
     PROBES,
     SHARED_CORPUS,
+    SHIPPED,
     Featuriser,
+    Judged,
     Row,
+    Setting,
+    cross_validate,
     fit_all,
     held_out_experiment,
     score,
+    shipped_rows,
     table,
     top_weights,
     train_shipped,
+    veto_cost,
 )
 from crawler.matcher import Matcher
 from crawler.watchlist import builtin_watchlist
@@ -89,6 +98,69 @@ def speed(mb: float, runs: int = 3) -> None:
     )
 
 
+def cv(folds: int, grid: str, rule_from: Path | None, later: str | None) -> None:
+    """The veto's held-out cost: event-grouped folds over the shipped layer's training rows,
+    each rule alert judged by a layer trained on the other folds; per setting, the true
+    alerts it loses and the false ones it removes (per language).
+
+    `rule_from`: an older watchlist.toml (`git show REV:crawler/data/watchlist.toml`) whose
+    rule was not tuned on the later probe files, so it has false alerts to remove that
+    nobody wrote a rule for; `later`: also count those files' stories alone."""
+    import itertools
+    import tomllib
+
+    from crawler.watchlist import build_watchlist
+
+    watchlist = (
+        build_watchlist(tomllib.loads(rule_from.read_text("utf-8")), where=str(rule_from))
+        if rule_from
+        else builtin_watchlist()
+    )
+    rows, _ = shipped_rows(Matcher(watchlist), TOPIC)
+    assigned = assign_folds([r.example for r in rows], folds)
+    later_ids = {e.id for p in (PROBES.glob(later) if later else ()) for e in read_corpus(p)}
+    alerts = [r for r in rows if r.verdict]
+    print(
+        f"{len(rows)} stories in {folds} event-grouped folds, rule of {rule_from or 'today'}: "
+        f"{len(alerts)} alerts ({sum(not r.example.label for r in alerts)} false); "
+        f"lost/true alerts, removed/false alerts"
+    )
+    modes, l2s, weights, thresholds, cues = (x.split(",") for x in grid.split(";"))
+    for mode, l2, weight in itertools.product(modes, l2s, weights):
+        base = Setting(mode, float(l2), float(weight))
+        judged = cross_validate(rows, assigned, base)
+        for threshold, cue in itertools.product(thresholds, cues):
+            setting = Setting(mode, float(l2), float(weight), float(threshold), float(cue))
+            parts = [("", judged)]
+            if later_ids:
+                parts.append((" later:", [j for j in judged if j.row.example.id in later_ids]))
+            said = []
+            for prefix, part in parts:
+                cost = veto_cost(part, setting)
+                said.append(
+                    prefix
+                    + " | ".join(
+                        f"{lang} {lost}/{ta} {removed}/{fa}"
+                        for lang, (ta, lost, fa, removed) in cost.items()
+                    )
+                )
+            lost = sorted(
+                j.row.example.id
+                for j in judged
+                if j.row.example.label and setting_vetoes(setting, j)
+            )
+            mark = " <- shipped" if setting == SHIPPED else ""
+            print(
+                f"  {setting.describe():<60} {' ||'.join(said)}"
+                f" lost: {' '.join(lost[:6]) or '-'}{mark}",
+                flush=True,
+            )
+
+
+def setting_vetoes(setting: Setting, judged: Judged) -> bool:
+    return veto_cost([judged], setting)["all"][1 if judged.row.example.label else 3] > 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--by", choices=("file", "batch"), default="batch")
@@ -112,7 +184,22 @@ def main() -> None:
         metavar="MB",
         help="time the rule alone and rule + shipped veto on bench/filter.py's corpus",
     )
+    parser.add_argument("--cv", type=int, nargs="?", const=5, metavar="FOLDS")
+    parser.add_argument(
+        "--grid",
+        default="direct,veto;1,3,10;1,2,4;0.3,0.4,0.5;0,0.5",
+        help="--cv's settings: modes;l2s;positive weights;thresholds;cues",
+    )
+    parser.add_argument(
+        "--rule-from",
+        type=Path,
+        metavar="WATCHLIST.toml",
+        help="--cv with an older watchlist's rule and vocabulary (not tuned on --later)",
+    )
     args = parser.parse_args()
+    if args.cv:
+        cv(args.cv, args.grid, args.rule_from, args.later)
+        return
     if args.speed:
         speed(args.speed)
         return

@@ -26,6 +26,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -41,14 +42,21 @@ from crawler.watchlist import Watchlist
 log = logging.getLogger(__name__)
 
 WEIGHTS_RESOURCE = "data/learned-veto.json"
+WEIGHTS_ENV = "CRACKDOWN_VETO_WEIGHTS"
 RULE = "rule"  # the feature that says the topic rule alerts
+AGAINST_SHOWN = 3  # reasons a verdict keeps
 LANG_CHARS = 200  # of the summary (or body, when title and summary are empty) `story_lang` reads
 _LETTERS = re.compile(r"[^\W\d_]")  # letters (str.isalpha's, bar rare marks)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")  # as crawler.normalize's
 
 
 def weights_path() -> Path:
-    """Where the shipped weights are (inside the installed package)."""
+    """Where the weights are: the shipped ones (inside the installed package), or the file
+    $CRACKDOWN_VETO_WEIGHTS names (a layer retrained or set stricter; the parse workers
+    inherit it). Either is checked against the watchlist alike."""
+    override = os.environ.get(WEIGHTS_ENV)
+    if override:
+        return Path(override)
     return Path(str(resources.files("crawler").joinpath(WEIGHTS_RESOURCE)))
 
 
@@ -99,7 +107,12 @@ def story_lang(story: Story) -> str:
 
 @dataclass(frozen=True)
 class VetoWeights:
-    """The shipped layer: logistic weights by feature name, and what they were trained on."""
+    """The shipped layer: logistic weights by feature name, and what they were trained on.
+
+    `alert_means`: each feature's share of the rule's true alerts in training (the typical
+    alert a story is explained against). `cue`: when above 0, a veto also needs an explicit
+    negative cue, a feature the story has (not an action, not its language) that alone
+    lowers its log-odds below the typical alert's by at least `cue`."""
 
     mode: str
     topic: str
@@ -109,6 +122,8 @@ class VetoWeights:
     threshold: float
     weights: dict[str, float]
     trained_on: list[dict[str, Any]]
+    alert_means: dict[str, float] = dataclasses.field(default_factory=dict)
+    cue: float = 0.0
 
     @classmethod
     def load(cls, path: Path | None = None) -> VetoWeights:
@@ -122,16 +137,53 @@ class VetoWeights:
             threshold=float(raw["threshold"]),
             weights={str(k): float(v) for k, v in raw["weights"].items()},
             trained_on=list(raw.get("trained_on", ())),
+            alert_means={str(k): float(v) for k, v in raw.get("alert_means", {}).items()},
+            cue=float(raw.get("cue", 0.0)),
         )
 
     def as_json(self) -> str:
         data = dataclasses.asdict(self)
         data["weights"] = dict(sorted(self.weights.items()))
+        data["alert_means"] = dict(sorted(self.alert_means.items()))
         return json.dumps(data, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
 
     def probability(self, features: Iterable[str]) -> float:
         z = self.bias + sum(self.weights.get(f, 0.0) for f in features)
         return 1.0 / (1.0 + math.exp(-z))
+
+    def against(self, features: Iterable[str]) -> list[Reason]:
+        """What makes this story look less like a true alert than the typical one: each
+        feature's w * (x - mean over true alerts), the negative ones, most negative first
+        (a feature the story has and alerts rarely do; one alerts have and it lacks)."""
+        present = set(features)
+        means = self.alert_means
+        reasons = [
+            Reason(f, f in present, w * ((f in present) - means.get(f, 0.0)))
+            for f, w in self.weights.items()
+            if (w < 0 and f in present) or (w > 0 and f not in present and f in means)
+        ]
+        reasons = [r for r in reasons if r.contribution < 0]
+        return sorted(reasons, key=lambda r: (r.contribution, r.feature))
+
+    def vetoes(self, probability: float, against: Iterable[Reason]) -> bool:
+        """Below the threshold, and (with `cue`) with an explicit negative cue."""
+        if probability >= self.threshold:
+            return False
+        return self.cue <= 0 or any(is_cue(r) and r.contribution <= -self.cue for r in against)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One feature's pull on a story, relative to the typical true alert (log-odds)."""
+
+    feature: str
+    present: bool  # the story has it (else: true alerts usually do and this story lacks it)
+    contribution: float
+
+
+def is_cue(reason: Reason) -> bool:
+    """A negative cue the story has: not a missing feature, an action or its language."""
+    return reason.present and not reason.feature.startswith(("action:", "lang:"))
 
 
 def evidence_features(
@@ -156,7 +208,7 @@ class Verdict:
 
     probability: float
     vetoed: bool
-    against: tuple[tuple[str, float], ...]  # fired features pushing toward "not relevant"
+    against: tuple[Reason, ...]  # what sets it below the typical true alert, largest first
 
 
 class VetoFeatures:
@@ -218,14 +270,9 @@ class LearnedVeto:
             return None
         features = self.featurer.features(matcher, story, result, evidence)
         probability = self.weights.probability(features)
-        return Verdict(
-            probability, probability < self.weights.threshold, self.pushing_away(features)
-        )
-
-    def pushing_away(self, features: Iterable[str], top: int = 3) -> tuple[tuple[str, float], ...]:
-        weights = self.weights.weights
-        fired = [(f, weights[f]) for f in features if weights.get(f, 0.0) < 0]
-        return tuple(sorted(fired, key=lambda fw: (fw[1], fw[0]))[:top])
+        against = self.weights.against(features)
+        vetoed = self.weights.vetoes(probability, against)
+        return Verdict(probability, vetoed, tuple(against[:AGAINST_SHOWN]))
 
     def apply(
         self, matcher: Matcher, story: Story, result: MatchResult, evidence: _Evidence | None = None
@@ -244,6 +291,13 @@ class LearnedVeto:
     def describe(self, feature: str, lang: str = "en") -> str:
         """A feature as a reader would say it, in English or Chinese."""
         return describe_feature(self.watchlist, feature, lang)
+
+    def reason(self, reason: Reason, lang: str = "en") -> str:
+        """'place: Taiwan' (the story has it) or 'no China actor' (alerts have it, it lacks)."""
+        said = describe_feature(self.watchlist, reason.feature, lang)
+        if reason.present:
+            return said
+        return f"无{said}" if lang == "zh" else "no " + re.sub(r"^an? ", "", said)
 
 
 def mismatch(weights: VetoWeights, watchlist: Watchlist, topic: str) -> str:
@@ -299,8 +353,28 @@ _OTHER = {
 }
 
 
+_GENRE_NAMES = {  # crawler/genre.py's names
+    "explainer": ("explainer shape", "解读类体裁"),
+    "specific": ("a specific act", "具体行动"),
+    "explained-act": ("an act told as an explainer", "以解读体裁报道的行动"),
+    "form": ("an explainer's headline form", "解读式标题"),
+    "question": ("a question headline", "问句标题"),
+    "address": ("the reader addressed", "对读者说话"),
+    "generic": ("the generic tense", "泛指语气"),
+    "voice": ("an author's voice", "作者口吻"),
+    "commentary": ("commentary", "评论"),
+    "dated": ("a dated act", "有日期的行动"),
+    "sourced": ("a sourced report", "有消息来源"),
+    "tally": ("a count of people or things", "人数或数量"),
+    "named": ("a named defendant", "具名当事人"),
+}
+_ACTOR = {"china": ("a China actor", "中国主体")}  # the category, not the place
+_PLACE_CATEGORIES = frozenset({"foreign", "china", "macau-cue"})
+
+
 def describe_feature(watchlist: Watchlist, feature: str, lang: str = "en") -> str:
-    """'n:lead:foreign' -> 'a foreign place or body in the headline' (or its Chinese)."""
+    """'n:lead:foreign' -> 'a foreign place or body in the headline' (or its Chinese);
+    'n:taiwan' -> 'place: Taiwan'; 'n:genre:explainer' -> 'explainer shape'."""
     zh = lang == "zh"
     if feature in _OTHER:
         return _OTHER[feature][zh]
@@ -315,8 +389,14 @@ def describe_feature(watchlist: Watchlist, feature: str, lang: str = "en") -> st
         if name.startswith(prefix):
             name, where = name.removeprefix(prefix), words[zh]
     entity = watchlist.entity(name)
-    if entity is not None:
-        said = entity.name_zh if zh else entity.name_en
+    if name in _ACTOR:
+        said = _ACTOR[name][zh]
+    elif name.startswith("genre:") and name.removeprefix("genre:") in _GENRE_NAMES:
+        said = _GENRE_NAMES[name.removeprefix("genre:")][zh]
+    elif entity is not None:
+        said = (entity.name_zh if zh else entity.name_en).strip("()（）")
+        if entity.category in _PLACE_CATEGORIES:
+            said = f"地点：{said}" if zh else f"place: {said}"
     elif name in _CATEGORY_NAMES:
         said = _CATEGORY_NAMES[name][zh]
     else:

@@ -67,8 +67,8 @@ def describe(result: MatchResult, matcher: Matcher) -> str:
 
 
 def describe_veto(verdict: Verdict, veto: LearnedVeto) -> list[str]:
-    """What the learned layer made of a matched story, with the evidence pushing away from
-    relevance, in English and Chinese."""
+    """What the learned layer made of a matched story, in English and Chinese, with what
+    makes it look less like a typical true alert (log-odds against the typical one)."""
     threshold = veto.weights.threshold
     if verdict.vetoed:
         head = (
@@ -80,7 +80,9 @@ def describe_veto(verdict: Verdict, veto: LearnedVeto) -> list[str]:
     lines = [head]
     if verdict.against:
         for lang, label in (("en", "against"), ("zh", "反向证据")):
-            why = ", ".join(f"{veto.describe(f, lang)} {w:+.1f}" for f, w in verdict.against)
+            why = ", ".join(
+                f"{veto.reason(r, lang)} {r.contribution:+.1f}" for r in verdict.against
+            )
             lines.append(f"  {label}: {why}")
     return lines
 
@@ -90,14 +92,16 @@ def veto_json(verdict: Verdict, veto: LearnedVeto) -> dict[str, object]:
         "probability": round(verdict.probability, 4),
         "threshold": veto.weights.threshold,
         "vetoed": verdict.vetoed,
-        "against": [
+        "against": [  # relative to the typical true alert: w * (x - its mean there)
             {
-                "feature": f,
-                "weight": round(w, 3),
-                "en": veto.describe(f),
-                "zh": veto.describe(f, "zh"),
+                "feature": r.feature,
+                "present": r.present,
+                "contribution": round(r.contribution, 3),
+                "weight": round(veto.weights.weights[r.feature], 3),
+                "en": veto.reason(r),
+                "zh": veto.reason(r, "zh"),
             }
-            for f, w in verdict.against
+            for r in verdict.against
         ],
     }
 

@@ -9,10 +9,14 @@ from pathlib import Path
 import pytest
 
 from crackdown.commands.evaluate import read_corpus
+from crackdown.commands.folds import assign_folds
 from crackdown.commands.learned import (
     Featuriser,
+    Setting,
+    cross_validate,
     featurise,
     fit,
+    veto_cost,
 )
 from crawler.learned import RULE, top_level_clauses
 from crawler.matcher import Matcher
@@ -102,3 +106,29 @@ def test_an_unreadable_training_file_is_a_one_line_error(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().startswith("crackdown: ") and "missing.jsonl" in result.stderr
+
+
+def test_cross_validation_judges_each_rule_alert_once_by_a_layer_that_never_saw_it(
+    featuriser: Featuriser,
+) -> None:
+    examples = read_corpus(PROBES / "probes_scope_s8a.jsonl")
+    examples += read_corpus(PROBES / "probes_en_s9a.jsonl")
+    rows = featurise(featuriser, examples)
+    folds = assign_folds(examples, 3)
+    judged = cross_validate(rows, folds, Setting())
+    assert sorted(j.row.example.id for j in judged) == sorted(
+        r.example.id for r in rows if r.verdict
+    )
+    cost = veto_cost(judged, Setting(threshold=1.0))  # every alert vetoed: counts add up
+    alerts = sum(1 for r in rows if r.verdict)
+    assert cost["all"][0] + cost["all"][2] == alerts
+    assert cost["all"][1] == cost["all"][0] and cost["all"][3] == cost["all"][2]
+    assert veto_cost(judged, Setting(threshold=0.0))["all"][1::2] == (0, 0)
+
+
+def test_a_positive_weight_makes_losing_a_true_alert_cost_more(featuriser: Featuriser) -> None:
+    rows = featurise(featuriser, read_corpus(PROBES / "probes_scope_s8a.jsonl"))
+    rows += featurise(featuriser, read_corpus(PROBES / "probes_en_s9a.jsonl"))
+    plain, weighted = fit(rows, "direct"), fit(rows, "direct", positive_weight=4.0)
+    positives = [r.features for r in rows if r.example.label]
+    assert min(weighted.model.probability(f) - plain.model.probability(f) for f in positives) > 0

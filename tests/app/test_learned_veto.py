@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -17,7 +19,7 @@ from crackdown.commands.learned import RETRAIN, SHARED_CORPUS, train_shipped
 from crackdown.config import build_config
 from crackdown.runtime import feed_work
 from crackdown.runtime.filters import FilterBook
-from crawler.learned import LearnedVeto, VetoWeights, weights_path
+from crawler.learned import RULE, WEIGHTS_ENV, LearnedVeto, Reason, VetoWeights, weights_path
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory, Story
@@ -43,14 +45,15 @@ def matcher() -> Matcher:
 
 
 def test_the_veto_drops_the_default_topic_of_a_foreign_led_story_only(
-    matcher: Matcher, veto: LearnedVeto
+    matcher: Matcher, strict_veto: LearnedVeto
 ) -> None:
+    veto = strict_veto
     foreign = story(*VETOED)
     rule = matcher.match(foreign)
     assert TOPIC in rule.topics  # the rule alone alerts
     verdict = veto.judge(matcher, foreign, rule)
-    assert verdict is not None and verdict.vetoed and verdict.probability < 0.5
-    assert "n:foreign" in dict(verdict.against)
+    assert verdict is not None and verdict.vetoed and verdict.probability < 0.7
+    assert "n:foreign" in {r.feature for r in verdict.against if r.present}
     after = veto.apply(matcher, foreign, rule)
     assert TOPIC not in after.topics and after.entities == rule.entities
     kept = story(*KEPT)
@@ -59,12 +62,69 @@ def test_the_veto_drops_the_default_topic_of_a_foreign_led_story_only(
     assert veto.judge(matcher, unmatched, matcher.match(unmatched)) is None
 
 
-def test_the_parse_workers_copy_of_the_filter_vetoes_too(
+def test_reasons_are_relative_to_the_typical_true_alert(
     matcher: Matcher, veto: LearnedVeto
 ) -> None:
+    """An act every true alert has is no reason against a story; lacking what true alerts
+    usually have is (said as 'no ...'); each reason is w * (x - its mean over true alerts)."""
+    weights = veto.weights
+    common = max(weights.alert_means, key=lambda f: (weights.alert_means[f], f))
+    assert weights.alert_means[RULE] == 1.0 and weights.alert_means["n:crypto"] > 0.9
+    foreign = story(*VETOED)
+    rule = matcher.match(foreign)
+    features = veto.featurer.features(matcher, foreign, rule)
+    verdict = veto.judge(matcher, foreign, rule)
+    assert verdict is not None
+    for reason in weights.against(features):
+        w, mean = weights.weights[reason.feature], weights.alert_means.get(reason.feature, 0.0)
+        assert math.isclose(reason.contribution, w * (reason.present - mean))
+        assert reason.contribution < 0 and reason.feature != common
+    # the contributions add up to the story's log-odds less the typical alert's
+    typical = weights.bias + sum(
+        w * weights.alert_means.get(f, 0.0) for f, w in weights.weights.items()
+    )
+    story_z = weights.bias + sum(weights.weights.get(f, 0.0) for f in features)
+    every = [
+        w * ((f in features) - weights.alert_means.get(f, 0.0)) for f, w in weights.weights.items()
+    ]
+    assert math.isclose(story_z - typical, sum(every), abs_tol=1e-9)
+    assert verdict.against == tuple(weights.against(features)[: len(verdict.against)])
+
+
+def test_a_missing_feature_reads_as_no_and_places_and_genres_have_names(veto: LearnedVeto) -> None:
+    absent, present = Reason("n:china", False, -1.0), Reason("n:taiwan", True, -1.0)
+    assert veto.reason(absent) == "no China actor" and veto.reason(absent, "zh") == "无中国主体"
+    assert veto.reason(present) == "place: Taiwan" and veto.reason(present, "zh") == "地点：台湾"
+    explainer = Reason("n:genre:explainer", True, -1.0)
+    assert veto.reason(explainer) == "explainer shape"
+    assert veto.reason(explainer, "zh") == "解读类体裁"
+    lead_act = Reason("n:lead:action", False, -1.0)
+    assert veto.reason(lead_act) == "no action in the headline"
+    assert veto.reason(lead_act, "zh") == "无标题中行动"
+
+
+def test_a_cue_setting_vetoes_only_with_an_explicit_negative_cue() -> None:
+    """With `cue`, a low probability alone does not veto: the story must have a negative cue
+    of its own (an action or the language is never one)."""
+    shipped = VetoWeights.load()
+    strict = dataclasses.replace(shipped, cue=0.5)
+    act = (Reason("action:ban", True, -2.0), Reason("n:china", False, -2.0))
+    foreign = (Reason("n:foreign", True, -0.6),)
+    assert strict.vetoes(0.1, act + foreign) and not strict.vetoes(0.1, act)
+    assert not strict.vetoes(0.9, foreign)
+    assert dataclasses.replace(shipped, cue=0.0).vetoes(0.1, act)
+
+
+def test_the_parse_workers_copy_of_the_filter_vetoes_too(
+    matcher: Matcher,
+    strict_veto: LearnedVeto,
+    strict_veto_weights: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """The worker builds its filter from the poller's spec: the veto must travel with it."""
+    monkeypatch.setenv(WEIGHTS_ENV, str(strict_veto_weights))  # as a worker inherits it
     watchlist = matcher.watchlist
-    on, off = FilterBook(watchlist, matcher, 200, veto), FilterBook(watchlist, matcher, 200)
+    on, off = FilterBook(watchlist, matcher, 200, strict_veto), FilterBook(watchlist, matcher, 200)
     feed = (
         '<rss version="2.0"><channel><title>t</title><item><title>{}</title>'
         "<link>https://news.example/1</link><description>{}</description></item>"
@@ -148,11 +208,13 @@ def test_the_shipped_weights_are_what_training_gives_now(matcher: Matcher) -> No
         f for f, w in fresh.weights.items() if not math.isclose(w, shipped.weights[f], abs_tol=1e-6)
     ]
     assert not differ, f"{stale} (weights differ: {differ[:5]})"
-    assert (fresh.mode, fresh.threshold, fresh.topic) == (
+    assert (fresh.mode, fresh.threshold, fresh.cue, fresh.topic) == (
         shipped.mode,
         shipped.threshold,
+        shipped.cue,
         shipped.topic,
-    )
+    ), stale
+    assert fresh.alert_means == shipped.alert_means, stale
 
 
 def test_the_shipped_weights_name_their_training_files_and_exclude_the_held_out_fold() -> None:
@@ -166,19 +228,34 @@ def test_the_shipped_weights_name_their_training_files_and_exclude_the_held_out_
     assert all(len(f["sha256"]) == 64 for f in raw["trained_on"])
 
 
-def test_crackdown_match_says_why_it_vetoed_in_both_languages() -> None:
+def test_crackdown_match_says_why_it_vetoed_in_both_languages(strict_veto_weights: Path) -> None:
     # a Korean regulator's sanction (probe o-zh-098, as one text): the rule alone alerts
     text = "韩国金融委员会对Upbit处以部分停业处分\n\n金融委员会称，Upbit违反了客户身份识别义务。"
+    strict = {**os.environ, WEIGHTS_ENV: str(strict_veto_weights)}
     run = subprocess.run(
         [sys.executable, "-m", "crackdown", "match", "--text", text],
         capture_output=True,
         text=True,
         timeout=120,
+        env=strict,
     )
     assert run.returncode == 1, run.stdout + run.stderr  # no topic left: as an unmatched story
     assert "topics:   -" in run.stdout
     assert "learned:  vetoed china-crypto-enforcement" in run.stdout, run.stdout
     assert "against: " in run.stdout and "反向证据: " in run.stdout
+    shown = subprocess.run(
+        [sys.executable, "-m", "crackdown", "match", "--text", text, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=strict,
+    )
+    against = json.loads(shown.stdout)["learned_veto"]["against"]
+    assert against and all(r["contribution"] < 0 for r in against), against
+    assert any(r["en"] == "a foreign place or body" and r["present"] for r in against), against
+    for reason in against:  # as the text says it: "no ..." for what true alerts have
+        assert reason["en"] in run.stdout and reason["zh"] in run.stdout
+        assert reason["present"] or reason["en"].startswith("no ")
     off = subprocess.run(
         [sys.executable, "-m", "crackdown", "match", "--text", text, "--json"],
         capture_output=True,
@@ -189,7 +266,9 @@ def test_crackdown_match_says_why_it_vetoed_in_both_languages() -> None:
     assert off.returncode == 0 and "learned_veto" not in json.loads(off.stdout)
 
 
-def test_eval_scores_rule_and_layer_side_by_side_and_lists_the_vetoed(tmp_path: Path) -> None:
+def test_eval_scores_rule_and_layer_side_by_side_and_lists_the_vetoed(
+    tmp_path: Path, strict_veto_weights: Path
+) -> None:
     corpus = tmp_path / "c.jsonl"
     lines = [
         {"id": "miners", "lang": "en", "title": VETOED[0], "text": VETOED[1], "label": 0},
@@ -204,6 +283,7 @@ def test_eval_scores_rule_and_layer_side_by_side_and_lists_the_vetoed(tmp_path: 
             text=True,
             timeout=120,
             check=True,
+            env={**os.environ, WEIGHTS_ENV: str(strict_veto_weights)},
         )
         return done.stdout
 

@@ -48,10 +48,14 @@ PROBES = [
     *sorted(_DATA.glob("probes_en_*.jsonl")),
 ]
 
-# id -> why the filter still gets it wrong. The learned veto (crawler/learned.py) took two
-# off this list (en10m-002, en10m-005: rule alerts on foreign-led or background-led
-# stories; these probes are in its training set); it drops no labelled positive.
+# id -> why the filter still gets it wrong. The learned veto (crawler/learned.py) took
+# en10m-002 and en10m-005 off this list in session 11; set since session 12 to lose no true
+# alert out of sample (bench/README.md), it keeps them again.
 XFAIL: dict[str, str] = {
+    "en10m-002": "foreign-led (Chinese miners in Paraguay, Paraguay's prosecutors): the rule"
+    " alerts and the learned veto keeps it (p 0.55)",
+    "en10m-005": "a Chinese firm adds bitcoin to its treasury (corporate news): the rule alerts"
+    " and the learned veto keeps it (p 0.74)",
     "o-en-133": "'forces miners offline': no action; 'offline' alone fires on hash-rate news",
     "o8-zh-002": "a Taiwan acquittal naming no Taiwan place, body or statute",
     "s8b-zh-012": "miners weighing a shutdown of their own (考虑关停) in a revenue lead: the"

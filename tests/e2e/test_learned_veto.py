@@ -58,13 +58,20 @@ lang = "en"
 
 @pytest.mark.parametrize("veto", ["on", "off"])
 def test_a_vetoed_story_does_not_alert_and_alerts_with_the_layer_off(
-    tmp_path: Path, site: LoopbackSite, standin: BotApiStandIn, veto: str
+    tmp_path: Path,
+    site: LoopbackSite,
+    standin: BotApiStandIn,
+    veto: str,
+    strict_veto_weights: Path,
 ) -> None:
     site.pages["/wire.xml"] = Page(feed([KEPT, VETOED]))
     config = write_config(tmp_path, site, standin)
     standin.add_user(SUBSCRIBER, "Ann")
     standin.send_text(SUBSCRIBER, "/start")
-    env = cli_env(CRACKDOWN_FILTER__LEARNED_VETO="true" if veto == "on" else "false")
+    env = cli_env(  # the shipped weights, stricter (tests/conftest.py): the path, not the model
+        CRACKDOWN_FILTER__LEARNED_VETO="true" if veto == "on" else "false",
+        CRACKDOWN_VETO_WEIGHTS=str(strict_veto_weights),
+    )
     result = crackdown("--config", str(config), "run", "--once", env=env)
     assert result.returncode == 0, result.stderr
     alerts = [m.plain_text for m in standin.sent_messages(SUBSCRIBER)][1:]
