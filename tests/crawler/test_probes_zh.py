@@ -20,6 +20,10 @@ d after its first version, c held out of all tuning. Entities follow the corpus 
 naming rule. Its s11v1-s11v5 aim at enforcement vocabulary: procedure (取保候审,
 监视居住, 领刑, 退赃), charges, platform governance, Hong Kong's police and court wording
 and crypto jargon (链游, 搬砖, 钱包地址); s11v4 and s11v5 were held out of tuning.
+Session 12's (s12a-s12d) aim at
+county police posts, platform account actions, local regulators' warnings and court
+write-ups (法院认为, 本案中, 法官提醒; civil rulings on USDT loans, 委托炒币, 矿机);
+d was written after a first look at the misses, c held out of all tuning.
 """
 
 from __future__ import annotations
@@ -63,6 +67,15 @@ XFAIL: dict[str, str] = {
     " farming' fundraising case: no crypto word (held-out batch, left untuned)",
     "s9b4-zh-006": "a mining clean-up whose only place is the anonymised 某市 and whose actor is"
     " unnamed: no Chinese cue is left (a real story names its city)",
+    "s12b-zh-001": "a court write-up whose question headline (能否起诉要求返还) reads as"
+    " a background question: 能否 marks the lead's act as no act, though the case is told under it",
+    "s12c-zh-017": "a police reminder listing risky acts (民警提醒：这些行为可能让你……): a"
+    " warning's 'you' is the warner's, so nothing marks it as advice (held-out batch, untuned)",
+    "s12d-zh-001": "a court write-up naming its parties 小张/小王, not 某: no specific cue",
+    "s12d-zh-002": "a court write-up naming its parties 甲公司/乙公司: no specific cue",
+    "s12d-zh-003": "a civil claim headline (追討) with no lead act: civil words count as"
+    " market talk",
+    "s12d-zh-022": "a police reminder with advice (千万别信): a warning's 'you' is the warner's",
 }
 
 
