@@ -67,15 +67,8 @@ XFAIL: dict[str, str] = {
     " farming' fundraising case: no crypto word (held-out batch, left untuned)",
     "s9b4-zh-006": "a mining clean-up whose only place is the anonymised 某市 and whose actor is"
     " unnamed: no Chinese cue is left (a real story names its city)",
-    "s12b-zh-001": "a court write-up whose question headline (能否起诉要求返还) reads as"
-    " a background question: 能否 marks the lead's act as no act, though the case is told under it",
     "s12c-zh-017": "a police reminder listing risky acts (民警提醒：这些行为可能让你……): a"
     " warning's 'you' is the warner's, so nothing marks it as advice (held-out batch, untuned)",
-    "s12d-zh-001": "a court write-up naming its parties 小张/小王, not 某: no specific cue",
-    "s12d-zh-002": "a court write-up naming its parties 甲公司/乙公司: no specific cue",
-    "s12d-zh-003": "a civil claim headline (追討) with no lead act: civil words count as"
-    " market talk",
-    "s12d-zh-022": "a police reminder with advice (千万别信): a warning's 'you' is the warner's",
 }
 
 
