@@ -145,13 +145,19 @@ class GenreReader:
         return found
 
     def names(
-        self, headline: str, follow: str, commentary: bool = False, warning: bool = False
+        self,
+        headline: str,
+        follow: str,
+        commentary: bool = False,
+        warning: bool = False,
+        attributed: bool = False,
     ) -> set[str]:
         """The `genre:` names of a story: `headline` is its folded title (or first sentence),
         `follow` the folded lines under it; `commentary` says the lead already reads as
         analysis or a look back (the watchlist's `retrospective` words), `warning` that it
         tells a warning, whose "you" is the warner's (公安机关提醒您, "SFC warns: you should
-        not..."), not a guide's."""
+        not..."), not a guide's; `attributed` that the headline gives its news to an actor
+        named before a colon (涉案虚拟币出海变现？公安部：严打), a report's sourcing."""
         found: set[str] = set()
         if commentary:
             found.add("commentary")
@@ -207,6 +213,8 @@ class GenreReader:
                 found.add("sourced")
             if _SENTENCE.search(text):
                 found.add("tally")
+        if attributed:
+            found.add("sourced")
         names = {PREFIX + name for name in found}
         names.add(EXPLAINER)
         if found.intersection(ACTS):

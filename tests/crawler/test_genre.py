@@ -257,3 +257,52 @@ def test_a_court_explainer_with_no_case_does_not_alert(
     matcher: Matcher, title: str, text: str
 ) -> None:
     assert not alerts(matcher, title, text)
+
+
+# An actor named right before a headline's colon answers its question: a report's
+# sourcing (闲鱼：已全部下架), where a lawyer's answer or an actor elsewhere is not.
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "二手平台上“矿机”交易火爆？闲鱼：已全部下架",
+            "闲鱼相关负责人表示，平台严禁发布矿机及算力商品。",
+        ),
+        ("涉案虚拟币出海变现？公安部：严打", ""),
+    ],
+)
+def test_an_actors_answer_to_a_question_headline_alerts(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    assert "genre:sourced" in evidence_names(matcher, title, text)
+    assert alerts(matcher, title, text)
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("持有虚拟货币违法吗？律师：要看情况", "在我国，从事虚拟货币兑换业务属于非法金融活动。"),
+        ("一文读懂：央行为何禁止虚拟货币交易", "虚拟货币交易炒作扰乱经济金融秩序。"),
+    ],
+)
+def test_an_actor_not_before_the_colon_sources_nothing(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    assert not alerts(matcher, title, text)
+
+
+@pytest.mark.parametrize(
+    ("follow", "counted"),
+    [
+        ("平台已下架相关商品1200余件。", True),
+        ("王某向李某借用USDT 5万枚。", True),
+        ("涉案转账50余笔。", True),
+        ("根据刑法第191条的规定。", False),
+        ("人民银行等十部门发文。", False),
+    ],
+)
+def test_goods_coins_and_payments_are_counted(
+    reader: GenreReader, follow: str, counted: bool
+) -> None:
+    names = reader.names(fold("一文读懂虚拟币交易风险"), fold(follow))
+    assert ("genre:tally" in names) is counted

@@ -108,6 +108,15 @@ MUST_ALERT: list[tuple[str, list[str]]] = [
         "China's securities regulator {} firm over crypto token sales",
         ["censures", "publicly criticises", "takes measures against", "moves against"],
     ),
+    # Session 12: U in quotes whatever the verb, and a catch whose police go unnamed
+    (
+        "男子{}赚差价 涉嫌帮信罪被刑拘",
+        ["倒卖“U”", "搬「U」"],
+    ),
+    (
+        "男子在出租屋内私接电线挖矿{}",
+        ["被查获", "被当场查获"],
+    ),
 ]
 
 MUST_NOT_ALERT: list[tuple[str, str]] = [
@@ -127,6 +136,8 @@ MUST_NOT_ALERT: list[tuple[str, str]] = [
     ),
     ("Hong Kong Web3 association launches to promote self-regulation", ""),
     ("新旗舰手机跑分曝光 安兔兔成绩突破250万", "某品牌新机在安兔兔跑分平台现身。"),
+    ("“U”型反转！比特币一周涨回六万美元", "分析人士认为，资金回流推动了反弹。"),
+    ("泰国警方：中国籍男子用“U”为诈骗团伙洗钱被查获", "曼谷警方称，该男子已被拘留。"),
 ]
 
 
