@@ -306,3 +306,13 @@ def test_goods_coins_and_payments_are_counted(
 ) -> None:
     names = reader.names(fold("一文读懂虚拟币交易风险"), fold(follow))
     assert ("genre:tally" in names) is counted
+
+
+# Users telling what was done to them source a platform story told under a question
+# (支付宝账户被冻结？……多名用户反映); advice on what to do when it happens does not.
+def test_users_reports_under_a_question_headline_are_news(matcher: Matcher) -> None:
+    title = "支付宝账户被冻结？多名币圈玩家遭遇“风控”"
+    assert alerts(matcher, title, "多名用户反映，因接收USDT交易款，其支付宝账户被冻结。")
+    assert not alerts(
+        matcher, "支付宝账户因炒币被冻结怎么办？", "律师建议，可携带材料向支付宝申诉。"
+    )
