@@ -81,6 +81,9 @@ _PARTY = re.compile(
     r"(?:先生|女士|小姐)"
     r"|(?<![a-z])[甲乙丙丁a-d](?:公司|方|某)"
 )
+# A made-up example's opening words, right before the party it invents
+_SUPPOSED = re.compile(r"假如|假设|假定|比如|例如|譬如|如果|举例|例子")
+_SENTENCE_ENDS = "。!?;"
 # A court's case number, folded: （2023）粤0304民初1234号 -> (2023)粤0304民初1234号
 _DOCKET = re.compile(r"\(\s*(?:19|20)\d\d\s*\)[^,.;:!?\s]{1,12}?[民刑行执赔][^号]{0,6}\d+\s*号")
 # A sentence passed, by its length after the term (有期徒刑三年, 判囚四年, 監禁13個月); the
@@ -206,7 +209,7 @@ class GenreReader:
                 ("某" in text and _SURNAME_MOU.search(text))
                 or ("year-old" in text and _AGED.search(text))
                 or "surnamed" in text
-                or _PARTY.search(text)
+                or _party(text)
             ):
                 found.add("named")
             if "号" in text and _DOCKET.search(text):
@@ -255,6 +258,18 @@ def _listed(headline: str, start: int) -> bool:
     """Is a listicle noun within three words of a number that opens the headline?"""
     number = _EN_OPENING_NUMBER.match(headline)
     return number is not None and len(headline[number.end() : start].split()) <= 3
+
+
+def _party(text: str) -> bool:
+    """A party named as a write-up names one (小张, 陈先生, 甲公司), not in a sentence that
+    makes up an example (假如小王……, 比如甲公司委托乙公司……): a guide's illustration
+    tells no case."""
+    for party in _PARTY.finditer(text):
+        at = party.start()
+        opens = max(text.rfind(end, 0, at) for end in _SENTENCE_ENDS) + 1
+        if not _SUPPOSED.search(text, opens, at):
+            return True
+    return False
 
 
 def _dated(text: str) -> bool:

@@ -215,6 +215,8 @@ def test_a_case_told_in_a_write_up_is_specific(reader: GenreReader, follow: str,
         "情节严重的，处三年以下有期徒刑或者拘役。",
         "法院一般认为，虚拟货币借贷不受法律保护。",
         "2021年起，各地法院陆续认定此类合同无效。",
+        "假如小王借给朋友USDT，到期不还，能否起诉？",
+        "比如，甲公司委托乙公司代购比特币，合同效力如何认定？",
     ],
 )
 def test_generic_law_talk_names_no_party(reader: GenreReader, follow: str) -> None:
