@@ -69,6 +69,28 @@ _SURNAME_MOU = re.compile(
     r"郝龚邵万钱严覃武戴莫孔向汤佟]某(?![某些种类地市区县省人])"
 )
 _AGED = re.compile(r"\b\d{1,2}-year-old\b")
+# A party named as a court's or a police post's write-up names one when it leaves out 某:
+# 小张, 老王 (surnames that open no common word: not 小于, 小程序, 币圈小白, 老毛病), 陈先生,
+# 王女士, and firms and sides by letter (甲公司, 乙方, A公司); text is folded (陳 -> 陈)
+_PARTY = re.compile(
+    r"[小老][王李张刘陈杨赵吴孙马朱胡郭何林罗郑梁谢宋唐韩冯邓曹彭曾肖董袁潘蒋蔡杜叶魏吕沈"
+    r"姚卢姜崔钟谭陆汪廖贾夏韦邹孟熊秦邱薛闫雷侯陶贺郝龚邵严覃武戴莫汤](?![某些种类])"
+    r"|[王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜"
+    r"叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺"
+    r"顾毛郝龚邵万钱严覃武戴莫孔向汤佟]"
+    r"(?:先生|女士|小姐)"
+    r"|(?<![a-z])[甲乙丙丁a-d](?:公司|方|某)"
+)
+# A made-up example's opening words, right before the party it invents
+_SUPPOSED = re.compile(r"假如|假设|假定|比如|例如|譬如|如果|举例|例子")
+_SENTENCE_ENDS = "。!?;"
+# A court's case number, folded: （2023）粤0304民初1234号 -> (2023)粤0304民初1234号
+_DOCKET = re.compile(r"\(\s*(?:19|20)\d\d\s*\)[^,.;:!?\s]{1,12}?[民刑行执赔][^号]{0,6}\d+\s*号")
+# A sentence passed, by its length after the term (有期徒刑三年, 判囚四年, 監禁13個月); the
+# statute's generic range puts its number before (三年以下有期徒刑)
+_SENTENCE = re.compile(
+    r"(?:有期徒刑|拘役|管制|监禁|判囚|入狱)\s*[\d一二两三四五六七八九十]+\s*(?:年|个月)"
+)
 
 
 _Automaton = tuple[ahocorasick_rs.AhoCorasick | None, list[frozenset[str]]]
@@ -126,13 +148,19 @@ class GenreReader:
         return found
 
     def names(
-        self, headline: str, follow: str, commentary: bool = False, warning: bool = False
+        self,
+        headline: str,
+        follow: str,
+        commentary: bool = False,
+        warning: bool = False,
+        attributed: bool = False,
     ) -> set[str]:
         """The `genre:` names of a story: `headline` is its folded title (or first sentence),
         `follow` the folded lines under it; `commentary` says the lead already reads as
         analysis or a look back (the watchlist's `retrospective` words), `warning` that it
         tells a warning, whose "you" is the warner's (公安机关提醒您, "SFC warns: you should
-        not..."), not a guide's."""
+        not..."), not a guide's; `attributed` that the headline gives its news to an actor
+        named before a colon (涉案虚拟币出海变现？公安部：严打), a report's sourcing."""
         found: set[str] = set()
         if commentary:
             found.add("commentary")
@@ -181,8 +209,15 @@ class GenreReader:
                 ("某" in text and _SURNAME_MOU.search(text))
                 or ("year-old" in text and _AGED.search(text))
                 or "surnamed" in text
+                or _party(text)
             ):
                 found.add("named")
+            if "号" in text and _DOCKET.search(text):
+                found.add("sourced")
+            if _SENTENCE.search(text):
+                found.add("tally")
+        if attributed:
+            found.add("sourced")
         names = {PREFIX + name for name in found}
         names.add(EXPLAINER)
         if found.intersection(ACTS):
@@ -223,6 +258,18 @@ def _listed(headline: str, start: int) -> bool:
     """Is a listicle noun within three words of a number that opens the headline?"""
     number = _EN_OPENING_NUMBER.match(headline)
     return number is not None and len(headline[number.end() : start].split()) <= 3
+
+
+def _party(text: str) -> bool:
+    """A party named as a write-up names one (小张, 陈先生, 甲公司), not in a sentence that
+    makes up an example (假如小王……, 比如甲公司委托乙公司……): a guide's illustration
+    tells no case."""
+    for party in _PARTY.finditer(text):
+        at = party.start()
+        opens = max(text.rfind(end, 0, at) for end in _SENTENCE_ENDS) + 1
+        if not _SUPPOSED.search(text, opens, at):
+            return True
+    return False
 
 
 def _dated(text: str) -> bool:

@@ -70,6 +70,8 @@ LEAD_CHARS = 240  # a lead sentence longer than this is cut here
 # and this much text under it, in a story that has an act or an enforcer acting.
 GENRE_FOLLOW_CHARS = 2 * LEAD_CHARS
 GENRE_ACTS = ("action", "enforcerverb", "sentenceverb")
+# Who may be said to act in a headline's "X：..." (an enforcer, a regulator, a platform)
+ACTOR_CATEGORIES = frozenset({"enforcer", "regulator", "platform"})
 # Topic rules come from the watchlist (trusted config), not from subscribers, and the
 # default one spells out its place and lead checks: a longer bound than queries get.
 TOPIC_RULE_LENGTH = 3000
@@ -1140,7 +1142,19 @@ class Matcher:
             follow = text[lead_end : lead_end + GENRE_FOLLOW_CHARS]
         commentary = LEAD + "retrospective" in names or OPENING + "retrospective" in names
         warning = LEAD + "warn" in names or OPENING + "warn" in names
-        return self._genre.names(text[:lead_end], follow, commentary, warning)
+        attributed = self._attributed(scan, lead_end)
+        return self._genre.names(text[:lead_end], follow, commentary, warning, attributed)
+
+    def _attributed(self, scan: _FieldScan, lead_end: int) -> bool:
+        """Does the headline give its news to an actor named right before a colon (闲鱼：已全部
+        下架, 公安部：严打, 县金融办：)? A report's attribution, whatever question opens it."""
+        text = scan.folded.text
+        for _, end, key in scan.entity_hits:
+            if end >= lead_end:
+                continue
+            if text[end] == ":" and not self._names_of[key].isdisjoint(ACTOR_CATEGORIES):
+                return True
+        return False
 
     @staticmethod
     def _lead_end(scan: _FieldScan, *, whole: bool) -> int:

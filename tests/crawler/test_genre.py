@@ -180,3 +180,141 @@ def test_news_in_an_explainers_form_alerts(matcher: Matcher, title: str, text: s
 def test_a_warnings_you_is_the_warners(matcher: Matcher, title: str, text: str) -> None:
     """An authority's warning speaks to the public: its "you" makes no guide of it."""
     assert alerts(matcher, title, text)
+
+
+# Court and police write-ups name their parties without 某 (小张, 陈先生, 甲公司), cite a
+# case number, quote the judgment's own words (本院认为, 案涉, 上诉人) or a sentence's
+# length: each tells a specific case, as a named defendant or a date does.
+@pytest.mark.parametrize(
+    ("follow", "act"),
+    [
+        ("小张经朋友介绍认识了“带单老师”小王，后亏损。", "genre:named"),
+        ("原告陳先生要求歸還比特幣。", "genre:named"),
+        ("王女士借给朋友USDT，到期未还。", "genre:named"),
+        ("甲公司与乙公司签订矿机托管合同。", "genre:named"),
+        ("A公司委托B公司代为购买泰达币。", "genre:named"),
+        ("（2023）粤0304民初1234号判决：合同无效。", "genre:sourced"),
+        ("(2024)沪01民终5678号 民间借贷纠纷", "genre:sourced"),
+        ("上诉人徐某不服一审判决，提起上诉。", "genre:sourced"),
+        ("本院认为，双方合同无效。", "genre:sourced"),
+        ("案涉合同的标的物为矿机。", "genre:sourced"),
+        ("法院以帮信罪判处有期徒刑一年。", "genre:tally"),
+        ("區域法院判處男子監禁四年。", "genre:tally"),
+    ],
+)
+def test_a_case_told_in_a_write_up_is_specific(reader: GenreReader, follow: str, act: str) -> None:
+    names = reader.names(fold("法官说法｜炒币亏损能要求赔偿吗？"), fold(follow))
+    assert act in names and "genre:specific" in names and "genre:explained-act" in names
+
+
+@pytest.mark.parametrize(
+    "follow",
+    [
+        "币圈小白往往不懂风险，金额小于限额的交易也可能涉案。",
+        "通过小程序推广的“理财”多为骗局，老毛病又犯了。",
+        "情节严重的，处三年以下有期徒刑或者拘役。",
+        "法院一般认为，虚拟货币借贷不受法律保护。",
+        "2021年起，各地法院陆续认定此类合同无效。",
+        "假如小王借给朋友USDT，到期不还，能否起诉？",
+        "比如，甲公司委托乙公司代购比特币，合同效力如何认定？",
+    ],
+)
+def test_generic_law_talk_names_no_party(reader: GenreReader, follow: str) -> None:
+    assert "genre:specific" not in reader.names(fold("一文读懂：炒币合同有效吗？"), fold(follow))
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "法官说法｜炒币亏了钱，能找“老师”赔吗？",
+            "小张经朋友介绍认识了“带单老师”小王，在其指导下购买了某虚拟币，不料币价暴跌。"
+            "法院认为，虚拟货币交易风险应由投资者自行承担，判决驳回小张的诉讼请求。",
+        ),
+        (
+            "以案释法｜“挖矿”合同无效，损失谁来担？",
+            "甲公司与乙公司签订矿机托管合同，约定由乙公司托管甲公司的比特币矿机。法院认为，"
+            "案涉合同违反公序良俗，应属无效，判决驳回甲公司的诉讼请求。",
+        ),
+        # a question whether an act can happen (能否) heading a case told under it
+        (
+            "以案说法｜借USDT不还 能否起诉要求返还？",
+            "原告李某与被告王某系朋友关系，王某向李某借用USDT 5万枚。法院认为，USDT等虚拟货币"
+            "不具有法偿性，判决驳回原告诉讼请求。",
+        ),
+    ],
+)
+def test_a_court_write_up_of_a_case_alerts(matcher: Matcher, title: str, text: str) -> None:
+    assert alerts(matcher, title, text)
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("借USDT不还 能否起诉要求返还？", "虚拟货币借贷通常不受法律保护，律师建议谨慎出借。"),
+        ("法官解读：矿机买卖合同为何被认定无效", "司法实践中，此类合同常因违背公序良俗无效。"),
+    ],
+)
+def test_a_court_explainer_with_no_case_does_not_alert(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    assert not alerts(matcher, title, text)
+
+
+# An actor named right before a headline's colon answers its question: a report's
+# sourcing (闲鱼：已全部下架), where a lawyer's answer or an actor elsewhere is not.
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "二手平台上“矿机”交易火爆？闲鱼：已全部下架",
+            "闲鱼相关负责人表示，平台严禁发布矿机及算力商品。",
+        ),
+        ("涉案虚拟币出海变现？公安部：严打", ""),
+    ],
+)
+def test_an_actors_answer_to_a_question_headline_alerts(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    assert "genre:sourced" in evidence_names(matcher, title, text)
+    assert alerts(matcher, title, text)
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("持有虚拟货币违法吗？律师：要看情况", "在我国，从事虚拟货币兑换业务属于非法金融活动。"),
+        ("一文读懂：央行为何禁止虚拟货币交易", "虚拟货币交易炒作扰乱经济金融秩序。"),
+    ],
+)
+def test_an_actor_not_before_the_colon_sources_nothing(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    assert not alerts(matcher, title, text)
+
+
+@pytest.mark.parametrize(
+    ("follow", "counted"),
+    [
+        ("平台已下架相关商品1200余件。", True),
+        ("王某向李某借用USDT 5万枚。", True),
+        ("涉案转账50余笔。", True),
+        ("根据刑法第191条的规定。", False),
+        ("人民银行等十部门发文。", False),
+    ],
+)
+def test_goods_coins_and_payments_are_counted(
+    reader: GenreReader, follow: str, counted: bool
+) -> None:
+    names = reader.names(fold("一文读懂虚拟币交易风险"), fold(follow))
+    assert ("genre:tally" in names) is counted
+
+
+# Users telling what was done to them source a platform story told under a question
+# (支付宝账户被冻结？……多名用户反映); advice on what to do when it happens does not.
+def test_users_reports_under_a_question_headline_are_news(matcher: Matcher) -> None:
+    title = "支付宝账户被冻结？多名币圈玩家遭遇“风控”"
+    assert alerts(matcher, title, "多名用户反映，因接收USDT交易款，其支付宝账户被冻结。")
+    assert not alerts(
+        matcher, "支付宝账户因炒币被冻结怎么办？", "律师建议，可携带材料向支付宝申诉。"
+    )

@@ -20,6 +20,11 @@ d after its first version, c held out of all tuning. Entities follow the corpus 
 naming rule. Its s11v1-s11v5 aim at enforcement vocabulary: procedure (取保候审,
 监视居住, 领刑, 退赃), charges, platform governance, Hong Kong's police and court wording
 and crypto jargon (链游, 搬砖, 钱包地址); s11v4 and s11v5 were held out of tuning.
+Session 12's (s12a-s12f) aim at
+county police posts, platform account actions, local regulators' warnings and court
+write-ups (法院认为, 本案中, 法官提醒; civil rulings on USDT loans, 委托炒币, 矿机);
+d was written after a first look at the misses, e after the first fixes; c and f
+were held out of all tuning (f written after the fixes, scored on the old code too).
 """
 
 from __future__ import annotations
@@ -63,6 +68,10 @@ XFAIL: dict[str, str] = {
     " farming' fundraising case: no crypto word (held-out batch, left untuned)",
     "s9b4-zh-006": "a mining clean-up whose only place is the anonymised 某市 and whose actor is"
     " unnamed: no Chinese cue is left (a real story names its city)",
+    "s12e-zh-024": "a platform's own listing rule (闲鱼上线专区，严禁挖矿用途) read as a ban: a"
+    " business call with a prohibition word and a platform",
+    "s12c-zh-017": "a police reminder listing risky acts (民警提醒：这些行为可能让你……): a"
+    " warning's 'you' is the warner's, so nothing marks it as advice (held-out batch, untuned)",
 }
 
 

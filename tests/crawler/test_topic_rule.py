@@ -97,3 +97,24 @@ def test_a_lead_marker_frames_the_lead_only_when_it_sets_an_action_aside(
     matcher: Matcher, title: str, text: str, expected: bool
 ) -> None:
     assert alerts(matcher, title, text) is expected
+
+
+# A civil claim in the headline (追討, 索赔) is no market talk: the court's refusal told under
+# it is the act (civil courts refusing crypto claims are in scope); a civil claim with no
+# refusal stays out.
+def test_a_civil_claim_refused_by_a_court_alerts() -> None:
+    matcher = Matcher(builtin_watchlist())
+    refused = RawStory(
+        "probe",
+        "https://probe.invalid/1",
+        "為何法院不支持追討比特幣？",
+        "本案中，原告陳先生要求被告歸還其代為保管的比特幣，區域法院駁回申索。",
+    )
+    divided = RawStory(
+        "probe",
+        "https://probe.invalid/2",
+        "离婚时追讨比特币",
+        "法院判决双方各分得一半比特币。",
+    )
+    assert TOPIC in matcher.match(normalise(refused, fetched_at=datetime.now(UTC))).topics
+    assert TOPIC not in matcher.match(normalise(divided, fetched_at=datetime.now(UTC))).topics

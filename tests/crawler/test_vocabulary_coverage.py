@@ -108,6 +108,37 @@ MUST_ALERT: list[tuple[str, list[str]]] = [
         "China's securities regulator {} firm over crypto token sales",
         ["censures", "publicly criticises", "takes measures against", "moves against"],
     ),
+    # Session 12: U in quotes whatever the verb, and a catch whose police go unnamed
+    (
+        "男子{}赚差价 涉嫌帮信罪被刑拘",
+        ["倒卖“U”", "搬「U」"],
+    ),
+    (
+        "男子在出租屋内私接电线挖矿{}",
+        ["被查获", "被当场查获"],
+    ),
+    # where the crime was done abroad, the suspect brought home: China's police act
+    (
+        "男子{}用USDT洗钱 回国后被警方抓获",
+        ["在柬埔寨", "在缅北", "在迪拜"],
+    ),
+    (
+        "30名虚拟币诈骗嫌疑人从缅甸被{}",
+        ["押解回国", "遣返回国"],
+    ),
+    (
+        "{}联合行动 抓获虚拟币诈骗嫌疑人200余名",
+        ["中缅警方", "中柬警方"],
+    ),
+    # a judgment enforced: the court's enforcement division at work
+    (
+        "执行法官追踪链上地址 {}一笔USDT",
+        ["成功执行", "强制执行"],
+    ),
+    (
+        "县法院：一笔泰达币{}",
+        ["执行到位", "执行完毕"],
+    ),
 ]
 
 MUST_NOT_ALERT: list[tuple[str, str]] = [
@@ -127,6 +158,13 @@ MUST_NOT_ALERT: list[tuple[str, str]] = [
     ),
     ("Hong Kong Web3 association launches to promote self-regulation", ""),
     ("新旗舰手机跑分曝光 安兔兔成绩突破250万", "某品牌新机在安兔兔跑分平台现身。"),
+    ("“U”型反转！比特币一周涨回六万美元", "分析人士认为，资金回流推动了反弹。"),
+    ("泰国警方：中国籍男子用“U”为诈骗团伙洗钱被查获", "曼谷警方称，该男子已被拘留。"),
+    ("泰国警方在曼谷抓获3名中国籍虚拟币诈骗嫌疑人", ""),
+    ("中老年人投资虚拟币被骗 韩国警方抓获诈骗团伙", "首尔警方称，已逮捕12人。"),
+    ("其中缅甸警方抓获虚拟币诈骗嫌疑人20名", ""),
+    ("美国法院强制执行 比特币交易所须赔偿用户", ""),
+    ("一文读懂：虚拟币借贷判决能否强制执行？", "法院一般认为虚拟币借贷不受法律保护。"),
 ]
 
 
