@@ -41,6 +41,10 @@ TOPIC = "china-crypto-enforcement"
 # probes_en_s11*: explainers, guides, Q&As and opinion (label 0) and news told in their
 # shape (label 1: "Explained: police arrest 12..."); a and b scored before the genre check
 # was written, d after its first version, c held out of all tuning (scored once, at the end).
+# probes_en_s12*: civil rulings (contracts voided, claims refused, freezing injunctions),
+# mining crackdowns, court and police stories in verbless, passive and inverted headlines,
+# with their near misses; a, b and d scored before the session-12 fixes, c held out of all
+# tuning (scored before and after).
 _DATA = Path(__file__).parent.parent / "data"
 PROBES = [
     *sorted(_DATA.glob("probes_outlets*.jsonl")),
@@ -101,6 +105,13 @@ XFAIL: dict[str, str] = {
     " as market and rule-making talk in the lead (not the genre check: the act is specific)",
     "s11v5-en-008": "'points coins' of a 'blockchain farming' scheme: a project's own coin"
     " named in words the vocabulary lacks (held-out batch, left untuned)",
+    "en12a-006": "a Hong Kong court winding up a crypto lender on its creditors' petition:"
+    " insolvency is a civil matter by design (liquidators are no enforcers), and 'winds up'"
+    " reads as market talk; whether a winding-up order is enforcement the label rule leaves open",
+    "en12c-006": "held-out batch (scored before and after, never tuned on): a winding-up order"
+    " against a crypto exchange, liquidators appointed (as en12a-006)",
+    "en12d-003": "a court awarding damages over bitcoin an employee took: a private theft claim"
+    " ('awards damages', 'compensate') reads as a civil matter, as bitcoin-as-property cases do",
     "s11v3-en-014": "crypto named only to say the story is not about it ('without naming any"
     " involving cryptocurrency'): no negation scope for crypto words",
 }

@@ -1,0 +1,134 @@
+"""English court, civil, mining and police stories in the words the hidden sets' misses use.
+
+Each case is a general form, not one story: a Chinese court refusing a crypto claim in
+plain English ("not valid", "turned down the claim", "threw out the suit"), a ruling
+attributed after it ("..., rules Chinese court"), a plea as a noun, inspectors sent out
+as the enforcer, a court's write-up of one case read as news rather than an explainer,
+and a headline framed by "after arrests" whose first sentence reports the arrests. Each
+has a near miss that must stay out.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from crawler.matcher import Matcher
+from crawler.normalize import normalise
+from crawler.types import MatchResult, RawStory
+from crawler.watchlist import builtin_watchlist
+
+TOPIC = "china-crypto-enforcement"
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(builtin_watchlist())
+
+
+def match(matcher: Matcher, title: str, text: str = "") -> MatchResult:
+    raw = RawStory("probe", "https://probe.invalid/1", title, text)
+    return matcher.match(normalise(raw, fetched_at=datetime.now(UTC)))
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "Investor loses bid to recover USDT from trading partner",
+            "The Suzhou court turned down the claim, saying disputes over virtual currency"
+            " trades fall outside what it can support.",
+        ),
+        (
+            "Bitcoin mining machine contract declared null by Shenzhen court",
+            "Judges declined to order payment for the 500 machines.",
+        ),
+        (
+            "Chinese judges throw out suit over lost bitcoin",
+            "A Hangzhou court threw out the lawsuit, finding the loan agreement was not valid.",
+        ),
+    ],
+)
+def test_a_court_refusing_a_crypto_claim_in_plain_english_alerts(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    result = match(matcher, title, text)
+    assert TOPIC in result.topics and "judgment" in result.actions, title
+
+
+def test_a_ruling_attributed_after_it_is_a_judgment(matcher: Matcher) -> None:
+    result = match(
+        matcher,
+        "Lender can't reclaim bitcoin loan, rules Chinese court",
+        "A Zhejiang court told a lender he could not recover 10 bitcoin lent to a friend.",
+    )
+    assert TOPIC in result.topics and "judgment" in result.actions
+
+
+def test_a_guilty_plea_is_a_prosecution(matcher: Matcher) -> None:
+    result = match(
+        matcher,
+        "Guilty plea in HK$50m crypto fraud",
+        "A 38-year-old man admitted in the District Court yesterday to defrauding 60 investors.",
+    )
+    assert TOPIC in result.topics and "prosecution" in result.actions
+
+
+def test_inspectors_sent_out_are_an_enforcer(matcher: Matcher) -> None:
+    result = match(
+        matcher,
+        "Inspectors sweep data centres for hidden bitcoin mines",
+        "Energy inspectors in Henan are checking every data centre in the province.",
+    )
+    assert TOPIC in result.topics
+
+
+def test_a_court_write_up_of_one_case_is_news_not_an_explainer(matcher: Matcher) -> None:
+    result = match(
+        matcher,
+        "Chinese court backs bank's freeze of crypto trader's account",
+        "The court dismissed the trader's lawsuit, finding that the bank was right to freeze"
+        " his card after it received funds from USDT sales linked to fraud.",
+    )
+    assert TOPIC in result.topics
+
+
+def test_a_headline_after_arrests_that_its_lead_reports_alerts(matcher: Matcher) -> None:
+    result = match(
+        matcher,
+        "Money mules recruited to open crypto accounts, police say after arrests",
+        "Hong Kong police detained 25 people who opened accounts on crypto platforms for a"
+        " syndicate.",
+    )
+    assert TOPIC in result.topics and "arrest" in result.actions
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        # the arrests only as the cause of something else, no act under the headline
+        (
+            "Hong Kong's crypto influencers go quiet after arrests",
+            "Many promoters have deleted posts about unlicensed exchanges.",
+        ),
+        # an explainer about the courts' line, no case of its own
+        (
+            "Explained: can Chinese courts enforce crypto contracts?",
+            "Chinese courts have in recent years treated many crypto contracts as void, and"
+            " lawyers say the picture is mixed.",
+        ),
+        # policy talk of support is no court refusing a claim
+        (
+            "Beijing would not support a bitcoin reserve, officials say",
+            "China's officials said a crypto reserve was not on the agenda.",
+        ),
+        # inspectors abroad
+        (
+            "Kazakh inspectors sweep mining farms run by Chinese firms",
+            "Inspectors in Kazakhstan checked 40 crypto mining farms for unpaid power bills.",
+        ),
+    ],
+)
+def test_near_misses_stay_out(matcher: Matcher, title: str, text: str) -> None:
+    assert TOPIC not in match(matcher, title, text).topics, title
