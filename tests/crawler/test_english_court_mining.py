@@ -57,13 +57,51 @@ def test_a_court_refusing_a_crypto_claim_in_plain_english_alerts(
     assert TOPIC in result.topics and "judgment" in result.actions, title
 
 
-def test_a_ruling_attributed_after_it_is_a_judgment(matcher: Matcher) -> None:
+@pytest.mark.parametrize(
+    "title",
+    [
+        # a ruling attributed after it: the court's name stays a Chinese actor
+        "Lender can't reclaim bitcoin loan, rules Chinese court",
+        # a court disposing of a claim or a deal in a phrasal verb
+        "Chinese judges throw out investor's claim over lost crypto",
+        "Shanghai court strikes down crypto trading agreement",
+        # 公序良俗 and 典型案例 in English
+        "Bitcoin mining deals violate public order and good morals, Beijing judges say",
+        "Guangzhou court publishes typical cases on virtual currency disputes",
+        # supply stopped, miners switched off
+        "Sichuan tells power plants to stop supplying crypto miners",
+        "Inner Mongolia to switch off crypto miners by year-end",
+        # arrests and trials in headline words
+        "Xiamen police take bitcoin OTC traders into custody",
+        "Shenzhen bitcoin Ponzi boss in the dock",
+        # a Hong Kong district names Hong Kong
+        "Bitcoin mine raid: three held in Yuen Long",
+    ],
+)
+def test_english_court_mining_and_police_headlines_alert(matcher: Matcher, title: str) -> None:
+    assert TOPIC in match(matcher, title).topics, title
+
+
+def test_an_adverb_since_frames_nothing(matcher: Matcher) -> None:
     result = match(
         matcher,
-        "Lender can't reclaim bitcoin loan, rules Chinese court",
-        "A Zhejiang court told a lender he could not recover 10 bitcoin lent to a friend.",
+        "",
+        "Police in Yunnan found 300 sites drawing power for crypto mining; they have since"
+        " been disconnected.",
     )
-    assert TOPIC in result.topics and "judgment" in result.actions
+    assert TOPIC in result.topics and "shutdown-block" in result.actions
+
+
+def test_public_security_bureaus_are_the_mainlands_in_a_lead_naming_a_foreign_place(
+    matcher: Matcher,
+) -> None:
+    result = match(
+        matcher,
+        "",
+        "Public security bureaus in three provinces detained 46 people accused of converting"
+        " scam proceeds into Tether for gangs in Southeast Asia.",
+    )
+    assert TOPIC in result.topics
 
 
 def test_a_guilty_plea_is_a_prosecution(matcher: Matcher) -> None:
@@ -122,6 +160,20 @@ def test_a_headline_after_arrests_that_its_lead_reports_alerts(matcher: Matcher)
         (
             "Beijing would not support a bitcoin reserve, officials say",
             "China's officials said a crypto reserve was not on the agenda.",
+        ),
+        # Vietnam's police, a ministry of public security of its own
+        (
+            "Vietnam's Ministry of Public Security arrests crypto scam ring",
+            "Police in Hanoi detained 12 people who ran a fake crypto exchange.",
+        ),
+        # a court abroad striking down a deal, a price story switching off
+        (
+            "Singapore court strikes down crypto lender's restructuring plan",
+            "The High Court rejected the plan of a lender whose customers are mostly Chinese.",
+        ),
+        (
+            "Miners switch off rigs as bitcoin price slumps",
+            "Operators in Texas and Ethiopia powered down older machines this week.",
         ),
         # inspectors abroad
         (
