@@ -82,6 +82,33 @@ def test_english_court_mining_and_police_headlines_alert(matcher: Matcher, title
     assert TOPIC in match(matcher, title).topics, title
 
 
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "Man who borrowed USDT from friend jailed for fraud",
+            "A Guangzhou court sentenced the man to three years after he fled with the coins.",
+        ),
+        (
+            "Crypto exchange boss ordered to repay customers after conviction",
+            "The Hangzhou court also sentenced him to six years for illegal business operations.",
+        ),
+    ],
+)
+def test_a_criminal_sentence_is_no_civil_matter(matcher: Matcher, title: str, text: str) -> None:
+    result = match(matcher, title, text)
+    assert TOPIC in result.topics and "judgment" in result.actions, title
+
+
+def test_a_civil_claim_with_no_criminal_court_stays_civil(matcher: Matcher) -> None:
+    result = match(
+        matcher,
+        "Investor sues Shanghai exchange to repay lost bitcoin",
+        "The investor lent 10 bitcoin to the platform and wants it back, his lawyer said.",
+    )
+    assert TOPIC not in result.topics
+
+
 def test_an_adverb_since_frames_nothing(matcher: Matcher) -> None:
     result = match(
         matcher,
