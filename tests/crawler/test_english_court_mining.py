@@ -76,6 +76,8 @@ def test_a_court_refusing_a_crypto_claim_in_plain_english_alerts(
         "Shenzhen bitcoin Ponzi boss in the dock",
         # a Hong Kong district names Hong Kong
         "Bitcoin mine raid: three held in Yuen Long",
+        # police in headline slang
+        "Jiangsu cops net OTC crypto dealers",
     ],
 )
 def test_english_court_mining_and_police_headlines_alert(matcher: Matcher, title: str) -> None:

@@ -43,8 +43,8 @@ TOPIC = "china-crypto-enforcement"
 # was written, d after its first version, c held out of all tuning (scored once, at the end).
 # probes_en_s12*: civil rulings (contracts voided, claims refused, freezing injunctions),
 # mining crackdowns, court and police stories in verbless, passive and inverted headlines,
-# with their near misses; a, b and d scored before the session-12 fixes, c held out of all
-# tuning (scored before and after).
+# with their near misses; a, b and d scored before the session-12 fixes, e, f and g each
+# before the round of fixes after it, c held out of all tuning (scored before and after).
 _DATA = Path(__file__).parent.parent / "data"
 PROBES = [
     *sorted(_DATA.glob("probes_outlets*.jsonl")),
@@ -112,6 +112,9 @@ XFAIL: dict[str, str] = {
     " against a crypto exchange, liquidators appointed (as en12a-006)",
     "en12d-003": "a court awarding damages over bitcoin an employee took: a private theft claim"
     " ('awards damages', 'compensate') reads as a civil matter, as bitcoin-as-property cases do",
+    "en12g-003": "a feature headline ('Inside the USDT laundering ring that police say moved"
+    " 2 billion yuan') over a dated arrest report: 'inside the' makes the lead a look back, and"
+    " letting the opening's act override that also let look-backs with a count through",
     "s11v3-en-014": "crypto named only to say the story is not about it ('without naming any"
     " involving cryptocurrency'): no negation scope for crypto words",
 }
