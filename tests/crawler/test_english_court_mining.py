@@ -78,6 +78,10 @@ def test_a_court_refusing_a_crypto_claim_in_plain_english_alerts(
         "Bitcoin mine raid: three held in Yuen Long",
         # police in headline slang
         "Jiangsu cops net OTC crypto dealers",
+        # trials and hearings
+        "Crypto Ponzi fraud trial begins in Jiangsu",
+        "Bitcoin fraud defendants face court in Hangzhou",
+        "Court hears case of Shenzhen USDT money launderers",
     ],
 )
 def test_english_court_mining_and_police_headlines_alert(matcher: Matcher, title: str) -> None:
@@ -203,6 +207,11 @@ def test_a_headline_after_arrests_that_its_lead_reports_alerts(matcher: Matcher)
         (
             "Miners switch off rigs as bitcoin price slumps",
             "Operators in Texas and Ethiopia powered down older machines this week.",
+        ),
+        # a pilot trial is no criminal one
+        (
+            "Hong Kong e-HKD trial begins with stablecoin pilots",
+            "The HKMA said the second phase of the trial would test tokenised deposits.",
         ),
         # inspectors abroad
         (
