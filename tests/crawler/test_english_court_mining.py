@@ -68,9 +68,9 @@ def test_a_court_refusing_a_crypto_claim_in_plain_english_alerts(
         # 公序良俗 and 典型案例 in English
         "Bitcoin mining deals violate public order and good morals, Beijing judges say",
         "Guangzhou court publishes typical cases on virtual currency disputes",
-        # supply stopped, miners switched off
+        # supply stopped
         "Sichuan tells power plants to stop supplying crypto miners",
-        "Inner Mongolia to switch off crypto miners by year-end",
+        "Yunnan grid to stop power supply to crypto miners",
         # arrests and trials in headline words
         "Xiamen police take bitcoin OTC traders into custody",
         "Shenzhen bitcoin Ponzi boss in the dock",
@@ -208,10 +208,29 @@ def test_a_headline_after_arrests_that_its_lead_reports_alerts(matcher: Matcher)
             "Miners switch off rigs as bitcoin price slumps",
             "Operators in Texas and Ethiopia powered down older machines this week.",
         ),
+        # a trial by fire is no court's
+        (
+            "Bitcoin price: miners face trial by fire as hashprice slumps",
+            "Chinese-speaking miners in Texas are switching off rigs.",
+        ),
         # a pilot trial is no criminal one
         (
             "Hong Kong e-HKD trial begins with stablecoin pilots",
             "The HKMA said the second phase of the trial would test tokenised deposits.",
+        ),
+        # officials throwing out a plan, miners powering down their own rigs, a lawmaker's
+        # view of losses
+        (
+            "Chinese officials throw out plan for bitcoin reserve",
+            "The central bank said it had no plans to hold bitcoin.",
+        ),
+        (
+            "Chinese miners power down rigs ahead of halving",
+            "Operators in Sichuan said older machines would be unprofitable.",
+        ),
+        (
+            "Crypto investors must bear their own losses, says Hong Kong lawmaker",
+            "The lawmaker said retail investors should be careful.",
         ),
         # inspectors abroad
         (
