@@ -208,6 +208,20 @@ def test_a_headline_after_arrests_that_its_lead_reports_alerts(matcher: Matcher)
             "Miners switch off rigs as bitcoin price slumps",
             "Operators in Texas and Ethiopia powered down older machines this week.",
         ),
+        # a rule or a proposal no longer valid is no court refusing a claim
+        (
+            "Hong Kong Stock Exchange says old listing rules not valid for crypto firms",
+            "The exchange said companies holding bitcoin must follow new guidance.",
+        ),
+        (
+            "Hong Kong lawmakers invalidate proposal on crypto tax",
+            "The Legislative Council voted against the motion.",
+        ),
+        # another country's public security department
+        (
+            "Kazakhstan's public security department detains crypto miners",
+            "Kazakh police said they were Chinese nationals.",
+        ),
         # a trial by fire is no court's
         (
             "Bitcoin price: miners face trial by fire as hashprice slumps",
