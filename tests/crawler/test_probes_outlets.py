@@ -44,12 +44,16 @@ TOPIC = "china-crypto-enforcement"
 # probes_en_s12*: civil rulings (contracts voided, claims refused, freezing injunctions),
 # mining crackdowns, court and police stories in verbless, passive and inverted headlines,
 # with their near misses; a, b and d scored before the session-12 fixes, e, f and g each
-# before the round of fixes after it, c held out of all tuning (scored before and after).
+# before the round of fixes after it, c held out of all tuning, the veto's training
+# included (heldout_en_s12c.jsonl; scored before and after).
 _DATA = Path(__file__).parent.parent / "data"
+# heldout_*: held-out batches kept out of the `probes_*` name, so that the learned veto
+# (trained on every probes_* file) is not trained on them either.
 PROBES = [
     *sorted(_DATA.glob("probes_outlets*.jsonl")),
     *sorted(_DATA.glob("probes_scope*.jsonl")),
     *sorted(_DATA.glob("probes_en_*.jsonl")),
+    *sorted(_DATA.glob("heldout_en_*.jsonl")),
 ]
 
 # id -> why the filter still gets it wrong. The learned veto (crawler/learned.py) took two
