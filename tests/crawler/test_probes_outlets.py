@@ -41,11 +41,19 @@ TOPIC = "china-crypto-enforcement"
 # probes_en_s11*: explainers, guides, Q&As and opinion (label 0) and news told in their
 # shape (label 1: "Explained: police arrest 12..."); a and b scored before the genre check
 # was written, d after its first version, c held out of all tuning (scored once, at the end).
+# probes_en_s12*: civil rulings (contracts voided, claims refused, freezing injunctions),
+# mining crackdowns, court and police stories in verbless, passive and inverted headlines,
+# with their near misses; a, b and d scored before the session-12 fixes, e, f and g each
+# before the round of fixes after it, c held out of all tuning, the veto's training
+# included (heldout_en_s12c.jsonl; scored before and after).
 _DATA = Path(__file__).parent.parent / "data"
+# heldout_*: held-out batches kept out of the `probes_*` name, so that the learned veto
+# (trained on every probes_* file) is not trained on them either.
 PROBES = [
     *sorted(_DATA.glob("probes_outlets*.jsonl")),
     *sorted(_DATA.glob("probes_scope*.jsonl")),
     *sorted(_DATA.glob("probes_en_*.jsonl")),
+    *sorted(_DATA.glob("heldout_en_*.jsonl")),
 ]
 
 # id -> why the filter still gets it wrong. The learned veto (crawler/learned.py) took
@@ -105,6 +113,16 @@ XFAIL: dict[str, str] = {
     " as market and rule-making talk in the lead (not the genre check: the act is specific)",
     "s11v5-en-008": "'points coins' of a 'blockchain farming' scheme: a project's own coin"
     " named in words the vocabulary lacks (held-out batch, left untuned)",
+    "en12a-006": "a Hong Kong court winding up a crypto lender on its creditors' petition:"
+    " insolvency is a civil matter by design (liquidators are no enforcers), and 'winds up'"
+    " reads as market talk; whether a winding-up order is enforcement the label rule leaves open",
+    "en12c-006": "held-out batch (scored before and after, never tuned on): a winding-up order"
+    " against a crypto exchange, liquidators appointed (as en12a-006)",
+    "en12d-003": "a court awarding damages over bitcoin an employee took: a private theft claim"
+    " ('awards damages', 'compensate') reads as a civil matter, as bitcoin-as-property cases do",
+    "en12g-003": "a feature headline ('Inside the USDT laundering ring that police say moved"
+    " 2 billion yuan') over a dated arrest report: 'inside the' makes the lead a look back, and"
+    " letting the opening's act override that also let look-backs with a count through",
     "s11v3-en-014": "crypto named only to say the story is not about it ('without naming any"
     " involving cryptocurrency'): no negation scope for crypto words",
 }

@@ -52,8 +52,6 @@ XFAIL: dict[str, str] = {
     "币价腰斩): the ban as a noun needs tense to tell apart (like o-en-162)",
     "s8b7-zh-026": "a crypto firm's trade-secret suit (比特大陆起诉前员工, 法院判赔): a court"
     " judgment and mining words, but the case is commercial, not about crypto activity",
-    "s8b10-zh-005": "a headline's two parts split by a space (绕过实名认证 被监管约谈): the"
-    " space is no clause break, so 绕过 ('get around') frames the summons as background",
     "s10d-zh-024": "a game firm fined over game coins (游戏币) whose title also says 代币 (token):"
     " 代币 is the ICO rules' own word for crypto tokens, and nothing marks the game sense",
     "s10e-zh-021": "a regulator's yearly enforcement count (stock cases, 調查) that names crypto"
