@@ -256,6 +256,7 @@ class _Batch:
         window = self.settings.window
         times = [story.published_at for _, story in chunk]
         self.buckets = _candidates(self.session, keys, min(times) - window, max(times) + window)
+        self.titled.update(_titled(self.session, chunk, window, self.titles_ours, self.ours))
         # Most stories' windows hold every row read (a chunk's stories are published within
         # hours of each other): those take each bucket's ids as read, without a filter.
         ids = {key: [story_id for story_id, _ in rows] for key, rows in self.buckets.items()}
@@ -267,9 +268,12 @@ class _Batch:
                 stored = {key: ids[key] for key in story_keys if key in ids}
             else:
                 stored = self._in_window(story, story_keys, self.buckets)
-            self.stored_bucket[story_id] = stored
-            self.ranked[story_id] = _ranked(keys.get(story_id, []), stored)
-        self.titled.update(_titled(self.session, chunk, window, self.titles_ours, self.ours))
+            self.stored_bucket[story_id] = stored  # its buckets' sizes decide the bands written
+            # A story with stored stories of its title most likely joins one of them, and
+            # then its band candidates are never looked at: they are ranked and read only
+            # if the title does not decide (`assign`; a wire or templated title recurs).
+            if not self.titled[story_id]:
+                self.ranked[story_id] = _ranked(story_keys, stored)
         wanted = set().union(
             *({rank[2] for rank in ranked} for ranked in self.ranked.values()),
             *self.titled.values(),
@@ -280,7 +284,7 @@ class _Batch:
         clusters: set[int] = set()
         for story_id, _ in chunk:
             sig = signatures[story_id]
-            near = [self.known[rank[2]] for rank in self.ranked[story_id]]
+            near = [self.known[rank[2]] for rank in self.ranked.get(story_id, ())]
             if sig is not None and near:
                 scores = self.scores[story_id] = _similarities(sig, near)
                 clusters.update(
@@ -327,15 +331,17 @@ class _Batch:
         """The story's cluster, from what was stored and the call's stories before it."""
         settings = self.settings
         stored = self.stored_bucket.pop(story_id, {})
-        ranked = self.ranked.pop(story_id, [])
+        ranked = self.ranked.pop(story_id, None)  # None: left until the title does not decide
         scores = self.scores.pop(story_id, {})
         ours = self._in_window(story, [k for k in keys if k in self.bands], self.bands)
         sizes = {key: len(stored.get(key, ())) + len(ours.get(key, ())) for key in keys}
+        by_title = self._title_rows(story_id, story)
+        match = _title_match(story, sig, by_title, settings)
+        if ranked is None:
+            ranked = [] if match is not None else self._ranked_late(keys, stored)
         if ours:  # the call's stories before it share its buckets: they may rank among them
             ranked = sorted(ranked + _ranked(keys, ours))[:MAX_CANDIDATES]
         near = [self.known[rank[2]] for rank in ranked]
-        by_title = self._title_rows(story_id, story)
-        match = _title_match(story, sig, by_title, settings)
         if match is not None:
             cluster = match.cluster_id or match.story_id
         else:
@@ -357,6 +363,19 @@ class _Batch:
         if sig is not None:
             self._write_later(story_id, story, sig, keys, sizes)
         return cluster
+
+    def _ranked_late(self, keys: list[Key], stored: Mapping[Key, list[int]]) -> list[Rank]:
+        """A story's stored candidates, ranked and read when its title did not decide after all.
+
+        The same ranks and rows as `read` would have found: nothing is written
+        until the call's end, and stories read already keep what the call made
+        of them (an adopted headless one).
+        """
+        ranked = _ranked(keys, stored)
+        missing = {rank[2] for rank in ranked} - self.known.keys()
+        if missing:
+            self.known.update(_read(self.session, missing))
+        return ranked
 
     def _pool(self, joinable: set[int], near: list[_Known]) -> Pool:
         """What a story is compared with: the newest members of each cluster, its candidates."""

@@ -97,11 +97,14 @@ class WalCheckpointer:
                 return
             self._wake.clear()
             try:
-                with self.engine.connect() as connection:
-                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").close()
+                self._checkpoint()
             except Exception as exc:  # the next commit's nudge, or the backstop, tries again
                 log.debug("background WAL checkpoint failed: %s", database_error(exc))
             time.sleep(self.pause)
+
+    def _checkpoint(self) -> None:
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").close()
 
 
 def normalise_url(url: str) -> URL:
