@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     or_,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -252,6 +253,14 @@ class Delivery(Base):
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         # Each chat's queue, in order: only its oldest open row may be sent.
         Index("ix_deliveries_chat_queue", "subscriber_id", "status", "id"),
+        # An event's first alerts, by story (`storage.stories._alerted_in`): without the edits,
+        # which are most rows (a wire story's every later report edits each chat's alert).
+        Index(
+            "ix_deliveries_alerts",
+            "story_id",
+            sqlite_where=text("edit_of_id IS NULL"),
+            postgresql_where=text("edit_of_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

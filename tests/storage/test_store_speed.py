@@ -7,11 +7,13 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from storage.db import Database, WalCheckpointer
+from storage.stories import _alerted_in
 
 BAND_READ = (
     "SELECT band, hash, story_id, published_at FROM story_bands"
@@ -78,3 +80,26 @@ def test_disposing_ends_the_checkpointer(db: Database) -> None:
     db.dispose()
     assert not [t for t in threading.enumerate() if t.name == "sqlite-checkpoint" and t.is_alive()]
     assert os.path.exists(_database_file(db))
+
+
+def test_an_events_first_alerts_are_found_without_reading_its_edits(db: Database) -> None:
+    """`_alerted_in` probes a partial index of first alerts, not every outbox row of a member."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's query plan")
+    seen: list[tuple[str, Any]] = []
+
+    def record(_conn: Any, _cursor: Any, sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        seen.append((sql, params))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with db.session() as session:
+            assert _alerted_in(session, {1, 2, 3}) == {}
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    ((sql, params),) = [(s, p) for s, p in seen if "deliveries" in s]
+    with db.engine.connect() as connection:
+        plan = " ".join(
+            str(row[-1]) for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", params)
+        )
+    assert "INDEX ix_deliveries_alerts" in plan
