@@ -256,11 +256,24 @@ class _Batch:
         window = self.settings.window
         times = [story.published_at for _, story in chunk]
         self.buckets = _candidates(self.session, keys, min(times) - window, max(times) + window)
-        for story_id, story in chunk:
-            stored = self._in_window(story, keys.get(story_id, []), self.buckets)
-            self.stored_bucket[story_id] = stored
-            self.ranked[story_id] = _ranked(keys.get(story_id, []), stored)
         self.titled.update(_titled(self.session, chunk, window, self.titles_ours, self.ours))
+        # Most stories' windows hold every row read (a chunk's stories are published within
+        # hours of each other): those take each bucket's ids as read, without a filter.
+        ids = {key: [story_id for story_id, _ in rows] for key, rows in self.buckets.items()}
+        read_at = [at for rows in self.buckets.values() for _, at in rows]
+        span = (min(read_at), max(read_at)) if read_at else None
+        for story_id, story in chunk:
+            story_keys = keys.get(story_id, [])
+            if span is None or self._covers(story, span):
+                stored = {key: ids[key] for key in story_keys if key in ids}
+            else:
+                stored = self._in_window(story, story_keys, self.buckets)
+            self.stored_bucket[story_id] = stored  # its buckets' sizes decide the bands written
+            # A story with stored stories of its title most likely joins one of them, and
+            # then its band candidates are never looked at: they are ranked and read only
+            # if the title does not decide (`assign`; a wire or templated title recurs).
+            if not self.titled[story_id]:
+                self.ranked[story_id] = _ranked(story_keys, stored)
         wanted = set().union(
             *({rank[2] for rank in ranked} for ranked in self.ranked.values()),
             *self.titled.values(),
@@ -271,7 +284,7 @@ class _Batch:
         clusters: set[int] = set()
         for story_id, _ in chunk:
             sig = signatures[story_id]
-            near = [self.known[rank[2]] for rank in self.ranked[story_id]]
+            near = [self.known[rank[2]] for rank in self.ranked.get(story_id, ())]
             if sig is not None and near:
                 scores = self.scores[story_id] = _similarities(sig, near)
                 clusters.update(
@@ -293,6 +306,13 @@ class _Batch:
             self.stored_members[known.cluster_id or known.story_id].append(known)
         self.stored_spans.update(spans)
 
+    def _covers(self, story: Story, span: tuple[Any, Any]) -> bool:
+        """Whether the story's window holds every time in `span` (band times, as stored)."""
+        window = self.settings.window
+        low = self.driver.to_db(story.published_at - window)
+        high = self.driver.to_db(story.published_at + window)
+        return bool(low <= span[0] and span[1] <= high)
+
     def _in_window(
         self, story: Story, keys: list[Key], rows: Mapping[Key, list[tuple[int, Any]]]
     ) -> dict[Key, list[int]]:
@@ -311,15 +331,17 @@ class _Batch:
         """The story's cluster, from what was stored and the call's stories before it."""
         settings = self.settings
         stored = self.stored_bucket.pop(story_id, {})
-        ranked = self.ranked.pop(story_id, [])
+        ranked = self.ranked.pop(story_id, None)  # None: left until the title does not decide
         scores = self.scores.pop(story_id, {})
         ours = self._in_window(story, [k for k in keys if k in self.bands], self.bands)
         sizes = {key: len(stored.get(key, ())) + len(ours.get(key, ())) for key in keys}
+        by_title = self._title_rows(story_id, story)
+        match = _title_match(story, sig, by_title, settings)
+        if ranked is None:
+            ranked = [] if match is not None else self._ranked_late(keys, stored)
         if ours:  # the call's stories before it share its buckets: they may rank among them
             ranked = sorted(ranked + _ranked(keys, ours))[:MAX_CANDIDATES]
         near = [self.known[rank[2]] for rank in ranked]
-        by_title = self._title_rows(story_id, story)
-        match = _title_match(story, sig, by_title, settings)
         if match is not None:
             cluster = match.cluster_id or match.story_id
         else:
@@ -341,6 +363,19 @@ class _Batch:
         if sig is not None:
             self._write_later(story_id, story, sig, keys, sizes)
         return cluster
+
+    def _ranked_late(self, keys: list[Key], stored: Mapping[Key, list[int]]) -> list[Rank]:
+        """A story's stored candidates, ranked and read when its title did not decide after all.
+
+        The same ranks and rows as `read` would have found: nothing is written
+        until the call's end, and stories read already keep what the call made
+        of them (an adopted headless one).
+        """
+        ranked = _ranked(keys, stored)
+        missing = {rank[2] for rank in ranked} - self.known.keys()
+        if missing:
+            self.known.update(_read(self.session, missing))
+        return ranked
 
     def _pool(self, joinable: set[int], near: list[_Known]) -> Pool:
         """What a story is compared with: the newest members of each cluster, its candidates."""
@@ -711,8 +746,17 @@ class _Driver:
         return ", ".join([self.mark] * count)
 
     def rows(self, statement: str, params: Sequence[object]) -> list[Any]:
-        """Every row of one SELECT (through `exec_driver_sql`: no compiling, events still fire)."""
-        return list(self.connection.exec_driver_sql(statement, tuple(params)).fetchall())
+        """Every row of one SELECT, as the driver's tuples.
+
+        Through `exec_driver_sql` (no compiling, events still fire), but
+        fetched from the DB-API cursor: wrapping each of a first cycle's
+        half a million band rows in a `Row` cost a fifth of reading them.
+        """
+        result = self.connection.exec_driver_sql(statement, tuple(params))
+        try:
+            return list(result.cursor.fetchall())
+        finally:
+            result.close()
 
 
 def _same(value: Any) -> Any:

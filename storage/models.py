@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     or_,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -129,8 +130,9 @@ class StoryBand(Base):
     """One LSH band of a story's signature: stories sharing a (band, hash) are candidates."""
 
     __tablename__ = "story_bands"
-    # A bucket's members newest first, within the window (storage.clusters._candidates).
-    __table_args__ = (Index("ix_story_bands_band_hash_published", "band", "hash", "published_at"),)
+    # A bucket's members within the window (storage.clusters._candidates), read from the index
+    # alone: the story id is in it.
+    __table_args__ = (Index("ix_story_bands_bucket", "band", "hash", "published_at", "story_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
@@ -146,7 +148,8 @@ class StorySource(Base):
     __table_args__ = (UniqueConstraint("story_id", "source_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"), index=True)
+    # (no index of its own: the unique (story_id, source_id) serves its lookups)
+    story_id: Mapped[int] = mapped_column(ForeignKey("stories.id", ondelete="CASCADE"))
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"))
     url: Mapped[str] = mapped_column(Text)
     seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -250,6 +253,14 @@ class Delivery(Base):
         Index("ix_deliveries_due", "status", "next_attempt_at"),
         # Each chat's queue, in order: only its oldest open row may be sent.
         Index("ix_deliveries_chat_queue", "subscriber_id", "status", "id"),
+        # An event's first alerts, by story (`storage.stories._alerted_in`): without the edits,
+        # which are most rows (a wire story's every later report edits each chat's alert).
+        Index(
+            "ix_deliveries_alerts",
+            "story_id",
+            sqlite_where=text("edit_of_id IS NULL"),
+            postgresql_where=text("edit_of_id IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
