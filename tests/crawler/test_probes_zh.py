@@ -70,7 +70,8 @@ XFAIL: dict[str, str] = {
     " business call with a prohibition word and a platform",
     "s12c-zh-017": "a police reminder listing risky acts (民警提醒：这些行为可能让你……): a"
     " warning's 'you' is the warner's, so nothing marks it as advice (held-out batch, untuned)",
-    "s12d-zh-022": "a police reminder about scammers' 'high price for U' (民警提醒：……千万别信) alerts"
+    "s12d-zh-022": "a police reminder about scammers' 'high price for U' (民警提醒)"
+    " alerts"
     " like s12c-zh-017; only the session-11 veto, trained on it, dropped it",
 }
 
