@@ -482,3 +482,28 @@ def test_a_cluster_closes_a_window_after_its_first_report_however_many_came_sinc
     late = make(99, (f"{JINHUA[0]} romeo", JINHUA[1]), source="b", at=T0 + timedelta(days=3.5))
     ((late_id, late_cluster),) = store(db, [late]).items()
     assert late_cluster == late_id
+
+
+def test_a_full_bucket_outside_a_storys_window_leaves_its_bands_written(db: Database) -> None:
+    """Each story of a call counts a bucket's rows within its own window, not the call's.
+
+    A call reads the buckets of all its stories at once, over their joint
+    window; a story whose window holds every row read takes them whole, the
+    others filter them (storage.clusters `_Batch.read`). A full bucket of old
+    stories keeps a new one's bands out only within the new one's window.
+    """
+    setup(db)
+    for n in range(BUCKET_CAP):
+        store(db, [make(n, WEATHER, at=T0 + timedelta(minutes=n))])
+    assert count(db, StoryBand) == BANDS * BUCKET_CAP
+    late, near = T0 + timedelta(days=5), T0 + timedelta(hours=1)
+    new = store(db, [make(100, WEATHER, source="b", at=late), make(101, WEATHER, at=near)])
+    late_id, near_id = sorted(new)
+    with db.session() as session:
+        written = dict(
+            session.execute(
+                select(StoryBand.story_id, func.count()).group_by(StoryBand.story_id)
+            ).all()
+        )
+    assert written.get(late_id) == BANDS  # the old ones are out of its window: room in all
+    assert near_id not in written  # every bucket full within its window
