@@ -183,7 +183,10 @@ class Oracle:
         self.inner = {e.key for e in watchlist.entities if e.report and e.category == "crypto"}
         self.outer = {e.key for e in watchlist.entities if e.report and e.category != "crypto"}
         self.owner: dict[str, set[str]] = {}  # folded alias -> the entities that list it
-        written = {fold(a).strip() for e in watchlist.entities for a in e.aliases}
+        main_scan = [
+            e for e in watchlist.entities if e.category not in LEAD_ONLY and e.category != GENRE
+        ]
+        written = {fold(a).strip() for e in main_scan for a in e.aliases}  # as the scan has them
         for entity in watchlist.entities:
             if entity.category in LEAD_ONLY or entity.category == GENRE:
                 continue
