@@ -77,8 +77,8 @@ class WalCheckpointer:
         if self._thread is None:
             with self._lock:
                 if self._thread is None and not self._stopping:
-                    self._thread = threading.Thread(
-                        target=self._run, name="sqlite-checkpoint", daemon=True
+                    self._thread = threading.Thread(  # named by its file, for thread dumps
+                        target=self._run, name=f"sqlite-checkpoint {self.path}", daemon=True
                     )
                     self._thread.start()
         self._wake.set()
@@ -210,9 +210,10 @@ class Database:
         )
         self._checkpointer: WalCheckpointer | None = None
         database = self.engine.url.database
-        if self.engine.dialect.name == "sqlite" and database and database != ":memory:":
-            if not database.startswith("file:"):  # (a URI: SQLite's own checkpoints only)
-                self._checkpointer = WalCheckpointer(str(Path(database).expanduser()))
+        # (not in memory, nor a `file:` URI: those keep SQLite's own checkpoints only)
+        file_path = database and database != ":memory:" and not database.startswith("file:")
+        if self.engine.dialect.name == "sqlite" and file_path:
+            self._checkpointer = WalCheckpointer(str(Path(database).expanduser()))
             event.listen(self._sessions, "after_commit", self._checkpointer.nudge)
 
     def configure(self, **settings: Any) -> None:

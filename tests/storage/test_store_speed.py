@@ -77,9 +77,28 @@ def test_disposing_ends_the_checkpointer(db: Database) -> None:
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's write-ahead log")
     _fill(db, 5)
+    mine = f"sqlite-checkpoint {Path(str(_database_file(db))).expanduser()}"
+    assert [t for t in threading.enumerate() if t.name == mine and t.is_alive()]
     db.dispose()
-    assert not [t for t in threading.enumerate() if t.name == "sqlite-checkpoint" and t.is_alive()]
+    # (other tests' databases in this process may keep theirs: only this one's must end)
+    assert not [t for t in threading.enumerate() if t.name == mine and t.is_alive()]
     assert os.path.exists(_database_file(db))
+
+
+def test_a_sqlite_uri_database_opens_and_commits(tmp_path: Path) -> None:
+    """A `file:` URI (SQLite's own checkpoints, no checkpointer thread) still opens and
+    commits: the checkpointer's commit hook was once attached even where none was made."""
+    db = Database(f"sqlite:///file:{tmp_path}/uri.db?mode=rwc&uri=true")
+    try:
+        db.upgrade()
+        with db.session() as session:
+            session.execute(text("CREATE TABLE probe (x INTEGER)"))
+            session.execute(text("INSERT INTO probe VALUES (1)"))
+        with db.session() as session:
+            assert session.execute(text("SELECT x FROM probe")).scalar_one() == 1
+    finally:
+        db.dispose()
+    assert (tmp_path / "uri.db").exists()
 
 
 def test_an_events_first_alerts_are_found_without_reading_its_edits(db: Database) -> None:
