@@ -12,7 +12,6 @@ from __future__ import annotations
 import pytest
 
 from crawler.matcher import Matcher
-from crawler.watchlist import builtin_watchlist
 
 CASES = [
     (
@@ -102,11 +101,6 @@ CASES = [
         ],
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(builtin_watchlist())
 
 
 @pytest.mark.parametrize(("text", "expected"), CASES)

@@ -17,14 +17,8 @@ import pytest
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory
-from crawler.watchlist import builtin_watchlist
 
 TOPIC = "china-crypto-enforcement"
-
-
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(builtin_watchlist())
 
 
 def match(matcher: Matcher, title: str, text: str = "") -> MatchResult:

@@ -10,14 +10,8 @@ from crawler.inflect import alias_forms
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory, Story
-from crawler.watchlist import builtin_watchlist
 
 TOPIC = "china-crypto-enforcement"
-
-
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(builtin_watchlist())
 
 
 def story(title: str, body: str = "") -> Story:

@@ -24,11 +24,6 @@ TOPIC = "china-crypto-enforcement"
 
 
 @pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(builtin_watchlist())
-
-
-@pytest.fixture(scope="module")
 def reader() -> GenreReader:
     return GenreReader(builtin_watchlist())
 

@@ -25,11 +25,6 @@ from crawler.watchlist import Entity, Topic, Watchlist, builtin_watchlist
 TOPIC = "china-crypto-enforcement"
 
 
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(builtin_watchlist())
-
-
 def story(title: str, summary: str = "", body: str = "") -> Story:
     raw = RawStory("s", "https://x.example/1", title, summary, body)
     return normalise(raw, fetched_at=datetime.now(UTC))

@@ -26,7 +26,6 @@ from crawler.learned import LearnedVeto
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
-from crawler.watchlist import builtin_watchlist
 
 TOPIC = "china-crypto-enforcement"
 # Written in batches (the file's number), each before the fixes made on the misses of
@@ -145,11 +144,6 @@ def _params() -> list[object]:
             marks.append(pytest.mark.xfail(reason=reason, strict=True))
         params.append(pytest.param(probe, id=str(probe["id"]), marks=marks))
     return params
-
-
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(builtin_watchlist())
 
 
 @pytest.mark.parametrize("probe", _params())

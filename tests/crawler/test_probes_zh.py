@@ -39,7 +39,6 @@ from crawler.learned import LearnedVeto
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
-from crawler.watchlist import builtin_watchlist
 
 TOPIC = "china-crypto-enforcement"
 DATA = Path(__file__).parent.parent / "data"
@@ -82,11 +81,6 @@ def _probes() -> list[dict[str, object]]:
         with path.open(encoding="utf-8") as lines:
             probes.extend(json.loads(line) for line in lines if line.strip())
     return probes
-
-
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(builtin_watchlist())
 
 
 def _match(

@@ -27,11 +27,6 @@ CASES: list[dict[str, Any]] = [
 ]
 
 
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(builtin_watchlist())
-
-
 def alerts(matcher: Matcher, title: str, text: str = "") -> bool:
     raw = RawStory("challenge", "https://challenge.invalid/1", title, text)
     return TOPIC in matcher.match(normalise(raw, fetched_at=datetime.now(UTC))).topics

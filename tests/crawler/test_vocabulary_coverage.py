@@ -18,7 +18,6 @@ import pytest
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
-from crawler.watchlist import builtin_watchlist
 
 TOPIC = "china-crypto-enforcement"
 
@@ -166,11 +165,6 @@ MUST_NOT_ALERT: list[tuple[str, str]] = [
     ("美国法院强制执行 比特币交易所须赔偿用户", ""),
     ("一文读懂：虚拟币借贷判决能否强制执行？", "法院一般认为虚拟币借贷不受法律保护。"),
 ]
-
-
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(builtin_watchlist())
 
 
 def _alerts(matcher: Matcher, title: str, text: str = "") -> bool:
