@@ -128,6 +128,13 @@ def normalise_url(url: str) -> URL:
     return parsed
 
 
+def sqlite_file(database: str | None) -> Path | None:
+    """A SQLite URL's database as a file path; None in memory or for a `file:` URI."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
 def make_engine(url: str) -> Engine:
     """Create an engine; for SQLite files, create the folder and turn on WAL.
 
@@ -136,9 +143,8 @@ def make_engine(url: str) -> Engine:
     """
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        if (path := sqlite_file(parsed.database)) is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(parsed, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -209,11 +215,10 @@ class Database:
             self.engine, expire_on_commit=False, info=dict(settings or {})
         )
         self._checkpointer: WalCheckpointer | None = None
-        database = self.engine.url.database
-        # (not in memory, nor a `file:` URI: those keep SQLite's own checkpoints only)
-        file_path = database and database != ":memory:" and not database.startswith("file:")
-        if self.engine.dialect.name == "sqlite" and file_path:
-            self._checkpointer = WalCheckpointer(str(Path(database).expanduser()))
+        path = sqlite_file(self.engine.url.database)
+        if self.engine.dialect.name == "sqlite" and path is not None:
+            # (in memory or a `file:` URI: SQLite's own checkpoints only)
+            self._checkpointer = WalCheckpointer(str(path))
             event.listen(self._sessions, "after_commit", self._checkpointer.nudge)
 
     def configure(self, **settings: Any) -> None:
