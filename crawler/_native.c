@@ -138,8 +138,14 @@ collect(Collect *out, PyObject *term, PyObject *start, PyObject *end, Py_ssize_t
         if (original == NULL) {
             return -1;
         }
-        PyObject *written = PyObject_CallOneArg(out->normalize, original);
-        Py_DECREF(original);
+        /* NFKC leaves ASCII as it is: an ASCII original is compared as written ("us",
+         * "US": exact-case acronyms at every whole word of English text). */
+        PyObject *written = PyUnicode_IS_ASCII(original)
+                                ? original
+                                : PyObject_CallOneArg(out->normalize, original);
+        if (written != original) {
+            Py_DECREF(original);
+        }
         if (written == NULL) {
             return -1;
         }

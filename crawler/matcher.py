@@ -744,10 +744,10 @@ class Matcher:
             )
         # The scan in C when it is built (crawler.native): it finds what the automaton and
         # _scan_hits find, without walking every byte; with it, the automaton is not kept.
+        # It looks at word starts alone, so the acronyms cost it little: it holds them too
+        # (one walk, no second search of each text), their exact forms compared in C.
         self._native = (
-            native.Index([pattern for pattern, _ in main])
-            if native.Index is not None and main
-            else None
+            native.Index(self._patterns) if native.Index is not None and self._patterns else None
         )
         if self._native is not None:
             self._automaton = None
@@ -927,12 +927,17 @@ class Matcher:
         if not text:
             return _FieldScan(folded, entity_hits, phrase_hits)
         haystack = folded.text
-        acronym_hits = self._acronyms.find(text, folded)
-        if self._native is not None:
+        if self._native is not None:  # the acronyms too, as one automaton of all would
             entity_hits, phrase_hits, exact_spans, tangled = self._native.scan(
-                haystack, self._main_terms, text, folded.offsets, _nfkc
+                haystack, self._terms, text, folded.offsets, _nfkc
             )
-        elif self._automaton is not None:
+            if tangled:
+                inner, outer = self._nesting
+                assert native.resolve_overlaps is not None  # built with the Index
+                entity_hits = native.resolve_overlaps(entity_hits, exact_spans, inner, outer)
+            return _FieldScan(folded, entity_hits, phrase_hits)
+        acronym_hits = self._acronyms.find(text, folded)
+        if self._automaton is not None:
             raw = self._automaton.find_matches_as_indexes(haystack, _OVERLAPPING)
             entity_hits, phrase_hits, exact_spans, tangled = _scan_hits(
                 haystack, raw, self._main_terms, text, folded.offsets, _nfkc
@@ -946,12 +951,8 @@ class Matcher:
                 exact_spans.setdefault((start, end), set()).add(key)
             entity_hits = _merge(entity_hits, acronym_hits, tangled)
             tangled = tangled or _overlapping(entity_hits)
-        if tangled:
-            if self._native is not None and native.resolve_overlaps is not None:
-                inner, outer = self._nesting
-                entity_hits = native.resolve_overlaps(entity_hits, exact_spans, inner, outer)
-            else:  # the reference
-                entity_hits = _resolve_overlaps(entity_hits, exact_spans, self._nesting)
+        if tangled:  # the reference
+            entity_hits = _resolve_overlaps(entity_hits, exact_spans, self._nesting)
         return _FieldScan(folded, entity_hits, phrase_hits)
 
     def find(self, text: str, field: str = "text") -> list[Hit]:

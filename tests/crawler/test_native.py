@@ -64,6 +64,8 @@ HARD_CASES = [
     "國民警衞 香港警務處 澳門司法警察局 臺灣",
     "China's SEC-like regulator; the U.S. SEC; Sec. 3; SEC.",
     "ED ED's EDs U.S. US us US-China",
+    # acronyms in the C walk: ASCII originals compared in C, others through NFKC
+    "ＵＳ ＥＤ Ｕｓ ｕｓ SEC ＳＥＣ Sec sec 美国SEC监管 US的 TRON Tron ＴＲＯＮ ED́ US⃝",
     "\u3000比特币\u3000ＢＴＣ\u3000",
     "trailing pattern at the very end: bitcoin",
     "bitcoin at the start",
@@ -346,7 +348,7 @@ def test_the_c_code_takes_any_unicode(matchers: tuple[Matcher, Matcher]) -> None
     plain = _Words(_word_sets(native)["text"], use_native=False)
     assert crawler.native.narrow is not None and crawler.native.CharSet is not None
     charset = crawler.native.CharSet("中國𠀀\ud800")
-    term = native._main_terms[0]
+    term = native._terms[0]
     before = sys.getrefcount(term)
     for _ in range(1500):
         pieces = [_random_text(rng, rng.randrange(0, 12))]
@@ -357,7 +359,7 @@ def test_the_c_code_takes_any_unicode(matchers: tuple[Matcher, Matcher]) -> None
             text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate: ahocorasick_rs refuses it, C must not
             assert native._native is not None
-            native._native.scan(text, native._main_terms, text, None, _nfkc)
+            native._native.scan(text, native._terms, text, None, _nfkc)
             words._index.find(text)  # type: ignore[union-attr]
             crawler.native.narrow(text)
             charset.find(text, 0)
