@@ -42,7 +42,7 @@ from crawler.genre import NAMES as GENRE_NAMES
 from crawler.inflect import alias_forms
 from crawler.queryindex import QueryIndex
 from crawler.rules import Rule, RuleError, compile_rule, phrase_key
-from crawler.snippets import Snippet, make_snippet
+from crawler.snippets import SNIPPET_WIDTH, Snippet, make_snippet
 from crawler.types import Hit, MatchResult, Story
 from crawler.watchlist import Watchlist, WatchlistError
 
@@ -335,6 +335,47 @@ _PLAIN_RESULT = (
     and not hasattr(MatchResult, "__post_init__")
     and not hasattr(MatchResult, "__slots__")
 )
+
+
+_PLAIN_SNIPPET = (
+    tuple(f.name for f in dataclasses.fields(Snippet)) == ("field", "text", "start", "end")
+    and not hasattr(Snippet, "__post_init__")
+    and not hasattr(Snippet, "__slots__")
+)
+
+
+def _snippet(text: str, start: int, end: int, field: str) -> Snippet:
+    """crawler.snippets.make_snippet(text, start, end, field), compiled here with the
+    matcher (snippets.py is not: a compiled frozen dataclass does not unpickle), its
+    Snippet filled as one dict; tests/crawler/test_matcher.py holds the two equal."""
+    if not _PLAIN_SNIPPET:
+        return make_snippet(text, start, end, field)
+    width, size = SNIPPET_WIDTH, len(text)
+    room = max(0, width - (end - start))
+    left = max(0, start - room // 2)
+    right = min(size, end + (room - (start - left)))
+    left = max(0, min(left, right - width))
+    if left > 0:
+        space = text.find(" ", left, start)
+        if 0 <= space < start and space - left < 20:
+            left = space + 1
+    if right < size:
+        space = text.rfind(" ", end, right)
+        if space > end and right - space < 20:
+            right = space
+    prefix = "…" if left > 0 else ""
+    suffix = "…" if right < size else ""
+    offset = len(prefix) - left
+    snippet: Snippet = object.__new__(Snippet)
+    snippet.__dict__.update(
+        {
+            "field": field,
+            "text": prefix + text[left:right] + suffix,
+            "start": start + offset,
+            "end": end + offset,
+        }
+    )
+    return snippet
 
 
 def _match_result(fields: dict[str, object]) -> MatchResult:
@@ -644,6 +685,9 @@ def _overlapping(hits: list[_Span]) -> bool:
     return False
 
 
+_ROUNDED: dict[float, float] = {}  # _score's totals, rounded
+
+
 def _score(first_field: dict[str, str]) -> int | float:
     """The field weights of the reported entities' first hits; 0 (an int) for none, as
     interpreted `round(sum([]), 2)` gives, where mypyc's float `sum` would give 0.0."""
@@ -652,7 +696,12 @@ def _score(first_field: dict[str, str]) -> int | float:
     total = 0.0
     for field in first_field.values():  # sum() in order, without a bound method per story
         total += FIELD_WEIGHTS[field]
-    return round(total, 2)
+    rounded = _ROUNDED.get(total)  # round(x, 2) goes through a decimal string: ~1 us
+    if rounded is None:
+        rounded = round(total, 2)
+        if len(_ROUNDED) < 4096:  # sums of a few weights: a few hundred values
+            _ROUNDED[total] = rounded
+    return rounded
 
 
 class StoryFilter(Protocol):
@@ -1401,5 +1450,5 @@ class Matcher:
         for name in ("summary", "body"):
             first = first_hit.get(name)
             if first is not None:
-                snippets.append(make_snippet(getattr(story, name), first.start, first.end, name))
+                snippets.append(_snippet(getattr(story, name), first.start, first.end, name))
         return snippets

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 from datetime import UTC, datetime
 
 import pytest
@@ -17,8 +18,11 @@ from crawler.matcher import (
     LEAD,
     LEAD_ONLY,
     Matcher,
+    _score,
+    _snippet,
 )
 from crawler.normalize import normalise
+from crawler.snippets import make_snippet
 from crawler.types import Hit, RawStory, Story
 from crawler.watchlist import Entity, Topic, Watchlist, builtin_watchlist
 
@@ -297,6 +301,25 @@ def test_reported_hits_are_ordinary_hits(matcher: Matcher) -> None:
         assert hash(hit) == hash(ordinary)
         assert vars(hit) == vars(ordinary)
         assert dataclasses.astuple(hit) == dataclasses.astuple(ordinary)
+
+
+def test_snippets_and_scores_built_in_the_matcher_are_the_ordinary_ones() -> None:
+    """The matcher builds Snippets without make_snippet (compiled with it, filled as one
+    dict) and rounds scores from a table: the same as make_snippet and round()."""
+    rng = random.Random(3)
+    words = ["", " ", "a", "bitcoin", "比特币", "，", "  ", "x" * 30, "…", "\u3000"]
+    for _ in range(3000):
+        text = "".join(rng.choice(words) for _ in range(rng.randrange(0, 60)))
+        start = rng.randrange(0, len(text) + 1)
+        end = rng.randrange(start, len(text) + 1)
+        field = rng.choice(["summary", "body"])
+        ordinary = make_snippet(text, start, end, field)
+        ours = _snippet(text, start, end, field)
+        assert ours == ordinary and vars(ours) == vars(ordinary) and hash(ours) == hash(ordinary)
+    for _ in range(2000):
+        fields = {f"k{i}": rng.choice(FIELDS) for i in range(rng.randrange(0, 40))}
+        want = round(sum(FIELD_WEIGHTS[f] for f in fields.values()), 2) if fields else 0
+        assert _score(fields) == want and type(_score(fields)) is type(want)
 
 
 def test_the_genre_check_runs_only_when_a_rule_or_a_reader_asks(
