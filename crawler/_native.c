@@ -1291,7 +1291,65 @@ fail:
     return NULL;
 }
 
+/* Characters that str.casefold() leaves as they are, besides ASCII: the middle dot of
+ * Chinese names, general punctuation (" " ' ' ... -), CJK symbols, kana and ideographs,
+ * Hangul syllables (tests/crawler/test_native.py checks each against str.casefold). */
+static inline int
+caseless(Py_UCS4 c)
+{
+    return c == 0xB7 || (c >= 0x2000 && c < 0x2070) || (c >= 0x3000 && c < 0xA000) ||
+           (c >= 0xAC00 && c < 0xD7A4);
+}
+
+/* casefold(text) -> text.casefold() when every character is ASCII or caseless (ASCII
+ * letters lowered: the text itself when it has no capital), else None: most Chinese news
+ * after NFKC, which str.casefold() goes through a character at a time. */
+static PyObject *
+casefold(PyObject *module, PyObject *text)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, "casefold(text: str)");
+        return NULL;
+    }
+    if (PyUnicode_READY(text) < 0) {
+        return NULL;
+    }
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    Py_ssize_t first_capital = -1;
+    for (Py_ssize_t i = 0; i < size; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 0x80) {
+            if (first_capital < 0 && c >= 'A' && c <= 'Z') {
+                first_capital = i;
+            }
+        }
+        else if (!caseless(c)) {
+            Py_RETURN_NONE;
+        }
+    }
+    if (first_capital < 0) {
+        return Py_NewRef(text);
+    }
+    PyObject *result = PyUnicode_New(size, PyUnicode_MAX_CHAR_VALUE(text));
+    if (result == NULL) {
+        return NULL;
+    }
+    void *out = PyUnicode_DATA(result);
+    memcpy(out, data, (size_t)size * kind);
+    for (Py_ssize_t i = first_capital; i < size; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, out, i);
+        if (c >= 'A' && c <= 'Z') {
+            PyUnicode_WRITE(kind, out, i, c + ('a' - 'A'));
+        }
+    }
+    return result;
+}
+
 static PyMethodDef methods[] = {
+    {"casefold", (PyCFunction)casefold, METH_O,
+     "casefold(text) -> text.casefold() if only ASCII and caseless characters, else None"},
     {"narrow", (PyCFunction)narrow, METH_O,
      "narrow(text) -> text with full-width ASCII and U+3000 as ASCII (itself if none)"},
     {"resolve_overlaps", (PyCFunction)(void (*)(void))resolve_overlaps, METH_FASTCALL,

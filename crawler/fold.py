@@ -117,9 +117,16 @@ def _latin_fold(text: str) -> str:
     return _case_fold(_nfkc(text))
 
 
+# crawler/_native.c's casefold where it is built: Chinese text (ASCII letters among
+# caseless characters) lowered in one pass; None sends other text to str.casefold.
+_NATIVE_CASEFOLD = native.casefold
+
+
 def _case_fold(normal: str) -> str:
     """Case-fold NFKC text and straighten curly apostrophes."""
-    folded = normal.casefold()
+    folded = None if _NATIVE_CASEFOLD is None else _NATIVE_CASEFOLD(normal)
+    if folded is None:
+        folded = normal.casefold()
     if "’" in folded or "‘" in folded:
         folded = folded.replace("’", "'").replace("‘", "'")
     return folded

@@ -55,6 +55,9 @@ Index: Callable[[list[str]], Any] | None = None if _module is None else _module.
 # CharSet(chars).find(text, start) -> index or -1, a character class searched for.
 narrow: Callable[[str], str] | None = None if _module is None else _module.narrow
 CharSet: Callable[[str], Any] | None = None if _module is None else _module.CharSet
+# casefold(text) -> text.casefold(), or None when the text has a character with case
+# beyond ASCII (then str.casefold runs): ASCII letters lowered in one pass.
+casefold: Callable[[str], str | None] | None = None if _module is None else _module.casefold
 # resolve_overlaps(hits, exact spans, inner, outer): crawler.matcher._resolve_overlaps in C
 # (a new list; the hits that survive nesting, in order).
 resolve_overlaps: Callable[..., Any] | None = None if _module is None else _module.resolve_overlaps

@@ -417,3 +417,31 @@ def test_index_find_clamps_its_stretch_and_refuses_bad_arguments() -> None:
     for bad in ((b"after",), (text, "1"), (text, 0, None), (), (text, 0, 1, 2)):
         with pytest.raises(TypeError):
             index.find(*bad)
+
+
+def test_casefold_in_c_is_str_casefold() -> None:
+    """crawler._native.casefold gives str.casefold() or None (then str.casefold runs): every
+    code point alone and after a capital, and random mixtures of every plane."""
+    casefold = crawler.native.casefold
+    assert casefold is not None
+    taken = 0
+    for code in range(0x110000):
+        if 0xD800 <= code < 0xE000:
+            continue
+        for text in (chr(code), "Ab" + chr(code) + "Z"):
+            got = casefold(text)
+            if got is not None:
+                taken += 1
+                assert got == text.casefold(), hex(code)
+    assert taken > 2 * 30_000  # CJK, kana, Hangul, punctuation
+    rng = random.Random(41)
+    pools = ["ABCxyz09 ,.", "中國比特幣，。、", "ÀßµİΣΑ", "“”‘’…—·", "가나다", "𝐀𝐁"]
+    for _ in range(5000):
+        text = "".join(rng.choice(rng.choice(pools)) for _ in range(rng.randrange(0, 30)))
+        got = casefold(text)
+        assert got is None or got == text.casefold(), text
+        if text.isascii() or all(c.isascii() or "\u4e00" <= c <= "\u9fff" for c in text):
+            assert got == text.casefold()
+    assert casefold("中文") is not None and casefold("Straße") is None
+    with pytest.raises(TypeError):
+        casefold(b"abc")  # type: ignore[arg-type]
