@@ -26,7 +26,7 @@ import crawler.native
 from bench.filter import MB, SEED, make_corpus, make_phrases
 from bench.fingerprint import CORPORA, CORPUS_DIR
 from crawler.fold import _nfkc as _nfkc_fold
-from crawler.fold import _traditional_chars, fold
+from crawler.fold import _stable, _traditional_chars, fold
 from crawler.inflect import alias_forms
 from crawler.matcher import (
     Matcher,
@@ -445,3 +445,40 @@ def test_casefold_in_c_is_str_casefold() -> None:
     assert casefold("中文") is not None and casefold("Straße") is None
     with pytest.raises(TypeError):
         casefold(b"abc")  # type: ignore[arg-type]
+
+
+def test_nfkc_in_one_pass_is_nfkc() -> None:
+    """crawler.fold's one-pass NFKC (CharSet.narrowed_within over the characters NFKC leaves
+    alone) gives unicodedata's NFKC: each character of the plane after an ASCII letter, a
+    CJK one and before a combining mark, and random mixtures with full-width ASCII, marks,
+    compatibility characters and astral ones."""
+    stable = _stable()
+    assert stable is not None
+    taken = 0
+    for code in range(0x10000):
+        if 0xD800 <= code < 0xE000:
+            continue
+        char = chr(code)
+        for text in (char, "a" + char, "中" + char + "ｂ", char + "\u0301", "Ａ" + char + "\u3000"):
+            got = stable.narrowed_within(text)
+            if got is not None:
+                taken += 1
+                assert got == unicodedata.normalize("NFKC", text), (hex(code), text)
+    assert taken > 3 * 20_000  # the ideographs, CJK punctuation, ASCII
+    rng = random.Random(43)
+    pools = [
+        "ab Z9,.",
+        "中國比特幣",
+        "，：（）；！？　％＋",
+        "、。《》「」“”—",
+        "…ﬁ①㈱",
+        "\u0301\u3099",
+        "𝐀𠀀",
+    ]
+    for _ in range(20_000):
+        text = "".join(rng.choice(rng.choice(pools)) for _ in range(rng.randrange(0, 25)))
+        assert _nfkc_fold(text) == unicodedata.normalize("NFKC", text), text
+        got = stable.narrowed_within(text)
+        assert got is None or got == unicodedata.normalize("NFKC", text), text
+    with pytest.raises(TypeError):
+        stable.narrowed_within(None)
