@@ -735,16 +735,17 @@ walk_kind(Index *self, PyObject *terms, PyObject *haystack, Py_ssize_t lo, Py_ss
                 hash = hash * HASH_BASE + more;
                 end++;
             }
+            const Py_ssize_t word_end = end; /* the word's other characters start nothing */
             if (end - start > self->longest) {
-                continue;
+                goto next_word;
             }
             uint64_t key = word_key(hash, end - start);
             if (!filter_has(self->word_filter, WORD_BITS, key)) {
-                continue;
+                goto next_word;
             }
             const LengthSlot *slot = length_slot(self->words, self->words_mask, key, 0);
             if (slot == NULL) {
-                continue;
+                goto next_word;
             }
             if (slot->count > 0 && try_lengths(self, slot, 0, terms, hash, end, kind, data, size,
                                                start, &found) < 0) {
@@ -758,18 +759,18 @@ walk_kind(Index *self, PyObject *terms, PyObject *haystack, Py_ssize_t lo, Py_ss
                     k++;
                 }
                 if (k == end || k >= size || k - start >= self->longest) {
-                    continue;
+                    goto next_word;
                 }
                 while (k < size && is_word(more = PyUnicode_READ(kind, data, k))) {
                     hash = hash * HASH_BASE + more;
                     k++;
                 }
                 if (k - start > self->longest) {
-                    continue;
+                    goto next_word;
                 }
                 key = word_key(hash, k - start);
                 if (!filter_has(self->word_filter, WORD_BITS, key)) {
-                    continue;
+                    goto next_word;
                 }
                 slot = length_slot(self->words, self->words_mask, key, 0);
                 if (slot != NULL && try_lengths(self, slot, 1, terms, hash, k, kind, data, size,
@@ -777,6 +778,8 @@ walk_kind(Index *self, PyObject *terms, PyObject *haystack, Py_ssize_t lo, Py_ss
                     goto fail;
                 }
             }
+        next_word:
+            start = word_end - 1; /* on to the word's end: its other characters start nothing */
             continue;
         }
         after_word = 0;
