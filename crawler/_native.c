@@ -226,9 +226,10 @@ check_term(PyObject *term)
 static int
 check_args(PyObject *haystack, PyObject *terms, PyObject *text, PyObject *offsets)
 {
-    if (!PyUnicode_Check(haystack) || !PyList_Check(terms) || !PyUnicode_Check(text) ||
+    if (!PyUnicode_Check(haystack) || !(PyList_Check(terms) || PyTuple_Check(terms)) ||
+        !PyUnicode_Check(text) ||
         (offsets != Py_None && !PyList_Check(offsets))) {
-        PyErr_SetString(PyExc_TypeError, "expected str, ..., list, str, list | None, callable");
+        PyErr_SetString(PyExc_TypeError, "expected str, list | tuple, str, list | None, callable");
         return -1;
     }
     return PyUnicode_READY(haystack) < 0 || PyUnicode_READY(text) < 0 ? -1 : 0;
@@ -686,7 +687,7 @@ try_lengths(Index *self, const LengthSlot *slot, int longer, PyObject *terms, ui
             continue;
         }
         if (terms != NULL) { /* NULL (find): a pattern's own first and last characters say */
-            PyObject *term = PyList_GET_ITEM(terms, index);
+            PyObject *term = PySequence_Fast_GET_ITEM(terms, index);
             if (check_term(term) < 0) {
                 return -1;
             }
@@ -853,7 +854,7 @@ Index_scan(Index *self, PyObject *const *args, Py_ssize_t nargs)
     if (check_args(haystack, terms, args[2], args[3]) < 0) {
         return NULL;
     }
-    if (PyList_GET_SIZE(terms) != self->n_patterns) {
+    if (PySequence_Fast_GET_SIZE(terms) != self->n_patterns) {
         PyErr_SetString(PyExc_ValueError, "one term per pattern");
         return NULL;
     }
@@ -869,7 +870,7 @@ Index_scan(Index *self, PyObject *const *args, Py_ssize_t nargs)
         Found *hit = &found.items[i];
         PyObject *start = PyLong_FromSsize_t(hit->start), *end = PyLong_FromSsize_t(hit->end);
         int failed = start == NULL || end == NULL ||
-                     collect(&out, PyList_GET_ITEM(terms, hit->index), start, end, hit->start,
+                     collect(&out, PySequence_Fast_GET_ITEM(terms, hit->index), start, end, hit->start,
                              hit->end) < 0;
         Py_XDECREF(start);
         Py_XDECREF(end);

@@ -30,7 +30,7 @@ import enum
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, Protocol
 
 import ahocorasick_rs
@@ -131,6 +131,25 @@ class _Pattern(NamedTuple):
     keys: tuple[str, ...]  # entities named by an alias: no further check
     exacts: tuple[tuple[str, str], ...]  # (entity, NFKC form the original must equal)
     phrases: tuple[str, ...]  # phrase keys ('"..."')
+
+
+# A _Pattern as the matcher keeps it: a plain tuple of strings, bools, None and tuples,
+# which the garbage collector stops tracking (a NamedTuple it tracks, and walks at every
+# full collection: 28,000 of them with 10,000 phrases, half the matcher's heap).
+_Exacts = tuple[tuple[str, str], ...]
+_Term = tuple[bool, bool, str | None, str | None, tuple[str, ...], _Exacts, tuple[str, ...]]
+
+
+def _plain(pattern: _Pattern) -> _Term:
+    return (
+        pattern.left_boundary,
+        pattern.right_boundary,
+        pattern.phrase,
+        pattern.key,
+        pattern.keys,
+        pattern.exacts,
+        pattern.phrases,
+    )
 
 
 _WORD_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
@@ -547,7 +566,7 @@ class _Acronyms:
 
     __slots__ = ("_exact", "_exact_keys", "_folded", "_folded_exacts", "patterns")
 
-    def __init__(self, patterns: list[str], terms: list[_Pattern]) -> None:
+    def __init__(self, patterns: Sequence[str], terms: Sequence[_Pattern]) -> None:
         exact_keys: dict[str, list[str]] = {}
         folded: dict[str, tuple[tuple[str, str], ...]] = {}
         for pattern, term in zip(patterns, terms, strict=True):
@@ -613,7 +632,7 @@ def _nfkc(text: str) -> str:
 def _scan_hits(
     haystack: str,
     raw: list[tuple[int, int, int]],
-    terms: list[_Pattern],
+    terms: Sequence[_Term],
     text: str,
     offsets: list[int] | None,
     normalize: Callable[[str], str],
@@ -773,16 +792,19 @@ class Matcher:
             p for _, rule in self._topics for p in rule.phrases
         }
         self.phrases = frozenset(p for p in wanted if p)
-        self._patterns, self._terms, self._automaton = self._build()
+        patterns, payloads, self._automaton = self._build()
+        # Tuples, of plain tuples: once the collector has seen them it no longer walks them.
+        self._patterns: tuple[str, ...] = tuple(patterns)
+        self._terms: tuple[_Term, ...] = tuple([_plain(payload) for payload in payloads])
         # Whole-word acronyms that mean nothing else ("ED", "US", "SEC") are found apart
         # (_Acronyms): folded, "ed" ends every past-tense verb, half of all raw hits.
-        self._acronyms = _Acronyms(self._patterns, self._terms)
+        self._acronyms = _Acronyms(patterns, payloads)
         main = [
             (pattern, term)
             for pattern, term in zip(self._patterns, self._terms, strict=True)
             if pattern not in self._acronyms.patterns
         ]
-        self._main_terms = [term for _, term in main]
+        self._main_terms: tuple[_Term, ...] = tuple([term for _, term in main])
         if len(main) < len(self._patterns):
             self._automaton = (
                 ahocorasick_rs.AhoCorasick(
@@ -795,22 +817,20 @@ class Matcher:
         # _scan_hits find, without walking every byte; with it, the automaton is not kept.
         # It looks at word starts alone, so the acronyms cost it little: it holds them too
         # (one walk, no second search of each text), their exact forms compared in C.
-        self._native = (
-            native.Index(self._patterns) if native.Index is not None and self._patterns else None
-        )
+        self._native = native.Index(patterns) if native.Index is not None and patterns else None
         if self._native is not None:
             self._automaton = None
         self._lead_terms, self._lead_automaton = self._build_lead()
-        self._marker_acts = self._markers_with_actions()
+        self._marker_acts = self._markers_with_actions(payloads)
         self._forms: dict[str, frozenset[str]] | None = None
 
-    def _markers_with_actions(self) -> frozenset[str]:
+    def _markers_with_actions(self, payloads: list[_Pattern]) -> frozenset[str]:
         """Background-marker patterns that hold an action word ("after the arrests",
         "pre-ban", 禁令下): the marker claims the action's span, so it sets that action
         aside itself. Read off the built patterns (their inflected forms included)."""
         action_keys = {e.key for e in self.watchlist.entities if e.category == "action"}
         actions, markers = set(), []
-        for pattern, payload in zip(self._patterns, self._terms, strict=True):
+        for pattern, payload in zip(self._patterns, payloads, strict=True):
             if action_keys.intersection(payload.keys):
                 actions.add(pattern)
             if self._markers.intersection(payload.keys):
@@ -1426,12 +1446,13 @@ class Matcher:
         """
         if self._forms is None:
             forms: dict[str, set[str]] = defaultdict(set)
-            for pattern, payload in zip(self._patterns, self._terms, strict=True):
-                keys = (*payload.keys, *(key for key, _ in payload.exacts))
+            for pattern, term in zip(self._patterns, self._terms, strict=True):
+                _, _, _, _, term_keys, exacts, phrases = term
+                keys = (*term_keys, *(key for key, _ in exacts))
                 for key in keys:
                     for implied in self._expand[key]:
                         forms[implied].add(pattern)
-                for phrase in payload.phrases:
+                for phrase in phrases:
                     forms[phrase].add(pattern)
             self._forms = {key: frozenset(value) for key, value in forms.items()}
         return self._forms.get(name, frozenset())

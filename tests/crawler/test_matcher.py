@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import random
 from datetime import UTC, datetime
 
@@ -320,6 +321,18 @@ def test_snippets_and_scores_built_in_the_matcher_are_the_ordinary_ones() -> Non
         fields = {f"k{i}": rng.choice(FIELDS) for i in range(rng.randrange(0, 40))}
         want = round(sum(FIELD_WEIGHTS[f] for f in fields.values()), 2) if fields else 0
         assert _score(fields) == want and type(_score(fields)) is type(want)
+
+
+def test_the_collector_does_not_walk_the_patterns(matcher: Matcher) -> None:
+    """The patterns and their terms (28,000 with 10,000 phrases) are tuples of plain tuples,
+    which the collector stops tracking: a full collection, which a process that keeps its
+    results runs every few thousand stories, does not walk them."""
+    gc.collect()
+    gc.collect()
+    assert matcher._terms and matcher._patterns
+    assert not gc.is_tracked(matcher._terms) and not gc.is_tracked(matcher._patterns)
+    assert not any(gc.is_tracked(term) for term in matcher._terms)
+    assert not gc.is_tracked(matcher._main_terms)
 
 
 def test_the_genre_check_runs_only_when_a_rule_or_a_reader_asks(
