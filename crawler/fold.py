@@ -244,7 +244,8 @@ def _t2s(text: str) -> str:
     index = traditional.find(text, 0)
     if index < 0:
         return text
-    pieces: list[str] = []
+    kept: list[str] = []  # the stretches left as they are, one more than those converted
+    stretches: list[str] = []
     done = 0  # text[:done] is handled; `done` is 0 or the index of a stop
     while index >= 0:
         start = index
@@ -254,12 +255,30 @@ def _t2s(text: str) -> str:
             start = done
         stop = stops.find(text, index)
         end = stop if stop >= 0 else len(text)
-        pieces.append(text[done:start])
-        pieces.append(_converter.convert(text[start:end]))
+        kept.append(text[done:start])
+        stretches.append(text[start:end])
         done = end
         index = traditional.find(text, end)
-    pieces.append(text[done:])
+    kept.append(text[done:])
+    converted = _convert_all(stretches)
+    pieces = [kept[0]]
+    for piece, rest in zip(converted, kept[1:], strict=True):
+        pieces.append(piece)
+        pieces.append(rest)
     return "".join(pieces)
+
+
+def _convert_all(stretches: list[str]) -> list[str]:
+    """OpenCC over each stretch, in one call: joined by a newline, which no conversion
+    phrase holds (a stop), so each converts as it would alone; a call costs about 3 us,
+    as much as 25 characters' conversion. One by one if the newlines do not come back."""
+    if len(stretches) == 1:
+        return [_converter.convert(stretches[0])]
+    if not any("\n" in stretch for stretch in stretches):
+        converted = _converter.convert("\n".join(stretches)).split("\n")
+        if len(converted) == len(stretches):
+            return converted
+    return [_converter.convert(stretch) for stretch in stretches]
 
 
 @lru_cache(maxsize=65536)

@@ -44,6 +44,18 @@ def test_converting_stretches_on_random_mixtures() -> None:
         assert _t2s(text) == _converter.convert(text), text
 
 
+def test_many_stretches_converted_in_one_call_as_alone() -> None:
+    """_t2s converts a text's stretches in one OpenCC call, joined by newlines: long texts
+    with many stretches, newlines of their own (converted one by one then) and the
+    phrases OpenCC converts as a whole (乾隆, 著作) give the whole text's conversion."""
+    rng = random.Random(9)
+    pool = ["國銀幣會", "監網辦場", "乾隆", "著作", "發現", "中国银行", "比特幣", "ab X9"]
+    seps = ["，", "。", "\n", " ", "、", "：", "", "“", "…"]
+    for _ in range(2000):
+        text = "".join(rng.choice(pool) + rng.choice(seps) for _ in range(rng.randint(1, 30)))
+        assert _t2s(text) == _converter.convert(text), text
+
+
 @pytest.mark.parametrize(
     "text",
     [
