@@ -794,14 +794,16 @@ class Matcher:
         self.phrases = frozenset(p for p in wanted if p)
         patterns, payloads, self._automaton = self._build()
         # Tuples, of plain tuples: once the collector has seen them it no longer walks them.
+        # Any: held as the objects they are (mypyc would copy a typed tuple out and back)
+        terms: list[Any] = [_plain(payload) for payload in payloads]
         self._patterns: tuple[str, ...] = tuple(patterns)
-        self._terms: tuple[_Term, ...] = tuple([_plain(payload) for payload in payloads])
+        self._terms: tuple[_Term, ...] = tuple(terms)
         # Whole-word acronyms that mean nothing else ("ED", "US", "SEC") are found apart
         # (_Acronyms): folded, "ed" ends every past-tense verb, half of all raw hits.
         self._acronyms = _Acronyms(patterns, payloads)
         main = [
             (pattern, term)
-            for pattern, term in zip(self._patterns, self._terms, strict=True)
+            for pattern, term in zip(patterns, terms, strict=True)
             if pattern not in self._acronyms.patterns
         ]
         self._main_terms: tuple[_Term, ...] = tuple([term for _, term in main])

@@ -333,6 +333,7 @@ def test_the_collector_does_not_walk_the_patterns(matcher: Matcher) -> None:
     assert not gc.is_tracked(matcher._terms) and not gc.is_tracked(matcher._patterns)
     assert not any(gc.is_tracked(term) for term in matcher._terms)
     assert not gc.is_tracked(matcher._main_terms)
+    assert {id(term) for term in matcher._main_terms} <= {id(term) for term in matcher._terms}
 
 
 def test_the_genre_check_runs_only_when_a_rule_or_a_reader_asks(
