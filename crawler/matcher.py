@@ -562,6 +562,8 @@ class _Acronyms:
     against the original as before. A pattern and its exact
     forms being whole alphanumeric words, a hit that passes its boundary checks is a
     whole word, which no other hit overlaps: a leftmost-longest search misses none.
+    Where crawler/_native.c is built, its index (word starts alone) holds the acronyms
+    with the other patterns and this is the fallback's.
     """
 
     __slots__ = ("_exact", "_exact_keys", "_folded", "_folded_exacts", "patterns")
@@ -985,9 +987,10 @@ class Matcher:
         )
 
     def _scan(self, text: str) -> _FieldScan:
-        """Fold, run the automaton, keep the hits that pass their checks.
+        """Fold, run the C index (or the automaton and the acronyms), keep the hits that
+        pass their checks.
 
-        The automaton reports hits in order of their end. A hit that starts
+        Both report hits in order of their end. A hit that starts
         before the previous one ended (an overlap, or any disorder) sends the
         hits through the longest-wins pass; without one they are already
         sorted and disjoint, and the pass is skipped.
