@@ -15,6 +15,7 @@ import random
 import re
 import string
 import sys
+import tracemalloc
 import unicodedata
 from collections.abc import Iterator
 from pathlib import Path
@@ -482,3 +483,33 @@ def test_nfkc_in_one_pass_is_nfkc() -> None:
         assert got is None or got == unicodedata.normalize("NFKC", text), text
     with pytest.raises(TypeError):
         stable.narrowed_within(None)
+
+
+def test_the_new_c_paths_keep_reference_counts(matchers: tuple[Matcher, Matcher]) -> None:
+    """casefold, narrowed_within and the acronyms' exact forms compared in C (ASCII and not)
+    leave every reference count as they found it."""
+    native, _ = matchers
+    assert native._native is not None and crawler.native.casefold is not None
+    stable = _stable()
+    texts = ["中文", "中文ABC，", "Straße", "，中文ＯＴＣ", "abc", "US us ED", "ＵＳ 美国SEC监管"]
+    term = native._terms[native._patterns.index("us")]
+    exact = term[5][0][1]
+    counts = [sys.getrefcount(text) for text in texts] + [sys.getrefcount(exact)]
+    for _ in range(200):
+        for text in texts:
+            crawler.native.casefold(text)
+            stable.narrowed_within(text)
+            native._native.scan(fold(text), native._terms, text, None, _nfkc)
+    del text  # the loop's variable holds the last one
+    assert [sys.getrefcount(text) for text in texts] + [sys.getrefcount(exact)] == counts
+    tracemalloc.start()  # nothing made along the way (slices, narrowed text) is kept
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(300):
+            for text in texts:
+                crawler.native.casefold(text)
+                stable.narrowed_within(text)
+                native._native.scan(fold(text), native._terms, text, None, _nfkc)
+        assert tracemalloc.get_traced_memory()[0] - before < 4096
+    finally:
+        tracemalloc.stop()
