@@ -16,15 +16,18 @@ beside the link in the same `<li>`, and `td.date` the cell in its `<tr>`).
 
 Dedicated spiders (`crawler.spiders.notices`, `crawler.spiders.news`)
 override `list_entries`, `next_page` and `prefer_list`. Every callback is
-an ordinary function of a response, so tests feed saved pages to them.
+an async generator of a response, so tests feed saved pages to them; pages
+are read in one worker thread, so a huge page does not stall the reactor.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Collection, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
@@ -44,8 +47,13 @@ from crawler.spiders.selectors import href_of, select, text_of
 from crawler.urls import canonical_url
 
 Emit = Callable[[Event], None]
+_T = TypeVar("_T")
 STILL_CHALLENGED = "still a JavaScript challenge page after rendering in the browser"
 ROW = "ancestor::*[self::li or self::tr or self::dd or self::article][1]"
+# Reading a page (lxml, trafilatura) takes seconds for a 10 MB page: done in the reactor's
+# thread it stalls every download of the crawl, and their timeouts cut them. One thread:
+# pages are read one at a time, as before, and only one big tree is in memory at once.
+_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-reader")
 
 
 def _ignore(_event: Event) -> None:
@@ -146,8 +154,8 @@ class ListingSpider(scrapy.Spider):
 
     # -- callbacks ----------------------------------------------------------------------
 
-    def parse_list(self, response: Response) -> Iterator[Request | CrawledStory]:
-        page = self.as_page(response)
+    async def parse_list(self, response: Response) -> AsyncIterator[Request | CrawledStory]:
+        page = await _off_reactor(self.as_page, response)
         if page is None:
             self._error(response.url, "list", f"not a web page ({_content_type(response)})")
             return
@@ -157,9 +165,8 @@ class ListingSpider(scrapy.Spider):
             self._error(response.url, "list", why)
             return
         self.counts["list_pages"] += 1
-        entries = [
-            e for e in self.list_entries(page) if domain_allowed(e.url, self.allowed_domains)
-        ]
+        found, following = await _off_reactor(self._read_list, page)
+        entries = [e for e in found if domain_allowed(e.url, self.allowed_domains)]
         new = [e for e in entries if canonical_url(e.url) not in self.seen]
         new = [e for e in new if canonical_url(e.url) not in self.scheduled]
         self.emit(
@@ -182,7 +189,6 @@ class ListingSpider(scrapy.Spider):
         number = int(response.meta.get("page", 1))
         if not new or number >= self.spec.max_pages or self.counts["over_limit"]:
             return
-        following = self.next_page(page)
         if (
             following
             and following not in self.list_urls
@@ -190,8 +196,10 @@ class ListingSpider(scrapy.Spider):
         ):
             yield self.list_request(following, number + 1)
 
-    def parse_article(self, response: Response, entry: ListEntry) -> Iterator[CrawledStory]:
-        page = self.as_page(response)
+    async def parse_article(
+        self, response: Response, entry: ListEntry
+    ) -> AsyncIterator[CrawledStory]:
+        page = await _off_reactor(self.as_page, response)
         if page is None:  # a document behind a page-like link: the list's title stands for it
             story = file_story(self.spec, entry, self.zone)
             if story is None:
@@ -206,15 +214,7 @@ class ListingSpider(scrapy.Spider):
             return
         self.counts["pages"] += 1
         self.emit(Page(self.spec.key, response.url, response.status, "article"))
-        story = article_story(
-            page.selector,
-            page.text,
-            get_base_url(page),
-            self.spec,
-            entry,
-            self.zone,
-            prefer_list=self.prefer_list,
-        )
+        story = await _off_reactor(self._read_article, page, entry)
         if story is None:
             self._error(response.url, "article", "no title or text found")
             return
@@ -244,6 +244,20 @@ class ListingSpider(scrapy.Spider):
         )
 
     # -- reading pages (dedicated spiders override these) --------------------------------
+
+    def _read_list(self, page: HtmlResponse) -> tuple[list[ListEntry], str | None]:
+        return self.list_entries(page), self.next_page(page)
+
+    def _read_article(self, page: HtmlResponse, entry: ListEntry) -> CrawledStory | None:
+        return article_story(
+            page.selector,
+            page.text,
+            get_base_url(page),
+            self.spec,
+            entry,
+            self.zone,
+            prefer_list=self.prefer_list,
+        )
 
     def list_entries(self, page: HtmlResponse) -> list[ListEntry]:
         """The article links of a list page, in page order, each once."""
@@ -308,6 +322,11 @@ class ListingSpider(scrapy.Spider):
         if kind == "list" and self.first_error is None:
             self.first_error = f"{url}: {error}"
         self.emit(Error(self.spec.key, url, kind, error, blocked))
+
+
+async def _off_reactor(read: Callable[..., _T], *args: Any) -> _T:
+    """`read(*args)` in the page reader's thread, so the reactor keeps serving downloads."""
+    return await asyncio.get_running_loop().run_in_executor(_READER, read, *args)
 
 
 def _content_type(response: Response) -> str:
