@@ -33,6 +33,7 @@ MARKUP_PER_CHARACTER = 8
 _XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["'][^"']+["']""")
 _HEADER_CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?[^\s;\"']", re.I)
+_FIRST_TAG = re.compile(rb"<([A-Za-z][\w:.-]{0,40})")
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # UTF-8, UTF-16/32 LE, BE
 
 
@@ -149,6 +150,12 @@ def parse_content(
     return parse_with_feedparser(content, source_key, base_url, headers, lang)
 
 
+def _root_name(content: bytes) -> str:
+    """The first element's name, for a one-line error ("html", "error"...)."""
+    found = _FIRST_TAG.search(content[:4096])
+    return found.group(1).decode("ascii", "replace").lower() if found else "?"
+
+
 def parse_with_feedparser(
     content: bytes,
     source_key: str,
@@ -172,6 +179,10 @@ def parse_with_feedparser(
         warning = f"{type(parsed.get('bozo_exception')).__name__}: {parsed.get('bozo_exception')}"
         if not parsed.entries:
             raise FeedError(f"not a feed ({warning})")
+    if not parsed.entries and not parsed.get("version"):
+        # Well-formed markup with no RSS, Atom or RDF root: an HTML error or login page
+        # served with a 200 would otherwise poll "fine" with nothing in it, for months.
+        raise FeedError(f"not a feed (a <{_root_name(content)}> document)")
     feed_lang = lang or (parsed.feed.get("language") or "").split("-")[0].lower() or None
     stories = []
     for index, entry in enumerate(parsed.entries):
