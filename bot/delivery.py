@@ -45,6 +45,7 @@ from bot.digest import format_digest, last_boundary, next_boundary
 from bot.formatting import format_alert, with_also_reported
 from bot.hold import hold_until
 from bot.pacing import Limits, Pacer
+from bot.retry_after import retry_after_seconds
 from bot.splitting import split_html, to_plain_text
 from storage import outbox, subscribers
 from storage.db import Database
@@ -89,11 +90,6 @@ class DeliveryReport:
 
     def __bool__(self) -> bool:
         return any(vars(self).values())
-
-
-def _seconds(value: object) -> float:
-    """RetryAfter.retry_after is an int today and a timedelta in later PTB versions."""
-    return value.total_seconds() if isinstance(value, timedelta) else float(str(value))
 
 
 class DeliveryWorker:
@@ -370,7 +366,7 @@ class DeliveryWorker:
             self._network_failures = 0
             report.sent += 1 + len(batch)
         except RetryAfter as exc:
-            pause = _seconds(exc.retry_after) + self.settings.pause_margin
+            pause = retry_after_seconds(exc.retry_after) + self.settings.pause_margin
             self.pacer.pause(pause)
             report.rate_limited += 1
             log.warning("telegram flood control: pausing all sends for %.1fs", pause)
