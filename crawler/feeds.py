@@ -198,6 +198,17 @@ def parse_with_feedparser(
     return stories, warning, parsed.feed.get("ttl")
 
 
+def _published(when: Any) -> datetime | None:
+    """An entry's UTC time tuple as a datetime; None when it is not a date Python can hold
+    (`9999-12-31T23:59:59-12:00` is in the year 10000 in UTC: one such entry failed its feed)."""
+    if not when:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(when), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
 def _story(
     entry: Mapping[str, Any], source_key: str, url: str, when: Any, lang: str | None
 ) -> RawStory:
@@ -212,7 +223,7 @@ def _story(
         url=url,
         title=title,
         summary=clean_text(summary_html),
-        published_at=datetime.fromtimestamp(calendar.timegm(when), tz=UTC) if when else None,
+        published_at=_published(when),
         lang=lang,
         guid=entry.get("id"),
     )
