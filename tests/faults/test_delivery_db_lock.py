@@ -86,6 +86,8 @@ def test_an_alert_sent_while_another_process_locks_the_database_is_not_sent_twic
                 await asyncio.sleep(0.5)
 
     asyncio.run(run())
+    if lock.locker is not None:
+        lock.locker.communicate(timeout=30)  # closes its pipe
     summary = standin.summary()
     assert summary["messages"] == 1 and summary["duplicates"] == 0, summary
     with db.session() as session:
