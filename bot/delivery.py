@@ -62,6 +62,9 @@ log = logging.getLogger(__name__)
 PERMANENT_FORBIDDEN = ("blocked by the user", "user is deactivated")
 # Errors that may mean the chat is gone, or may pass (a group being recreated...).
 CHAT_MISSING = ("chat not found", "chat_id is empty", "peer_id_invalid")
+# PTB's error for an answer that is not JSON with a 2xx status (a captive portal, a proxy's
+# page): not Telegram refusing this message, so handled as Telegram being away.
+INVALID_RESPONSE = "Invalid server response"
 
 
 @dataclass(frozen=True)
@@ -443,6 +446,8 @@ class DeliveryWorker:
             self._unreachable(exc)
         except TelegramError as exc:
             self._retry(alert, f"{type(exc).__name__}: {exc.message}", report)
+            if exc.message == INVALID_RESPONSE:  # not the Bot API answering: a proxy, a portal
+                self._unreachable(exc)
         except Exception as exc:  # a bug must not stop delivery to everyone else
             log.exception(
                 "unexpected error delivering %d to chat %d", alert.delivery_id, alert.chat_id
