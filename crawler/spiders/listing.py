@@ -49,6 +49,10 @@ from crawler.urls import canonical_url
 Emit = Callable[[Event], None]
 _T = TypeVar("_T")
 STILL_CHALLENGED = "still a JavaScript challenge page after rendering in the browser"
+ASKED = "crackdown_asked"  # meta: the URL first requested (kept through redirects)
+DROPPED = (
+    "no response: redirected off the source's domains, in a loop, or to a page fetched already"
+)
 ROW = "ancestor::*[self::li or self::tr or self::dd or self::article][1]"
 # Reading a page (lxml, trafilatura) takes seconds for a 10 MB page: done in the reactor's
 # thread it stalls every download of the crawl, and their timeouts cut them. One thread:
@@ -113,6 +117,10 @@ class ListingSpider(scrapy.Spider):
         self.scheduled: set[str] = set()  # canonical article URLs requested in this crawl
         self.list_urls: set[str] = set()
         self.first_error: str | None = None
+        # Requested URL -> kind, until its callback or errback runs. Scrapy drops a request
+        # whose redirect leaves allowed_domains, loops, or reaches a page fetched already,
+        # and calls neither: a site moved to a new domain yielded nothing, without an error.
+        self.unanswered: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ListingSpider:
@@ -141,20 +149,31 @@ class ListingSpider(scrapy.Spider):
 
     def list_request(self, url: str, page: int) -> Request:
         self.list_urls.add(url)
-        return Request(url, self.parse_list, errback=self.failed, meta=self._meta("list", page))
+        self.unanswered[url] = "list"
+        meta = {**self._meta("list", page), ASKED: url}
+        return Request(url, self.parse_list, errback=self.failed, meta=meta)
 
     def article_request(self, entry: ListEntry) -> Request:
+        self.unanswered[entry.url] = "article"
         return Request(
             entry.url,
             self.parse_article,
             errback=self.failed,
-            meta=self._meta("article"),
+            meta={**self._meta("article"), ASKED: entry.url},
             cb_kwargs={"entry": entry},
         )
+
+    def _answered(self, answer: Request | Response) -> None:
+        try:
+            asked = answer.meta.get(ASKED, answer.url)
+        except AttributeError:  # a response tied to no request (a test's)
+            asked = answer.url
+        self.unanswered.pop(asked, None)
 
     # -- callbacks ----------------------------------------------------------------------
 
     async def parse_list(self, response: Response) -> AsyncIterator[Request | CrawledStory]:
+        self._answered(response)
         page = await _off_reactor(self.as_page, response)
         if page is None:
             self._error(response.url, "list", f"not a web page ({_content_type(response)})")
@@ -199,6 +218,7 @@ class ListingSpider(scrapy.Spider):
     async def parse_article(
         self, response: Response, entry: ListEntry
     ) -> AsyncIterator[CrawledStory]:
+        self._answered(response)
         page = await _off_reactor(self.as_page, response)
         if page is None:  # a document behind a page-like link: the list's title stands for it
             story = file_story(self.spec, entry, self.zone)
@@ -223,12 +243,16 @@ class ListingSpider(scrapy.Spider):
 
     def failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
+        self._answered(request)
         # The source's deadline may have cut this request's timeout (crawler.spiders.deadline).
         timeout = request.meta.get("download_timeout", self.timeout)
         error, blocked = describe_failure(failure, timeout)
         self._error(request.url, request.meta.get("kind", "article"), error, blocked=blocked)
 
     def closed(self, reason: str) -> None:
+        if reason == "finished":  # not cut short: what is unanswered was dropped on the way
+            for url, kind in self.unanswered.items():
+                self._error(url, kind, DROPPED)
         c = self.counts
         self.emit(
             Done(
