@@ -94,12 +94,17 @@ def as_declared_feed(
     """
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     content_type = headers.get("content-type", "")
-    if (
-        _HEADER_CHARSET.search(content_type)
-        or _DECLARED_ENCODING.match(content[:1024])
-        or content.startswith(_BOMS)
-    ):
+    if content.startswith(_BOMS):
         return content, headers
+    declared = _declared_codec(content, content_type)
+    if declared is not None:
+        try:
+            content.decode(declared)
+            return content, headers
+        except (UnicodeDecodeError, LookupError):
+            # A charset that lies (GBK bytes declared UTF-8): feedparser would fall back to
+            # windows-1252 and every title would be mojibake that nothing matches.
+            pass
     try:
         content.decode("utf-8")
         return content, headers
@@ -112,6 +117,17 @@ def as_declared_feed(
     if content_type:
         headers["content-type"] = content_type.split(";")[0].strip() + "; charset=utf-8"
     return b"<?xml version='1.0' encoding='utf-8'?>" + body, headers
+
+
+def _declared_codec(content: bytes, content_type: str) -> str | None:
+    """The charset the header or the XML declaration names (header first), if any."""
+    if _HEADER_CHARSET.search(content_type):
+        return content_type.lower().split("charset=", 1)[-1].split(";")[0].strip(" \"'")
+    declared = _DECLARED_ENCODING.match(content[:1024])
+    if declared is None:
+        return None
+    found = re.search(rb"""encoding\s*=\s*["']([^"']+)""", declared.group(0))
+    return found.group(1).decode("ascii", "replace") if found else None
 
 
 def parse_feed(
