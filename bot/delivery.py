@@ -17,6 +17,10 @@ answer leads to:
 - migrate_to_chat_id: follow the group to its new id and resend.
 - "can't parse entities": resend that part once as plain text.
 - Any other 400: the row fails (sending it again would fail again).
+
+A message Telegram took is never sent again because the database would not
+record it (locked past the busy timeout, full, restarting): the worker keeps
+the record and writes it before anything else, and no claim picks the row.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.exc import DBAPIError
 from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import (
@@ -45,9 +50,10 @@ from bot.digest import format_digest, last_boundary, next_boundary
 from bot.formatting import format_alert, with_also_reported
 from bot.hold import hold_until
 from bot.pacing import Limits, Pacer
+from bot.retry_after import retry_after_seconds
 from bot.splitting import split_html, to_plain_text
 from storage import outbox, subscribers
-from storage.db import Database
+from storage.db import Database, database_error
 from storage.records import Alert
 
 log = logging.getLogger(__name__)
@@ -56,6 +62,9 @@ log = logging.getLogger(__name__)
 PERMANENT_FORBIDDEN = ("blocked by the user", "user is deactivated")
 # Errors that may mean the chat is gone, or may pass (a group being recreated...).
 CHAT_MISSING = ("chat not found", "chat_id is empty", "peer_id_invalid")
+# PTB's error for an answer that is not JSON with a 2xx status (a captive portal, a proxy's
+# page): not Telegram refusing this message, so handled as Telegram being away.
+INVALID_RESPONSE = "Invalid server response"
 
 
 @dataclass(frozen=True)
@@ -91,9 +100,15 @@ class DeliveryReport:
         return any(vars(self).values())
 
 
-def _seconds(value: object) -> float:
-    """RetryAfter.retry_after is an int today and a timedelta in later PTB versions."""
-    return value.total_seconds() if isinstance(value, timedelta) else float(str(value))
+@dataclass(frozen=True)
+class _Sent:
+    """A message Telegram took, to be recorded as sent (with the digest rows inside it)."""
+
+    alert: Alert
+    batch: tuple[int, ...]
+    message_id: int | None
+    parts: int
+    at: datetime
 
 
 class DeliveryWorker:
@@ -125,6 +140,8 @@ class DeliveryWorker:
         # Per claim: each story's other sources, and its message per (story, language, zone).
         self._others: dict[int, list[tuple[str, str]]] = {}
         self._rendered: dict[tuple[int | None, str, str], list[str]] = {}
+        # Sent, but the database refused the record: written before anything else is sent.
+        self._unrecorded: dict[int, _Sent] = {}
 
     def stop(self) -> None:
         """Claim nothing more: a drain running now returns once its sends in flight end."""
@@ -149,13 +166,14 @@ class DeliveryWorker:
         slots = asyncio.Semaphore(self.settings.concurrency)
         try:
             while not self._stopping and self.connected():
+                self._record_unrecorded()
                 with self.db.session() as session:
                     alerts = outbox.claim_due(
                         session,
                         self.clock(),
                         limit=self.settings.batch_size,
                         lease=self.settings.lease,
-                        exclude=in_flight.keys(),
+                        exclude=in_flight.keys() | self._unrecorded.keys(),
                     )
                     # A story fans out to thousands of chats: its other sources are read, and
                     # its message rendered, once a claim rather than once a chat. A source
@@ -172,6 +190,36 @@ class DeliveryWorker:
         finally:
             if in_flight:  # cancelled (shutdown): let the sends in flight record their outcome
                 await asyncio.gather(*in_flight.values(), return_exceptions=True)
+            self._record_unrecorded()
+
+    def _record(self, sent: _Sent) -> None:
+        with self.db.transaction() as connection:
+            outbox.mark_sent(connection, sent.alert, sent.message_id, sent.at, sent.parts)
+            outbox.mark_batch_sent(connection, sent.batch, sent.message_id, sent.at)
+
+    def _record_sent(self, sent: _Sent) -> None:
+        """Record a sent message; if the database refuses, keep it to record later."""
+        try:
+            self._record(sent)
+        except DBAPIError as exc:
+            self._unrecorded[sent.alert.delivery_id] = sent
+            log.error(
+                "alert %d to chat %d was sent but could not be recorded (%s); it will not be"
+                " sent again, its record is written when the database takes it",
+                sent.alert.delivery_id,
+                sent.alert.chat_id,
+                database_error(exc),
+            )
+
+    def _record_unrecorded(self) -> None:
+        """Write the records the database refused before; keep those it still refuses."""
+        for delivery_id, sent in list(self._unrecorded.items()):
+            try:
+                self._record(sent)
+            except DBAPIError:
+                return
+            del self._unrecorded[delivery_id]
+            log.info("alert %d to chat %d recorded as sent", delivery_id, sent.alert.chat_id)
 
     def _seed_pacer(self) -> None:
         """Load the last minute of sends, so a restart does not burst past Telegram's windows."""
@@ -359,18 +407,14 @@ class DeliveryWorker:
                 if index == 0:
                     first_id = message.message_id
                 if index + 1 < len(parts):
-                    with self.db.session() as session:
-                        outbox.mark_part_sent(session, alert.delivery_id, index + 1, first_id)
-            with self.db.transaction() as connection:
-                outbox.mark_sent(connection, alert, first_id, self.clock(), len(parts))
-                outbox.mark_batch_sent(
-                    connection, [row.delivery_id for row in batch], first_id, self.clock()
-                )
-            delivered = True
+                    self._record_part(alert, index + 1, first_id)
+            delivered = True  # Telegram has it: from here on, never sent again
             self._network_failures = 0
             report.sent += 1 + len(batch)
+            batch_ids = tuple(row.delivery_id for row in batch)
+            self._record_sent(_Sent(alert, batch_ids, first_id, len(parts), self.clock()))
         except RetryAfter as exc:
-            pause = _seconds(exc.retry_after) + self.settings.pause_margin
+            pause = retry_after_seconds(exc.retry_after) + self.settings.pause_margin
             self.pacer.pause(pause)
             report.rate_limited += 1
             log.warning("telegram flood control: pausing all sends for %.1fs", pause)
@@ -402,6 +446,8 @@ class DeliveryWorker:
             self._unreachable(exc)
         except TelegramError as exc:
             self._retry(alert, f"{type(exc).__name__}: {exc.message}", report)
+            if exc.message == INVALID_RESPONSE:  # not the Bot API answering: a proxy, a portal
+                self._unreachable(exc)
         except Exception as exc:  # a bug must not stop delivery to everyone else
             log.exception(
                 "unexpected error delivering %d to chat %d", alert.delivery_id, alert.chat_id
@@ -415,6 +461,19 @@ class DeliveryWorker:
             if batch and not delivered:  # the digest waits for its head row's retry
                 with self.db.session() as session:
                     outbox.release(session, [row.delivery_id for row in batch])
+
+    def _record_part(self, alert: Alert, parts: int, message_id: int | None) -> None:
+        """Progress through a split message; a refused write only costs a resumed retry."""
+        try:
+            with self.db.session() as session:
+                outbox.mark_part_sent(session, alert.delivery_id, parts, message_id)
+        except DBAPIError as exc:
+            log.warning(
+                "alert %d: part %d sent but not recorded (%s)",
+                alert.delivery_id,
+                parts,
+                database_error(exc),
+            )
 
     async def _send_part(self, alert: Alert, text: str, report: DeliveryReport) -> Message:
         """Send HTML; if Telegram cannot parse it, send what the reader would see, as plain text."""

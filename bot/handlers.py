@@ -13,8 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy.exc import DBAPIError
 from telegram import Bot, BotCommand, Message, Update, User
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -31,6 +32,7 @@ from bot.request import Deps, Request
 from bot.texts import COMMANDS, language_of, text
 from bot.updates import conversation
 from storage import subscribers
+from storage.db import database_error
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +81,11 @@ class Handlers:
         self.guard = CommandGuard(deps.settings.commands_per_minute)
 
     def _lang(self, chat_id: int, user: User | None) -> str:
-        with self.deps.db.session() as session:
-            stored = subscribers.language(session, chat_id)
+        try:
+            with self.deps.db.session() as session:
+                stored = subscribers.language(session, chat_id)
+        except DBAPIError:  # the command will say the database is busy, in the user's language
+            stored = None
         return stored or language_of(user.language_code if user else None)
 
     def _request(self, update: Update, bot: Bot) -> Request | None:
@@ -113,7 +118,18 @@ class Handlers:
             if changes and not await may_change(context.bot, request.chat, request.user):
                 await request.reply("admins_only")
                 return
-            await func(self.deps, request)
+            try:
+                await func(self.deps, request)
+            except DBAPIError as exc:
+                # Locked by another process, a full disk, a server restarting: the update is
+                # consumed, so without a word the user's /start would be lost in silence.
+                log.error(
+                    "/%s in chat %d not done: database error (%s); asked to send it again",
+                    func.__name__,
+                    request.chat.id,
+                    database_error(exc),
+                )
+                await request.reply("busy")
 
         handle.__name__ = func.__name__
         return handle
@@ -228,6 +244,8 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     error = context.error
     if isinstance(error, InvalidToken):  # PTB may put the token in its text: never shown
         log.warning("update %s: no reply, telegram rejected the bot token", update_id)
+    elif isinstance(error, Forbidden | BadRequest):  # this chat refused (blocked, gone)
+        log.warning("update %s: no reply (%s): %s", update_id, type(error).__name__, error.message)
     elif isinstance(error, NetworkError):
         log.warning(
             "update %s: no reply, telegram unreachable (%s: %s)",

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import TypeVar
 
 from telegram import Chat
 from telegram.error import RetryAfter
 
 from bot.pacing import Pacer
+from bot.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -27,9 +27,8 @@ PAUSE_MARGIN = 0.5  # seconds added to retry_after, as for alerts
 
 
 def retry_seconds(exc: RetryAfter) -> float:
-    """RetryAfter.retry_after is an int today and a timedelta in later PTB versions."""
-    value: object = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(str(value))
+    """A RetryAfter's wait in seconds (`bot.retry_after`: int or timedelta, capped)."""
+    return retry_after_seconds(exc.retry_after)
 
 
 async def paced(pacer: Pacer, chat: Chat, send: Callable[[], Awaitable[T]]) -> T:

@@ -90,6 +90,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "I don't know that command. /help lists the ones I do.",
         "zh": "未知命令。/help 查看可用命令。",
     },
+    "busy": {
+        "en": "Sorry, I could not do that just now (my database is busy). "
+        "Please send the command again in a minute.",
+        "zh": "抱歉，暂时无法处理（数据库繁忙），请过一分钟再发送一次该命令。",
+    },
     "free_text": {
         "en": "I answer commands only. To search stored stories: /search {words}\n"
         "To be alerted about it: /follow NAME or /watch QUERY. /help lists them all.",

@@ -26,6 +26,7 @@ from crackdown.app import App
 from crackdown.config import Config, ConfigError
 from crackdown.runtime import systemd
 from crackdown.runtime.botlink import BotLink, describe
+from crackdown.runtime.clockjump import ClockWatch, guard_scheduler
 from crackdown.runtime.command_reader import CommandReader
 from crackdown.runtime.crawling import CrawlReport
 from crackdown.runtime.metrics import Heartbeat, Metrics, MetricsServer, health
@@ -324,6 +325,9 @@ class Daemon:
                 await _first_of(link.tried, self.stopping, timeout=CONNECT_FIRST)
                 await self.read_commands()
                 scheduler.start()
+                clock_guard = asyncio.create_task(
+                    guard_scheduler(scheduler, ClockWatch()), name="clock-guard"
+                )
                 watchdog = self._start_watchdog()
                 systemd.notify("READY=1")
                 log.info(
@@ -337,6 +341,7 @@ class Daemon:
                 systemd.notify("STOPPING=1")
                 if watchdog is not None:
                     watchdog.cancel()
+                clock_guard.cancel()
                 scheduler.shutdown(wait=False)
                 await self._finish_sends()
                 await self._cancel_poll()

@@ -66,6 +66,15 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class _DropInvalidJson(logging.Filter):
+    """PTB logs every Bot API answer that is not JSON (a gateway's 502 page) as an ERROR with
+    a traceback, then raises; we log what it raises in one line. An outage of hours was a
+    traceback per request."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Can not load invalid JSON data")
+
+
 def _log_uncaught(
     kind: str,
     exc_type: type[BaseException],
@@ -181,6 +190,11 @@ def setup_logging(level: str, secrets: Iterable[str] = (), fmt: str = "text") ->
         "alembic.runtime.plugins",
     ):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
+    ptb_requests = logging.getLogger("telegram.request.BaseRequest")
+    ptb_requests.filters[:] = [
+        f for f in ptb_requests.filters if not isinstance(f, _DropInvalidJson)
+    ]
+    ptb_requests.addFilter(_DropInvalidJson())
     # "skipped: maximum number of running instances reached" is the no-overlap rule working
     # (a poll longer than the tick), not a fault.
     logging.getLogger("apscheduler.scheduler").setLevel(max(logging.ERROR, root.level))

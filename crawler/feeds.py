@@ -33,6 +33,10 @@ MARKUP_PER_CHARACTER = 8
 _XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
 _DECLARED_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["'][^"']+["']""")
 _HEADER_CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?[^\s;\"']", re.I)
+# Entries read from one feed: real feeds carry tens, a few thousands at most. A feed of
+# 100,000 items (a dump, a hostile server) took 90 s and 650 MB to store in one poll.
+MAX_ENTRIES = 5000
+_FIRST_TAG = re.compile(rb"<([A-Za-z][\w:.-]{0,40})")
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # UTF-8, UTF-16/32 LE, BE
 
 
@@ -90,12 +94,17 @@ def as_declared_feed(
     """
     headers = {k.lower(): v for k, v in (headers or {}).items()}
     content_type = headers.get("content-type", "")
-    if (
-        _HEADER_CHARSET.search(content_type)
-        or _DECLARED_ENCODING.match(content[:1024])
-        or content.startswith(_BOMS)
-    ):
+    if content.startswith(_BOMS):
         return content, headers
+    declared = _declared_codec(content, content_type)
+    if declared is not None:
+        try:
+            content.decode(declared)
+            return content, headers
+        except (UnicodeDecodeError, LookupError):
+            # A charset that lies (GBK bytes declared UTF-8): feedparser would fall back to
+            # windows-1252 and every title would be mojibake that nothing matches.
+            pass
     try:
         content.decode("utf-8")
         return content, headers
@@ -108,6 +117,17 @@ def as_declared_feed(
     if content_type:
         headers["content-type"] = content_type.split(";")[0].strip() + "; charset=utf-8"
     return b"<?xml version='1.0' encoding='utf-8'?>" + body, headers
+
+
+def _declared_codec(content: bytes, content_type: str) -> str | None:
+    """The charset the header or the XML declaration names (header first), if any."""
+    if _HEADER_CHARSET.search(content_type):
+        return content_type.lower().split("charset=", 1)[-1].split(";")[0].strip(" \"'")
+    declared = _DECLARED_ENCODING.match(content[:1024])
+    if declared is None:
+        return None
+    found = re.search(rb"""encoding\s*=\s*["']([^"']+)""", declared.group(0))
+    return found.group(1).decode("ascii", "replace") if found else None
 
 
 def parse_feed(
@@ -139,14 +159,28 @@ def parse_content(
     fast = parse_fast(content, headers)
     if fast is not None:
         feed_lang = lang or (fast.language or "").split("-")[0].lower() or None
-        links = [_entry_link(entry, base_url) for entry in fast.entries]
+        entries = fast.entries[:MAX_ENTRIES]
+        links = [_entry_link(entry, base_url) for entry in entries]
         if None not in links:  # a link-less item's key needs feedparser's sanitized text
             stories = [
                 _story(entry, source_key, link, entry_time_tuple(entry), feed_lang)
-                for entry, link in zip(fast.entries, links, strict=True)
+                for entry, link in zip(entries, links, strict=True)
             ]
-            return stories, None, fast.ttl
+            return stories, _too_many(len(fast.entries)), fast.ttl
     return parse_with_feedparser(content, source_key, base_url, headers, lang)
+
+
+def _too_many(entries: int) -> str | None:
+    """The warning for a feed longer than MAX_ENTRIES (None if it is not)."""
+    if entries <= MAX_ENTRIES:
+        return None
+    return f"{entries} entries: only the first {MAX_ENTRIES} read"
+
+
+def _root_name(content: bytes) -> str:
+    """The first element's name, for a one-line error ("html", "error"...)."""
+    found = _FIRST_TAG.search(content[:4096])
+    return found.group(1).decode("ascii", "replace").lower() if found else "?"
 
 
 def parse_with_feedparser(
@@ -172,9 +206,16 @@ def parse_with_feedparser(
         warning = f"{type(parsed.get('bozo_exception')).__name__}: {parsed.get('bozo_exception')}"
         if not parsed.entries:
             raise FeedError(f"not a feed ({warning})")
+    if not parsed.entries and not parsed.get("version"):
+        # Well-formed markup with no RSS, Atom or RDF root: an HTML error or login page
+        # served with a 200 would otherwise poll "fine" with nothing in it, for months.
+        raise FeedError(f"not a feed (a <{_root_name(content)}> document)")
     feed_lang = lang or (parsed.feed.get("language") or "").split("-")[0].lower() or None
     stories = []
-    for index, entry in enumerate(parsed.entries):
+    too_many = _too_many(len(parsed.entries))
+    if too_many:
+        warning = f"{warning}; {too_many}" if warning else too_many
+    for index, entry in enumerate(parsed.entries[:MAX_ENTRIES]):
         link = _entry_link(entry, base_url)
         if link is None and keyed is None:
             # A link-less item's key hashes its title and summary as feedparser
@@ -185,6 +226,17 @@ def parse_with_feedparser(
         url = link or _stable_key(source_key, (keyed or parsed.entries)[index], base_url)
         stories.append(_story(entry, source_key, url, _entry_time_tuple(entry), feed_lang))
     return stories, warning, parsed.feed.get("ttl")
+
+
+def _published(when: Any) -> datetime | None:
+    """An entry's UTC time tuple as a datetime; None when it is not a date Python can hold
+    (`9999-12-31T23:59:59-12:00` is in the year 10000 in UTC: one such entry failed its feed)."""
+    if not when:
+        return None
+    try:
+        return datetime.fromtimestamp(calendar.timegm(when), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
 
 
 def _story(
@@ -201,7 +253,7 @@ def _story(
         url=url,
         title=title,
         summary=clean_text(summary_html),
-        published_at=datetime.fromtimestamp(calendar.timegm(when), tz=UTC) if when else None,
+        published_at=_published(when),
         lang=lang,
         guid=entry.get("id"),
     )

@@ -139,5 +139,6 @@ async def _fetch(
         raise FetchError(f"too many redirects: {exc}") from exc
     except httpx.TimeoutException as exc:
         raise FetchError(f"timed out: {type(exc).__name__}") from exc
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        # InvalidURL is no HTTPError: a redirect to `javascript:x` or a malformed Location.
         raise FetchError(f"{type(exc).__name__}: {exc}") from exc

@@ -158,7 +158,7 @@ def _items(content: bytes, spec: ApiSpec) -> tuple[list[Any], bool]:
     """The raw items, and whether they are HTML elements (`html_items`)."""
     try:
         document: Any = json.loads(content)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: [[[[... nested too deep
         if spec.html_items is None:
             raise FeedError(f"not JSON: {exc}") from None
         document = None  # an HTML page or fragment itself

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from crawler.text import clean_text
 from crawler.types import RawStory, Story
@@ -13,6 +13,9 @@ from crawler.urls import canonical_url
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+# A clock (ours or the source's) a little ahead, or a date in a zone east of the feed's
+# label, is not "the future": more than a day ahead is.
+FUTURE_SLACK = timedelta(days=1)
 
 
 def guess_lang(text: str) -> str:
@@ -30,13 +33,18 @@ def title_fingerprint(title: str) -> str:
 
 
 def normalise(raw: RawStory, *, fetched_at: datetime) -> Story:
-    """Clean a collected story; a missing date becomes the fetch time."""
+    """Clean a collected story; a missing date, or one over a day ahead, becomes the fetch time."""
     title = clean_text(raw.title)
     summary = clean_text(raw.summary)
     body = clean_text(raw.body)
     published = raw.published_at or fetched_at
     if published.tzinfo is None:
         published = published.replace(tzinfo=UTC)
+    seen = fetched_at if fetched_at.tzinfo is not None else fetched_at.replace(tzinfo=UTC)
+    if published > seen + FUTURE_SLACK:
+        # Nothing is published in the future: a date in 9999 (a typo, a CMS's "never")
+        # would head every newest-first list and window for good. Seen now, then.
+        published = seen
     return Story(
         source_key=raw.source_key,
         url=raw.url,

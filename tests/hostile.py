@@ -75,6 +75,57 @@ class TrickleServer:
                 return
 
 
+class DripServer:
+    """Answers every request with `body`, sent `chunk` bytes every `interval` seconds.
+
+    A download that takes a known while even when the client reads at once: a
+    client whose event loop stalls reads it late, and its timeout cuts it.
+    """
+
+    def __init__(
+        self, body: bytes, content_type: str, chunk: int = 65536, interval: float = 0.1
+    ) -> None:
+        self.body, self.content_type = body, content_type
+        self.chunk, self.interval = chunk, interval
+        self._stop = threading.Event()
+        self._socket = socket.create_server(("127.0.0.1", 0))
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._socket.getsockname()[1]}{path}"
+
+    def __enter__(self) -> DripServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._socket.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._socket.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
+
+    def _drip(self, conn: socket.socket) -> None:
+        with conn:
+            try:
+                conn.recv(65536)
+                conn.sendall(
+                    f"HTTP/1.1 200 OK\r\nContent-Type: {self.content_type}\r\n"
+                    f"Content-Length: {len(self.body)}\r\nConnection: close\r\n\r\n".encode()
+                )
+                for start in range(0, len(self.body), self.chunk):
+                    if start and self._stop.wait(self.interval):
+                        return
+                    conn.sendall(self.body[start : start + self.chunk])
+            except OSError:
+                return
+
+
 @dataclass
 class Measured:
     """A finished child process: status, output, wall time and peak resident memory."""

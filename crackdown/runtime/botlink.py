@@ -27,6 +27,7 @@ from telegram.error import (
 from telegram.ext import Application
 
 from bot.handlers import publish_commands
+from bot.retry_after import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -155,6 +156,5 @@ class BotLink:
 
 
 def retry_seconds(value: object) -> float:
-    """RetryAfter.retry_after: an int, or a timedelta with PTB_TIMEDELTA."""
-    total = getattr(value, "total_seconds", None)
-    return float(total()) if callable(total) else float(str(value))
+    """RetryAfter.retry_after: an int, or a timedelta with PTB_TIMEDELTA (capped)."""
+    return retry_after_seconds(value)

@@ -23,6 +23,7 @@ from telegram.error import (
 )
 from telegram.ext import Application
 
+from bot.delivery import INVALID_RESPONSE
 from crackdown.runtime.botlink import BotLink, describe, retry_seconds
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,9 @@ class CommandReader:
                 self.link.lost(exc)
                 continue
             except TelegramError as exc:  # 409 (another reader) and the like: not an outage
+                if exc.message == INVALID_RESPONSE:  # a portal's or proxy's page: Telegram away
+                    self.link.lost(exc)
+                    continue
                 log.warning(
                     "reading commands: %s: %s; trying again in %.0fs",
                     type(exc).__name__,

@@ -34,6 +34,9 @@ _META = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", r
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936": "gb18030"}
 _LATIN = {"iso8859-1", "latin-1", "iso-8859-1", "latin1", "ascii", "us-ascii", "cp1252"}
 _CHINESE = ("gb18030", "big5", "big5hkscs", "hz")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_ASCII = bytes(range(128))
+_NEARLY = "nearly:"  # a candidate in the order: "nearly:big5,gb18030" (see `_nearly`)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (b"\xfe\xff", "utf-16"))
 
 
@@ -76,12 +79,35 @@ def _declared(body: bytes, content_type: str) -> list[str]:
 
 
 def _guesses(body: bytes) -> Iterator[str]:
-    """UTF-8, then charset_normalizer's guesses (Chinese ones first), then GB18030."""
+    """UTF-8, then charset_normalizer's guesses (Chinese ones first, then the best of them
+    with a few bad bytes for a mostly Chinese page), then GB18030."""
     yield "utf-8"
     guesses = [g for g in (_normal(g) for g in detect_encoding(body)) if g]
     yield from (g for g in guesses if g in _CHINESE)
+    yield _NEARLY + ",".join(dict.fromkeys([*(g for g in guesses if g in _CHINESE), "gb18030"]))
     yield from (g for g in guesses if g not in _CHINESE)
     yield "gb18030"
+
+
+def _nearly(body: bytes, codecs_: list[str]) -> tuple[str, str, int] | None:
+    """The Chinese codec that decodes the page with fewest bad bytes (a stray byte, a
+    character cut at the end), if they are few and the page is mostly Chinese: a
+    single-byte guess would read all of it as mojibake."""
+    ascii_bytes = len(body) - len(body.translate(None, _ASCII))
+    if ascii_bytes < len(body) // 5:  # no markup around it: not a page, whatever decodes
+        return None
+    best: tuple[str, str, int] | None = None
+    for codec in codecs_:
+        text = body.decode(codec, errors="replace")
+        bad = text.count("\ufffd")
+        if bad <= max(4, len(body) // 2000) and (best is None or bad < best[2]):
+            best = (text, codec, bad)
+    if best is None:
+        return None
+    # Mostly Chinese: markup and Latin words aside, its letters are CJK ideographs.
+    others = sum(1 for ch in best[0] if ch.isalpha() and not ch.isascii())
+    cjk = len(_CJK.findall(best[0]))
+    return best if cjk >= 8 and cjk / others > 0.8 else None
 
 
 def decode_page(body: bytes, content_type: str = "") -> Decoded:
@@ -92,6 +118,14 @@ def decode_page(body: bytes, content_type: str = "") -> Decoded:
         if codec in tried:
             continue
         tried.add(codec)
+        if codec.startswith(_NEARLY):
+            nearly = _nearly(body, codec.removeprefix(_NEARLY).split(","))
+            if nearly is not None:
+                text, chosen, bad = nearly
+                said = f"declared charset {declared[0]}" if declared else "no charset declared"
+                note = f"{said}; read as {chosen} with {bad} bad bytes"
+                return Decoded(text, chosen, note, suspect=True)
+            continue
         try:
             text = body.decode(codec)
         except (UnicodeDecodeError, LookupError):

@@ -16,15 +16,18 @@ beside the link in the same `<li>`, and `td.date` the cell in its `<tr>`).
 
 Dedicated spiders (`crawler.spiders.notices`, `crawler.spiders.news`)
 override `list_entries`, `next_page` and `prefer_list`. Every callback is
-an ordinary function of a response, so tests feed saved pages to them.
+an async generator of a response, so tests feed saved pages to them; pages
+are read in one worker thread, so a huge page does not stall the reactor.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Collection, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import scrapy
@@ -44,8 +47,17 @@ from crawler.spiders.selectors import href_of, select, text_of
 from crawler.urls import canonical_url
 
 Emit = Callable[[Event], None]
+_T = TypeVar("_T")
 STILL_CHALLENGED = "still a JavaScript challenge page after rendering in the browser"
+ASKED = "crackdown_asked"  # meta: the URL first requested (kept through redirects)
+DROPPED = (
+    "no response: redirected off the source's domains, in a loop, or to a page fetched already"
+)
 ROW = "ancestor::*[self::li or self::tr or self::dd or self::article][1]"
+# Reading a page (lxml, trafilatura) takes seconds for a 10 MB page: done in the reactor's
+# thread it stalls every download of the crawl, and their timeouts cut them. One thread:
+# pages are read one at a time, as before, and only one big tree is in memory at once.
+_READER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="page-reader")
 
 
 def _ignore(_event: Event) -> None:
@@ -105,6 +117,10 @@ class ListingSpider(scrapy.Spider):
         self.scheduled: set[str] = set()  # canonical article URLs requested in this crawl
         self.list_urls: set[str] = set()
         self.first_error: str | None = None
+        # Requested URL -> kind, until its callback or errback runs. Scrapy drops a request
+        # whose redirect leaves allowed_domains, loops, or reaches a page fetched already,
+        # and calls neither: a site moved to a new domain yielded nothing, without an error.
+        self.unanswered: dict[str, str] = {}
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> ListingSpider:
@@ -133,21 +149,32 @@ class ListingSpider(scrapy.Spider):
 
     def list_request(self, url: str, page: int) -> Request:
         self.list_urls.add(url)
-        return Request(url, self.parse_list, errback=self.failed, meta=self._meta("list", page))
+        self.unanswered[url] = "list"
+        meta = {**self._meta("list", page), ASKED: url}
+        return Request(url, self.parse_list, errback=self.failed, meta=meta)
 
     def article_request(self, entry: ListEntry) -> Request:
+        self.unanswered[entry.url] = "article"
         return Request(
             entry.url,
             self.parse_article,
             errback=self.failed,
-            meta=self._meta("article"),
+            meta={**self._meta("article"), ASKED: entry.url},
             cb_kwargs={"entry": entry},
         )
 
+    def _answered(self, answer: Request | Response) -> None:
+        try:
+            asked = answer.meta.get(ASKED, answer.url)
+        except AttributeError:  # a response tied to no request (a test's)
+            asked = answer.url
+        self.unanswered.pop(asked, None)
+
     # -- callbacks ----------------------------------------------------------------------
 
-    def parse_list(self, response: Response) -> Iterator[Request | CrawledStory]:
-        page = self.as_page(response)
+    async def parse_list(self, response: Response) -> AsyncIterator[Request | CrawledStory]:
+        self._answered(response)
+        page = await _off_reactor(self.as_page, response)
         if page is None:
             self._error(response.url, "list", f"not a web page ({_content_type(response)})")
             return
@@ -157,9 +184,8 @@ class ListingSpider(scrapy.Spider):
             self._error(response.url, "list", why)
             return
         self.counts["list_pages"] += 1
-        entries = [
-            e for e in self.list_entries(page) if domain_allowed(e.url, self.allowed_domains)
-        ]
+        found, following = await _off_reactor(self._read_list, page)
+        entries = [e for e in found if domain_allowed(e.url, self.allowed_domains)]
         new = [e for e in entries if canonical_url(e.url) not in self.seen]
         new = [e for e in new if canonical_url(e.url) not in self.scheduled]
         self.emit(
@@ -182,7 +208,6 @@ class ListingSpider(scrapy.Spider):
         number = int(response.meta.get("page", 1))
         if not new or number >= self.spec.max_pages or self.counts["over_limit"]:
             return
-        following = self.next_page(page)
         if (
             following
             and following not in self.list_urls
@@ -190,8 +215,11 @@ class ListingSpider(scrapy.Spider):
         ):
             yield self.list_request(following, number + 1)
 
-    def parse_article(self, response: Response, entry: ListEntry) -> Iterator[CrawledStory]:
-        page = self.as_page(response)
+    async def parse_article(
+        self, response: Response, entry: ListEntry
+    ) -> AsyncIterator[CrawledStory]:
+        self._answered(response)
+        page = await _off_reactor(self.as_page, response)
         if page is None:  # a document behind a page-like link: the list's title stands for it
             story = file_story(self.spec, entry, self.zone)
             if story is None:
@@ -206,15 +234,7 @@ class ListingSpider(scrapy.Spider):
             return
         self.counts["pages"] += 1
         self.emit(Page(self.spec.key, response.url, response.status, "article"))
-        story = article_story(
-            page.selector,
-            page.text,
-            get_base_url(page),
-            self.spec,
-            entry,
-            self.zone,
-            prefer_list=self.prefer_list,
-        )
+        story = await _off_reactor(self._read_article, page, entry)
         if story is None:
             self._error(response.url, "article", "no title or text found")
             return
@@ -223,12 +243,16 @@ class ListingSpider(scrapy.Spider):
 
     def failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
+        self._answered(request)
         # The source's deadline may have cut this request's timeout (crawler.spiders.deadline).
         timeout = request.meta.get("download_timeout", self.timeout)
         error, blocked = describe_failure(failure, timeout)
         self._error(request.url, request.meta.get("kind", "article"), error, blocked=blocked)
 
     def closed(self, reason: str) -> None:
+        if reason == "finished":  # not cut short: what is unanswered was dropped on the way
+            for url, kind in self.unanswered.items():
+                self._error(url, kind, DROPPED)
         c = self.counts
         self.emit(
             Done(
@@ -244,6 +268,20 @@ class ListingSpider(scrapy.Spider):
         )
 
     # -- reading pages (dedicated spiders override these) --------------------------------
+
+    def _read_list(self, page: HtmlResponse) -> tuple[list[ListEntry], str | None]:
+        return self.list_entries(page), self.next_page(page)
+
+    def _read_article(self, page: HtmlResponse, entry: ListEntry) -> CrawledStory | None:
+        return article_story(
+            page.selector,
+            page.text,
+            get_base_url(page),
+            self.spec,
+            entry,
+            self.zone,
+            prefer_list=self.prefer_list,
+        )
 
     def list_entries(self, page: HtmlResponse) -> list[ListEntry]:
         """The article links of a list page, in page order, each once."""
@@ -308,6 +346,11 @@ class ListingSpider(scrapy.Spider):
         if kind == "list" and self.first_error is None:
             self.first_error = f"{url}: {error}"
         self.emit(Error(self.spec.key, url, kind, error, blocked))
+
+
+async def _off_reactor(read: Callable[..., _T], *args: Any) -> _T:
+    """`read(*args)` in the page reader's thread, so the reactor keeps serving downloads."""
+    return await asyncio.get_running_loop().run_in_executor(_READER, read, *args)
 
 
 def _content_type(response: Response) -> str:

@@ -128,9 +128,9 @@ def test_retries_stop_at_max_attempts(db: Database, standin: BotApiStandIn) -> N
 
 @pytest.mark.parametrize("unit", [int, lambda s: timedelta(seconds=s)])
 def test_retry_after_accepts_int_and_timedelta(unit: object) -> None:
-    from bot.delivery import _seconds
+    from bot.retry_after import retry_after_seconds
 
-    assert _seconds(unit(3)) == 3.0  # type: ignore[operator]
+    assert retry_after_seconds(unit(3)) == 3.0  # type: ignore[operator]
 
 
 # -- pacing ------------------------------------------------------------------------------------

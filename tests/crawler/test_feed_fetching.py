@@ -93,3 +93,32 @@ def test_redirect_loops_stop_at_the_limit(site: LoopbackSite) -> None:
     site.pages["/b"] = Page(b"", status=301, headers={"Location": "/a"})
     with pytest.raises(FeedError, match="too many redirects"):
         fetch(site, "/a", HttpPolicy(max_redirects=3))
+
+
+def test_a_redirect_to_a_javascript_url_is_a_fetch_error(site: LoopbackSite) -> None:
+    """httpx raises InvalidURL (no HTTPError) for it: it escaped as an 'internal error'."""
+    site.pages["/js"] = Page(b"", status=302, headers={"Location": "javascript:alert(1)"})
+    with pytest.raises(FeedError, match="InvalidURL"):
+        fetch(site, "/js")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>",
+        b'<?xml version="1.0"?><error><code>AccessDenied</code></error>',
+    ],
+    ids=["html", "xml-error"],
+)
+def test_a_200_that_is_no_feed_is_an_error_not_an_empty_feed(
+    site: LoopbackSite, body: bytes
+) -> None:
+    """A well-formed page in place of the feed parsed as a feed with no entries: a source
+    whose URL now answers an error page polled 'ok' for ever."""
+    site.pages["/error-page"] = Page(body, "application/rss+xml")
+    with pytest.raises(FeedError, match="not a feed"):
+        fetch(site, "/error-page")
+    site.pages["/empty"] = Page(
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>c</title></channel></rss>'
+    )
+    assert fetch(site, "/empty").stories == ()  # an empty feed is still a feed

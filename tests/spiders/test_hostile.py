@@ -17,7 +17,7 @@ from backports import zstd
 
 from crackdown.demo.site import LoopbackSite, Page
 from tests.e2e.conftest import cli_env
-from tests.hostile import BROTLI_BOMB, TrickleServer, gzip_bomb, run_measured
+from tests.hostile import BROTLI_BOMB, DripServer, TrickleServer, gzip_bomb, run_measured
 from tests.spiders.conftest import write_config
 from tests.spiders.site import MATCHING_BODY, MATCHING_TITLE, html, utf8_list
 
@@ -128,3 +128,56 @@ def test_a_source_whose_pages_all_trickle_stops_at_its_deadline_and_the_next_one
     assert result.seconds < 40  # the old code: the batch killed at 20 s, both sources failed
     assert result.stdout.splitlines()[-1].startswith("2 crawled, 0 failed: 1 new stories")
     assert "crawl stopped at its deadline" in result.stderr
+
+
+def test_huge_pages_being_read_do_not_time_out_another_sources_download(
+    tmp_path: Path, site: LoopbackSite
+) -> None:
+    """Extracting a 10 MB page takes seconds of CPU; the reactor must not wait for it.
+
+    The old code extracted in the reactor's thread: three huge pages held it
+    for about ten seconds, so the neighbour's 1.5 s download (1 MB in 64 KB
+    drips) was read late and its 5 s timeout cut it.
+    """
+    utf8 = "text/html; charset=utf-8"
+    padding = "<!-- " + "x" * 1_000_000 + " -->"
+    article = html(MATCHING_TITLE, MATCHING_BODY, extra=padding).encode()
+    with DripServer(article, utf8, chunk=65536, interval=0.1) as drip:
+        huge = [(f"huge{n}.html", f"大{n}", "2024年06月15日") for n in range(3)]
+        site.pages.update(
+            {
+                "/robots.txt": Page(b"User-agent: *\nAllow: /\n", "text/plain"),
+                "/h/index.html": Page(utf8_list(huge, None).encode(), utf8),
+                **{
+                    f"/h/huge{n}.html": Page(html(f"{n}{HUGE_TITLE}", "正文").encode(), utf8)
+                    for n in range(3)
+                },
+                "/n/index.html": Page(
+                    utf8_list([(drip.url("/n/a.html"), "新闻", "2024年06月15日")], None).encode(),
+                    utf8,
+                ),
+            }
+        )
+        crawl = (
+            '[http]\nmax_bytes = 12000000\n[crawl]\ndelay = "0"\ntimeout = "5s"\nretries = 0\n'
+            'batch_timeout = "80s"\n'
+        )
+        sources = "".join(
+            f'[[sources]]\nkey = "{key}"\nkind = "spider"\nurl = "{site.url(path)}"\n'
+            'links = "ul.news li a"\nrobots = false\n'
+            for key, path in (("hostile", "/h/index.html"), ("neighbour", "/n/index.html"))
+        )
+        config = write_config(tmp_path, sources, crawl=crawl)
+        result = run_measured(["--config", str(config), "crawl"], cli_env(), timeout=120)
+    print(f"\n{result.seconds:.1f} s, peak RSS {result.peak_mb:.0f} MB\n{result.stdout}")
+    assert result.returncode == 0, result.stderr[-3000:]
+    errors = [line for line in result.stdout.splitlines() if " error " in line]
+    assert not errors, errors
+    with sqlite3.connect(tmp_path / "crackdown.db") as conn:
+        keys = {
+            row[0]
+            for row in conn.execute(
+                "SELECT sources.key FROM stories JOIN sources ON sources.id = source_id"
+            )
+        }
+    assert keys == {"hostile", "neighbour"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -32,8 +34,11 @@ def saved(name: str) -> bytes:
     return (DATA / name).read_bytes()
 
 
-def run(callback_result: object) -> tuple[list[Request], list[CrawledStory]]:
-    out = list(callback_result)  # type: ignore[call-overload]
+def run(callback_result: AsyncIterator[object]) -> tuple[list[Request], list[CrawledStory]]:
+    async def collect() -> list[object]:
+        return [output async for output in callback_result]
+
+    out = asyncio.run(collect())
     return [r for r in out if isinstance(r, Request)], [
         s for s in out if isinstance(s, CrawledStory)
     ]
