@@ -267,7 +267,7 @@ class Poller:
         poll = PollSuccess(source, fetched, list(fetched.stories), now, prepared)
         if fetched.warning:
             log.warning(
-                "source %s: feed is malformed, kept %d items: %s",
+                "source %s: kept %d items, with a warning: %s",
                 source.key,
                 poll.items,
                 fetched.warning,
