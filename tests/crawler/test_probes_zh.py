@@ -75,12 +75,6 @@ XFAIL: dict[str, str] = {
     "s12d-zh-022": "a police reminder about scammers' 'high price for U' (民警提醒)"
     " alerts"
     " like s12c-zh-017; only the session-11 veto, trained on it, dropped it",
-    "s13a-zh-018": "a digital-collectibles platform's fundraising case (数字藏品平台, 非法吸收"
-    "公众存款) with no crypto word: 数字藏品 still counts as crypto",
-    "s13b-zh-019": "digital-collectibles platforms closing resale after window guidance: 数字藏品"
-    " still counts as crypto",
-    "s13c-zh-019": "a digital-collectibles platform's owner sentenced for illegal business"
-    " (held-out batch): 数字藏品 still counts as crypto",
     "s13c-zh-024": "held-out batch (a police denial of a rumour): left untuned",
 }
 
