@@ -31,7 +31,9 @@ rumours and denials, price stories naming a past ban, commercial suits, Macau an
 licensing; and at platform actions without 禁止, mining found by place or power theft,
 party discipline and civil rulings. a and b were scored before the fixes, d after a first
 look at their misses; c was held out of all tuning and of the veto's training
-(heldout_zh_s13c.jsonl).
+(heldout_zh_s13c.jsonl); e and f were written after the first fixes and scored on the
+old code too (f then prompted the fixes for 清理 done, stock exchanges' letters and crypto
+denied, 与数字货币无关).
 """
 
 from __future__ import annotations

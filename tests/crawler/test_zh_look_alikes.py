@@ -145,3 +145,32 @@ def test_a_firm_moving_abroad_is_its_own_business(matcher: Matcher) -> None:
     title = "嘉楠科技：停止境内矿机销售 业务全面转向海外"
     text = "嘉楠科技公告称，公司已停止在中国境内销售矿机，相关业务全部转移至海外。"
     assert TOPIC not in _match(matcher, title, text).topics
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "alerts"),
+    [
+        # a listed firm's stock exchange, not a crypto one
+        (
+            "某上市公司因“区块链”概念炒作收监管函",
+            "某上市公司因发布涉及区块链业务的不实信息引发股价异常波动，被交易所出具监管函。",
+            False,
+        ),
+        # crypto named only to be denied
+        (
+            "某区块链公司创始人因合同诈骗被判刑 案件与数字货币无关",
+            "该创始人虚构业绩骗取货款，被法院以合同诈骗罪判处有期徒刑六年。",
+            False,
+        ),
+        # goods cleared by a platform: the act done
+        (
+            "闲鱼卖“矿机”的店铺一夜之间都不见了",
+            "不少用户发现，闲鱼上售卖比特币矿机的店铺近日集体消失。"
+            "闲鱼方面回应，平台依据平台规则，对涉及虚拟货币挖矿的商品进行了清理。",
+            True,
+        ),
+    ],
+    ids=["stock-exchange-letter", "crypto-denied", "goods-cleared"],
+)
+def test_who_acts_on_what(matcher: Matcher, title: str, text: str, alerts: bool) -> None:
+    assert (TOPIC in _match(matcher, title, text).topics) is alerts, title
