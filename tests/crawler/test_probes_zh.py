@@ -33,7 +33,8 @@ party discipline and civil rulings. a and b were scored before the fixes, d afte
 look at their misses; c was held out of all tuning and of the veto's training
 (heldout_zh_s13c.jsonl); e and f were written after the first fixes and scored on the
 old code too (f then prompted the fixes for 清理 done, stock exchanges' letters and crypto
-denied, 与数字货币无关).
+denied, 与数字货币无关); g, written after those, prompted the grid's inspectors as an
+actor and ownership disputes as civil.
 """
 
 from __future__ import annotations

@@ -174,3 +174,28 @@ def test_a_firm_moving_abroad_is_its_own_business(matcher: Matcher) -> None:
 )
 def test_who_acts_on_what(matcher: Matcher, title: str, text: str, alerts: bool) -> None:
     assert (TOPIC in _match(matcher, title, text).topics) is alerts, title
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "alerts"),
+    [
+        # the grid's inspectors find the power theft and cut the supply: an actor
+        (
+            "查处窃电“挖矿”！一用户被追补电费58万元",
+            "近日，公司营销稽查人员在某工业园区开展用电检查时，发现一企业将窃取的电量用于"
+            "虚拟货币“挖矿”。公司依法对其中止供电。",
+            True,
+        ),
+        # who owns a domain is a civil question, whatever the site is about
+        (
+            "法院审理一起比特币主题网站域名纠纷",
+            "某区法院近日审理一起涉比特币主题网站的域名权属纠纷，法院当庭未宣判。",
+            False,
+        ),
+    ],
+    ids=["grid-inspectors", "domain-dispute"],
+)
+def test_power_theft_found_by_the_grid_and_a_civil_dispute(
+    matcher: Matcher, title: str, text: str, alerts: bool
+) -> None:
+    assert (TOPIC in _match(matcher, title, text).topics) is alerts, title
