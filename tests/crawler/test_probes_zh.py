@@ -58,8 +58,6 @@ DATA = Path(__file__).parent.parent / "data"
 XFAIL: dict[str, str] = {
     "s8b3-zh-005": "fundraising 'under the metaverse's cloak' names no crypto word; 元宇宙 alone"
     " is as often industrial policy",
-    "s8b5-zh-026": "a price lead naming a past clean-up as the cause of a fall (清退……的决定曾让"
-    "币价腰斩): the ban as a noun needs tense to tell apart (like o-en-162)",
     "s10d-zh-024": "a game firm fined over game coins (游戏币) whose title also says 代币 (token):"
     " 代币 is the ICO rules' own word for crypto tokens, and nothing marks the game sense",
     "s10e-zh-021": "a regulator's yearly enforcement count (stock cases, 調查) that names crypto"

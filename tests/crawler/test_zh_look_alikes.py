@@ -88,8 +88,15 @@ def test_a_denied_act_is_none(matcher: Matcher, title: str, text: str, alerts: b
         ("比特币站上11万美元 距中国全面清退挖矿已过四年", "", False),
         ("比特币重回9万美元 中国矿工份额已从禁令前的七成降至两成", "", False),
         ("清退后仍偷偷“挖矿” 县公安局查获矿机80台", "", True),
+        # a past act as the cause of what followed
+        (
+            "",
+            "比特币近日突破12万美元，而回到2021年，中国全面清退挖矿和交易的决定曾让币价腰斩。",
+            False,
+        ),
+        ("", "该虚拟币平台曾让数千名投资者血本无归，近日县公安局已对其负责人刑事拘留。", True),
     ],
-    ids=["years-since", "pre-ban", "act-after-the-ban"],
+    ids=["years-since", "pre-ban", "act-after-the-ban", "past-cause", "act-after-a-past-cause"],
 )
 def test_a_ban_named_as_a_time_is_background(
     matcher: Matcher, title: str, text: str, alerts: bool
