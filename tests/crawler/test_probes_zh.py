@@ -34,8 +34,9 @@ look at their misses; c was held out of all tuning and of the veto's training
 (heldout_zh_s13c.jsonl); e and f were written after the first fixes and scored on the
 old code too (f then prompted the fixes for 清理 done, stock exchanges' letters and crypto
 denied, 与数字货币无关); g, written after those, prompted the grid's inspectors as an
-actor and ownership disputes as civil; h, written last, needed no fix (scored on the old
-code too).
+actor and ownership disputes as civil; h needed no fix (scored on the old code too); i,
+written last, prompted two (a rule said never made, 官方未发布此类规定; a price through a
+level, 突破8万美元).
 """
 
 from __future__ import annotations

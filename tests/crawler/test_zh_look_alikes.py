@@ -65,6 +65,11 @@ def test_an_issued_token_or_a_quoted_coin_stays_crypto(matcher: Matcher, text: s
             False,
         ),
         (
+            "网传“明年起持有虚拟币违法”？官方未发布此类规定",
+            "近日网上流传“明年起个人持有虚拟币将违法”的说法。记者查询发现，有关部门并未发布此类规定。",
+            False,
+        ),
+        (
             "网传“公安部将严查所有虚拟币持有者” 系谣言",
             "经核实，该消息系谣言，公安部从未发布相关通知。",
             False,
@@ -76,7 +81,7 @@ def test_an_issued_token_or_a_quoted_coin_stays_crypto(matcher: Matcher, text: s
             True,
         ),
     ],
-    ids=["question-denied", "rumour", "denial-beside-an-arrest"],
+    ids=["question-denied", "rule-never-made", "rumour", "denial-beside-an-arrest"],
 )
 def test_a_denied_act_is_none(matcher: Matcher, title: str, text: str, alerts: bool) -> None:
     assert (TOPIC in _match(matcher, title, text).topics) is alerts, title
@@ -88,6 +93,13 @@ def test_a_denied_act_is_none(matcher: Matcher, title: str, text: str, alerts: b
         ("比特币站上11万美元 距中国全面清退挖矿已过四年", "", False),
         ("比特币重回9万美元 中国矿工份额已从禁令前的七成降至两成", "", False),
         ("清退后仍偷偷“挖矿” 县公安局查获矿机80台", "", True),
+        # a price through a level: market news, whatever ban its text recalls
+        (
+            "比特币突破8万美元 矿业股普涨",
+            "比特币价格周二突破8万美元。值得注意的是，中国2021年禁止挖矿后，"
+            "多家中国矿企已在美国上市。",
+            False,
+        ),
         # a past act as the cause of what followed
         (
             "",
@@ -96,7 +108,14 @@ def test_a_denied_act_is_none(matcher: Matcher, title: str, text: str, alerts: b
         ),
         ("", "该虚拟币平台曾让数千名投资者血本无归，近日县公安局已对其负责人刑事拘留。", True),
     ],
-    ids=["years-since", "pre-ban", "act-after-the-ban", "past-cause", "act-after-a-past-cause"],
+    ids=[
+        "years-since",
+        "pre-ban",
+        "act-after-the-ban",
+        "price-level",
+        "past-cause",
+        "act-after-a-past-cause",
+    ],
 )
 def test_a_ban_named_as_a_time_is_background(
     matcher: Matcher, title: str, text: str, alerts: bool
