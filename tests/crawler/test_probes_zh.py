@@ -25,6 +25,18 @@ county police posts, platform account actions, local regulators' warnings and co
 write-ups (法院认为, 本案中, 法官提醒; civil rulings on USDT loans, 委托炒币, 矿机);
 d was written after a first look at the misses, e after the first fixes; c and f
 were held out of all tuning (f written after the fixes, scored on the old code too).
+Session 13's (s13a-s13d) aim at look-alikes: non-crypto enforcement with crypto-adjacent
+words (game and shop tokens, points, digital collectibles), e-CNY, government blockchain,
+rumours and denials, price stories naming a past ban, commercial suits, Macau and Hong Kong
+licensing; and at platform actions without 禁止, mining found by place or power theft,
+party discipline and civil rulings. a and b were scored before the fixes, d after a first
+look at their misses; c was held out of all tuning and of the veto's training
+(heldout_zh_s13c.jsonl); e and f were written after the first fixes and scored on the
+old code too (f then prompted the fixes for 清理 done, stock exchanges' letters and crypto
+denied, 与数字货币无关); g, written after those, prompted the grid's inspectors as an
+actor and ownership disputes as civil; h needed no fix (scored on the old code too); i,
+written last, prompted two (a rule said never made, 官方未发布此类规定; a price through a
+level, 突破8万美元).
 """
 
 from __future__ import annotations
@@ -47,10 +59,6 @@ DATA = Path(__file__).parent.parent / "data"
 XFAIL: dict[str, str] = {
     "s8b3-zh-005": "fundraising 'under the metaverse's cloak' names no crypto word; 元宇宙 alone"
     " is as often industrial policy",
-    "s8b5-zh-026": "a price lead naming a past clean-up as the cause of a fall (清退……的决定曾让"
-    "币价腰斩): the ban as a noun needs tense to tell apart (like o-en-162)",
-    "s8b7-zh-026": "a crypto firm's trade-secret suit (比特大陆起诉前员工, 法院判赔): a court"
-    " judgment and mining words, but the case is commercial, not about crypto activity",
     "s10d-zh-024": "a game firm fined over game coins (游戏币) whose title also says 代币 (token):"
     " 代币 is the ICO rules' own word for crypto tokens, and nothing marks the game sense",
     "s10e-zh-021": "a regulator's yearly enforcement count (stock cases, 調查) that names crypto"
@@ -63,8 +71,6 @@ XFAIL: dict[str, str] = {
     " reader addressed makes no guide of it",
     "s11v5-zh-002": "a project's own coin named bare (积分币, not in quotes) in a 'blockchain"
     " farming' fundraising case: no crypto word (held-out batch, left untuned)",
-    "s9b4-zh-006": "a mining clean-up whose only place is the anonymised 某市 and whose actor is"
-    " unnamed: no Chinese cue is left (a real story names its city)",
     "s12e-zh-024": "a platform's own listing rule (闲鱼上线专区，严禁挖矿用途) read as a ban: a"
     " business call with a prohibition word and a platform",
     "s12c-zh-017": "a police reminder listing risky acts (民警提醒：这些行为可能让你……): a"
@@ -72,12 +78,15 @@ XFAIL: dict[str, str] = {
     "s12d-zh-022": "a police reminder about scammers' 'high price for U' (民警提醒)"
     " alerts"
     " like s12c-zh-017; only the session-11 veto, trained on it, dropped it",
+    "s13c-zh-024": "held-out batch (a police denial of a rumour): left untuned",
 }
 
 
 def _probes() -> list[dict[str, object]]:
     probes = []
-    for path in sorted(DATA.glob("probes_zh_s[0-9]*.jsonl")):
+    # heldout_zh_*: held-out batches kept out of the `probes_*` name, so that the learned
+    # veto (trained on every probes_* file) is not trained on them either
+    for path in [*sorted(DATA.glob("probes_zh_s[0-9]*.jsonl")), *DATA.glob("heldout_zh_*.jsonl")]:
         with path.open(encoding="utf-8") as lines:
             probes.extend(json.loads(line) for line in lines if line.strip())
     return probes
