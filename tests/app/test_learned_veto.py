@@ -29,7 +29,7 @@ TOPIC = "china-crypto-enforcement"
 VETOED = (
     "China's crypto miners find new home in Paraguay",
     "Paraguay's state utility signed deals with three mining companies founded by Chinese"
-    " entrepreneurs. Paraguay's own prosecutors have raided illegal farms that stole electricity.",
+    " entrepreneurs. Paraguay has since shut illegal farms that stole electricity.",
 )
 KEPT = ("Alipay to cut off accounts used for bitcoin OTC trading", "")
 

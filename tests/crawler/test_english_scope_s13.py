@@ -1,0 +1,134 @@
+"""English place and actor scope, standing bans, private quarrels and game tokens.
+
+Each case is a general form the blind sets' errors take, not one story: a foreign
+enforcer named with a possessive and a modifier ("Canada's securities regulator"), by a
+US state, a Japanese or Korean city or a named agency; prosecutors named by their place
+("Fujian prosecutors" acting, "Thai authorities" only handing the man over); a ban named
+as a standing state in a price story; a court settling a private quarrel or an employee's
+claim; tokens of a game; the top court's published cases and plain-English refusals. Each
+has a twin on the other side.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from crawler.matcher import Matcher
+from crawler.normalize import normalise
+from crawler.types import MatchResult, RawStory
+
+TOPIC = "china-crypto-enforcement"
+
+
+def match(matcher: Matcher, title: str, text: str = "") -> MatchResult:
+    raw = RawStory("probe", "https://probe.invalid/1", title, text)
+    return matcher.match(normalise(raw, fetched_at=datetime.now(UTC)))
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("Canada's securities regulator bans crypto platform run from Hong Kong", ""),
+        ("Wyoming judge orders Chinese-owned bitcoin mine to close", ""),
+        ("Ohio police arrest Chinese nationals in crypto ATM scam", ""),
+        ("Osaka police arrest Chinese student over crypto fraud", ""),
+        ("Incheon customs seize crypto hardware smuggled by Chinese traders", ""),
+        ("Met Police seize bitcoin from Chinese fraud suspect", ""),
+        ("Crown Prosecution Service charges Chinese woman with bitcoin laundering", ""),
+        ("US top securities cop charges Hong Kong crypto trader", ""),
+        ("Feds charge Chinese bitcoin miner with sanctions violations", ""),
+        (
+            "Prosecutors seek 12-year term for crypto exchange founder",
+            "The Shilin District Prosecutors Office said the platform took NT$2 billion.",
+        ),
+    ],
+)
+def test_a_foreign_enforcer_named_by_place_or_agency_is_foreign(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    assert TOPIC not in match(matcher, title, text).topics, title
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "Chinese fugitive returned from Thailand to stand trial over crypto fraud",
+            "Fujian prosecutors have charged the man, who was sent back by Thai authorities"
+            " in March, with fraud involving a fake digital currency.",
+        ),
+        ("Shanghai prosecutors charge 14 over USDT underground bank", ""),
+    ],
+)
+def test_prosecutors_named_by_a_chinese_place_are_a_chinese_actor(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    assert TOPIC in match(matcher, title, text).topics, title
+
+
+def test_us_prosecutors_stay_foreign(matcher: Matcher) -> None:
+    result = match(matcher, "US prosecutors charge Chinese nationals over crypto laundering")
+    assert TOPIC not in result.topics
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "Ether jumps 8% as Hong Kong volume surges; mainland ban still in force",
+            "Traders in Hong Kong led buying, though mainland Chinese investors remain barred.",
+        ),
+        ("Bitcoin rallies with China's mining ban still in place", ""),
+    ],
+)
+def test_a_standing_ban_in_a_price_story_is_background(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    assert TOPIC not in match(matcher, title, text).topics, title
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "Hong Kong court sides with crypto investor in dispute with ex-partner",
+            "The High Court ruled the partner must return 50 bitcoin held on trust.",
+        ),
+        (
+            "Hong Kong judge orders crypto fund manager to pay ex-employee's bonus in tokens",
+            "The Labour Tribunal ruled the fund must honour a contract promising 40,000 tokens.",
+        ),
+        (
+            "Shenzhen police bust ring selling stolen game tokens",
+            "Officers arrested 12 people who hacked player accounts and sold in-game tokens.",
+        ),
+    ],
+)
+def test_private_quarrels_and_game_tokens_are_not_crypto_enforcement(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    assert TOPIC not in match(matcher, title, text).topics, title
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "act"),
+    [
+        (
+            "Crypto debts not enforceable, Chinese top court reaffirms in new guidance case",
+            "The Supreme People's Court published a ruling in which a lower court rejected a"
+            " claim for repayment of a Tether loan.",
+            "judgment",
+        ),
+        (
+            "Sichuan county pulls plug on crypto mines hidden in hydropower stations",
+            "Local officials said 40 sites had been found by inspectors.",
+            "shutdown-block",
+        ),
+        ("Police in Zhejiang round up 30 over blockchain game fraud", "", "arrest"),
+    ],
+)
+def test_plain_english_acts_alert(matcher: Matcher, title: str, text: str, act: str) -> None:
+    result = match(matcher, title, text)
+    assert TOPIC in result.topics and act in result.actions, (title, result.actions)
