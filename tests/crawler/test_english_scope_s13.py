@@ -132,3 +132,37 @@ def test_private_quarrels_and_game_tokens_are_not_crypto_enforcement(
 def test_plain_english_acts_alert(matcher: Matcher, title: str, text: str, act: str) -> None:
     result = match(matcher, title, text)
     assert TOPIC in result.topics and act in result.actions, (title, result.actions)
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "Report of Hong Kong exchange raid false, SFC says",
+            "The regulator said it had not searched any virtual asset platform this week.",
+        ),
+        (
+            "Beijing dismisses rumours of crypto amnesty",
+            "A central bank official said reports that the ban would be lifted for Hong"
+            " Kong-registered platforms were groundless.",
+        ),
+        (
+            "Hong Kong court hears crypto firm's bid to block rival's trademark",
+            "The High Court is considering whether the exchange's new logo infringes a brand.",
+        ),
+    ],
+)
+def test_denied_reports_and_trademark_fights_are_not_enforcement(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    assert TOPIC not in match(matcher, title, text).topics, title
+
+
+def test_a_punished_ex_official_is_news_not_an_old_officials_view(matcher: Matcher) -> None:
+    result = match(
+        matcher,
+        "Ex-official's crypto mining at state plant earns party expulsion",
+        "The provincial discipline commission said the former official had used his post to"
+        " run bitcoin mining machines at a power plant.",
+    )
+    assert TOPIC in result.topics and "penalty" in result.actions, result.actions
