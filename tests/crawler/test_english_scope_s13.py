@@ -166,3 +166,55 @@ def test_a_punished_ex_official_is_news_not_an_old_officials_view(matcher: Match
         " run bitcoin mining machines at a power plant.",
     )
     assert TOPIC in result.topics and "penalty" in result.actions, result.actions
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        # the foreign place in the first sentence, the enforcer generic in the headline
+        (
+            "Chinese national jailed for 7 years over crypto romance scam",
+            "The judge at the sentencing hearing in Sydney said the man had preyed on victims.",
+        ),
+        (
+            "Police arrest Chinese nationals running crypto scam from rented villas",
+            "The raid took place in Phuket, where officers found 200 phones and crypto wallets.",
+        ),
+        (
+            "Crypto ATM operator with Hong Kong parent fined",
+            "New Zealand's Department of Internal Affairs said the operator failed to check"
+            " customers.",
+        ),
+        (
+            "Chinese tech worker charged with stealing crypto from employer",
+            "Prosecutors in San Jose said he transferred $5 million of tokens to his own wallet.",
+        ),
+    ],
+)
+def test_a_generic_enforcer_in_a_story_placed_abroad_is_foreign(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    assert TOPIC not in match(matcher, title, text).topics, title
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "Court jails Chinese man who ran crypto scam from Cambodia",
+            "The Wenzhou Intermediate People's Court said he lured 2,000 victims in China.",
+        ),
+        (
+            "Police bust USDT money-laundering gang",
+            "The gang moved scam proceeds to Cambodia through Tether, officers in Shenzhen said.",
+        ),
+        (
+            "Macau-born trader jailed in Hong Kong for crypto fraud",
+            "The District Court in Hong Kong jailed the man for 30 months.",
+        ),
+    ],
+)
+def test_a_scams_base_a_birthplace_or_proceeds_abroad_leave_the_chinese_act(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    assert TOPIC in match(matcher, title, text).topics, title

@@ -134,6 +134,10 @@ XFAIL: dict[str, str] = {
     " rumour of crypto seizures in Hong Kong",
     "en13d-017": "held-out batch (scored before and after, never tuned on): a platform named"
     " by the SFC ('Suspicious virtual asset platform named by SFC')",
+    "en13g-023": "'police said' with no place, the scam's victims abroad (Japan, South"
+    " Korea): generic police are the mainland's unless a foreign place is the story's only one",
+    "en13g-024": "'Officers in Sabah': 'officers' is no enforcer word (bank and compliance"
+    " officers), and victims 'in China' make a Chinese place",
     "s11v3-en-014": "crypto named only to say the story is not about it ('without naming any"
     " involving cryptocurrency'): no negation scope for crypto words",
 }
