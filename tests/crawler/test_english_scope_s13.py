@@ -218,3 +218,20 @@ def test_a_scams_base_a_birthplace_or_proceeds_abroad_leave_the_chinese_act(
     matcher: Matcher, title: str, text: str
 ) -> None:
     assert TOPIC in match(matcher, title, text).topics, title
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "Crypto market shrugs as China repeats warning on speculation",
+            "Bitcoin was little changed after the central bank's reminder.",
+        ),
+        (
+            "Ether price slides as China ban rumours swirl again",
+            "Traders blamed an unverified post.",
+        ),
+    ],
+)
+def test_markets_unmoved_by_talk_are_no_event(matcher: Matcher, title: str, text: str) -> None:
+    assert TOPIC not in match(matcher, title, text).topics, title
