@@ -235,3 +235,23 @@ def test_a_scams_base_a_birthplace_or_proceeds_abroad_leave_the_chinese_act(
 )
 def test_markets_unmoved_by_talk_are_no_event(matcher: Matcher, title: str, text: str) -> None:
     assert TOPIC not in match(matcher, title, text).topics, title
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        (
+            "Virtual asset scam sites exposed by securities regulator",
+            "The SFC said the sites had used fake licences to lure Hong Kong investors.",
+        ),
+        (
+            "Hong Kong watchdog lists crypto platform as suspicious",
+            "The Securities and Futures Commission said it had received complaints.",
+        ),
+    ],
+)
+def test_the_sfcs_suspicious_list_in_other_words_alerts(
+    matcher: Matcher, title: str, text: str
+) -> None:
+    result = match(matcher, title, text)
+    assert TOPIC in result.topics, title
