@@ -27,9 +27,9 @@ from crawler.watchlist import Watchlist, build_watchlist, builtin_watchlist
 
 TOPIC = "china-crypto-enforcement"
 VETOED = (
-    "China's crypto miners find new home in Paraguay",
-    "Paraguay's state utility signed deals with three mining companies founded by Chinese"
-    " entrepreneurs. Paraguay's own prosecutors have raided illegal farms that stole electricity.",
+    "China's miners chase cheap power in Paraguay",
+    "Paraguay's state utility signed deals with mining companies founded by Chinese"
+    " entrepreneurs. Police raided illegal farms near the Itaipu dam in Paraguay.",
 )
 KEPT = ("Alipay to cut off accounts used for bitcoin OTC trading", "")
 

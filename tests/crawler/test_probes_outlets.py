@@ -45,6 +45,10 @@ TOPIC = "china-crypto-enforcement"
 # with their near misses; a, b and d scored before the session-12 fixes, e, f and g each
 # before the round of fixes after it, c held out of all tuning, the veto's training
 # included (heldout_en_s12c.jsonl; scored before and after).
+# probes_en_s13*: foreign enforcement naming Chinese people, Hong Kong or Chinese miners in
+# passing; Hong Kong SFC warnings, alert lists, restriction notices and prosecutions; civil
+# rulings, mining, party discipline, platform actions; non-crypto cases with crypto-like
+# words; each scored before the fixes after it; heldout_en_s13d.jsonl held out of all tuning.
 _DATA = Path(__file__).parent.parent / "data"
 # heldout_*: held-out batches kept out of the `probes_*` name, so that the learned veto
 # (trained on every probes_* file) is not trained on them either.
@@ -59,8 +63,6 @@ PROBES = [
 # en10m-002 and en10m-005 off this list in session 11; set since session 12 to lose no true
 # alert out of sample (bench/README.md), it keeps them again.
 XFAIL: dict[str, str] = {
-    "en10m-002": "foreign-led (Chinese miners in Paraguay, Paraguay's prosecutors): the rule"
-    " alerts and the learned veto keeps it (p 0.55)",
     "en10m-005": "a Chinese firm adds bitcoin to its treasury (corporate news): the rule alerts"
     " and the learned veto keeps it (p 0.74)",
     "o-en-133": "'forces miners offline': no action; 'offline' alone fires on hash-rate news",
@@ -122,6 +124,23 @@ XFAIL: dict[str, str] = {
     "en12g-003": "a feature headline ('Inside the USDT laundering ring that police say moved"
     " 2 billion yuan') over a dated arrest report: 'inside the' makes the lead a look back, and"
     " letting the opening's act override that also let look-backs with a count through",
+    "en13e-003": "a price story whose only act is state TV restating the ban ('repeats that"
+    " crypto trading is banned'): a regulator restating it is news (dev-2), and the speaker's"
+    " kind (media or regulator) is not read",
+    "en13e-007": "police acting on 'digital collectibles' with 'no cryptocurrency was"
+    " involved': whether a digital collectible is crypto the label rule leaves open, and crypto"
+    " words have no negation scope (as s11v3-en-014)",
+    "en13d-014": "held-out batch (scored before and after, never tuned on): police denying a"
+    " rumour of crypto seizures in Hong Kong",
+    "en13d-017": "held-out batch (scored before and after, never tuned on): a platform named"
+    " by the SFC ('Suspicious virtual asset platform named by SFC')",
+    "en13g-023": "'police said' with no place, the scam's victims abroad (Japan, South"
+    " Korea): generic police are the mainland's unless a foreign place is the story's only one",
+    "en13g-024": "'Officers in Sabah': 'officers' is no enforcer word (bank and compliance"
+    " officers), and victims 'in China' make a Chinese place",
+    "en13h-014": "a Hong Kong jury acquitting a man of bitcoin theft: session 11's vocabulary"
+    " test counts an acquittal as a court's judgment (a mainland court acquitting must alert);"
+    " whether an acquittal is enforcement the label rule leaves open",
     "s11v3-en-014": "crypto named only to say the story is not about it ('without naming any"
     " involving cryptocurrency'): no negation scope for crypto words",
 }
