@@ -278,9 +278,19 @@ class LearnedVeto:
         self, matcher: Matcher, story: Story, result: MatchResult, evidence: _Evidence | None = None
     ) -> MatchResult:
         """`result` without the default topic when the layer vetoes it, else `result` itself
-        (`evidence`: what `Matcher.match_with_evidence` gave with it, saving a second scan)."""
-        verdict = self.judge(matcher, story, result, evidence)
-        return self.drop(result) if verdict is not None and verdict.vetoed else result
+        (`evidence`: what `Matcher.match_with_evidence` gave with it, saving a second scan).
+
+        The reasons (`VetoWeights.against`, a pass over every weight) are worked out only
+        when the veto depends on them: below the threshold with a `cue`. They were half the
+        parse worker's matching CPU in a first cycle (bench/README.md, session 13)."""
+        if self.topic not in result.topics:
+            return result
+        features = self.featurer.features(matcher, story, result, evidence)
+        probability = self.weights.probability(features)
+        if probability >= self.weights.threshold:
+            return result
+        against = self.weights.against(features) if self.weights.cue > 0 else []
+        return self.drop(result) if self.weights.vetoes(probability, against) else result
 
     def drop(self, result: MatchResult) -> MatchResult:
         """`result` without the default topic (what a veto leaves)."""

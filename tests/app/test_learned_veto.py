@@ -9,6 +9,7 @@ import math
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -113,6 +114,39 @@ def test_a_cue_setting_vetoes_only_with_an_explicit_negative_cue() -> None:
     assert strict.vetoes(0.1, act + foreign) and not strict.vetoes(0.1, act)
     assert not strict.vetoes(0.9, foreign)
     assert dataclasses.replace(shipped, cue=0.0).vetoes(0.1, act)
+
+
+class _CountedWeights(VetoWeights):
+    """The shipped weights, counting the passes over every weight that reasons take."""
+
+    passes: list[int] = [0]  # noqa: RUF012  (shared by the instances of one test)
+
+    def against(self, features: Iterable[str]) -> list[Reason]:
+        self.passes[0] += 1
+        return super().against(features)
+
+
+def test_applying_the_veto_works_out_reasons_only_when_a_cue_needs_them(
+    matcher: Matcher, strict_veto_weights: Path
+) -> None:
+    """`apply` decides as `judge` does; with no `cue` it never lists the reasons (a pass over
+    every weight for each matched story: half the parse worker's matching CPU, session 13)."""
+    strict = VetoWeights.load(strict_veto_weights)
+    for cue, passes in ((0.0, 0), (0.5, 1)):
+        weights = _CountedWeights(
+            **{f.name: getattr(strict, f.name) for f in dataclasses.fields(VetoWeights)}
+        )
+        weights = dataclasses.replace(weights, cue=cue)
+        veto = LearnedVeto(matcher, weights)
+        for text in (VETOED, KEPT):
+            item = story(*text)
+            rule = matcher.match(item)
+            verdict = veto.judge(matcher, item, rule)
+            assert verdict is not None
+            weights.passes[0] = 0
+            applied = veto.apply(matcher, item, rule)
+            assert (TOPIC not in applied.topics) == verdict.vetoed
+            assert weights.passes[0] == (passes if verdict.probability < strict.threshold else 0)
 
 
 def test_the_parse_workers_copy_of_the_filter_vetoes_too(
