@@ -138,9 +138,6 @@ XFAIL: dict[str, str] = {
     " Korea): generic police are the mainland's unless a foreign place is the story's only one",
     "en13g-024": "'Officers in Sabah': 'officers' is no enforcer word (bank and compliance"
     " officers), and victims 'in China' make a Chinese place",
-    "en13h-014": "a Hong Kong jury acquitting a man of bitcoin theft: session 11's vocabulary"
-    " test counts an acquittal as a court's judgment (a mainland court acquitting must alert);"
-    " whether an acquittal is enforcement the label rule leaves open",
     "s11v3-en-014": "crypto named only to say the story is not about it ('without naming any"
     " involving cryptocurrency'): no negation scope for crypto words",
 }
