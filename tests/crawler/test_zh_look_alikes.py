@@ -1,7 +1,8 @@
 """Chinese stories that only look like crypto enforcement, and acts told in mainland shapes.
 
 Each case pairs a cause with its counterpart, so a fix for one class cannot pass by
-dropping the other: a prepaid or game token is no crypto token but an issued 代币 is; a
+dropping the other: a prepaid or game token, or a digital collectible alone, is no crypto
+token but an issued 代币 or a collectible traded for USDT is; a
 rumour denied is no act but a denial beside a real arrest keeps it; a ban named as a time
 (禁令前, 已过四年) is background but an act after it is news; a commercial suit is no
 enforcement but a court voiding a mining contract is; a place the mainland press leaves
@@ -32,6 +33,8 @@ NOT_CRYPTO = [
     "电玩城的代币卡无法退款，消费者向市场监管局投诉。",
     "冒充“数字人民币”推广员骗取验证码，3人被警方抓获。",
     "游戏公司允许玩家把游戏代币兑换成现金，被文化执法部门罚款。",
+    # a digital collectible alone: sold on a permissioned chain, with no coin
+    "某数字藏品平台实际控制人以虚假宣传诱导用户高价购买藏品，已被警方刑事拘留。",
 ]
 STILL_CRYPTO = [
     "某公司以数字藏品为名公开发行代币、非法吸收公众资金，负责人被批捕。",
