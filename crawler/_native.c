@@ -973,6 +973,22 @@ narrowed(Py_UCS4 c)
     return c == 0x3000 ? 0x20 : c;
 }
 
+/* A new string of `size` characters of `data`, each narrowed; `most` is the widest result. */
+static PyObject *
+narrowed_copy(int kind, const void *data, Py_ssize_t size, Py_UCS4 most)
+{
+    PyObject *result = PyUnicode_New(size, most);
+    if (result == NULL) {
+        return NULL;
+    }
+    const int out_kind = PyUnicode_KIND(result);
+    void *out = PyUnicode_DATA(result);
+    for (Py_ssize_t i = 0; i < size; i++) {
+        PyUnicode_WRITE(out_kind, out, i, narrowed(PyUnicode_READ(kind, data, i)));
+    }
+    return result;
+}
+
 /* narrow(text): full-width ASCII (U+FF01-FF5E) and the ideographic space as ASCII, in
  * one pass; the text itself when it has none. NFKC maps them so, one to one. */
 static PyObject *
@@ -998,19 +1014,7 @@ narrow(PyObject *module, PyObject *text)
         changed |= n != c;
         most = n > most ? n : most;
     }
-    if (!changed) {
-        return Py_NewRef(text);
-    }
-    PyObject *result = PyUnicode_New(size, most);
-    if (result == NULL) {
-        return NULL;
-    }
-    const int out_kind = PyUnicode_KIND(result);
-    void *out = PyUnicode_DATA(result);
-    for (Py_ssize_t i = 0; i < size; i++) {
-        PyUnicode_WRITE(out_kind, out, i, narrowed(PyUnicode_READ(kind, data, i)));
-    }
-    return result;
+    return changed ? narrowed_copy(kind, data, size, most) : Py_NewRef(text);
 }
 
 typedef struct {
@@ -1127,19 +1131,7 @@ CharSet_narrowed_within(CharSet *self, PyObject *text)
         changed |= n != c;
         most = n > most ? n : most;
     }
-    if (!changed) {
-        return Py_NewRef(text);
-    }
-    PyObject *result = PyUnicode_New(size, most);
-    if (result == NULL) {
-        return NULL;
-    }
-    const int out_kind = PyUnicode_KIND(result);
-    void *out = PyUnicode_DATA(result);
-    for (Py_ssize_t i = 0; i < size; i++) {
-        PyUnicode_WRITE(out_kind, out, i, narrowed(PyUnicode_READ(kind, data, i)));
-    }
-    return result;
+    return changed ? narrowed_copy(kind, data, size, most) : Py_NewRef(text);
 }
 
 static PyMethodDef CharSet_methods[] = {

@@ -11,6 +11,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Self
 
 DATA = Path(__file__).parent / "data"
 # 1 GiB of zeros as brotli (quality 11): 1,681 bytes.
@@ -26,12 +27,10 @@ def gzip_bomb(mebibytes: int = 256) -> bytes:
     return b"".join([*parts, compressor.flush()])
 
 
-class TrickleServer:
-    """Answers every request with headers at once, then one body byte every `interval` seconds."""
+class _SlowServer:
+    """A loopback HTTP/1.1 server that answers each connection in its own thread."""
 
-    def __init__(self, content_type: str = "application/xml", interval: float = 1.0) -> None:
-        self.content_type = content_type
-        self.interval = interval
+    def __init__(self) -> None:
         self.connections = 0
         self._stop = threading.Event()
         self._socket = socket.create_server(("127.0.0.1", 0))
@@ -44,7 +43,7 @@ class TrickleServer:
     def url(self, path: str) -> str:
         return self.base_url + path
 
-    def __enter__(self) -> TrickleServer:
+    def __enter__(self) -> Self:
         self._thread.start()
         return self
 
@@ -59,23 +58,38 @@ class TrickleServer:
             except OSError:
                 return
             self.connections += 1
-            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
-    def _trickle(self, conn: socket.socket) -> None:
+    def _serve(self, conn: socket.socket) -> None:
         with conn:
             try:
                 conn.recv(65536)
-                conn.sendall(
-                    b"HTTP/1.1 200 OK\r\nContent-Type: " + self.content_type.encode() + b"\r\n"
-                    b"Content-Length: 1000000\r\n\r\n<"
-                )
-                while not self._stop.wait(self.interval):
-                    conn.sendall(b" ")
+                self._answer(conn)
             except OSError:
                 return
 
+    def _answer(self, conn: socket.socket) -> None:
+        raise NotImplementedError
 
-class DripServer:
+
+class TrickleServer(_SlowServer):
+    """Answers every request with headers at once, then one body byte every `interval` seconds."""
+
+    def __init__(self, content_type: str = "application/xml", interval: float = 1.0) -> None:
+        super().__init__()
+        self.content_type = content_type
+        self.interval = interval
+
+    def _answer(self, conn: socket.socket) -> None:
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: " + self.content_type.encode() + b"\r\n"
+            b"Content-Length: 1000000\r\n\r\n<"
+        )
+        while not self._stop.wait(self.interval):
+            conn.sendall(b" ")
+
+
+class DripServer(_SlowServer):
     """Answers every request with `body`, sent `chunk` bytes every `interval` seconds.
 
     A download that takes a known while even when the client reads at once: a
@@ -85,45 +99,19 @@ class DripServer:
     def __init__(
         self, body: bytes, content_type: str, chunk: int = 65536, interval: float = 0.1
     ) -> None:
+        super().__init__()
         self.body, self.content_type = body, content_type
         self.chunk, self.interval = chunk, interval
-        self._stop = threading.Event()
-        self._socket = socket.create_server(("127.0.0.1", 0))
-        self._thread = threading.Thread(target=self._accept, daemon=True)
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self._socket.getsockname()[1]}{path}"
-
-    def __enter__(self) -> DripServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._socket.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._socket.accept()
-            except OSError:
+    def _answer(self, conn: socket.socket) -> None:
+        conn.sendall(
+            f"HTTP/1.1 200 OK\r\nContent-Type: {self.content_type}\r\n"
+            f"Content-Length: {len(self.body)}\r\nConnection: close\r\n\r\n".encode()
+        )
+        for start in range(0, len(self.body), self.chunk):
+            if start and self._stop.wait(self.interval):
                 return
-            threading.Thread(target=self._drip, args=(conn,), daemon=True).start()
-
-    def _drip(self, conn: socket.socket) -> None:
-        with conn:
-            try:
-                conn.recv(65536)
-                conn.sendall(
-                    f"HTTP/1.1 200 OK\r\nContent-Type: {self.content_type}\r\n"
-                    f"Content-Length: {len(self.body)}\r\nConnection: close\r\n\r\n".encode()
-                )
-                for start in range(0, len(self.body), self.chunk):
-                    if start and self._stop.wait(self.interval):
-                        return
-                    conn.sendall(self.body[start : start + self.chunk])
-            except OSError:
-                return
+            conn.sendall(self.body[start : start + self.chunk])
 
 
 @dataclass

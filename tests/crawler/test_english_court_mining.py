@@ -10,20 +10,12 @@ has a near miss that must stay out.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from crawler.matcher import Matcher
-from crawler.normalize import normalise
-from crawler.types import MatchResult, RawStory
+from tests.probing import match
 
 TOPIC = "china-crypto-enforcement"
-
-
-def match(matcher: Matcher, title: str, text: str = "") -> MatchResult:
-    raw = RawStory("probe", "https://probe.invalid/1", title, text)
-    return matcher.match(normalise(raw, fetched_at=datetime.now(UTC)))
 
 
 @pytest.mark.parametrize(

@@ -9,20 +9,12 @@ rule-making, Taiwan and Macau, foreign police acting on Chinese nationals) must 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from crawler.matcher import Matcher
-from crawler.normalize import normalise
-from crawler.types import MatchResult, RawStory
+from tests.probing import match
 
 TOPIC = "china-crypto-enforcement"
-
-
-def match(matcher: Matcher, title: str, text: str = "") -> MatchResult:
-    raw = RawStory("probe", "https://probe.invalid/1", title, text)
-    return matcher.match(normalise(raw, fetched_at=datetime.now(UTC)))
 
 
 @pytest.mark.parametrize(

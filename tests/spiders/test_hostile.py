@@ -30,6 +30,15 @@ def zstd_bomb(mebibytes: int = 256) -> bytes:
     return b"".join([*(compressor.compress(zeros) for _ in range(mebibytes)), compressor.flush()])
 
 
+def spider_sources(site: LoopbackSite, list_pages: dict[str, str], extra: str = "") -> str:
+    """`[[sources]]` tables of list-page spiders: each key with its list page on `site`."""
+    return "".join(
+        f'[[sources]]\nkey = "{key}"\nkind = "spider"\nurl = "{site.url(path)}"\n'
+        f'links = "ul.news li a"\n{extra}'
+        for key, path in list_pages.items()
+    )
+
+
 @pytest.fixture
 def trickle() -> Iterator[TrickleServer]:
     with TrickleServer(content_type="text/html; charset=utf-8") as server:
@@ -67,11 +76,7 @@ def test_bombs_a_trickle_and_a_huge_title_cost_one_source_a_bounded_crawl(
     # The trickle needs the request timeout to end it; a loaded machine spends seconds on
     # huge.html's 10 MB in the reactor, so a 2 s timeout also cut gz.html's download short.
     crawl = '[http]\nmax_bytes = 12000000\n[crawl]\ndelay = "0"\ntimeout = "6s"\nretries = 0\n'
-    sources = "".join(
-        f'[[sources]]\nkey = "{key}"\nkind = "spider"\nurl = "{site.url(path)}"\n'
-        'links = "ul.news li a"\n'
-        for key, path in (("hostile", "/h/index.html"), ("fine", "/f/index.html"))
-    )
+    sources = spider_sources(site, {"hostile": "/h/index.html", "fine": "/f/index.html"})
     config = write_config(tmp_path, sources, crawl=crawl + 'batch_timeout = "60s"\n')
     result = run_measured(["--config", str(config), "crawl"], cli_env(), timeout=90)
     print(f"\n{result.seconds:.1f} s, peak RSS {result.peak_mb:.0f} MB\n{result.stdout}")
@@ -116,11 +121,7 @@ def test_a_source_whose_pages_all_trickle_stops_at_its_deadline_and_the_next_one
         '[crawl]\ndelay = "0"\ntimeout = "30s"\nretries = 0\nbatch_timeout = "20s"\n'
         'source_deadline = "3s"\n'
     )
-    sources = "".join(
-        f'[[sources]]\nkey = "{key}"\nkind = "spider"\nurl = "{site.url(path)}"\n'
-        'links = "ul.news li a"\n'
-        for key, path in (("hostile", "/h/index.html"), ("fine", "/f/index.html"))
-    )
+    sources = spider_sources(site, {"hostile": "/h/index.html", "fine": "/f/index.html"})
     config = write_config(tmp_path, sources, crawl=crawl)
     result = run_measured(["--config", str(config), "crawl"], cli_env(), timeout=90)
     print(f"\n{result.seconds:.1f} s, peak RSS {result.peak_mb:.0f} MB\n{result.stdout}")
@@ -162,10 +163,10 @@ def test_huge_pages_being_read_do_not_time_out_another_sources_download(
             '[http]\nmax_bytes = 12000000\n[crawl]\ndelay = "0"\ntimeout = "5s"\nretries = 0\n'
             'batch_timeout = "80s"\n'
         )
-        sources = "".join(
-            f'[[sources]]\nkey = "{key}"\nkind = "spider"\nurl = "{site.url(path)}"\n'
-            'links = "ul.news li a"\nrobots = false\n'
-            for key, path in (("hostile", "/h/index.html"), ("neighbour", "/n/index.html"))
+        sources = spider_sources(
+            site,
+            {"hostile": "/h/index.html", "neighbour": "/n/index.html"},
+            extra="robots = false\n",
         )
         config = write_config(tmp_path, sources, crawl=crawl)
         result = run_measured(["--config", str(config), "crawl"], cli_env(), timeout=120)
