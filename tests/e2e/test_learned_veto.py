@@ -1,7 +1,7 @@
 """The learned veto through the daemon's cycle: a real loopback feed, the stand-in, SQLite.
 
 A story the topic rule matches but whose evidence is foreign-led (Chinese miners moving
-to Paraguay, a foreign prosecutor's raid) is vetoed: the subscriber gets the Chinese
+to Paraguay, a foreign police raid) is vetoed: the subscriber gets the Chinese
 enforcement story and not that one. With `[filter] learned_veto` off, both alert.
 """
 
@@ -18,11 +18,10 @@ from tests.e2e.conftest import cli_env, crackdown
 
 SUBSCRIBER = 7001
 KEPT = ("Alipay to cut off accounts used for bitcoin OTC trading", "")
-VETOED = (
-    "China's crypto miners find new home in Paraguay",
-    "Paraguay's state utility signed deals with three mining companies founded by Chinese"
-    " entrepreneurs. The firms say power costs are half of those in Texas. Paraguay's own"
-    " prosecutors have raided illegal farms that stole electricity.",
+VETOED = (  # as tests/app/test_learned_veto.py's: the rule alerts, the stricter veto drops it
+    "China's miners chase cheap power in Paraguay",
+    "Paraguay's state utility signed deals with mining companies founded by Chinese"
+    " entrepreneurs. Police raided illegal farms near the Itaipu dam in Paraguay.",
 )
 
 
