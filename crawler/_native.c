@@ -964,6 +964,17 @@ static PyTypeObject IndexType = {
 /* ------------------------------------------------------------------------------------ */
 /* Folding helpers (crawler.fold): full-width ASCII narrowed, and a set of characters.    */
 
+/* 0 when `text` is a ready str, else -1 with a TypeError naming `usage` (or READY's error). */
+static int
+ready_str(PyObject *text, const char *usage)
+{
+    if (!PyUnicode_Check(text)) {
+        PyErr_SetString(PyExc_TypeError, usage);
+        return -1;
+    }
+    return PyUnicode_READY(text) < 0 ? -1 : 0;
+}
+
 static inline Py_UCS4
 narrowed(Py_UCS4 c)
 {
@@ -994,11 +1005,7 @@ narrowed_copy(int kind, const void *data, Py_ssize_t size, Py_UCS4 most)
 static PyObject *
 narrow(PyObject *module, PyObject *text)
 {
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "narrow(text: str)");
-        return NULL;
-    }
-    if (PyUnicode_READY(text) < 0) {
+    if (ready_str(text, "narrow(text: str)") < 0) {
         return NULL;
     }
     const int kind = PyUnicode_KIND(text);
@@ -1111,11 +1118,7 @@ CharSet_find(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
 static PyObject *
 CharSet_narrowed_within(CharSet *self, PyObject *text)
 {
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "narrowed_within(text: str)");
-        return NULL;
-    }
-    if (PyUnicode_READY(text) < 0) {
+    if (ready_str(text, "narrowed_within(text: str)") < 0) {
         return NULL;
     }
     const int kind = PyUnicode_KIND(text);
@@ -1348,11 +1351,7 @@ caseless(Py_UCS4 c)
 static PyObject *
 casefold(PyObject *module, PyObject *text)
 {
-    if (!PyUnicode_Check(text)) {
-        PyErr_SetString(PyExc_TypeError, "casefold(text: str)");
-        return NULL;
-    }
-    if (PyUnicode_READY(text) < 0) {
+    if (ready_str(text, "casefold(text: str)") < 0) {
         return NULL;
     }
     const int kind = PyUnicode_KIND(text);
