@@ -20,6 +20,7 @@ import httpx
 
 from crawler import hints
 from crawler.challenge import NEEDS_BROWSER, is_challenge
+from crawler.charrefs import without_bad_charrefs
 from crawler.fastfeed import entry_time_tuple, parse_fast
 from crawler.http import FetchError, HttpPolicy, fetch
 from crawler.schedule import CacheHints
@@ -194,6 +195,7 @@ def parse_with_feedparser(
     # clean_text() reduces titles and summaries to plain text right below, so
     # feedparser's HTML sanitizer and relative-URI rewriting would each re-parse
     # every summary only for markup that is thrown away: ~40% of parse time.
+    content = without_bad_charrefs(content)
     parsed = feedparser.parse(
         content,
         response_headers=headers,
