@@ -10,7 +10,8 @@ import os
 import re
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import urljoin
@@ -37,6 +38,8 @@ _HEADER_CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?[^\s;\"']", re.I)
 # Entries read from one feed: real feeds carry tens, a few thousands at most. A feed of
 # 100,000 items (a dump, a hostile server) took 90 s and 650 MB to store in one poll.
 MAX_ENTRIES = 5000
+# A server clock this far ahead of ours still gets its Last-Modified back as If-Modified-Since.
+LAST_MODIFIED_SKEW = timedelta(minutes=5)
 _FIRST_TAG = re.compile(rb"<([A-Za-z][\w:.-]{0,40})")
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # UTF-8, UTF-16/32 LE, BE
 
@@ -230,6 +233,21 @@ def parse_with_feedparser(
     return stories, warning, parsed.feed.get("ttl")
 
 
+def _past_or_none(last_modified: str | None, now: datetime) -> str | None:
+    """A Last-Modified worth sending back: not one in the future (a clock ahead, a file
+    touched with a future time). Sent as If-Modified-Since, a server that answers 304 while
+    that date is not older than its page's hid every new story until its clock got there."""
+    if not last_modified:
+        return None
+    with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
+        stamp = parsedate_to_datetime(last_modified)
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        if stamp > now + LAST_MODIFIED_SKEW:
+            return None
+    return last_modified
+
+
 def _published(when: Any) -> datetime | None:
     """An entry's UTC time tuple as a datetime; None when it is not a date Python can hold
     (`9999-12-31T23:59:59-12:00` is in the year 10000 in UTC: one such entry failed its feed)."""
@@ -310,6 +328,9 @@ async def poll_feed(
     except FetchError as exc:
         raise FeedError(str(exc)) from exc
     now = datetime.now(UTC)
+    if response.status == 304 and not headers:
+        # Not modified since nothing: a broken cache in front, and "polled ok" for ever.
+        raise FeedError("HTTP 304 to a request without validators")
     if response.status == 304:
         return FeedFetch(
             status=304,
@@ -340,7 +361,7 @@ async def poll_feed(
     stories, warning, ttl = await parse(*args) if parse else parse_content(*args)
     new_state = FetchState(
         etag=response.headers.get("etag"),
-        last_modified=response.headers.get("last-modified"),
+        last_modified=_past_or_none(response.headers.get("last-modified"), now),
         content_hash=digest,
     )
     return FeedFetch(
