@@ -10,6 +10,7 @@ import os
 import re
 import threading
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from multiprocessing.connection import Connection
@@ -170,8 +171,32 @@ def parse_content(
                 _story(entry, source_key, link, entry_time_tuple(entry), feed_lang)
                 for entry, link in zip(entries, links, strict=True)
             ]
-            return stories, _too_many(len(fast.entries)), fast.ttl
+            return distinct_links(stories), _too_many(len(fast.entries)), fast.ttl
     return parse_with_feedparser(content, source_key, base_url, headers, lang)
+
+
+def distinct_links(stories: list[RawStory]) -> list[RawStory]:
+    """Stories of one feed that share a link (a CMS linking every item to its list page)
+    but tell different things: each keyed by its link plus a fragment of its own.
+
+    Keyed by the link alone, all but the first were taken for it and lost for good.
+    """
+    titles: dict[str, set[str]] = {}
+    for story in stories:
+        titles.setdefault(story.url, set()).add(story.title)
+    if all(len(seen) == 1 for seen in titles.values()):
+        return stories
+    return [
+        replace(story, url=_item_url(story)) if len(titles[story.url]) > 1 else story
+        for story in stories
+    ]
+
+
+def _item_url(story: RawStory) -> str:
+    """`story`'s link with the fragment `crawler.urls` keeps as an item's key."""
+    material = "\x1f".join((story.title, story.summary))
+    digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+    return f"{story.url.partition('#')[0]}#{story.source_key}-{digest}"
 
 
 def _too_many(entries: int) -> str | None:
@@ -230,7 +255,7 @@ def parse_with_feedparser(
                 keyed = parsed.entries
         url = link or _stable_key(source_key, (keyed or parsed.entries)[index], base_url)
         stories.append(_story(entry, source_key, url, _entry_time_tuple(entry), feed_lang))
-    return stories, warning, parsed.feed.get("ttl")
+    return distinct_links(stories), warning, parsed.feed.get("ttl")
 
 
 def _past_or_none(last_modified: str | None, now: datetime) -> str | None:
