@@ -57,3 +57,21 @@ def test_a_gbk_page_with_a_stray_byte_is_read_as_gb18030_not_replaced() -> None:
 def test_a_latin_page_declared_utf8_is_not_read_as_chinese() -> None:
     page = ("<p>" + "The caf\xe9 r\xe9sum\xe9 text. " * 3 + "</p>").encode("cp1252")
     assert "caf\xe9" in decode_page(page, "text/html; charset=utf-8").text
+
+
+BIG5_TITLE = "中國人民銀行：堅決打擊虛擬貨幣非法集資活動，這是對投資者的保護"
+NAV = '<ul class="nav"><li><a href="/index.html">home</a></li><li><a href="/n/">news</a></li></ul>'
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "text/html"])
+@pytest.mark.parametrize("stray", [b"\xff", b"\x80"])
+def test_a_big5_page_with_a_stray_byte_is_read_as_big5(content_type: str, stray: bytes) -> None:
+    """Old code: the stray byte hid Big5 from the guesser; GB18030 read it as mojibake
+    (not "mostly Chinese"), so the page came out as replaced UTF-8 or GB18030 mojibake."""
+    page = (
+        f"<html><head><title>{BIG5_TITLE}</title></head>"
+        f"<body>{NAV * 3}<p>{BIG5_TITLE * 3}</p></body></html>"
+    ).encode("big5") + stray
+    decoded = decode_page(page, content_type)
+    assert BIG5_TITLE in decoded.text and decoded.encoding == "big5"
+    assert decoded.suspect and "1 bad bytes" in (decoded.note or "")
