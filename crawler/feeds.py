@@ -25,6 +25,7 @@ from crawler.challenge import NEEDS_BROWSER, is_challenge
 from crawler.charrefs import without_bad_charrefs
 from crawler.fastfeed import entry_time_tuple, parse_fast
 from crawler.http import FetchError, HttpPolicy, fetch
+from crawler.inflate import BoundedDecoder, DecodeError, TooLarge
 from crawler.schedule import CacheHints
 from crawler.text import clean_text
 from crawler.types import SUMMARY_MAX, TITLE_MAX, FeedFetch, FetchState, RawStory
@@ -39,6 +40,7 @@ _HEADER_CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?[^\s;\"']", re.I)
 # Entries read from one feed: real feeds carry tens, a few thousands at most. A feed of
 # 100,000 items (a dump, a hostile server) took 90 s and 650 MB to store in one poll.
 MAX_ENTRIES = 5000
+GZIP_MAGIC = b"\x1f\x8b"  # no feed starts so: XML, JSON and HTML are text
 # A server clock this far ahead of ours still gets its Last-Modified back as If-Modified-Since.
 LAST_MODIFIED_SKEW = timedelta(minutes=5)
 _FIRST_TAG = re.compile(rb"<([A-Za-z][\w:.-]{0,40})")
@@ -258,6 +260,17 @@ def parse_with_feedparser(
     return distinct_links(stories), warning, parsed.feed.get("ttl")
 
 
+def _gunzipped(content: bytes, limit: int) -> bytes:
+    """A feed gzipped twice (a server compressing a `.xml.gz` again) or served as a `.gz`
+    file: "not a feed" for ever before. Inflated here within the same size cap."""
+    try:
+        return BoundedDecoder("gzip", limit).decode(content)
+    except TooLarge as exc:
+        raise FeedError(f"response exceeds {limit} bytes") from exc
+    except DecodeError as exc:
+        raise FeedError(str(exc)) from exc
+
+
 def _past_or_none(last_modified: str | None, now: datetime) -> str | None:
     """A Last-Modified worth sending back: not one in the future (a clock ahead, a file
     touched with a future time). Sent as If-Modified-Since, a server that answers 304 while
@@ -370,6 +383,8 @@ async def poll_feed(
             f"HTTP {response.status}",
             CacheHints(retry_after=hints.retry_after(response.headers, now)),
         )
+    if response.content.startswith(GZIP_MAGIC):
+        response = replace(response, content=_gunzipped(response.content, policy.max_bytes))
     if is_challenge(response.content):
         raise FeedError(NEEDS_BROWSER)
     digest = hashlib.sha256(response.content).hexdigest()
