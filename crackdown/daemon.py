@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.exc import DBAPIError
 from telegram import Update
 from telegram.error import TelegramError
 from telegram.ext import Application
@@ -33,6 +34,7 @@ from crackdown.runtime.metrics import Heartbeat, Metrics, MetricsServer, health
 from crackdown.runtime.polling import Poller, PollReport
 from crawler.http import make_client
 from storage.clusters import forget_before
+from storage.db import database_error
 from storage.housekeeping import optimize, prune
 from storage.locks import COMMANDS_LOCK, Leadership
 
@@ -171,6 +173,11 @@ class Daemon:
                 if not self.stopping.is_set():
                     raise
                 log.info("job %s cut short by the shutdown", name)  # done again at next start
+            except DBAPIError as exc:  # locked past the busy timeout, a server away: one line
+                self.metrics.job_errors.labels(job=name).inc()
+                log.error(
+                    "job %s failed: %s; it runs again at its next time", name, database_error(exc)
+                )
             except Exception:
                 self.metrics.job_errors.labels(job=name).inc()
                 log.exception("job %s failed; it runs again at its next time", name)

@@ -10,7 +10,9 @@ import os
 import re
 import threading
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from multiprocessing.connection import Connection
 from typing import Any
 from urllib.parse import urljoin
@@ -20,8 +22,10 @@ import httpx
 
 from crawler import hints
 from crawler.challenge import NEEDS_BROWSER, is_challenge
+from crawler.charrefs import without_bad_charrefs
 from crawler.fastfeed import entry_time_tuple, parse_fast
 from crawler.http import FetchError, HttpPolicy, fetch
+from crawler.inflate import BoundedDecoder, DecodeError, TooLarge
 from crawler.schedule import CacheHints
 from crawler.text import clean_text
 from crawler.types import SUMMARY_MAX, TITLE_MAX, FeedFetch, FetchState, RawStory
@@ -36,6 +40,9 @@ _HEADER_CHARSET = re.compile(r";\s*charset\s*=\s*[\"']?[^\s;\"']", re.I)
 # Entries read from one feed: real feeds carry tens, a few thousands at most. A feed of
 # 100,000 items (a dump, a hostile server) took 90 s and 650 MB to store in one poll.
 MAX_ENTRIES = 5000
+GZIP_MAGIC = b"\x1f\x8b"  # no feed starts so: XML, JSON and HTML are text
+# A server clock this far ahead of ours still gets its Last-Modified back as If-Modified-Since.
+LAST_MODIFIED_SKEW = timedelta(minutes=5)
 _FIRST_TAG = re.compile(rb"<([A-Za-z][\w:.-]{0,40})")
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # UTF-8, UTF-16/32 LE, BE
 
@@ -166,8 +173,32 @@ def parse_content(
                 _story(entry, source_key, link, entry_time_tuple(entry), feed_lang)
                 for entry, link in zip(entries, links, strict=True)
             ]
-            return stories, _too_many(len(fast.entries)), fast.ttl
+            return distinct_links(stories), _too_many(len(fast.entries)), fast.ttl
     return parse_with_feedparser(content, source_key, base_url, headers, lang)
+
+
+def distinct_links(stories: list[RawStory]) -> list[RawStory]:
+    """Stories of one feed that share a link (a CMS linking every item to its list page)
+    but tell different things: each keyed by its link plus a fragment of its own.
+
+    Keyed by the link alone, all but the first were taken for it and lost for good.
+    """
+    titles: dict[str, set[str]] = {}
+    for story in stories:
+        titles.setdefault(story.url, set()).add(story.title)
+    if all(len(seen) == 1 for seen in titles.values()):
+        return stories
+    return [
+        replace(story, url=_item_url(story)) if len(titles[story.url]) > 1 else story
+        for story in stories
+    ]
+
+
+def _item_url(story: RawStory) -> str:
+    """`story`'s link with the fragment `crawler.urls` keeps as an item's key."""
+    material = "\x1f".join((story.title, story.summary))
+    digest = hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+    return f"{story.url.partition('#')[0]}#{story.source_key}-{digest}"
 
 
 def _too_many(entries: int) -> str | None:
@@ -194,6 +225,7 @@ def parse_with_feedparser(
     # clean_text() reduces titles and summaries to plain text right below, so
     # feedparser's HTML sanitizer and relative-URI rewriting would each re-parse
     # every summary only for markup that is thrown away: ~40% of parse time.
+    content = without_bad_charrefs(content)
     parsed = feedparser.parse(
         content,
         response_headers=headers,
@@ -225,7 +257,33 @@ def parse_with_feedparser(
                 keyed = parsed.entries
         url = link or _stable_key(source_key, (keyed or parsed.entries)[index], base_url)
         stories.append(_story(entry, source_key, url, _entry_time_tuple(entry), feed_lang))
-    return stories, warning, parsed.feed.get("ttl")
+    return distinct_links(stories), warning, parsed.feed.get("ttl")
+
+
+def _gunzipped(content: bytes, limit: int) -> bytes:
+    """A feed gzipped twice (a server compressing a `.xml.gz` again) or served as a `.gz`
+    file: "not a feed" for ever before. Inflated here within the same size cap."""
+    try:
+        return BoundedDecoder("gzip", limit).decode(content)
+    except TooLarge as exc:
+        raise FeedError(f"response exceeds {limit} bytes") from exc
+    except DecodeError as exc:
+        raise FeedError(str(exc)) from exc
+
+
+def _past_or_none(last_modified: str | None, now: datetime) -> str | None:
+    """A Last-Modified worth sending back: not one in the future (a clock ahead, a file
+    touched with a future time). Sent as If-Modified-Since, a server that answers 304 while
+    that date is not older than its page's hid every new story until its clock got there."""
+    if not last_modified:
+        return None
+    with contextlib.suppress(TypeError, ValueError, IndexError, OverflowError):
+        stamp = parsedate_to_datetime(last_modified)
+        if stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=UTC)
+        if stamp > now + LAST_MODIFIED_SKEW:
+            return None
+    return last_modified
 
 
 def _published(when: Any) -> datetime | None:
@@ -308,6 +366,9 @@ async def poll_feed(
     except FetchError as exc:
         raise FeedError(str(exc)) from exc
     now = datetime.now(UTC)
+    if response.status == 304 and not headers:
+        # Not modified since nothing: a broken cache in front, and "polled ok" for ever.
+        raise FeedError("HTTP 304 to a request without validators")
     if response.status == 304:
         return FeedFetch(
             status=304,
@@ -322,6 +383,8 @@ async def poll_feed(
             f"HTTP {response.status}",
             CacheHints(retry_after=hints.retry_after(response.headers, now)),
         )
+    if response.content.startswith(GZIP_MAGIC):
+        response = replace(response, content=_gunzipped(response.content, policy.max_bytes))
     if is_challenge(response.content):
         raise FeedError(NEEDS_BROWSER)
     digest = hashlib.sha256(response.content).hexdigest()
@@ -338,7 +401,7 @@ async def poll_feed(
     stories, warning, ttl = await parse(*args) if parse else parse_content(*args)
     new_state = FetchState(
         etag=response.headers.get("etag"),
-        last_modified=response.headers.get("last-modified"),
+        last_modified=_past_or_none(response.headers.get("last-modified"), now),
         content_hash=digest,
     )
     return FeedFetch(

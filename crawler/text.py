@@ -9,8 +9,13 @@ from html.parser import HTMLParser
 _SPACE = re.compile(r"\s+")
 # Characters a reader cannot see that reorder or hide text: bidi embeddings,
 # overrides and isolates (a title can display "gpj.exe" as "exe.jpg"), the
-# bidi marks, and zero-width ones (which also split a keyword past the matcher).
-INVISIBLE = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b-\u200d\u2060\ufeff]")
+# bidi marks, and zero-width ones (which also split a keyword past the matcher). Also C0
+# controls (not tab or newlines), DEL and lone surrogates: `&#0;` in a title made PostgreSQL
+# refuse the whole poll, and a JSON API's "\\ud800" made SQLite's UTF-8 encoding fail it.
+INVISIBLE = re.compile(
+    "[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b-\u200d\u2060\ufeff"
+    "\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]"
+)
 
 
 def strip_invisible(text: str) -> str:

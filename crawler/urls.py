@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import unquote_plus, urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url as w3lib_canonical
@@ -30,6 +31,8 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 VARIANT_HOST_PREFIXES = ("www.", "m.", "mobile.", "wap.", "amp.")
 AMP_PARAMS = {("amp", "1"), ("amp", "true"), ("amp", ""), ("outputtype", "amp")}
 WEB_SCHEMES = ("http", "https")
+# `#{source key}-{24 hex digits}`: crawler.feeds' key for an item without a link.
+ITEM_KEY = re.compile(r"[A-Za-z0-9_.-]+-[0-9a-f]{24}")
 
 
 def is_web_url(url: str) -> bool:
@@ -85,6 +88,7 @@ def canonical_url(url: str) -> str:
     alerts link the URL the source gave. Changing this needs a migration
     that recomputes stored keys (storage/migrations, 0014).
     """
+    item_key = _item_key(url)
     try:
         parts = urlsplit(w3lib_canonical(url.strip()))
         port = parts.port
@@ -94,4 +98,14 @@ def canonical_url(url: str) -> str:
     host = _site_host((parts.hostname or "").lower())
     netloc = host if port is None or DEFAULT_PORTS.get(scheme) == port else f"{host}:{port}"
     query = "&".join(pair for pair in parts.query.split("&") if pair and _kept(pair))
-    return urlunsplit((scheme, netloc, _article_path(parts.path), query, ""))
+    return urlunsplit((scheme, netloc, _article_path(parts.path), query, item_key))
+
+
+def _item_key(url: str) -> str:
+    """The fragment `crawler.feeds` gives a feed item that has no link of its own: its key.
+
+    Dropped like any fragment, every link-less item of a feed had the feed's URL for a key:
+    one story stored, each later one taken for it, for good.
+    """
+    fragment = url.rpartition("#")[2] if "#" in url else ""
+    return fragment if ITEM_KEY.fullmatch(fragment) else ""

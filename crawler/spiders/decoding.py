@@ -35,6 +35,7 @@ _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "cp936"
 _LATIN = {"iso8859-1", "latin-1", "iso-8859-1", "latin1", "ascii", "us-ascii", "cp1252"}
 _CHINESE = ("gb18030", "big5", "big5hkscs", "hz")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
 _ASCII = bytes(range(128))
 _NEARLY = "nearly:"  # a candidate in the order: "nearly:big5,gb18030" (see `_nearly`)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (b"\xfe\xff", "utf-16"))
@@ -84,7 +85,10 @@ def _guesses(body: bytes) -> Iterator[str]:
     yield "utf-8"
     guesses = [g for g in (_normal(g) for g in detect_encoding(body)) if g]
     yield from (g for g in guesses if g in _CHINESE)
-    yield _NEARLY + ",".join(dict.fromkeys([*(g for g in guesses if g in _CHINESE), "gb18030"]))
+    # Big5 too, whatever the guess: a stray byte hides it from charset_normalizer, and GB18030
+    # decodes Big5 bytes as (non-Chinese) mojibake, which `_nearly` refuses.
+    chinese = [g for g in guesses if g in _CHINESE]
+    yield _NEARLY + ",".join(dict.fromkeys([*chinese, "gb18030", "big5"]))
     yield from (g for g in guesses if g not in _CHINESE)
     yield "gb18030"
 
@@ -97,17 +101,23 @@ def _nearly(body: bytes, codecs_: list[str]) -> tuple[str, str, int] | None:
     if ascii_bytes < len(body) // 5:  # no markup around it: not a page, whatever decodes
         return None
     best: tuple[str, str, int] | None = None
+    fewest_odd = 0
     for codec in codecs_:
         text = body.decode(codec, errors="replace")
         bad = text.count("\ufffd")
-        if bad <= max(4, len(body) // 2000) and (best is None or bad < best[2]):
-            best = (text, codec, bad)
-    if best is None:
-        return None
-    # Mostly Chinese: markup and Latin words aside, its letters are CJK ideographs.
-    others = sum(1 for ch in best[0] if ch.isalpha() and not ch.isascii())
-    cjk = len(_CJK.findall(best[0]))
-    return best if cjk >= 8 and cjk / others > 0.8 else None
+        if bad > max(4, len(body) // 2000):
+            continue
+        # Mostly Chinese: markup and Latin words aside, its letters are CJK ideographs.
+        others = sum(1 for ch in text if ch.isalpha() and not ch.isascii())
+        cjk = len(_CJK.findall(text))
+        if cjk < 8 or cjk / others <= 0.8:
+            continue
+        # Big5 read as GB18030 is still mostly ideographs, with kana and private-use
+        # characters among them: the reading with the fewest odd characters wins.
+        odd = bad + others - cjk + len(_PRIVATE_USE.findall(text))
+        if best is None or odd < fewest_odd:
+            best, fewest_odd = (text, codec, bad), odd
+    return best
 
 
 def decode_page(body: bytes, content_type: str = "") -> Decoded:
