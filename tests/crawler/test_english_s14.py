@@ -3,7 +3,8 @@
 Foreign enforcement named by a regulator the vocabulary did not know, or by a
 "<country>'s watchdog", with Hong Kong or China only in passing; SFC disqualifications;
 mining deadlines and power stopped; courts declining to hear crypto claims; a case opened;
-rumours told as "unconfirmed reports" or social-media claims; a ban negated or forgotten.
+rumours told as "unconfirmed reports" or social-media claims; a ban negated or forgotten;
+a mainland platform named only as a foreign defendant's tool (the topic rule's scope).
 """
 
 from __future__ import annotations
@@ -115,6 +116,16 @@ PAIRS = [
             "The PBoC does not tolerate crypto trading and has ordered 30 platforms to shut down.",
             True,
         ),
+    ),
+    # a mainland platform as a foreign defendant's tool is no Chinese actor; acting, it is
+    (
+        (
+            "",
+            "Korean prosecutors indicted a man who used Alipay accounts to sell stolen crypto"
+            " to buyers.",
+            False,
+        ),
+        ("Alipay freezes accounts of Korean crypto scam suspects", "", True),
     ),
     # a ban the market forgets is background; a ban made as prices move is news
     (
