@@ -65,6 +65,11 @@ PAIRS = [
         ("SFC secures disqualification of former director over crypto investments", "", True),
         ("UK court disqualifies director of collapsed crypto lender", "", False),
     ),
+    # the SFC's list with the asset inside its words; Singapore's list is not ours
+    (
+        ("SFC names 12 suspicious crypto websites", "", True),
+        ("Singapore's MAS adds suspicious crypto websites to investor alert list", "", False),
+    ),
     # miners given a deadline; a foreign deadline to register is not ours
     (
         ("Bitcoin miners in Inner Mongolia given deadline to exit", "", True),
