@@ -122,6 +122,35 @@ PAIRS = [
             True,
         ),
     ),
+    # Hong Kong as a suspect's past home is no place of the story's; Hong Kong's own is
+    (
+        (
+            "",
+            "Brazil's Federal Revenue Service said it had frozen crypto worth $8 million"
+            " belonging to a fraud ring, some of whose members had previously lived in Hong"
+            " Kong.",
+            False,
+        ),
+        (
+            "",
+            "Police said they had frozen crypto worth $8 million belonging to a fraud ring"
+            " operating in Hong Kong.",
+            True,
+        ),
+    ),
+    # a foreign agency named as its press release opens; a Chinese one is ours
+    (
+        (
+            "",
+            "HMRC said it had seized crypto worth $8 million from a Chinese-run fraud ring.",
+            False,
+        ),
+        (
+            "",
+            "Shanghai police said they had seized crypto worth $8 million from a fraud ring.",
+            True,
+        ),
+    ),
     # a mainland platform as a foreign defendant's tool is no Chinese actor; acting, it is
     (
         (
