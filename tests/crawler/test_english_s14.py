@@ -89,6 +89,24 @@ PAIRS = [
         ("Judges in Beijing decline to hear crypto dispute", "", True),
         ("US Supreme Court declines to hear crypto case", "", False),
     ),
+    # a mainland court's civil refusal in other words; a Hong Kong insolvency order is civil
+    (
+        ("Chinese court: bitcoin mining deal against public interest", "", True),
+        ("Hong Kong court sets aside bankruptcy order against crypto trader", "", False),
+    ),
+    (
+        ("Shenzhen court sets aside arbitral award over bitcoin trades", "", True),
+        ("Singapore court sets aside arbitral award over bitcoin trades", "", False),
+    ),
+    (
+        ("Chinese court won't protect bitcoin loans, rules against lender", "", True),
+        ("Crypto investors must bear their own losses, says Hong Kong lawmaker", "", False),
+    ),
+    # 清退 as "clears out"; Kazakhstan's clear-out is not ours
+    (
+        ("Heilongjiang clears out crypto mining farms", "", True),
+        ("Kazakhstan clears out illegal crypto mining farms", "", False),
+    ),
     # a case opened by police; Seoul's police are not ours
     (
         ("Chengdu police open case into bitcoin trading platform collapse", "", True),
@@ -160,6 +178,11 @@ PAIRS = [
             False,
         ),
         ("Alipay freezes accounts of Korean crypto scam suspects", "", True),
+    ),
+    # "after China ban" with no article is background too; a ban after an event is news
+    (
+        ("Investors bear losses as bitcoin plunges after China ban", "", False),
+        ("China bans crypto mining after Inner Mongolia blackout", "", True),
     ),
     # a ban the market forgets is background; a ban made as prices move is news
     (

@@ -134,8 +134,6 @@ XFAIL: dict[str, str] = {
     "en13e-007": "police acting on 'digital collectibles' with 'no cryptocurrency was"
     " involved': whether a digital collectible is crypto the label rule leaves open, and crypto"
     " words have no negation scope (as s11v3-en-014)",
-    "en13d-017": "held-out batch (scored before and after, never tuned on): a platform named"
-    " by the SFC ('Suspicious virtual asset platform named by SFC')",
     "en13g-023": "'police said' with no place, the scam's victims abroad (Japan, South"
     " Korea): generic police are the mainland's unless a foreign place is the story's only one",
     "en13g-024": "'Officers in Sabah': 'officers' is no enforcer word (bank and compliance"
