@@ -126,6 +126,15 @@ PAIRS = [
         ),
         ("Reports confirmed: Shenzhen police raid crypto OTC desks", "", True),
     ),
+    # a crackdown only weighed or denied is no act; one made, or a suspect's denial, is
+    (
+        ("Chinese regulators said to weigh crackdown on crypto OTC desks", "", False),
+        ("Chinese regulators crack down on crypto OTC desks", "", True),
+    ),
+    (
+        ("Hong Kong police deny arresting crypto influencer", "", False),
+        ("Hong Kong police arrest crypto influencer who denies fraud", "", True),
+    ),
     # a ban negated in a comparison is no act; "does not tolerate ... has ordered" is
     (
         (
