@@ -49,14 +49,15 @@ PAIRS = [
     ),
     (
         (
-            "ASIC sues crypto platform over unlicensed products",
-            "The corporate regulator said"
-            " the company, whose parent is registered in Hong Kong, offered yield accounts.",
+            "",
+            "The Guardia di Finanza said it had seized crypto worth 8 million euros from a"
+            " company registered in Hong Kong.",
             False,
         ),
         (
-            "SFC sues crypto platform over unlicensed products",
-            "The regulator said the company offered yield accounts to Hong Kong investors.",
+            "",
+            "Police said they had seized crypto worth HK$8 million from a company registered in"
+            " Hong Kong.",
             True,
         ),
     ),

@@ -53,8 +53,7 @@ TOPIC = "china-crypto-enforcement"
 # a nationality, a comparison), rumours, price stories; SFC alerts, restriction notices,
 # disqualifications; mining by place and power; civil rulings; a and b scored before the
 # session-14 fixes, d and e after the first round; heldout_en_s14c.jsonl held out of all
-# tuning (ASIC, one of its misses, is a foreign agency the vocabulary lacked and was added
-# with others), heldout_en_s14f.jsonl written after the first round, its one miss (a price
+# tuning, heldout_en_s14f.jsonl written after the first round, its one miss (a price
 # lead in words the market-talk list lacked) seen before the price-lead words were added.
 _DATA = Path(__file__).parent.parent / "data"
 # heldout_*: held-out batches kept out of the `probes_*` name, so that the learned veto
