@@ -49,6 +49,12 @@ TOPIC = "china-crypto-enforcement"
 # passing; Hong Kong SFC warnings, alert lists, restriction notices and prosecutions; civil
 # rulings, mining, party discipline, platform actions; non-crypto cases with crypto-like
 # words; each scored before the fixes after it; heldout_en_s13d.jsonl held out of all tuning.
+# probes_en_s14*: foreign regulators named in passing with China or Hong Kong (a former base,
+# a nationality, a comparison), rumours, price stories; SFC alerts, restriction notices,
+# disqualifications; mining by place and power; civil rulings; a and b scored before the
+# session-14 fixes, d and e after the first round; heldout_en_s14c.jsonl held out of all
+# tuning, heldout_en_s14f.jsonl written after the first round, its one miss (a price
+# lead in words the market-talk list lacked) seen before the price-lead words were added.
 _DATA = Path(__file__).parent.parent / "data"
 # heldout_*: held-out batches kept out of the `probes_*` name, so that the learned veto
 # (trained on every probes_* file) is not trained on them either.
@@ -130,16 +136,17 @@ XFAIL: dict[str, str] = {
     "en13e-007": "police acting on 'digital collectibles' with 'no cryptocurrency was"
     " involved': whether a digital collectible is crypto the label rule leaves open, and crypto"
     " words have no negation scope (as s11v3-en-014)",
-    "en13d-014": "held-out batch (scored before and after, never tuned on): police denying a"
-    " rumour of crypto seizures in Hong Kong",
-    "en13d-017": "held-out batch (scored before and after, never tuned on): a platform named"
-    " by the SFC ('Suspicious virtual asset platform named by SFC')",
     "en13g-023": "'police said' with no place, the scam's victims abroad (Japan, South"
     " Korea): generic police are the mainland's unless a foreign place is the story's only one",
     "en13g-024": "'Officers in Sabah': 'officers' is no enforcer word (bank and compliance"
     " officers), and victims 'in China' make a Chinese place",
     "s11v3-en-014": "crypto named only to say the story is not about it ('without naming any"
     " involving cryptocurrency'): no negation scope for crypto words",
+    "en14a-024": "a mainland court treating crypto as property and ordering it returned: labelled"
+    " 1 as the blind sets count such rulings, but 'as property' is a civil matter by design"
+    " (en9a-030, en9d-014, en9m-009 are labelled 0); the label rule leaves it open",
+    "en14b-023": "stolen crypto held to be property, the thief ordered to compensate (as"
+    " en14a-024; en9m-009, the same story, is labelled 0)",
 }
 
 
