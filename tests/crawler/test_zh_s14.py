@@ -8,8 +8,9 @@ spreading (在群聊流传) tells no act, but a real arrest beside a video that 
 contract or a debt settled by paying is commerce, but a court voiding a mining contract is
 an act; a gambling den's or a park's tokens are no coin, but an issued token is; Paraguay's
 police are foreign, a county's are not; a ban told as the time after it (禁止挖矿后) is
-background, but an act after it is news; a warning said aloud (民警：这是陷阱) is an act,
-a guide asking whether crypto is a trap is not.
+background, but an act after it is news; a warning said aloud (民警：这是陷阱) or given
+beside its authority's name (市金融监管局提示, 反诈中心提醒：) is an act, but a guide asking
+whether crypto is a trap, or listing its five myths before a reminder, is not.
 """
 
 from __future__ import annotations
@@ -145,9 +146,34 @@ CASES = [
         "虚拟货币交易在我国属于非法金融活动，本文带你了解常见骗局，警方提醒切勿参与。",
         False,
     ),
+    # an authority's warning beside its name is an act, under a teaser headline too; a
+    # guide that lists its own items (五个常见误区) and ends on a reminder is a guide
+    (
+        "“数字货币”投资群里的“老师”是谁",
+        "不少市民被拉进所谓的数字货币投资群。市金融监管局提示，此类群组多为非法集资或诈骗，"
+        "请勿参与。",
+        True,
+    ),
+    (
+        "",
+        "有人在群里高价收购泰达币？某市公安局反诈中心提醒：对方支付的往往是诈骗赃款，"
+        "参与者可能涉嫌犯罪。",
+        True,
+    ),
+    (
+        "虚拟货币投资的五个常见误区",
+        "许多人对虚拟货币存在误解，以为“区块链项目都能赚钱”。本文梳理五个常见误区。文末，"
+        "民警提醒大家：投资需谨慎，切勿轻信高收益。",
+        False,
+    ),
+    (
+        "司警提醒市民慎防虛擬貨幣投資騙局",
+        "司法警察局提醒市民，近期有騙徒透過社交平台推介虛擬貨幣投資，市民切勿輕信。",
+        False,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("title", "text", "alerts"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("title", "text", "alerts"), CASES, ids=[c[0] or c[1][:12] for c in CASES])
 def test_s14_case(matcher: Matcher, title: str, text: str, alerts: bool) -> None:
     assert (TOPIC in match(matcher, title, text).topics) is alerts, (title, text)
