@@ -37,12 +37,14 @@ denied, 与数字货币无关); g, written after those, prompted the grid's insp
 actor and ownership disputes as civil; h needed no fix (scored on the old code too); i,
 written last, prompted two (a rule said never made, 官方未发布此类规定; a price through a
 level, 突破8万美元).
-Session 14's (s14a-s14g) aim at the classes the older blind sets still got wrong: platform
+Session 14's (s14a-s14j) aim at the classes the older blind sets still got wrong: platform
 actions, civil rulings, police cases and warnings told in new words (回应称, 禁言, 是陷阱,
 县政府决定), discipline bodies and mining by place; and at non-crypto Chinese enforcement with
 crypto-adjacent words (a gambling den's or a park's 代币, points, e-CNY, virtual goods),
 rumours debunked, commercial suits, mining abroad. a and b were scored before any fix, d, e
-and f after the first look (f after the first fixes, scored on the old code too), g last;
+and f after the first look (f after the first fixes, scored on the old code too), g, h (a
+warning beside its authority's name, a guide's reminder), i and j (near misses found by hand:
+a household tariff, a game's coin market, a price through a level) after those;
 c was held out of all tuning and of the veto's training (heldout_zh_s14c.jsonl).
 """
 

@@ -166,6 +166,35 @@ CASES = [
         "民警提醒大家：投资需谨慎，切勿轻信高收益。",
         False,
     ),
+    # a punitive power price on mining is a penalty; a household tariff is no act
+    (
+        "对仍在“挖矿”的企业执行惩罚性电价",
+        "某省发改委对仍在从事虚拟货币“挖矿”的企业执行惩罚性电价。",
+        True,
+    ),
+    (
+        "居民阶梯电价调整 多地听证",
+        "多地发改委就居民阶梯电价调整方案举行听证，比特币矿工则担心海外电价上涨。",
+        False,
+    ),
+    # a price through a level (涨破) is market news whatever standing ban it names
+    (
+        "比特币涨破10万美元 散户重回币圈",
+        "比特币价格突破10万美元。在国内，虚拟货币交易仍被禁止，但仍有散户通过各种渠道入场。",
+        False,
+    ),
+    # a game's coins trading platform is no crypto exchange; a quoted coin's platform is
+    (
+        "游戏“金币”交易平台涉赌被查",
+        "某游戏金币交易平台为玩家提供金币与人民币的兑换服务，被警方认定为变相赌博，"
+        "平台负责人被刑拘。",
+        False,
+    ),
+    (
+        "“XX币”交易平台暴雷 警方立案",
+        "投资者在“XX币”交易平台充值后无法提现，警方已立案侦查。",
+        True,
+    ),
     (
         "司警提醒市民慎防虛擬貨幣投資騙局",
         "司法警察局提醒市民，近期有騙徒透過社交平台推介虛擬貨幣投資，市民切勿輕信。",
