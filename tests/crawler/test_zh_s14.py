@@ -10,7 +10,8 @@ an act; a gambling den's or a park's tokens are no coin, but an issued token is;
 police are foreign, a county's are not; a ban told as the time after it (禁止挖矿后) is
 background, but an act after it is news; a warning said aloud (民警：这是陷阱) or given
 beside its authority's name (市金融监管局提示, 反诈中心提醒：) is an act, but a guide asking
-whether crypto is a trap, or listing its five myths before a reminder, is not.
+whether crypto is a trap, or listing its five myths before a reminder, is not; a charge only
+the mainland's law names (掩饰、隐瞒犯罪所得罪) places a case, Taiwan's 洗錢防制法 does not.
 """
 
 from __future__ import annotations
@@ -194,6 +195,19 @@ CASES = [
         "“XX币”交易平台暴雷 警方立案",
         "投资者在“XX币”交易平台充值后无法提现，警方已立案侦查。",
         True,
+    ),
+    # a charge only the mainland's law names places a case with no police or court named;
+    # Taiwan's money-laundering act does not
+    (
+        "一条“兼职”广告，让他成了洗钱链条上的一环",
+        "26岁的小张在网上看到“日结兼职”广告，按要求注册交易平台账户，帮人把资金换成泰达币。"
+        "日前，小张因涉嫌掩饰、隐瞒犯罪所得罪被依法逮捕。",
+        True,
+    ),
+    (
+        "台中男子幫詐團換USDT 被依洗錢防制法起訴",
+        "台中一名男子幫詐騙集團將贓款換成USDT，被台中地檢署依洗錢防制法起訴。",
+        False,
     ),
     (
         "司警提醒市民慎防虛擬貨幣投資騙局",
