@@ -54,6 +54,12 @@ _EN_OPENING_NUMBER = re.compile(rf"^\W*(?:{_EN_NUMBER})\b")
 # A story of a life or an era (从“比特币首富”到阶下囚, 从狂热到禁止)
 _ZH_ARC = re.compile(r"从[^,.:;!?]{1,12}到")
 _ZH_TALLY = re.compile(r"([\d一二两三四五六七八九十百千万亿]+)\s*[余多]?\s*$")
+# What a Chinese listicle counts after 个 (五个常见误区, 3个要点): items of a guide, not people
+# or sites an act was counted in
+_ZH_LISTED = re.compile(
+    r"\s*(?:常见|主要|典型|重要|关键|大)?\s*(?:误区|问题|陷阱|套路|要点|建议|常识|知识|误解|细节"
+    r"|方法|技巧|风险|特征|信号|迹象|原因|理由|提醒|真相|注意事项|看点|变化|趋势|步骤|区别)"
+)
 _MONEY = re.compile(r"(?:hk\$|us\$|rmb|¥)\s?\d")
 # A day of a month with no year after it ("on March 5"; "September 24, 2021" is history),
 # and a Chinese day with no year before it (13日, 7 月 16 日; not 2021年9月24日). Each
@@ -244,6 +250,8 @@ def _counted(text: str, start: int, end: int) -> bool:
     number = _ZH_TALLY.search(before)
     if number is None:
         return False
+    if text[start:end] == "个" and _ZH_LISTED.match(text, end):
+        return False  # a listicle's items (五个常见误区)
     # 一 alone before 个, 起, 人 is an article or a word (一个问题, 一起来看), not a count
     return number.group(1) != "一" or text[start:end] == "名"
 

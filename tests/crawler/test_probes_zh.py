@@ -37,6 +37,15 @@ denied, 与数字货币无关); g, written after those, prompted the grid's insp
 actor and ownership disputes as civil; h needed no fix (scored on the old code too); i,
 written last, prompted two (a rule said never made, 官方未发布此类规定; a price through a
 level, 突破8万美元).
+Session 14's (s14a-s14j) aim at the classes the older blind sets still got wrong: platform
+actions, civil rulings, police cases and warnings told in new words (回应称, 禁言, 是陷阱,
+县政府决定), discipline bodies and mining by place; and at non-crypto Chinese enforcement with
+crypto-adjacent words (a gambling den's or a park's 代币, points, e-CNY, virtual goods),
+rumours debunked, commercial suits, mining abroad. a and b were scored before any fix, d, e
+and f after the first look (f after the first fixes, scored on the old code too), g, h (a
+warning beside its authority's name, a guide's reminder), i and j (near misses found by hand:
+a household tariff, a game's coin market, a price through a level) after those;
+c was held out of all tuning and of the veto's training (heldout_zh_s14c.jsonl).
 """
 
 from __future__ import annotations
@@ -79,6 +88,10 @@ XFAIL: dict[str, str] = {
     " alerts"
     " like s12c-zh-017; only the session-11 veto, trained on it, dropped it",
     "s13c-zh-024": "held-out batch (a police denial of a rumour): left untuned",
+    "s14d-zh-021": "a pension scam sold as quoted “数字资产” (a 数字养老卡) with no coin:"
+    " 数字资产 is crypto in most news, and nothing but the product marks this one",
+    "s14c-zh-009": "held-out batch (a discipline body on an official's crypto): left untuned",
+    "s14c-zh-028": "held-out batch (a commercial suit between two exchanges): left untuned",
 }
 
 
