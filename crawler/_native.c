@@ -975,7 +975,7 @@ ready_str(PyObject *text, const char *usage)
     return PyUnicode_READY(text) < 0 ? -1 : 0;
 }
 
-static inline Py_UCS4
+static ALWAYS_INLINE Py_UCS4
 narrowed(Py_UCS4 c)
 {
     if (c >= 0xFF01 && c <= 0xFF5E) {
@@ -1024,6 +1024,16 @@ narrow(PyObject *module, PyObject *text)
     return changed ? narrowed_copy(kind, data, size, most) : Py_NewRef(text);
 }
 
+/* Characters that str.casefold() leaves as they are, besides ASCII: the middle dot of
+ * Chinese names, general punctuation (" " ' ' ... -), CJK symbols, kana and ideographs,
+ * Hangul syllables (tests/crawler/test_native.py checks each against str.casefold). */
+static ALWAYS_INLINE int
+caseless(Py_UCS4 c)
+{
+    return c == 0xB7 || (c >= 0x2000 && c < 0x2070) || (c >= 0x3000 && c < 0xA000) ||
+           (c >= 0xAC00 && c < 0xD7A4);
+}
+
 typedef struct {
     PyObject_HEAD
     uint8_t bits[0x10000 / 8]; /* the set's characters below U+10000 */
@@ -1067,6 +1077,21 @@ CharSet_init(CharSet *self, PyObject *args, PyObject *kwargs)
     return 0;
 }
 
+/* The index of the first character at or after `at` that is in the set (below U+10000)
+ * or astral, or `size`. */
+static ALWAYS_INLINE Py_ssize_t
+charset_scan(const CharSet *self, const void *data, Py_ssize_t at, Py_ssize_t size,
+             const int kind)
+{
+    for (; at < size; at++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, at);
+        if (c >= 0x10000 || (self->bits[c >> 3] & (1 << (c & 7)))) {
+            return at;
+        }
+    }
+    return size;
+}
+
 /* CharSet.find(text, start): the index of the first of the set's characters in
  * text[start:], or -1 (what re.search with a character class gives, faster). */
 static PyObject *
@@ -1088,13 +1113,24 @@ CharSet_find(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
     int astral = self->astral != NULL && PySet_GET_SIZE(self->astral) > 0;
-    for (Py_ssize_t i = start < 0 ? 0 : start; i < size; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+    Py_ssize_t at = start < 0 ? 0 : start;
+    for (;;) {
+        switch (kind) { /* the plain loop once per string kind: each read one load */
+        case PyUnicode_1BYTE_KIND:
+            at = charset_scan(self, data, at, size, PyUnicode_1BYTE_KIND);
+            break;
+        case PyUnicode_2BYTE_KIND:
+            at = charset_scan(self, data, at, size, PyUnicode_2BYTE_KIND);
+            break;
+        default:
+            at = charset_scan(self, data, at, size, PyUnicode_4BYTE_KIND);
+        }
+        if (at >= size) {
+            return PyLong_FromLong(-1);
+        }
+        Py_UCS4 c = PyUnicode_READ(kind, data, at);
         if (c < 0x10000) {
-            if (self->bits[c >> 3] & (1 << (c & 7))) {
-                return PyLong_FromSsize_t(i);
-            }
-            continue;
+            return PyLong_FromSsize_t(at); /* in the set */
         }
         if (astral) {
             PyObject *one = PyUnicode_FromOrdinal(c);
@@ -1104,11 +1140,11 @@ CharSet_find(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
                 return NULL;
             }
             if (found) {
-                return PyLong_FromSsize_t(i);
+                return PyLong_FromSsize_t(at);
             }
         }
+        at++;
     }
-    return PyLong_FromLong(-1);
 }
 
 /* CharSet.narrowed_within(text): the text with full-width ASCII and U+3000 narrowed (the
@@ -1137,7 +1173,132 @@ CharSet_narrowed_within(CharSet *self, PyObject *text)
     return changed ? narrowed_copy(kind, data, size, most) : Py_NewRef(text);
 }
 
+/* One character of crawler.fold's NFKC, case-fold and apostrophes for news text: n (a
+ * character narrowed: full-width ASCII, U+3000) with ASCII capitals lowered and curly
+ * single quotes straightened; NO_CHAR when NFKC or case-folding could do more (not
+ * ASCII, not in `stable`, or with case). */
+static ALWAYS_INLINE Py_UCS4
+folded_char(const CharSet *stable, Py_UCS4 n)
+{
+    if (n < 0x80) {
+        return n >= 'A' && n <= 'Z' ? n + ('a' - 'A') : n;
+    }
+    if (n >= 0x10000 || !(stable->bits[n >> 3] & (1 << (n & 7))) || !caseless(n)) {
+        return NO_CHAR;
+    }
+    return n == 0x2018 || n == 0x2019 ? '\'' : n;
+}
+
+static ALWAYS_INLINE PyObject *
+folded_within_kind(const CharSet *self, const CharSet *traditional, PyObject *text,
+                   const int kind)
+{
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    Py_UCS4 most = 0, wide = 0; /* the widest character folded, and narrowed */
+    int changed = 0;
+    Py_ssize_t first = -1; /* the first traditional character */
+    for (Py_ssize_t i = 0; i < size; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i), narrow = narrowed(c);
+        Py_UCS4 n = folded_char(self, narrow);
+        if (n == NO_CHAR) {
+            Py_RETURN_NONE;
+        }
+        wide |= narrow;
+        if (n >= 0x3400 && first < 0 && (traditional->bits[n >> 3] & (1 << (n & 7)))) {
+            first = i; /* OpenCC changes ideographs alone */
+        }
+        changed |= n != c;
+        most = n > most ? n : most;
+    }
+    PyObject *result, *cased = Py_None; /* ASCII once narrowed: that, its case kept */
+    Py_INCREF(cased);
+    if (wide < 0x80) { /* the narrowed text, then it lowered: byte loops */
+        Py_SETREF(cased, PyUnicode_New(size, 0x7F));
+        result = cased == NULL ? NULL : PyUnicode_New(size, 0x7F);
+        if (result == NULL) {
+            Py_XDECREF(cased);
+            return NULL;
+        }
+        Py_UCS1 *narrow = PyUnicode_1BYTE_DATA(cased), *lower = PyUnicode_1BYTE_DATA(result);
+        for (Py_ssize_t i = 0; i < size; i++) {
+            narrow[i] = (Py_UCS1)narrowed(PyUnicode_READ(kind, data, i));
+        }
+        for (Py_ssize_t i = 0; i < size; i++) {
+            lower[i] = narrow[i] + ((Py_UCS1)(narrow[i] - 'A') < 26 ? 'a' - 'A' : 0);
+        }
+    }
+    else if (changed) { /* each character again, into a string of the right width */
+        result = PyUnicode_New(size, most);
+        if (result == NULL) {
+            Py_DECREF(cased);
+            return NULL;
+        }
+        if (PyUnicode_KIND(result) == PyUnicode_1BYTE_KIND) {
+            Py_UCS1 *out = PyUnicode_1BYTE_DATA(result);
+            for (Py_ssize_t i = 0; i < size; i++) {
+                out[i] = (Py_UCS1)folded_char(self, narrowed(PyUnicode_READ(kind, data, i)));
+            }
+        }
+        else { /* most < 0x10000: the widest is two bytes */
+            Py_UCS2 *out = PyUnicode_2BYTE_DATA(result);
+            for (Py_ssize_t i = 0; i < size; i++) {
+                out[i] = (Py_UCS2)folded_char(self, narrowed(PyUnicode_READ(kind, data, i)));
+            }
+        }
+    }
+    else {
+        result = Py_NewRef(text);
+    }
+    PyObject *index = PyLong_FromSsize_t(first), *triple = PyTuple_New(3);
+    if (index == NULL || triple == NULL) {
+        Py_DECREF(result);
+        Py_DECREF(cased);
+        Py_XDECREF(index);
+        Py_XDECREF(triple);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(triple, 0, result);
+    PyTuple_SET_ITEM(triple, 1, index);
+    PyTuple_SET_ITEM(triple, 2, cased);
+    return triple;
+}
+
+/* CharSet.folded_within(text, traditional) -> (folded, first, cased) or None. For text of
+ * ASCII, full-width ASCII and characters of this set (those NFKC leaves alone, crawler.fold)
+ * that have no case: crawler.fold's case_fold(nfkc(text)) in one pass (narrowed, ASCII
+ * lowered, ‘ ’ straightened), the index of its first character in `traditional` (a
+ * CharSet, its characters below U+10000: OpenCC's are ideographs; -1 if none), where
+ * OpenCC starts, and the text narrowed, case kept, if that is all ASCII (else None: Latin
+ * text with full-width words keeps its case for the acronyms). Else None: then the steps
+ * run one by one. News text in one pass instead of four. */
+static PyObject *
+CharSet_folded_within(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyObject_TypeCheck(args[1], Py_TYPE(self))) {
+        PyErr_SetString(PyExc_TypeError, "folded_within(text: str, traditional: CharSet)");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    const CharSet *traditional = (const CharSet *)args[1];
+    if (PyUnicode_READY(text) < 0) {
+        return NULL;
+    }
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        return folded_within_kind(self, traditional, text, PyUnicode_1BYTE_KIND);
+    case PyUnicode_2BYTE_KIND:
+        return folded_within_kind(self, traditional, text, PyUnicode_2BYTE_KIND);
+    default:
+        return folded_within_kind(self, traditional, text, PyUnicode_4BYTE_KIND);
+    }
+}
+
 static PyMethodDef CharSet_methods[] = {
+    {"folded_within", (PyCFunction)(void (*)(void))CharSet_folded_within, METH_FASTCALL,
+     "folded_within(text, traditional) -> (NFKC, case-folded text, index of its first "
+     "traditional character or -1, narrowed text if ASCII) if all is ASCII or in the set, "
+     "else None"},
     {"narrowed_within", (PyCFunction)CharSet_narrowed_within, METH_O,
      "narrowed_within(text) -> text with full-width ASCII narrowed if all is then ASCII or "
      "in the set, else None"},
@@ -1335,16 +1496,6 @@ fail:
     return NULL;
 }
 
-/* Characters that str.casefold() leaves as they are, besides ASCII: the middle dot of
- * Chinese names, general punctuation (" " ' ' ... -), CJK symbols, kana and ideographs,
- * Hangul syllables (tests/crawler/test_native.py checks each against str.casefold). */
-static inline int
-caseless(Py_UCS4 c)
-{
-    return c == 0xB7 || (c >= 0x2000 && c < 0x2070) || (c >= 0x3000 && c < 0xA000) ||
-           (c >= 0xAC00 && c < 0xD7A4);
-}
-
 /* casefold(text) -> text.casefold() when every character is ASCII or caseless (ASCII
  * letters lowered: the text itself when it has no capital), else None: most Chinese news
  * after NFKC, which str.casefold() goes through a character at a time. */
@@ -1387,9 +1538,44 @@ casefold(PyObject *module, PyObject *text)
     return result;
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Result objects (crawler.matcher's Hit, Snippet, MatchResult: frozen dataclasses).      */
+
+/* fill(cls, names, *values) -> object.__new__(cls) with object.__setattr__(it, name,
+ * value) for each name and value: what a frozen dataclass's __init__ does (without
+ * __post_init__), without a Python call per field. The values go into the instance's
+ * own slots for attributes (no dict is made, as `it.__dict__.update(...)` makes one). */
+static PyObject *
+fill(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 2 || !PyType_Check(args[0]) || !PyTuple_CheckExact(args[1]) ||
+        PyTuple_GET_SIZE(args[1]) != nargs - 2) {
+        PyErr_SetString(PyExc_TypeError, "fill(cls, names: tuple, *values): a value per name");
+        return NULL;
+    }
+    PyObject *empty = PyTuple_New(0);
+    if (empty == NULL) {
+        return NULL;
+    }
+    PyObject *made = PyBaseObject_Type.tp_new((PyTypeObject *)args[0], empty, NULL);
+    Py_DECREF(empty);
+    if (made == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 2; i < nargs; i++) {
+        if (PyObject_GenericSetAttr(made, PyTuple_GET_ITEM(args[1], i - 2), args[i]) < 0) {
+            Py_DECREF(made);
+            return NULL;
+        }
+    }
+    return made;
+}
+
 static PyMethodDef methods[] = {
     {"casefold", (PyCFunction)casefold, METH_O,
      "casefold(text) -> text.casefold() if only ASCII and caseless characters, else None"},
+    {"fill", (PyCFunction)(void (*)(void))fill, METH_FASTCALL,
+     "fill(cls, names, *values) -> object.__new__(cls) with each name set to its value"},
     {"narrow", (PyCFunction)narrow, METH_O,
      "narrow(text) -> text with full-width ASCII and U+3000 as ASCII (itself if none)"},
     {"resolve_overlaps", (PyCFunction)(void (*)(void))resolve_overlaps, METH_FASTCALL,
