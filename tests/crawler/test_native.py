@@ -30,6 +30,7 @@ from bench.filter import MB, SEED, make_corpus, make_phrases
 from bench.fingerprint import CORPORA, CORPUS_DIR
 from crawler.fold import _fast_sets, _stable, _traditional_chars, fold, fold_with_offsets
 from crawler.fold import _nfkc as _nfkc_fold
+from crawler.genre import GenreReader
 from crawler.inflect import alias_forms
 from crawler.matcher import (
     _HIT_FIELDS,
@@ -626,3 +627,35 @@ def test_fill_builds_what_the_dataclass_builds() -> None:
     for bad in ((Hit, _HIT_FIELDS, "pboc"), (Hit, list(_HIT_FIELDS), *range(5)), ("Hit", ())):
         with pytest.raises(TypeError):
             fill(*bad)
+
+
+def test_the_genre_check_reads_the_same_with_the_c_index() -> None:
+    """crawler.genre's searches on the C index (Index.find) give the words and names its
+    automata gave: headlines and the text under them from the probes and the corpora."""
+    watchlist = builtin_watchlist()
+    native = GenreReader(watchlist)
+    index, crawler.native.Index = crawler.native.Index, None
+    try:
+        reference = GenreReader(watchlist)
+    finally:
+        crawler.native.Index = index
+    assert not isinstance(native._headline[0], ahocorasick_rs.AhoCorasick)
+    assert isinstance(reference._headline[0], ahocorasick_rs.AhoCorasick)
+    paths = sorted(DATA.glob("*.jsonl")) + [
+        CORPUS_DIR / name for name in CORPORA if (CORPUS_DIR / name).is_file()
+    ]
+    stories = [
+        json.loads(line) for path in paths for line in path.read_text("utf-8").splitlines() if line
+    ]
+    assert len(stories) > 1000
+    named = 0
+    for story in stories:
+        headline = fold(str(story.get("title") or ""))
+        follow = fold(str(story.get("text") or story.get("summary") or ""))[:480]
+        for text in (headline, follow, headline + "\n" + follow):
+            assert native.words(text) == reference.words(text), text
+        for flags in ((False, False, False), (True, True, True)):
+            got = native.names(headline, follow, *flags)
+            assert got == reference.names(headline, follow, *flags), headline
+            named += bool(got)
+    assert named > 100
