@@ -725,6 +725,27 @@ def _overlapping(hits: list[_Span]) -> bool:
     return False
 
 
+def _first_sentence_end(text: str, limit: int) -> int:
+    """The end of _SENTENCE_ENDS.search(text, 0, limit), or min(len(text), limit) if none.
+
+    By str.find, a call per kind of stop, where the regex tries its alternatives at
+    every character (its `$` matches at `limit`, as the search ends there);
+    tests/crawler/test_matcher.py holds the two equal.
+    """
+    limit = min(len(text), limit)
+    best = limit
+    for stop in "!?。":
+        at = text.find(stop, 0, best)
+        if at >= 0:
+            best = at
+    at = text.find(".", 0, best)
+    while at >= 0:
+        if at + 1 == limit or text[at + 1].isspace():
+            return at + 1
+        at = text.find(".", at + 1, best)
+    return best + 1 if best < limit else limit
+
+
 _ROUNDED: dict[float, float] = {}  # _score's totals, rounded
 
 
@@ -1258,8 +1279,7 @@ class Matcher:
         text = scan.folded.text
         if whole:
             return len(text)
-        first = _SENTENCE_ENDS.search(text, 0, LEAD_CHARS)
-        return first.end() if first else min(len(text), LEAD_CHARS)
+        return _first_sentence_end(text, LEAD_CHARS)
 
     def _background(self, scan: _FieldScan) -> list[tuple[int, int, int]]:
         """Background markers in a field, (start, end, which actions they govern), by start."""
