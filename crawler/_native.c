@@ -1038,12 +1038,16 @@ typedef struct {
     PyObject_HEAD
     uint8_t bits[0x10000 / 8]; /* the set's characters below U+10000 */
     PyObject *astral;          /* a frozenset of the rest */
+    uint8_t *fold_class;       /* folded_within's FOLD_ class of each character below U+10000 */
+    PyObject *fold_traditional; /* the traditional CharSet that table was made with */
 } CharSet;
 
 static void
 CharSet_dealloc(CharSet *self)
 {
     Py_XDECREF(self->astral);
+    Py_XDECREF(self->fold_traditional);
+    PyMem_Free(self->fold_class);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -1173,47 +1177,107 @@ CharSet_narrowed_within(CharSet *self, PyObject *text)
     return changed ? narrowed_copy(kind, data, size, most) : Py_NewRef(text);
 }
 
-/* One character of crawler.fold's NFKC, case-fold and apostrophes for news text: n (a
- * character narrowed: full-width ASCII, U+3000) with ASCII capitals lowered and curly
- * single quotes straightened; NO_CHAR when NFKC or case-folding could do more (not
- * ASCII, not in `stable`, or with case). */
+/* What folded_within does with a character below U+10000 (crawler.fold's NFKC, case-fold
+ * and apostrophes for news text), worked out once per set into a table. */
+enum {
+    FOLD_KEEP,        /* ASCII other than a capital, or a caseless one of the set */
+    FOLD_TRADITIONAL, /* kept, and OpenCC changes it */
+    FOLD_LOWER,       /* an ASCII capital */
+    FOLD_WIDE,        /* full-width ASCII (U+FF01-FF5E), narrowed */
+    FOLD_WIDE_LOWER,  /* a full-width capital, narrowed and lowered */
+    FOLD_SPACE,       /* U+3000 */
+    FOLD_QUOTE,       /* ‘ ’ (case-folded text has them straightened) */
+    FOLD_OTHER,       /* NFKC or case-folding could do more: the steps run one by one */
+};
+
+/* The character a class makes of c (FOLD_OTHER: none). */
 static ALWAYS_INLINE Py_UCS4
-folded_char(const CharSet *stable, Py_UCS4 n)
+fold_char(uint8_t class, Py_UCS4 c)
 {
-    if (n < 0x80) {
-        return n >= 'A' && n <= 'Z' ? n + ('a' - 'A') : n;
+    switch (class) {
+    case FOLD_LOWER:
+        return c + ('a' - 'A');
+    case FOLD_WIDE:
+        return c - 0xFF01 + 0x21;
+    case FOLD_WIDE_LOWER:
+        return c - 0xFF01 + 0x21 + ('a' - 'A');
+    case FOLD_SPACE:
+        return ' ';
+    case FOLD_QUOTE:
+        return '\'';
+    default:
+        return c;
     }
-    if (n >= 0x10000 || !(stable->bits[n >> 3] & (1 << (n & 7))) || !caseless(n)) {
-        return NO_CHAR;
+}
+
+/* The table of fold classes for this set (characters NFKC leaves alone) and `traditional`. */
+static const uint8_t *
+fold_classes(CharSet *self, PyObject *traditional)
+{
+    if (self->fold_class != NULL && self->fold_traditional == traditional) {
+        return self->fold_class;
     }
-    return n == 0x2018 || n == 0x2019 ? '\'' : n;
+    uint8_t *table = PyMem_Malloc(0x10000);
+    if (table == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    const uint8_t *old = ((const CharSet *)traditional)->bits;
+    for (Py_UCS4 c = 0; c < 0x10000; c++) {
+        uint8_t class = FOLD_OTHER;
+        if (c < 0x80) {
+            class = c >= 'A' && c <= 'Z' ? FOLD_LOWER : FOLD_KEEP;
+        }
+        else if (c >= 0xFF01 && c <= 0xFF5E) {
+            Py_UCS4 n = c - 0xFF01 + 0x21;
+            class = n >= 'A' && n <= 'Z' ? FOLD_WIDE_LOWER : FOLD_WIDE;
+        }
+        else if (c == 0x3000) {
+            class = FOLD_SPACE;
+        }
+        else if ((self->bits[c >> 3] & (1 << (c & 7))) && caseless(c)) {
+            class = c == 0x2018 || c == 0x2019            ? FOLD_QUOTE
+                    : (old[c >> 3] & (1 << (c & 7))) != 0 ? FOLD_TRADITIONAL
+                                                          : FOLD_KEEP;
+        }
+        table[c] = class;
+    }
+    PyMem_Free(self->fold_class);
+    self->fold_class = table;
+    Py_INCREF(traditional);
+    Py_XSETREF(self->fold_traditional, traditional);
+    return table;
 }
 
 static ALWAYS_INLINE PyObject *
-folded_within_kind(const CharSet *self, const CharSet *traditional, PyObject *text,
-                   const int kind)
+folded_within_kind(const uint8_t *classes, PyObject *text, const int kind)
 {
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
-    Py_UCS4 most = 0, wide = 0; /* the widest character folded, and narrowed */
-    int changed = 0;
+    Py_UCS4 most = 0;   /* the widest character folded */
+    int wide = 0;       /* is a character not ASCII once narrowed? */
+    unsigned seen = 0;  /* a bit per class seen */
     Py_ssize_t first = -1; /* the first traditional character */
     for (Py_ssize_t i = 0; i < size; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i), narrow = narrowed(c);
-        Py_UCS4 n = folded_char(self, narrow);
-        if (n == NO_CHAR) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        uint8_t class = c < 0x10000 ? classes[c] : FOLD_OTHER;
+        seen |= 1u << class;
+        if (class == FOLD_KEEP || class == FOLD_TRADITIONAL) {
+            most = c > most ? c : most;
+            if (class == FOLD_TRADITIONAL && first < 0) {
+                first = i;
+            }
+        }
+        else if (class == FOLD_OTHER) {
             Py_RETURN_NONE;
         }
-        wide |= narrow;
-        if (n >= 0x3400 && first < 0 && (traditional->bits[n >> 3] & (1 << (n & 7)))) {
-            first = i; /* OpenCC changes ideographs alone */
-        }
-        changed |= n != c;
-        most = n > most ? n : most;
     }
+    wide = most >= 0x80 || (seen & (1u << FOLD_QUOTE)); /* ’ is not ASCII, ' is */
+    most = most < 0x80 ? 0x7F : most; /* the other classes' characters are ASCII */
+    int changed = (seen & ~((1u << FOLD_KEEP) | (1u << FOLD_TRADITIONAL))) != 0;
     PyObject *result, *cased = Py_None; /* ASCII once narrowed: that, its case kept */
     Py_INCREF(cased);
-    if (wide < 0x80) { /* the narrowed text, then it lowered: byte loops */
+    if (!wide) { /* the narrowed text, then it lowered: byte loops */
         Py_SETREF(cased, PyUnicode_New(size, 0x7F));
         result = cased == NULL ? NULL : PyUnicode_New(size, 0x7F);
         if (result == NULL) {
@@ -1237,13 +1301,15 @@ folded_within_kind(const CharSet *self, const CharSet *traditional, PyObject *te
         if (PyUnicode_KIND(result) == PyUnicode_1BYTE_KIND) {
             Py_UCS1 *out = PyUnicode_1BYTE_DATA(result);
             for (Py_ssize_t i = 0; i < size; i++) {
-                out[i] = (Py_UCS1)folded_char(self, narrowed(PyUnicode_READ(kind, data, i)));
+                Py_UCS4 c = PyUnicode_READ(kind, data, i);
+                out[i] = (Py_UCS1)fold_char(classes[c], c);
             }
         }
         else { /* most < 0x10000: the widest is two bytes */
             Py_UCS2 *out = PyUnicode_2BYTE_DATA(result);
             for (Py_ssize_t i = 0; i < size; i++) {
-                out[i] = (Py_UCS2)folded_char(self, narrowed(PyUnicode_READ(kind, data, i)));
+                Py_UCS4 c = PyUnicode_READ(kind, data, i);
+                out[i] = (Py_UCS2)fold_char(classes[c], c);
             }
         }
     }
@@ -1280,17 +1346,20 @@ CharSet_folded_within(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *text = args[0];
-    const CharSet *traditional = (const CharSet *)args[1];
     if (PyUnicode_READY(text) < 0) {
+        return NULL;
+    }
+    const uint8_t *classes = fold_classes(self, args[1]);
+    if (classes == NULL) {
         return NULL;
     }
     switch (PyUnicode_KIND(text)) {
     case PyUnicode_1BYTE_KIND:
-        return folded_within_kind(self, traditional, text, PyUnicode_1BYTE_KIND);
+        return folded_within_kind(classes, text, PyUnicode_1BYTE_KIND);
     case PyUnicode_2BYTE_KIND:
-        return folded_within_kind(self, traditional, text, PyUnicode_2BYTE_KIND);
+        return folded_within_kind(classes, text, PyUnicode_2BYTE_KIND);
     default:
-        return folded_within_kind(self, traditional, text, PyUnicode_4BYTE_KIND);
+        return folded_within_kind(classes, text, PyUnicode_4BYTE_KIND);
     }
 }
 
@@ -1544,7 +1613,8 @@ casefold(PyObject *module, PyObject *text)
 /* fill(cls, names, *values) -> object.__new__(cls) with object.__setattr__(it, name,
  * value) for each name and value: what a frozen dataclass's __init__ does (without
  * __post_init__), without a Python call per field. The values go into the instance's
- * own slots for attributes (no dict is made, as `it.__dict__.update(...)` makes one). */
+ * own slots for attributes (no dict is made, as `it.__dict__.update(...)` makes one); an
+ * object of strings and numbers alone is left untracked by the garbage collector. */
 static PyObject *
 fill(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
@@ -1562,11 +1632,21 @@ fill(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (made == NULL) {
         return NULL;
     }
+    int atomic = 1; /* are all values objects that hold no others? */
     for (Py_ssize_t i = 2; i < nargs; i++) {
         if (PyObject_GenericSetAttr(made, PyTuple_GET_ITEM(args[1], i - 2), args[i]) < 0) {
             Py_DECREF(made);
             return NULL;
         }
+        PyObject *value = args[i];
+        atomic &= PyUnicode_CheckExact(value) || PyLong_CheckExact(value) ||
+                  PyFloat_CheckExact(value) || PyBool_Check(value) || value == Py_None;
+    }
+    /* An object holding strings and numbers alone is in no reference cycle (the fields are
+     * frozen): the collector need not walk it, as it stops walking such tuples and dicts.
+     * A Hit or a Snippet: most of what a kept result holds. */
+    if (atomic && PyObject_GC_IsTracked(made)) {
+        PyObject_GC_UnTrack(made);
     }
     return made;
 }

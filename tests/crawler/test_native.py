@@ -11,6 +11,7 @@ scripts, folding that changes lengths) and random mixtures of the patterns thems
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 import pickle
 import random
@@ -659,3 +660,15 @@ def test_the_genre_check_reads_the_same_with_the_c_index() -> None:
             assert got == reference.names(headline, follow, *flags), headline
             named += bool(got)
     assert named > 100
+
+
+def test_filled_objects_of_strings_and_numbers_are_not_walked_by_the_collector() -> None:
+    """fill untracks an object whose values are all strings, numbers, bools or None (as
+    CPython untracks such tuples): no cycle can go through it; one holding a container
+    stays tracked."""
+    fill = crawler.native.fill
+    assert fill is not None
+    assert not gc.is_tracked(fill(Hit, _HIT_FIELDS, "pboc", "title", 3, 7, "央行"))
+    assert not gc.is_tracked(fill(Hit, _HIT_FIELDS, "pboc", "body", 1.5, None, True))
+    assert gc.is_tracked(fill(Hit, _HIT_FIELDS, "pboc", "title", 3, 7, ["a list"]))
+    assert gc.is_tracked(fill(Hit, _HIT_FIELDS, "pboc", "title", 3, 7, Hit("", "", 0, 0, "")))
