@@ -1151,6 +1151,54 @@ CharSet_find(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
     }
 }
 
+/* CharSet.rfind(text, lo, hi): the index of the last of the set's characters in
+ * text[lo:hi] (clamped to the text), or -1: the start of a stretch that OpenCC converts
+ * (crawler.fold, which looked back a character at a time). */
+static PyObject *
+CharSet_rfind(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyLong_Check(args[1]) ||
+        !PyLong_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "rfind(text: str, lo: int, hi: int)");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    if (PyUnicode_READY(text) < 0) {
+        return NULL;
+    }
+    Py_ssize_t lo = PyLong_AsSsize_t(args[1]), hi = PyLong_AsSsize_t(args[2]);
+    if ((lo == -1 || hi == -1) && PyErr_Occurred()) {
+        return NULL;
+    }
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    hi = hi > size ? size : hi;
+    lo = lo < 0 ? 0 : lo;
+    int astral = self->astral != NULL && PySet_GET_SIZE(self->astral) > 0;
+    for (Py_ssize_t i = hi - 1; i >= lo; i--) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        if (c < 0x10000) {
+            if (self->bits[c >> 3] & (1 << (c & 7))) {
+                return PyLong_FromSsize_t(i);
+            }
+            continue;
+        }
+        if (astral) {
+            PyObject *one = PyUnicode_FromOrdinal(c);
+            int found = one == NULL ? -1 : PySet_Contains(self->astral, one);
+            Py_XDECREF(one);
+            if (found < 0) {
+                return NULL;
+            }
+            if (found) {
+                return PyLong_FromSsize_t(i);
+            }
+        }
+    }
+    return PyLong_FromLong(-1);
+}
+
 /* CharSet.narrowed_within(text): the text with full-width ASCII and U+3000 narrowed (the
  * text itself if it has none) when every character is then ASCII or in the set (below
  * U+10000), else None. With the characters that NFKC leaves alone whatever surrounds them
@@ -1371,6 +1419,8 @@ static PyMethodDef CharSet_methods[] = {
     {"narrowed_within", (PyCFunction)CharSet_narrowed_within, METH_O,
      "narrowed_within(text) -> text with full-width ASCII narrowed if all is then ASCII or "
      "in the set, else None"},
+    {"rfind", (PyCFunction)(void (*)(void))CharSet_rfind, METH_FASTCALL,
+     "rfind(text, lo, hi) -> the index of the last character of the set in text[lo:hi], or -1"},
     {"find", (PyCFunction)(void (*)(void))CharSet_find, METH_FASTCALL,
      "find(text, start) -> the index of the first character of the set at or after start, or -1"},
     {NULL, NULL, 0, NULL},

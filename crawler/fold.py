@@ -243,6 +243,25 @@ def _t2s(text: str) -> str:
     return _t2s_from(text, _finders()[0].find(text, 0))
 
 
+def _stretch_start(text: str, index: int, done: int, stops: _Finder) -> int:
+    """Where the stretch holding text[index] starts: after the nearest stop before it within
+    _LOOK_BACK characters (not before `done`), else at `done`. Found by crawler/_native.c's
+    CharSet.rfind where it is built, else a character at a time (the reference;
+    tests/crawler/test_fold.py holds the two equal)."""
+    if stops._chars is not None:
+        low = max(done, index - _LOOK_BACK)
+        last: int = stops._chars.rfind(text, low, index)
+        if last >= 0:
+            return last + 1
+        return low if low > done and text[low - 1] in _STOPS else done
+    start = index
+    while start > done and index - start < _LOOK_BACK and text[start - 1] not in _STOPS:
+        start -= 1
+    if start > done and text[start - 1] not in _STOPS:
+        start = done
+    return start
+
+
 def _t2s_from(text: str, index: int) -> str:
     """_t2s, its first traditional character (at `index`, -1 for none) found already."""
     if index < 0:
@@ -252,11 +271,7 @@ def _t2s_from(text: str, index: int) -> str:
     stretches: list[str] = []
     done = 0  # text[:done] is handled; `done` is 0 or the index of a stop
     while index >= 0:
-        start = index
-        while start > done and index - start < _LOOK_BACK and text[start - 1] not in _STOPS:
-            start -= 1
-        if start > done and text[start - 1] not in _STOPS:
-            start = done
+        start = _stretch_start(text, index, done, stops)
         stop = stops.find(text, index)
         end = stop if stop >= 0 else len(text)
         kept.append(text[done:start])
