@@ -975,7 +975,7 @@ ready_str(PyObject *text, const char *usage)
     return PyUnicode_READY(text) < 0 ? -1 : 0;
 }
 
-static inline Py_UCS4
+static ALWAYS_INLINE Py_UCS4
 narrowed(Py_UCS4 c)
 {
     if (c >= 0xFF01 && c <= 0xFF5E) {
@@ -1024,16 +1024,30 @@ narrow(PyObject *module, PyObject *text)
     return changed ? narrowed_copy(kind, data, size, most) : Py_NewRef(text);
 }
 
+/* Characters that str.casefold() leaves as they are, besides ASCII: the middle dot of
+ * Chinese names, general punctuation (" " ' ' ... -), CJK symbols, kana and ideographs,
+ * Hangul syllables (tests/crawler/test_native.py checks each against str.casefold). */
+static ALWAYS_INLINE int
+caseless(Py_UCS4 c)
+{
+    return c == 0xB7 || (c >= 0x2000 && c < 0x2070) || (c >= 0x3000 && c < 0xA000) ||
+           (c >= 0xAC00 && c < 0xD7A4);
+}
+
 typedef struct {
     PyObject_HEAD
     uint8_t bits[0x10000 / 8]; /* the set's characters below U+10000 */
     PyObject *astral;          /* a frozenset of the rest */
+    uint8_t *fold_class;       /* folded_within's FOLD_ class of each character below U+10000 */
+    PyObject *fold_traditional; /* the traditional CharSet that table was made with */
 } CharSet;
 
 static void
 CharSet_dealloc(CharSet *self)
 {
     Py_XDECREF(self->astral);
+    Py_XDECREF(self->fold_traditional);
+    PyMem_Free(self->fold_class);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 
@@ -1067,6 +1081,21 @@ CharSet_init(CharSet *self, PyObject *args, PyObject *kwargs)
     return 0;
 }
 
+/* The index of the first character at or after `at` that is in the set (below U+10000)
+ * or astral, or `size`. */
+static ALWAYS_INLINE Py_ssize_t
+charset_scan(const CharSet *self, const void *data, Py_ssize_t at, Py_ssize_t size,
+             const int kind)
+{
+    for (; at < size; at++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, at);
+        if (c >= 0x10000 || (self->bits[c >> 3] & (1 << (c & 7)))) {
+            return at;
+        }
+    }
+    return size;
+}
+
 /* CharSet.find(text, start): the index of the first of the set's characters in
  * text[start:], or -1 (what re.search with a character class gives, faster). */
 static PyObject *
@@ -1088,7 +1117,66 @@ CharSet_find(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
     int astral = self->astral != NULL && PySet_GET_SIZE(self->astral) > 0;
-    for (Py_ssize_t i = start < 0 ? 0 : start; i < size; i++) {
+    Py_ssize_t at = start < 0 ? 0 : start;
+    for (;;) {
+        switch (kind) { /* the plain loop once per string kind: each read one load */
+        case PyUnicode_1BYTE_KIND:
+            at = charset_scan(self, data, at, size, PyUnicode_1BYTE_KIND);
+            break;
+        case PyUnicode_2BYTE_KIND:
+            at = charset_scan(self, data, at, size, PyUnicode_2BYTE_KIND);
+            break;
+        default:
+            at = charset_scan(self, data, at, size, PyUnicode_4BYTE_KIND);
+        }
+        if (at >= size) {
+            return PyLong_FromLong(-1);
+        }
+        Py_UCS4 c = PyUnicode_READ(kind, data, at);
+        if (c < 0x10000) {
+            return PyLong_FromSsize_t(at); /* in the set */
+        }
+        if (astral) {
+            PyObject *one = PyUnicode_FromOrdinal(c);
+            int found = one == NULL ? -1 : PySet_Contains(self->astral, one);
+            Py_XDECREF(one);
+            if (found < 0) {
+                return NULL;
+            }
+            if (found) {
+                return PyLong_FromSsize_t(at);
+            }
+        }
+        at++;
+    }
+}
+
+/* CharSet.rfind(text, lo, hi): the index of the last of the set's characters in
+ * text[lo:hi] (clamped to the text), or -1: the start of a stretch that OpenCC converts
+ * (crawler.fold, which looked back a character at a time). */
+static PyObject *
+CharSet_rfind(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3 || !PyUnicode_Check(args[0]) || !PyLong_Check(args[1]) ||
+        !PyLong_Check(args[2])) {
+        PyErr_SetString(PyExc_TypeError, "rfind(text: str, lo: int, hi: int)");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    if (PyUnicode_READY(text) < 0) {
+        return NULL;
+    }
+    Py_ssize_t lo = PyLong_AsSsize_t(args[1]), hi = PyLong_AsSsize_t(args[2]);
+    if ((lo == -1 || hi == -1) && PyErr_Occurred()) {
+        return NULL;
+    }
+    const int kind = PyUnicode_KIND(text);
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    hi = hi > size ? size : hi;
+    lo = lo < 0 ? 0 : lo;
+    int astral = self->astral != NULL && PySet_GET_SIZE(self->astral) > 0;
+    for (Py_ssize_t i = hi - 1; i >= lo; i--) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
         if (c < 0x10000) {
             if (self->bits[c >> 3] & (1 << (c & 7))) {
@@ -1137,10 +1225,202 @@ CharSet_narrowed_within(CharSet *self, PyObject *text)
     return changed ? narrowed_copy(kind, data, size, most) : Py_NewRef(text);
 }
 
+/* What folded_within does with a character below U+10000 (crawler.fold's NFKC, case-fold
+ * and apostrophes for news text), worked out once per set into a table. */
+enum {
+    FOLD_KEEP,        /* ASCII other than a capital, or a caseless one of the set */
+    FOLD_TRADITIONAL, /* kept, and OpenCC changes it */
+    FOLD_LOWER,       /* an ASCII capital */
+    FOLD_WIDE,        /* full-width ASCII (U+FF01-FF5E), narrowed */
+    FOLD_WIDE_LOWER,  /* a full-width capital, narrowed and lowered */
+    FOLD_SPACE,       /* U+3000 */
+    FOLD_QUOTE,       /* ‘ ’ (case-folded text has them straightened) */
+    FOLD_OTHER,       /* NFKC or case-folding could do more: the steps run one by one */
+};
+
+/* The character a class makes of c (FOLD_OTHER: none). */
+static ALWAYS_INLINE Py_UCS4
+fold_char(uint8_t class, Py_UCS4 c)
+{
+    switch (class) {
+    case FOLD_LOWER:
+        return c + ('a' - 'A');
+    case FOLD_WIDE:
+        return c - 0xFF01 + 0x21;
+    case FOLD_WIDE_LOWER:
+        return c - 0xFF01 + 0x21 + ('a' - 'A');
+    case FOLD_SPACE:
+        return ' ';
+    case FOLD_QUOTE:
+        return '\'';
+    default:
+        return c;
+    }
+}
+
+/* The table of fold classes for this set (characters NFKC leaves alone) and `traditional`. */
+static const uint8_t *
+fold_classes(CharSet *self, PyObject *traditional)
+{
+    if (self->fold_class != NULL && self->fold_traditional == traditional) {
+        return self->fold_class;
+    }
+    uint8_t *table = PyMem_Malloc(0x10000);
+    if (table == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    const uint8_t *old = ((const CharSet *)traditional)->bits;
+    for (Py_UCS4 c = 0; c < 0x10000; c++) {
+        uint8_t class = FOLD_OTHER;
+        if (c < 0x80) {
+            class = c >= 'A' && c <= 'Z' ? FOLD_LOWER : FOLD_KEEP;
+        }
+        else if (c >= 0xFF01 && c <= 0xFF5E) {
+            Py_UCS4 n = c - 0xFF01 + 0x21;
+            class = n >= 'A' && n <= 'Z' ? FOLD_WIDE_LOWER : FOLD_WIDE;
+        }
+        else if (c == 0x3000) {
+            class = FOLD_SPACE;
+        }
+        else if ((self->bits[c >> 3] & (1 << (c & 7))) && caseless(c)) {
+            class = c == 0x2018 || c == 0x2019            ? FOLD_QUOTE
+                    : (old[c >> 3] & (1 << (c & 7))) != 0 ? FOLD_TRADITIONAL
+                                                          : FOLD_KEEP;
+        }
+        table[c] = class;
+    }
+    PyMem_Free(self->fold_class);
+    self->fold_class = table;
+    Py_INCREF(traditional);
+    Py_XSETREF(self->fold_traditional, traditional);
+    return table;
+}
+
+static ALWAYS_INLINE PyObject *
+folded_within_kind(const uint8_t *classes, PyObject *text, const int kind)
+{
+    const void *data = PyUnicode_DATA(text);
+    const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
+    Py_UCS4 most = 0;   /* the widest character folded */
+    int wide = 0;       /* is a character not ASCII once narrowed? */
+    unsigned seen = 0;  /* a bit per class seen */
+    Py_ssize_t first = -1; /* the first traditional character */
+    for (Py_ssize_t i = 0; i < size; i++) {
+        Py_UCS4 c = PyUnicode_READ(kind, data, i);
+        uint8_t class = c < 0x10000 ? classes[c] : FOLD_OTHER;
+        seen |= 1u << class;
+        if (class == FOLD_KEEP || class == FOLD_TRADITIONAL) {
+            most = c > most ? c : most;
+            if (class == FOLD_TRADITIONAL && first < 0) {
+                first = i;
+            }
+        }
+        else if (class == FOLD_OTHER) {
+            Py_RETURN_NONE;
+        }
+    }
+    wide = most >= 0x80 || (seen & (1u << FOLD_QUOTE)); /* ’ is not ASCII, ' is */
+    most = most < 0x80 ? 0x7F : most; /* the other classes' characters are ASCII */
+    int changed = (seen & ~((1u << FOLD_KEEP) | (1u << FOLD_TRADITIONAL))) != 0;
+    PyObject *result, *cased = Py_None; /* ASCII once narrowed: that, its case kept */
+    Py_INCREF(cased);
+    if (!wide) { /* the narrowed text, then it lowered: byte loops */
+        Py_SETREF(cased, PyUnicode_New(size, 0x7F));
+        result = cased == NULL ? NULL : PyUnicode_New(size, 0x7F);
+        if (result == NULL) {
+            Py_XDECREF(cased);
+            return NULL;
+        }
+        Py_UCS1 *narrow = PyUnicode_1BYTE_DATA(cased), *lower = PyUnicode_1BYTE_DATA(result);
+        for (Py_ssize_t i = 0; i < size; i++) {
+            narrow[i] = (Py_UCS1)narrowed(PyUnicode_READ(kind, data, i));
+        }
+        for (Py_ssize_t i = 0; i < size; i++) {
+            lower[i] = narrow[i] + ((Py_UCS1)(narrow[i] - 'A') < 26 ? 'a' - 'A' : 0);
+        }
+    }
+    else if (changed) { /* each character again, into a string of the right width */
+        result = PyUnicode_New(size, most);
+        if (result == NULL) {
+            Py_DECREF(cased);
+            return NULL;
+        }
+        if (PyUnicode_KIND(result) == PyUnicode_1BYTE_KIND) {
+            Py_UCS1 *out = PyUnicode_1BYTE_DATA(result);
+            for (Py_ssize_t i = 0; i < size; i++) {
+                Py_UCS4 c = PyUnicode_READ(kind, data, i);
+                out[i] = (Py_UCS1)fold_char(classes[c], c);
+            }
+        }
+        else { /* most < 0x10000: the widest is two bytes */
+            Py_UCS2 *out = PyUnicode_2BYTE_DATA(result);
+            for (Py_ssize_t i = 0; i < size; i++) {
+                Py_UCS4 c = PyUnicode_READ(kind, data, i);
+                out[i] = (Py_UCS2)fold_char(classes[c], c);
+            }
+        }
+    }
+    else {
+        result = Py_NewRef(text);
+    }
+    PyObject *index = PyLong_FromSsize_t(first), *triple = PyTuple_New(3);
+    if (index == NULL || triple == NULL) {
+        Py_DECREF(result);
+        Py_DECREF(cased);
+        Py_XDECREF(index);
+        Py_XDECREF(triple);
+        return NULL;
+    }
+    PyTuple_SET_ITEM(triple, 0, result);
+    PyTuple_SET_ITEM(triple, 1, index);
+    PyTuple_SET_ITEM(triple, 2, cased);
+    return triple;
+}
+
+/* CharSet.folded_within(text, traditional) -> (folded, first, cased) or None. For text of
+ * ASCII, full-width ASCII and characters of this set (those NFKC leaves alone, crawler.fold)
+ * that have no case: crawler.fold's case_fold(nfkc(text)) in one pass (narrowed, ASCII
+ * lowered, ‘ ’ straightened), the index of its first character in `traditional` (a
+ * CharSet, its characters below U+10000: OpenCC's are ideographs; -1 if none), where
+ * OpenCC starts, and the text narrowed, case kept, if that is all ASCII (else None: Latin
+ * text with full-width words keeps its case for the acronyms). Else None: then the steps
+ * run one by one. News text in one pass instead of four. */
+static PyObject *
+CharSet_folded_within(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyObject_TypeCheck(args[1], Py_TYPE(self))) {
+        PyErr_SetString(PyExc_TypeError, "folded_within(text: str, traditional: CharSet)");
+        return NULL;
+    }
+    PyObject *text = args[0];
+    if (PyUnicode_READY(text) < 0) {
+        return NULL;
+    }
+    const uint8_t *classes = fold_classes(self, args[1]);
+    if (classes == NULL) {
+        return NULL;
+    }
+    switch (PyUnicode_KIND(text)) {
+    case PyUnicode_1BYTE_KIND:
+        return folded_within_kind(classes, text, PyUnicode_1BYTE_KIND);
+    case PyUnicode_2BYTE_KIND:
+        return folded_within_kind(classes, text, PyUnicode_2BYTE_KIND);
+    default:
+        return folded_within_kind(classes, text, PyUnicode_4BYTE_KIND);
+    }
+}
+
 static PyMethodDef CharSet_methods[] = {
+    {"folded_within", (PyCFunction)(void (*)(void))CharSet_folded_within, METH_FASTCALL,
+     "folded_within(text, traditional) -> (NFKC, case-folded text, index of its first "
+     "traditional character or -1, narrowed text if ASCII) if all is ASCII or in the set, "
+     "else None"},
     {"narrowed_within", (PyCFunction)CharSet_narrowed_within, METH_O,
      "narrowed_within(text) -> text with full-width ASCII narrowed if all is then ASCII or "
      "in the set, else None"},
+    {"rfind", (PyCFunction)(void (*)(void))CharSet_rfind, METH_FASTCALL,
+     "rfind(text, lo, hi) -> the index of the last character of the set in text[lo:hi], or -1"},
     {"find", (PyCFunction)(void (*)(void))CharSet_find, METH_FASTCALL,
      "find(text, start) -> the index of the first character of the set at or after start, or -1"},
     {NULL, NULL, 0, NULL},
@@ -1335,16 +1615,6 @@ fail:
     return NULL;
 }
 
-/* Characters that str.casefold() leaves as they are, besides ASCII: the middle dot of
- * Chinese names, general punctuation (" " ' ' ... -), CJK symbols, kana and ideographs,
- * Hangul syllables (tests/crawler/test_native.py checks each against str.casefold). */
-static inline int
-caseless(Py_UCS4 c)
-{
-    return c == 0xB7 || (c >= 0x2000 && c < 0x2070) || (c >= 0x3000 && c < 0xA000) ||
-           (c >= 0xAC00 && c < 0xD7A4);
-}
-
 /* casefold(text) -> text.casefold() when every character is ASCII or caseless (ASCII
  * letters lowered: the text itself when it has no capital), else None: most Chinese news
  * after NFKC, which str.casefold() goes through a character at a time. */
@@ -1387,9 +1657,55 @@ casefold(PyObject *module, PyObject *text)
     return result;
 }
 
+/* ------------------------------------------------------------------------------------ */
+/* Result objects (crawler.matcher's Hit, Snippet, MatchResult: frozen dataclasses).      */
+
+/* fill(cls, names, *values) -> object.__new__(cls) with object.__setattr__(it, name,
+ * value) for each name and value: what a frozen dataclass's __init__ does (without
+ * __post_init__), without a Python call per field. The values go into the instance's
+ * own slots for attributes (no dict is made, as `it.__dict__.update(...)` makes one); an
+ * object of strings and numbers alone is left untracked by the garbage collector. */
+static PyObject *
+fill(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs < 2 || !PyType_Check(args[0]) || !PyTuple_CheckExact(args[1]) ||
+        PyTuple_GET_SIZE(args[1]) != nargs - 2) {
+        PyErr_SetString(PyExc_TypeError, "fill(cls, names: tuple, *values): a value per name");
+        return NULL;
+    }
+    PyObject *empty = PyTuple_New(0);
+    if (empty == NULL) {
+        return NULL;
+    }
+    PyObject *made = PyBaseObject_Type.tp_new((PyTypeObject *)args[0], empty, NULL);
+    Py_DECREF(empty);
+    if (made == NULL) {
+        return NULL;
+    }
+    int atomic = 1; /* are all values objects that hold no others? */
+    for (Py_ssize_t i = 2; i < nargs; i++) {
+        if (PyObject_GenericSetAttr(made, PyTuple_GET_ITEM(args[1], i - 2), args[i]) < 0) {
+            Py_DECREF(made);
+            return NULL;
+        }
+        PyObject *value = args[i];
+        atomic &= PyUnicode_CheckExact(value) || PyLong_CheckExact(value) ||
+                  PyFloat_CheckExact(value) || PyBool_Check(value) || value == Py_None;
+    }
+    /* An object holding strings and numbers alone is in no reference cycle (the fields are
+     * frozen): the collector need not walk it, as it stops walking such tuples and dicts.
+     * A Hit or a Snippet: most of what a kept result holds. */
+    if (atomic && PyObject_GC_IsTracked(made)) {
+        PyObject_GC_UnTrack(made);
+    }
+    return made;
+}
+
 static PyMethodDef methods[] = {
     {"casefold", (PyCFunction)casefold, METH_O,
      "casefold(text) -> text.casefold() if only ASCII and caseless characters, else None"},
+    {"fill", (PyCFunction)(void (*)(void))fill, METH_FASTCALL,
+     "fill(cls, names, *values) -> object.__new__(cls) with each name set to its value"},
     {"narrow", (PyCFunction)narrow, METH_O,
      "narrow(text) -> text with full-width ASCII and U+3000 as ASCII (itself if none)"},
     {"resolve_overlaps", (PyCFunction)(void (*)(void))resolve_overlaps, METH_FASTCALL,

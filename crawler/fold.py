@@ -240,19 +240,38 @@ def _t2s(text: str) -> str:
     """
     if text.isascii():  # a constant-time check: Latin text (ＯＴＣ became OTC) has nothing to do
         return text
-    traditional, stops = _finders()
-    index = traditional.find(text, 0)
+    return _t2s_from(text, _finders()[0].find(text, 0))
+
+
+def _stretch_start(text: str, index: int, done: int, stops: _Finder) -> int:
+    """Where the stretch holding text[index] starts: after the nearest stop before it within
+    _LOOK_BACK characters (not before `done`), else at `done`. Found by crawler/_native.c's
+    CharSet.rfind where it is built, else a character at a time (the reference;
+    tests/crawler/test_fold.py holds the two equal)."""
+    if stops._chars is not None:
+        low = max(done, index - _LOOK_BACK)
+        last: int = stops._chars.rfind(text, low, index)
+        if last >= 0:
+            return last + 1
+        return low if low > done and text[low - 1] in _STOPS else done
+    start = index
+    while start > done and index - start < _LOOK_BACK and text[start - 1] not in _STOPS:
+        start -= 1
+    if start > done and text[start - 1] not in _STOPS:
+        start = done
+    return start
+
+
+def _t2s_from(text: str, index: int) -> str:
+    """_t2s, its first traditional character (at `index`, -1 for none) found already."""
     if index < 0:
         return text
+    traditional, stops = _finders()
     kept: list[str] = []  # the stretches left as they are, one more than those converted
     stretches: list[str] = []
     done = 0  # text[:done] is handled; `done` is 0 or the index of a stop
     while index >= 0:
-        start = index
-        while start > done and index - start < _LOOK_BACK and text[start - 1] not in _STOPS:
-            start -= 1
-        if start > done and text[start - 1] not in _STOPS:
-            start = done
+        start = _stretch_start(text, index, done, stops)
         stop = stops.find(text, index)
         end = stop if stop >= 0 else len(text)
         kept.append(text[done:start])
@@ -293,6 +312,28 @@ def fold(text: str) -> str:
     return _t2s(_latin_fold(text))
 
 
+@lru_cache(maxsize=1)
+def _fast_sets() -> tuple[Any, Any] | None:
+    """(_stable(), the traditional characters) as crawler/_native.c's CharSets, or None
+    where it is not built or OpenCC changes lengths."""
+    stable, traditional = _stable(), _finders()[0]._chars
+    return None if stable is None or traditional is None else (stable, traditional)
+
+
+def _folded_within(text: str) -> tuple[str, int, str | None] | None:
+    """_case_fold(_nfkc(text)), the index of its first traditional character (-1 for none)
+    and, if it is all ASCII once narrowed, that narrowed text with its case (as the Latin
+    path keeps it), in one C pass, for text of ASCII and the characters NFKC and
+    case-folding leave alone; else None. tests/crawler/test_native.py holds it equal to
+    the steps it replaces."""
+    sets = _fast_sets()
+    if sets is None:
+        return None
+    stable, traditional = sets
+    found: tuple[str, int, str | None] | None = stable.folded_within(text, traditional)
+    return found
+
+
 class Folded:
     """Folded text plus, when lengths changed, folded -> original offsets.
 
@@ -322,6 +363,12 @@ def fold_with_offsets(text: str) -> Folded:
     """
     if text.isascii():  # NFKC leaves ASCII alone; casefold is lower; nothing traditional
         return Folded(text.lower(), None, text)
+    fast = _folded_within(text)
+    if fast is not None:  # news text: NFKC and case-folding in one C pass, lengths kept
+        folded, first, cased = fast
+        converted = _t2s_from(folded, first)
+        if len(converted) == len(text):
+            return Folded(converted, None, cased)
     normal = _nfkc(text)
     if len(normal) == len(text) and normal.isascii():
         # Latin text with full-width words (ＯＴＣ): NFKC mapped each character to one

@@ -331,8 +331,9 @@ _Span = tuple[int, int, str]  # folded start, end, entity key
 # A frozen dataclass's __init__ sets each field with object.__setattr__, twice the cost
 # of filling the instance dict; a story that matches has a dozen hits. Done only while
 # Hit is these five plain fields (tests/crawler/test_matcher.py checks the two are equal).
+_HIT_FIELDS = ("entity", "field", "start", "end", "term")
 _PLAIN_HIT = (
-    tuple(f.name for f in dataclasses.fields(Hit)) == ("entity", "field", "start", "end", "term")
+    tuple(f.name for f in dataclasses.fields(Hit)) == _HIT_FIELDS
     and not hasattr(Hit, "__post_init__")
     and not hasattr(Hit, "__slots__")
 )
@@ -356,11 +357,16 @@ _PLAIN_RESULT = (
 )
 
 
+_SNIPPET_FIELDS = ("field", "text", "start", "end")
 _PLAIN_SNIPPET = (
-    tuple(f.name for f in dataclasses.fields(Snippet)) == ("field", "text", "start", "end")
+    tuple(f.name for f in dataclasses.fields(Snippet)) == _SNIPPET_FIELDS
     and not hasattr(Snippet, "__post_init__")
     and not hasattr(Snippet, "__slots__")
 )
+# crawler/_native.c's fill(cls, names, *values) where it is built and the three are plain:
+# object.__new__ and object.__setattr__ per field in one C call, the values kept in the
+# instance (filling its __dict__ makes a dict per object first).
+_FILL = native.fill if _PLAIN_HIT and _PLAIN_RESULT and _PLAIN_SNIPPET else None
 
 
 def _snippet(text: str, start: int, end: int, field: str) -> Snippet:
@@ -385,6 +391,16 @@ def _snippet(text: str, start: int, end: int, field: str) -> Snippet:
     prefix = "…" if left > 0 else ""
     suffix = "…" if right < size else ""
     offset = len(prefix) - left
+    if _FILL is not None:
+        made: Snippet = _FILL(
+            Snippet,
+            _SNIPPET_FIELDS,
+            field,
+            prefix + text[left:right] + suffix,
+            start + offset,
+            end + offset,
+        )
+        return made
     snippet: Snippet = object.__new__(Snippet)
     snippet.__dict__.update(
         {
@@ -401,6 +417,9 @@ def _match_result(fields: dict[str, object]) -> MatchResult:
     """MatchResult(**fields), without the frozen dataclass's per-field __setattr__."""
     if not _PLAIN_RESULT:
         return MatchResult(**fields)  # type: ignore[arg-type]
+    if _FILL is not None:
+        made: MatchResult = _FILL(MatchResult, _RESULT_FIELDS, *[fields[n] for n in _RESULT_FIELDS])
+        return made
     result: MatchResult = object.__new__(MatchResult)
     result.__dict__.update(fields)
     return result
@@ -704,6 +723,27 @@ def _overlapping(hits: list[_Span]) -> bool:
         if end > last_end:
             last_end = end
     return False
+
+
+def _first_sentence_end(text: str, limit: int) -> int:
+    """The end of _SENTENCE_ENDS.search(text, 0, limit), or min(len(text), limit) if none.
+
+    By str.find, a call per kind of stop, where the regex tries its alternatives at
+    every character (its `$` matches at `limit`, as the search ends there);
+    tests/crawler/test_matcher.py holds the two equal.
+    """
+    limit = min(len(text), limit)
+    best = limit
+    for stop in "!?。":
+        at = text.find(stop, 0, best)
+        if at >= 0:
+            best = at
+    at = text.find(".", 0, best)
+    while at >= 0:
+        if at + 1 == limit or text[at + 1].isspace():
+            return at + 1
+        at = text.find(".", at + 1, best)
+    return best + 1 if best < limit else limit
 
 
 _ROUNDED: dict[float, float] = {}  # _score's totals, rounded
@@ -1066,7 +1106,7 @@ class Matcher:
         hit_info, counted = self._hit_info, evidence.counted
         lead_expand = self._lead_expand
         markers, marker_acts = self._markers, self._marker_acts
-        plain_hit = _PLAIN_HIT
+        plain_hit, fill = _PLAIN_HIT, _FILL
         for name in FIELDS:
             text = getattr(story, name)
             if not text:
@@ -1161,7 +1201,9 @@ class Matcher:
                         start, end = offsets[start], offsets[end]
                     term = text[start:end]
                     for shown_key in shown:
-                        if plain_hit:  # Hit(...) at half the cost (see _PLAIN_HIT)
+                        if fill is not None:  # Hit(...) without its calls (see _FILL)
+                            hit = fill(Hit, _HIT_FIELDS, shown_key, name, start, end, term)
+                        elif plain_hit:  # Hit(...) at half the cost (see _PLAIN_HIT)
                             hit = object.__new__(Hit)
                             state: dict[str, object] = hit.__dict__
                             state["entity"] = shown_key
@@ -1237,8 +1279,7 @@ class Matcher:
         text = scan.folded.text
         if whole:
             return len(text)
-        first = _SENTENCE_ENDS.search(text, 0, LEAD_CHARS)
-        return first.end() if first else min(len(text), LEAD_CHARS)
+        return _first_sentence_end(text, LEAD_CHARS)
 
     def _background(self, scan: _FieldScan) -> list[tuple[int, int, int]]:
         """Background markers in a field, (start, end, which actions they govern), by start."""

@@ -61,3 +61,6 @@ casefold: Callable[[str], str | None] | None = None if _module is None else _mod
 # resolve_overlaps(hits, exact spans, inner, outer): crawler.matcher._resolve_overlaps in C
 # (a new list; the hits that survive nesting, in order).
 resolve_overlaps: Callable[..., Any] | None = None if _module is None else _module.resolve_overlaps
+# fill(cls, names, *values) -> object.__new__(cls) with object.__setattr__ for each name:
+# a frozen dataclass built without its __init__'s call per field (the matcher's results).
+fill: Callable[..., Any] | None = None if _module is None else _module.fill

@@ -10,7 +10,16 @@ from pathlib import Path
 import opencc
 import pytest
 
-from crawler.fold import _converter, _nfkc, _t2s, fold, fold_with_offsets
+from crawler.fold import (
+    _converter,
+    _Finder,
+    _finders,
+    _nfkc,
+    _stretch_start,
+    _t2s,
+    fold,
+    fold_with_offsets,
+)
 from crawler.watchlist import builtin_watchlist
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -87,3 +96,24 @@ def test_ascii_fast_path_equals_the_full_fold() -> None:
 
 def test_hong_kong_variants_fold_to_simplified() -> None:
     assert fold("國民警衞隊") == "国民警卫队"  # t2s alone leaves 衞
+
+
+def test_stretch_starts_by_the_c_search_equal_the_reference() -> None:
+    """_stretch_start by CharSet.rfind (crawler/_native.c) gives what looking back a
+    character at a time gives: random texts of stops, CJK, Latin and astral characters,
+    every index, with `done` before it, and look-backs longer than _LOOK_BACK."""
+    stops = _finders()[1]
+    if stops._chars is None:
+        pytest.skip("crawler/_native.c is not built here")
+    reference = _Finder(stops._pattern, None)
+    assert reference._chars is None
+    rng = random.Random(11)
+    pool = ["國", "中", "a", ",", " ", "。", "“", "𠀀", "\n", "-"]
+    for _ in range(3000):
+        size = rng.choice([rng.randrange(0, 20), rng.randrange(180, 420)])
+        text = "".join(rng.choice(pool) if rng.random() < 0.3 else "國" for _ in range(size))
+        for index in sorted(rng.sample(range(size), min(size, 6))):
+            done = rng.randrange(0, index + 1)
+            want = _stretch_start(text, index, done, reference)
+            assert _stretch_start(text, index, done, stops) == want, (text, index, done)
+    assert stops._chars.rfind("a,b。c", 0, 99) == 3 and stops._chars.rfind("abc", -5, 3) == -1

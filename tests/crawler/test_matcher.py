@@ -12,6 +12,7 @@ import pytest
 from crawler.fold import fold
 from crawler.genre import GENRE
 from crawler.matcher import (
+    _SENTENCE_ENDS,
     BACKGROUND_TEXT,
     FIELD_WEIGHTS,
     FIELDS,
@@ -19,6 +20,7 @@ from crawler.matcher import (
     LEAD,
     LEAD_ONLY,
     Matcher,
+    _first_sentence_end,
     _score,
     _snippet,
 )
@@ -368,3 +370,31 @@ def test_the_genre_check_runs_only_when_a_rule_or_a_reader_asks(
     _, evidence = matcher.match_with_evidence(crypto)
     assert len(calls) == 1  # the rule asked
     assert evidence.has("genre:explainer") and len(calls) == 1
+
+
+def test_the_first_sentence_end_is_the_regex_search() -> None:
+    """matcher._first_sentence_end finds what _SENTENCE_ENDS.search(text, 0, limit) finds:
+    random texts of stops, dots before spaces, digits and letters, under every limit."""
+    rng = random.Random(53)
+    pool = [
+        "a",
+        "1",
+        ".",
+        "!",
+        "?",
+        "。",
+        " ",
+        "\n",
+        "\u3000",
+        "\xa0",
+        "\x1c",
+        "\x85",
+        "中",
+        "U.S.",
+    ]
+    for _ in range(20_000):
+        text = "".join(rng.choice(pool) for _ in range(rng.randrange(0, 30)))
+        limit = rng.randrange(0, 35)
+        found = _SENTENCE_ENDS.search(text, 0, limit)
+        want = found.end() if found else min(len(text), limit)
+        assert _first_sentence_end(text, limit) == want, (text, limit)

@@ -10,7 +10,10 @@ scripts, folding that changes lengths) and random mixtures of the patterns thems
 
 from __future__ import annotations
 
+import dataclasses
+import gc
 import json
+import pickle
 import random
 import re
 import string
@@ -26,10 +29,12 @@ import pytest
 import crawler.native
 from bench.filter import MB, SEED, make_corpus, make_phrases
 from bench.fingerprint import CORPORA, CORPUS_DIR
+from crawler.fold import _fast_sets, _stable, _traditional_chars, fold, fold_with_offsets
 from crawler.fold import _nfkc as _nfkc_fold
-from crawler.fold import _stable, _traditional_chars, fold
+from crawler.genre import GenreReader
 from crawler.inflect import alias_forms
 from crawler.matcher import (
+    _HIT_FIELDS,
     Matcher,
     _is_word_char,
     _Nesting,
@@ -39,6 +44,8 @@ from crawler.matcher import (
     _scan_hits,
     _Words,
 )
+from crawler.snippets import Snippet
+from crawler.types import Hit
 from crawler.watchlist import builtin_watchlist
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -513,3 +520,155 @@ def test_the_new_c_paths_keep_reference_counts(matchers: tuple[Matcher, Matcher]
         assert tracemalloc.get_traced_memory()[0] - before < 4096
     finally:
         tracemalloc.stop()
+
+
+_TRADITIONAL = frozenset(_traditional_chars() or "")
+
+
+def _fold_reference(text: str) -> tuple[str, int, str | None]:
+    """NFKC, case-fold and apostrophes as unicodedata and str do them, the index of the
+    first character OpenCC changes (-1 for none), and NFKC with its case if it is ASCII."""
+    normal = unicodedata.normalize("NFKC", text)
+    folded = normal.casefold().replace("’", "'").replace("‘", "'")
+    first = next((i for i, c in enumerate(folded) if c in _TRADITIONAL), -1)
+    return folded, first, normal if normal.isascii() else None
+
+
+def test_folding_in_one_pass_is_the_steps_it_replaces() -> None:
+    """CharSet.folded_within (crawler.fold._folded_within) gives NFKC, case-folding,
+    straight apostrophes, the first traditional character and the cased text if ASCII,
+    or None (the steps run one by one): every code point of the plane in five settings
+    and random mixtures of every kind of character; fold_with_offsets gives what fold
+    gives and, for text ASCII once narrowed, the case-kept text the acronyms need."""
+    sets = _fast_sets()
+    assert sets is not None
+    stable, traditional = sets
+    taken = 0
+    for code in range(0x10000):
+        if 0xD800 <= code < 0xE000:
+            continue
+        char = chr(code)
+        for text in (
+            char,
+            "A" + char,
+            "中" + char + "Ｂ",
+            char + "\u0301",
+            "’" + char + "國\u3000",
+        ):
+            got = stable.folded_within(text, traditional)
+            if got is not None:
+                taken += 1
+                assert got == _fold_reference(text), (hex(code), text)
+    assert taken > 3 * 20_000  # the ideographs, CJK punctuation, ASCII among them
+    rng = random.Random(47)
+    pools = [
+        "ab Z9,.'",
+        "中國比特幣乾著瞭衞",
+        "，：（）；！？　％＋ＡＺａｚ０",
+        "、。《》「」“”‘’—·",
+        "…ﬁ①㈱ÀßΣİ",
+        "\u0301\u3099",
+        "𝐀𠀀",
+    ]
+    for _ in range(20_000):
+        text = "".join(rng.choice(rng.choice(pools)) for _ in range(rng.randrange(0, 25)))
+        got = stable.folded_within(text, traditional)
+        assert got is None or got == _fold_reference(text), text
+        if got is not None and text:
+            folded = fold_with_offsets(text)
+            assert (folded.text, folded.offsets, folded.cased) == (fold(text), None, got[2])
+    assert stable.folded_within("ＯＴＣ desks", traditional) == ("otc desks", -1, "OTC desks")
+    assert fold_with_offsets("ＯＴＣ desks").cased == "OTC desks"
+    assert stable.folded_within("ＯＴＣ’s", traditional) == ("otc's", -1, None)
+    assert stable.folded_within("中國ＯＴＣ，", traditional) == ("中國otc,", 1, None)
+    assert stable.folded_within("Straße", traditional) is None
+    for bad in ((None, traditional), ("中", "國"), ("中",)):
+        with pytest.raises(TypeError):
+            stable.folded_within(*bad)
+
+
+def test_folding_in_one_pass_keeps_reference_counts() -> None:
+    sets = _fast_sets()
+    assert sets is not None
+    stable, traditional = sets
+    texts = ["中文", "中文ABC，", "中國’s", "Straße", "ＯＴＣ", "abc", "國"]
+    counts = [sys.getrefcount(text) for text in texts]
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(500):
+            for text in texts:
+                stable.folded_within(text, traditional)
+        del text
+        assert tracemalloc.get_traced_memory()[0] - before < 4096
+    finally:
+        tracemalloc.stop()
+    assert [sys.getrefcount(text) for text in texts] == counts
+
+
+def test_fill_builds_what_the_dataclass_builds() -> None:
+    """crawler._native.fill(cls, names, *values): the matcher's frozen dataclasses equal,
+    hash, pickle and print as their own constructor's, keep reference counts, and a
+    mismatch of names and values is refused."""
+    fill = crawler.native.fill
+    assert fill is not None
+    term = "".join(["比特", "币"])  # a new object, its count ours alone
+    want = Hit("pboc", "title", 3, 7, term)
+    before = sys.getrefcount(term)
+    made = [fill(Hit, _HIT_FIELDS, "pboc", "title", 3, 7, term) for _ in range(100)]
+    assert sys.getrefcount(term) == before + 100
+    assert made[0] == want and hash(made[0]) == hash(want) and repr(made[0]) == repr(want)
+    assert pickle.loads(pickle.dumps(made[0])) == want and vars(made[0]) == vars(want)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made[0].start = 4  # type: ignore[misc]
+    del made
+    assert sys.getrefcount(term) == before
+    snippet = fill(Snippet, ("field", "text", "start", "end"), "body", "…x…", 1, 2)
+    assert snippet == Snippet("body", "…x…", 1, 2)
+    for bad in ((Hit, _HIT_FIELDS, "pboc"), (Hit, list(_HIT_FIELDS), *range(5)), ("Hit", ())):
+        with pytest.raises(TypeError):
+            fill(*bad)
+
+
+def test_the_genre_check_reads_the_same_with_the_c_index() -> None:
+    """crawler.genre's searches on the C index (Index.find) give the words and names its
+    automata gave: headlines and the text under them from the probes and the corpora."""
+    watchlist = builtin_watchlist()
+    native = GenreReader(watchlist)
+    index, crawler.native.Index = crawler.native.Index, None
+    try:
+        reference = GenreReader(watchlist)
+    finally:
+        crawler.native.Index = index
+    assert not isinstance(native._headline[0], ahocorasick_rs.AhoCorasick)
+    assert isinstance(reference._headline[0], ahocorasick_rs.AhoCorasick)
+    paths = sorted(DATA.glob("*.jsonl")) + [
+        CORPUS_DIR / name for name in CORPORA if (CORPUS_DIR / name).is_file()
+    ]
+    stories = [
+        json.loads(line) for path in paths for line in path.read_text("utf-8").splitlines() if line
+    ]
+    assert len(stories) > 1000
+    named = 0
+    for story in stories:
+        headline = fold(str(story.get("title") or ""))
+        follow = fold(str(story.get("text") or story.get("summary") or ""))[:480]
+        for text in (headline, follow, headline + "\n" + follow):
+            assert native.words(text) == reference.words(text), text
+        for flags in ((False, False, False), (True, True, True)):
+            got = native.names(headline, follow, *flags)
+            assert got == reference.names(headline, follow, *flags), headline
+            named += bool(got)
+    assert named > 100
+
+
+def test_filled_objects_of_strings_and_numbers_are_not_walked_by_the_collector() -> None:
+    """fill untracks an object whose values are all strings, numbers, bools or None (as
+    CPython untracks such tuples): no cycle can go through it; one holding a container
+    stays tracked."""
+    fill = crawler.native.fill
+    assert fill is not None
+    assert not gc.is_tracked(fill(Hit, _HIT_FIELDS, "pboc", "title", 3, 7, "央行"))
+    assert not gc.is_tracked(fill(Hit, _HIT_FIELDS, "pboc", "body", 1.5, None, True))
+    assert gc.is_tracked(fill(Hit, _HIT_FIELDS, "pboc", "title", 3, 7, ["a list"]))
+    assert gc.is_tracked(fill(Hit, _HIT_FIELDS, "pboc", "title", 3, 7, Hit("", "", 0, 0, "")))
