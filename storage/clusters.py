@@ -160,8 +160,46 @@ def assign_clusters(
     story is a cluster of its own and nothing is written. `signatures` holds,
     by story id, those made already (`signature(story, names)`, in a parse worker).
     """
+    plan = plan_clusters(session, stories, settings, names, alone, signatures)
+    plan.write()
+    return plan.assigned
+
+
+@dataclass
+class ClusterPlan:
+    """`plan_clusters`' answer: each story's cluster, and the rows to write once it is stored."""
+
+    assigned: dict[int, int]  # story id -> cluster id
+    batch: _Batch | None = None  # None: clustering is off, nothing to write
+
+    def write(self, inserted: Collection[int] = ()) -> None:
+        """Signatures, bands and changed cluster ids, once the stories' rows exist.
+
+        `inserted`: the call's stories whose rows were inserted with their
+        cluster id already (`storage.stories`); only the others are updated.
+        """
+        if self.batch is not None:
+            self.batch.write(inserted)
+
+
+def plan_clusters(
+    session: Session,
+    stories: Sequence[tuple[int, Story]],
+    settings: ClusterSettings,
+    names: Mapping[int, Collection[str]] | None = None,
+    alone: Collection[int] = (),
+    signatures: Mapping[int, Signature | None] | None = None,
+) -> ClusterPlan:
+    """`assign_clusters` without its writes: the stories' rows need not be inserted yet.
+
+    Why: every read leaves the call's own story rows out, so their ids may be
+    chosen before they are inserted, and a story is then inserted with its
+    cluster id instead of updated once more (4,928 UPDATEs of a first
+    cycle's 4,959 stories clustered, session 14). `ClusterPlan.write` writes
+    the rest, after the stories' rows.
+    """
     if not settings.enabled:
-        return {story_id: story_id for story_id, _ in stories}
+        return ClusterPlan({story_id: story_id for story_id, _ in stories})
     batch = _Batch(session, settings, stories)
     assigned: dict[int, int] = {}
     for chunk in _chunks(stories, alone):
@@ -181,8 +219,7 @@ def assign_clusters(
             else:
                 sig, story_keys = chunk_signatures[story_id], keys.get(story_id, [])
                 assigned[story_id] = batch.assign(story_id, story, sig, story_keys)
-    batch.write()
-    return assigned
+    return ClusterPlan(assigned, batch)
 
 
 def _chunks(
@@ -503,10 +540,16 @@ class _Batch:
                 self.bands.setdefault(key, []).append((story_id, at))
                 self.band_rows.append((story_id, key[0], key[1], at))
 
-    def write(self) -> None:
-        """Signatures, bands and cluster ids of the call's stories, in this transaction."""
+    def write(self, inserted: Collection[int] = ()) -> None:
+        """Signatures, bands and cluster ids of the call's stories, in this transaction.
+
+        The stories of `inserted` hold their cluster id from their INSERT.
+        """
         _write_signatures(self.session, self.signature_rows, self.band_rows)
-        _write_cluster_ids(self.session, self.cluster_ids)
+        changed = self.cluster_ids
+        if inserted:
+            changed = {sid: cluster for sid, cluster in changed.items() if sid not in inserted}
+        _write_cluster_ids(self.session, changed)
 
 
 def _merge(
