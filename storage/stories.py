@@ -397,11 +397,10 @@ def _new_story_ids(connection: Connection, count: int) -> list[int]:
 
     Why: each is inserted with its cluster id (`plan_clusters`), not updated
     after. On PostgreSQL they come from the table's sequence; on SQLite they
-    follow max(id), as SQLite itself would number them. Another writer that
-    inserts stories between this read and the INSERT (SQLite takes the write
-    lock at the first write) makes the INSERT fail on the primary key: an
-    IntegrityError, which the caller handles as a story stored meanwhile
-    (`pipeline.ingest_one_by_one`).
+    follow max(id), as SQLite itself would number them, read once this
+    transaction holds the write lock (taken by a write that changes nothing,
+    as BEGIN IMMEDIATE would: the driver begins its transaction at the first
+    write), so that no other writer takes them before the INSERT.
     """
     if connection.dialect.name == "postgresql":
         return sorted(
@@ -411,6 +410,7 @@ def _new_story_ids(connection: Connection, count: int) -> list[int]:
                 (count,),
             ).scalars()
         )
+    connection.exec_driver_sql("UPDATE stories SET id = id WHERE 0")  # the write lock
     last = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM stories").scalar_one()
     return list(range(last + 1, last + count + 1))
 
