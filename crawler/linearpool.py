@@ -8,10 +8,14 @@ lists of all of them. With the 32 keep-alive connections of a first polling
 cycle that was about 1,500 `is_idle` calls a feed, a tenth of the event
 loop's CPU in bench/feeds.py. The decisions here are httpcore's, in its
 order (tests/crawler/test_linear_pool.py replays the same pool states through
-both); only the repeated work is gone.
+both); only the repeated work is gone. Whether idle connections' servers hung
+up is answered by one poll of all of them (`crawler.pooledstream.Readiness`),
+if the backend keeps one.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import httpcore
 from httpcore._async.interfaces import AsyncConnectionInterface
@@ -26,6 +30,11 @@ class LinearPool(httpcore.AsyncConnectionPool):
     def _assign_requests_to_connections(self) -> list[AsyncConnectionInterface]:
         if not httpcore.__version__.startswith(REPLAYED):
             return super()._assign_requests_to_connections()
+        readiness = getattr(self._network_backend, "readiness", None)
+        with readiness.polled() if readiness is not None else contextlib.nullcontext():
+            return self._assign()
+
+    def _assign(self) -> list[AsyncConnectionInterface]:
         closing: list[AsyncConnectionInterface] = []
         # Closed, expired, and (past the keep-alive limit) idle connections leave the pool.
         for connection in list(self._connections):

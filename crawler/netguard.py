@@ -40,7 +40,7 @@ import httpx
 
 from crawler.addresses import Address, is_public, literal
 from crawler.linearpool import LinearPool
-from crawler.pooledstream import PooledStream
+from crawler.pooledstream import PooledStream, Readiness
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, guard: NetworkGuard, inner: httpcore.AsyncNetworkBackend | None = None):
         self.guard = guard
         self.inner = inner or httpcore.AnyIOBackend()
+        self.readiness = Readiness()  # its streams' sockets, polled together (`LinearPool`)
 
     async def connect_tcp(
         self,
@@ -204,7 +205,7 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
                 stream = await self.inner.connect_tcp(
                     str(address), port, timeout, local_address, socket_options
                 )
-                return PooledStream(stream)
+                return PooledStream(stream, self.readiness)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 error = exc
         assert error is not None

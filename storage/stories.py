@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from crawler.cluster import Signature, reports_an_event, title_names, with_names
 from crawler.types import Hit, MatchResult, Story
 from storage import search
-from storage.clusters import ClusterSettings, assign_clusters
+from storage.clusters import ClusterSettings, plan_clusters
 from storage.db import insert_for
 from storage.models import (
     Delivery,
@@ -198,7 +198,47 @@ def store_stories(
     fetched_at = utcnow()
     rows = [_story_values(items[i][0], source_ids, fetched_at) for i in chosen]
     connection = session.connection()
-    story_ids = dict(zip(chosen, _insert_stories(connection, rows), strict=True))
+    story_ids = dict(zip(chosen, _new_story_ids(connection, len(rows)), strict=True))
+    matches = [i for i in chosen if _has_match(items[i][1])]
+    # Clustering is the config's choice (`Database(settings={"clustering": ...})`); without
+    # one, every story is an event of its own.
+    clustering: ClusterSettings = session.info.get("clustering") or UNCLUSTERED
+    followers = SubscriptionIndex(session) if matches else None
+    # Clustering folds alerts (issue 20): only a story that can be alerted, or can report
+    # an event that was, is clustered; the rest of a general feed (most of it names no more
+    # than a country) is each its own event, at no cost.
+    quiet = clustering.places | clustering.background
+    worth = {i for i in matches if _worth_clustering(items[i][1], quiet, followers)}
+    names = {
+        story_ids[i]: title_names(items[i][0], items[i][1], clustering.families)
+        for i in worth
+        if clustering.enabled and clustering.families
+    }
+    ready: dict[int, Signature | None] = {}  # by story id, the signatures made already
+    for i in worth if clustering.enabled and signatures else ():
+        if (url := items[i][0].canonical_url) in signatures:
+            sig, story_id = signatures[url], story_ids[i]
+            ready[story_id] = None if sig is None else with_names(sig, names.get(story_id, ()))
+    # In the order stored, each seeing only those before it: which polls share this
+    # transaction must not change the clusters (`assign_clusters`). Clustered before the
+    # stories are inserted (every read leaves them out), so each is inserted with its
+    # cluster id rather than updated once more.
+    plan = plan_clusters(
+        session,
+        [(story_ids[i], items[i][0]) for i in chosen],
+        clustering,
+        names,
+        alone={story_ids[i] for i in chosen if i not in worth},
+        signatures=ready,
+    )
+    cluster_of = plan.assigned
+    _insert_stories(
+        connection,
+        [
+            row | {"id": story_ids[i], "cluster_id": cluster_of.get(story_ids[i], story_ids[i])}
+            for i, row in zip(chosen, rows, strict=True)
+        ],
+    )
     search.index_stories(
         connection,
         [
@@ -220,37 +260,8 @@ def store_stories(
             for i, row in zip(chosen, rows, strict=True)
         ],
     )
-    matches = [i for i in chosen if _has_match(items[i][1])]
     insert_rows(connection, _MATCHES, [_match_values(story_ids[i], items[i][1]) for i in matches])
-    # Clustering is the config's choice (`Database(settings={"clustering": ...})`); without
-    # one, every story is an event of its own.
-    clustering: ClusterSettings = session.info.get("clustering") or UNCLUSTERED
-    followers = SubscriptionIndex(session) if matches else None
-    # Clustering folds alerts (issue 20): only a story that can be alerted, or can report
-    # an event that was, is clustered; the rest of a general feed (most of it names no more
-    # than a country) is each its own event, at no cost.
-    quiet = clustering.places | clustering.background
-    worth = {i for i in matches if _worth_clustering(items[i][1], quiet, followers)}
-    names = {
-        story_ids[i]: title_names(items[i][0], items[i][1], clustering.families)
-        for i in worth
-        if clustering.enabled and clustering.families
-    }
-    ready: dict[int, Signature | None] = {}  # by story id, the signatures made already
-    for i in worth if clustering.enabled and signatures else ():
-        if (url := items[i][0].canonical_url) in signatures:
-            sig, story_id = signatures[url], story_ids[i]
-            ready[story_id] = None if sig is None else with_names(sig, names.get(story_id, ()))
-    # In the order stored, each seeing only those before it: which polls share this
-    # transaction must not change the clusters (`assign_clusters`).
-    cluster_of = assign_clusters(
-        session,
-        [(story_ids[i], items[i][0]) for i in chosen],
-        clustering,
-        names,
-        alone={story_ids[i] for i in chosen if i not in worth},
-        signatures=ready,
-    )
+    plan.write(inserted=set(story_ids.values()))
     queued, outbox = _fan_out(session, items, chosen, matches, story_ids, cluster_of, followers)
     # The stories are new in this transaction: no outbox row for them exists yet.
     insert_rows(connection, _DELIVERIES, outbox)
@@ -381,34 +392,32 @@ def _has_match(match: MatchResult) -> bool:
     return bool(match.topics or match.entities or match.signals or match.queries)
 
 
-def _insert_stories(connection: Connection, rows: list[dict[str, object]]) -> list[int]:
-    """Insert story rows, each its own event (`cluster_id` = its id); their ids, in order.
+def _new_story_ids(connection: Connection, count: int) -> list[int]:
+    """The ids `count` new stories will take, ascending, chosen before they are inserted.
 
-    The id is chosen with the row, so the cluster id is written with it, not
-    by an UPDATE rewriting each new row (clustering updates the few that join
-    another event). On PostgreSQL the ids come from the table's sequence
-    first; on SQLite each row takes the next rowid, max(id) + 1, as SQLite
-    itself would, and the batch holds the write lock from its first row,
-    so the ids are consecutive and end at the new max(id).
+    Why: each is inserted with its cluster id (`plan_clusters`), not updated
+    after. On PostgreSQL they come from the table's sequence; on SQLite they
+    follow max(id), as SQLite itself would number them, read once this
+    transaction holds the write lock (taken by a write that changes nothing,
+    as BEGIN IMMEDIATE would: the driver begins its transaction at the first
+    write), so that no other writer takes them before the INSERT.
     """
     if connection.dialect.name == "postgresql":
-        ids = sorted(
+        return sorted(
             connection.exec_driver_sql(
                 "SELECT nextval(pg_get_serial_sequence('stories', 'id'))"
                 " FROM generate_series(1, %s)",
-                (len(rows),),
+                (count,),
             ).scalars()
         )
-        insert_rows(
-            connection,
-            _STORIES,
-            [row | {"id": id_, "cluster_id": id_} for row, id_ in zip(rows, ids, strict=True)],
-        )
-        return ids
-    following = "(SELECT coalesce(max(id), 0) + 1 FROM stories)"
-    insert_rows(connection, _STORIES, rows, expressions={"id": following, "cluster_id": following})
-    last = connection.exec_driver_sql("SELECT max(id) FROM stories").scalar_one()
-    return list(range(last - len(rows) + 1, last + 1))
+    connection.exec_driver_sql("UPDATE stories SET id = id WHERE 0")  # the write lock
+    last = connection.exec_driver_sql("SELECT coalesce(max(id), 0) FROM stories").scalar_one()
+    return list(range(last + 1, last + count + 1))
+
+
+def _insert_stories(connection: Connection, rows: list[dict[str, object]]) -> None:
+    """Insert story rows with their ids and cluster ids (`_new_story_ids`, `plan_clusters`)."""
+    insert_rows(connection, _STORIES, rows)
 
 
 def _story_values(

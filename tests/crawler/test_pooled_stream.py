@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 from crawler.netguard import GuardedBackend, NetworkGuard
 from crawler.pooledstream import PooledStream
@@ -72,3 +73,36 @@ def test_is_readable_costs_a_fraction_of_anyios_answer() -> None:
 
     ours, anyios = asyncio.run(scenario())
     assert ours * 2 < anyios
+
+
+def test_a_pool_pass_polls_every_socket_once_and_answers_truly(monkeypatch: Any) -> None:
+    """While the pool assigns requests, one poll answers for all its idle connections."""
+    import crawler.pooledstream as pooledstream
+
+    async def scenario() -> tuple[list[bool], list[bool], int]:
+        server, port, writers = await _with_server()
+        backend = GuardedBackend(NetworkGuard(allow_private=True))
+        streams = [await backend.connect_tcp("127.0.0.1", port, timeout=5) for _ in range(3)]
+        for _ in range(100):
+            if len(writers) == 3:
+                break
+            await asyncio.sleep(0.01)
+        writers[1].close()  # the server hangs up the second connection
+        await asyncio.sleep(0.05)
+        alone = [stream.get_extra_info("is_readable") for stream in streams]
+        asked: list[object] = []
+        real = pooledstream.is_socket_readable
+        monkeypatch.setattr(
+            pooledstream, "is_socket_readable", lambda sock: asked.append(sock) or real(sock)
+        )
+        with backend.readiness.polled():
+            together = [stream.get_extra_info("is_readable") for stream in streams]
+        for stream in streams:
+            await stream.aclose()
+        await _stop(server, writers)
+        return alone, together, len(asked)
+
+    alone, together, polled_alone = asyncio.run(scenario())
+    assert alone == [False, True, False]
+    assert together == alone
+    assert polled_alone == 0

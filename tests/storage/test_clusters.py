@@ -86,6 +86,36 @@ def test_a_reworded_report_joins_through_the_stored_bands(db: Database) -> None:
     assert list(store(db, [make(2, JINHUA_AGAIN, source="b", at=later)]).values()) == [first]
 
 
+def test_a_story_whose_title_decides_counts_its_buckets_without_reading_their_rows(
+    db: Database,
+) -> None:
+    """Its buckets' sizes decide which bands it writes; their ids serve only to rank candidates.
+
+    A first cycle read 594,466 band rows for 4,959 stories clustered, of which
+    93 ranked candidates (session 14): the others now read one row a bucket.
+    """
+    setup(db)
+    ((first, _),) = store(db, [make(1, JINHUA)]).items()
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        same_title = (JINHUA[0], "Thirty-two suspects were detained in Jinhua, Zhejiang.")
+        assert list(store(db, [make(2, same_title, source="b")]).values()) == [first]
+        band_reads = [s for s in statements if "FROM story_bands" in s]
+        assert band_reads and all("count(*)" in s for s in band_reads)
+        statements.clear()
+        later = T0 + timedelta(hours=6)  # another title: ranks its band candidates
+        assert list(store(db, [make(3, JINHUA_AGAIN, source="c", at=later)]).values()) == [first]
+        assert any("story_id, published_at FROM story_bands" in s for s in statements)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert count(db, StoryBand) == 3 * BANDS
+
+
 def test_reports_outside_the_window_start_a_cluster_of_their_own(db: Database) -> None:
     setup(db)
     store(db, [make(1, JINHUA)])
