@@ -1096,6 +1096,20 @@ charset_scan(const CharSet *self, const void *data, Py_ssize_t at, Py_ssize_t si
     return size;
 }
 
+/* Whether the astral character `c` (U+10000 and up) is in the set: 1, 0, or -1 with an
+ * exception set. */
+static int
+charset_has_astral(const CharSet *self, Py_UCS4 c)
+{
+    if (self->astral == NULL || PySet_GET_SIZE(self->astral) == 0) {
+        return 0;
+    }
+    PyObject *one = PyUnicode_FromOrdinal(c);
+    int found = one == NULL ? -1 : PySet_Contains(self->astral, one);
+    Py_XDECREF(one);
+    return found;
+}
+
 /* CharSet.find(text, start): the index of the first of the set's characters in
  * text[start:], or -1 (what re.search with a character class gives, faster). */
 static PyObject *
@@ -1116,7 +1130,6 @@ CharSet_find(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
     const int kind = PyUnicode_KIND(text);
     const void *data = PyUnicode_DATA(text);
     const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
-    int astral = self->astral != NULL && PySet_GET_SIZE(self->astral) > 0;
     Py_ssize_t at = start < 0 ? 0 : start;
     for (;;) {
         switch (kind) { /* the plain loop once per string kind: each read one load */
@@ -1136,16 +1149,12 @@ CharSet_find(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
         if (c < 0x10000) {
             return PyLong_FromSsize_t(at); /* in the set */
         }
-        if (astral) {
-            PyObject *one = PyUnicode_FromOrdinal(c);
-            int found = one == NULL ? -1 : PySet_Contains(self->astral, one);
-            Py_XDECREF(one);
-            if (found < 0) {
-                return NULL;
-            }
-            if (found) {
-                return PyLong_FromSsize_t(at);
-            }
+        int found = charset_has_astral(self, c);
+        if (found < 0) {
+            return NULL;
+        }
+        if (found) {
+            return PyLong_FromSsize_t(at);
         }
         at++;
     }
@@ -1175,7 +1184,6 @@ CharSet_rfind(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
     const Py_ssize_t size = PyUnicode_GET_LENGTH(text);
     hi = hi > size ? size : hi;
     lo = lo < 0 ? 0 : lo;
-    int astral = self->astral != NULL && PySet_GET_SIZE(self->astral) > 0;
     for (Py_ssize_t i = hi - 1; i >= lo; i--) {
         Py_UCS4 c = PyUnicode_READ(kind, data, i);
         if (c < 0x10000) {
@@ -1184,16 +1192,12 @@ CharSet_rfind(CharSet *self, PyObject *const *args, Py_ssize_t nargs)
             }
             continue;
         }
-        if (astral) {
-            PyObject *one = PyUnicode_FromOrdinal(c);
-            int found = one == NULL ? -1 : PySet_Contains(self->astral, one);
-            Py_XDECREF(one);
-            if (found < 0) {
-                return NULL;
-            }
-            if (found) {
-                return PyLong_FromSsize_t(i);
-            }
+        int found = charset_has_astral(self, c);
+        if (found < 0) {
+            return NULL;
+        }
+        if (found) {
+            return PyLong_FromSsize_t(i);
         }
     }
     return PyLong_FromLong(-1);
