@@ -1,9 +1,9 @@
 """Open `storage.url`, or say in one line why not, naming the setting and the path.
 
 The ways a database cannot be opened at all (a folder that is missing or not
-writable, a read-only mount, a driver that is not installed, a malformed URL)
-are the operator's to fix: they become a ConfigError (exit status 2, which
-the systemd unit does not restart on), not a traceback. A PostgreSQL server
+writable, a read-only mount, a driver that is not installed, a malformed URL, a
+`file:` URI with `mode=ro`) are the operator's to fix: they become a ConfigError
+(exit status 2, which the systemd unit does not restart on), not a traceback. A PostgreSQL server
 that is down is a plain database error: it may be back in a moment.
 """
 
@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
@@ -22,14 +23,30 @@ from storage.db import Database, database_error
 
 
 def sqlite_file(url: str) -> Path | None:
-    """The file a SQLite URL names; None for other databases and in-memory ones."""
+    """The file a SQLite URL names (a `file:` URI's too); None for other databases and
+    in-memory ones."""
     parsed = make_url(url)
     database = parsed.database
     if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return None
     if database.startswith("file:"):
-        return None
+        name = unquote(urlsplit(database).path)
+        if not name or name == ":memory:" or parsed.query.get("mode") == "memory":
+            return None
+        return Path(name).expanduser()
     return Path(database).expanduser()
+
+
+def _read_only_uri(url: str) -> str | None:
+    """The URI parameter that opens SQLite read-only (`mode=ro`, `immutable=1`), if any."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not (parsed.database or "").startswith("file:"):
+        return None
+    if parsed.query.get("mode") == "ro":
+        return "mode=ro"
+    if str(parsed.query.get("immutable", "0")).lower() in ("1", "true", "yes", "on"):
+        return "immutable=1"
+    return None
 
 
 def check_storage(url: str) -> None:
@@ -56,6 +73,12 @@ def check_storage(url: str) -> None:
     path = sqlite_file(url)
     if path is None:
         return
+    read_only = _read_only_uri(url)
+    if read_only is not None:  # SQLite would refuse the first write: "attempt to write a readonly"
+        raise ConfigError(
+            f"storage.url: {read_only} opens {path} read-only, and crackdown writes to it"
+            f" (remove {read_only})"
+        )
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
