@@ -90,9 +90,16 @@ class App:
         """Apply a new config's sources, watchlist, topics and channels, in place.
 
         Everything is checked before anything changes: a ConfigError leaves
-        the running config as it was. Returns the changed settings that only
-        a restart applies (database, Bot API endpoint, token, HTTP, delivery).
+        the running config as it was. A config without sources replacing one
+        with some is refused: it is what an editor's truncated save reads as.
+        Returns the changed settings that only a restart applies (database,
+        Bot API endpoint, token, HTTP, delivery).
         """
+        if self.config.sources and not config.sources:
+            raise ConfigError(
+                "the new config has no sources (an empty or half-saved file?); to stop"
+                " polling, set enabled = false on each source"
+            )
         watchlist, matcher = load_watchlist(config)
         channels = channel_specs(config.telegram.channels, watchlist, matcher)
         clustering = cluster_settings(config, watchlist)
