@@ -12,8 +12,9 @@ answer leads to:
   rejected token) `on_unreachable` is told and the drain stops claiming
   rows until `connected()` says Telegram answers again.
 - 403 "blocked by the user" / "user is deactivated": the chat is deactivated
-  at once and its open rows skipped. Other 403s and "chat not found": the
-  same, but only after `deactivate_after` such failures in a row.
+  at once and its open rows skipped. Other 403s, "chat not found" and a group
+  that took the bot's right to post ("not enough rights"): retried, and the
+  same after `deactivate_after` such failures in a row.
 - migrate_to_chat_id: follow the group to its new id and resend.
 - "can't parse entities": resend that part once as plain text.
 - "message is too long" (Telegram counted more than we did): send that part in halves.
@@ -61,8 +62,18 @@ log = logging.getLogger(__name__)
 
 # Forbidden texts after which a chat will never accept messages again.
 PERMANENT_FORBIDDEN = ("blocked by the user", "user is deactivated")
-# Errors that may mean the chat is gone, or may pass (a group being recreated...).
-CHAT_MISSING = ("chat not found", "chat_id is empty", "peer_id_invalid")
+# Errors that may mean the chat is gone, or may pass (a group being recreated, admins who
+# took the bot's right to post and may give it back).
+CHAT_MISSING = (
+    "chat not found",
+    "chat_id is empty",
+    "peer_id_invalid",
+    "not enough rights",
+    "have no rights",
+    "need administrator rights",
+    "chat_write_forbidden",
+    "chat_restricted",
+)
 # PTB's error for an answer that is not JSON with a 2xx status (a captive portal, a proxy's
 # page): not Telegram refusing this message, so handled as Telegram being away.
 INVALID_RESPONSE = "Invalid server response"
