@@ -2,9 +2,10 @@
 
 The ways a database cannot be opened at all (a folder that is missing or not
 writable, a read-only mount, a driver that is not installed, a malformed URL, a
-`file:` URI with `mode=ro`) are the operator's to fix: they become a ConfigError
-(exit status 2, which the systemd unit does not restart on), not a traceback. A PostgreSQL server
-that is down is a plain database error: it may be back in a moment.
+`file:` URI with `mode=ro`, a file that is not a SQLite database or is damaged)
+are the operator's to fix: they become a ConfigError (exit status 2, which the
+systemd unit does not restart on), not a traceback. A PostgreSQL server that is
+down is a plain database error: it may be back in a moment.
 """
 
 from __future__ import annotations
@@ -16,10 +17,13 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
 from crackdown.config import ConfigError
 from storage.db import Database, database_error
+
+# SQLite's words for a file that is not a database, or a damaged one: restarting cannot help.
+DAMAGED = ("file is not a database", "disk image is malformed")
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -99,11 +103,18 @@ def open_database(url: str, *, settings: Mapping[str, Any] | None = None) -> Dat
     db = Database(url, settings=settings)
     try:
         db.upgrade()
-    except OperationalError as exc:
+    except DatabaseError as exc:  # OperationalError included
         db.dispose()
         path = sqlite_file(url)
         reason = database_error(exc)
-        if path is None or not any(w in reason for w in ("unable to open", "readonly")):
+        if path is None:
+            raise
+        if any(w in reason for w in DAMAGED):
+            raise ConfigError(
+                f"storage.url: {path} is not a usable SQLite database ({reason}); restore it"
+                f" from a backup, or try `sqlite3 {path} .recover`"
+            ) from None
+        if not any(w in reason for w in ("unable to open", "readonly")):
             raise
         raise ConfigError(f"storage.url: cannot open {path}: {reason}") from None
     return db

@@ -1,6 +1,6 @@
-"""A SQLite database the daemon cannot write: one line naming storage.url, exit status 2
-(the systemd unit does not restart on it; the CLI maps ConfigError to it), and the file
-untouched.
+"""A SQLite database the daemon cannot use (read-only, not a database, damaged): one line
+naming storage.url, exit status 2 (the CLI's for a ConfigError; the systemd unit does not
+restart on it), and the file untouched.
 
 As root permissions do not bind, so the file or folder is made immutable (`chattr +i`)
 as an operator's read-only mount would be; a non-root run uses chmod. Old code: a
@@ -70,3 +70,21 @@ def test_an_immutable_file_or_folder_is_a_config_error_naming_it(
         open_database(f"sqlite:///{path}")
     assert "\n" not in str(raised.value)
     assert digest(path) == before
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated"])
+def test_a_file_that_is_not_a_database_or_is_damaged_is_a_config_error(
+    tmp_path: Path, damage: str
+) -> None:
+    """Old code: "database error: ... file is not a database" (or "... malformed"), exit 1,
+    which systemd restarts on: a restart loop no restart can end."""
+    path = tmp_path / "crackdown.db"
+    if damage == "garbage":
+        path.write_bytes(b"\x13not sqlite" * 1000)
+    else:
+        open_database(f"sqlite:///{path}").dispose()
+        with path.open("r+b") as file:  # the schema's pages, as a bad disk leaves them
+            file.seek(4096)
+            file.write(b"\xff" * 8192)
+    with pytest.raises(ConfigError, match=f"^storage.url: {path} is not a usable SQLite"):
+        open_database(f"sqlite:///{path}")
