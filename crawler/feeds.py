@@ -209,7 +209,7 @@ def _too_many(entries: int) -> str | None:
     return f"{entries} entries: only the first {MAX_ENTRIES} read"
 
 
-def _html_page(content: bytes) -> str | None:
+def html_page(content: bytes) -> str | None:
     """How a one-line error names an HTML page served for a feed (a login, block or error
     page with a 200), with its title: the parser's "not well-formed" says nothing useful."""
     if _root_name(content) != "html":
@@ -249,12 +249,12 @@ def parse_with_feedparser(
     if parsed.get("bozo"):
         warning = f"{type(parsed.get('bozo_exception')).__name__}: {parsed.get('bozo_exception')}"
         if not parsed.entries:
-            raise FeedError(f"not a feed ({_html_page(content) or warning})")
+            raise FeedError(f"not a feed ({html_page(content) or warning})")
     if not parsed.entries and not parsed.get("version"):
         # Well-formed markup with no RSS, Atom or RDF root: an HTML error or login page
         # served with a 200 would otherwise poll "fine" with nothing in it, for months.
         raise FeedError(
-            f"not a feed ({_html_page(content) or f'a <{_root_name(content)}> document'})"
+            f"not a feed ({html_page(content) or f'a <{_root_name(content)}> document'})"
         )
     feed_lang = lang or (parsed.feed.get("language") or "").split("-")[0].lower() or None
     stories = []
