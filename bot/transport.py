@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
-from telegram.request import BaseRequest, RequestData
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.pacing import answered, sending
 
@@ -126,6 +126,15 @@ class AiohttpRequest(BaseRequest):
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {_redacted(exc)}") from exc
         finally:
             answered()
+
+
+class UpdatesRequest(HTTPXRequest):
+    """PTB's httpx request for the long poll (getUpdates), with `_restored` statuses: through
+    a relay that answers 200, a 409 Conflict became a KeyError that ended command reading."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        status, body = await super().do_request(*args, **kwargs)
+        return _restored(status, body)
 
 
 def _restored(status: int, body: bytes) -> tuple[int, bytes]:

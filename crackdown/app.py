@@ -12,14 +12,13 @@ from typing import TextIO
 import httpx
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
-from telegram.request import HTTPXRequest
 
 from bot.delivery import DeliverySettings, DeliveryWorker
 from bot.formatting import SOURCE_LABEL
 from bot.handlers import Handlers
 from bot.pacing import Limits, Pacer
 from bot.request import BotSettings, Deps
-from bot.transport import AiohttpRequest
+from bot.transport import AiohttpRequest, UpdatesRequest
 from bot.updates import ConversationUpdates
 from crackdown.config import POLLED_KINDS, Config, ConfigError, SourceConfig
 from crackdown.runtime.channels import channel_specs
@@ -241,7 +240,7 @@ class App:
             ApplicationBuilder()
             .token(self.require_token())
             .base_url(self.config.telegram.api_base_url)
-            .get_updates_request(HTTPXRequest(read_timeout=timeout, connect_timeout=10))
+            .get_updates_request(UpdatesRequest(read_timeout=timeout, connect_timeout=10))
             .request(  # the sending bot: aiohttp, a quarter of httpx's CPU a send
                 AiohttpRequest(
                     connection_pool_size=self.config.delivery.concurrency + 2,
