@@ -12,10 +12,12 @@ answer leads to:
   rejected token) `on_unreachable` is told and the drain stops claiming
   rows until `connected()` says Telegram answers again.
 - 403 "blocked by the user" / "user is deactivated": the chat is deactivated
-  at once and its open rows skipped. Other 403s and "chat not found": the
-  same, but only after `deactivate_after` such failures in a row.
+  at once and its open rows skipped. Other 403s, "chat not found" and a group
+  that took the bot's right to post ("not enough rights"): retried, and the
+  same after `deactivate_after` such failures in a row.
 - migrate_to_chat_id: follow the group to its new id and resend.
 - "can't parse entities": resend that part once as plain text.
+- "message is too long" (Telegram counted more than we did): send that part in halves.
 - Any other 400: the row fails (sending it again would fail again).
 
 A message Telegram took is never sent again because the database would not
@@ -51,7 +53,7 @@ from bot.formatting import format_alert, with_also_reported
 from bot.hold import hold_until
 from bot.pacing import Limits, Pacer
 from bot.retry_after import retry_after_seconds
-from bot.splitting import split_html, to_plain_text
+from bot.splitting import split_html, split_plain, telegram_length, to_plain_text
 from storage import outbox, subscribers
 from storage.db import Database, database_error
 from storage.records import Alert
@@ -60,11 +62,25 @@ log = logging.getLogger(__name__)
 
 # Forbidden texts after which a chat will never accept messages again.
 PERMANENT_FORBIDDEN = ("blocked by the user", "user is deactivated")
-# Errors that may mean the chat is gone, or may pass (a group being recreated...).
-CHAT_MISSING = ("chat not found", "chat_id is empty", "peer_id_invalid")
+# Errors that may mean the chat is gone, or may pass (a group being recreated, admins who
+# took the bot's right to post and may give it back).
+CHAT_MISSING = (
+    "chat not found",
+    "chat_id is empty",
+    "peer_id_invalid",
+    "not enough rights",
+    "have no rights",
+    "need administrator rights",
+    "chat_write_forbidden",
+    "chat_restricted",
+)
 # PTB's error for an answer that is not JSON with a 2xx status (a captive portal, a proxy's
 # page): not Telegram refusing this message, so handled as Telegram being away.
 INVALID_RESPONSE = "Invalid server response"
+# A part Telegram calls too long although we measured it within the limit is sent in halves;
+# one shorter than this it calls too long for some other reason, and the row fails.
+TOO_LONG = "message is too long"
+MIN_PIECE = 64
 
 
 @dataclass(frozen=True)
@@ -475,18 +491,24 @@ class DeliveryWorker:
                 database_error(exc),
             )
 
-    async def _send_part(self, alert: Alert, text: str, report: DeliveryReport) -> Message:
-        """Send HTML; if Telegram cannot parse it, send what the reader would see, as plain text."""
+    async def _send_part(
+        self, alert: Alert, text: str, report: DeliveryReport, *, plain: bool = False
+    ) -> Message:
+        """Send HTML (or `plain` text); if Telegram cannot parse it, send what the reader would
+        see as plain text; if it says too long, send it in pieces (`_send_pieces`)."""
         previews = LinkPreviewOptions(is_disabled=not self.settings.link_previews)
         try:
             return await self.bot.send_message(
                 chat_id=alert.chat_id,
                 text=text,
-                parse_mode=ParseMode.HTML,
+                parse_mode=None if plain else ParseMode.HTML,
                 link_preview_options=previews,
             )
         except BadRequest as exc:
-            if "can't parse entities" not in exc.message.lower():
+            reason = exc.message.lower()
+            if TOO_LONG in reason:
+                return await self._send_pieces(alert, text, report, plain=plain, error=exc)
+            if plain or "can't parse entities" not in reason:
                 raise
             log.warning(
                 "alert %d: telegram could not parse our HTML (%s); resending as plain text",
@@ -495,9 +517,33 @@ class DeliveryWorker:
             )
         report.plain_text_fallbacks += 1
         await self.pacer.acquire(alert.chat_id, alert.chat_type)
-        return await self.bot.send_message(
-            chat_id=alert.chat_id, text=to_plain_text(text), link_preview_options=previews
+        return await self._send_part(alert, to_plain_text(text), report, plain=True)
+
+    async def _send_pieces(
+        self, alert: Alert, text: str, report: DeliveryReport, *, plain: bool, error: BadRequest
+    ) -> Message:
+        """Telegram counted a part we measured within its limit as too long (its count is
+        its own): send it as two or more pieces half as long; the first piece's message is
+        the part's. A short text it calls too long is not about length: the row fails."""
+        length = len(text.encode("utf-16-le")) // 2 if plain else telegram_length(text)
+        if length < MIN_PIECE:
+            raise error
+        limit = length // 2 + 1
+        pieces = split_plain(text, limit) if plain else split_html(text, limit)
+        log.warning(
+            "alert %d: telegram says a part of %d characters is too long; sending it as %d",
+            alert.delivery_id,
+            length,
+            len(pieces),
         )
+        first: Message | None = None
+        for piece in pieces:
+            await self.pacer.acquire(alert.chat_id, alert.chat_type)
+            message = await self._send_part(alert, piece, report, plain=plain)
+            first = first or message
+        if first is None:
+            raise error
+        return first
 
     def _unreachable(self, exc: TelegramError, *, at_once: bool = False) -> None:
         """Several network failures in a row (not one 5xx): tell the daemon, which probes."""

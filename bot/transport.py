@@ -19,6 +19,7 @@ somewhere between the two, so the pacer counts it until a window after that.
 
 from __future__ import annotations
 
+import json
 import re
 import urllib.request
 from typing import Any
@@ -26,7 +27,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
-from telegram.request import BaseRequest, RequestData
+from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.pacing import answered, sending
 
@@ -118,13 +119,43 @@ class AiohttpRequest(BaseRequest):
                 timeout=timeout,
                 proxy=self._proxy(url),
             ) as response:
-                return response.status, await response.read()
+                return _restored(response.status, await response.read())
         except TimeoutError as exc:  # aiohttp's timeouts are TimeoutErrors too
             raise TimedOut(f"aiohttp: {type(exc).__name__}") from exc
         except aiohttp.ClientError as exc:
             raise NetworkError(f"aiohttp.{type(exc).__name__}: {_redacted(exc)}") from exc
         finally:
             answered()
+
+
+class UpdatesRequest(HTTPXRequest):
+    """PTB's httpx request for the long poll (getUpdates), with `_restored` statuses: through
+    a relay that answers 200, a 409 Conflict became a KeyError that ended command reading."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        status, body = await super().do_request(*args, **kwargs)
+        return _restored(status, body)
+
+
+def _restored(status: int, body: bytes) -> tuple[int, bytes]:
+    """The status Telegram gave an answer that a relay in front of it passed on as 2xx.
+
+    Bot API relays (a Cloudflare Worker, an nginx `proxy_intercept_errors` setup) often
+    answer 200 whatever Telegram said. PTB takes any 2xx for success and reads "result":
+    `{"ok":false,"error_code":403,...}` became a KeyError and a traceback on every send,
+    a blocked chat was never dropped and a 429's retry_after was not waited out. Such an
+    answer gets its `error_code` back (500 when it has none), so PTB raises the right error.
+    """
+    if not 200 <= status <= 299 or body.startswith((b'{"ok":true', b'{"ok": true')):
+        return status, body  # Telegram's own success answers take the first test
+    try:
+        data = json.loads(body)
+    except ValueError:
+        return status, body  # not JSON at all: PTB's "Invalid server response"
+    if not isinstance(data, dict) or (data.get("ok") is True and "result" in data):
+        return status, body
+    code = data.get("error_code")
+    return (code if isinstance(code, int) and 400 <= code <= 599 else 500), body
 
 
 def _default(value: object) -> bool:

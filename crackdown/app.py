@@ -12,14 +12,13 @@ from typing import TextIO
 import httpx
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
-from telegram.request import HTTPXRequest
 
 from bot.delivery import DeliverySettings, DeliveryWorker
 from bot.formatting import SOURCE_LABEL
 from bot.handlers import Handlers
 from bot.pacing import Limits, Pacer
 from bot.request import BotSettings, Deps
-from bot.transport import AiohttpRequest
+from bot.transport import AiohttpRequest, UpdatesRequest
 from bot.updates import ConversationUpdates
 from crackdown.config import POLLED_KINDS, Config, ConfigError, SourceConfig
 from crackdown.runtime.channels import channel_specs
@@ -90,9 +89,16 @@ class App:
         """Apply a new config's sources, watchlist, topics and channels, in place.
 
         Everything is checked before anything changes: a ConfigError leaves
-        the running config as it was. Returns the changed settings that only
-        a restart applies (database, Bot API endpoint, token, HTTP, delivery).
+        the running config as it was. A config without sources replacing one
+        with some is refused: it is what an editor's truncated save reads as.
+        Returns the changed settings that only a restart applies (database,
+        Bot API endpoint, token, HTTP, delivery).
         """
+        if self.config.sources and not config.sources:
+            raise ConfigError(
+                "the new config has no sources (an empty or half-saved file?); to stop"
+                " polling, set enabled = false on each source"
+            )
         watchlist, matcher = load_watchlist(config)
         channels = channel_specs(config.telegram.channels, watchlist, matcher)
         clustering = cluster_settings(config, watchlist)
@@ -234,7 +240,7 @@ class App:
             ApplicationBuilder()
             .token(self.require_token())
             .base_url(self.config.telegram.api_base_url)
-            .get_updates_request(HTTPXRequest(read_timeout=timeout, connect_timeout=10))
+            .get_updates_request(UpdatesRequest(read_timeout=timeout, connect_timeout=10))
             .request(  # the sending bot: aiohttp, a quarter of httpx's CPU a send
                 AiohttpRequest(
                     connection_pool_size=self.config.delivery.concurrency + 2,

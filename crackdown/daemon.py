@@ -290,6 +290,12 @@ class Daemon:
         except ConfigError as exc:
             log.error("config reload rejected, the running config is kept: %s", exc)
             return
+        except DBAPIError as exc:  # locked past the busy timeout, full disk: nothing applied yet
+            log.error(
+                "config reload failed, the running config is kept: %s; send SIGHUP again",
+                database_error(exc),
+            )
+            return
         if self._worker is not None:
             self._worker.labels = self.app.labels()
         log.info(

@@ -1,10 +1,11 @@
 """Open `storage.url`, or say in one line why not, naming the setting and the path.
 
 The ways a database cannot be opened at all (a folder that is missing or not
-writable, a read-only mount, a driver that is not installed, a malformed URL)
-are the operator's to fix: they become a ConfigError (exit status 2, which
-the systemd unit does not restart on), not a traceback. A PostgreSQL server
-that is down is a plain database error: it may be back in a moment.
+writable, a read-only mount, a driver that is not installed, a malformed URL, a
+`file:` URI with `mode=ro`, a file that is not a SQLite database or is damaged)
+are the operator's to fix: they become a ConfigError (exit status 2, which the
+systemd unit does not restart on), not a traceback. A PostgreSQL server that is
+down is a plain database error: it may be back in a moment.
 """
 
 from __future__ import annotations
@@ -13,23 +14,43 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
 from crackdown.config import ConfigError
 from storage.db import Database, database_error
 
+# SQLite's words for a file that is not a database, or a damaged one: restarting cannot help.
+DAMAGED = ("file is not a database", "disk image is malformed")
+
 
 def sqlite_file(url: str) -> Path | None:
-    """The file a SQLite URL names; None for other databases and in-memory ones."""
+    """The file a SQLite URL names (a `file:` URI's too); None for other databases and
+    in-memory ones."""
     parsed = make_url(url)
     database = parsed.database
     if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
         return None
     if database.startswith("file:"):
-        return None
+        name = unquote(urlsplit(database).path)
+        if not name or name == ":memory:" or parsed.query.get("mode") == "memory":
+            return None
+        return Path(name).expanduser()
     return Path(database).expanduser()
+
+
+def _read_only_uri(url: str) -> str | None:
+    """The URI parameter that opens SQLite read-only (`mode=ro`, `immutable=1`), if any."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not (parsed.database or "").startswith("file:"):
+        return None
+    if parsed.query.get("mode") == "ro":
+        return "mode=ro"
+    if str(parsed.query.get("immutable", "0")).lower() in ("1", "true", "yes", "on"):
+        return "immutable=1"
+    return None
 
 
 def check_storage(url: str) -> None:
@@ -56,6 +77,12 @@ def check_storage(url: str) -> None:
     path = sqlite_file(url)
     if path is None:
         return
+    read_only = _read_only_uri(url)
+    if read_only is not None:  # SQLite would refuse the first write: "attempt to write a readonly"
+        raise ConfigError(
+            f"storage.url: {read_only} opens {path} read-only, and crackdown writes to it"
+            f" (remove {read_only})"
+        )
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -76,11 +103,18 @@ def open_database(url: str, *, settings: Mapping[str, Any] | None = None) -> Dat
     db = Database(url, settings=settings)
     try:
         db.upgrade()
-    except OperationalError as exc:
+    except DatabaseError as exc:  # OperationalError included
         db.dispose()
         path = sqlite_file(url)
         reason = database_error(exc)
-        if path is None or not any(w in reason for w in ("unable to open", "readonly")):
+        if path is None:
+            raise
+        if any(w in reason for w in DAMAGED):
+            raise ConfigError(
+                f"storage.url: {path} is not a usable SQLite database ({reason}); restore it"
+                f" from a backup, or try `sqlite3 {path} .recover`"
+            ) from None
+        if not any(w in reason for w in ("unable to open", "readonly")):
             raise
         raise ConfigError(f"storage.url: cannot open {path}: {reason}") from None
     return db

@@ -44,6 +44,7 @@ GZIP_MAGIC = b"\x1f\x8b"  # no feed starts so: XML, JSON and HTML are text
 # A server clock this far ahead of ours still gets its Last-Modified back as If-Modified-Since.
 LAST_MODIFIED_SKEW = timedelta(minutes=5)
 _FIRST_TAG = re.compile(rb"<([A-Za-z][\w:.-]{0,40})")
+_TITLE = re.compile(rb"<title[^>]*>([^<]{1,400})", re.I)
 _BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")  # UTF-8, UTF-16/32 LE, BE
 
 
@@ -208,6 +209,17 @@ def _too_many(entries: int) -> str | None:
     return f"{entries} entries: only the first {MAX_ENTRIES} read"
 
 
+def html_page(content: bytes) -> str | None:
+    """How a one-line error names an HTML page served for a feed (a login, block or error
+    page with a 200), with its title: the parser's "not well-formed" says nothing useful."""
+    if _root_name(content) != "html":
+        return None
+    found = _TITLE.search(content[:16384])
+    title = " ".join(found.group(1).decode("utf-8", "replace").split())[:80] if found else ""
+    named = f" titled {title!r}" if title else ""
+    return f"an HTML page{named}: a login, block or error page?"
+
+
 def _root_name(content: bytes) -> str:
     """The first element's name, for a one-line error ("html", "error"...)."""
     found = _FIRST_TAG.search(content[:4096])
@@ -237,11 +249,13 @@ def parse_with_feedparser(
     if parsed.get("bozo"):
         warning = f"{type(parsed.get('bozo_exception')).__name__}: {parsed.get('bozo_exception')}"
         if not parsed.entries:
-            raise FeedError(f"not a feed ({warning})")
+            raise FeedError(f"not a feed ({html_page(content) or warning})")
     if not parsed.entries and not parsed.get("version"):
         # Well-formed markup with no RSS, Atom or RDF root: an HTML error or login page
         # served with a 200 would otherwise poll "fine" with nothing in it, for months.
-        raise FeedError(f"not a feed (a <{_root_name(content)}> document)")
+        raise FeedError(
+            f"not a feed ({html_page(content) or f'a <{_root_name(content)}> document'})"
+        )
     feed_lang = lang or (parsed.feed.get("language") or "").split("-")[0].lower() or None
     stories = []
     too_many = _too_many(len(parsed.entries))

@@ -30,7 +30,7 @@ from parsel import Selector
 
 from crawler import hints
 from crawler.challenge import NEEDS_BROWSER, is_challenge
-from crawler.feeds import FeedError
+from crawler.feeds import FeedError, html_page
 from crawler.http import FetchError, HttpPolicy, fetch
 from crawler.schedule import CacheHints
 from crawler.spiders.dates import parse_date, zone_for
@@ -160,7 +160,7 @@ def _items(content: bytes, spec: ApiSpec) -> tuple[list[Any], bool]:
         document: Any = json.loads(content)
     except (ValueError, RecursionError) as exc:  # RecursionError: [[[[... nested too deep
         if spec.html_items is None:
-            raise FeedError(f"not JSON: {exc}") from None
+            raise FeedError(f"not JSON: {html_page(content) or exc}") from None
         document = None  # an HTML page or fragment itself
     if spec.html_items is None:
         return [v for found in walk(document, spec.items) for v in _as_list(found)], False

@@ -99,6 +99,15 @@ class CommandReader:
                 await asyncio.sleep(pause)
                 pause = min(pause * 2, 60.0)
                 continue
+            except Exception as exc:  # a bug or a relay's answer must not end command reading
+                log.warning(  # the type only: a text may carry the URL, and the token in it
+                    "reading commands: unexpected %s; trying again in %.0fs",
+                    type(exc).__name__,
+                    pause,
+                )
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 60.0)
+                continue
             pause = 1.0
             for update in updates:
                 await self.application.update_queue.put(update)

@@ -15,9 +15,6 @@ from typing import Any
 from crackdown.standin.html_entities import EntityParseError, parse_html
 from crackdown.standin.state import JSON, ApiError, SentMessage, StoredMessage, TelegramState
 
-# Counted in Python characters (Unicode code points) of the parsed plain text; the Bot API docs
-# only say "4096 characters after entities parsing". Entity offsets are UTF-16 code units.
-MAX_TEXT_LENGTH = 4096
 _COMMAND_NAME_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _SCOPES = {
     "default",
@@ -211,7 +208,7 @@ def delete_my_commands(state: TelegramState, p: Params) -> bool:
     return True
 
 
-def _render(p: Params) -> tuple[str, str, list[JSON], str | None]:
+def _render(state: TelegramState, p: Params) -> tuple[str, str, list[JSON], str | None]:
     """(source, plain_text, entities, parse_mode) with Telegram's validation."""
     source = p.text("text") or ""
     parse_mode = p.text("parse_mode") or None
@@ -229,7 +226,7 @@ def _render(p: Params) -> tuple[str, str, list[JSON], str | None]:
         raise ApiError(400, "Bad Request: unsupported parse_mode")
     if not plain.strip():
         raise ApiError(400, "Bad Request: message text is empty")
-    if len(plain) > MAX_TEXT_LENGTH:
+    if len(plain) > state.max_text_length:
         raise ApiError(400, "Bad Request: message is too long")
     return source, plain, entities, parse_mode
 
@@ -259,7 +256,7 @@ def _preview_disabled(p: Params) -> bool:
 def send_message(state: TelegramState, p: Params) -> JSON:
     chat_id = _chat_id(state, p)
     state.ensure_can_post(chat_id)
-    source, plain, entities, parse_mode = _render(p)
+    source, plain, entities, parse_mode = _render(state, p)
     markup = _reply_markup(p)
     reply = p.obj("reply_parameters")
     reply = reply if isinstance(reply, dict) else {}
@@ -330,7 +327,7 @@ def edit_message_text(state: TelegramState, p: Params) -> JSON:
     with state.cond:
         chat_id, msg = _editable(state, p)
         message_id = msg.message_id
-        source, plain, entities, parse_mode = _render(p)
+        source, plain, entities, parse_mode = _render(state, p)
         markup = _reply_markup(p)
         if (plain, entities, markup) == (msg.text, msg.entities, msg.reply_markup):
             raise ApiError(

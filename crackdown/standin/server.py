@@ -355,6 +355,11 @@ class BotApiStandIn:
         """The group removes the bot: posts there fail with 403 "bot was kicked ..."."""
         self.state.kick_bot(group_id)
 
+    def restrict_bot(self, group_id: int, restricted: bool = True) -> None:
+        """The group's admins take the bot's right to post (400 "not enough rights"), or
+        (``restricted=False``) give it back."""
+        self.state.restrict_bot(group_id, restricted)
+
     # -- flood limits and faults ---------------------------------------------------------------
     def enforce_limits(
         self, limits: FloodLimits | None = None, *, clock: Callable[[], float] = time.monotonic

@@ -17,6 +17,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from crackdown.standin.methods import Params
 
+# Counted in Python characters (Unicode code points) of the parsed plain text; the Bot API docs
+# only say "4096 characters after entities parsing". Entity offsets are UTF-16 code units.
+MAX_TEXT_LENGTH = 4096
+
 JSON = dict[str, Any]
 
 FIRST_UPDATE_ID = 100_000
@@ -161,6 +165,7 @@ class TelegramState:
         self.blocked: set[int] = set()
         self.deactivated: set[int] = set()  # deleted accounts: 403 "user is deactivated"
         self.kicked_from: set[int] = set()  # groups that removed the bot: 403 "bot was kicked"
+        self.muted_in: set[int] = set()  # groups whose admins took the bot's right to post: 400
         self.migrated: dict[int, int] = {}  # old group id -> supergroup id it was upgraded to
         self.groups: dict[int, Group] = {}
         self.messages: dict[tuple[int, int], StoredMessage] = {}
@@ -171,6 +176,9 @@ class TelegramState:
         self.callback_answers: list[JSON] = []
         self.commands: dict[tuple[str, str], list[JSON]] = {}
         self.sent: list[SentMessage] = []
+        # Telegram's "4096 characters after entities parsing" is counted its own way; a test
+        # lowers this to play a Telegram that counts a text longer than the bot does.
+        self.max_text_length = MAX_TEXT_LENGTH
         self.stats = SendStats()
         self._sent_per_chat: dict[int, int] = {}  # so waiting on 10,000+ messages stays cheap
         self.closed = False
@@ -254,6 +262,10 @@ class TelegramState:
             if chat_id in self.kicked_from:
                 kind = self.groups[chat_id].chat_type
                 raise ApiError(403, f"Forbidden: bot was kicked from the {kind} chat")
+            if chat_id in self.muted_in:
+                raise ApiError(
+                    400, "Bad Request: not enough rights to send text messages to the chat"
+                )
             if chat_id in self.deactivated:
                 raise ApiError(403, "Forbidden: user is deactivated")
             if chat_id in self.blocked:
@@ -484,6 +496,13 @@ class TelegramState:
             if group_id not in self.groups:
                 raise ValueError(f"unknown group {group_id}; call add_group() first")
             self.kicked_from.add(group_id)
+
+    def restrict_bot(self, group_id: int, restricted: bool = True) -> None:
+        """A group's admins take (or give back) the bot's right to send messages."""
+        with self.cond:
+            if group_id not in self.groups:
+                raise ValueError(f"unknown group {group_id}; call add_group() first")
+            (self.muted_in.add if restricted else self.muted_in.discard)(group_id)
 
     def sent_messages(self, chat_id: int | None = None) -> list[SentMessage]:
         """The record of successful sends/edits, oldest first."""

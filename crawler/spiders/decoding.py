@@ -7,7 +7,9 @@ each candidate must decode the whole body strictly, in this order:
 1. the Content-Type header's charset, the byte-order mark, the
    `<meta charset>`; but a header that says Latin-1 (a server default)
    yields to a meta tag that names something else;
-2. UTF-8;
+2. UTF-8; then UTF-8 with the few bytes that do not decode read as windows-1252, when
+   the UTF-8 outweighs them (a CMS pasting a Word quote into a UTF-8 page: read whole as
+   GB18030 it was all mojibake);
 3. what charset_normalizer guesses (through trafilatura), Chinese
    encodings first: a short GBK page is often guessed as cp949 first;
 4. GB18030.
@@ -37,6 +39,7 @@ _CHINESE = ("gb18030", "big5", "big5hkscs", "hz")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _PRIVATE_USE = re.compile(r"[\ue000-\uf8ff]")
 _ASCII = bytes(range(128))
+_MIXED = "utf-8+cp1252"  # a candidate in the order: see `_utf8_with_cp1252`
 _NEARLY = "nearly:"  # a candidate in the order: "nearly:big5,gb18030" (see `_nearly`)
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (b"\xfe\xff", "utf-16"))
 
@@ -83,6 +86,7 @@ def _guesses(body: bytes) -> Iterator[str]:
     """UTF-8, then charset_normalizer's guesses (Chinese ones first, then the best of them
     with a few bad bytes for a mostly Chinese page), then GB18030."""
     yield "utf-8"
+    yield _MIXED
     guesses = [g for g in (_normal(g) for g in detect_encoding(body)) if g]
     yield from (g for g in guesses if g in _CHINESE)
     # Big5 too, whatever the guess: a stray byte hides it from charset_normalizer, and GB18030
@@ -120,6 +124,31 @@ def _nearly(body: bytes, codecs_: list[str]) -> tuple[str, str, int] | None:
     return best
 
 
+def _utf8_with_cp1252(body: bytes) -> tuple[str, int] | None:
+    """The body as UTF-8 with each byte that does not decode read as windows-1252, and how
+    many such bytes; None when they are not few beside the UTF-8 (GBK, Big5, or a page
+    written in windows-1252 throughout: those are for the guesses)."""
+    parts: list[str] = []
+    view = memoryview(body)
+    start = bad = 0
+    limit = 64 + len(body) // 100  # bounds the cost of a body that is not UTF-8 at all
+    while True:
+        try:
+            parts.append(str(view[start:], "utf-8"))
+            break
+        except UnicodeDecodeError as err:
+            parts.append(str(view[start : start + err.start], "utf-8"))
+            stray = bytes(view[start + err.start : start + err.end])
+            parts.append(stray.decode("cp1252", errors="replace"))
+            bad += len(stray)
+            start += err.end
+            if bad > limit:
+                return None
+    text = "".join(parts)
+    utf8 = len(body) - len(text)  # bytes the UTF-8 characters took beyond one each
+    return (text, bad) if bad and utf8 >= 2 * bad else None
+
+
 def decode_page(body: bytes, content_type: str = "") -> Decoded:
     """The page's text and the codec that decoded it (see the module doc for the order)."""
     declared = _declared(body, content_type)
@@ -128,6 +157,14 @@ def decode_page(body: bytes, content_type: str = "") -> Decoded:
         if codec in tried:
             continue
         tried.add(codec)
+        if codec == _MIXED:
+            mixed = _utf8_with_cp1252(body)
+            if mixed is not None:
+                text, bad = mixed
+                said = f"declared charset {declared[0]}" if declared else "no charset declared"
+                note = f"{said}; read as utf-8 with {bad} bytes as cp1252"
+                return Decoded(text, "utf-8", note, suspect=True)
+            continue
         if codec.startswith(_NEARLY):
             nearly = _nearly(body, codec.removeprefix(_NEARLY).split(","))
             if nearly is not None:

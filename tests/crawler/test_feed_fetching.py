@@ -122,3 +122,18 @@ def test_a_200_that_is_no_feed_is_an_error_not_an_empty_feed(
         b'<?xml version="1.0"?><rss version="2.0"><channel><title>c</title></channel></rss>'
     )
     assert fetch(site, "/empty").stories == ()  # an empty feed is still a feed
+
+
+def test_a_login_page_served_for_the_feed_is_named_as_such(site: LoopbackSite) -> None:
+    """Old code: "not a feed (SAXParseException: <unknown>:2:60: not well-formed (invalid
+    token))", which sends the operator to look for a broken feed, not a login wall."""
+    site.pages["/login"] = Page(
+        b"<!DOCTYPE html>\n<html><head><title>\n Sign in - Portal </title></head><body>"
+        b"<form action=/login><input name=user><br></form></body></html>",
+        "text/html; charset=utf-8",
+    )
+    with pytest.raises(FeedError) as raised:
+        fetch(site, "/login")
+    assert str(raised.value) == (
+        "not a feed (an HTML page titled 'Sign in - Portal': a login, block or error page?)"
+    )

@@ -100,6 +100,10 @@ def test_html_items_inside_json_or_as_the_whole_response() -> None:
     ("content", "message"),
     [
         (b"<html>oops</html>", "not JSON"),
+        (  # was "not JSON: Expecting value: line 1 column 1 (char 0)"
+            b"<!DOCTYPE html><html><head><title>Log in</title></head><body><form>",
+            "^not JSON: an HTML page titled 'Log in': a login, block or error page\\?$",
+        ),
         (b"[" * 100_000 + b"]" * 100_000, "not JSON"),  # was a RecursionError: 'internal error'
         (b'{"data": {"rows": []}}', "no items at 'data.rows'"),
         ("<noscript>请开启JavaScript并刷新该页</noscript>".encode(), "needs render = browser"),

@@ -23,7 +23,8 @@ PAGES = {
 
 
 class Gateway:
-    """Forwards to `target` while `mode` is "pass"; otherwise answers that mode's HTML page."""
+    """Forwards to `target` while `mode` is "pass" (or "flatten": every answer as 200, as
+    Bot API relays often do); otherwise answers that mode's HTML page."""
 
     def __init__(self, target: str) -> None:
         self.target = target
@@ -59,7 +60,7 @@ class Gateway:
     def answer(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else None
-        if self.mode != "pass":
+        if self.mode not in ("pass", "flatten"):
             status, page = PAGES[self.mode]
             self._reply(handler, status, "text/html", page)
             return
@@ -74,6 +75,8 @@ class Gateway:
                 status, data = response.status, response.read()
         except urllib.error.HTTPError as exc:
             status, data = exc.code, exc.read()
+        if self.mode == "flatten":
+            status = 200
         self._reply(handler, status, "application/json", data)
 
     @staticmethod
