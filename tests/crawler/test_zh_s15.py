@@ -10,7 +10,8 @@ posing as licensed (冒充持牌) and a licensee's standing taken (取消持牌�
 enforcement, not licensing; the Narcotics Bureau is Hong Kong's police, Macau's is not;
 a court dismissing the rest of a claim it granted (驳回原告其他诉讼请求) settles commerce,
 but one refusing a crypto claim, or voiding a mining contract, acts; hearsay in the lead
-(网传, 假的！) tells no act, a mall's tokens (商城代币) are no coin.
+(网传, 假的！) and a notice answering a quoted claim (关于“……”的说明) tell no act, but a
+platform's notice of its own closure does; a mall's tokens (商城代币) are no coin.
 """
 
 from __future__ import annotations
@@ -134,6 +135,18 @@ CASES = [
     (
         "网传某交易所被查封？警方证实已立案",
         "某市公安局通报，已对该虚拟货币交易所涉嫌非法经营立案侦查，冻结涉案资金3000万元。",
+        True,
+    ),
+    # a notice answering a claim in quotes (关于“……”的说明) tells no act, but a platform's
+    # notice of its own closure does
+    (
+        "关于“央行将冻结所有炒币账户”的说明",
+        "针对网上“央行将冻结所有炒币账户”的说法，经核实，该信息系旧闻翻炒，并非最新情况。",
+        False,
+    ),
+    (
+        "关于停止为中国大陆用户提供服务的说明",
+        "根据监管要求，本平台即日起停止为中国大陆用户提供虚拟货币交易服务，并关闭相关账户。",
         True,
     ),
     # a mall's tokens are no coin; tokens issued to raise money are
