@@ -1257,7 +1257,11 @@ class Matcher:
             follow = opening[0].folded.text[:GENRE_FOLLOW_CHARS]
         else:
             follow = text[lead_end : lead_end + GENRE_FOLLOW_CHARS]
-        commentary = LEAD + "retrospective" in names or OPENING + "retrospective" in names
+        # A look-back word is no commentary in a lead that tells an official punished: there
+        # "former" (原局长) is the title of the man expelled (某局原局长违规炒币被开除党籍).
+        commentary = (
+            LEAD + "retrospective" in names or OPENING + "retrospective" in names
+        ) and LEAD + "party-discipline" not in names
         warning = LEAD + "warn" in names or OPENING + "warn" in names
         attributed = self._attributed(scan, lead_end)
         return self._genre.names(text[:lead_end], follow, commentary, warning, attributed)

@@ -46,6 +46,12 @@ and f after the first look (f after the first fixes, scored on the old code too)
 warning beside its authority's name, a guide's reminder), i and j (near misses found by hand:
 a household tariff, a game's coin market, a price through a level) after those;
 c was held out of all tuning and of the veto's training (heldout_zh_s14c.jsonl).
+Session 15's (s15a-s15f) aim at the same classes told in more ways (platform freezes and
+closures, civil rulings, warnings, mining by place and power price, party sanctions, the SFC
+and Hong Kong police in traditional script) beside their near misses; each was scored before
+the fixes it led to (a 1.000, b 0.966, d 0.929, e 0.966 by F1; f, written after them, 1.000),
+and template sweeps found most fixes. c was held out (heldout_zh_s15c.jsonl: F1 0.867 at the
+start, 0.903 at the end).
 """
 
 from __future__ import annotations
@@ -92,6 +98,14 @@ XFAIL: dict[str, str] = {
     " 数字资产 is crypto in most news, and nothing but the product marks this one",
     "s14c-zh-009": "held-out batch (a discipline body on an official's crypto): left untuned",
     "s14c-zh-028": "held-out batch (a commercial suit between two exchanges): left untuned",
+    "s15b-zh-002": "an unnamed trading platform's own freeze (账户被风控，暂停提币) with no"
+    " place, regulator or payment platform: nothing makes the actor Chinese",
+    "s15c-zh-001": "held-out batch (an exchange's support desk on accounts frozen for a judicial"
+    " inquiry): left untuned",
+    "s15c-zh-027": "held-out batch (a mall's points “代币” stopped, market regulator mediating):"
+    " left untuned",
+    "s15c-zh-030": "held-out batch (a post's rumour of mine closures denied, 有网帖称……不实):"
+    " left untuned",
 }
 
 
