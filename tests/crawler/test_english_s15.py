@@ -4,7 +4,9 @@ Civil courts turning down an investor's crypto claim; punitive power prices laid
 mining; the SFC's watch list and "not licensed"; exchange apps pulled from stores; police
 recovering money, or standing four tokens from their verb; platforms vowing to police
 crypto trades; officials expelled; and, for precision, English denials, fake reports and
-notices going round online, a ban that "weighs on" a market, histories of the ban.
+notices going round online, a ban that "weighs on" a market, histories of the ban; round
+two: bans got round or eased, alarms sounded, judges speaking to the reader, mines
+decommissioned, given days to leave, struck off, audited; platforms limiting accounts.
 """
 
 from __future__ import annotations
@@ -111,6 +113,52 @@ PAIRS = [
     (
         ("China's crypto ban: a brief history", "", False),
         ("China's crypto ban: police arrest 40 OTC dealers", "", True),
+    ),
+    # round two (probes_en_s15c and the mining, exchange and platform sweep)
+    # a ban got round or eased is the setting; dealers arrested for it are news
+    (
+        ("China's crypto traders find ways round the ban, using VPNs and OTC desks", "", False),
+        ("Police arrest OTC dealers who helped Chinese traders get round the crypto ban", "", True),
+    ),
+    (
+        ("Report: China to ease crypto ban in free trade zones", "", False),
+        ("China to tighten crypto ban in free trade zones", "", True),
+    ),
+    # a regulator sounding the alarm; a foreign one is not ours
+    (
+        ("Watchdog sounds alarm over fake Hong Kong crypto exchange", "", True),
+        ("Singapore's MAS sounds alarm over fake crypto exchange", "", False),
+    ),
+    # judges saying so, to the reader; lawyers telling the reader the opposite abroad
+    (
+        ("Courts won't help you get your bitcoin back, Shanghai judges say", "", True),
+        ("You can get your bitcoin back from Singapore exchange, lawyers say", "", False),
+    ),
+    # mines decommissioned, given days to leave, struck off as an industry, audited, ended
+    (
+        ("Sichuan decommissions bitcoin mining farms", "", True),
+        ("Norway decommissions bitcoin mining farms", "", False),
+    ),
+    (
+        ("Inner Mongolia gives crypto miners 30 days to leave", "", True),
+        ("Texas landlord gives crypto miners 30 days to leave", "", False),
+    ),
+    (
+        ("Heilongjiang classifies crypto mining as eliminated industry", "", True),
+        ("Kazakhstan classifies crypto mining as eliminated industry", "", False),
+    ),
+    (
+        ("Xinjiang targets crypto mining in energy audit", "", True),
+        ("Texas targets crypto mining in energy audit", "", False),
+    ),
+    (
+        ("Sichuan moves to end crypto mining", "", True),
+        ("Paraguay moves to end crypto mining", "", False),
+    ),
+    # a platform limiting accounts used for crypto; for gambling, no crypto
+    (
+        ("Alipay limits accounts used in USDT trades", "", True),
+        ("Alipay limits accounts used for online gambling", "", False),
     ),
 ]
 
