@@ -160,6 +160,15 @@ PAIRS = [
         ("Alipay limits accounts used in USDT trades", "", True),
         ("Alipay limits accounts used for online gambling", "", False),
     ),
+    # round three (the court and police headline sweep): a verbless term, an appeal lost
+    (
+        ("Life term for Guangdong crypto Ponzi boss", "", True),
+        ("Life term for Taiwan crypto Ponzi boss", "", False),
+    ),
+    (
+        ("Shenzhen crypto fraudster loses appeal", "", True),
+        ("Bitcoin miner Bitmain loses appeal in patent dispute with Canaan", "", False),
+    ),
 ]
 
 
