@@ -169,6 +169,15 @@ PAIRS = [
         ("Shenzhen crypto fraudster loses appeal", "", True),
         ("Bitcoin miner Bitmain loses appeal in patent dispute with Canaan", "", False),
     ),
+    # a game's own coins are no crypto; bitcoin in the same case is
+    (
+        (
+            "Chinese court convicts man for selling 'Q coins' stolen from accounts",
+            "Tencent's virtual currency for games was resold for 200,000 yuan.",
+            False,
+        ),
+        ("Chinese police arrest gang that sold Q coins for bitcoin", "", True),
+    ),
 ]
 
 
