@@ -36,23 +36,22 @@ def settle_long_lived() -> None:
     gc.set_threshold(YOUNG_THRESHOLD, middle, old)
 
 
-# glibc's malloc: at most this many arenas (its default: 8 a CPU) and allocations of at least
-# MMAP_THRESHOLD bytes always mapped on their own. The poller's threads (the event loop, the
-# storing thread, the parse pool's result reader and call feeder, the WAL checkpointer) each
-# got an arena, and memory freed in one served no other; and once a feed's body of a few
-# hundred KB was freed, glibc raised its threshold and later bodies stayed in the arenas.
-# Together about 10 MB of bench/feeds.py's first-cycle peak RSS (bench/README.md, session 15).
+# glibc's malloc: at most this many arenas (its default: 8 a CPU). The poller's threads (the
+# event loop, the storing thread, the parse pool's result reader and call feeder, the WAL
+# checkpointer) each got an arena, and memory freed in one served no other: about 4-6 MB of
+# bench/feeds.py's first-cycle peak RSS (bench/README.md, session 15). A fixed 128 KiB mmap
+# threshold saved about 3 MB more, but the unchanged cycle took more CPU in four pairs of four
+# (freed feed bodies given back and faulted in again at every poll): not set.
 MALLOC_ARENAS = 2
-MMAP_THRESHOLD = 128 * 1024  # glibc's starting value, kept fixed
-_M_MMAP_THRESHOLD, _M_ARENA_MAX = -3, -8  # mallopt's parameters (malloc.h)
+_M_ARENA_MAX = -8  # mallopt's parameter (malloc.h)
 _limited = False
 
 
 def limit_malloc_arenas() -> bool:
-    """Fewer malloc arenas and a fixed mmap threshold, before the threads start; once a process.
+    """Fewer malloc arenas, before the threads start; once a process.
 
-    glibc only (elsewhere nothing to do: False); a setting the operator made
-    in the environment (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_) is kept.
+    glibc only (elsewhere nothing to do: False); a MALLOC_ARENA_MAX the
+    operator set in the environment is kept.
     """
     global _limited
     if _limited:
@@ -66,7 +65,5 @@ def limit_malloc_arenas() -> bool:
     mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     if "MALLOC_ARENA_MAX" not in os.environ:
         mallopt(_M_ARENA_MAX, MALLOC_ARENAS)
-    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-        mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
     _limited = True
     return True
