@@ -24,7 +24,7 @@ from crackdown.config import POLLED_KINDS, Config, ConfigError, SourceConfig
 from crackdown.runtime.channels import channel_specs
 from crackdown.runtime.crawling import Progress, SpiderRunner, crawl_settings
 from crackdown.runtime.filters import FilterBook
-from crackdown.runtime.heap import settle_long_lived
+from crackdown.runtime.heap import limit_malloc_arenas, settle_long_lived
 from crackdown.runtime.polling import Poller
 from crackdown.storage_open import open_database
 from crawler.http import HttpPolicy
@@ -365,6 +365,7 @@ def require_token(config: Config) -> str:
 
 def open_app(config: Config) -> App:
     """Validate the watchlist, migrate the database, and register configured sources."""
+    limit_malloc_arenas()  # before the watchlist is built and the poller's threads start
     watchlist, matcher = load_watchlist(config)
     channels = channel_specs(config.telegram.channels, watchlist, matcher)
     clustering = cluster_settings(config, watchlist)

@@ -1,4 +1,9 @@
-"""Article text from a web page, with trafilatura (F1 0.92 on its benchmark)."""
+"""Article text from a web page, with trafilatura (F1 0.92 on its benchmark).
+
+trafilatura (with lxml_html_clean, htmldate, courlan, justext) is imported at the first page
+read, not with this module: a daemon whose sources have no `full_text` never reads one, and
+importing it cost about 10 MB of every daemon's RSS (bench/README.md, session 15).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ import asyncio
 from dataclasses import dataclass
 
 import httpx
-import trafilatura
 
 from crawler.challenge import NEEDS_BROWSER, is_challenge
 from crawler.http import FetchError, HttpPolicy, fetch
@@ -36,12 +40,16 @@ def decode_html(content: bytes, declared: str | None = None) -> str:
             return content.decode(declared)
         except (LookupError, UnicodeDecodeError):
             pass
-    return trafilatura.utils.decode_file(content)
+    from trafilatura.utils import decode_file
+
+    return decode_file(content)
 
 
 def extract_article(html: str, url: str | None = None) -> Article:
     """The main text and title of a page; an empty Article when nothing is found."""
-    document = trafilatura.bare_extraction(html, url=url, with_metadata=True, favor_recall=True)
+    from trafilatura import bare_extraction
+
+    document = bare_extraction(html, url=url, with_metadata=True, favor_recall=True)
     if document is None:
         return Article("", "")
     return Article(

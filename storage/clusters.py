@@ -1,6 +1,7 @@
 """Story clusters in the database: one event, every source that reported it.
 
-`assign_clusters` runs in the transaction that inserts new stories. Evidence,
+`plan_clusters` runs in the transaction that inserts new stories, before their rows
+(`storage.stories`: each is inserted with its cluster id). Evidence,
 strongest first (the canonical URL is handled before: a known URL is never
 stored twice):
 
@@ -131,40 +132,6 @@ class _Known:
     signature: Signature | None
 
 
-def assign_clusters(
-    session: Session,
-    stories: Sequence[tuple[int, Story]],
-    settings: ClusterSettings,
-    names: Mapping[int, Collection[str]] | None = None,
-    alone: Collection[int] = (),
-    signatures: Mapping[int, Signature | None] | None = None,
-) -> dict[int, int]:
-    """Cluster newly inserted stories (id, story), in the order they were stored; id -> cluster.
-
-    Each story is clustered as if it had been stored in a transaction of its
-    own, right after the ones before it in `stories`: it finds the stored
-    stories and this call's earlier ones through the same bounded reads
-    (buckets, titles, candidates, members), and never a later one. So which
-    polls share a transaction changes nothing (the poller batches them by
-    network timing; tests/app/test_poll_batching.py).
-    The database is read once a chunk; this call's stories are laid over
-    what it returned (`_Batch`), and written when all are clustered.
-
-    `names` holds, by story id, the entity families its title names
-    (`crawler.cluster.title_names`), which keep other platforms' stories out.
-    The stories in `alone` are each their own event (`storage.stories`: not
-    worth clustering), but later ones may still join theirs by title, as
-    they join a stored one. The stories were inserted as events of their own
-    (`cluster_id` = their id); this writes the cluster id of those that join
-    another event, the signatures and the bands. With clustering off, every
-    story is a cluster of its own and nothing is written. `signatures` holds,
-    by story id, those made already (`signature(story, names)`, in a parse worker).
-    """
-    plan = plan_clusters(session, stories, settings, names, alone, signatures)
-    plan.write()
-    return plan.assigned
-
-
 @dataclass
 class ClusterPlan:
     """`plan_clusters`' answer: each story's cluster, and the rows to write once it is stored."""
@@ -172,14 +139,10 @@ class ClusterPlan:
     assigned: dict[int, int]  # story id -> cluster id
     batch: _Batch | None = None  # None: clustering is off, nothing to write
 
-    def write(self, inserted: Collection[int] = ()) -> None:
-        """Signatures, bands and changed cluster ids, once the stories' rows exist.
-
-        `inserted`: the call's stories whose rows were inserted with their
-        cluster id already (`storage.stories`); only the others are updated.
-        """
+    def write(self) -> None:
+        """Signatures, bands and adopted clusters' ids, once the stories' rows exist."""
         if self.batch is not None:
-            self.batch.write(inserted)
+            self.batch.write()
 
 
 def plan_clusters(
@@ -190,13 +153,30 @@ def plan_clusters(
     alone: Collection[int] = (),
     signatures: Mapping[int, Signature | None] | None = None,
 ) -> ClusterPlan:
-    """`assign_clusters` without its writes: the stories' rows need not be inserted yet.
+    """Each new story's cluster (id, story, in the order stored), before its row is inserted.
 
-    Why: every read leaves the call's own story rows out, so their ids may be
-    chosen before they are inserted, and a story is then inserted with its
+    Each story is clustered as if it had been stored in a transaction of its
+    own, right after the ones before it in `stories`: it finds the stored
+    stories and this call's earlier ones through the same bounded reads
+    (buckets, titles, candidates, members), and never a later one. So which
+    polls share a transaction changes nothing (the poller batches them by
+    network timing; tests/app/test_poll_batching.py). The database is read
+    once a chunk; this call's stories are laid over what it returned
+    (`_Batch`).
+
+    Every read leaves the call's own story rows out, so their ids may be
+    chosen before they are inserted, and a story is inserted with its
     cluster id instead of updated once more (4,928 UPDATEs of a first
     cycle's 4,959 stories clustered, session 14). `ClusterPlan.write` writes
-    the rest, after the stories' rows.
+    the rest (signatures, bands, adopted clusters), after the stories' rows.
+
+    `names` holds, by story id, the entity families its title names
+    (`crawler.cluster.title_names`), which keep other platforms' stories out.
+    The stories in `alone` are each their own event (`storage.stories`: not
+    worth clustering), but later ones may still join theirs by title, as
+    they join a stored one. With clustering off, every story is a cluster of
+    its own and nothing is written. `signatures` holds, by story id, those
+    made already (`signature(story, names)`, in a parse worker).
     """
     if not settings.enabled:
         return ClusterPlan({story_id: story_id for story_id, _ in stories})
@@ -281,7 +261,7 @@ class _Batch:
         # What to write at the end.
         self.signature_rows: list[dict[str, object]] = []
         self.band_rows: list[tuple[int, int, int, Any]] = []
-        self.cluster_ids: dict[int, int] = {}
+        self.adopted: dict[int, None] = {}  # stored headless stories now first of their cluster
 
     def read(
         self,
@@ -499,8 +479,6 @@ class _Batch:
         self._widen(cluster, known.published_at)
         if known.signature is not None:
             self.members.setdefault(cluster, []).append(known)
-        if cluster != known.story_id:
-            self.cluster_ids[known.story_id] = cluster
 
     def _widen(self, cluster: int, at: datetime) -> None:
         first, last = self.spans.get(cluster, (at, at))
@@ -509,7 +487,7 @@ class _Batch:
     def _adopt(self, known: _Known) -> None:
         """A headless stored story a new one joins: its cluster id becomes its own id."""
         known.cluster_id = known.story_id
-        self.cluster_ids[known.story_id] = known.story_id
+        self.adopted[known.story_id] = None
         self._widen(known.story_id, known.published_at)
         if known.signature is not None:
             self.members.setdefault(known.story_id, []).append(known)
@@ -540,16 +518,13 @@ class _Batch:
                 self.bands.setdefault(key, []).append((story_id, at))
                 self.band_rows.append((story_id, key[0], key[1], at))
 
-    def write(self, inserted: Collection[int] = ()) -> None:
-        """Signatures, bands and cluster ids of the call's stories, in this transaction.
+    def write(self) -> None:
+        """Signatures and bands of the call's stories, and adopted clusters' ids.
 
-        The stories of `inserted` hold their cluster id from their INSERT.
+        The call's stories hold their cluster id from their INSERT.
         """
         _write_signatures(self.session, self.signature_rows, self.band_rows)
-        changed = self.cluster_ids
-        if inserted:
-            changed = {sid: cluster for sid, cluster in changed.items() if sid not in inserted}
-        _write_cluster_ids(self.session, changed)
+        _write_adopted(self.session, list(self.adopted))
 
 
 def _merge(
@@ -895,20 +870,21 @@ def _write_signatures(
         )
 
 
-def _write_cluster_ids(session: Session, changed: dict[int, int]) -> None:
-    """Cluster ids of stories that joined another event, and of headless ones adopted.
+def _write_adopted(session: Session, story_ids: list[int]) -> None:
+    """Stored headless stories a new one joined: each the first of its cluster now.
 
-    A story of its own event holds its id from its INSERT (`storage.stories`):
-    rewriting every new row (body included) once more was 14% of a growing
-    archive's storing time (bench/archive.py). An adopted headless story (its
-    first story was deleted) holds NULL and gets its own id here. Through the
-    driver: through Core, binding each id cost more than the UPDATE.
+    Its first story was deleted (`cluster_id` NULL, ON DELETE SET NULL), so it
+    takes its own id. The only cluster id written after an INSERT: a new story
+    holds its cluster id from its INSERT (`plan_clusters`), since updating
+    every new row (body included) once more was 14% of a growing archive's
+    storing time (bench/archive.py). Through the driver: through Core,
+    binding each id cost more than the UPDATE.
     """
-    if changed:
+    if story_ids:
         driver = _Driver(session)
         driver.connection.exec_driver_sql(
-            f"UPDATE stories SET cluster_id = {driver.mark} WHERE id = {driver.mark}",
-            [(cluster, story_id) for story_id, cluster in changed.items()],
+            f"UPDATE stories SET cluster_id = id WHERE id = {driver.mark}",
+            [(story_id,) for story_id in story_ids],
         )
 
 

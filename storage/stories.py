@@ -220,7 +220,7 @@ def store_stories(
             sig, story_id = signatures[url], story_ids[i]
             ready[story_id] = None if sig is None else with_names(sig, names.get(story_id, ()))
     # In the order stored, each seeing only those before it: which polls share this
-    # transaction must not change the clusters (`assign_clusters`). Clustered before the
+    # transaction must not change the clusters (`plan_clusters`). Clustered before the
     # stories are inserted (every read leaves them out), so each is inserted with its
     # cluster id rather than updated once more.
     plan = plan_clusters(
@@ -261,7 +261,7 @@ def store_stories(
         ],
     )
     insert_rows(connection, _MATCHES, [_match_values(story_ids[i], items[i][1]) for i in matches])
-    plan.write(inserted=set(story_ids.values()))
+    plan.write()
     queued, outbox = _fan_out(session, items, chosen, matches, story_ids, cluster_of, followers)
     # The stories are new in this transaction: no outbox row for them exists yet.
     insert_rows(connection, _DELIVERIES, outbox)

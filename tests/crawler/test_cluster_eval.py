@@ -5,8 +5,8 @@ publication time) labelled `same` when they report one event. Every story is
 stored with `storage.stories.store_stories`, in publication order and
 one story a call (so every match goes through the stored bands), with the
 built-in watchlist's match as ingest stores it, which clusters them with
-`storage.clusters.assign_clusters` (signatures, bands, the database's
-candidates) under the default `[cluster]` config on a real database; a pair is
+`storage.clusters.plan_clusters` before inserting them (signatures, bands, the
+database's candidates) under the default `[cluster]` config on a real database; a pair is
 predicted `same` when both stories end in one cluster. Pairs of one event in
 two languages are labelled different: we do not cluster across languages.
 """

@@ -20,7 +20,6 @@ from storage.clusters import (
     MAX_MEMBERS,
     TITLE_CAP,
     ClusterSettings,
-    assign_clusters,
     cluster_members,
     forget_before,
 )
@@ -32,6 +31,8 @@ from tests.crawler.test_cluster import JINHUA, JINHUA_AGAIN, ZHENGZHOU
 T0 = datetime(2026, 4, 8, 3, 0, tzinfo=UTC)
 SETTINGS = ClusterSettings(window=timedelta(days=3), threshold=0.2)
 OFF = ClusterSettings(enabled=False)
+# What an alerted story's verdict names: worth clustering (`storage.stories`).
+ALERTED = MatchResult(topics=("t",), entities=("virtual-currency",), signals=("arrest",))
 
 WEATHER = ("Shanghai weather", "Sunny skies and light winds are expected across the city today.")
 
@@ -50,12 +51,17 @@ def setup(db: Database) -> None:
 
 
 def store(db: Database, batch: list[Story], settings: ClusterSettings = SETTINGS) -> dict[int, int]:
-    """Store stories unclustered, then cluster them with `assign_clusters`: its own result."""
+    """Store alerted stories as ingest does (clustered, then inserted); new id -> its cluster id."""
     with db.session() as session:
-        session.info["clustering"] = OFF  # store_stories leaves them to us
-        outcomes = stories.store_stories(session, [(s, MatchResult()) for s in batch])
-        new = [(o.story_id, s) for o, s in zip(outcomes, batch, strict=True) if o.story_id]
-        return assign_clusters(session, new, settings)
+        session.info["clustering"] = settings
+        outcomes = stories.store_stories(session, [(s, ALERTED) for s in batch])
+        new = [o.story_id for o in outcomes if o.story_id is not None]
+        stored = dict(
+            session.execute(
+                select(StoryRow.id, StoryRow.cluster_id).where(StoryRow.id.in_(new))
+            ).all()
+        )
+    return {story_id: stored[story_id] for story_id in new}
 
 
 def cluster_ids(db: Database) -> dict[str, int | None]:
@@ -325,11 +331,10 @@ def test_a_story_finds_by_title_only_the_stories_stored_before_it(db: Database) 
     polls shared a transaction, and did not when they did not.
     """
     setup(db)
-    alerted = MatchResult(topics=("t",), entities=("virtual-currency",), signals=("arrest",))
     items = [
-        (make(1, JINHUA), alerted),
+        (make(1, JINHUA), ALERTED),
         (make(2, JINHUA, source="b", at=T0 - timedelta(hours=1)), MatchResult()),
-        (make(3, JINHUA, source="c"), alerted),
+        (make(3, JINHUA, source="c"), ALERTED),
     ]
     with db.session() as session:
         session.info["clustering"] = SETTINGS
