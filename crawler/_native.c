@@ -1345,6 +1345,28 @@ fold_class(const uint8_t *classes, Py_UCS4 c, const int kind)
     return classes[c];
 }
 
+/* Two-byte text four characters at a time (SWAR): Latin text with a curly quote or a
+ * full-width word is two-byte text of mostly ASCII. Four characters are ASCII when no lane
+ * has a bit above 0x7F; a lane x (0..0x7F) is a capital when x + 0x3F reaches 0x80 and
+ * x + 0x25 does not (no carry leaves a lane). */
+#define ASCII4_HIGH 0xFF80FF80FF80FF80ULL
+#define LANES4(byte) (0x0001000100010001ULL * (byte))
+
+static ALWAYS_INLINE uint64_t
+capitals4(uint64_t four)
+{
+    return (four + LANES4(0x80 - 'A')) & ~(four + LANES4(0x80 - 'Z' - 1)) & LANES4(0x80);
+}
+
+/* A character's class into `seen`, its bits into `kept` if it is kept as it is. */
+static ALWAYS_INLINE void
+fold_gather(const uint8_t *classes, Py_UCS4 c, const int kind, unsigned *seen, uint32_t *kept)
+{
+    unsigned class = fold_class(classes, c, kind);
+    *seen |= FOLD_BIT(class);
+    *kept |= c & FOLD_KEPT[class];
+}
+
 static ALWAYS_INLINE PyObject *
 folded_within_kind(const uint8_t *classes, PyObject *text, const int kind)
 {
@@ -1355,11 +1377,28 @@ folded_within_kind(const uint8_t *classes, PyObject *text, const int kind)
      * is told so at its end: such text is rare in news. */
     unsigned seen = 0;
     uint32_t kept = 0;
-    for (Py_ssize_t i = 0; i < size; i++) {
-        Py_UCS4 c = PyUnicode_READ(kind, data, i);
-        unsigned class = fold_class(classes, c, kind);
-        seen |= FOLD_BIT(class);
-        kept |= c & FOLD_KEPT[class];
+    Py_ssize_t i = 0;
+    if (kind == PyUnicode_2BYTE_KIND) { /* ASCII four at a time: FOLD_KEEP or FOLD_LOWER */
+        const Py_UCS2 *chars = data;
+        uint64_t capitals = 0;
+        for (; i + 4 <= size; i += 4) {
+            uint64_t four;
+            memcpy(&four, chars + i, sizeof(four));
+            if (four & ASCII4_HIGH) {
+                for (int k = 0; k < 4; k++) {
+                    fold_gather(classes, chars[i + k], kind, &seen, &kept);
+                }
+                continue;
+            }
+            seen |= FOLD_BIT(FOLD_KEEP); /* kept's bits below 0x80 change nothing it says */
+            capitals |= capitals4(four);
+        }
+        if (capitals) {
+            seen |= FOLD_BIT(FOLD_LOWER);
+        }
+    }
+    for (; i < size; i++) {
+        fold_gather(classes, PyUnicode_READ(kind, data, i), kind, &seen, &kept);
     }
     if (seen & FOLD_BIT(FOLD_OTHER)) {
         Py_RETURN_NONE;
@@ -1380,7 +1419,27 @@ folded_within_kind(const uint8_t *classes, PyObject *text, const int kind)
             return NULL;
         }
         Py_UCS1 *out = PyUnicode_1BYTE_DATA(result);
-        for (Py_ssize_t i = 0; i < size; i++) {
+        Py_ssize_t i = 0;
+#if PY_LITTLE_ENDIAN
+        if (kind == PyUnicode_2BYTE_KIND) { /* ASCII four at a time: lowered, lanes packed */
+            const Py_UCS2 *chars = data;
+            for (; i + 4 <= size; i += 4) {
+                uint64_t four;
+                memcpy(&four, chars + i, sizeof(four));
+                if (four & ASCII4_HIGH) {
+                    for (int k = 0; k < 4; k++) {
+                        out[i + k] = (Py_UCS1)fold_char(classes[chars[i + k]], chars[i + k]);
+                    }
+                    continue;
+                }
+                four |= capitals4(four) >> 2; /* 0x80 >> 2: 'a' - 'A' */
+                four = (four | (four >> 8)) & 0x0000FFFF0000FFFFULL;
+                uint32_t bytes = (uint32_t)(four | (four >> 16));
+                memcpy(out + i, &bytes, sizeof(bytes));
+            }
+        }
+#endif
+        for (; i < size; i++) {
             Py_UCS4 c = PyUnicode_READ(kind, data, i);
             out[i] = (Py_UCS1)fold_char(classes[c], c);
         }

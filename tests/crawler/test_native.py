@@ -601,6 +601,33 @@ def test_folding_in_one_pass_is_the_steps_it_replaces() -> None:
             stable.folded_within(*bad)
 
 
+def test_folding_two_byte_latin_text_four_characters_at_a_time() -> None:
+    """folded_within reads two-byte text that is mostly ASCII (Latin text with a curly quote
+    or a full-width word) four characters at a time: capitals at every place of a group of
+    four, groups broken by a character that is not ASCII at every offset, every length."""
+    sets = _fast_sets()
+    assert sets is not None
+    stable, traditional = sets
+    rng = random.Random(15)
+    ascii_pool = string.ascii_letters + string.digits + " ,.'-@[`{~\x7f"
+    others = "’‘ＯＴＣａ　中國—“”·"
+    texts = []
+    for size in range(0, 40):
+        for _ in range(60):
+            chars = [rng.choice(ascii_pool) for _ in range(size)]
+            for _ in range(rng.randrange(0, 3)):
+                if chars:
+                    chars[rng.randrange(size)] = rng.choice(others)
+            texts.append("".join(chars))
+    texts += ["AZ@[" * 5 + "’", "az`{" * 5 + "’", "’" + "ABCD" * 4, "ＡＢＣＤabcd" * 3]
+    texts += ["".join(chr(c) for c in range(lo, lo + 16)) + "’" for lo in range(0, 112, 4)]
+    for text in texts:
+        got = stable.folded_within(text, traditional)
+        assert got is None or got == _fold_reference(text), text
+        if got is not None and text:
+            assert fold_with_offsets(text).text == fold(text)
+
+
 def test_folding_in_one_pass_keeps_reference_counts() -> None:
     sets = _fast_sets()
     assert sets is not None
