@@ -306,9 +306,17 @@ def _fold_char(char: str) -> str:
 
 
 def fold(text: str) -> str:
-    """Fold text without offsets (for aliases, phrases and queries)."""
+    """Fold text without offsets (for aliases, phrases, queries, clustering and search).
+
+    The one C pass fold_with_offsets takes where it can (_folded_within: NFKC,
+    case-folding and where OpenCC starts), the steps one by one where it cannot; both give
+    _t2s(_latin_fold(text)) (tests/crawler/test_fold.py holds them equal).
+    """
     if text.isascii():  # NFKC leaves ASCII alone; casefold is lower; nothing traditional
         return text.lower()
+    fast = _folded_within(text)
+    if fast is not None:
+        return _t2s_from(fast[0], fast[1])
     return _t2s(_latin_fold(text))
 
 
@@ -320,18 +328,23 @@ def _fast_sets() -> tuple[Any, Any] | None:
     return None if stable is None or traditional is None else (stable, traditional)
 
 
-def _folded_within(text: str) -> tuple[str, int, str | None] | None:
+def _folded_within(text: str) -> tuple[str, int, bool] | None:
     """_case_fold(_nfkc(text)), the index of its first traditional character (-1 for none)
-    and, if it is all ASCII once narrowed, that narrowed text with its case (as the Latin
-    path keeps it), in one C pass, for text of ASCII and the characters NFKC and
-    case-folding leave alone; else None. tests/crawler/test_native.py holds it equal to
-    the steps it replaces."""
+    and whether the text is all ASCII once narrowed (then that is the case-kept text the
+    Latin path keeps, Folded.cased), in one C pass, for text of ASCII and the characters
+    NFKC and case-folding leave alone; else None. tests/crawler/test_native.py holds it
+    equal to the steps it replaces."""
     sets = _fast_sets()
     if sets is None:
         return None
     stable, traditional = sets
-    found: tuple[str, int, str | None] | None = stable.folded_within(text, traditional)
+    found: tuple[str, int, bool] | None = stable.folded_within(text, traditional)
     return found
+
+
+def _narrowed(text: str) -> str:
+    """Full-width ASCII and U+3000 narrowed (crawler/_native.c's narrow where it is built)."""
+    return _narrow_wide(text) if _NATIVE_NARROW is None else _NATIVE_NARROW(text)
 
 
 class Folded:
@@ -341,15 +354,30 @@ class Folded:
     dataclass costs twice as much to build.
     """
 
-    __slots__ = ("cased", "offsets", "text")
+    __slots__ = ("_cased", "_narrow", "offsets", "text")
 
-    def __init__(self, text: str, offsets: list[int] | None, cased: str | None = None) -> None:
+    def __init__(
+        self,
+        text: str,
+        offsets: list[int] | None,
+        cased: str | None = None,
+        narrow: str | None = None,
+    ) -> None:
         self.text = text
         self.offsets = offsets
-        # ASCII text, case kept, whose lower() is `text` and whose every slice is NFKC of
-        # the same slice of the original (offsets unchanged): exact-case acronyms are
-        # searched for in it. None when the original has more than ASCII and full-width.
-        self.cased = cased
+        self._cased = cased
+        # The original, when `cased` is it narrowed: made only if asked for (the C scan
+        # never asks; the Python acronym search, its fallback, does).
+        self._narrow = narrow
+
+    @property
+    def cased(self) -> str | None:
+        """ASCII text, case kept, whose lower() is `text` and whose every slice is NFKC of
+        the same slice of the original (offsets unchanged): exact-case acronyms are
+        searched for in it. None when the original has more than ASCII and full-width."""
+        if self._narrow is not None:
+            self._cased, self._narrow = _narrowed(self._narrow), None
+        return self._cased
 
     def original(self, index: int) -> int:
         return index if self.offsets is None else self.offsets[index]
@@ -365,10 +393,10 @@ def fold_with_offsets(text: str) -> Folded:
         return Folded(text.lower(), None, text)
     fast = _folded_within(text)
     if fast is not None:  # news text: NFKC and case-folding in one C pass, lengths kept
-        folded, first, cased = fast
+        folded, first, ascii_once_narrowed = fast
         converted = _t2s_from(folded, first)
         if len(converted) == len(text):
-            return Folded(converted, None, cased)
+            return Folded(converted, None, None, text if ascii_once_narrowed else None)
     normal = _nfkc(text)
     if len(normal) == len(text) and normal.isascii():
         # Latin text with full-width words (ＯＴＣ): NFKC mapped each character to one

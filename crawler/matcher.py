@@ -41,7 +41,7 @@ from crawler.genre import GENRE, GenreReader
 from crawler.genre import NAMES as GENRE_NAMES
 from crawler.inflect import alias_forms
 from crawler.queryindex import QueryIndex
-from crawler.rules import Rule, RuleError, compile_rule, phrase_key
+from crawler.rules import ALL, ANY, HAS, NOT, Plan, Rule, RuleError, compile_rule, phrase_key
 from crawler.snippets import SNIPPET_WIDTH, Snippet, make_snippet
 from crawler.types import Hit, MatchResult, Story
 from crawler.watchlist import Watchlist, WatchlistError
@@ -304,6 +304,53 @@ class _Evidence:
                 ):
                     return True
         return False
+
+
+class _Test:
+    """A rule's tree (`Rule.plan`) evaluated against this module's _Evidence, node by node.
+
+    The rule's own closures (`Rule.test`, the reference) call through Python's calling
+    protocol at every node and name, over any Evidence; compiled, these are direct calls,
+    and the topic rule, a hundred nodes long, is asked of every story
+    (tests/crawler/test_matcher_s15.py holds the two equal).
+    """
+
+    __slots__ = ("clause", "distance", "kind", "left", "name", "parts")
+
+    def __init__(self, plan: Plan) -> None:
+        kind: int = plan[0]
+        self.kind = kind
+        self.name = ""  # HAS: the name; NEAR: the right-hand one
+        self.left = ""
+        self.distance = 0
+        self.clause = False
+        self.parts: list[_Test] = []
+        if kind == HAS:
+            self.name = plan[1]
+        elif kind == NOT:
+            self.parts = [_Test(plan[1])]
+        elif kind in (ALL, ANY):
+            self.parts = [_Test(part) for part in plan[1]]
+        else:  # NEAR
+            self.left, self.name, self.distance, self.clause = plan[1], plan[2], plan[3], plan[4]
+
+    def holds(self, evidence: _Evidence) -> bool:
+        kind = self.kind
+        if kind == HAS:
+            return evidence.has(self.name)
+        if kind == ALL:
+            for part in self.parts:  # noqa: SIM110 (no generator per call)
+                if not part.holds(evidence):
+                    return False
+            return True
+        if kind == ANY:
+            for part in self.parts:  # noqa: SIM110
+                if part.holds(evidence):
+                    return True
+            return False
+        if kind == NOT:
+            return not self.parts[0].holds(evidence)
+        return evidence.near(self.left, self.name, self.distance, self.clause)
 
 
 class _GenreLater:
@@ -823,6 +870,7 @@ class Matcher:
         crypto = frozenset(e.key for e in watchlist.entities if e.category == "crypto")
         self._nesting = _Nesting(crypto & shown, shown - crypto)
         self._topics: list[tuple[str, Rule]] = []
+        self._topic_tests: list[tuple[str, _Test]] = []  # the same, as _Tests (`match`)
         for topic in watchlist.topics:
             try:
                 self._topics.append(
@@ -830,6 +878,7 @@ class Matcher:
                 )
             except RuleError as exc:
                 raise WatchlistError(f"topic {topic.key!r}: {exc}") from exc
+        self._topic_tests = [(key, _Test(rule.plan)) for key, rule in self._topics]
         wanted = {fold(p).strip() for p in phrases} | {
             p for _, rule in self._topics for p in rule.phrases
         }
@@ -1465,7 +1514,7 @@ class Matcher:
         result = _match_result(
             {
                 "entities": tuple([k for k in first_field if k not in elsewhere]),
-                "topics": tuple([key for key, rule in self._topics if rule(evidence)]),
+                "topics": tuple([key for key, test in self._topic_tests if test.holds(evidence)]),
                 "hits": tuple(hits),
                 "score": _score(first_field),
                 "signals": tuple(sorted(evidence._known & self._entity_keys)),  # no genre

@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Final, Protocol
 
 MAX_RULE_LENGTH = 1000
 MAX_DEPTH = 32
@@ -91,14 +91,28 @@ def _needs_any(parts: Iterable[Needs | None]) -> Needs | None:
     return kept[0] if len(kept) == 1 else Needs("any", kept)
 
 
+# A rule's tree as plain tuples, for an evaluator that knows its evidence's class (the
+# matcher's topic rules, crawler.matcher._Test): (HAS, name), (NEAR, left, right, distance,
+# clause), (NOT, plan), (ALL, (plan, ...)), (ANY, (plan, ...)). `Rule.test` is the
+# reference: the same tree as closures over any Evidence.
+Plan = tuple[Any, ...]
+HAS: Final = 0
+NEAR: Final = 1
+NOT: Final = 2
+ALL: Final = 3
+ANY: Final = 4
+
+
 @dataclass(frozen=True)
 class Rule:
-    """A compiled rule: its predicate, the phrases it needs matched, what it needs present."""
+    """A compiled rule: its predicate, the phrases it needs matched, what it needs present,
+    and its tree (`Plan`)."""
 
     source: str
     test: Callable[[Evidence], bool]
     phrases: frozenset[str] = field(default=frozenset())
     needs: Needs | None = None
+    plan: Plan = field(default=(), compare=False)
 
     def __call__(self, evidence: Evidence) -> bool:
         return self.test(evidence)
@@ -141,7 +155,7 @@ def _tokenise(rule: str) -> list[_Token]:
 
 
 _Test = Callable[[Evidence], bool]
-_Node = tuple[_Test, Needs | None]
+_Node = tuple[_Test, Needs | None, Plan]
 
 
 def _any_of(parts: list[_Test]) -> _Test:
@@ -211,7 +225,11 @@ class _Parser:
             nodes.append(self._term(depth))
         if len(nodes) == 1:
             return nodes[0]
-        return _any_of([test for test, _ in nodes]), _needs_any(n for _, n in nodes)
+        return (
+            _any_of([test for test, _, _ in nodes]),
+            _needs_any(n for _, n, _ in nodes),
+            (ANY, tuple([plan for _, _, plan in nodes])),
+        )
 
     def _term(self, depth: int) -> _Node:
         nodes = [self._factor(depth)]
@@ -227,7 +245,11 @@ class _Parser:
             nodes.append(self._factor(depth))
         if len(nodes) == 1:
             return nodes[0]
-        return _all_of([test for test, _ in nodes]), _needs_all(n for _, n in nodes)
+        return (
+            _all_of([test for test, _, _ in nodes]),
+            _needs_all(n for _, n, _ in nodes),
+            (ALL, tuple([plan for _, _, plan in nodes])),
+        )
 
     def _factor(self, depth: int) -> _Node:
         if depth > MAX_DEPTH:
@@ -236,8 +258,8 @@ class _Parser:
         tok = self._peek()
         if tok is not None and tok.kind == "NOT":
             self.index += 1
-            inner, _ = self._factor(depth + 1)
-            return (lambda ev: not inner(ev)), None
+            inner, _, plan = self._factor(depth + 1)
+            return (lambda ev: not inner(ev)), None, (NOT, plan)
         return self._near(depth)
 
     def _near(self, depth: int) -> _Node:
@@ -245,7 +267,7 @@ class _Parser:
         left = self._atom(depth)
         tok = self._peek()
         if tok is None or tok.kind != "NEAR":
-            return left[0], left[2]
+            return left[0], left[2], left[3]
         self.index += 1
         operator, number = tok.text.upper().split("/", 1)
         distance, clause = int(number), operator == "CLAUSE"
@@ -253,36 +275,37 @@ class _Parser:
             raise RuleError(f"{operator} distance must be 1 to {MAX_NEAR}", tok.position)
         right_tok = self._peek()
         right = self._atom(depth)
-        for (_, name, _), where in ((left, left_tok), (right, right_tok)):
+        for (_, name, _, _), where in ((left, left_tok), (right, right_tok)):
             if name is None:
                 position = where.position if where else tok.position
                 raise RuleError(f"{operator} needs a name or a phrase on each side", position)
         left_name, right_name = left[1], right[1]
         assert left_name is not None and right_name is not None
         test: _Test = lambda ev: ev.near(left_name, right_name, distance, clause)  # noqa: E731
-        return test, _needs_all((left[2], right[2]))
+        plan = (NEAR, left_name, right_name, distance, clause)
+        return test, _needs_all((left[2], right[2])), plan
 
-    def _atom(self, depth: int) -> tuple[_Test, str | None, Needs | None]:
+    def _atom(self, depth: int) -> tuple[_Test, str | None, Needs | None, Plan]:
         tok = self._next("a name, a phrase or '('")
         if tok.kind == "(":
-            inner, needs = self._expr(depth + 1)
+            inner, needs, plan = self._expr(depth + 1)
             close = self._peek()
             if close is None or close.kind != ")":
                 raise RuleError("missing ')'", close.position if close else len(self.rule))
             self.index += 1
-            return inner, None, needs
+            return inner, None, needs, plan
         if tok.kind == "PHRASE" or (tok.kind == "NAME" and self._is_bare_phrase(tok.text)):
             folded = self.fold(tok.text).strip()
             if not folded:
                 raise RuleError("empty phrase", tok.position)
             self.phrases.add(folded)
             key = phrase_key(folded)
-            return (lambda ev: ev.has(key)), key, Needs("name", name=key)
+            return (lambda ev: ev.has(key)), key, Needs("name", name=key), (HAS, key)
         if tok.kind == "NAME":
             name = tok.text.lower()
             if name not in self.names:
                 raise RuleError(f"unknown category or entity {tok.text!r}", tok.position)
-            return (lambda ev: ev.has(name)), name, Needs("name", name=name)
+            return (lambda ev: ev.has(name)), name, Needs("name", name=name), (HAS, name)
         raise RuleError(f"unexpected {tok.text!r}", tok.position)
 
     def _is_bare_phrase(self, text: str) -> bool:
@@ -307,8 +330,8 @@ def compile_rule(
     if len(rule) > max_length:
         raise RuleError(f"rule longer than {max_length} characters", max_length)
     parser = _Parser(rule, {n.lower() for n in names}, fold, bare_words_are_phrases)
-    test, needs = parser.parse()
-    return Rule(rule, test, frozenset(parser.phrases), needs)
+    test, needs, plan = parser.parse()
+    return Rule(rule, test, frozenset(parser.phrases), needs, plan)
 
 
 class NameSet:

@@ -29,7 +29,15 @@ import pytest
 import crawler.native
 from bench.filter import MB, SEED, make_corpus, make_phrases
 from bench.fingerprint import CORPORA, CORPUS_DIR
-from crawler.fold import _fast_sets, _stable, _traditional_chars, fold, fold_with_offsets
+from crawler.fold import (
+    _case_fold,
+    _fast_sets,
+    _stable,
+    _t2s,
+    _traditional_chars,
+    fold,
+    fold_with_offsets,
+)
 from crawler.fold import _nfkc as _nfkc_fold
 from crawler.genre import GenreReader
 from crawler.inflect import alias_forms
@@ -525,21 +533,22 @@ def test_the_new_c_paths_keep_reference_counts(matchers: tuple[Matcher, Matcher]
 _TRADITIONAL = frozenset(_traditional_chars() or "")
 
 
-def _fold_reference(text: str) -> tuple[str, int, str | None]:
+def _fold_reference(text: str) -> tuple[str, int, bool]:
     """NFKC, case-fold and apostrophes as unicodedata and str do them, the index of the
-    first character OpenCC changes (-1 for none), and NFKC with its case if it is ASCII."""
+    first character OpenCC changes (-1 for none), and whether NFKC is ASCII."""
     normal = unicodedata.normalize("NFKC", text)
     folded = normal.casefold().replace("’", "'").replace("‘", "'")
     first = next((i for i, c in enumerate(folded) if c in _TRADITIONAL), -1)
-    return folded, first, normal if normal.isascii() else None
+    return folded, first, normal.isascii()
 
 
 def test_folding_in_one_pass_is_the_steps_it_replaces() -> None:
     """CharSet.folded_within (crawler.fold._folded_within) gives NFKC, case-folding,
-    straight apostrophes, the first traditional character and the cased text if ASCII,
-    or None (the steps run one by one): every code point of the plane in five settings
-    and random mixtures of every kind of character; fold_with_offsets gives what fold
-    gives and, for text ASCII once narrowed, the case-kept text the acronyms need."""
+    straight apostrophes, the first traditional character and whether the text is ASCII
+    once narrowed, or None (the steps run one by one): every code point of the plane in
+    five settings and random mixtures of every kind of character; fold_with_offsets gives
+    what fold gives, and the steps give, and for text ASCII once narrowed the case-kept
+    text the acronyms need (NFKC), made when asked for."""
     sets = _fast_sets()
     assert sets is not None
     stable, traditional = sets
@@ -576,15 +585,47 @@ def test_folding_in_one_pass_is_the_steps_it_replaces() -> None:
         assert got is None or got == _fold_reference(text), text
         if got is not None and text:
             folded = fold_with_offsets(text)
-            assert (folded.text, folded.offsets, folded.cased) == (fold(text), None, got[2])
-    assert stable.folded_within("ＯＴＣ desks", traditional) == ("otc desks", -1, "OTC desks")
+            normal = unicodedata.normalize("NFKC", text)
+            cased = normal if normal.isascii() else None
+            assert (folded.text, folded.offsets, folded.cased) == (fold(text), None, cased)
+            assert fold(text) == _t2s(_case_fold(_nfkc_fold(text)))  # the steps it replaces
+    assert stable.folded_within("ＯＴＣ desks", traditional) == ("otc desks", -1, True)
     assert fold_with_offsets("ＯＴＣ desks").cased == "OTC desks"
-    assert stable.folded_within("ＯＴＣ’s", traditional) == ("otc's", -1, None)
-    assert stable.folded_within("中國ＯＴＣ，", traditional) == ("中國otc,", 1, None)
+    assert fold_with_offsets("ＯＴＣ\u3000desks").cased == "OTC desks"
+    assert stable.folded_within("ＯＴＣ’s", traditional) == ("otc's", -1, False)
+    assert fold_with_offsets("ＯＴＣ’s").cased is None
+    assert stable.folded_within("中國ＯＴＣ，", traditional) == ("中國otc,", 1, False)
     assert stable.folded_within("Straße", traditional) is None
     for bad in ((None, traditional), ("中", "國"), ("中",)):
         with pytest.raises(TypeError):
             stable.folded_within(*bad)
+
+
+def test_folding_two_byte_latin_text_four_characters_at_a_time() -> None:
+    """folded_within reads two-byte text that is mostly ASCII (Latin text with a curly quote
+    or a full-width word) four characters at a time: capitals at every place of a group of
+    four, groups broken by a character that is not ASCII at every offset, every length."""
+    sets = _fast_sets()
+    assert sets is not None
+    stable, traditional = sets
+    rng = random.Random(15)
+    ascii_pool = string.ascii_letters + string.digits + " ,.'-@[`{~\x7f"
+    others = "’‘ＯＴＣａ　中國—“”·"
+    texts = []
+    for size in range(0, 40):
+        for _ in range(60):
+            chars = [rng.choice(ascii_pool) for _ in range(size)]
+            for _ in range(rng.randrange(0, 3)):
+                if chars:
+                    chars[rng.randrange(size)] = rng.choice(others)
+            texts.append("".join(chars))
+    texts += ["AZ@[" * 5 + "’", "az`{" * 5 + "’", "’" + "ABCD" * 4, "ＡＢＣＤabcd" * 3]
+    texts += ["".join(chr(c) for c in range(lo, lo + 16)) + "’" for lo in range(0, 112, 4)]
+    for text in texts:
+        got = stable.folded_within(text, traditional)
+        assert got is None or got == _fold_reference(text), text
+        if got is not None and text:
+            assert fold_with_offsets(text).text == fold(text)
 
 
 def test_folding_in_one_pass_keeps_reference_counts() -> None:
@@ -592,6 +633,7 @@ def test_folding_in_one_pass_keeps_reference_counts() -> None:
     assert sets is not None
     stable, traditional = sets
     texts = ["中文", "中文ABC，", "中國’s", "Straße", "ＯＴＣ", "abc", "國"]
+    stable.folded_within(texts[0], traditional)  # its class table (64 KB) is built at first use
     counts = [sys.getrefcount(text) for text in texts]
     tracemalloc.start()
     try:
