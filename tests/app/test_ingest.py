@@ -8,12 +8,11 @@ from pathlib import Path
 from sqlalchemy import text
 
 from crackdown.runtime.pipeline import ingest, ingest_one_by_one, prepare, store_found
-from crawler.matcher import Matcher
 from crawler.types import RawStory
-from crawler.watchlist import builtin_watchlist
 from storage import outbox, sources, stories, subscribers
 from storage.db import Database
 from storage.migrate import upgrade
+from tests.probing import shipped_matcher
 
 TITLE = "PBoC bans bitcoin OTC trading"
 
@@ -33,7 +32,7 @@ def seeded(db: Database) -> Database:
 
 def test_a_story_from_a_second_source_is_recorded_not_alerted_again(db: Database) -> None:
     seeded(db)
-    matcher = Matcher(builtin_watchlist())
+    matcher = shipped_matcher()
     now = datetime.now(UTC)
     first = ingest(db, matcher, [RawStory("reuters", "https://www.news.example/a/amp", TITLE)], now)
     second = ingest(
@@ -52,7 +51,7 @@ def test_a_story_from_a_second_source_is_recorded_not_alerted_again(db: Database
 def test_several_sources_in_one_transaction_store_what_one_at_a_time_would(db: Database) -> None:
     """store_found: the first source stores a story, the next notes it, and one alert goes out."""
     seeded(db)
-    matcher = Matcher(builtin_watchlist())
+    matcher = shipped_matcher()
     now = datetime.now(UTC)
     first = prepare(
         [
@@ -75,7 +74,7 @@ def test_several_sources_in_one_transaction_store_what_one_at_a_time_would(db: D
 
 def test_a_story_another_writer_stored_meanwhile_is_skipped_not_doubled(db: Database) -> None:
     seeded(db)
-    matcher = Matcher(builtin_watchlist())
+    matcher = shipped_matcher()
     now = datetime.now(UTC)
     batch = prepare(
         [RawStory("reuters", f"https://news.example/{n}", f"{TITLE} {n}") for n in (1, 2)], now

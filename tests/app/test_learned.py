@@ -21,6 +21,7 @@ from crackdown.commands.learned import (
 from crawler.learned import RULE, top_level_clauses
 from crawler.matcher import Matcher
 from crawler.watchlist import builtin_watchlist
+from tests.probing import shipped_matcher
 
 TOPIC = "china-crypto-enforcement"
 PROBES = Path(__file__).resolve().parents[1] / "data"
@@ -29,7 +30,7 @@ SAMPLE = Path(__file__).resolve().parents[2] / "crackdown" / "data" / "sample-co
 
 @pytest.fixture(scope="module")
 def featuriser() -> Featuriser:
-    return Featuriser(Matcher(builtin_watchlist()), TOPIC)
+    return Featuriser(shipped_matcher(), TOPIC)
 
 
 def test_top_level_clauses_split_only_outside_parentheses_and_quotes() -> None:

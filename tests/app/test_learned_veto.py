@@ -25,6 +25,7 @@ from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory, Story
 from crawler.watchlist import Watchlist, build_watchlist, builtin_watchlist
+from tests.probing import shipped_matcher
 
 TOPIC = "china-crypto-enforcement"
 VETOED = (
@@ -42,7 +43,7 @@ def story(title: str, text: str) -> Story:
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
-    return Matcher(builtin_watchlist())
+    return shipped_matcher()
 
 
 def test_the_veto_drops_the_default_topic_of_a_foreign_led_story_only(

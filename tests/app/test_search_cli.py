@@ -10,16 +10,15 @@ import pytest
 from sqlalchemy import delete
 
 from crackdown.cli import main
-from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
-from crawler.watchlist import builtin_watchlist
 from storage import search, sources, stories
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import StoryRow
+from tests.probing import shipped_matcher
 
-MATCHER = Matcher(builtin_watchlist())
+MATCHER = shipped_matcher()
 NOW = datetime.now(UTC)
 TITLES = {
     "https://wire.example/1": ("PBoC bans bitcoin OTC trading", 1),

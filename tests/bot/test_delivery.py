@@ -18,18 +18,18 @@ from bot.transport import AiohttpRequest
 from crackdown.standin import BotApiStandIn
 from crackdown.standin.limits import FloodLimits
 from crackdown.standin.state import ApiError
-from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
 from crawler.watchlist import builtin_watchlist
 from storage import notices, outbox, sources, stories, subscribers
 from storage.db import Database
 from tests.conftest import TOKEN
+from tests.probing import shipped_matcher
 
 TOPIC = "china-crypto-enforcement"
 LABELS = {"en": {e.key: e.name_en for e in builtin_watchlist().entities}}
 # Built once: building the filter costs 0.1-0.5 s, and some tests queue 60 stories.
-MATCHER = Matcher(builtin_watchlist())
+MATCHER = shipped_matcher()
 
 
 def queue_story(

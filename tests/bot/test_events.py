@@ -5,16 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from crackdown.standin import BotApiStandIn
-from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
-from crawler.watchlist import builtin_watchlist
 from storage import outbox, sources, stories, subscribers
 from storage.clusters import ClusterSettings
 from storage.db import Database
 from tests.bot.test_delivery import TOPIC, drain
+from tests.probing import shipped_matcher
 
-MATCHER = Matcher(builtin_watchlist())
+MATCHER = shipped_matcher()
 ANN, BOB, DIGEST = 9101, 9102, 9103
 FIRST = ("reuters", "https://reuters.example/pboc", "PBoC bans bitcoin OTC trading platforms")
 SECOND = (

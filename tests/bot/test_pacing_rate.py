@@ -21,15 +21,14 @@ from bot.transport import AiohttpRequest
 from crackdown.standin import BotApiStandIn
 from crackdown.standin.limits import target_chat
 from crackdown.standin.methods import Params
-from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
-from crawler.watchlist import builtin_watchlist
 from storage import sources, stories, subscribers
 from storage.db import Database
 from tests.bot.conftest import Clock
 from tests.bot.test_pacing import count_in_any_window
 from tests.conftest import TOKEN
+from tests.probing import shipped_matcher
 
 
 def paced_sends(
@@ -108,7 +107,7 @@ RATE, CHAT_RATE = 20, 4
 
 def queue(db: Database, chats: list[int], busy: list[int], rounds: int) -> None:
     """`rounds` stories to the `busy` chats (their own limit binds), then one to every chat."""
-    matcher = Matcher(builtin_watchlist())
+    matcher = shipped_matcher()
     with db.session() as session:
         sources.sync_sources(session, [("feed", "feed", "https://a.example/feed")])
     for n in range(rounds + 1):

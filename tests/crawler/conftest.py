@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from crawler.matcher import Matcher
-from crawler.watchlist import builtin_watchlist
+from tests.probing import shipped_matcher
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def matcher() -> Matcher:
-    """The shipped watchlist's matcher, built once a module (about a second to build)."""
-    return Matcher(builtin_watchlist())
+    """The shipped watchlist's matcher, built once per test process (tests.probing)."""
+    return shipped_matcher()

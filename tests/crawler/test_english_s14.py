@@ -16,14 +16,14 @@ import pytest
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
-from crawler.watchlist import builtin_watchlist
+from tests.probing import shipped_matcher
 
 TOPIC = "china-crypto-enforcement"
 
 
 @pytest.fixture(scope="module")
 def matcher() -> Matcher:
-    return Matcher(builtin_watchlist())
+    return shipped_matcher()
 
 
 def _alerts(matcher: Matcher, title: str, text: str = "") -> bool:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from crackdown.commands.evaluate import Example, evaluate
-from crawler.matcher import Matcher
-from crawler.watchlist import builtin_watchlist
+from tests.probing import shipped_matcher
 
 
 def example(title: str, entities: set[str]) -> Example:
@@ -12,7 +11,7 @@ def example(title: str, entities: set[str]) -> Example:
 
 
 def test_misses_named_nowhere_in_the_text_are_counted_apart() -> None:
-    matcher = Matcher(builtin_watchlist())
+    matcher = shipped_matcher()
     result = evaluate(
         matcher,
         [

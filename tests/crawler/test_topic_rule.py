@@ -18,7 +18,7 @@ import pytest
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
-from crawler.watchlist import builtin_watchlist
+from tests.probing import shipped_matcher
 
 TOPIC = "china-crypto-enforcement"
 CHALLENGE = Path(__file__).resolve().parents[1] / "data" / "filter_challenge.jsonl"
@@ -98,7 +98,7 @@ def test_a_lead_marker_frames_the_lead_only_when_it_sets_an_action_aside(
 # it is the act (civil courts refusing crypto claims are in scope); a civil claim with no
 # refusal stays out.
 def test_a_civil_claim_refused_by_a_court_alerts() -> None:
-    matcher = Matcher(builtin_watchlist())
+    matcher = shipped_matcher()
     refused = RawStory(
         "probe",
         "https://probe.invalid/1",

@@ -10,13 +10,13 @@ from sqlalchemy import func, select, update
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
-from crawler.watchlist import builtin_watchlist
 from storage import housekeeping, search, sources, stories, subscribers
 from storage.db import Database
 from storage.housekeeping import database_bytes, last_poll_success, optimize, prune
 from storage.models import Delivery, StoryRow
+from tests.probing import shipped_matcher
 
-MATCHER = Matcher(builtin_watchlist())
+MATCHER = shipped_matcher()
 NOW = datetime.now(UTC)
 DAY = timedelta(days=1)
 

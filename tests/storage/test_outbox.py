@@ -9,18 +9,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import select, update
 
-from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
-from crawler.watchlist import builtin_watchlist
 from storage import notices, outbox, sources, stories, subscribers
 from storage.db import Database
 from storage.models import Base, Delivery
 from storage.search import is_search_table
+from tests.probing import shipped_matcher
 from tests.statistics import gather_planner_statistics
 
 TOPIC = "china-crypto-enforcement"
-MATCHER = Matcher(builtin_watchlist())
+MATCHER = shipped_matcher()
 LEASE = timedelta(minutes=2)
 
 

@@ -19,18 +19,17 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory
-from crawler.watchlist import builtin_watchlist
 from storage import outbox, sources, stories, subscribers
 from storage.db import Database
 from storage.migrate import current_revision, head_revision
 from storage.models import Delivery, Source
 from tests.conftest import PgServer, postgresql_only
+from tests.probing import shipped_matcher
 
 TOPIC = "china-crypto-enforcement"
-MATCHER = Matcher(builtin_watchlist())
+MATCHER = shipped_matcher()
 LEASE = timedelta(minutes=2)
 
 

@@ -11,19 +11,19 @@ from sqlalchemy import inspect, select, text
 from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import RawStory, Story
-from crawler.watchlist import builtin_watchlist
 from storage import outbox, sources, stories, subscribers
 from storage.db import Database, normalise_url
 from storage.migrate import current_revision, head_revision
 from storage.models import Delivery
 from tests.conftest import sqlite_only
+from tests.probing import shipped_matcher
 
 TOPIC = "china-crypto-enforcement"
 
 
 @pytest.fixture
 def matcher() -> Matcher:
-    return Matcher(builtin_watchlist())
+    return shipped_matcher()
 
 
 @pytest.fixture

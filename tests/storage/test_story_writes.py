@@ -19,14 +19,13 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 
 from crackdown.runtime.pipeline import store_found
-from crawler.matcher import Matcher
 from crawler.normalize import normalise
 from crawler.types import MatchResult, RawStory, Story
-from crawler.watchlist import builtin_watchlist
 from storage import sources, stories, subscribers
 from storage.clusters import ClusterSettings
 from storage.db import Database
 from storage.models import Delivery, MatchRow, StoryRow, StorySource
+from tests.probing import shipped_matcher
 
 TOPIC = "china-crypto-enforcement"
 START = datetime(2026, 12, 1, tzinfo=UTC)
@@ -72,7 +71,7 @@ def test_a_batch_costs_one_insert_a_table_and_no_update_of_new_stories(
     seeded: Database,
 ) -> None:
     """300 stories, matched and not: one INSERT a table, each story its own event at INSERT."""
-    matcher = Matcher(builtin_watchlist())
+    matcher = shipped_matcher()
     items = [
         (s, matcher.match(s))
         for n in range(300)
@@ -98,7 +97,7 @@ def test_a_story_joining_another_event_is_inserted_with_its_cluster_id(
     Before, each was inserted as its own event and then updated (a first cycle's
     4,928 UPDATEs, each rewriting a story row and its cluster index entry).
     """
-    matcher = Matcher(builtin_watchlist())
+    matcher = shipped_matcher()
     items = [(s, matcher.match(s)) for n in range(6) for s in [story(n, "PBoC bans bitcoin OTC")]]
     with statements(seeded) as seen, seeded.session() as session:
         outcomes = stories.store_stories(session, items, skip_known=False)
@@ -131,7 +130,7 @@ def test_a_story_is_its_own_event_as_soon_as_it_is_inserted(seeded: Database) ->
 def test_ids_are_the_stored_rows_even_after_another_writer_stored(seeded: Database) -> None:
     """A second Database (another daemon) stores between our check and our INSERT."""
     other = Database(seeded.url)
-    matcher = Matcher(builtin_watchlist())
+    matcher = shipped_matcher()
     try:
         mine = [story(n, f"Binance OTC desk {n} shut by police") for n in range(3)]
         theirs = [story(n, f"Alipay freezes crypto wallets, case {n}") for n in range(10, 14)]
@@ -171,7 +170,7 @@ def test_a_duplicate_url_still_raises_integrity_error_and_stores_nothing(
     seeded: Database,
 ) -> None:
     """pipeline.ingest relies on it: it rolls back and stores one story at a time."""
-    matcher = Matcher(builtin_watchlist())
+    matcher = shipped_matcher()
     first = story(1, "PBoC bans bitcoin OTC trading")
     with seeded.session() as session:
         stories.store_stories(session, [(first, matcher.match(first))])
@@ -200,7 +199,7 @@ def test_also_reported_by_many_sources_costs_one_round_of_queries(seeded: Databa
             session, [(story(n, f"Wire story {n}"), MatchResult()) for n in range(5)]
         )
         stories.record_also_reported(session, "wire0", {story(0, "x").canonical_url: "https://w/0"})
-    matcher = Matcher(builtin_watchlist())
+    matcher = shipped_matcher()
     polls = [
         {
             s.canonical_url: Story(**{**s.__dict__, "source_key": key, "url": f"{s.url}?via={key}"})
