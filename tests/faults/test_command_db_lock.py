@@ -6,8 +6,6 @@ traceback in the log) left the user's /start unanswered and undone, silently.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from crackdown.demo.site import LoopbackSite
@@ -15,7 +13,7 @@ from crackdown.standin import BotApiStandIn
 from tests.conftest import sqlite_only
 from tests.e2e.conftest import serve_sample_feeds, write_config
 from tests.e2e.test_lifecycle import running
-from tests.faults.test_delivery_db_lock import LOCKER
+from tests.faults.sqlite_lock import write_lock_held
 
 ANN, BOB = 7101, 7102
 
@@ -32,17 +30,12 @@ def test_a_command_during_a_long_write_lock_is_answered_and_works_when_sent_agai
     with running(config, tmp_path / "run.log") as daemon:
         standin.wait_for_messages(1, chat_id=ANN, timeout=60)
         database = database_url.removeprefix("sqlite:///")
-        with subprocess.Popen(
-            [sys.executable, "-c", LOCKER, database, "60"], stdout=subprocess.PIPE, text=True
-        ) as locker:
-            assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
+        with write_lock_held(database) as locker:
             standin.send_text(BOB, "/start")
             (busy,) = standin.wait_for_messages(1, chat_id=BOB, timeout=40)
             assert "database is busy" in busy.plain_text
             # Held past the reply, however late it comes; ended here rather than waited out.
             assert locker.poll() is None, "the lock ended before the reply"
-            locker.kill()
-            locker.wait(timeout=30)
         standin.send_text(BOB, "/start")
         standin.wait_for_messages(2, chat_id=BOB, timeout=30)
         assert standin.sent_messages(BOB)[1].plain_text.startswith("Subscribed")

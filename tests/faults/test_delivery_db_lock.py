@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import subprocess
-import sys
 import time
 from dataclasses import replace
 from datetime import timedelta
@@ -29,15 +28,7 @@ from storage import outbox
 from storage.db import Database
 from tests.bot.test_delivery import FAST, LABELS, queue_story
 from tests.conftest import TOKEN
-
-LOCKER = """
-import sqlite3, sys, time
-connection = sqlite3.connect(sys.argv[1], isolation_level=None)
-connection.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-time.sleep(float(sys.argv[2]))
-connection.execute("ROLLBACK")
-"""
+from tests.faults.sqlite_lock import start_locker
 
 
 class LockAfterSend:
@@ -50,13 +41,7 @@ class LockAfterSend:
     def __call__(self, method: str, params: Any) -> None:
         if method != "sendMessage" or self.locker is not None:
             return
-        self.locker = subprocess.Popen(
-            [sys.executable, "-c", LOCKER, self.path, str(self.seconds)],
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.locker.stdout is not None
-        assert self.locker.stdout.readline().strip() == "locked"
+        self.locker = start_locker(self.path, self.seconds)
 
 
 def test_an_alert_sent_while_another_process_locks_the_database_is_not_sent_twice(

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ import pytest
 from crackdown.app import open_app
 from crackdown.config import build_config
 from crackdown.daemon import Daemon
-from tests.faults.test_delivery_db_lock import LOCKER
+from tests.faults.sqlite_lock import write_lock_held
 
 
 def test_a_job_under_a_long_lock_logs_one_line_and_runs_again(
@@ -30,14 +28,8 @@ def test_a_job_under_a_long_lock_logs_one_line_and_runs_again(
     daemon = Daemon(app)
     job = daemon._job("housekeeping", daemon.housekeeping)
     try:
-        with subprocess.Popen(
-            [sys.executable, "-c", LOCKER, str(path), "60"], stdout=subprocess.PIPE, text=True
-        ) as locker:
-            assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
-            with caplog.at_level(logging.INFO, logger="crackdown.daemon"):
-                asyncio.run(job())
-            locker.kill()
-            locker.wait(timeout=30)
+        with write_lock_held(str(path)), caplog.at_level(logging.INFO, logger="crackdown.daemon"):
+            asyncio.run(job())
         asyncio.run(job())  # the lock gone: the next run does its work
     finally:
         app.db.dispose()

@@ -11,8 +11,6 @@
 from __future__ import annotations
 
 import logging
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,7 +18,7 @@ import pytest
 from crackdown.app import open_app
 from crackdown.config import Config, build_config, load_config
 from crackdown.daemon import Daemon
-from tests.faults.test_delivery_db_lock import LOCKER
+from tests.faults.sqlite_lock import write_lock_held
 
 
 def config_of(path: Path, *keys: str) -> Config:
@@ -36,14 +34,8 @@ def test_a_reload_under_a_long_lock_is_one_line_and_keeps_the_running_config(
     edited = config_of(path, "old", "new")
     daemon = Daemon(app, lambda: edited)
     try:
-        with subprocess.Popen(
-            [sys.executable, "-c", LOCKER, str(path), "60"], stdout=subprocess.PIPE, text=True
-        ) as locker:
-            assert locker.stdout is not None and locker.stdout.readline().strip() == "locked"
-            with caplog.at_level(logging.INFO, logger="crackdown.daemon"):
-                daemon.reload()
-            locker.kill()
-            locker.wait(timeout=30)
+        with write_lock_held(str(path)), caplog.at_level(logging.INFO, logger="crackdown.daemon"):
+            daemon.reload()
         assert [s.key for s in app.config.sources] == ["old"]
         with caplog.at_level(logging.INFO, logger="crackdown.daemon"):
             daemon.reload()  # the lock gone: the same edit applies
