@@ -59,6 +59,9 @@ TOPIC = "china-crypto-enforcement"
 # the SFC's watch list and "not licensed", apps pulled, police recovering money; English
 # denials, fake reports and notices going round online; each batch scored before the fixes
 # after it (a 0.971 and b 0.815 F1 before); heldout_en_s15h.jsonl held out of all tuning.
+# probes_en_s15e: exchanges forced out of the mainland, mining gone dark, verbless sentence
+# headlines, procuratorates' public-interest suits, party discipline in English, SFC verbs,
+# hearsay at a headline's ends, firms' wage, lease and supply suits (0.882 F1 before, 0.941 after).
 _DATA = Path(__file__).parent.parent / "data"
 # heldout_*: held-out batches kept out of the `probes_*` name, so that the learned veto
 # (trained on every probes_* file) is not trained on them either.
@@ -149,6 +152,10 @@ XFAIL: dict[str, str] = {
     "en14a-024": "a mainland court treating crypto as property and ordering it returned: labelled"
     " 1 as the blind sets count such rulings, but 'as property' is a civil matter by design"
     " (en9a-030, en9d-014, en9m-009 are labelled 0); the label rule leaves it open",
+    "en15e-006": "a sentence told without a verb ('Three years for crypto fraudster in"
+    " Hangzhou'): 'years for' as a term would fire on 'three years for bitcoin to recover'",
+    "en15e-019": "a plan told on 'sources say' ('China to ban bitcoin mining again, sources"
+    " say'): wires tell real acts the same way (s8e-en-016, en9n-010 are labelled 1)",
     "en14b-023": "stolen crypto held to be property, the thief ordered to compensate (as"
     " en14a-024; en9m-009, the same story, is labelled 0)",
 }
