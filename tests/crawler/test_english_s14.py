@@ -9,26 +9,16 @@ a mainland platform named only as a foreign defendant's tool (the topic rule's s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from crawler.matcher import Matcher
-from crawler.normalize import normalise
-from crawler.types import RawStory
-from tests.probing import shipped_matcher
+from tests.probing import match
 
 TOPIC = "china-crypto-enforcement"
 
 
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return shipped_matcher()
-
-
 def _alerts(matcher: Matcher, title: str, text: str = "") -> bool:
-    raw = RawStory("probe", "https://probe.invalid/1", title, text)
-    return TOPIC in matcher.match(normalise(raw, fetched_at=datetime.now(UTC))).topics
+    return TOPIC in match(matcher, title, text).topics
 
 
 # (fix: must alert or must not, twin: the opposite, in nearly the same words)

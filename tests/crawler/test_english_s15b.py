@@ -8,26 +8,16 @@ firms' suits over wages, leases and supplies, which are commerce, not enforcemen
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 
 from crawler.matcher import Matcher
-from crawler.normalize import normalise
-from crawler.types import RawStory
-from crawler.watchlist import builtin_watchlist
+from tests.probing import match
 
 TOPIC = "china-crypto-enforcement"
 
 
-@pytest.fixture(scope="module")
-def matcher() -> Matcher:
-    return Matcher(builtin_watchlist())
-
-
 def _alerts(matcher: Matcher, title: str, text: str = "") -> bool:
-    raw = RawStory("probe", "https://probe.invalid/1", title, text)
-    return TOPIC in matcher.match(normalise(raw, fetched_at=datetime.now(UTC))).topics
+    return TOPIC in match(matcher, title, text).topics
 
 
 # (fix: must alert or must not, twin: the opposite, in nearly the same words)
