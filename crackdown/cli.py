@@ -370,6 +370,7 @@ def _cmd_match(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         url=args.url,
         policy=App.http_policy(config),
         as_json=args.json,
+        topic=config.telegram.default_topic,
     )
 
 

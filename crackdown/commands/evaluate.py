@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from crawler.explain import Refusal, TopicExplainer, refusal_kind
 from crawler.fold import fold
 from crawler.learned import LearnedVeto
 from crawler.matcher import Matcher
@@ -173,6 +174,7 @@ def evaluate(
     if veto is not None:
         result.rule_only = Counts()
     now = datetime.now(UTC)
+    explainer: TopicExplainer | None = None  # built at the first wrong decision
     for example in examples:
         story = normalise(
             RawStory("eval", f"https://eval.invalid/{example.id}", example.title, example.text),
@@ -200,11 +202,12 @@ def evaluate(
         elif actual and not predicted:
             result.false_negatives.append(example.id)
         if predicted != actual:
-            kind = (
-                "learned veto"
-                if vetoed
-                else error_class(matcher, example, match.signals, predicted)
-            )
+            if vetoed:
+                kind = "learned veto"
+            else:
+                explainer = explainer or TopicExplainer(matcher, topic)
+                refusal = None if predicted else explainer.why_not(story)
+                kind = error_class(matcher, example, match.signals, predicted, refusal)
             result.error_classes.setdefault(kind, []).append(example.id)
         reported = set(match.entities)
         result.entities_all_keys.tp += len(reported & example.entities)
@@ -227,20 +230,42 @@ _RULE_WORDS = re.compile(
     r"licen[cs]|consult|sandbox|approv|\betfs?\b|roadmap|framework|guideline|ordinance|"
     r"\bbill\b|regime|牌照|发牌|咨询|沙盒|批准|获批|指引|条例|框架|路线图|制度|试点"
 )
+_RUMOUR_WORDS = re.compile(
+    r"rumou?r|unverified|unconfirmed|reportedly|sources? (?:say|said)|denie[sd]|\bdeny\b|"
+    r"untrue|网传|传闻|传言|辟谣|不实|否认|谣言"
+)
+_DISPUTE_WORDS = re.compile(
+    r"\bdispute|breach of contract|\bsues?\b|\bsued\b|lawsuit|plaintiff|纠纷|原告|合同|违约"
+)
 _BACKGROUND_WORDS = re.compile(
     r"despite|since (?:the|china|beijing)|after (?:china|beijing)|price|hash ?rate|hashrate|"
     r"rall(?:y|ied)|migrat|尽管|价格|算力|行情|涨|跌"
 )
+_FALSE_ALERT_WORDS = (
+    ("place", _PLACE_WORDS),
+    ("rule-making", _RULE_WORDS),
+    ("rumour", _RUMOUR_WORDS),
+    ("private dispute", _DISPUTE_WORDS),
+    ("background", _BACKGROUND_WORDS),
+)
 
 
-def error_class(matcher: Matcher, example: Example, signals: Iterable[str], predicted: bool) -> str:
+def error_class(
+    matcher: Matcher,
+    example: Example,
+    signals: Iterable[str],
+    predicted: bool,
+    refusal: Refusal | None = None,
+) -> str:
     """Why a decision was wrong, as far as the evidence shows (for people, not for the filter).
 
     A false alert: `place` (Taiwan or Macau named), `rule-making` (licensing,
-    consultations, approvals), `background` (markets, the ban in passing),
-    `place` (a foreign name), else `other`. A missed story: `missing action` (no action found),
-    `entity` (no crypto term found), `place` (no Chinese actor, or a foreign
-    veto), else `other`.
+    consultations, approvals), `rumour` (hearsay, a denial), `private dispute` (a suit
+    between parties), `background` (markets, the ban in passing), `place` (a foreign
+    name), else `other`. A missed story, by the part of the topic rule that said no
+    (`refusal`): `entity` (no crypto term found), `missing action` (no action found),
+    `place` (no Chinese actor, or a foreign one), or `veto: NAME` when a veto clause took
+    it back (NAME is the first name the clause tests: `veto: lead:denial`, `veto: taiwan`).
     """
     text = fold(f"{example.title}\n{example.text}")
     categories = set()
@@ -249,13 +274,12 @@ def error_class(matcher: Matcher, example: Example, signals: Iterable[str], pred
         if entity is not None:
             categories.add(entity.category)
     if predicted:
-        if _PLACE_WORDS.search(text):
-            return "place"
-        if _RULE_WORDS.search(text):
-            return "rule-making"
-        if _BACKGROUND_WORDS.search(text):
-            return "background"
+        for name, words in _FALSE_ALERT_WORDS:
+            if words.search(text):
+                return name
         return "place" if "foreign" in categories else "other"
+    if refusal is not None:
+        return refusal_kind(refusal)
     if "action" not in categories:
         return "missing action"
     if not categories & {"crypto", "exchange"}:

@@ -14,6 +14,8 @@ from crackdown.commands.folds import HELD_OUT, assign_folds
 from crackdown.config import Config
 from crackdown.console.progress import Meter
 from crackdown.exitcodes import FAILURE, OK, USAGE, CommandError
+from crawler.explain import Refusal, TopicExplainer, refusal_kind
+from crawler.explain import describe as describe_why_not
 from crawler.extract import fetch_article
 from crawler.http import FetchError, HttpPolicy, make_client
 from crawler.learned import LearnedVeto, Verdict
@@ -66,6 +68,12 @@ def describe(result: MatchResult, matcher: Matcher) -> str:
     return "\n".join(lines)
 
 
+def describe_refusal(topic: str, refusal: Refusal) -> str:
+    """Which part of the topic's rule said no, in English and Chinese."""
+    en, zh = describe_why_not(refusal), describe_why_not(refusal, "zh")
+    return f"why not:  {topic}: {en}\n  为何未报: {zh}"
+
+
 def describe_veto(verdict: Verdict, veto: LearnedVeto) -> list[str]:
     """What the learned layer made of a matched story, in English and Chinese, with what
     makes it look less like a typical true alert (log-odds against the typical one)."""
@@ -115,11 +123,13 @@ def run_match(
     policy: HttpPolicy,
     as_json: bool,
     veto: LearnedVeto | None = None,
+    topic: str | None = None,
 ) -> int:
     """Match one text, file or fetched page; 0 when a topic matched, 1 when none did (as search).
 
     With the learned veto on, a story the default topic matched is judged again by it, and
-    what it decided is shown."""
+    what it decided is shown. When `topic` did not hold, the part of its rule that said no
+    is shown too, so an operator can see why a story raised no alert."""
     title, body = read_input(text, file, url, policy)
     story = normalise(
         RawStory("cli", url or "https://cli.invalid/", title, "", body),
@@ -128,15 +138,22 @@ def run_match(
     rule = matcher.match(story)
     verdict = veto.judge(matcher, story, rule) if veto is not None else None
     result = veto.drop(rule) if veto is not None and verdict and verdict.vetoed else rule
+    refusal = None
+    if topic is not None and topic not in rule.topics:
+        refusal = TopicExplainer(matcher, topic).why_not(story)
     if as_json:
         shown = asdict(result)
         if veto is not None and verdict is not None:
             shown["learned_veto"] = veto_json(verdict, veto)
+        if refusal is not None:
+            shown["why_not"] = {"topic": topic, "kind": refusal_kind(refusal), **asdict(refusal)}
         print(json.dumps(shown, ensure_ascii=False, indent=2))
     else:
         lines = [describe(result, matcher)]
         if veto is not None and verdict is not None:
             lines += describe_veto(verdict, veto)
+        if refusal is not None:
+            lines.append(describe_refusal(topic or "", refusal))
         print("\n".join(lines))
     return OK if result.matched else FAILURE
 
