@@ -773,19 +773,25 @@ def _overlapping(hits: list[_Span]) -> bool:
 
 
 def _first_sentence_end(text: str, limit: int) -> int:
-    """The end of _SENTENCE_ENDS.search(text, 0, limit), or min(len(text), limit) if none.
+    """The end of _SENTENCE_ENDS.search(text, start, limit), or min(len(text), limit) if none,
+    where `start` is the first letter or digit: stops before any word (". ", "!! " left by a
+    feed's markup) end no sentence, or the lead would be empty and no lead rule would see
+    the story's first sentence.
 
     By str.find, a call per kind of stop, where the regex tries its alternatives at
     every character (its `$` matches at `limit`, as the search ends there);
     tests/crawler/test_matcher.py holds the two equal.
     """
     limit = min(len(text), limit)
+    start = 0
+    while start < limit and not text[start].isalnum():
+        start += 1
     best = limit
     for stop in "!?。":
-        at = text.find(stop, 0, best)
+        at = text.find(stop, start, best)
         if at >= 0:
             best = at
-    at = text.find(".", 0, best)
+    at = text.find(".", start, best)
     while at >= 0:
         if at + 1 == limit or text[at + 1].isspace():
             return at + 1
@@ -1151,6 +1157,10 @@ class Matcher:
         found: set[str] = set()
         lead_fields = 1  # the title, or the first sentence when there is no title
         opening: tuple[_FieldScan, int] | None = None  # the text's first sentence under a title
+        # Where the `opening:` names are read: that sentence, or with no title the sentence
+        # after the lead (a third of real stories come with no title: the lead is then the
+        # text's first sentence, and the next one says what a headline's opening would)
+        opening_span: tuple[_FieldScan, int, int] | None = None
         lead: tuple[_FieldScan, int] | None = None  # the field the lead is in, and its end
         hit_info, counted = self._hit_info, evidence.counted
         lead_expand = self._lead_expand
@@ -1169,6 +1179,11 @@ class Matcher:
             if lead_fields == -1 and "title" in evidence.scans:  # the text under a title
                 opening_end = self._lead_end(scan, whole=False)
                 opening = scan, opening_end
+                opening_span = scan, 0, opening_end
+            elif lead_fields == 0 and name != "title" and lead_end > 0:  # no title
+                rest = scan.folded.text[lead_end:]
+                opening_end = lead_end + _first_sentence_end(rest, LEAD_CHARS)
+                opening_span = scan, lead_end, opening_end
             field_hits = len(reported)
             if lead_end > 0:
                 lead = scan, lead_end
@@ -1284,9 +1299,17 @@ class Matcher:
         expand = self._expand
         for key in found:
             names.update(expand[key])
-        if opening is not None and "action" in names:  # only a story with an act needs it
-            scan, opening_end = opening
-            opening_words = self._lead_names(scan.folded.text[:opening_end], scan.entity_hits)
+        if opening_span is not None and "action" in names:  # only a story with an act needs it
+            scan, opening_start, opening_end = opening_span
+            hits = scan.entity_hits
+            if opening_start:  # the sentence's own hits, from its start
+                hits = [
+                    (a - opening_start, b - opening_start, k)
+                    for a, b, k in hits
+                    if a >= opening_start
+                ]
+            opening_text = scan.folded.text[opening_start:opening_end]
+            opening_words = self._lead_names(opening_text, hits)
             names.update([OPENING + n for n in opening_words])
         if lead is not None and not names.isdisjoint(GENRE_ACTS):  # read when asked for
             evidence._genre = _GenreLater(self, lead, opening, names)
