@@ -64,6 +64,16 @@ def names_in(plan: Plan) -> list[str]:
     return list(dict.fromkeys(name for part in plan[1] for name in names_in(part)))
 
 
+def _head(plan: Plan, negated: bool = False) -> str:
+    """The first name a tree tests, "no NAME" where it is tested for absence."""
+    op = plan[0]
+    if op in (HAS, NEAR):
+        return f"{'no ' if negated else ''}{plan[1]}"
+    if op == NOT:
+        return _head(plan[1], not negated)
+    return _head(plan[1][0], negated)
+
+
 @dataclass(frozen=True)
 class Refusal:
     """The first top-level part of a topic's rule that failed.
@@ -89,8 +99,8 @@ def why_not(rule: Rule, evidence: Evidence) -> Refusal | None:
         if holds(part, evidence):
             continue
         veto = part[0] == NOT
-        names = tuple(names_in(part))
-        return Refusal(index, veto, names[0] if names else "", render(part), names)
+        head = _head(part[1] if veto else part)
+        return Refusal(index, veto, head, render(part), tuple(names_in(part)))
     return None
 
 

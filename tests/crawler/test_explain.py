@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from crackdown.cli import main
-from crawler.explain import TopicExplainer, refusal_kind, render
+from crawler.explain import TopicExplainer, refusal_kind, render, why_not
 from crawler.matcher import TOPIC_RULE_LENGTH, Matcher
 from crawler.normalize import normalise
+from crawler.rules import NameSet, compile_rule
 from crawler.types import RawStory, Story
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -71,6 +72,24 @@ def test_each_kind_of_refusal_is_named(matcher: Matcher, title: str, expected: s
     assert refusal is not None
     assert refusal_kind(refusal).startswith(expected)
     assert refusal.veto == expected.startswith("veto")
+
+
+def test_a_veto_of_what_lacks_a_name_is_headed_by_that_absence() -> None:
+    """NOT (NOT decisive-act AND ...) vetoes a story for what it lacks: "no decisive-act"."""
+    names = ["crypto", "action", "decisive-act", "lead:action", "lead:denial"]
+    rule = compile_rule(
+        "crypto AND action AND NOT (NOT decisive-act AND NOT lead:action)"
+        " AND NOT (lead:denial AND NOT decisive-act)",
+        names,
+    )
+    lacking = why_not(rule, NameSet(["crypto", "action"]))
+    assert lacking is not None and lacking.veto and lacking.index == 2
+    assert refusal_kind(lacking) == "veto: no decisive-act"
+    denied = why_not(rule, NameSet(["crypto", "action", "lead:action", "lead:denial"]))
+    assert denied is not None and refusal_kind(denied) == "veto: lead:denial"
+    assert why_not(rule, NameSet(["crypto", "action", "decisive-act"])) is None
+    missing = why_not(rule, NameSet(["crypto"]))
+    assert missing is not None and refusal_kind(missing) == "missing action"
 
 
 def test_match_says_why_a_story_raised_no_alert(
