@@ -88,6 +88,15 @@ PAIRS = [
         ("Crypto exchange retreats from mainland China", "", True),
         ("Binance's exit from China: how it happened", "", False),
     ),
+    (
+        ("Crypto exchanges no longer available to mainland Chinese users", "", True),
+        ("Crypto exchanges now available to mainland Chinese users via Hong Kong", "", False),
+    ),
+    # a case referred to police, the case named between
+    (
+        ("SFC refers JPEX case to police", "", True),
+        ("SFC refers JPEX questions to its website", "", False),
+    ),
     # a mine gone dark beside an order; a heat wave or a halving names none
     (
         ("Crypto mining farms go dark after Sichuan order", "", True),
