@@ -157,6 +157,10 @@ PAIRS = [
         ("Chinese courts refuse to recognise crypto loans", "", True),
         ("Chinese courts refuse to recognise foreign divorce rulings", "", False),
     ),
+    (
+        ("Shenzhen court nullifies crypto trading agreement", "", True),
+        ("Shenzhen court nullifies property sale over forged signature", "", False),
+    ),
 ]
 
 
