@@ -62,6 +62,12 @@ TOPIC = "china-crypto-enforcement"
 # probes_en_s15e: exchanges forced out of the mainland, mining gone dark, verbless sentence
 # headlines, procuratorates' public-interest suits, party discipline in English, SFC verbs,
 # hearsay at a headline's ends, firms' wage, lease and supply suits (0.882 F1 before, 0.941 after).
+# probes_en_s16*: party discipline in English (the CPC by name, public office, intra-party
+# warnings), SFC verbs (disciplines, secures orders), exchanges leaving the mainland, mines gone
+# dark beside an order, verbless sentences ("Three years for USDT launderer"), machine-translated
+# police posts; a-c scored before the session-16 fixes (0.880, 0.833, 0.818 F1; after: 1.000,
+# 0.923, 1.000), d after the first round (0.977 before and after); heldout_en_s16a and
+# heldout_en_s16b held out of all tuning (1.000 F1 at the start and at the end).
 _DATA = Path(__file__).parent.parent / "data"
 # heldout_*: held-out batches kept out of the `probes_*` name, so that the learned veto
 # (trained on every probes_* file) is not trained on them either.
@@ -76,14 +82,20 @@ PROBES = [
 # en10m-002 and en10m-005 off this list in session 11; set since session 12 to lose no true
 # alert out of sample (bench/README.md), it keeps them again.
 XFAIL: dict[str, str] = {
+    "en16pb-008": "an exchange leaving the mainland 'as Beijing tightens rules': the rules make"
+    " the headline rule-making, and letting the leaving lift that also let through exchanges that"
+    " 'pulled out of China in 2017' and now seek a Hong Kong licence",
+    "en16pb-009": "'shifted their operations to Singapore and Malta after regulators ordered"
+    " them': a foreign place two tokens before the authorities reads as a foreign enforcer",
+    "en16pd-007": "a platform shutting accounts 'hawking crypto trading tips': 'tips' gives the"
+    " headline an explainer's form and 'hundreds of accounts' is no tally (counting words"
+    " in the genre check let a look-back through, en11b-006)",
     "en10m-005": "a Chinese firm adds bitcoin to its treasury (corporate news): the rule alerts"
     " and the learned veto keeps it (p 0.74)",
     "o-en-133": "'forces miners offline': no action; 'offline' alone fires on hash-rate news",
     "o8-zh-002": "a Taiwan acquittal naming no Taiwan place, body or statute",
     "s8b-zh-012": "miners weighing a shutdown of their own (考虑关停) in a revenue lead: the"
     " act is hedged and no enforcer's, but 'considering' also heads real policy news",
-    "s8c-en-022": "'sues' is no action word: a regulator's suit is enforcement, an investor's"
-    " is not (action vocabulary, left to the recall work)",
     "s8d-en-016": "'order' as a verb is no action word (the noun is everywhere: order books,"
     " court orders); action vocabulary, left to the recall work",
     "s8e-zh-016": "监管窗口指导 (window guidance) names no enforcer the vocabulary knows",
@@ -152,8 +164,6 @@ XFAIL: dict[str, str] = {
     "en14a-024": "a mainland court treating crypto as property and ordering it returned: labelled"
     " 1 as the blind sets count such rulings, but 'as property' is a civil matter by design"
     " (en9a-030, en9d-014, en9m-009 are labelled 0); the label rule leaves it open",
-    "en15e-006": "a sentence told without a verb ('Three years for crypto fraudster in"
-    " Hangzhou'): 'years for' as a term would fire on 'three years for bitcoin to recover'",
     "en15e-019": "a plan told on 'sources say' ('China to ban bitcoin mining again, sources"
     " say'): wires tell real acts the same way (s8e-en-016, en9n-010 are labelled 1)",
     "en14b-023": "stolen crypto held to be property, the thief ordered to compensate (as"
