@@ -6,7 +6,9 @@ only weighed or possible told on hearsay ("sources say", "report says") or by a
 commentator is speculation, while the same act told plainly on hearsay is news; a lead
 about blockchain with no crypto and no official act is technology policy; "seize the
 opportunity" is no seizure; a ban set beside something else as its contrast or its
-given is the setting, not an act.
+given is the setting, not an act; a report called false or a firm's denial tells no act
+unless an official's act is told under it; Chinese people named by their crypto trade
+("Chinese crypto trader") are a nationality, not a Chinese actor.
 """
 
 from __future__ import annotations
@@ -126,6 +128,80 @@ PAIRS = [
     (
         ("China should seize the opportunity of digital currencies, official says", "", False),
         ("Chinese police seize digital currencies worth 1 billion yuan", "", True),
+    ),
+    # a report called false, a firm's denial, claims going round; the act told by an official
+    (
+        (
+            "Beijing police raid on crypto exchange: reports are false, company says",
+            "The platform said it continued to operate normally.",
+            False,
+        ),
+        (
+            "Beijing police raid on crypto exchange: reports are false, company says",
+            "Beijing police said officers raided the platform's office and arrested two directors.",
+            True,
+        ),
+    ),
+    (
+        (
+            "OKX denies its staff were detained by Chinese police",
+            "The exchange said all employees were safe and operations were normal.",
+            False,
+        ),
+        (
+            "OKX denies its staff were detained by Chinese police",
+            "Shanghai police said on Monday they had detained three OKX employees in a money"
+            " laundering probe.",
+            True,
+        ),
+    ),
+    (
+        (
+            "Binance dismisses claims it was ordered out of China",
+            "A spokesperson said the company was not the subject of any action.",
+            False,
+        ),
+        (
+            "Binance dismisses claims it was ordered out of China",
+            "China's central bank said on Friday it had ordered Binance to stop serving"
+            " mainland users.",
+            True,
+        ),
+    ),
+    (
+        ("Crypto Twitter buzzes with claims of Chinese exchange raids; none confirmed", "", False),
+        ("Hong Kong police investigate claims of crypto fraud by influencer", "", True),
+    ),
+    (
+        ("Viral notice claiming China banned USDT is fake", "", False),
+        ("Hong Kong police arrest man over viral notice claiming SFC approved his token", "", True),
+    ),
+    (
+        (
+            "Hong Kong SFC says it has not approved or banned any stablecoin, calls reports"
+            " inaccurate",
+            "",
+            False,
+        ),
+        ("Hong Kong SFC bans stablecoin platform, calls its claims inaccurate", "", True),
+    ),
+    # Chinese people named by their crypto trade, acted on abroad; the same acted on at home
+    (
+        (
+            "Philippines deports Chinese crypto fraud suspects",
+            "The Bureau of Immigration sent 50 suspects back to China on a chartered flight.",
+            False,
+        ),
+        ("Police arrest Chinese crypto fraud suspects in Guangzhou", "", True),
+    ),
+    (
+        (
+            "Thailand's SEC files complaint against Chinese crypto exchange operator",
+            "The regulator accused the operator of running an unlicensed digital asset exchange"
+            " in Bangkok.",
+            False,
+        ),
+        ("Chinese crypto exchange operator detained by Shanghai police", "", True),
     ),
     # a ban set as a contrast or a given; the ban made
     (
