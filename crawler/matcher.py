@@ -74,7 +74,7 @@ GENRE_ACTS = ("action", "enforcerverb", "sentenceverb")
 ACTOR_CATEGORIES = frozenset({"enforcer", "regulator", "platform"})
 # Topic rules come from the watchlist (trusted config), not from subscribers, and the
 # default one spells out its place and lead checks: a longer bound than queries get.
-TOPIC_RULE_LENGTH = 4000
+TOPIC_RULE_LENGTH = 6000  # the default rule is about 4,200 characters (session 16)
 BACKGROUND_TOKENS = 8  # an action this close after a background marker is context
 # Markers that govern the action just before them alone ("China crackdown fears", "ban
 # long priced in"), over a shorter reach than the Chinese markers that govern both ways.

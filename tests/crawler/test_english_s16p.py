@@ -8,7 +8,8 @@ about blockchain with no crypto and no official act is technology policy; "seize
 opportunity" is no seizure; a ban set beside something else as its contrast or its
 given is the setting, not an act; a report called false or a firm's denial tells no act
 unless an official's act is told under it; Chinese people named by their crypto trade
-("Chinese crypto trader") are a nationality, not a Chinese actor.
+("Chinese crypto trader") are a nationality, not a Chinese actor; a market or business move
+whose cause is the act named as a noun ("as China's mining ban bites") is the market's.
 """
 
 from __future__ import annotations
@@ -202,6 +203,15 @@ PAIRS = [
             False,
         ),
         ("Chinese crypto exchange operator detained by Shanghai police", "", True),
+    ),
+    # a market or business move whose cause is the act named as a noun; the act as news
+    (
+        ("Bitmain revenue drops as China's mining ban bites", "", False),
+        ("Bitcoin slumps as China's crackdown widens to OTC desks", "", True),
+    ),
+    (
+        ("Canaan shifts sales abroad after China's mining crackdown", "", False),
+        ("Beijing's crackdown on crypto mining hits Sichuan hydropower farms", "", True),
     ),
     # a ban set as a contrast or a given; the ban made
     (
