@@ -9,7 +9,8 @@ opportunity" is no seizure; a ban set beside something else as its contrast or i
 given is the setting, not an act; a report called false or a firm's denial tells no act
 unless an official's act is told under it; Chinese people named by their crypto trade
 ("Chinese crypto trader") are a nationality, not a Chinese actor; a market or business move
-whose cause is the act named as a noun ("as China's mining ban bites") is the market's.
+whose cause is the act named as a noun ("as China's mining ban bites") is the market's;
+firms that went to court over a deal are in a private dispute unless the court voids it.
 """
 
 from __future__ import annotations
@@ -213,6 +214,21 @@ PAIRS = [
         ("Canaan shifts sales abroad after China's mining crackdown", "", False),
         ("Beijing's crackdown on crypto mining hits Sichuan hydropower farms", "", True),
     ),
+    # firms in court over a deal; the court voiding it because crypto mining is banned
+    (
+        (
+            "",
+            "Two Shenzhen companies went to court over a failed deal to buy crypto mining"
+            " machines; the court ordered the buyer to pay the balance.",
+            False,
+        ),
+        (
+            "",
+            "Two Shenzhen companies went to court over a deal to buy crypto mining machines;"
+            " the court ruled the contract void because mining is banned.",
+            True,
+        ),
+    ),
     # a ban set as a contrast or a given; the ban made
     (
         ("Hong Kong's crypto hub push contrasts with mainland ban", "", False),
@@ -229,7 +245,7 @@ PAIRS = [
 ]
 
 
-@pytest.mark.parametrize(("fix", "twin"), PAIRS, ids=[fix[0][:48] for fix, _ in PAIRS])
+@pytest.mark.parametrize(("fix", "twin"), PAIRS, ids=[(fix[0] or fix[1])[:48] for fix, _ in PAIRS])
 def test_fix_and_twin(
     matcher: Matcher, fix: tuple[str, str, bool], twin: tuple[str, str, bool]
 ) -> None:
