@@ -214,6 +214,15 @@ PAIRS = [
         ("Canaan shifts sales abroad after China's mining crackdown", "", False),
         ("Beijing's crackdown on crypto mining hits Sichuan hydropower farms", "", True),
     ),
+    # the digital yuan's news with crypto's ban as a standing state; an official saying so
+    (
+        ("China's digital yuan gets boost as crypto remains banned", "", False),
+        ("PBOC says crypto remains banned as digital yuan expands", "", True),
+    ),
+    (
+        ("Stablecoin issuers court Asian users while China keeps its crypto ban", "", False),
+        ("China keeps its crypto ban and orders banks to cut off exchanges", "", True),
+    ),
     # firms in court over a deal; the court voiding it because crypto mining is banned
     (
         (
@@ -237,10 +246,6 @@ PAIRS = [
     (
         ("Yuan stablecoin plans face hurdles given China's crypto ban", "", False),
         ("China bans yuan stablecoin plans in Hong Kong", "", True),
-    ),
-    (
-        ("Stablecoin issuers court Asian users while China keeps its ban", "", False),
-        ("China's central bank bans stablecoin trading", "", True),
     ),
 ]
 
