@@ -10,7 +10,9 @@ given is the setting, not an act; a report called false or a firm's denial tells
 unless an official's act is told under it; Chinese people named by their crypto trade
 ("Chinese crypto trader") are a nationality, not a Chinese actor; a market or business move
 whose cause is the act named as a noun ("as China's mining ban bites") is the market's;
-firms that went to court over a deal are in a private dispute unless the court voids it.
+firms that went to court over a deal are in a private dispute unless the court voids it;
+an analyst's word under a headline that tells an official acting is the news's reaction,
+not commentary.
 """
 
 from __future__ import annotations
@@ -29,6 +31,44 @@ def _alerts(matcher: Matcher, title: str, text: str = "") -> bool:
 
 # (fix: must alert or must not, twin: the opposite, with the same marker)
 PAIRS = [
+    # an analyst's word under a headline that tells an official acting is the reaction to
+    # the news; under a lead with no official act it is commentary
+    (
+        (
+            "China's central bank orders payment firms to block crypto transactions",
+            "Analysts said the move could push trading further offshore.",
+            True,
+        ),
+        (
+            "Investors exposed to crypto swings as Hong Kong ETFs grow",
+            "Analysts said retail buyers of the spot bitcoin funds faced sharp price moves.",
+            False,
+        ),
+    ),
+    (
+        (
+            "Sichuan orders crypto mines to close, sources say",
+            "Miners could move to Kazakhstan, analysts said.",
+            True,
+        ),
+        (
+            "The real reason Beijing keeps cracking down on crypto",
+            "Capital flight, not energy use, drives China's hostility to bitcoin, analysts say.",
+            False,
+        ),
+    ),
+    (
+        (
+            "China's banking regulator warns public about crypto fundraising scams",
+            "Experts say losses could reach billions.",
+            True,
+        ),
+        (
+            "China's crypto rules: what analysts expect next",
+            "Experts say regulators could widen the ban to stablecoins.",
+            False,
+        ),
+    ),
     # a commentator's warning; the same warning by an official
     (
         ("Analysts warn of new Chinese crackdown on bitcoin", "", False),
