@@ -278,6 +278,23 @@ PAIRS = [
             True,
         ),
     ),
+    # an act talked of, braced for or only possible; the act made, the same word beside it
+    (
+        ("Whispers of a Chinese crypto crackdown rattle markets", "", False),
+        ("Chinese police launch crackdown on crypto OTC desks amid whispers of more", "", True),
+    ),
+    (
+        ("Bitcoin drops on speculation China will ban crypto payments", "", False),
+        ("China's central bank bans crypto payments amid speculation over stablecoins", "", True),
+    ),
+    (
+        ("Crypto traders brace for possible Chinese crackdown", "", False),
+        ("Hong Kong police arrest 3 over possible crypto laundering", "", True),
+    ),
+    (
+        ("Chatter about new China mining curbs spooks miners", "", False),
+        ("Sichuan orders crypto miners to shut amid chatter about power shortages", "", True),
+    ),
     # a ban set as a contrast or a given; the ban made
     (
         ("Hong Kong's crypto hub push contrasts with mainland ban", "", False),
