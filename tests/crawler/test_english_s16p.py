@@ -295,6 +295,15 @@ PAIRS = [
         ("Chatter about new China mining curbs spooks miners", "", False),
         ("Sichuan orders crypto miners to shut amid chatter about power shortages", "", True),
     ),
+    # trade policy on goods crypto miners use; customs seizing the goods
+    (
+        (
+            "China bans exports of gallium used in chips and mining rigs",
+            "The commerce ministry said exporters of the metals would need licences from December.",
+            False,
+        ),
+        ("Chinese customs seize bitcoin mining rigs smuggled for export", "", True),
+    ),
     # a ban set as a contrast or a given; the ban made
     (
         ("Hong Kong's crypto hub push contrasts with mainland ban", "", False),

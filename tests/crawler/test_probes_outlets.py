@@ -163,8 +163,6 @@ XFAIL: dict[str, str] = {
     " events'), and nothing names the network as no regulator",
     "en16pe-004": "a ban whose object is no crypto ('AI rules ban deepfakes'), crypto in another"
     " clause as a standing state: nothing ties the act to its object",
-    "en16pe-005": "an export ban on a metal 'used in chips and mining rigs': trade policy, but"
-    " the ban and the mining word share the lead",
 }
 
 
