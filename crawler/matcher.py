@@ -74,7 +74,7 @@ GENRE_ACTS = ("action", "enforcerverb", "sentenceverb")
 ACTOR_CATEGORIES = frozenset({"enforcer", "regulator", "platform"})
 # Topic rules come from the watchlist (trusted config), not from subscribers, and the
 # default one spells out its place and lead checks: a longer bound than queries get.
-TOPIC_RULE_LENGTH = 4000
+TOPIC_RULE_LENGTH = 6000  # the default rule is about 4,200 characters (session 16)
 BACKGROUND_TOKENS = 8  # an action this close after a background marker is context
 # Markers that govern the action just before them alone ("China crackdown fears", "ban
 # long priced in"), over a shorter reach than the Chinese markers that govern both ways.
@@ -103,6 +103,19 @@ _MARKER_GOVERNS = {BACKGROUND_AFTER: _AFTER, BACKGROUND_FRAME: _FRAME, BACKGROUN
 
 
 _BACKGROUND_CHARS = 80  # no need to count tokens across a longer gap
+
+
+_OFFICIALS = (LEAD + "regulator", LEAD + "enforcer")
+_OFFICIAL_ACTS = (LEAD + "hard-act", LEAD + "warn", LEAD + "ban")
+
+
+def _official_acts(names: set[str]) -> bool:
+    """Does the lead name an official (a regulator or an enforcer) and a hard act, a warning
+    or a ban, or a mainland place and a hard act ("Sichuan orders crypto mines to close"):
+    news told by its actor, whatever commentary the text adds under it?"""
+    if LEAD + "hard-act" in names and LEAD + MAINLAND in names:
+        return True
+    return any(n in names for n in _OFFICIALS) and any(n in names for n in _OFFICIAL_ACTS)
 
 
 def _close(text: str, start: int, end: int, tokens: int) -> bool:
@@ -1331,8 +1344,12 @@ class Matcher:
             follow = text[lead_end : lead_end + GENRE_FOLLOW_CHARS]
         # A look-back word is no commentary in a lead that tells an official punished: there
         # "former" (原局长) is the title of the man expelled (某局原局长违规炒币被开除党籍).
+        # Nor is an analyst's word under a headline that tells an official acting ("China's
+        # central bank orders payment firms to block crypto transactions" / "Analysts said
+        # the move could push trading offshore"): wires add the reaction to the news.
         commentary = (
-            LEAD + "retrospective" in names or OPENING + "retrospective" in names
+            LEAD + "retrospective" in names
+            or (OPENING + "retrospective" in names and not _official_acts(names))
         ) and LEAD + "party-discipline" not in names
         warning = LEAD + "warn" in names or OPENING + "warn" in names
         attributed = self._attributed(scan, lead_end)
