@@ -168,10 +168,10 @@ XFAIL: dict[str, str] = {
     " say'): wires tell real acts the same way (s8e-en-016, en9n-010 are labelled 1)",
     "en14b-023": "stolen crypto held to be property, the thief ordered to compensate (as"
     " en14a-024; en9m-009, the same story, is labelled 0)",
-    "en16pa-015": "a state-backed blockchain network's own ban on public chains: 'bans' in a"
+    "en16qa-015": "a state-backed blockchain network's own ban on public chains: 'bans' in a"
     " blockchain lead is a government's act as often ('Shenzhen bans blockchain fundraising"
     " events'), and nothing names the network as no regulator",
-    "en16pe-004": "a ban whose object is no crypto ('AI rules ban deepfakes'), crypto in another"
+    "en16qe-004": "a ban whose object is no crypto ('AI rules ban deepfakes'), crypto in another"
     " clause as a standing state: nothing ties the act to its object",
 }
 
