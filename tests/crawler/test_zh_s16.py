@@ -1,0 +1,97 @@
+"""Session 16's Chinese fixes, each beside the near miss it must not catch.
+
+A debt between firms (拖欠矿机货款, 欠付推广费) or a brand copied (商标纠纷) is commerce even
+when the goods are miners or the debtor an exchange, but a court voiding the contract acts;
+an appeal dismissed (驳回上诉) in a civil quarrel says only that the lower court stands, but a
+claim to crypto refused still acts, and a criminal appeal dismissed is still a judgment; a
+surcharge on mining power told per unit (每千瓦时加价, 加收电费) is a penalty, abroad it is
+not ours; a rumour an official confirms beside a hard act (网传……？警方通报：已刑拘) happened,
+one denied or unconfirmed did not; a self-custody wallet named by brand (imToken) is crypto,
+but its business news is no act.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from crawler.matcher import Matcher
+from tests.probing import match
+
+TOPIC = "china-crypto-enforcement"
+
+CASES = [
+    # a debt or a brand between firms is commerce; a contract voided is not
+    (
+        "交易所合作方起诉拖欠推广费",
+        "一家营销公司起诉某数字资产交易平台拖欠广告推广费用，法院判决被告支付费用。",
+        False,
+    ),
+    (
+        "交易所合作方起诉索要推广费 法院：合同无效",
+        "一家营销公司起诉某数字资产交易平台索要推广费，法院认为为虚拟货币交易提供推广服务违反"
+        "金融管理秩序，合同无效，驳回其诉讼请求。",
+        True,
+    ),
+    (
+        "因购买矿机欠款 某公司被判支付",
+        "某科技公司拖欠比特币矿机货款，法院判令其支付欠款及利息。",
+        False,
+    ),
+    (
+        "因购买矿机欠款 法院：买卖合同无效",
+        "某科技公司拖欠比特币矿机货款，法院认为挖矿活动违背公序良俗，买卖合同无效，驳回诉讼请求。",
+        True,
+    ),
+    (
+        "数字货币钱包商标纠纷：法院判被告停止使用",
+        "某公司起诉另一公司在其虚拟货币钱包App中使用近似商标，法院判令停止使用。",
+        False,
+    ),
+    # an appeal dismissed in a firms' quarrel; a crypto claim refused; a criminal appeal
+    (
+        "区块链公司股权转让纠纷二审宣判",
+        "双方就某数字货币钱包公司的股权转让款发生争议，二审法院驳回上诉，维持原判。",
+        False,
+    ),
+    (
+        "区块链公司股权转让纠纷二审宣判",
+        "双方约定以比特币支付股权转让款，一审法院驳回原告要求交付比特币的诉讼请求，二审驳回上诉。",
+        True,
+    ),
+    (
+        "“收U”洗钱案二审宣判",
+        "被告人为诈骗团伙收购泰达币转移赃款，二审法院裁定驳回上诉，维持原判。",
+        True,
+    ),
+    # a power surcharge on mining told per unit or as a fee; abroad it is not ours
+    ("贵州对“挖矿”企业加收电费", "省能源局通知，对虚拟货币挖矿用电每千瓦时加价0.2元。", True),
+    ("伊朗对“挖矿”企业加收电费", "伊朗能源部通知，对虚拟货币挖矿用电每千瓦时加价0.2元。", False),
+    # a rumour confirmed beside a hard act; one denied, one unconfirmed
+    (
+        "网传某交易所被查？警方通报：已刑拘5人",
+        "网传某数字货币交易平台被查一事，警方通报称，该平台涉嫌诈骗，已刑事拘留5名犯罪嫌疑人。",
+        True,
+    ),
+    (
+        "网传某交易所被查？警方通报：系谣言",
+        "网传某数字货币交易平台被查并有5人被刑事拘留，警方通报称系谣言。",
+        False,
+    ),
+    (
+        "网传某地查封比特币矿场？官方：未证实",
+        "网传某地查封比特币矿场，官方称尚未证实。",
+        False,
+    ),
+    # a wallet named by brand is crypto; its business news is no act
+    (
+        "数字钱包imToken暂停中国大陆用户服务",
+        "imToken宣布，将不再为中国大陆IP用户提供服务，相关用户需在限期内转出资产。",
+        True,
+    ),
+    ("数字钱包imToken完成新一轮融资", "imToken宣布完成新一轮融资，将用于拓展海外市场。", False),
+]
+
+
+@pytest.mark.parametrize(("title", "text", "alerts"), CASES, ids=[c[0] or c[1][:12] for c in CASES])
+def test_s16_case(matcher: Matcher, title: str, text: str, alerts: bool) -> None:
+    assert (TOPIC in match(matcher, title, text).topics) is alerts, (title, text)
