@@ -7,7 +7,8 @@ claim to crypto refused still acts, and a criminal appeal dismissed is still a j
 surcharge on mining power told per unit (每千瓦时加价, 加收电费) is a penalty, abroad it is
 not ours; a rumour an official confirms beside a hard act (网传……？警方通报：已刑拘) happened,
 one denied or unconfirmed did not; a self-custody wallet named by brand (imToken) is crypto,
-but its business news is no act.
+but its business news is no act; a clean-up told as a time (国内停止挖矿后) sets a business
+story, not an act; a mainland street named after Macau (澳门路派出所) is no Macau.
 """
 
 from __future__ import annotations
@@ -89,6 +90,29 @@ CASES = [
         True,
     ),
     ("数字钱包imToken完成新一轮融资", "imToken宣布完成新一轮融资，将用于拓展海外市场。", False),
+    # a clean-up told as the time after it (停止挖矿后) is a business story's setting; an act
+    # told after it is still news
+    (
+        "矿机商：国内停止挖矿后 海外订单占九成",
+        "某矿机厂商财报显示，其海外订单占比已达九成。",
+        False,
+    ),
+    (
+        "国内停止挖矿后 某地警方仍查获一处比特币矿场",
+        "警方在某废弃厂房内查获比特币矿机200台，抓获嫌疑人3名。",
+        True,
+    ),
+    # a mainland street named after Macau is no Macau; Macau's police are
+    (
+        "普陀区澳门路派出所破获利用泰达币洗钱团伙",
+        "该团伙替诈骗团伙收购USDT转移赃款，已抓获12人。",
+        True,
+    ),
+    (
+        "澳门治安警察局破获利用泰达币洗钱团伙",
+        "该团伙替诈骗团伙收购USDT转移赃款，已拘捕12人。",
+        False,
+    ),
 ]
 
 
