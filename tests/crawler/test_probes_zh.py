@@ -60,7 +60,9 @@ actions, police warnings, discipline bodies, mining by place and power price, th
 Chinese (0.976); e, after the first fixes (0.963 on the old code): Taiwan's and Macau's
 enforcers in simplified script against mainland places that hold their names (台州, 澳门路),
 platforms' own actions against the same on gambling, price stories told after a clean-up
-(国内停止挖矿后). heldout_zh_s16a.jsonl was held out of all tuning.
+(国内停止挖矿后); f (0.718 on the old code): money laundered through quoted tipping coins and
+tokens (“抖币”, “景区代币”) against crypto, AI's compute (人工智能算力租赁) against hash power.
+heldout_zh_s16a.jsonl was held out of all tuning.
 """
 
 from __future__ import annotations
@@ -116,6 +118,12 @@ XFAIL: dict[str, str] = {
     " left untuned",
     "s16a-zh-032": "a Taiwan police corps (保七總隊) said to try a case in Hong Kong's wording"
     " (判囚): no Taiwan place or court is named, and 判囚 reads as Hong Kong's",
+    "s16f-zh-012": "a coin named in quotes (“积分币”) in a laundering case: a points scheme's"
+    " coin here, a project's own crypto in s11v5-zh-002, and nothing else tells them apart",
+    "s16f-zh-039": "a stock exchange's inquiry letter (交易所……发出问询函) named bare: 交易所 is"
+    " read as a crypto exchange, and a listed company beside it does not say otherwise",
+    "s16f-zh-041": "a pension scheme sold as quoted “数字资产” with no coin (as s14d-zh-021)",
+    "s16f-zh-042": "ore theft told with a quoted “挖矿”: the mining word with no coin",
     "s16a-zh-038": "an appeal court acquitting a coin dealer (高等法院改判無罪) with no place:"
     " Hong Kong has a High Court too, and only the wording (實名查核) is Taiwan's",
 }

@@ -8,7 +8,9 @@ surcharge on mining power told per unit (每千瓦时加价, 加收电费) is a 
 not ours; a rumour an official confirms beside a hard act (网传……？警方通报：已刑拘) happened,
 one denied or unconfirmed did not; a self-custody wallet named by brand (imToken) is crypto,
 but its business news is no act; a clean-up told as a time (国内停止挖矿后) sets a business
-story, not an act; a mainland street named after Macau (澳门路派出所) is no Macau.
+story, not an act; a mainland street named after Macau (澳门路派出所) is no Macau; a
+platform's tipping coins and a park's tokens in quotes (“抖币”, “景区代币”) are no coin; AI's
+compute leased (人工智能算力租赁) is no mining; hash power in quotes (以“算力”为名) names a scheme.
 """
 
 from __future__ import annotations
@@ -111,6 +113,32 @@ CASES = [
     (
         "澳门治安警察局破获利用泰达币洗钱团伙",
         "该团伙替诈骗团伙收购USDT转移赃款，已拘捕12人。",
+        False,
+    ),
+    # a platform's tipping coins or a park's tokens in quotes are no coin; a crypto coin is
+    ("警方破获利用“抖币”洗钱案 抓获12人", "犯罪团伙利用抖币为诈骗团伙转移资金。", False),
+    ("警方破获利用“景区代币”洗钱案 抓获12人", "犯罪团伙利用景区代币为诈骗团伙转移资金。", False),
+    ("警方破获利用“狗狗币”洗钱案 抓获12人", "犯罪团伙利用狗狗币为诈骗团伙转移资金。", True),
+    # AI's compute leased is no hash power; hash power leased for mining coins is
+    (
+        "警方破获“算力租赁”诈骗案 涉案2亿元",
+        "犯罪团伙以投资人工智能算力租赁为名骗取投资者资金2亿元，警方抓获嫌疑人20名。",
+        False,
+    ),
+    (
+        "警方破获“算力租赁”诈骗案 涉案2亿元",
+        "犯罪团伙以出租比特币挖矿算力为名骗取投资者资金2亿元，警方抓获嫌疑人20名。",
+        True,
+    ),
+    # hash power in quotes names a scheme, not hash-rate news
+    (
+        "以“算力”为名集资 平台实为“空气币”骗局",
+        "警方查明，某平台以出售云算力挖币为名发行空气币吸收资金，已立案侦查。",
+        True,
+    ),
+    (
+        "全网算力创新高 矿工收益下滑",
+        "比特币全网算力突破新高，警方此前查处的矿场已全部关停。",
         False,
     ),
 ]
