@@ -62,7 +62,8 @@ enforcers in simplified script against mainland places that hold their names (�
 platforms' own actions against the same on gambling, price stories told after a clean-up
 (国内停止挖矿后); f (0.718 on the old code): money laundered through quoted tipping coins and
 tokens (“抖币”, “景区代币”) against crypto, AI's compute (人工智能算力租赁) against hash power.
-heldout_zh_s16a.jsonl was held out of all tuning.
+g (0.500 on the old code): stock and commodity exchanges named bare (交易所, 交易平台) beside
+listed firms and futures. heldout_zh_s16a.jsonl was held out of all tuning.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ one denied or unconfirmed did not; a self-custody wallet named by brand (imToken
 but its business news is no act; a clean-up told as a time (国内停止挖矿后) sets a business
 story, not an act; a mainland street named after Macau (澳门路派出所) is no Macau; a
 platform's tipping coins and a park's tokens in quotes (“抖币”, “景区代币”) are no coin; AI's
-compute leased (人工智能算力租赁) is no mining; hash power in quotes (以“算力”为名) names a scheme.
+compute leased (人工智能算力租赁) is no mining; hash power in quotes (以“算力”为名) names a scheme;
+a bare exchange among listed firms or commodities (上市公司, 非法期货) is no crypto exchange.
 """
 
 from __future__ import annotations
@@ -141,6 +142,24 @@ CASES = [
         "比特币全网算力突破新高，警方此前查处的矿场已全部关停。",
         False,
     ),
+    # a bare exchange among shares or commodities is a stock or commodity exchange; one
+    # with a crypto word, or a named crypto exchange, is not
+    (
+        "交易所对三家公司发出监管函",
+        "交易所近日对三家上市公司发出监管工作函，要求其说明业绩波动原因。",
+        False,
+    ),
+    (
+        "交易所对三家平台发出监管函",
+        "交易所近日对三家虚拟货币平台发出监管工作函，要求其停止为境内用户服务。",
+        True,
+    ),
+    (
+        "某交易平台涉嫌非法期货交易被查",
+        "警方查明，某大宗商品交易平台从事非法期货活动，涉案金额10亿元。",
+        False,
+    ),
+    ("币安涉嫌非法期货交易被查", "警方查明，币安为境内用户提供合约交易，已冻结相关账户。", True),
 ]
 
 
