@@ -11,7 +11,9 @@ but its business news is no act; a clean-up told as a time (国内停止挖矿�
 story, not an act; a mainland street named after Macau (澳门路派出所) is no Macau; a
 platform's tipping coins and a park's tokens in quotes (“抖币”, “景区代币”) are no coin; AI's
 compute leased (人工智能算力租赁) is no mining; hash power in quotes (以“算力”为名) names a scheme;
-a bare exchange among listed firms or commodities (上市公司, 非法期货) is no crypto exchange.
+a bare exchange among listed firms or commodities (上市公司, 非法期货) is no crypto exchange;
+police appealing to be on guard (呼籲市民提高警覺) warn, and a crime count at a record
+(騙案損失創新高) is no price story.
 """
 
 from __future__ import annotations
@@ -160,6 +162,19 @@ CASES = [
         False,
     ),
     ("币安涉嫌非法期货交易被查", "警方查明，币安为境内用户提供合约交易，已冻结相关账户。", True),
+    # an authority's appeal to be on guard over a crime count at a record is a warning, no
+    # price story; the same count with no crypto is none of ours
+    (
+        "香港警方：加密貨幣騙案損失創新高",
+        "警方公布，今年上半年涉及加密貨幣的投資騙案損失逾20億元，呼籲市民提高警覺。",
+        True,
+    ),
+    (
+        "香港警方：投資騙案損失創新高",
+        "警方公布，今年上半年投資騙案損失逾20億元，呼籲市民提高警覺。",
+        False,
+    ),
+    ("比特幣價格創新高", "比特幣今日升破12萬美元，分析師呼籲市民提高警覺。", False),
 ]
 
 
