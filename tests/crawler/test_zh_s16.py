@@ -13,7 +13,8 @@ platform's tipping coins and a park's tokens in quotes (“抖币”, “景区�
 compute leased (人工智能算力租赁) is no mining; hash power in quotes (以“算力”为名) names a scheme;
 a bare exchange among listed firms or commodities (上市公司, 非法期货) is no crypto exchange;
 police appealing to be on guard (呼籲市民提高警覺) warn, and a crime count at a record
-(騙案損失創新高) is no price story.
+(騙案損失創新高) is no price story; an act said never ordered (未接到通知) or a freeze put
+down to routine risk control (系正常风控) answers hearsay (网曝, 有网友称).
 """
 
 from __future__ import annotations
@@ -175,6 +176,23 @@ CASES = [
         False,
     ),
     ("比特幣價格創新高", "比特幣今日升破12萬美元，分析師呼籲市民提高警覺。", False),
+    # an act said never ordered (当地：未接到通知) or a freeze put down to routine risk control
+    # (系正常风控) answers hearsay; an act confirmed does not
+    (
+        "传言四起！某地矿场被查？当地：未接到通知",
+        "网传某地比特币矿场被集中查处。当地发改委工作人员表示，未开展此类行动。",
+        False,
+    ),
+    (
+        "网曝某银行冻结炒币用户账户？银行：系正常风控",
+        "有网友称其银行卡因炒币被冻结。银行客服回应称，该账户因交易异常触发正常风控。",
+        False,
+    ),
+    (
+        "网传某地矿场被查？当地：确有此事 已关停12家",
+        "网传某地比特币矿场被集中查处。当地发改委回应称确有此事，已对12家矿场实施关停断电。",
+        True,
+    ),
 ]
 
 
