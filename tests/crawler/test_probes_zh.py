@@ -124,8 +124,6 @@ XFAIL: dict[str, str] = {
     " (判囚): no Taiwan place or court is named, and 判囚 reads as Hong Kong's",
     "s16f-zh-012": "a coin named in quotes (“积分币”) in a laundering case: a points scheme's"
     " coin here, a project's own crypto in s11v5-zh-002, and nothing else tells them apart",
-    "s16f-zh-039": "a stock exchange's inquiry letter (交易所……发出问询函) named bare: 交易所 is"
-    " read as a crypto exchange, and a listed company beside it does not say otherwise",
     "s16f-zh-041": "a pension scheme sold as quoted “数字资产” with no coin (as s14d-zh-021)",
     "s16f-zh-042": "ore theft told with a quoted “挖矿”: the mining word with no coin",
     "s16a-zh-038": "an appeal court acquitting a coin dealer (高等法院改判無罪) with no place:"
