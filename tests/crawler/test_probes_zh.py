@@ -65,8 +65,9 @@ tokens (“抖币”, “景区代币”) against crypto, AI's compute (人工�
 g (0.500 on the old code): stock and commodity exchanges named bare (交易所, 交易平台) beside
 listed firms and futures; h (0.947 on the old code): warnings told as alerts (紧急提醒！,
 @所有人, 呼籲市民提高警覺) against the same with no crypto; i (0.400 on the old code):
-rumours answered or confirmed, explainers and guides. heldout_zh_s16a.jsonl was held out
-of all tuning.
+rumours answered or confirmed, explainers and guides; j (0.941 on the old code, written
+after the bench): civil rulings refusing crypto claims against courts protecting crypto.
+heldout_zh_s16a.jsonl was held out of all tuning.
 """
 
 from __future__ import annotations

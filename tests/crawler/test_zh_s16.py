@@ -14,7 +14,8 @@ compute leased (人工智能算力租赁) is no mining; hash power in quotes (�
 a bare exchange among listed firms or commodities (上市公司, 非法期货) is no crypto exchange;
 police appealing to be on guard (呼籲市民提高警覺) warn, and a crime count at a record
 (騙案損失創新高) is no price story; an act said never ordered (未接到通知) or a freeze put
-down to routine risk control (系正常风控) answers hearsay (网曝, 有网友称).
+down to routine risk control (系正常风控) answers hearsay (网曝, 有网友称); a civil court
+ordering crypto returned (判令返还) protects it, one refusing the claim acts.
 """
 
 from __future__ import annotations
@@ -191,6 +192,17 @@ CASES = [
     (
         "网传某地矿场被查？当地：确有此事 已关停12家",
         "网传某地比特币矿场被集中查处。当地发改委回应称确有此事，已对12家矿场实施关停断电。",
+        True,
+    ),
+    # a civil court ordering crypto returned (判令返还) protects it; one refusing the claim acts
+    (
+        "比特币被盗 法院判令返还",
+        "法院认为，比特币具有财产属性，被告非法占有原告比特币，应予返还。",
+        False,
+    ),
+    (
+        "比特币被盗 法院驳回返还请求",
+        "法院认为，虚拟货币不受法律保护，驳回原告要求被告返还比特币的诉讼请求。",
         True,
     ),
 ]
