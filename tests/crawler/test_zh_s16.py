@@ -15,7 +15,8 @@ a bare exchange among listed firms or commodities (上市公司, 非法期货) i
 police appealing to be on guard (呼籲市民提高警覺) warn, and a crime count at a record
 (騙案損失創新高) is no price story; an act said never ordered (未接到通知) or a freeze put
 down to routine risk control (系正常风控) answers hearsay (网曝, 有网友称); a civil court
-ordering crypto returned (判令返还) protects it, one refusing the claim acts.
+ordering stolen crypto returned to its owner (被盗) protects it, one refusing the claim acts,
+and police on the theft act.
 """
 
 from __future__ import annotations
@@ -194,7 +195,8 @@ CASES = [
         "网传某地比特币矿场被集中查处。当地发改委回应称确有此事，已对12家矿场实施关停断电。",
         True,
     ),
-    # a civil court ordering crypto returned (判令返还) protects it; one refusing the claim acts
+    # a civil court ordering stolen crypto returned (被盗) protects it; one refusing the claim
+    # acts, and so do police on the theft
     (
         "比特币被盗 法院判令返还",
         "法院认为，比特币具有财产属性，被告非法占有原告比特币，应予返还。",
@@ -205,6 +207,7 @@ CASES = [
         "法院认为，虚拟货币不受法律保护，驳回原告要求被告返还比特币的诉讼请求。",
         True,
     ),
+    ("比特币被盗 警方抓获嫌疑人", "警方破获一起盗窃比特币案，抓获犯罪嫌疑人2名。", True),
 ]
 
 
