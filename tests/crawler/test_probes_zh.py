@@ -66,8 +66,9 @@ g (0.500 on the old code): stock and commodity exchanges named bare (交易所, 
 listed firms and futures; h (0.947 on the old code): warnings told as alerts (紧急提醒！,
 @所有人, 呼籲市民提高警覺) against the same with no crypto; i (0.400 on the old code):
 rumours answered or confirmed, explainers and guides; j (0.941 on the old code, written
-after the bench): civil rulings refusing crypto claims against courts protecting crypto.
-heldout_zh_s16a.jsonl was held out of all tuning.
+after the bench): civil rulings refusing crypto claims against courts protecting crypto;
+k (1.000, no fix): Taiwan and Macau cases naming the mainland, cross-strait police work, Hong
+Kong's rule-making against its enforcement. heldout_zh_s16a.jsonl was held out of all tuning.
 """
 
 from __future__ import annotations
