@@ -52,6 +52,23 @@ and Hong Kong police in traditional script) beside their near misses; each was s
 the fixes it led to (a 1.000, b 0.966, d 0.929, e 0.966 by F1; f, written after them, 1.000),
 and template sweeps found most fixes. c was held out (heldout_zh_s15c.jsonl: F1 0.867 at the
 start, 0.903 at the end).
+Session 16's (s16a-s16d) come from template sweeps: a Taiwan and Macau enforcers against Hong
+Kong's in both scripts (F1 0.947 before any fix), b commercial suits between firms against
+courts voiding crypto contracts (0.750), c price stories with the ban as background, crypto
+named in passing, look-alike tokens, rumours and foreign cases (0.923), d platforms' own
+actions, police warnings, discipline bodies, mining by place and power price, the SFC in
+Chinese (0.976); e, after the first fixes (0.963 on the old code): Taiwan's and Macau's
+enforcers in simplified script against mainland places that hold their names (台州, 澳门路),
+platforms' own actions against the same on gambling, price stories told after a clean-up
+(国内停止挖矿后); f (0.718 on the old code): money laundered through quoted tipping coins and
+tokens (“抖币”, “景区代币”) against crypto, AI's compute (人工智能算力租赁) against hash power.
+g (0.500 on the old code): stock and commodity exchanges named bare (交易所, 交易平台) beside
+listed firms and futures; h (0.947 on the old code): warnings told as alerts (紧急提醒！,
+@所有人, 呼籲市民提高警覺) against the same with no crypto; i (0.400 on the old code):
+rumours answered or confirmed, explainers and guides; j (0.941 on the old code, written
+after the bench): civil rulings refusing crypto claims against courts protecting crypto;
+k (1.000, no fix): Taiwan and Macau cases naming the mainland, cross-strait police work, Hong
+Kong's rule-making against its enforcement. heldout_zh_s16a.jsonl was held out of all tuning.
 """
 
 from __future__ import annotations
@@ -97,7 +114,6 @@ XFAIL: dict[str, str] = {
     "s14d-zh-021": "a pension scam sold as quoted “数字资产” (a 数字养老卡) with no coin:"
     " 数字资产 is crypto in most news, and nothing but the product marks this one",
     "s14c-zh-009": "held-out batch (a discipline body on an official's crypto): left untuned",
-    "s14c-zh-028": "held-out batch (a commercial suit between two exchanges): left untuned",
     "s15b-zh-002": "an unnamed trading platform's own freeze (账户被风控，暂停提币) with no"
     " place, regulator or payment platform: nothing makes the actor Chinese",
     "s15c-zh-001": "held-out batch (an exchange's support desk on accounts frozen for a judicial"
@@ -106,6 +122,14 @@ XFAIL: dict[str, str] = {
     " left untuned",
     "s15c-zh-030": "held-out batch (a post's rumour of mine closures denied, 有网帖称……不实):"
     " left untuned",
+    "s16a-zh-032": "a Taiwan police corps (保七總隊) said to try a case in Hong Kong's wording"
+    " (判囚): no Taiwan place or court is named, and 判囚 reads as Hong Kong's",
+    "s16f-zh-012": "a coin named in quotes (“积分币”) in a laundering case: a points scheme's"
+    " coin here, a project's own crypto in s11v5-zh-002, and nothing else tells them apart",
+    "s16f-zh-041": "a pension scheme sold as quoted “数字资产” with no coin (as s14d-zh-021)",
+    "s16f-zh-042": "ore theft told with a quoted “挖矿”: the mining word with no coin",
+    "s16a-zh-038": "an appeal court acquitting a coin dealer (高等法院改判無罪) with no place:"
+    " Hong Kong has a High Court too, and only the wording (實名查核) is Taiwan's",
 }
 
 
