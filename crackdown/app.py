@@ -34,7 +34,7 @@ from crawler.rules import RuleError
 from crawler.schedule import PollPolicy
 from crawler.watchlist import Watchlist, WatchlistError, build_watchlist, builtin_watchlist
 from storage import sources as source_store
-from storage.channels import sync_channels
+from storage.channels import ChannelSpec, sync_channels
 from storage.clusters import ClusterSettings
 from storage.db import Database
 
@@ -65,6 +65,18 @@ def load_veto(config: Config, matcher: Matcher) -> LearnedVeto | None:
     return LearnedVeto.for_matcher(matcher, config.telegram.default_topic)
 
 
+@dataclass(frozen=True)
+class CheckedConfig:
+    """A reloaded config and what was built from it, checked, not yet in force."""
+
+    config: Config
+    watchlist: Watchlist
+    matcher: Matcher
+    channels: list[ChannelSpec]
+    clustering: ClusterSettings
+    veto: LearnedVeto | None
+
+
 @dataclass
 class App:
     """Everything a command needs, built once from the config."""
@@ -92,7 +104,18 @@ class App:
         the running config as it was. A config without sources replacing one
         with some is refused: it is what an editor's truncated save reads as.
         Returns the changed settings that only a restart applies (database,
-        Bot API endpoint, token, HTTP, delivery).
+        Bot API endpoint, token, HTTP, delivery). The daemon runs the three
+        steps apart, the database's in a thread (`crackdown.daemon`).
+        """
+        checked = self.check_reload(config)
+        self.store_reload(checked)
+        return self.apply_reload(checked)
+
+    def check_reload(self, config: Config) -> CheckedConfig:
+        """Step 1 of `reload`: build and check everything; a ConfigError changes nothing.
+
+        Reads only `self.config`: the daemon runs it in a thread (a watchlist takes
+        a third of a second of CPU to compile).
         """
         if self.config.sources and not config.sources:
             raise ConfigError(
@@ -102,6 +125,22 @@ class App:
         watchlist, matcher = load_watchlist(config)
         channels = channel_specs(config.telegram.channels, watchlist, matcher)
         clustering = cluster_settings(config, watchlist)
+        return CheckedConfig(
+            config, watchlist, matcher, channels, clustering, load_veto(config, matcher)
+        )
+
+    def store_reload(self, checked: CheckedConfig) -> None:
+        """Step 2 of `reload`: its sources and channels in the database (it may wait on a lock)."""
+        config = checked.config
+        with self.db.session() as session:
+            source_store.sync_sources(session, [(s.key, s.kind, s.url) for s in config.sources])
+            synced = sync_channels(session, checked.channels)
+        if synced.added or synced.changed or synced.removed:
+            log.info("%s", synced.summary())
+
+    def apply_reload(self, checked: CheckedConfig) -> list[str]:
+        """Step 3 of `reload`: the new config in force; returns what only a restart applies."""
+        config, watchlist, matcher = checked.config, checked.watchlist, checked.matcher
         old = self.config
         restart = [
             name
@@ -115,16 +154,9 @@ class App:
             )
             if before != after
         ]
-        with self.db.session() as session:
-            source_store.sync_sources(session, [(s.key, s.kind, s.url) for s in config.sources])
-            synced = sync_channels(session, channels)
-        if synced.added or synced.changed or synced.removed:
-            log.info("%s", synced.summary())
         self.config, self.watchlist, self.matcher = config, watchlist, matcher
-        self.db.configure(clustering=clustering)
-        self.filters.rebase(
-            watchlist, matcher, config.telegram.max_query_length, load_veto(config, matcher)
-        )
+        self.db.configure(clustering=checked.clustering)
+        self.filters.rebase(watchlist, matcher, config.telegram.max_query_length, checked.veto)
         self.filters.refresh(self.db)
         if self._deps is not None:  # the running bot's handlers see the new names at once
             fresh = self.bot_deps()

@@ -23,7 +23,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.delivery import DeliveryReport, DeliveryWorker
-from crackdown.app import App
+from crackdown.app import App, CheckedConfig
 from crackdown.config import Config, ConfigError
 from crackdown.runtime import systemd
 from crackdown.runtime.botlink import BotLink, describe
@@ -163,6 +163,8 @@ class Daemon:
         self._reader: CommandReader | None = None
         self._commands = Leadership(app.db, COMMANDS_LOCK)
         self._poller: Poller | None = None
+        self._reload_lock = asyncio.Lock()
+        self._reloads: set[asyncio.Task[None]] = set()
 
     def _job(self, name: str, func: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -280,22 +282,36 @@ class Daemon:
             forget_before(session, datetime.now(UTC) - after)
 
     def reload(self) -> None:
-        """SIGHUP: apply the config file again, or keep the running one if it is wrong."""
+        """SIGHUP: apply the config file again (`apply_config`), in a task of its own."""
+        task = asyncio.get_running_loop().create_task(self.apply_config(), name="reload")
+        self._reloads.add(task)  # held until done: the loop keeps only a weak reference
+        task.add_done_callback(self._reloads.discard)
+
+    async def apply_config(self) -> None:
+        """Apply the config file again, or keep the running one if it is wrong.
+
+        Reading, checking and the database's sync run in a thread: another
+        process holding the database's lock (a backup) would otherwise stall
+        sending and commands for the busy timeout. SIGHUPs in a row apply in
+        turn.
+        """
         if self.reload_config is None:
             log.warning("SIGHUP: no config file to reload")
             return
-        try:
-            config = self.reload_config()
-            restart = self.app.reload(config)
-        except ConfigError as exc:
-            log.error("config reload rejected, the running config is kept: %s", exc)
-            return
-        except DBAPIError as exc:  # locked past the busy timeout, full disk: nothing applied yet
-            log.error(
-                "config reload failed, the running config is kept: %s; send SIGHUP again",
-                database_error(exc),
-            )
-            return
+        async with self._reload_lock:
+            try:
+                checked = await asyncio.to_thread(self._read_and_store, self.reload_config)
+            except ConfigError as exc:
+                log.error("config reload rejected, the running config is kept: %s", exc)
+                return
+            except DBAPIError as exc:  # locked past the busy timeout, full disk: nothing applied
+                log.error(
+                    "config reload failed, the running config is kept: %s; send SIGHUP again",
+                    database_error(exc),
+                )
+                return
+            restart = self.app.apply_reload(checked)
+        config = checked.config
         if self._worker is not None:
             self._worker.labels = self.app.labels()
         log.info(
@@ -306,6 +322,12 @@ class Daemon:
         )
         if restart:
             log.warning("changed settings that apply at the next restart: %s", ", ".join(restart))
+
+    def _read_and_store(self, read: Callable[[], Config]) -> CheckedConfig:
+        """The new config read, checked and synced to the database; not yet in force."""
+        checked = self.app.check_reload(read())
+        self.app.store_reload(checked)
+        return checked
 
     def _check(self) -> tuple[bool, dict[str, object]]:
         metrics = self.app.config.metrics
