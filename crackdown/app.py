@@ -26,7 +26,7 @@ from crackdown.runtime.crawling import Progress, SpiderRunner, crawl_settings
 from crackdown.runtime.filters import FilterBook
 from crackdown.runtime.heap import limit_malloc_arenas, settle_long_lived
 from crackdown.runtime.polling import Poller
-from crackdown.storage_open import open_database
+from crackdown.storage_open import open_database, opened_read_only
 from crawler.http import HttpPolicy
 from crawler.learned import LearnedVeto
 from crawler.matcher import Matcher
@@ -395,13 +395,19 @@ def require_token(config: Config) -> str:
     return token
 
 
-def open_app(config: Config) -> App:
-    """Validate the watchlist, migrate the database, and register configured sources."""
+def open_app(config: Config, *, read_only: bool = False) -> App:
+    """Validate the watchlist, migrate the database, and register configured sources.
+
+    `read_only` (`crackdown status`): a database crackdown may not write is read as it
+    is, and nothing is registered (`crackdown.storage_open.open_database`).
+    """
     limit_malloc_arenas()  # before the watchlist is built and the poller's threads start
     watchlist, matcher = load_watchlist(config)
     channels = channel_specs(config.telegram.channels, watchlist, matcher)
     clustering = cluster_settings(config, watchlist)
-    db = open_database(config.storage.url, settings={"clustering": clustering})
+    db = open_database(config.storage.url, settings={"clustering": clustering}, read_only=read_only)
+    if opened_read_only(db.url):  # write nothing
+        return App(config=config, db=db, watchlist=watchlist, matcher=matcher)
     with db.session() as session:
         source_store.sync_sources(session, [(s.key, s.kind, s.url) for s in config.sources])
         synced = sync_channels(session, channels)
