@@ -119,7 +119,7 @@ def _html_field(item: Selector, spec: str | None) -> str | None:
 
 def _date(value: Any, lang: str | None) -> datetime | None:
     """Epoch seconds or milliseconds, or a date as pages write them (Beijing time for zh)."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = value / 1000 if value > 10**11 else value
@@ -207,7 +207,11 @@ def parse_api(
         if not title or not link:
             problems.append(f"item {index}: no {'title' if not title else 'link'}")
             continue
-        url = urljoin(base_url, str(link).strip())
+        try:
+            url = urljoin(base_url, str(link).strip())
+        except ValueError:  # "http://[abc/x", an unreadable host: this item only is lost
+            problems.append(f"item {index}: unreadable link")
+            continue
         stories.append(
             RawStory(
                 source_key=source_key,
