@@ -37,6 +37,7 @@ from storage.clusters import forget_before
 from storage.db import database_error
 from storage.housekeeping import optimize, prune
 from storage.locks import COMMANDS_LOCK, Leadership
+from storage.sources import plan_sooner
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,21 @@ class Daemon:
             await reader.stop()
             log.warning("another daemon reads the bot's commands now; standing by")
 
+    async def plan_sooner(self, seconds: float) -> None:
+        """The wall clock went back `seconds`: every source's next poll as much sooner."""
+        now, by = datetime.now(UTC), timedelta(seconds=seconds)
+        try:
+            moved = await asyncio.to_thread(self._plan_sooner, now, by)
+        except DBAPIError as exc:  # a lock past the busy timeout: those wait their time
+            log.error("next polls not moved sooner: %s", database_error(exc))
+            return
+        if moved:
+            log.info("%d sources' next polls moved %.0f s sooner", moved, seconds)
+
+    def _plan_sooner(self, now: datetime, by: timedelta) -> int:
+        with self.app.db.session() as session:
+            return plan_sooner(session, now, by)
+
     def _forget_bands(self, after: timedelta) -> None:
         with self.app.db.session() as session:
             forget_before(session, datetime.now(UTC) - after)
@@ -361,7 +377,8 @@ class Daemon:
                 await self.read_commands()
                 scheduler.start()
                 clock_guard = asyncio.create_task(
-                    guard_scheduler(scheduler, ClockWatch()), name="clock-guard"
+                    guard_scheduler(scheduler, ClockWatch(), on_step_back=self.plan_sooner),
+                    name="clock-guard",
                 )
                 watchdog = self._start_watchdog()
                 systemd.notify("READY=1")
