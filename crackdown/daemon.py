@@ -276,7 +276,10 @@ class Daemon:
                 log.info("reading the bot's commands (this daemon leads)")
         elif not leads and reader.running:
             await reader.stop()
-            log.warning("another daemon reads the bot's commands now; standing by")
+            if self._commands.unreachable is not None:
+                log.warning("commands are not read until the database answers again")
+            else:
+                log.warning("another daemon reads the bot's commands now; standing by")
 
     async def plan_sooner(self, seconds: float) -> None:
         """The wall clock went back `seconds`: every source's next poll as much sooner."""
