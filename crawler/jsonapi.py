@@ -184,7 +184,7 @@ def parse_api(
     """Read a response into stories; items without a title or link are problems, not stories.
 
     Raises FeedError when the response is not what the spec expects at all
-    (not JSON, no item list, a JavaScript challenge).
+    (not JSON, no item list, not one item readable, a JavaScript challenge).
     """
     if is_challenge(content):
         raise FeedError(NEEDS_BROWSER)
@@ -228,7 +228,22 @@ def parse_api(
             detail = fill_template(spec.detail_url, lookup)
             if detail:
                 details[url] = urljoin(base_url, detail)
+    if not stories:  # not one item as the spec reads them: an error object served with 200?
+        raise FeedError(f"no item readable ({problems[0]}{_keys_of(items[0])})")
     return ApiItems(tuple(stories), details, tuple(problems))
+
+
+def _keys_of(item: Any) -> str:
+    """What an unreadable JSON item holds, for the one-line error ("; keys: code, msg")."""
+    if isinstance(item, dict):
+        keys = [str(key) for key in list(item)[:6]]
+        return f"; its keys: {', '.join(keys)}" if keys else "; an empty object"
+    for kind, name in ((bool, "true or false"), (str, "string"), (int | float, "number")):
+        if isinstance(item, kind):
+            return f"; a {name}, not an object"
+    if isinstance(item, list):
+        return "; a list, not an object"
+    return "; null, not an object" if item is None else ""
 
 
 async def discover_url(

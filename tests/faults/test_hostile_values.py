@@ -3,6 +3,7 @@
 - A digit Python's `str.isdigit` takes and `float`/`int` refuse (superscripts: "²") in
   RSS `<ttl>`, Cache-Control max-age or Retry-After, or in a JSON API item's date.
 - An item link whose host cannot be read ("http://[abc/x": `urljoin` raises ValueError).
+- A JSON API's error object where its item list should be (below).
 
 Old code: each was "internal error: ValueError" with a traceback in the log, every poll,
 and none of the feed's other stories was stored.
@@ -13,7 +14,10 @@ from __future__ import annotations
 import asyncio
 import json
 
+import pytest
+
 from crackdown.demo.site import LoopbackSite, Page
+from crawler.feeds import FeedError
 from crawler.http import HttpPolicy, make_client
 from crawler.jsonapi import ApiSpec, poll_api
 from crawler.netguard import fetching_for
@@ -76,3 +80,29 @@ def test_a_json_item_with_a_hostile_date_or_link_loses_only_itself(site: Loopbac
         return [s.title for s in fetched.stories]
 
     assert asyncio.run(poll()) == ["a superscript date", "a good one"]
+
+
+def test_a_json_error_object_served_with_200_is_a_failure_naming_its_keys(
+    site: LoopbackSite,
+) -> None:
+    """Old code: an API whose items are the top-level list answering `{"code": 429, "msg":
+    ...}` with a 200 polled "ok" with a warning, every poll: the source looked healthy and no
+    operator notice ever came (they follow failures in a row)."""
+    site.pages["/api"] = Page(json.dumps({"code": 429, "msg": "too frequent"}).encode())
+    spec = ApiSpec(title="t", link="u")  # items: the document itself
+
+    async def poll() -> None:
+        with fetching_for("s", [site.base_url]):
+            async with make_client(POLICY) as client:
+                await poll_api(
+                    client,
+                    source_key="s",
+                    url=site.url("/api"),
+                    state=FetchState(),
+                    policy=POLICY,
+                    spec=spec,
+                )
+
+    with pytest.raises(FeedError) as raised:
+        asyncio.run(poll())
+    assert str(raised.value) == "no item readable (item 0: no title; its keys: code, msg)"
