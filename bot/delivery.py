@@ -53,7 +53,7 @@ from bot.digest import format_digest, last_boundary, next_boundary
 from bot.formatting import format_alert, with_also_reported
 from bot.hold import hold_until
 from bot.pacing import Limits, Pacer
-from bot.retry_after import retry_after_seconds
+from bot.retry_after import FLOOD_PAUSE_MAX, retry_after_seconds
 from bot.splitting import split_html, split_plain, telegram_length, to_plain_text
 from storage import outbox, subscribers
 from storage.db import Database, database_error
@@ -94,9 +94,7 @@ class DeliverySettings:
     base_backoff: float = 5.0
     max_backoff: float = 3600.0
     pause_margin: float = 0.5
-    # At most this long does one 429 pause every chat; its own chat waits the whole
-    # retry_after. Telegram's global bursts ask for seconds; an hour is a chat's ban.
-    flood_pause_max: float = 30.0
+    flood_pause_max: float = FLOOD_PAUSE_MAX  # one 429 pauses every chat this long at most
     deactivate_after: int = 5
     linger: float = 2.0
     unreachable_after: int = 3
