@@ -109,7 +109,9 @@ class App:
         """
         checked = self.check_reload(config)
         self.store_reload(checked)
-        return self.apply_reload(checked)
+        restart = self.apply_reload(checked)
+        self.filters.refresh(self.db)  # subscribers' queries, compiled on the new watchlist
+        return restart
 
     def check_reload(self, config: Config) -> CheckedConfig:
         """Step 1 of `reload`: build and check everything; a ConfigError changes nothing.
@@ -139,7 +141,10 @@ class App:
             log.info("%s", synced.summary())
 
     def apply_reload(self, checked: CheckedConfig) -> list[str]:
-        """Step 3 of `reload`: the new config in force; returns what only a restart applies."""
+        """Step 3 of `reload`: the new config in force; returns what only a restart applies.
+
+        Subscribers' queries are compiled again at the next `filters.refresh`.
+        """
         config, watchlist, matcher = checked.config, checked.watchlist, checked.matcher
         old = self.config
         restart = [
@@ -157,7 +162,6 @@ class App:
         self.config, self.watchlist, self.matcher = config, watchlist, matcher
         self.db.configure(clustering=checked.clustering)
         self.filters.rebase(watchlist, matcher, config.telegram.max_query_length, checked.veto)
-        self.filters.refresh(self.db)
         if self._deps is not None:  # the running bot's handlers see the new names at once
             fresh = self.bot_deps()
             self._deps.watchlist, self._deps.settings = fresh.watchlist, fresh.settings

@@ -330,6 +330,10 @@ class Daemon:
                 )
                 return
             restart = self.app.apply_reload(checked)
+            try:
+                self.app.filters.refresh(self.app.db)
+            except DBAPIError as exc:  # the database went away meanwhile: the next poll reads them
+                log.warning("watched queries not read yet: %s", database_error(exc))
         config = checked.config
         if self._worker is not None:
             self._worker.labels = self.app.labels()
