@@ -5,8 +5,9 @@ Rows are claimed with a lease (each the head of its chat's queue), paced by
 once, so a crash repeats at most the sends in flight. What each Bot API
 answer leads to:
 
-- 429: pause all sending for retry_after plus a margin; the row waits, no
-  attempt used.
+- 429: pause all sending for retry_after plus a margin, at most
+  `flood_pause_max` (a long one is one chat's: the others go on after that);
+  the row, and so its chat, waits the whole time, no attempt used.
 - 5xx, timeouts, network errors: retry with exponential backoff and jitter,
   up to `max_attempts`. After `unreachable_after` of them in a row (or a
   rejected token) `on_unreachable` is told and the drain stops claiming
@@ -52,7 +53,7 @@ from bot.digest import format_digest, last_boundary, next_boundary
 from bot.formatting import format_alert, with_also_reported
 from bot.hold import hold_until
 from bot.pacing import Limits, Pacer
-from bot.retry_after import retry_after_seconds
+from bot.retry_after import FLOOD_PAUSE_MAX, retry_after_seconds
 from bot.splitting import split_html, split_plain, telegram_length, to_plain_text
 from storage import outbox, subscribers
 from storage.db import Database, database_error
@@ -93,6 +94,7 @@ class DeliverySettings:
     base_backoff: float = 5.0
     max_backoff: float = 3600.0
     pause_margin: float = 0.5
+    flood_pause_max: float = FLOOD_PAUSE_MAX  # one 429 pauses every chat this long at most
     deactivate_after: int = 5
     linger: float = 2.0
     unreachable_after: int = 3
@@ -431,9 +433,18 @@ class DeliveryWorker:
             self._record_sent(_Sent(alert, batch_ids, first_id, len(parts), self.clock()))
         except RetryAfter as exc:
             pause = retry_after_seconds(exc.retry_after) + self.settings.pause_margin
-            self.pacer.pause(pause)
+            everyone = min(pause, self.settings.flood_pause_max)
+            self.pacer.pause(everyone)
             report.rate_limited += 1
-            log.warning("telegram flood control: pausing all sends for %.1fs", pause)
+            if everyone < pause:
+                log.warning(
+                    "telegram flood control: chat %d waits %.0fs, all sends pause %.1fs",
+                    alert.chat_id,
+                    pause,
+                    everyone,
+                )
+            else:
+                log.warning("telegram flood control: pausing all sends for %.1fs", pause)
             with self.db.session() as session:
                 outbox.mark_retry(
                     session,

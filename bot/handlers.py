@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import DBAPIError
 from telegram import Bot, BotCommand, Message, Update, User
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -246,6 +246,8 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         log.warning("update %s: no reply, telegram rejected the bot token", update_id)
     elif isinstance(error, Forbidden | BadRequest):  # this chat refused (blocked, gone)
         log.warning("update %s: no reply (%s): %s", update_id, type(error).__name__, error.message)
+    elif isinstance(error, RetryAfter):  # this chat's flood ban (bot.replies)
+        log.warning("update %s: no reply, telegram flood control: %s", update_id, error.message)
     elif isinstance(error, NetworkError):
         log.warning(
             "update %s: no reply, telegram unreachable (%s: %s)",

@@ -5,6 +5,8 @@ user sends two commands within a second (or an alert went out to the chat
 a moment before), and the 429 used to end the handler with no answer. Each
 reply now takes a slot from the delivery worker's `Pacer`, ahead of alerts,
 and a 429 pauses sending for `retry_after` (as for alerts) and tries again.
+A 429 longer than `FLOOD_PAUSE_MAX` is that chat's flood ban: the reply is
+given up, and the others wait that long at most.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from telegram import Chat
 from telegram.error import RetryAfter
 
 from bot.pacing import Pacer
-from bot.retry_after import retry_after_seconds
+from bot.retry_after import FLOOD_PAUSE_MAX, retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +40,10 @@ async def paced(pacer: Pacer, chat: Chat, send: Callable[[], Awaitable[T]]) -> T
         try:
             return await send()
         except RetryAfter as exc:
-            if attempt == ATTEMPTS:
-                raise
             pause = retry_seconds(exc) + PAUSE_MARGIN
-            pacer.pause(pause)
+            pacer.pause(min(pause, FLOOD_PAUSE_MAX))
+            if attempt == ATTEMPTS or pause > FLOOD_PAUSE_MAX:
+                raise
             log.warning(
                 "telegram flood control on a reply to chat %d: retry in %.1fs", chat.id, pause
             )

@@ -16,6 +16,10 @@ import math
 log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 3600.0
+# At most this long does one 429 pause every chat; a longer retry_after is taken as the
+# flood ban of the chat that drew it (Telegram's global bursts ask for seconds), and only
+# that chat waits it out (bot.delivery, bot.replies).
+FLOOD_PAUSE_MAX = 30.0
 
 
 def retry_after_seconds(value: object) -> float:

@@ -26,7 +26,7 @@ from crackdown.runtime.crawling import Progress, SpiderRunner, crawl_settings
 from crackdown.runtime.filters import FilterBook
 from crackdown.runtime.heap import limit_malloc_arenas, settle_long_lived
 from crackdown.runtime.polling import Poller
-from crackdown.storage_open import open_database
+from crackdown.storage_open import open_database, opened_read_only
 from crawler.http import HttpPolicy
 from crawler.learned import LearnedVeto
 from crawler.matcher import Matcher
@@ -34,7 +34,7 @@ from crawler.rules import RuleError
 from crawler.schedule import PollPolicy
 from crawler.watchlist import Watchlist, WatchlistError, build_watchlist, builtin_watchlist
 from storage import sources as source_store
-from storage.channels import sync_channels
+from storage.channels import ChannelSpec, sync_channels
 from storage.clusters import ClusterSettings
 from storage.db import Database
 
@@ -65,6 +65,18 @@ def load_veto(config: Config, matcher: Matcher) -> LearnedVeto | None:
     return LearnedVeto.for_matcher(matcher, config.telegram.default_topic)
 
 
+@dataclass(frozen=True)
+class CheckedConfig:
+    """A reloaded config and what was built from it, checked, not yet in force."""
+
+    config: Config
+    watchlist: Watchlist
+    matcher: Matcher
+    channels: list[ChannelSpec]
+    clustering: ClusterSettings
+    veto: LearnedVeto | None
+
+
 @dataclass
 class App:
     """Everything a command needs, built once from the config."""
@@ -92,7 +104,20 @@ class App:
         the running config as it was. A config without sources replacing one
         with some is refused: it is what an editor's truncated save reads as.
         Returns the changed settings that only a restart applies (database,
-        Bot API endpoint, token, HTTP, delivery).
+        Bot API endpoint, token, HTTP, delivery). The daemon runs the three
+        steps apart, the database's in a thread (`crackdown.daemon`).
+        """
+        checked = self.check_reload(config)
+        self.store_reload(checked)
+        restart = self.apply_reload(checked)
+        self.filters.refresh(self.db)  # subscribers' queries, compiled on the new watchlist
+        return restart
+
+    def check_reload(self, config: Config) -> CheckedConfig:
+        """Step 1 of `reload`: build and check everything; a ConfigError changes nothing.
+
+        Reads only `self.config`: the daemon runs it in a thread (a watchlist takes
+        a third of a second of CPU to compile).
         """
         if self.config.sources and not config.sources:
             raise ConfigError(
@@ -102,6 +127,25 @@ class App:
         watchlist, matcher = load_watchlist(config)
         channels = channel_specs(config.telegram.channels, watchlist, matcher)
         clustering = cluster_settings(config, watchlist)
+        return CheckedConfig(
+            config, watchlist, matcher, channels, clustering, load_veto(config, matcher)
+        )
+
+    def store_reload(self, checked: CheckedConfig) -> None:
+        """Step 2 of `reload`: its sources and channels in the database (it may wait on a lock)."""
+        config = checked.config
+        with self.db.session() as session:
+            source_store.sync_sources(session, [(s.key, s.kind, s.url) for s in config.sources])
+            synced = sync_channels(session, checked.channels)
+        if synced.added or synced.changed or synced.removed:
+            log.info("%s", synced.summary())
+
+    def apply_reload(self, checked: CheckedConfig) -> list[str]:
+        """Step 3 of `reload`: the new config in force; returns what only a restart applies.
+
+        Subscribers' queries are compiled again at the next `filters.refresh`.
+        """
+        config, watchlist, matcher = checked.config, checked.watchlist, checked.matcher
         old = self.config
         restart = [
             name
@@ -115,17 +159,9 @@ class App:
             )
             if before != after
         ]
-        with self.db.session() as session:
-            source_store.sync_sources(session, [(s.key, s.kind, s.url) for s in config.sources])
-            synced = sync_channels(session, channels)
-        if synced.added or synced.changed or synced.removed:
-            log.info("%s", synced.summary())
         self.config, self.watchlist, self.matcher = config, watchlist, matcher
-        self.db.configure(clustering=clustering)
-        self.filters.rebase(
-            watchlist, matcher, config.telegram.max_query_length, load_veto(config, matcher)
-        )
-        self.filters.refresh(self.db)
+        self.db.configure(clustering=checked.clustering)
+        self.filters.rebase(watchlist, matcher, config.telegram.max_query_length, checked.veto)
         if self._deps is not None:  # the running bot's handlers see the new names at once
             fresh = self.bot_deps()
             self._deps.watchlist, self._deps.settings = fresh.watchlist, fresh.settings
@@ -363,13 +399,19 @@ def require_token(config: Config) -> str:
     return token
 
 
-def open_app(config: Config) -> App:
-    """Validate the watchlist, migrate the database, and register configured sources."""
+def open_app(config: Config, *, read_only: bool = False) -> App:
+    """Validate the watchlist, migrate the database, and register configured sources.
+
+    `read_only` (`crackdown status`): a database crackdown may not write is read as it
+    is, and nothing is registered (`crackdown.storage_open.open_database`).
+    """
     limit_malloc_arenas()  # before the watchlist is built and the poller's threads start
     watchlist, matcher = load_watchlist(config)
     channels = channel_specs(config.telegram.channels, watchlist, matcher)
     clustering = cluster_settings(config, watchlist)
-    db = open_database(config.storage.url, settings={"clustering": clustering})
+    db = open_database(config.storage.url, settings={"clustering": clustering}, read_only=read_only)
+    if opened_read_only(db.url):  # write nothing
+        return App(config=config, db=db, watchlist=watchlist, matcher=matcher)
     with db.session() as session:
         source_store.sync_sources(session, [(s.key, s.kind, s.url) for s in config.sources])
         synced = sync_channels(session, channels)

@@ -519,7 +519,7 @@ def _cmd_status(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
     config = _config(args, environ)
     setup_logging(args.log_level or "WARNING")
-    app = open_app(config)
+    app = open_app(config, read_only=True)  # a read-only database is reported, not refused
     try:
         print(status_command(app, chat_id=args.chat, limit=args.limit, as_json=args.json))
     finally:

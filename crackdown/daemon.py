@@ -23,7 +23,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.delivery import DeliveryReport, DeliveryWorker
-from crackdown.app import App
+from crackdown.app import App, CheckedConfig
 from crackdown.config import Config, ConfigError
 from crackdown.runtime import systemd
 from crackdown.runtime.botlink import BotLink, describe
@@ -37,6 +37,7 @@ from storage.clusters import forget_before
 from storage.db import database_error
 from storage.housekeeping import optimize, prune
 from storage.locks import COMMANDS_LOCK, Leadership
+from storage.sources import plan_sooner
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,8 @@ class Daemon:
         self._reader: CommandReader | None = None
         self._commands = Leadership(app.db, COMMANDS_LOCK)
         self._poller: Poller | None = None
+        self._reload_lock = asyncio.Lock()
+        self._reloads: set[asyncio.Task[None]] = set()
 
     def _job(self, name: str, func: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
         async def run() -> None:
@@ -273,29 +276,65 @@ class Daemon:
                 log.info("reading the bot's commands (this daemon leads)")
         elif not leads and reader.running:
             await reader.stop()
-            log.warning("another daemon reads the bot's commands now; standing by")
+            if self._commands.unreachable is not None:
+                log.warning("commands are not read until the database answers again")
+            else:
+                log.warning("another daemon reads the bot's commands now; standing by")
+
+    async def plan_sooner(self, seconds: float) -> None:
+        """The wall clock went back `seconds`: every source's next poll as much sooner."""
+        now, by = datetime.now(UTC), timedelta(seconds=seconds)
+        try:
+            moved = await asyncio.to_thread(self._plan_sooner, now, by)
+        except DBAPIError as exc:  # a lock past the busy timeout: those wait their time
+            log.error("next polls not moved sooner: %s", database_error(exc))
+            return
+        if moved:
+            log.info("%d sources' next polls moved %.0f s sooner", moved, seconds)
+
+    def _plan_sooner(self, now: datetime, by: timedelta) -> int:
+        with self.app.db.session() as session:
+            return plan_sooner(session, now, by)
 
     def _forget_bands(self, after: timedelta) -> None:
         with self.app.db.session() as session:
             forget_before(session, datetime.now(UTC) - after)
 
     def reload(self) -> None:
-        """SIGHUP: apply the config file again, or keep the running one if it is wrong."""
+        """SIGHUP: apply the config file again (`apply_config`), in a task of its own."""
+        task = asyncio.get_running_loop().create_task(self.apply_config(), name="reload")
+        self._reloads.add(task)  # held until done: the loop keeps only a weak reference
+        task.add_done_callback(self._reloads.discard)
+
+    async def apply_config(self) -> None:
+        """Apply the config file again, or keep the running one if it is wrong.
+
+        Reading, checking and the database's sync run in a thread: another
+        process holding the database's lock (a backup) would otherwise stall
+        sending and commands for the busy timeout. SIGHUPs in a row apply in
+        turn.
+        """
         if self.reload_config is None:
             log.warning("SIGHUP: no config file to reload")
             return
-        try:
-            config = self.reload_config()
-            restart = self.app.reload(config)
-        except ConfigError as exc:
-            log.error("config reload rejected, the running config is kept: %s", exc)
-            return
-        except DBAPIError as exc:  # locked past the busy timeout, full disk: nothing applied yet
-            log.error(
-                "config reload failed, the running config is kept: %s; send SIGHUP again",
-                database_error(exc),
-            )
-            return
+        async with self._reload_lock:
+            try:
+                checked = await asyncio.to_thread(self._read_and_store, self.reload_config)
+            except ConfigError as exc:
+                log.error("config reload rejected, the running config is kept: %s", exc)
+                return
+            except DBAPIError as exc:  # locked past the busy timeout, full disk: nothing applied
+                log.error(
+                    "config reload failed, the running config is kept: %s; send SIGHUP again",
+                    database_error(exc),
+                )
+                return
+            restart = self.app.apply_reload(checked)
+            try:
+                self.app.filters.refresh(self.app.db)
+            except DBAPIError as exc:  # the database went away meanwhile: the next poll reads them
+                log.warning("watched queries not read yet: %s", database_error(exc))
+        config = checked.config
         if self._worker is not None:
             self._worker.labels = self.app.labels()
         log.info(
@@ -306,6 +345,12 @@ class Daemon:
         )
         if restart:
             log.warning("changed settings that apply at the next restart: %s", ", ".join(restart))
+
+    def _read_and_store(self, read: Callable[[], Config]) -> CheckedConfig:
+        """The new config read, checked and synced to the database; not yet in force."""
+        checked = self.app.check_reload(read())
+        self.app.store_reload(checked)
+        return checked
 
     def _check(self) -> tuple[bool, dict[str, object]]:
         metrics = self.app.config.metrics
@@ -339,7 +384,8 @@ class Daemon:
                 await self.read_commands()
                 scheduler.start()
                 clock_guard = asyncio.create_task(
-                    guard_scheduler(scheduler, ClockWatch()), name="clock-guard"
+                    guard_scheduler(scheduler, ClockWatch(), on_step_back=self.plan_sooner),
+                    name="clock-guard",
                 )
                 watchdog = self._start_watchdog()
                 systemd.notify("READY=1")

@@ -14,16 +14,21 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
 from crackdown.config import ConfigError
 from storage.db import Database, database_error
+from storage.migrate import current_revision, head_revision
 
 # SQLite's words for a file that is not a database, or a damaged one: restarting cannot help.
 DAMAGED = ("file is not a database", "disk image is malformed")
+
+# How a database crackdown may not write is opened to read: `mode=ro` first; `immutable=1`
+# when SQLite cannot create the `-shm` file a WAL database needs (a read-only folder).
+READ_ONLY_FLAGS = ("mode=ro", "immutable=1")
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -51,6 +56,11 @@ def _read_only_uri(url: str) -> str | None:
     if str(parsed.query.get("immutable", "0")).lower() in ("1", "true", "yes", "on"):
         return "immutable=1"
     return None
+
+
+def opened_read_only(url: str) -> bool:
+    """True if `url` opens SQLite read-only (what `open_database(read_only=True)` may return)."""
+    return _read_only_uri(url) is not None
 
 
 def check_storage(url: str) -> None:
@@ -97,9 +107,21 @@ def check_storage(url: str) -> None:
         raise ConfigError(f"storage.url: {path} is not readable and writable")
 
 
-def open_database(url: str, *, settings: Mapping[str, Any] | None = None) -> Database:
-    """A migrated Database for `url`; what stops SQLite from opening is a ConfigError."""
-    check_storage(url)
+def open_database(
+    url: str, *, settings: Mapping[str, Any] | None = None, read_only: bool = False
+) -> Database:
+    """A migrated Database for `url`; what stops SQLite from opening is a ConfigError.
+
+    `read_only` (`crackdown status`): a SQLite file crackdown may not write (mode 0444,
+    a read-only mount, a `mode=ro` URI) is opened for reading instead, if its schema is
+    current: an operator's health check reports on it without writing.
+    """
+    try:
+        check_storage(url)
+    except ConfigError:
+        if read_only and (path := sqlite_file(url)) is not None and path.is_file():
+            return _open_for_reading(url, path, settings)
+        raise
     db = Database(url, settings=settings)
     try:
         db.upgrade()
@@ -116,5 +138,34 @@ def open_database(url: str, *, settings: Mapping[str, Any] | None = None) -> Dat
             ) from None
         if not any(w in reason for w in ("unable to open", "readonly")):
             raise
+        if read_only and path.is_file():
+            return _open_for_reading(url, path, settings)
         raise ConfigError(f"storage.url: cannot open {path}: {reason}") from None
     return db
+
+
+def _open_for_reading(url: str, path: Path, settings: Mapping[str, Any] | None) -> Database:
+    """`path` opened read-only (`mode=ro`; `immutable=1` where SQLite cannot make its
+    shared-memory file beside it, as on a read-only mount); its schema must be current."""
+    uris = (
+        [url]
+        if _read_only_uri(url)
+        else [f"sqlite:///file:{quote(str(path))}?{flag}&uri=true" for flag in READ_ONLY_FLAGS]
+    )
+    reason = ""
+    for uri in uris:
+        db = Database(uri, settings=settings)
+        try:
+            current, head = current_revision(db.engine), head_revision(db.engine)
+        except DatabaseError as exc:
+            db.dispose()
+            reason = database_error(exc)
+            continue
+        if current != head:
+            db.dispose()
+            raise ConfigError(
+                f"storage.url: {path} is read-only and its schema is not current"
+                f" ({current or 'empty'}, not {head}); run crackdown once with write access"
+            )
+        return db
+    raise ConfigError(f"storage.url: cannot open {path} even to read: {reason}")

@@ -72,7 +72,12 @@ def _entry_link(entry: Mapping[str, Any], base_url: str) -> str | None:
     if not link:
         guid = entry.get("id") or ""
         link = guid if guid.startswith(("http://", "https://")) else None
-    return urljoin(base_url, link) if link else None
+    if not link:
+        return None
+    try:
+        return urljoin(base_url, link)
+    except ValueError:  # "http://[abc/x", an unreadable host: keyed as a link-less item
+        return None
 
 
 def _stable_key(source_key: str, entry: Mapping[str, Any], base_url: str) -> str:

@@ -17,6 +17,13 @@ def cache_control(value: str) -> dict[str, str]:
     return {m.group(1).lower(): (m.group(2) or "").strip() for m in _DIRECTIVE.finditer(value)}
 
 
+def _number(text: str) -> float | None:
+    """A whole number of ASCII digits as a float, or None; Python's `isdigit` also takes
+    superscripts ("²"), which `float` refuses: a hostile header must not fail the poll."""
+    text = text.strip()
+    return float(text) if text.isascii() and text.isdigit() else None
+
+
 def _freshness(value: str) -> float | None:
     """How long the response stays fresh for us, from Cache-Control (RFC 9111 5.2.2).
 
@@ -27,9 +34,9 @@ def _freshness(value: str) -> float | None:
     if "no-store" in directives or "no-cache" in directives:
         return None
     for name in ("s-maxage", "max-age"):
-        seconds = directives.get(name, "")
-        if seconds.isdigit():
-            return float(seconds) or None
+        seconds = _number(directives.get(name, ""))
+        if seconds is not None:
+            return seconds or None
     return None
 
 
@@ -46,8 +53,8 @@ def _seconds_until(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value) or None
+    if (seconds := _number(value)) is not None:
+        return seconds or None
     when = _http_date(value)
     if when is None:
         return None
@@ -73,9 +80,8 @@ def from_headers(
         if expires is not None:
             seconds = (expires - reference).total_seconds()
             expires_in = seconds if seconds > 0 else None
-    ttl = None
-    if ttl_minutes and ttl_minutes.strip().isdigit():
-        ttl = float(ttl_minutes.strip()) * 60 or None
+    minutes = _number(ttl_minutes or "")
+    ttl = minutes * 60 or None if minutes is not None else None
     return CacheHints(
         max_age=max_age, expires_in=expires_in, ttl=ttl, retry_after=retry_after(headers, now)
     )

@@ -67,7 +67,9 @@ def make_client(
     # 20 are open, and each poll pays a new TCP (and TLS) handshake.
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=keepalive)
     if transport is None:
-        guard = NetworkGuard(allow_private=policy.allow_private_networks)
+        # A pooled connection outlives its last request by the pool's keep-alive expiry.
+        remember = policy.deadline + (limits.keepalive_expiry or 0)
+        guard = NetworkGuard(allow_private=policy.allow_private_networks, remember=remember)
         transport = ProxyRouter(guard, limits, policy.proxy)
     return httpx.AsyncClient(
         timeout=timeout,

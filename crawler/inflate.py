@@ -4,7 +4,11 @@ Why not httpx's own decoders: they inflate each network chunk without a
 limit (brotli especially: 1 GiB of zeros fits in under 2 KB), and a size
 cap counted after decoding comes too late. Here every decompressor is
 asked for at most the bytes still allowed, plus one to notice the excess.
-Accepted: gzip, deflate (zlib-wrapped or raw), br; anything else is refused.
+Accepted: gzip, deflate (zlib-wrapped or raw), br. A body that does not
+start as its declared coding does (plain XML sent as "gzip" by a server or
+proxy, gzip as "deflate", "gzip, gzip" compressed once, "Content-Encoding:
+UTF-8") is read as what its first bytes show, as feed readers do: gzip,
+zlib or uncompressed markup; anything else is refused.
 """
 
 from __future__ import annotations
@@ -79,7 +83,21 @@ class _Brotli:
         return b"".join(parts)
 
 
-def _one(coding: str) -> _Identity | _Zlib | _Brotli:
+class _Unknown:
+    """A coding we cannot undo: refused, unless the body's first bytes show what it is."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+
+    def decode(self, data: bytes, budget: int) -> bytes:
+        raise DecodeError(f"unsupported Content-Encoding {self.coding!r}")
+
+
+Stage = _Identity | _Zlib | _Brotli | _Unknown
+TEXT_STARTS = (b"<", b"{", b"[")  # markup or JSON: a body sent uncompressed
+
+
+def _one(coding: str) -> Stage:
     if coding in ("", "identity"):
         return _Identity()
     if coding in ("gzip", "x-gzip"):
@@ -88,7 +106,18 @@ def _one(coding: str) -> _Identity | _Zlib | _Brotli:
         return _Zlib(zlib.MAX_WBITS, raw_fallback=True)
     if coding == "br":
         return _Brotli()
-    raise DecodeError(f"unsupported Content-Encoding {coding!r}")
+    return _Unknown(coding)
+
+
+def _sniffed(data: bytes) -> Stage | None:
+    """The coding a body's first bytes show (gzip, zlib, none), or None if they show none."""
+    if data.startswith(b"\x1f\x8b"):
+        return _Zlib(zlib.MAX_WBITS | 16)
+    if len(data) >= 2 and data[0] & 0x0F == 8 and (data[0] << 8 | data[1]) % 31 == 0:
+        return _Zlib(zlib.MAX_WBITS)
+    if data.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] in TEXT_STARTS:
+        return _Identity()
+    return None
 
 
 class BoundedDecoder:
@@ -103,6 +132,7 @@ class BoundedDecoder:
             c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()
         ]
         self._stages = [_one(c) for c in reversed(codings)]  # the last applied is undone first
+        self._fed = [False] * len(self._stages)  # whether each stage has taken bytes yet
         self.limit = limit
         self.raw_size = 0
         self.size = 0
@@ -111,8 +141,19 @@ class BoundedDecoder:
         self.raw_size += len(data)
         if self.raw_size > self.limit:
             raise TooLarge
-        for stage in self._stages:
-            data = stage.decode(data, self.limit - self.size)
+        for index, stage in enumerate(self._stages):
+            try:
+                data = stage.decode(data, self.limit - self.size)
+            except TooLarge:
+                raise
+            except DecodeError:
+                # Its first bytes are not what the header says: read them as what they show.
+                instead = None if self._fed[index] else _sniffed(data)
+                if instead is None:
+                    raise
+                self._stages[index] = instead
+                data = instead.decode(data, self.limit - self.size)
+            self._fed[index] = True
         self.size += len(data)
         if self.size > self.limit:
             raise TooLarge

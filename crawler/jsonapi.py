@@ -119,7 +119,7 @@ def _html_field(item: Selector, spec: str | None) -> str | None:
 
 def _date(value: Any, lang: str | None) -> datetime | None:
     """Epoch seconds or milliseconds, or a date as pages write them (Beijing time for zh)."""
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = value / 1000 if value > 10**11 else value
@@ -184,7 +184,7 @@ def parse_api(
     """Read a response into stories; items without a title or link are problems, not stories.
 
     Raises FeedError when the response is not what the spec expects at all
-    (not JSON, no item list, a JavaScript challenge).
+    (not JSON, no item list, not one item readable, a JavaScript challenge).
     """
     if is_challenge(content):
         raise FeedError(NEEDS_BROWSER)
@@ -207,7 +207,11 @@ def parse_api(
         if not title or not link:
             problems.append(f"item {index}: no {'title' if not title else 'link'}")
             continue
-        url = urljoin(base_url, str(link).strip())
+        try:
+            url = urljoin(base_url, str(link).strip())
+        except ValueError:  # "http://[abc/x", an unreadable host: this item only is lost
+            problems.append(f"item {index}: unreadable link")
+            continue
         stories.append(
             RawStory(
                 source_key=source_key,
@@ -224,7 +228,22 @@ def parse_api(
             detail = fill_template(spec.detail_url, lookup)
             if detail:
                 details[url] = urljoin(base_url, detail)
+    if not stories:  # not one item as the spec reads them: an error object served with 200?
+        raise FeedError(f"no item readable ({problems[0]}{_keys_of(items[0])})")
     return ApiItems(tuple(stories), details, tuple(problems))
+
+
+def _keys_of(item: Any) -> str:
+    """What an unreadable JSON item holds, for the one-line error ("; keys: code, msg")."""
+    if isinstance(item, dict):
+        keys = [str(key) for key in list(item)[:6]]
+        return f"; its keys: {', '.join(keys)}" if keys else "; an empty object"
+    for kind, name in ((bool, "true or false"), (str, "string"), (int | float, "number")):
+        if isinstance(item, kind):
+            return f"; a {name}, not an object"
+    if isinstance(item, list):
+        return "; a list, not an object"
+    return "; null, not an object" if item is None else ""
 
 
 async def discover_url(

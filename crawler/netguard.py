@@ -17,10 +17,11 @@ fetched (`fetching_for`). An address is judged, not a port: a source on
 
 A pooled keep-alive connection is reused without a new connect, so
 `GuardedTransport` also checks each request against the private addresses
-its host was connected to before. Through a proxy (`crawler.proxied`) the
-proxy connects, so only the request's host is checked: `check_via_proxy`.
-Spiders (Scrapy, in a child process) have
-their own guard with the same rule: `crawler.spiders.netguard`.
+its host was connected to before, for as long as such a connection can live
+(`remember`): a name that moved to a public address is not refused after.
+Through a proxy (`crawler.proxied`) the proxy connects, so only the
+request's host is checked: `check_via_proxy`. Spiders (Scrapy, in a child
+process) have their own guard with the same rule: `crawler.spiders.netguard`.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import socket
+import time
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -77,10 +79,15 @@ class PrivateAddressRefused(httpcore.ConnectError):
 class NetworkGuard:
     """Resolves hosts and decides which of their addresses may be connected to."""
 
-    def __init__(self, *, allow_private: bool) -> None:
+    def __init__(self, *, allow_private: bool, remember: float = 65.0) -> None:
+        """`remember`: seconds a pooled connection can outlive its last request's check
+        (the fetch deadline, then the pool's keep-alive expiry)."""
         self.allow_private = allow_private
+        self.remember = remember
         self._logged: set[str] = set()  # sources whose refusal was logged already
-        self._private_seen: dict[str, set[Address]] = {}  # host -> private addresses connected
+        # host -> private address connected -> until when (monotonic) a pooled connection
+        # to it may still be reused
+        self._private_seen: dict[str, dict[Address, float]] = {}
 
     async def resolve(self, host: str, port: int) -> list[Address]:
         """The host's addresses (a literal is its own), in the resolver's order."""
@@ -117,18 +124,32 @@ class NetworkGuard:
         ok = [a for a in addresses if is_public(a) or a in configured]
         if not ok:
             self.refuse(host, private[0])
-        for address in ok:
-            if not is_public(address):
-                self._private_seen.setdefault(host.lower(), set()).add(address)
+        self._note(host, [a for a in ok if not is_public(a)])
         return ok
+
+    def _note(self, host: str, private: Iterable[Address]) -> None:
+        """A connection to these private addresses of `host` may be pooled from now on."""
+        until = time.monotonic() + self.remember
+        for address in private:
+            self._private_seen.setdefault(host.lower(), {})[address] = until
+
+    def _pooled(self, host: str) -> set[Address]:
+        """The private addresses of `host` a pooled connection may still go to."""
+        now = time.monotonic()
+        for name in [n for n, seen in self._private_seen.items() if max(seen.values()) <= now]:
+            del self._private_seen[name]  # every connection to it has expired
+        seen = self._private_seen.get(host.lower(), {})
+        return {address for address, until in seen.items() if until > now}
 
     async def check_reuse(self, host: str, port: int) -> None:
         """Refuse a request that could ride a pooled connection to a private address."""
         if self.allow_private:
             return
         spelled = literal(host)
-        seen = {spelled} if spelled is not None else self._private_seen.get(host.lower(), set())
+        seen = {spelled} if spelled is not None else self._pooled(host)
         await self._refuse_unconfigured(host, port, seen)
+        if spelled is None:
+            self._note(host, seen)  # this request may keep such a connection in use
 
     async def check_via_proxy(self, host: str, port: int, timeout: float | None) -> None:
         """Refuse what can be refused for a request a proxy will connect for.

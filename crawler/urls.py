@@ -48,6 +48,20 @@ def is_web_url(url: str) -> bool:
     return parts.scheme.lower() in WEB_SCHEMES and bool(parts.netloc)
 
 
+def without_password(url: str) -> str:
+    """`url` to show: a password in it (`https://user:secret@host/feed`) as `***`."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        return url
+    if not password:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
 def _is_tracking(name: str) -> bool:
     lowered = name.lower()
     return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
@@ -97,7 +98,9 @@ def database_bytes(db: Database) -> int | None:
     """Bytes the database takes on disk (its WAL included); None for an in-memory one."""
     if db.engine.dialect.name == "sqlite":
         path = db.engine.url.database
-        if not path or path == ":memory:" or path.startswith("file:"):
+        if path and path.startswith("file:"):  # a URI (`status` opens a read-only file so)
+            path = unquote(urlsplit(path).path)
+        if not path or path == ":memory:":
             return None
         return sum(
             os.path.getsize(p) for p in (path, f"{path}-wal", f"{path}-shm") if os.path.exists(p)

@@ -14,7 +14,7 @@ import logging
 
 from sqlalchemy import Connection, func, select
 
-from storage.db import Database
+from storage.db import Database, database_error
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +28,8 @@ class Leadership:
         self.db = db
         self.key = key
         self._connection: Connection | None = None
+        # Why the last `hold` could not reach the database, if it could not (else None).
+        self.unreachable: str | None = None
 
     @property
     def shared(self) -> bool:
@@ -45,18 +47,18 @@ class Leadership:
             except Exception:  # the connection, and with it the lock, is gone
                 log.warning("lost the database connection that held leadership")
                 self._drop(invalidate=True)
+        connection: Connection | None = None
         try:
             # Autocommit: the lock belongs to the session, and no transaction is left open.
             connection = self.db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        except Exception:
-            log.warning("cannot reach the database to take leadership", exc_info=True)
-            return False
-        try:
             taken = bool(connection.scalar(select(func.pg_try_advisory_lock(self.key))))
-        except Exception:
-            connection.close()
-            log.warning("cannot take leadership", exc_info=True)
+        except Exception as exc:  # a server restarting: one line a try, not a traceback
+            if connection is not None:
+                connection.close()
+            self.unreachable = database_error(exc)
+            log.warning("cannot reach the database to take leadership: %s", self.unreachable)
             return False
+        self.unreachable = None
         if not taken:
             connection.close()
             return False

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 from crackdown.app import App
 from crackdown.console.tables import table
 from crackdown.console.terminal import clip
+from crackdown.storage_open import opened_read_only
 from storage import outbox, subscribers
 from storage.errors import recent_failed_deliveries
 from storage.housekeeping import database_bytes
@@ -50,7 +51,11 @@ def collect(app: App) -> dict[str, object]:
         key=lambda r: r.next_poll_at or datetime.min.replace(tzinfo=UTC),
     )
     return {
-        "database": {"url": _safe_url(app.db.url), "bytes": database_bytes(app.db)},
+        "database": {
+            "url": _safe_url(app.config.storage.url),
+            "bytes": database_bytes(app.db),
+            "read_only": opened_read_only(app.db.url),
+        },
         "delivery": asdict(counts),
         "chats": {"active": active, "inactive": inactive},
         "sources": {
@@ -100,7 +105,8 @@ def render(data: dict[str, object], now: datetime | None = None) -> str:
     ]
     database: dict[str, object] = data["database"]  # type: ignore[assignment]
     lines = [
-        f"Database: {database['url']}, {_size(database['bytes'])}",
+        f"Database: {database['url']}, {_size(database['bytes'])}"
+        + (" (read-only: read as it is)" if database.get("read_only") else ""),
         "",
         "Delivery",
         table(("counter", "value", "meaning"), rows),

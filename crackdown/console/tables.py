@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from crackdown.console.terminal import clip, pad, width
+from crawler.urls import without_password
 from storage.records import SourceRecord
 
 
@@ -33,7 +34,11 @@ def sources_table(records: Sequence[SourceRecord]) -> str:
     rows = [
         (
             r.key + (" (paused)" if r.paused else ""),
-            _short(f"{r.url} -> {r.fetch_url}" if r.fetch_url else r.url),
+            _short(
+                f"{without_password(r.url)} -> {without_password(r.fetch_url)}"
+                if r.fetch_url
+                else without_password(r.url)
+            ),
             _when(r.last_success_at),
             str(r.consecutive_failures),
             _when(r.next_poll_at) if r.next_poll_at else "now",

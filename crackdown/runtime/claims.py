@@ -40,11 +40,12 @@ class Claims:
         self._held.update(dict.fromkeys(claimed, now + lease))
         return claimed
 
-    def release(self, keys: Iterable[str]) -> None:
-        """Hand back the claims of these sources; a run recorded meanwhile keeps its schedule."""
+    def release(self, keys: Iterable[str], *, after: timedelta = timedelta()) -> None:
+        """Hand back the claims of these sources, due again `after` from now; a run recorded
+        meanwhile keeps its schedule."""
         claims = {key: self._held.pop(key) for key in keys if key in self._held}
         if claims:
-            self._give_back(claims, datetime.now(UTC))
+            self._give_back(claims, datetime.now(UTC) + after)
 
     def _give_back(self, claims: dict[str, datetime], now: datetime) -> None:
         try:

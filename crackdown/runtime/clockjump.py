@@ -6,8 +6,9 @@ restored from a snapshot, an RTC corrected by NTP after boot, `date -s`),
 every job's next run lies an hour ahead in monotonic time, and the daemon
 polls, delivers and reads commands no more until then (under systemd, the
 watchdog restarts it instead). `ClockWatch` compares the two clocks;
-`guard_scheduler` runs every job at once when the wall clock went back.
-A step forward needs nothing: the jobs' missed runs fold into one.
+`guard_scheduler` runs every job at once when the wall clock went back, and
+tells `on_step_back`, which moves the sources' stored next polls as much
+sooner. A step forward needs nothing: the jobs' missed runs fold into one.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from apscheduler.schedulers.base import BaseScheduler
@@ -51,11 +52,19 @@ def run_all_now(scheduler: BaseScheduler) -> None:
         job.modify(next_run_time=now)
 
 
-async def guard_scheduler(scheduler: BaseScheduler, watch: ClockWatch, every: float = 1.0) -> None:
-    """Run until cancelled; after a step back of the wall clock, run every job now."""
+async def guard_scheduler(
+    scheduler: BaseScheduler,
+    watch: ClockWatch,
+    every: float = 1.0,
+    on_step_back: Callable[[float], Awaitable[None]] | None = None,
+) -> None:
+    """Run until cancelled; after a step back of the wall clock, run every job now (after
+    `on_step_back(seconds)`, if given)."""
     while True:
         await asyncio.sleep(every)
         back = watch.stepped_back()
         if back:
             log.warning("the wall clock went back %.0f s: running the scheduled jobs now", back)
+            if on_step_back is not None:
+                await on_step_back(back)
             run_all_now(scheduler)

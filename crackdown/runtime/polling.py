@@ -73,6 +73,11 @@ STORE_BATCH, STORE_DELAY = 16, 0.25
 # How long a claimed source is left to the daemon that claimed it before another may poll it:
 # longer than a poll takes (timeouts, full-text pages, waiting for a per-host slot).
 POLL_LEASE = timedelta(minutes=10)
+# Polls the database refused to store (a full disk, a server away) are due again at the next
+# tick the first time, then after a wait that doubles from a minute up to POLL_LEASE: a disk
+# full for hours otherwise had every source fetched every tick (20 times its interval).
+DATABASE_RETRY = timedelta(minutes=1)
+REFUSED = "database error: "  # how a poll the database refused to store is reported
 
 
 class Poller:
@@ -124,6 +129,7 @@ class Poller:
         # is prepared and storing dedups it against the database.
         self._last_items: dict[str, bytes] = {}
         self._claims = Claims(db)
+        self._refused_in_a_row = 0  # polls in a row whose every store the database refused
 
     def due(
         self, sources: Iterable[SourceConfig], now: datetime | None = None
@@ -156,6 +162,7 @@ class Poller:
         quiet = None  # what makes no story worth clustering: a worker signs the rest
         if clustering is not None and clustering.enabled:
             quiet = clustering.places | clustering.background
+        results: list[SourcePoll] = []
         try:
             async with contextlib.AsyncExitStack() as stack:
                 pool = None
@@ -163,20 +170,37 @@ class Poller:
                     using = self._parse_pool.using(self._filter_spec(), quiet)
                     await stack.enter_async_context(using)
                     pool = self._parse_pool
-                results = await asyncio.gather(
-                    *(
-                        self._limited(source, targets[source.key], pool, on_result)
-                        for source in sources
+                results = list(
+                    await asyncio.gather(
+                        *(
+                            self._limited(source, targets[source.key], pool, on_result)
+                            for source in sources
+                        )
                     )
                 )
         finally:
             # A poll recorded moved its source's next poll on; any other (cut short by a
-            # shutdown, or not stored because the database was away) is due again now.
+            # shutdown, or not stored because the database was away) is due again now, or
+            # after `_database_wait` when the database has refused polls in a row.
+            refused = [r.key for r in results if (r.error or "").startswith(REFUSED)]
+            if refused:
+                stored = len(refused) < len(results)
+                self._claims.release(refused, after=self._database_wait(stored))
+            elif results:
+                self._refused_in_a_row = 0
             self._claims.release(s.key for s in sources)
         for result in results:
             report.add(result.report)
             report.results.append(result)
         return report
+
+    def _database_wait(self, stored: bool) -> timedelta:
+        """How long sources whose poll the database refused wait: none the first time, nor
+        when it stored others of the same run (`stored`)."""
+        self._refused_in_a_row = 0 if stored else self._refused_in_a_row + 1
+        if self._refused_in_a_row <= 1:
+            return timedelta()
+        return min(DATABASE_RETRY * 2 ** min(self._refused_in_a_row - 2, 16), POLL_LEASE)
 
     async def _limited(
         self,
@@ -196,7 +220,7 @@ class Poller:
             except DBAPIError as exc:  # the database's trouble (a full disk, a server away)
                 # Not the source's failure: no streak, no backoff. Its claim is handed back
                 # (`poll`), so the next tick polls it again, until the database takes it.
-                reason = f"database error: {database_error(exc)}"
+                reason = f"{REFUSED}{database_error(exc)}"
                 log.error("source %s: the poll could not be stored: %s", source.key, reason)
                 result = SourcePoll(source.key, "error", error=reason)
             except Exception as exc:  # a bug must not stop the other sources

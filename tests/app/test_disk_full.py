@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,21 @@ def stored(app: App) -> int:
         return session.scalar(select(func.count()).select_from(StoryRow)) or 0
 
 
+def fill_up(app: App) -> dict[str, Any]:
+    """The database file may not grow past what it holds now, until `["pages"]` is None."""
+    limit: dict[str, Any] = {"pages": None}
+
+    @event.listens_for(app.db.engine, "connect")
+    def cap(connection: Any, _record: Any) -> None:
+        if limit["pages"] is not None:
+            connection.execute(f"PRAGMA max_page_count = {limit['pages']}")
+
+    with app.db.session() as session:
+        limit["pages"] = session.connection().exec_driver_sql("PRAGMA page_count").scalar()
+    app.db.engine.dispose()  # new connections, each capped
+    return limit
+
+
 def test_a_full_disk_fails_the_poll_keeps_what_is_stored_and_recovers(
     tmp_path: Path, site: LoopbackSite, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -70,16 +86,7 @@ def test_a_full_disk_fails_the_poll_keeps_what_is_stored_and_recovers(
     try:
         assert poll(app, {"early"}).stories == 5
 
-        limit: dict[str, Any] = {"pages": None}
-
-        @event.listens_for(app.db.engine, "connect")
-        def cap(connection: Any, _record: Any) -> None:
-            if limit["pages"] is not None:
-                connection.execute(f"PRAGMA max_page_count = {limit['pages']}")
-
-        with app.db.session() as session:  # the file may not grow past what it holds now
-            limit["pages"] = session.connection().exec_driver_sql("PRAGMA page_count").scalar()
-        app.db.engine.dispose()  # new connections, each capped
+        limit = fill_up(app)
         with caplog.at_level(logging.WARNING):
             full = poll(app, {"late"})
         assert full.failed == ["late"] and full.stories == 0
@@ -94,5 +101,36 @@ def test_a_full_disk_fails_the_poll_keeps_what_is_stored_and_recovers(
         with app.db.session() as session:
             health = {row.key: row for row in list_sources(session)}
         assert health["late"].consecutive_failures == 0
+    finally:
+        app.db.dispose()
+
+
+def test_a_disk_full_for_long_does_not_have_sources_fetched_every_tick(
+    tmp_path: Path, site: LoopbackSite
+) -> None:
+    """Old code: a poll the database refused was due again at once, every time: while the
+    disk stayed full every source was fetched (and an error logged) at every tick, 30 s,
+    20 times its interval. Now the first retry is at the next tick (a server restarting is
+    back by then), later ones wait 1, 2, 4... minutes, up to the claim's 10."""
+    site.pages["/late"] = Page(feed("l", 200))
+    app = make_app(tmp_path, site)
+    fill_up(app)
+    late = [s for s in app.feeds() if s.key == "late"]
+
+    async def go() -> list[list[str]]:
+        async with make_client(app.policy) as client:
+            poller = app.poller(client)  # one poller, as the daemon's
+            due: list[list[str]] = []
+            for _ in range(3):
+                sources = poller.due(late)
+                due.append([s.key for s in sources])
+                await poller.poll(sources)
+            in_a_minute = datetime.now(UTC) + timedelta(seconds=61)
+            due.append([s.key for s in poller.due(late, in_a_minute)])
+            return due
+
+    try:
+        assert asyncio.run(go()) == [["late"], ["late"], [], ["late"]]
+        assert stored(app) == 0
     finally:
         app.db.dispose()

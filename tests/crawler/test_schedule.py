@@ -55,6 +55,11 @@ def test_retry_after_outranks_a_short_backoff() -> None:
     assert failure_interval(600, 1, CacheHints(retry_after=3000), POLICY) == 3000
 
 
+def test_an_absurd_retry_after_waits_the_backoff_cap_at_most() -> None:
+    """A Retry-After of 10^40 s or a date in 2099 (seen behind broken gateways): 6 hours."""
+    assert failure_interval(600, 1, CacheHints(retry_after=1e40), POLICY) == 6 * 3600
+
+
 def test_jitter_only_adds_time() -> None:
     rng = random.Random(1)
     times = [with_jitter(NOW, 1000, POLICY, rng) for _ in range(200)]
@@ -79,6 +84,9 @@ def test_jitter_only_adds_time() -> None:
         ({"expires": "0"}, None, CacheHints()),  # a common "already expired"
         ({"retry-after": "120"}, None, CacheHints(retry_after=120)),
         ({"retry-after": "Thu, 01 Jan 2026 13:00:00 GMT"}, None, CacheHints(retry_after=3600)),
+        ({"retry-after": "Thu, 01 Jan 2026 11:00:00 GMT"}, None, CacheHints()),  # past
+        ({"retry-after": "-5"}, None, CacheHints()),
+        ({"retry-after": "9" * 40}, None, CacheHints(retry_after=float("9" * 40))),  # capped
         ({}, "60", CacheHints(ttl=3600)),
         ({}, "soon", CacheHints()),
     ],

@@ -1,9 +1,13 @@
-"""The wall clock stepped back an hour: the daemon's jobs run now, not an hour later.
+"""The wall clock stepped back an hour: the daemon's jobs run now, not an hour later, and
+each source is polled at its interval, not an hour after it.
 
 The step itself cannot be made here (setting the clock needs CAP_SYS_TIME), so the
 scheduler is put in the state a step back leaves it in: every interval job's next
 run an hour ahead on the wall clock. APScheduler then sleeps an hour (the control
 case below); with the guard the daemon runs, the jobs run within a second or two.
+The sources' stored next polls are put in that state too: an hour further ahead.
+Old code: the jobs ran, but found no source due for an hour (seen with libfaketime
+stepping a real daemon's clock back: a 20 s source went unpolled).
 """
 
 from __future__ import annotations
@@ -11,10 +15,19 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy import select, update
 
+from crackdown.app import open_app
+from crackdown.config import build_config
+from crackdown.daemon import Daemon
+from crackdown.demo.site import LoopbackSite, Page
 from crackdown.runtime.clockjump import ClockWatch, guard_scheduler
+from crawler.http import make_client
+from storage.models import Source
+from tests.crawler.test_feed_fetching import rss
 
 
 class Clock:
@@ -80,3 +93,53 @@ def runs_within(seconds: float, guarded: bool) -> int:
 def test_the_jobs_run_at_once_after_a_step_back_not_an_hour_later() -> None:
     assert runs_within(2.5, guarded=False) == 0  # APScheduler alone: asleep for the hour
     assert runs_within(2.5, guarded=True) >= 1
+
+
+def stepped_back_once() -> ClockWatch:
+    """A watch whose wall clock goes back an hour after its first reading."""
+    readings = [0]
+
+    def wall() -> float:
+        readings[0] += 1
+        return time.time() - (3600 if readings[0] > 1 else 0)
+
+    return ClockWatch(wall)
+
+
+def test_each_source_is_polled_at_its_interval_after_a_step_back(
+    tmp_path: Path, site: LoopbackSite
+) -> None:
+    site.pages["/f.xml"] = Page(rss())
+    source = {"key": "s", "url": site.url("/f.xml"), "interval": "10m"}
+    config = {"storage": {"url": f"sqlite:///{tmp_path / 'c.db'}"}, "sources": [source]}
+    app = open_app(build_config(config, {}))
+    daemon = Daemon(app)
+
+    async def go() -> list[list[str]]:
+        async with make_client(app.policy) as client:
+            poller = app.poller(client)
+            await poller.poll(poller.due(app.feeds()))  # next poll: in 10 minutes
+            with app.db.session() as session:  # as the step back leaves it: an hour further
+                planned = session.scalar(select(Source.next_poll_at))
+                assert planned is not None
+                session.execute(update(Source).values(next_poll_at=planned + timedelta(hours=1)))
+            scheduler = AsyncIOScheduler(timezone=UTC)
+            scheduler.start()
+            guard = asyncio.create_task(
+                guard_scheduler(
+                    scheduler, stepped_back_once(), every=0.1, on_step_back=daemon.plan_sooner
+                )
+            )
+            await asyncio.sleep(1.0)
+            guard.cancel()
+            scheduler.shutdown(wait=False)
+            now = datetime.now(UTC)
+            return [
+                [s.key for s in poller.due(app.feeds(), now + timedelta(minutes=minutes))]
+                for minutes in (9, 12)
+            ]
+
+    try:
+        assert asyncio.run(go()) == [[], ["s"]]  # old code: [[], []], due in 70 minutes
+    finally:
+        app.db.dispose()

@@ -76,3 +76,19 @@ def test_a_304_to_an_unconditional_request_is_an_error(site: LoopbackSite) -> No
         _poll(site, FetchState())
     # A 304 to a conditional request is what it says: not modified.
     assert _poll(site, FetchState(etag='"x"')).not_modified
+
+
+def test_an_etag_that_changes_every_poll_over_the_same_bytes_is_unchanged(
+    site: LoopbackSite,
+) -> None:
+    """A server (a load balancer's nodes, a per-response ETag) whose ETag never repeats:
+    each poll is a 200, and the same bytes are found unchanged, not parsed and stored
+    again; new bytes are read. Already so; checked here."""
+    state = FetchState()
+    seen: list[tuple[bool, list[str]]] = []
+    for poll, body in enumerate([_rss("a"), _rss("a"), _rss("a", "b")]):
+        site.pages["/feed"] = Page(body, headers={"ETag": f'"node-{poll}"'})
+        fetched = _poll(site, state)
+        seen.append((fetched.not_modified, [s.title for s in fetched.stories]))
+        state = fetched.state
+    assert seen == [(False, ["a"]), (True, []), (False, ["a", "b"])]

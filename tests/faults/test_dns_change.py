@@ -80,3 +80,53 @@ def test_a_moved_name_is_followed_and_its_old_address_is_not_kept_as_allowed(
             assert asyncio.run(poll(feed)) == ["new"]
             with pytest.raises(FeedError, match=r"refused non-public address 127\.0\.0\.1"):
                 asyncio.run(poll(away))
+
+
+def test_a_private_address_a_name_had_is_forgotten_once_no_pooled_connection_can_use_it(
+    resolver: dict[str, str],
+) -> None:
+    """Old code: the guard remembered for the daemon's lifetime that news.test had been on
+    127.0.0.1 (to stop a pooled connection there being reused for another source), so once
+    the name moved every other source's fetch of it was refused until a restart. A public
+    address cannot be served here: the name moves to 127.0.0.2, which source b's own host
+    is on, so b may reach it; what refused b was only the memory of 127.0.0.1."""
+    policy = HttpPolicy(allow_private_networks=False, deadline=0.5)  # remembered 5.5 s
+    with LoopbackSite() as old:
+        port = old.base_url.rsplit(":", 1)[1]
+        try:
+            new = LoopbackSite(port=int(port), host="127.0.0.2")
+        except OSError:
+            pytest.skip("127.0.0.2 is not usable here")
+        with new:
+            old.pages["/feed.xml"] = Page(rss("old"))
+            new.pages["/feed.xml"] = Page(rss("new"))
+            news, own = f"http://news.test:{port}/feed.xml", f"http://b.test:{port}/feed.xml"
+            resolver.update({"news.test": "127.0.0.1", "b.test": "127.0.0.2"})
+
+            async def run() -> list[str]:
+                said: list[str] = []
+                async with make_client(policy) as client:  # one client, as in the daemon
+
+                    async def poll(source: str, configured: str) -> None:
+                        with fetching_for(source, [configured]):
+                            try:
+                                fetched = await poll_feed(
+                                    client, source_key=source, url=news, state=FetchState(),
+                                    policy=policy,
+                                )  # fmt: skip
+                            except FeedError as exc:
+                                said.append(f"{source}: {exc}")
+                                return
+                        said.append(f"{source}: {fetched.stories[0].title}")
+
+                    await poll("a", news)  # news.test is a's own host: 127.0.0.1, pooled
+                    resolver["news.test"] = "127.0.0.2"
+                    await poll("b", own)  # a pooled connection to 127.0.0.1 may be reused
+                    await asyncio.sleep(6)  # no pooled connection can outlive this
+                    await poll("b", own)
+                return said
+
+            said = asyncio.run(run())
+    assert said[0] == "a: old"
+    assert "refused non-public address 127.0.0.1 of news.test" in said[1]
+    assert said[2] == "b: new", said

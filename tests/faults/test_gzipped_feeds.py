@@ -2,11 +2,18 @@
 compresses a pre-compressed `.xml.gz` again, or serves the `.gz` file itself.
 
 Old code: "not a feed (SAXParseException ... not well-formed)" on every poll, for good.
+
+And the other way round: a Content-Encoding the body does not have (a proxy that keeps
+"gzip" on a body it inflated, gzip labelled "deflate" or "br", "gzip, gzip" compressed
+once, "Content-Encoding: UTF-8" for a charset). Old code: "corrupt compressed body" or
+"unsupported Content-Encoding", every poll, for good; now the body is read as its first
+bytes show (gzip, zlib or plain markup), within the same size cap.
 """
 
 from __future__ import annotations
 
 import gzip
+import zlib
 
 import pytest
 
@@ -40,3 +47,34 @@ def test_a_gzipped_body_keeps_the_size_cap_and_a_broken_one_is_one_line(
         fetch(site, "/bomb", HttpPolicy(max_bytes=1_000_000))
     with pytest.raises(FeedError, match="corrupt compressed body"):
         fetch(site, "/broken")
+
+
+@pytest.mark.parametrize(
+    ("body", "coding"),
+    [
+        (rss(), "gzip"),
+        (gzip.compress(rss()), "deflate"),
+        (gzip.compress(rss()), "br"),
+        (gzip.compress(rss()), "gzip, gzip"),
+        (zlib.compress(rss()), "gzip"),
+        (rss(), "UTF-8"),
+    ],
+    ids=["plain-as-gzip", "gzip-as-deflate", "gzip-as-br", "gzip-twice-once", "zlib-as-gzip",
+         "a-charset"],
+)  # fmt: skip
+def test_a_body_without_its_declared_coding_is_read_as_it_is(
+    site: LoopbackSite, body: bytes, coding: str
+) -> None:
+    site.pages["/feed"] = Page(body, headers={"Content-Encoding": coding})
+    assert [s.title for s in fetch(site, "/feed").stories] == [TITLE]
+
+
+def test_a_misdeclared_body_keeps_the_size_cap_and_garbage_is_still_refused(
+    site: LoopbackSite,
+) -> None:
+    site.pages["/bomb"] = Page(gzip.compress(b" " * 3_000_000), headers={"Content-Encoding": "br"})
+    site.pages["/garbage"] = Page(b"\x00\x01 not a body", headers={"Content-Encoding": "gzip"})
+    with pytest.raises(FeedError, match="exceeds 1000000 bytes"):
+        fetch(site, "/bomb", HttpPolicy(max_bytes=1_000_000))
+    with pytest.raises(FeedError, match="corrupt compressed body"):
+        fetch(site, "/garbage")
