@@ -19,9 +19,9 @@ import pytest
 from crackdown.demo.site import LoopbackSite, Page
 from crawler.feeds import FeedError
 from crawler.http import HttpPolicy, make_client
-from crawler.jsonapi import ApiSpec, poll_api
+from crawler.jsonapi import ApiItems, ApiSpec, poll_api
 from crawler.netguard import fetching_for
-from crawler.types import FetchState
+from crawler.types import FeedFetch, FetchState
 from tests.crawler.test_feed_fetching import fetch
 
 POLICY = HttpPolicy()
@@ -35,6 +35,24 @@ def rss(ttl: str, *links: str) -> bytes:
         f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>c</title>'
         f"<ttl>{ttl}</ttl>{items}</channel></rss>"
     ).encode()
+
+
+def poll_api_once(site: LoopbackSite, spec: ApiSpec) -> tuple[FeedFetch, ApiItems]:
+    """One poll of the site's /api as a JSON API source."""
+
+    async def poll() -> tuple[FeedFetch, ApiItems]:
+        with fetching_for("s", [site.base_url]):
+            async with make_client(POLICY) as client:
+                return await poll_api(
+                    client,
+                    source_key="s",
+                    url=site.url("/api"),
+                    state=FetchState(),
+                    policy=POLICY,
+                    spec=spec,
+                )
+
+    return asyncio.run(poll())
 
 
 def test_superscript_digits_in_ttl_and_caching_headers_are_ignored(site: LoopbackSite) -> None:
@@ -62,24 +80,10 @@ def test_a_json_item_with_a_hostile_date_or_link_loses_only_itself(site: Loopbac
         {"t": "a good one", "u": "https://x.example/3", "d": "1700000000"},
     ]
     site.pages["/api"] = Page(json.dumps({"items": items}).encode())
-    spec = ApiSpec(title="t", link="u", items="items", date="d")
-
-    async def poll() -> list[str]:
-        with fetching_for("s", [site.base_url]):
-            async with make_client(POLICY) as client:
-                fetched, found = await poll_api(
-                    client,
-                    source_key="s",
-                    url=site.url("/api"),
-                    state=FetchState(),
-                    policy=POLICY,
-                    spec=spec,
-                )
-        assert found.problems == ("item 1: unreadable link",)
-        assert fetched.stories[0].published_at is None
-        return [s.title for s in fetched.stories]
-
-    assert asyncio.run(poll()) == ["a superscript date", "a good one"]
+    fetched, found = poll_api_once(site, ApiSpec(title="t", link="u", items="items", date="d"))
+    assert found.problems == ("item 1: unreadable link",)
+    assert fetched.stories[0].published_at is None
+    assert [s.title for s in fetched.stories] == ["a superscript date", "a good one"]
 
 
 def test_a_json_error_object_served_with_200_is_a_failure_naming_its_keys(
@@ -89,20 +93,6 @@ def test_a_json_error_object_served_with_200_is_a_failure_naming_its_keys(
     ...}` with a 200 polled "ok" with a warning, every poll: the source looked healthy and no
     operator notice ever came (they follow failures in a row)."""
     site.pages["/api"] = Page(json.dumps({"code": 429, "msg": "too frequent"}).encode())
-    spec = ApiSpec(title="t", link="u")  # items: the document itself
-
-    async def poll() -> None:
-        with fetching_for("s", [site.base_url]):
-            async with make_client(POLICY) as client:
-                await poll_api(
-                    client,
-                    source_key="s",
-                    url=site.url("/api"),
-                    state=FetchState(),
-                    policy=POLICY,
-                    spec=spec,
-                )
-
     with pytest.raises(FeedError) as raised:
-        asyncio.run(poll())
+        poll_api_once(site, ApiSpec(title="t", link="u"))  # items: the document itself
     assert str(raised.value) == "no item readable (item 0: no title; its keys: code, msg)"
