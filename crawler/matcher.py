@@ -54,6 +54,22 @@ _TOKEN_WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")  # what [a-z0-9]
 # not the comma of 1,000, the colon of 10:30 or the dots of U.S., $1.9 and Binance.US.
 _CLAUSE_BREAKS = re.compile(r"[;!?。]|[,:](?!\d)|\.(?![a-z0-9])")
 _SENTENCE_ENDS = re.compile(r"[!?。]|\.(?=\s|$)")
+# A wire's dateline at the head of a text: "HONG KONG, Jan 5 (Reuters) - ", "SINGAPORE
+# (Bloomberg) -- ", 新华社北京6月1日电, 香港文匯報訊. It says where the reporter files from,
+# not where the story is: its place is no place of the story's (Hong Kong desks file on
+# Seoul and Tokyo).
+# Matched on the text's first DATELINE_CHARS only.
+_DATELINE = re.compile(
+    r"[^\w]*[a-z][a-z .'’]{1,25}?"
+    r"(?:,\s*[a-z]{3,5}\.?\s+\d{1,2}(?:,\s*\d{4})?\s*\([a-z .]{2,20}\)"
+    r"|\s*\([a-z .]{2,20}\)|,\s*[a-z]{3,5}\.?\s+\d{1,2}(?:,\s*\d{4})?)"
+    r"\s*(?:--|—|–|-)\s"
+    r"|[^\w]*(?:新华社|新華社|中新社|中新网|中新網|中通社|本报|本報)[\u4e00-\u9fff]{2,6}"
+    r"\s?\d{1,2}月\s?\d{1,2}日\s?[电電]"
+    r"|[^\w]*[\u4e00-\u9fff]{0,6}[报報网網][讯訊]"  # an outlet's tag: 香港文匯報訊, 本报讯
+)
+DATELINE_CHARS = 80
+DATELINE_PLACES = frozenset({"china", "hong-kong", "foreign", "taiwan", "macau"})
 # A year with no month after it ("in 2021", "since 2017", 2021年 but not 2021年5月): an act
 # so dated is history; news is dated by the day. Searched in one sentence of at most
 # LEAD_CHARS, of an untitled story whose first sentence sets a scene (Matcher._sets_the_scene).
@@ -1193,6 +1209,8 @@ class Matcher:
             if not text:
                 continue
             scan = self._scan(text)
+            if name != "title" and scan.entity_hits:
+                self._drop_dateline(scan)
             evidence.scans[name] = scan
             offsets = scan.folded.offsets
             lead_fields -= 1
@@ -1382,6 +1400,18 @@ class Matcher:
             if text[end] == ":" and not self._names_of[key].isdisjoint(ACTOR_CATEGORIES):
                 return True
         return False
+
+    def _drop_dateline(self, scan: _FieldScan) -> None:
+        """Drop the place hits of a wire's dateline at the head of a text (_DATELINE)."""
+        dateline = _DATELINE.match(scan.folded.text, 0, DATELINE_CHARS)
+        if dateline is None:
+            return
+        end, names_of = dateline.end(), self._names_of
+        scan.entity_hits = [
+            hit
+            for hit in scan.entity_hits
+            if hit[0] >= end or names_of[hit[2]].isdisjoint(DATELINE_PLACES)
+        ]
 
     def _past_empty_sentences(self, scan: _FieldScan, lead_end: int) -> tuple[int, int]:
         """The start and end of an untitled story's first sentence that names anything we

@@ -110,3 +110,41 @@ def test_a_byline_before_a_near_miss_leaves_it_out(
     matcher: Matcher, chrome: str, text: str
 ) -> None:
     assert not _alerts(matcher, chrome + text)
+
+
+@pytest.mark.parametrize(
+    ("text", "relevant"),
+    [
+        # the desk the wire files from is no place of the story's
+        (
+            "HONG KONG (Reuters) - Singapore's central bank on Tuesday barred a crypto exchange"
+            " from serving local customers, citing money-laundering risks.",
+            False,
+        ),
+        (
+            "SINGAPORE (Reuters) - China's central bank said on Friday it had ordered payment"
+            " firms to cut off accounts used for crypto trading.",
+            True,
+        ),
+        # twins: the place told in the story proper stays
+        (
+            "HONG KONG, Jan 5 (Reuters) - Hong Kong police arrested six people over a fake crypto"
+            " exchange that took HK$30 million from investors.",
+            True,
+        ),
+        (
+            "BEIJING (Reuters) - Police in Beijing have arrested 12 people who ran an OTC desk"
+            " laundering fraud money through USDT.",
+            True,
+        ),
+        ("香港文匯報訊（記者 周紹基）香港警方昨日拘捕6人，涉嫌經營虛假加密貨幣交易平台。", True),
+        (
+            "香港文匯報訊（記者 周紹基）韩国检方昨日以涉嫌诈骗逮捕一家加密货币交易所的两名高管。",
+            False,
+        ),
+    ],
+)
+def test_a_datelines_place_is_the_desks_not_the_storys(
+    matcher: Matcher, text: str, relevant: bool
+) -> None:
+    assert _alerts(matcher, text) == relevant
