@@ -91,6 +91,7 @@ EMPTY_SENTENCES = 3  # bylines and credits read past before an untitled story's 
 # Who acts in the sentence after a scene-setting one (Matcher._sets_the_scene)
 SCENE_ACTORS = frozenset({"enforcer", "regulator", "platform", "authorities"})
 SCENE_TALK = frozenset({"market-talk", "retrospective", "background"})  # keys, not categories
+SCENE_FIRST = frozenset({"market", "market-talk"})  # all a scene-setting sentence may name
 # The genre check (crawler/genre.py: an explainer or a report of an act?) reads the lead
 # and this much text under it, in a story that has an act or an enforcer acting.
 GENRE_FOLLOW_CHARS = 2 * LEAD_CHARS
@@ -1448,8 +1449,8 @@ class Matcher:
         return lead_start, lead_end
 
     def _sets_the_scene(self, scan: _FieldScan, lead_end: int, next_end: int) -> bool:
-        """Is an untitled story's first sentence scene-setting (a market, a background, a
-        byline: no act) before a second sentence in which an actor acts, named before its act?
+        """Is an untitled story's first sentence scene-setting (no act, and of the lead-only
+        words only market talk) before a second in which an actor acts, named before its act?
 
         Outlets open a lead with "Bitcoin prices swung all week." or 比特币价格近期大幅波动。
         and tell the act next; a headline would have named the act. A second sentence that
@@ -1461,6 +1462,7 @@ class Matcher:
         hit_info, names_of, markers = self._hit_info, self._names_of, self._markers
         act = actor = False
         own: list[_Span] = []  # the second sentence's hits, from its start
+        first: list[_Span] = []  # the first sentence's
         for start, end, key in scan.entity_hits:
             if start >= next_end:
                 break
@@ -1468,6 +1470,7 @@ class Matcher:
             if start < lead_end:
                 if acts:
                     return False
+                first.append((start, end, key))
                 continue
             if key in markers or (acts and not actor):  # the act before its actor: a
                 return False  # topic ("the crackdown was the catalyst"), not a subject's act
@@ -1475,6 +1478,9 @@ class Matcher:
             actor = actor or not names_of[key].isdisjoint(SCENE_ACTORS)
             own.append((start - lead_end, end - lead_end, key))
         if not (act and actor):
+            return False
+        # a first sentence of rules, licences or a suit is that story's own lead, no scene
+        if not self._lead_names(scan.folded.text[:lead_end], first) <= SCENE_FIRST:
             return False
         sentence = scan.folded.text[lead_end:next_end]
         if _BARE_YEAR.search(sentence):  # "banned mining in 2021", 在2021年……禁止: history
