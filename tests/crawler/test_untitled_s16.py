@@ -50,6 +50,12 @@ def test_a_scene_setting_first_sentence_lends_the_lead_to_the_act_after_it(
         " 2021 and hash rate moved abroad.",
         # no act at all
         "比特币价格近期大幅波动。分析人士认为，市场情绪仍然偏弱。",
+        # a first sentence of rules or licences is that story's lead, no scene
+        "Hong Kong stablecoin licence applicants face tough reserve rules. Applicants will need"
+        " to hold reserves in high-quality liquid assets, the HKMA said, adding that unlicensed"
+        " issuers offering stablecoins to the public would commit an offence punishable by fines.",
+        "金管局發出指引 銀行須加強虛擬資產相關客戶盡職審查。金管局今日向銀行發出指引，"
+        "要求銀行在為虛擬資產服務提供者開立戶口時加強客戶盡職審查及持續監察，以防範洗錢風險。",
     ],
 )
 def test_a_second_sentence_that_explains_the_market_stays_background(
