@@ -54,6 +54,27 @@ _TOKEN_WORD = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")  # what [a-z0-9]
 # not the comma of 1,000, the colon of 10:30 or the dots of U.S., $1.9 and Binance.US.
 _CLAUSE_BREAKS = re.compile(r"[;!?。]|[,:](?!\d)|\.(?![a-z0-9])")
 _SENTENCE_ENDS = re.compile(r"[!?。]|\.(?=\s|$)")
+# A wire's dateline at the head of a text: "HONG KONG, Jan 5 (Reuters) - ", "SINGAPORE
+# (Bloomberg) -- ", 新华社北京6月1日电, 香港文匯報訊. It says where the reporter files from,
+# not where the story is: its place is no place of the story's (Hong Kong desks file on
+# Seoul and Tokyo).
+# Matched on the text's first DATELINE_CHARS only.
+_DATELINE = re.compile(
+    r"[^\w]*[a-z][a-z .'’]{1,25}?"
+    r"(?:,\s*[a-z]{3,5}\.?\s+\d{1,2}(?:,\s*\d{4})?\s*\([a-z .]{2,20}\)"
+    r"|\s*\([a-z .]{2,20}\)|,\s*[a-z]{3,5}\.?\s+\d{1,2}(?:,\s*\d{4})?)"
+    r"\s*(?:--|—|–|-)\s"
+    r"|[^\w]*(?:新华社|新華社|中新社|中新网|中新網|中通社|本报|本報)[\u4e00-\u9fff]{2,6}"
+    r"\s?\d{1,2}月\s?\d{1,2}日\s?[电電]"
+    r"|[^\w]*[\u4e00-\u9fff]{0,6}[报報网網][讯訊]"  # an outlet's tag: 香港文匯報訊, 本报讯
+)
+DATELINE_CHARS = 80
+DATELINE_MARKS = ("(", "-", "—", "–", "电", "電", "讯", "訊")
+DATELINE_PLACES = frozenset({"china", "hong-kong", "foreign", "taiwan", "macau"})
+# A year with no month after it ("in 2021", "since 2017", 2021年 but not 2021年5月): an act
+# so dated is history; news is dated by the day. Searched in one sentence of at most
+# LEAD_CHARS, of an untitled story whose first sentence sets a scene (Matcher._sets_the_scene).
+_BARE_YEAR = re.compile(r"\b(?:in|since|until|by)\s+(?:19|20)\d\d\b|(?:19|20)\d\d\s?年(?!\s?\d)")
 MAINLAND_POLICE, HONG_KONG, CHINA = "mps", "hong-kong", "china"  # keys the label rule names
 MAINLAND = "mainland"  # implied by every `china` name, not by Hong Kong's
 ACTOR_CATEGORIES = frozenset({"regulator", "enforcer", "platform"})  # who acts
@@ -66,6 +87,11 @@ LEAD = "lead:"  # a name in the title (or the first sentence if none): the story
 # what kind of news the headline is ("in a circular", "under the ordinance").
 OPENING = "opening:"
 LEAD_CHARS = 240  # a lead sentence longer than this is cut here
+EMPTY_SENTENCES = 3  # bylines and credits read past before an untitled story's lead
+# Who acts in the sentence after a scene-setting one (Matcher._sets_the_scene)
+SCENE_ACTORS = frozenset({"enforcer", "regulator", "platform", "authorities"})
+SCENE_TALK = frozenset({"market-talk", "retrospective", "background"})  # keys, not categories
+SCENE_FIRST = frozenset({"market", "market-talk"})  # all a scene-setting sentence may name
 # The genre check (crawler/genre.py: an explainer or a report of an act?) reads the lead
 # and this much text under it, in a story that has an act or an enforcer acting.
 GENRE_FOLLOW_CHARS = 2 * LEAD_CHARS
@@ -374,7 +400,7 @@ class _GenreLater:
     def __init__(
         self,
         matcher: Matcher,
-        lead: tuple[_FieldScan, int],
+        lead: tuple[_FieldScan, int, int],
         opening: tuple[_FieldScan, int] | None,
         names: set[str],
     ) -> None:
@@ -1174,7 +1200,8 @@ class Matcher:
         # after the lead (a third of real stories come with no title: the lead is then the
         # text's first sentence, and the next one says what a headline's opening would)
         opening_span: tuple[_FieldScan, int, int] | None = None
-        lead: tuple[_FieldScan, int] | None = None  # the field the lead is in, and its end
+        # the field the lead is in, where it starts (past a byline) and where it ends
+        lead: tuple[_FieldScan, int, int] | None = None
         hit_info, counted = self._hit_info, evidence.counted
         lead_expand = self._lead_expand
         markers, marker_acts = self._markers, self._marker_acts
@@ -1184,22 +1211,31 @@ class Matcher:
             if not text:
                 continue
             scan = self._scan(text)
+            if name != "title" and scan.entity_hits:
+                self._drop_dateline(scan)
             evidence.scans[name] = scan
             offsets = scan.folded.offsets
             lead_fields -= 1
             lead_end = self._lead_end(scan, whole=name == "title") if lead_fields >= 0 else -1
             opening_end = -1
+            lead_start = 0
             if lead_fields == -1 and "title" in evidence.scans:  # the text under a title
                 opening_end = self._lead_end(scan, whole=False)
                 opening = scan, opening_end
                 opening_span = scan, 0, opening_end
             elif lead_fields == 0 and name != "title" and lead_end > 0:  # no title
+                lead_start, lead_end = self._past_empty_sentences(scan, lead_end)
                 rest = scan.folded.text[lead_end:]
                 opening_end = lead_end + _first_sentence_end(rest, LEAD_CHARS)
+                if self._sets_the_scene(scan, lead_end, opening_end):
+                    # a first sentence of scene or byline before the act: both are the lead
+                    lead_end = opening_end
+                    rest = scan.folded.text[lead_end:]
+                    opening_end = lead_end + _first_sentence_end(rest, LEAD_CHARS)
                 opening_span = scan, lead_end, opening_end
             field_hits = len(reported)
             if lead_end > 0:
-                lead = scan, lead_end
+                lead = scan, lead_start, lead_end
                 lead_words = self._lead_names(scan.folded.text[:lead_end], scan.entity_hits)
                 names.update(lead_words)
                 names.update([LEAD + n for n in lead_words])
@@ -1330,13 +1366,13 @@ class Matcher:
 
     def _genre_names(
         self,
-        lead: tuple[_FieldScan, int],
+        lead: tuple[_FieldScan, int, int],
         opening: tuple[_FieldScan, int] | None,
         names: set[str],
     ) -> set[str]:
         """The `genre:` names (crawler/genre.py) of a story with an act: its headline
         (the lead) read with the text under it, the opening's field or the lead's own."""
-        scan, lead_end = lead
+        scan, lead_start, lead_end = lead
         text = scan.folded.text
         if opening is not None:
             follow = opening[0].folded.text[:GENRE_FOLLOW_CHARS]
@@ -1353,7 +1389,8 @@ class Matcher:
         ) and LEAD + "party-discipline" not in names
         warning = LEAD + "warn" in names or OPENING + "warn" in names
         attributed = self._attributed(scan, lead_end)
-        return self._genre.names(text[:lead_end], follow, commentary, warning, attributed)
+        headline = text[lead_start:lead_end]
+        return self._genre.names(headline, follow, commentary, warning, attributed)
 
     def _attributed(self, scan: _FieldScan, lead_end: int) -> bool:
         """Does the headline give its news to an actor named right before a colon (闲鱼：已全部
@@ -1365,6 +1402,90 @@ class Matcher:
             if text[end] == ":" and not self._names_of[key].isdisjoint(ACTOR_CATEGORIES):
                 return True
         return False
+
+    def _drop_dateline(self, scan: _FieldScan) -> None:
+        """Drop the place hits of a wire's dateline at the head of a text (_DATELINE).
+
+        The regex runs only on a text with a place hit in its head that holds a dateline's
+        mark (a bracket, a dash, 电 or 讯): a few `in` tests on DATELINE_CHARS for the rest.
+        """
+        names_of, head = self._names_of, scan.folded.text[:DATELINE_CHARS]
+        for start, _, key in scan.entity_hits:
+            if start >= DATELINE_CHARS:
+                return
+            if not names_of[key].isdisjoint(DATELINE_PLACES):
+                break
+        else:
+            return
+        if not any(mark in head for mark in DATELINE_MARKS):
+            return
+        dateline = _DATELINE.match(head)
+        if dateline is None:
+            return
+        end = dateline.end()
+        scan.entity_hits = [
+            hit
+            for hit in scan.entity_hits
+            if hit[0] >= end or names_of[hit[2]].isdisjoint(DATELINE_PLACES)
+        ]
+
+    def _past_empty_sentences(self, scan: _FieldScan, lead_end: int) -> tuple[int, int]:
+        """The start and end of an untitled story's first sentence that names anything we
+        read (the genre reads its headline from that start).
+
+        A byline, a photo credit or a page's chrome ("By Staff Reporter.", "Listen to this
+        article.", 图片来源：网络。) ended by a stop is no lead: the story proper starts after
+        it. Up to EMPTY_SENTENCES such sentences are read past; each costs a look at the
+        first hit and the lead-only words of at most LEAD_CHARS.
+        """
+        text, hits = scan.folded.text, scan.entity_hits
+        first_hit = hits[0][0] if hits else len(text)
+        lead_start = 0
+        for _ in range(EMPTY_SENTENCES):
+            if first_hit < lead_end or lead_end >= len(text) or self._lead_names(text[:lead_end]):
+                break
+            lead_start = lead_end
+            lead_end += _first_sentence_end(text[lead_end:], LEAD_CHARS)
+        return lead_start, lead_end
+
+    def _sets_the_scene(self, scan: _FieldScan, lead_end: int, next_end: int) -> bool:
+        """Is an untitled story's first sentence scene-setting (no act, and of the lead-only
+        words only market talk) before a second in which an actor acts, named before its act?
+
+        Outlets open a lead with "Bitcoin prices swung all week." or 比特币价格近期大幅波动。
+        and tell the act next; a headline would have named the act. A second sentence that
+        still talks of the market, looks back or frames its act with a background marker
+        ("the crackdown was the catalyst for the sell-off") explains the first: no lead.
+        Costs a walk over the hits of two sentences and, for such a pair, the lead-only
+        words of the second (at most LEAD_CHARS): no scan of the whole text.
+        """
+        hit_info, names_of, markers = self._hit_info, self._names_of, self._markers
+        act = actor = False
+        own: list[_Span] = []  # the second sentence's hits, from its start
+        first: list[_Span] = []  # the first sentence's
+        for start, end, key in scan.entity_hits:
+            if start >= next_end:
+                break
+            acts = hit_info[key][0] is _Role.ACTION
+            if start < lead_end:
+                if acts:
+                    return False
+                first.append((start, end, key))
+                continue
+            if key in markers or (acts and not actor):  # the act before its actor: a
+                return False  # topic ("the crackdown was the catalyst"), not a subject's act
+            act = act or acts
+            actor = actor or not names_of[key].isdisjoint(SCENE_ACTORS)
+            own.append((start - lead_end, end - lead_end, key))
+        if not (act and actor):
+            return False
+        # a first sentence of rules, licences or a suit is that story's own lead, no scene
+        if not self._lead_names(scan.folded.text[:lead_end], first) <= SCENE_FIRST:
+            return False
+        sentence = scan.folded.text[lead_end:next_end]
+        if _BARE_YEAR.search(sentence):  # "banned mining in 2021", 在2021年……禁止: history
+            return False
+        return self._lead_names(sentence, own).isdisjoint(SCENE_TALK)
 
     @staticmethod
     def _lead_end(scan: _FieldScan, *, whole: bool) -> int:

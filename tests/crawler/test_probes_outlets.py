@@ -75,6 +75,7 @@ PROBES = [
     *sorted(_DATA.glob("probes_outlets*.jsonl")),
     *sorted(_DATA.glob("probes_scope*.jsonl")),
     *sorted(_DATA.glob("probes_en_*.jsonl")),
+    *sorted(_DATA.glob("probes_untitled_*en.jsonl")),  # no title: datelines, bylines, scene
     *sorted(_DATA.glob("heldout_en_*.jsonl")),
 ]
 

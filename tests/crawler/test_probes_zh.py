@@ -130,6 +130,12 @@ XFAIL: dict[str, str] = {
     "s16f-zh-042": "ore theft told with a quoted “挖矿”: the mining word with no coin",
     "s16a-zh-038": "an appeal court acquitting a coin dealer (高等法院改判無罪) with no place:"
     " Hong Kong has a High Court too, and only the wording (實名查核) is Taiwan's",
+    "u16zh-022": "untitled: a rumour (网上有传言称……冻结) denied in the next sentence (该说法不实):"
+    " 说法不实 is no denial word yet (vocabulary, h16-zh's field)",
+    "u16zh-029": "untitled: the mainland ban as a concession (中国虽已全面禁止……但香港) before"
+    " Hong Kong licensing: 虽已 is no background marker yet",
+    "u16zh-032": "untitled: Singapore's regulator fines a firm with Chinese founders (中国创始人):"
+    " 中国 of a person reads as the mainland",
 }
 
 
@@ -137,7 +143,11 @@ def _probes() -> list[dict[str, object]]:
     probes = []
     # heldout_zh_*: held-out batches kept out of the `probes_*` name, so that the learned
     # veto (trained on every probes_* file) is not trained on them either
-    for path in [*sorted(DATA.glob("probes_zh_s[0-9]*.jsonl")), *DATA.glob("heldout_zh_*.jsonl")]:
+    for path in [
+        *sorted(DATA.glob("probes_zh_s[0-9]*.jsonl")),
+        *sorted(DATA.glob("probes_untitled_*zh.jsonl")),  # no title: outlet tags, scene first
+        *DATA.glob("heldout_zh_*.jsonl"),
+    ]:
         with path.open(encoding="utf-8") as lines:
             probes.extend(json.loads(line) for line in lines if line.strip())
     return probes
