@@ -6,7 +6,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -71,12 +71,14 @@ class WalCheckpointer:
         self._stopping = False
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._failing = False  # the last step failed: further failures are logged quietly
 
     def nudge(self, *_: Any) -> None:
-        """A commit happened: checkpoint soon (starts the thread the first time)."""
-        if self._thread is None:
+        """A commit happened: checkpoint soon (starts the thread the first time, or again
+        if something got past `_run`'s guard)."""
+        if self._thread is None or not self._thread.is_alive():
             with self._lock:
-                if self._thread is None and not self._stopping:
+                if (self._thread is None or not self._thread.is_alive()) and not self._stopping:
                     self._thread = threading.Thread(  # named by its file, for thread dumps
                         target=self._run, name=f"sqlite-checkpoint {self.path}", daemon=True
                     )
@@ -100,11 +102,23 @@ class WalCheckpointer:
                     self._connection.close()
                 return
             self._wake.clear()
-            try:
-                self._checkpoint()
-            except Exception as exc:  # the next commit's nudge, or the backstop, tries again
-                log.debug("background WAL checkpoint failed: %s", database_error(exc))
-            time.sleep(self.pause)
+            # Guarded: an exception here once ended the thread, silently, and no commit was
+            # checkpointed by it again. The next commit's nudge, or the backstop, tries again.
+            if self._guarded(self._checkpoint):
+                self._failing = False
+            self._guarded(time.sleep, self.pause)
+
+    def _guarded(self, step: Callable[..., object], *args: Any) -> bool:
+        """Run `step`; a failure is logged (a warning the first since a checkpoint succeeded)
+        and passed over."""
+        try:
+            step(*args)
+        except Exception as exc:
+            level = logging.DEBUG if self._failing else logging.WARNING
+            log.log(level, "background WAL checkpoint failed: %s", database_error(exc))
+            self._failing = True
+            return False
+        return True
 
     def _checkpoint(self) -> None:
         # A connection of its own, not the pool's: a pooled one would join the rotation of
