@@ -9,13 +9,20 @@ recorded sets the real next run; one cut short (a shutdown) or not stored
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from storage import sources as source_store
 from storage.db import Database
 
 log = logging.getLogger(__name__)
+
+# Runs the database refused to store (a full disk, a server away) are due again at the next
+# tick the first time, then after a wait that doubles from a minute up to REFUSED_MAX_WAIT: a
+# disk full for hours otherwise had every source fetched every tick (20 times its interval).
+DATABASE_RETRY = timedelta(minutes=1)
+REFUSED_MAX_WAIT = timedelta(minutes=10)  # the feed poller's lease
+REFUSED = "database error: "  # how a run the database refused to store is reported
 
 
 class Claims:
@@ -25,6 +32,7 @@ class Claims:
         self.db = db
         self._held: dict[str, datetime] = {}  # source key -> until when it is claimed
         self._unreleased: dict[str, datetime] = {}  # claims the database was away to take back
+        self._refused_in_a_row = 0  # runs in a row whose every store the database refused
 
     def claim_due(self, keys: Iterable[str], now: datetime, lease: timedelta) -> list[str]:
         """The due sources among `keys`, claimed until `now + lease`, in the order given.
@@ -46,6 +54,24 @@ class Claims:
         claims = {key: self._held.pop(key) for key in keys if key in self._held}
         if claims:
             self._give_back(claims, datetime.now(UTC) + after)
+
+    def release_run(self, keys: Iterable[str], finished: int, refused: Sequence[str]) -> None:
+        """Hand back the claims of a run of `keys`, `finished` of which ended: those whose
+        store the database `refused` wait `_database_wait`, the rest are due again now (a
+        run recorded keeps its schedule)."""
+        if refused:
+            self.release(refused, after=self._database_wait(stored=len(refused) < finished))
+        elif finished:
+            self._refused_in_a_row = 0
+        self.release(keys)
+
+    def _database_wait(self, stored: bool) -> timedelta:
+        """How long sources whose run the database refused wait: none the first time, nor
+        when it stored others of the same run (`stored`)."""
+        self._refused_in_a_row = 0 if stored else self._refused_in_a_row + 1
+        if self._refused_in_a_row <= 1:
+            return timedelta()
+        return min(DATABASE_RETRY * 2 ** min(self._refused_in_a_row - 2, 16), REFUSED_MAX_WAIT)
 
     def _give_back(self, claims: dict[str, datetime], now: datetime) -> None:
         try:

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from crackdown.config import Config, CrawlConfig, SourceConfig
 from crackdown.runtime import health_notices as notices
-from crackdown.runtime.claims import Claims
+from crackdown.runtime.claims import REFUSED, Claims
 from crackdown.runtime.pipeline import IngestReport, ingest, ingest_one_by_one, prepare, store_found
 from crawler.matcher import StoryFilter
 from crawler.schedule import CacheHints, PollPolicy, failure_interval, success_interval, with_jitter
@@ -64,6 +64,7 @@ class SourceCrawl:
     error: str | None = None
     next_poll_at: datetime | None = None
     failures: int = 0
+    refused: bool = False  # the database refused to store it (a full disk, locked)
 
 
 @dataclass
@@ -199,8 +200,10 @@ class SpiderRunner:
                     report.results.append(result)
         finally:
             # A crawl recorded moved its source's next crawl on; any other (cut short by a
-            # shutdown, or not recorded because the database was away) is due again now.
-            self._claims.release(s.key for s in spiders)
+            # shutdown, or not recorded because the database was away) is due again now, or
+            # later when the database has refused crawls in a row (`Claims.release_run`).
+            refused = [r.key for r in report.results if r.refused]
+            self._claims.release_run((s.key for s in spiders), len(report.results), refused)
         return report
 
     async def _batch(self, batch: Sequence[SourceConfig]) -> list[SourceCrawl]:
@@ -288,9 +291,9 @@ class SpiderRunner:
                     result.report = ingest(self.db, self.matcher, raws, now)
                 result.next_poll_at, result.failures = self._record_failure(source, error, now)
         except DBAPIError as exc:  # a full disk, a server away: crawled again when due again
-            reason = f"database error: {database_error(exc)}"
+            reason = f"{REFUSED}{database_error(exc)}"
             log.error("source %s: the crawl could not be stored: %s", source.key, reason)
-            result.error = result.error or reason
+            result.error, result.refused = result.error or reason, True
         except Exception as exc:  # a bug: this source's, not the batch's
             log.exception("source %s: storing the crawl failed", source.key)
             result.error = result.error or f"internal error: {type(exc).__name__}"

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from crackdown.config import POLLED_KINDS, SourceConfig
 from crackdown.runtime import health_notices as notices
-from crackdown.runtime.claims import Claims
+from crackdown.runtime.claims import REFUSED, Claims
 from crackdown.runtime.filters import FilterBook, FilterSpec
 from crackdown.runtime.fulltext import fill_bodies
 from crackdown.runtime.parse_pool import ParsePool, PreparingParser, default_parse_workers
@@ -73,11 +73,6 @@ STORE_BATCH, STORE_DELAY = 16, 0.25
 # How long a claimed source is left to the daemon that claimed it before another may poll it:
 # longer than a poll takes (timeouts, full-text pages, waiting for a per-host slot).
 POLL_LEASE = timedelta(minutes=10)
-# Polls the database refused to store (a full disk, a server away) are due again at the next
-# tick the first time, then after a wait that doubles from a minute up to POLL_LEASE: a disk
-# full for hours otherwise had every source fetched every tick (20 times its interval).
-DATABASE_RETRY = timedelta(minutes=1)
-REFUSED = "database error: "  # how a poll the database refused to store is reported
 
 
 class Poller:
@@ -129,7 +124,6 @@ class Poller:
         # is prepared and storing dedups it against the database.
         self._last_items: dict[str, bytes] = {}
         self._claims = Claims(db)
-        self._refused_in_a_row = 0  # polls in a row whose every store the database refused
 
     def due(
         self, sources: Iterable[SourceConfig], now: datetime | None = None
@@ -181,26 +175,13 @@ class Poller:
         finally:
             # A poll recorded moved its source's next poll on; any other (cut short by a
             # shutdown, or not stored because the database was away) is due again now, or
-            # after `_database_wait` when the database has refused polls in a row.
+            # later when the database has refused polls in a row (`Claims.release_run`).
             refused = [r.key for r in results if (r.error or "").startswith(REFUSED)]
-            if refused:
-                stored = len(refused) < len(results)
-                self._claims.release(refused, after=self._database_wait(stored))
-            elif results:
-                self._refused_in_a_row = 0
-            self._claims.release(s.key for s in sources)
+            self._claims.release_run((s.key for s in sources), len(results), refused)
         for result in results:
             report.add(result.report)
             report.results.append(result)
         return report
-
-    def _database_wait(self, stored: bool) -> timedelta:
-        """How long sources whose poll the database refused wait: none the first time, nor
-        when it stored others of the same run (`stored`)."""
-        self._refused_in_a_row = 0 if stored else self._refused_in_a_row + 1
-        if self._refused_in_a_row <= 1:
-            return timedelta()
-        return min(DATABASE_RETRY * 2 ** min(self._refused_in_a_row - 2, 16), POLL_LEASE)
 
     async def _limited(
         self,
