@@ -26,7 +26,7 @@ from crackdown.runtime.crawling import Progress, SpiderRunner, crawl_settings
 from crackdown.runtime.filters import FilterBook
 from crackdown.runtime.heap import limit_malloc_arenas, settle_long_lived
 from crackdown.runtime.polling import Poller
-from crackdown.storage_open import open_database, opened_read_only
+from crackdown.storage_open import open_database
 from crawler.http import HttpPolicy
 from crawler.learned import LearnedVeto
 from crawler.matcher import Matcher
@@ -410,7 +410,7 @@ def open_app(config: Config, *, read_only: bool = False) -> App:
     channels = channel_specs(config.telegram.channels, watchlist, matcher)
     clustering = cluster_settings(config, watchlist)
     db = open_database(config.storage.url, settings={"clustering": clustering}, read_only=read_only)
-    if opened_read_only(db.url):  # write nothing
+    if db.read_only:  # write nothing
         return App(config=config, db=db, watchlist=watchlist, matcher=matcher)
     with db.session() as session:
         source_store.sync_sources(session, [(s.key, s.kind, s.url) for s in config.sources])

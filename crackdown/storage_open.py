@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DatabaseError, NoSuchModuleError
 
@@ -56,11 +57,6 @@ def _read_only_uri(url: str) -> str | None:
     if str(parsed.query.get("immutable", "0")).lower() in ("1", "true", "yes", "on"):
         return "immutable=1"
     return None
-
-
-def opened_read_only(url: str) -> bool:
-    """True if `url` opens SQLite read-only (what `open_database(read_only=True)` may return)."""
-    return _read_only_uri(url) is not None
 
 
 def check_storage(url: str) -> None:
@@ -113,8 +109,10 @@ def open_database(
     """A migrated Database for `url`; what stops SQLite from opening is a ConfigError.
 
     `read_only` (`crackdown status`): a SQLite file crackdown may not write (mode 0444,
-    a read-only mount, a `mode=ro` URI) is opened for reading instead, if its schema is
-    current: an operator's health check reports on it without writing.
+    a read-only mount, a `mode=ro` URI) is opened for reading instead, and a PostgreSQL
+    database the role may not write (SELECT granted only, a standby) is read as it is, if
+    its schema is current: an operator's health check reports on it without writing.
+    `Database.read_only` says which.
     """
     try:
         check_storage(url)
@@ -123,6 +121,10 @@ def open_database(
             return _open_for_reading(url, path, settings)
         raise
     db = Database(url, settings=settings)
+    if read_only and db.engine.dialect.name == "postgresql" and _refuses_writes(db):
+        _require_current_schema(db, make_url(url).render_as_string(hide_password=True))
+        db.read_only = True
+        return db
     try:
         db.upgrade()
     except DatabaseError as exc:  # OperationalError included
@@ -156,16 +158,38 @@ def _open_for_reading(url: str, path: Path, settings: Mapping[str, Any] | None) 
     for uri in uris:
         db = Database(uri, settings=settings)
         try:
-            current, head = current_revision(db.engine), head_revision(db.engine)
+            _require_current_schema(db, str(path))
         except DatabaseError as exc:
             db.dispose()
             reason = database_error(exc)
             continue
-        if current != head:
-            db.dispose()
-            raise ConfigError(
-                f"storage.url: {path} is read-only and its schema is not current"
-                f" ({current or 'empty'}, not {head}); run crackdown once with write access"
-            )
+        db.read_only = True
         return db
     raise ConfigError(f"storage.url: cannot open {path} even to read: {reason}")
+
+
+def _refuses_writes(db: Database) -> bool:
+    """True if PostgreSQL will not let this role write crackdown's tables: SELECT granted
+    only, or transactions read-only (a hot standby, `default_transaction_read_only`)."""
+    with db.engine.connect() as connection:
+        return bool(
+            connection.execute(
+                text(
+                    "SELECT current_setting('transaction_read_only') = 'on'"
+                    " OR (to_regclass('sources') IS NOT NULL"
+                    " AND NOT (has_table_privilege('sources', 'INSERT')"
+                    " AND has_table_privilege('sources', 'UPDATE')))"
+                )
+            ).scalar()
+        )
+
+
+def _require_current_schema(db: Database, shown: str) -> None:
+    """A database read as it is must be of the current schema: it cannot be migrated."""
+    current, head = current_revision(db.engine), head_revision(db.engine)
+    if current != head:
+        db.dispose()
+        raise ConfigError(
+            f"storage.url: {shown} is read-only and its schema is not current"
+            f" ({current or 'empty'}, not {head}); run crackdown once with write access"
+        )

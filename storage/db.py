@@ -228,6 +228,9 @@ class Database:
         self._sessions = sessionmaker(
             self.engine, expire_on_commit=False, info=dict(settings or {})
         )
+        # Opened to read only (`crackdown status` on a database it may not write): nothing
+        # is registered in it (`crackdown.storage_open.open_database`).
+        self.read_only = False
         self._checkpointer: WalCheckpointer | None = None
         path = sqlite_file(self.engine.url.database)
         if self.engine.dialect.name == "sqlite" and path is not None:

@@ -12,7 +12,6 @@ from sqlalchemy.engine import make_url
 from crackdown.app import App
 from crackdown.console.tables import table
 from crackdown.console.terminal import clip
-from crackdown.storage_open import opened_read_only
 from storage import outbox, subscribers
 from storage.errors import recent_failed_deliveries
 from storage.housekeeping import database_bytes
@@ -54,7 +53,7 @@ def collect(app: App) -> dict[str, object]:
         "database": {
             "url": _safe_url(app.config.storage.url),
             "bytes": database_bytes(app.db),
-            "read_only": opened_read_only(app.db.url),
+            "read_only": app.db.read_only,
         },
         "delivery": asdict(counts),
         "chats": {"active": active, "inactive": inactive},

@@ -13,11 +13,15 @@ import json
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from crackdown.app import open_app
 from crackdown.cli import main
 from crackdown.config import build_config
 from storage import subscribers
+from storage.sources import list_sources
+from tests.conftest import PgServer
 from tests.faults.test_unusable_database import digest, read_only
 
 
@@ -93,3 +97,53 @@ def test_a_read_only_database_of_an_older_schema_is_one_line(
         " current (empty, not "
     ), err
     assert err.count("\n") == 1
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("refused", ["select only", "read-only transactions"])
+def test_status_reads_a_postgresql_database_its_role_may_not_write(
+    pg_server: PgServer, refused: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A monitoring role granted SELECT only, or one whose transactions are read-only (as on
+    a standby). Old code registered the configured sources first: "database error: ...
+    permission denied for table sources" (or "cannot execute INSERT in a read-only
+    transaction"), exit status 1, as soon as the config named a source the database had
+    not seen."""
+    name = pg_server.create_database()
+    role = f"{pg_server.prefix}_reader"
+    owner_url = pg_server.url_for(name)
+    source = {"key": "pboc", "url": "http://127.0.0.1:9/pboc.xml"}
+    app = open_app(build_config({"storage": {"url": owner_url}, "sources": [source]}, {}))
+    with app.db.session() as session:
+        subscribers.subscribe(session, 7001, topic="china-crypto-enforcement")
+    pg_server.execute(f'DROP ROLE IF EXISTS "{role}"')
+    pg_server.execute(f'CREATE ROLE "{role}" LOGIN')
+    if refused == "select only":
+        with app.db.session() as session:
+            session.execute(text(f'GRANT SELECT ON ALL TABLES IN SCHEMA public TO "{role}"'))
+    else:
+        pg_server.execute(f'ALTER ROLE "{role}" SET default_transaction_read_only = on')
+        with app.db.session() as session:
+            session.execute(text(f'GRANT ALL ON ALL TABLES IN SCHEMA public TO "{role}"'))
+            session.execute(text(f'GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO "{role}"'))
+    reader_url = make_url(owner_url).set(username=role, password=None)
+    shown = reader_url.render_as_string(hide_password=False)
+    config = tmp_path / "config.toml"
+    config.write_text(  # a second source the database has not seen: status registers none
+        f'[storage]\nurl = "{shown}"\n[[sources]]\nkey = "pboc"\n'
+        'url = "http://127.0.0.1:9/pboc.xml"\n[[sources]]\nkey = "csrc"\n'
+        'url = "http://127.0.0.1:9/csrc.xml"\n',
+        encoding="utf-8",
+    )
+    try:
+        report = status(config, capsys)
+        with app.db.session() as session:
+            registered = [row.key for row in list_sources(session)]
+    finally:
+        app.db.dispose()
+        pg_server.drop_database(name)
+        pg_server.execute(f'DROP ROLE IF EXISTS "{role}"')
+    assert report["chats"] == {"active": 1, "inactive": 0}
+    assert report["sources"] == {"total": 1, "failing": [], "paused": []}
+    assert report["database"]["read_only"] is True  # type: ignore[index]
+    assert registered == ["pboc"]
