@@ -147,3 +147,27 @@ def test_status_reads_a_postgresql_database_its_role_may_not_write(
     assert report["sources"] == {"total": 1, "failing": [], "paused": []}
     assert report["database"]["read_only"] is True  # type: ignore[index]
     assert registered == ["pboc"]
+
+
+@pytest.mark.postgresql
+def test_a_postgresql_database_read_only_and_unmigrated_is_one_line(
+    pg_server: PgServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Read as it is, a database must be of the current schema: it cannot be migrated."""
+    name = f"{pg_server.prefix}_empty"
+    pg_server.execute(f'CREATE DATABASE "{name}"')  # no tables at all
+    pg_server.execute(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on')
+    url = make_url(pg_server.url_for(name))
+    config = tmp_path / "config.toml"
+    config.write_text(f'[storage]\nurl = "{url.render_as_string(False)}"\n', encoding="utf-8")
+    try:
+        code = main(["--config", str(config), "status"], environ={})
+    finally:
+        pg_server.drop_database(name)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(
+        f"crackdown: config error: storage.url: {url.render_as_string(True)} is read-only and"
+        " its schema is not current (empty, not "
+    ), err
+    assert err.count("\n") == 1
