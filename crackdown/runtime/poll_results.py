@@ -23,6 +23,7 @@ class SourcePoll:
     error: str | None = None
     next_poll_at: datetime | None = None
     failures: int = 0
+    refused: bool = False  # the database refused to store it (a full disk, a server away)
 
 
 @dataclass

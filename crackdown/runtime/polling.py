@@ -176,7 +176,7 @@ class Poller:
             # A poll recorded moved its source's next poll on; any other (cut short by a
             # shutdown, or not stored because the database was away) is due again now, or
             # later when the database has refused polls in a row (`Claims.release_run`).
-            refused = [r.key for r in results if (r.error or "").startswith(REFUSED)]
+            refused = [r.key for r in results if r.refused]
             self._claims.release_run((s.key for s in sources), len(results), refused)
         for result in results:
             report.add(result.report)
@@ -203,7 +203,7 @@ class Poller:
                 # (`poll`), so the next tick polls it again, until the database takes it.
                 reason = f"{REFUSED}{database_error(exc)}"
                 log.error("source %s: the poll could not be stored: %s", source.key, reason)
-                result = SourcePoll(source.key, "error", error=reason)
+                result = SourcePoll(source.key, "error", error=reason, refused=True)
             except Exception as exc:  # a bug must not stop the other sources
                 log.exception("source %s: unexpected error while polling", source.key)
                 result = self._failed_unrecorded(source, f"internal error: {type(exc).__name__}")
