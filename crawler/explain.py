@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from crawler.matcher import TOPIC_RULE_LENGTH, Matcher
+from crawler.matcher import Matcher
 from crawler.rules import ALL, ANY, HAS, NEAR, NOT, Evidence, Plan, Rule
 from crawler.types import Story
 
@@ -105,15 +105,15 @@ def why_not(rule: Rule, evidence: Evidence) -> Refusal | None:
 
 
 class TopicExplainer:
-    """`why_not` for one topic of a matcher, its rule compiled once."""
+    """`why_not` for one topic of a matcher, on the rule the matcher compiled for it."""
 
     def __init__(self, matcher: Matcher, topic: str) -> None:
-        rules = {t.key: t.rule for t in matcher.watchlist.topics}
-        if topic not in rules:
+        rule = matcher.topic_rule(topic)
+        if rule is None:
             raise KeyError(f"no topic {topic!r} in the watchlist")
         self.topic = topic
         self.matcher = matcher
-        self.rule = matcher.compile(rules[topic], max_length=TOPIC_RULE_LENGTH)
+        self.rule = rule
 
     def why_not(self, story: Story) -> Refusal | None:
         """The part of the topic's rule that failed on this story, or None if it holds."""

@@ -838,6 +838,11 @@ def _first_sentence_end(text: str, limit: int) -> int:
     return best + 1 if best < limit else limit
 
 
+def _next_sentence_end(text: str, start: int) -> int:
+    """Where the sentence starting at `start` ends (cut at LEAD_CHARS, as a lead is)."""
+    return start + _first_sentence_end(text[start:], LEAD_CHARS)
+
+
 _ROUNDED: dict[float, float] = {}  # _score's totals, rounded
 
 
@@ -1225,13 +1230,11 @@ class Matcher:
                 opening_span = scan, 0, opening_end
             elif lead_fields == 0 and name != "title" and lead_end > 0:  # no title
                 lead_start, lead_end = self._past_empty_sentences(scan, lead_end)
-                rest = scan.folded.text[lead_end:]
-                opening_end = lead_end + _first_sentence_end(rest, LEAD_CHARS)
+                opening_end = _next_sentence_end(scan.folded.text, lead_end)
                 if self._sets_the_scene(scan, lead_end, opening_end):
                     # a first sentence of scene or byline before the act: both are the lead
                     lead_end = opening_end
-                    rest = scan.folded.text[lead_end:]
-                    opening_end = lead_end + _first_sentence_end(rest, LEAD_CHARS)
+                    opening_end = _next_sentence_end(scan.folded.text, lead_end)
                 opening_span = scan, lead_end, opening_end
             field_hits = len(reported)
             if lead_end > 0:
@@ -1445,7 +1448,7 @@ class Matcher:
             if first_hit < lead_end or lead_end >= len(text) or self._lead_names(text[:lead_end]):
                 break
             lead_start = lead_end
-            lead_end += _first_sentence_end(text[lead_end:], LEAD_CHARS)
+            lead_end = _next_sentence_end(text, lead_end)
         return lead_start, lead_end
 
     def _sets_the_scene(self, scan: _FieldScan, lead_end: int, next_end: int) -> bool:
@@ -1696,6 +1699,13 @@ class Matcher:
             keyed = queries.keyed_on_any(GENRE_NAMES)
             return queries.holding(evidence, evidence.names if keyed else evidence._known)
         return [key for key, rule in queries.items() if rule(evidence)]
+
+    def topic_rule(self, key: str) -> Rule | None:
+        """The compiled rule of topic `key` (None if there is none): what `match` decides by."""
+        for topic, rule in self._topics:
+            if topic == key:
+                return rule
+        return None
 
     def surface_forms(self, name: str) -> frozenset[str]:
         """The folded strings whose presence can make `name` true (an index's terms).
